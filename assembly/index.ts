@@ -1,0 +1,11 @@
+// The module's exports: every kernel takes pointers into linear memory (byte addresses) and sizes,
+// and never allocates. TypeScript (src/) owns the layout.
+export { packedSize, packB, packBT, gemm, gemmTN } from "./gemm";
+export { tanhArray, sigmoidArray, reluArray } from "./activations";
+export { softmaxRows, logSoftmaxRows } from "./softmax";
+
+/** First byte after the module's static data: the TypeScript allocator starts here. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+export { peakProbe } from "./probe";

@@ -1,0 +1,59 @@
+// Row-wise softmax and log-softmax over a [rows][cols] matrix, max-subtracted so exp never
+// overflows; the exponentials all take arguments <= 0.
+import { expNeg4, expNeg1 } from "./activations";
+import { hsum } from "./simd";
+
+function rowMax(x: usize, cols: i32): f32 {
+  let m: f32 = -Infinity;
+  for (let j = 0; j < cols; j++) {
+    const v = load<f32>(x + (<usize>j << 2));
+    // A NaN anywhere makes the row NaN (max would silently skip it).
+    if (v != v) return v;
+    m = max(m, v);
+  }
+  return m;
+}
+
+// Writes exp(x - m) to y and returns its sum.
+function expShifted(x: usize, y: usize, cols: i32, m: f32): f32 {
+  const mv = f32x4.splat(m);
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) {
+    const e = expNeg4(f32x4.sub(v128.load(x + (<usize>j << 2)), mv));
+    v128.store(y + (<usize>j << 2), e);
+    acc = f32x4.add(acc, e);
+  }
+  let s = hsum(acc);
+  for (; j < cols; j++) {
+    const e = expNeg1(load<f32>(x + (<usize>j << 2)) - m);
+    store<f32>(y + (<usize>j << 2), e);
+    s += e;
+  }
+  return s;
+}
+
+/** y = softmax(x) per row; x and y may alias. */
+export function softmaxRows(x: usize, y: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * cols) << 2);
+    const yr = y + (<usize>(r * cols) << 2);
+    const s = expShifted(xr, yr, cols, rowMax(xr, cols));
+    const inv = f32x4.splat(<f32>1.0 / s);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) v128.store(yr + (<usize>j << 2), f32x4.mul(v128.load(yr + (<usize>j << 2)), inv));
+    for (; j < cols; j++) store<f32>(yr + (<usize>j << 2), load<f32>(yr + (<usize>j << 2)) / s);
+  }
+}
+
+/** y = log_softmax(x) per row; x and y may alias. */
+export function logSoftmaxRows(x: usize, y: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * cols) << 2);
+    const yr = y + (<usize>(r * cols) << 2);
+    const m = rowMax(xr, cols);
+    // exp goes to y first, then y is overwritten with x - logsumexp.
+    const lse = m + <f32>Math.log(<f64>expShifted(xr, yr, cols, m));
+    for (let j = 0; j < cols; j++) store<f32>(yr + (<usize>j << 2), load<f32>(xr + (<usize>j << 2)) - lse);
+  }
+}

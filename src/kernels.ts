@@ -1,0 +1,18 @@
+/**
+ * The Wasm core's exports. Every pointer is a byte address in the shared linear memory; every
+ * size is an element count. Booleans travel as 0/1.
+ */
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  packedSize(k: number, n: number): number;
+  packB(src: number, ldb: number, k: number, n: number, bias: number, dst: number): void;
+  packBT(src: number, ldw: number, k: number, n: number, bias: number, dst: number): void;
+  gemm(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
+  gemmTN(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
+  tanhArray(x: number, y: number, n: number): void;
+  sigmoidArray(x: number, y: number, n: number): void;
+  reluArray(x: number, y: number, n: number): void;
+  softmaxRows(x: number, y: number, rows: number, cols: number): void;
+  logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
+}

@@ -1,0 +1,167 @@
+import { instantiate } from "@assemblyscript/loader";
+import { fail } from "./errors.js";
+import type { Kernels } from "./kernels.js";
+import { Heap } from "./memory.js";
+
+export type Backend = "simd128" | "relaxed";
+
+export interface InitOptions {
+  /** Which binary: "auto" (default) takes relaxed SIMD when the engine validates it. */
+  backend?: Backend | "auto";
+  /**
+   * Where the Wasm comes from, for bundlers or offline pages that move it: a URL (or string),
+   * the bytes, or a compiled module of the chosen backend. Default: the binary beside this
+   * package, located with `import.meta.url`.
+   */
+  wasm?: URL | string | ArrayBuffer | Uint8Array | WebAssembly.Module;
+  /** Skip the warm-up calls (default false). Warm-up moves V8's tier-up out of the first real call. */
+  skipWarmup?: boolean;
+}
+
+export interface BackendInfo {
+  backend: Backend;
+  threads: number;
+  memoryBytes: number;
+  heapUsedBytes: number;
+}
+
+export interface Runtime {
+  backend: Backend;
+  kernels: Kernels;
+  heap: Heap;
+}
+
+// f32x4.relaxed_madd on three zero vectors: the smallest module that only validates where relaxed
+// SIMD is enabled.
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code section, one body of 59 bytes, no locals
+  0xfd, 0x0c, ...new Array<number>(16).fill(0),
+  0xfd, 0x0c, ...new Array<number>(16).fill(0),
+  0xfd, 0x0c, ...new Array<number>(16).fill(0),
+  0xfd, 0x85, 0x02, // f32x4.relaxed_madd
+  0x0b,
+]);
+
+const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
+
+let enabledRelaxedFlag = false;
+
+async function relaxedSupported(): Promise<boolean> {
+  if (WebAssembly.validate(RELAXED_PROBE)) return true;
+  if (isNode && !enabledRelaxedFlag) {
+    // Node 20 (V8 11.3) ships relaxed SIMD behind a flag that NODE_OPTIONS refuses but V8 accepts
+    // at run time, before the module is compiled.
+    enabledRelaxedFlag = true;
+    const v8 = await import(/* @vite-ignore */ "node:v8");
+    v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  }
+  return WebAssembly.validate(RELAXED_PROBE);
+}
+
+function defaultUrl(backend: Backend): URL {
+  // Literal `new URL(..., import.meta.url)` calls so bundlers (Vite, webpack) see and copy the files.
+  return backend === "relaxed"
+    ? new URL("../build/recur-relaxed.wasm", import.meta.url)
+    : new URL("../build/recur-simd128.wasm", import.meta.url);
+}
+
+async function loadSource(source: URL | string): Promise<Uint8Array | Response> {
+  const url = typeof source === "string" ? new URL(source, import.meta.url) : source;
+  if (url.protocol === "file:" && isNode) {
+    const { readFile } = await import(/* @vite-ignore */ "node:fs/promises");
+    return readFile(url);
+  }
+  const response = await fetch(url);
+  if (!response.ok) fail("E_FORMAT", `could not fetch the Wasm core from ${url.href}: HTTP ${response.status}`);
+  return response;
+}
+
+/**
+ * Instantiates one core on a fresh memory. Most code wants `init()`, which keeps a single shared
+ * runtime; this is for tests and tools that compare both binaries side by side.
+ */
+export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
+  const requested = options.backend ?? "auto";
+  if (requested !== "auto" && requested !== "simd128" && requested !== "relaxed") {
+    fail("E_VALUE", `init: backend must be "auto", "simd128" or "relaxed", got ${JSON.stringify(requested)}`);
+  }
+  const relaxedOk = await relaxedSupported();
+  if (requested === "relaxed" && !relaxedOk) {
+    fail("E_UNSUPPORTED", "init: backend \"relaxed\" requested but this engine does not validate relaxed SIMD");
+  }
+  const backend: Backend = requested === "auto" ? (relaxedOk ? "relaxed" : "simd128") : requested;
+  let source: BufferSource | Response | WebAssembly.Module;
+  const given = options.wasm;
+  if (given instanceof WebAssembly.Module || given instanceof ArrayBuffer || given instanceof Uint8Array) source = given;
+  else source = await loadSource(given ?? defaultUrl(backend));
+
+  const memory = new WebAssembly.Memory({ initial: 16 });
+  const { exports } = await instantiate<Record<string, unknown>>(source as never, { env: { memory } });
+  const kernels = { ...(exports as object), memory } as unknown as Kernels;
+  const heap = new Heap(memory, kernels.heapBase());
+  const runtime = { backend, kernels, heap };
+  if (!options.skipWarmup) await warmUp(runtime);
+  return runtime;
+}
+
+let shared: Promise<Runtime> | undefined;
+let current: Runtime | undefined;
+
+/**
+ * Loads the Wasm core once; later and concurrent calls share the same promise. Resolves to
+ * `backendInfo()`.
+ */
+export function init(options: InitOptions = {}): Promise<BackendInfo> {
+  if (shared === undefined) {
+    shared = createRuntime(options).then(
+      (rt) => (current = rt),
+      (err: unknown) => {
+        shared = undefined; // a failed load may be retried (e.g. with another `wasm` source)
+        throw err;
+      },
+    );
+  } else if (options.backend !== undefined && options.backend !== "auto" && current !== undefined && options.backend !== current.backend) {
+    fail("E_STATE", `init: the core is already running the ${current.backend} backend; ${options.backend} was requested`);
+  }
+  return shared.then(() => backendInfo());
+}
+
+/** The shared runtime; throws a clear error when `init()` has not finished. */
+export function runtime(): Runtime {
+  if (current === undefined) fail("E_STATE", "recur is not initialised: call `await init()` first");
+  return current;
+}
+
+export function backendInfo(): BackendInfo {
+  const rt = runtime();
+  return { backend: rt.backend, threads: 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };
+}
+
+// V8 runs a fresh module in Liftoff and tiers up to TurboFan only between calls, so the first
+// large call would run unoptimised code. ~100 tiny calls per hot kernel plus one yield to the
+// event loop (where the optimised code gets installed) remove that (see the kernel notes).
+async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
+  const n = 16;
+  const a = heap.alloc(n * n * 4);
+  const bp = heap.alloc(k.packedSize(n, n) * 4);
+  const c = heap.alloc(n * n * 4);
+  heap.f32(a, n * n).fill(0.5);
+  for (let i = 0; i < 100; i++) {
+    k.packBT(a, n, n, n, 0, bp);
+    k.packB(a, n, n, n, 0, bp);
+    k.gemm(n, n, n, a, n, bp, c, n, 0);
+    k.gemm(1, n, n, a, n, bp, c, n, 1);
+    k.gemmTN(n, n, n, a, n, bp, c, n, 1);
+    k.tanhArray(c, c, n * n);
+    k.sigmoidArray(c, c, n * n);
+    k.softmaxRows(c, c, n, n);
+    k.logSoftmaxRows(c, c, n, n);
+  }
+  heap.release(a);
+  heap.release(bp);
+  heap.release(c);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
