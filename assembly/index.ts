@@ -9,3 +9,5 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { peakProbe } from "./probe";
+export { packGates, packedGatesSize } from "./cells/layout";
+export { recurrentForward } from "./cells/forward";

@@ -15,4 +15,7 @@ export interface Kernels {
   reluArray(x: number, y: number, n: number): void;
   softmaxRows(x: number, y: number, rows: number, cols: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
+  packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
+  packedGatesSize(k: number, hidden: number, gates: number): number;
+  recurrentForward(desc: number): void;
 }

@@ -1,0 +1,230 @@
+// Forward pass of one recurrent layer in one direction over a whole sequence, in one call.
+//
+// The TypeScript side describes the call in a block of i32 fields (see DESC_* and
+// src/models/layer-desc.ts): sizes, pointers to the packed weights, the state, the input and
+// output rows, optional lengths and the caches training needs. Per call:
+//   1. gates[T*B][G*Hp] = X W_ih^T + b_ih          one GEMM over all steps (gate-interleaved)
+//   2. for each step: rec[B][G*Hp] = h W_hh^T + b_hh (one GEMM/GEMV), then the cell update,
+//      which overwrites the step's gates with the activated gates (kept for backward).
+// Rows past a sequence's length (lengths != 0) keep their state and output zeros; the reverse
+// direction therefore starts at each sequence's own last step.
+import { gemm } from "../gemm";
+import { sigmoid4, tanh4, relu4 } from "../activations";
+import { madd, storePartial } from "../simd";
+
+export const KIND_RNN_TANH: i32 = 0;
+export const KIND_RNN_RELU: i32 = 1;
+export const KIND_LSTM: i32 = 2;
+export const KIND_GRU: i32 = 3; // reset after the recurrent product (PyTorch, cuDNN)
+export const KIND_GRU_RESET_BEFORE: i32 = 4; // Keras reset_after=False, ONNX default
+
+// Descriptor fields (i32 index). Keep in sync with src/models/layer-desc.ts.
+const D_KIND = 0, D_T = 1, D_B = 2, D_I = 3, D_H = 4, D_P = 5, D_X = 6, D_LDX = 7;
+const D_WIH = 8, D_WHH = 9, D_WHN = 10, D_WHR = 11, D_PEEP = 12, D_HSTATE = 13, D_CSTATE = 14;
+const D_OUT = 15, D_LDO = 16, D_LENGTHS = 17, D_REVERSE = 18, D_GATES = 19, D_REC = 20;
+const D_CSEQ = 21, D_AUX = 22, D_SCRATCH = 23;
+
+// @ts-ignore: decorator
+@inline
+function field(desc: usize, i: i32): i32 {
+  return load<i32>(desc + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function ptr(desc: usize, i: i32): usize {
+  return <usize>load<u32>(desc + (<usize>i << 2));
+}
+
+export function gateCount(kind: i32): i32 {
+  if (kind == KIND_LSTM) return 4;
+  if (kind == KIND_GRU || kind == KIND_GRU_RESET_BEFORE) return 3;
+  return 1;
+}
+
+// @ts-ignore: decorator
+@inline
+function round8(n: i32): i32 {
+  return (n + 7) & ~7;
+}
+
+// @ts-ignore: decorator
+@inline
+function f32at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+export function recurrentForward(desc: usize): void {
+  const kind = field(desc, D_KIND);
+  const T = field(desc, D_T), B = field(desc, D_B), I = field(desc, D_I);
+  const H = field(desc, D_H), P = field(desc, D_P);
+  const Hp = round8(H), Ps = round8(P);
+  const G = gateCount(kind);
+  const width = G * Hp; // gate columns per row
+  const gates = ptr(desc, D_GATES), rec = ptr(desc, D_REC);
+  const hState = ptr(desc, D_HSTATE), cState = ptr(desc, D_CSTATE);
+  const out = ptr(desc, D_OUT), ldo = field(desc, D_LDO);
+  const lengths = ptr(desc, D_LENGTHS);
+  const reverse = field(desc, D_REVERSE) != 0;
+  const cSeq = ptr(desc, D_CSEQ), aux = ptr(desc, D_AUX), scratch = ptr(desc, D_SCRATCH);
+  const whh = ptr(desc, D_WHH), whr = ptr(desc, D_WHR), peep = ptr(desc, D_PEEP);
+
+  gemm(T * B, width, I, ptr(desc, D_X), field(desc, D_LDX), ptr(desc, D_WIH), gates, width, false);
+
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const stepGates = f32at(gates, t * B * width);
+    if (kind == KIND_GRU_RESET_BEFORE) {
+      gruResetBeforeStep(B, H, t, stepGates, rec, hState, whh, ptr(desc, D_WHN), scratch, out, ldo, lengths);
+      continue;
+    }
+    gemm(B, width, P, hState, Ps, whh, rec, width, false);
+    for (let b = 0; b < B; b++) {
+      const outRow = f32at(out, (t * B + b) * ldo);
+      if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
+        zeroRow(outRow, P);
+        continue;
+      }
+      const g = f32at(stepGates, b * width);
+      const r = f32at(rec, b * width);
+      const h = f32at(hState, b * Ps);
+      if (kind == KIND_LSTM) {
+        const cs = cSeq != 0 ? f32at(cSeq, (t * B + b) * Hp) : 0;
+        // With a projection the cell writes m = o*tanh(c) to scratch; h = W_hr m follows below.
+        const m = whr != 0 ? f32at(scratch, b * Hp) : 0;
+        lstmCell(Hp, H, g, r, f32at(cState, b * Hp), peep, cs, m, h, outRow);
+      } else if (kind == KIND_GRU) {
+        gruCell(Hp, H, g, r, h, aux != 0 ? f32at(aux, (t * B + b) * Hp) : 0, outRow);
+      } else {
+        rnnCell(Hp, H, g, r, h, outRow, kind == KIND_RNN_RELU);
+      }
+    }
+    if (kind == KIND_LSTM && whr != 0) project(B, H, P, t, scratch, whr, rec, hState, out, ldo, lengths, aux);
+  }
+}
+
+function zeroRow(row: usize, n: i32): void {
+  for (let j = 0; j < n; j++) store<f32>(f32at(row, j), 0);
+}
+
+// h (4 units at u) to the state row and, clipped to the real width, to the output row.
+// @ts-ignore: decorator
+@inline
+function emit(h: usize, outRow: usize, u: i32, H: i32, v: v128): void {
+  v128.store(f32at(h, u), v);
+  if (u + 4 <= H) v128.store(f32at(outRow, u), v);
+  else storePartial(f32at(outRow, u), v, H - u);
+}
+
+function lstmCell(Hp: i32, H: i32, g: usize, r: usize, c: usize, peep: usize, cs: usize, m: usize, h: usize, outRow: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    // Unit u sits in group u/8 at lane offset u%8; the gates of that group follow each other.
+    const col = (u >> 3) * 32 + (u & 7);
+    let gi = f32x4.add(v128.load(f32at(g, col)), v128.load(f32at(r, col)));
+    let gf = f32x4.add(v128.load(f32at(g, col + 8)), v128.load(f32at(r, col + 8)));
+    const gg = f32x4.add(v128.load(f32at(g, col + 16)), v128.load(f32at(r, col + 16)));
+    let go = f32x4.add(v128.load(f32at(g, col + 24)), v128.load(f32at(r, col + 24)));
+    const cPrev = v128.load(f32at(c, u));
+    if (peep != 0) {
+      gi = madd(v128.load(f32at(peep, u)), cPrev, gi);
+      gf = madd(v128.load(f32at(peep, Hp + u)), cPrev, gf);
+    }
+    const i = sigmoid4(gi), f = sigmoid4(gf), n = tanh4(gg);
+    const cNew = madd(i, n, f32x4.mul(f, cPrev));
+    if (peep != 0) go = madd(v128.load(f32at(peep, 2 * Hp + u)), cNew, go);
+    const o = sigmoid4(go);
+    const hNew = f32x4.mul(o, tanh4(cNew));
+    v128.store(f32at(g, col), i);
+    v128.store(f32at(g, col + 8), f);
+    v128.store(f32at(g, col + 16), n);
+    v128.store(f32at(g, col + 24), o);
+    v128.store(f32at(c, u), cNew);
+    if (cs != 0) v128.store(f32at(cs, u), cNew);
+    if (m != 0) v128.store(f32at(m, u), hNew);
+    else emit(h, outRow, u, H, hNew);
+  }
+}
+
+function gruCell(Hp: i32, H: i32, g: usize, r: usize, h: usize, aux: usize, outRow: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = (u >> 3) * 24 + (u & 7);
+    const rg = sigmoid4(f32x4.add(v128.load(f32at(g, col)), v128.load(f32at(r, col))));
+    const z = sigmoid4(f32x4.add(v128.load(f32at(g, col + 8)), v128.load(f32at(r, col + 8))));
+    const recN = v128.load(f32at(r, col + 16)); // W_hn h + b_hn: reset multiplies it whole
+    const n = tanh4(madd(rg, recN, v128.load(f32at(g, col + 16))));
+    const hPrev = v128.load(f32at(h, u));
+    const hNew = madd(z, f32x4.sub(hPrev, n), n);
+    v128.store(f32at(g, col), rg);
+    v128.store(f32at(g, col + 8), z);
+    v128.store(f32at(g, col + 16), n);
+    if (aux != 0) v128.store(f32at(aux, u), recN);
+    emit(h, outRow, u, H, hNew);
+  }
+}
+
+function rnnCell(Hp: i32, H: i32, g: usize, r: usize, h: usize, outRow: usize, relu: bool): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const pre = f32x4.add(v128.load(f32at(g, u)), v128.load(f32at(r, u)));
+    const hNew = relu ? relu4(pre) : tanh4(pre);
+    v128.store(f32at(g, u), hNew);
+    emit(h, outRow, u, H, hNew);
+  }
+}
+
+// h = W_hr m for the active rows; m (B x Hp) was written by lstmCell to scratch. The product
+// goes to rec (free again after the cell update) so inactive rows keep their state.
+function project(B: i32, H: i32, P: i32, t: i32, m: usize, whr: usize, tmp: usize, hState: usize, out: usize, ldo: i32, lengths: usize, mSeq: usize): void {
+  const Hp = round8(H), Ps = round8(P);
+  gemm(B, P, H, m, Hp, whr, tmp, Ps, false);
+  for (let b = 0; b < B; b++) {
+    if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) continue;
+    const src = f32at(tmp, b * Ps);
+    const h = f32at(hState, b * Ps);
+    const outRow = f32at(out, (t * B + b) * ldo);
+    for (let j = 0; j < P; j++) {
+      const v = load<f32>(f32at(src, j));
+      store<f32>(f32at(h, j), v);
+      store<f32>(f32at(outRow, j), v);
+    }
+    if (mSeq != 0) {
+      const dst = f32at(mSeq, (t * B + b) * Hp);
+      for (let j = 0; j < Hp; j += 4) v128.store(f32at(dst, j), v128.load(f32at(m, b * Hp + j)));
+    }
+  }
+}
+
+// Reset-before GRU: n needs W_hn (r * h), so the step takes two products: [r z] first, then n.
+// whh holds the r and z blocks (2 gates interleaved), whn the n block.
+function gruResetBeforeStep(B: i32, H: i32, t: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize): void {
+  const Hp = round8(H);
+  gemm(B, 2 * Hp, H, hState, Hp, whh, rec, 2 * Hp, false);
+  for (let b = 0; b < B; b++) {
+    const gb = f32at(g, b * 3 * Hp), rb = f32at(rec, b * 2 * Hp), h = f32at(hState, b * Hp), rhb = f32at(rh, b * Hp);
+    for (let u = 0; u < Hp; u += 4) {
+      const col = (u >> 3) * 24 + (u & 7);
+      const rcol = (u >> 3) * 16 + (u & 7);
+      const rg = sigmoid4(f32x4.add(v128.load(f32at(gb, col)), v128.load(f32at(rb, rcol))));
+      const z = sigmoid4(f32x4.add(v128.load(f32at(gb, col + 8)), v128.load(f32at(rb, rcol + 8))));
+      v128.store(f32at(gb, col), rg);
+      v128.store(f32at(gb, col + 8), z);
+      v128.store(f32at(rhb, u), f32x4.mul(rg, v128.load(f32at(h, u))));
+    }
+  }
+  gemm(B, Hp, H, rh, Hp, whn, rec, Hp, false);
+  for (let b = 0; b < B; b++) {
+    const outRow = f32at(out, (t * B + b) * ldo);
+    if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
+      zeroRow(outRow, H);
+      continue;
+    }
+    const gb = f32at(g, b * 3 * Hp), nb = f32at(rec, b * Hp), h = f32at(hState, b * Hp);
+    for (let u = 0; u < Hp; u += 4) {
+      const col = (u >> 3) * 24 + (u & 7);
+      const n = tanh4(f32x4.add(v128.load(f32at(gb, col + 16)), v128.load(f32at(nb, u))));
+      const z = v128.load(f32at(gb, col + 8));
+      const hNew = madd(z, f32x4.sub(v128.load(f32at(h, u)), n), n);
+      v128.store(f32at(gb, col + 16), n);
+      emit(h, outRow, u, H, hNew);
+    }
+  }
+}
