@@ -11,3 +11,4 @@ export function heapBase(): usize {
 export { peakProbe } from "./probe";
 export { packGates, packedGatesSize } from "./cells/layout";
 export { recurrentForward } from "./cells/forward";
+export { esnRun, csrMatvec, syrkUpper, ridgeSystem, cholSolve, rlsInit } from "./reservoir";

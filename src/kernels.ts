@@ -18,4 +18,11 @@ export interface Kernels {
   packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   packedGatesSize(k: number, hidden: number, gates: number): number;
   recurrentForward(desc: number): void;
+  // Echo state networks (assembly/reservoir.ts): descriptor layout in src/esn.ts.
+  esnRun(model: number, steps: number, inputs: number, teacher: number, outputs: number, states: number, washout: number, flags: number): number;
+  csrMatvec(n: number, rowPtr: number, col: number, vals: number, x: number, y: number, accumulate: number): void;
+  syrkUpper(c: number, g: number, a: number, rows: number): void;
+  ridgeSystem(gram: number, g: number, n: number, o: number, ridge: number, a: number, b: number): void;
+  cholSolve(a: number, n: number, b: number, nrhs: number, tol: number): number;
+  rlsInit(p: number, n: number, alpha: number): void;
 }
