@@ -75,7 +75,7 @@ export function recurrentForward(desc: usize): void {
     const t = reverse ? T - 1 - s : s;
     const stepGates = f32at(gates, t * B * width);
     if (kind == KIND_GRU_RESET_BEFORE) {
-      gruResetBeforeStep(B, H, t, stepGates, rec, hState, whh, ptr(desc, D_WHN), scratch, out, ldo, lengths);
+      gruResetBeforeStep(B, H, t, stepGates, rec, hState, whh, ptr(desc, D_WHN), scratch, out, ldo, lengths, aux);
       continue;
     }
     gemm(B, width, P, hState, Ps, whh, rec, width, false);
@@ -177,7 +177,11 @@ function project(B: i32, H: i32, P: i32, t: i32, m: usize, whr: usize, tmp: usiz
   const Hp = round8(H), Ps = round8(P);
   gemm(B, P, H, m, Hp, whr, tmp, Ps, false);
   for (let b = 0; b < B; b++) {
-    if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) continue;
+    if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
+      // The backward's dW_hr product reads every row of the m cache.
+      if (mSeq != 0) for (let j = 0; j < Hp; j++) store<f32>(f32at(mSeq, (t * B + b) * Hp + j), 0);
+      continue;
+    }
     const src = f32at(tmp, b * Ps);
     const h = f32at(hState, b * Ps);
     const outRow = f32at(out, (t * B + b) * ldo);
@@ -195,7 +199,7 @@ function project(B: i32, H: i32, P: i32, t: i32, m: usize, whr: usize, tmp: usiz
 
 // Reset-before GRU: n needs W_hn (r * h), so the step takes two products: [r z] first, then n.
 // whh holds the r and z blocks (2 gates interleaved), whn the n block.
-function gruResetBeforeStep(B: i32, H: i32, t: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize): void {
+function gruResetBeforeStep(B: i32, H: i32, t: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize, rSeq: usize): void {
   const Hp = round8(H);
   gemm(B, 2 * Hp, H, hState, Hp, whh, rec, 2 * Hp, false);
   for (let b = 0; b < B; b++) {
@@ -208,6 +212,7 @@ function gruResetBeforeStep(B: i32, H: i32, t: i32, g: usize, rec: usize, hState
       v128.store(f32at(gb, col), rg);
       v128.store(f32at(gb, col + 8), z);
       v128.store(f32at(rhb, u), f32x4.mul(rg, v128.load(f32at(h, u))));
+      if (rSeq != 0) v128.store(f32at(rSeq, (t * B + b) * Hp + u), rg); // for dW_hn in backward
     }
   }
   gemm(B, Hp, H, rh, Hp, whn, rec, Hp, false);

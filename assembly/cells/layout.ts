@@ -40,3 +40,41 @@ export function packGates(src: usize, ldw: i32, k: i32, hidden: i32, gates: i32,
 export function packedGatesSize(k: i32, hidden: i32, gates: i32): i32 {
   return ((hidden + PANEL - 1) / PANEL) * gates * (k + 1) * PANEL;
 }
+
+/**
+ * Packs W[gates*hidden][n] as a K x N GEMM operand whose K rows follow the gate-interleaved
+ * column order (K = gates*Hp): the backward products dH = dG W_hh and dX = dG W_ih then read the
+ * interleaved gate gradients directly. Padding rows are zero; the bias row is zero.
+ */
+export function packGateRows(src: usize, ldw: i32, n: i32, hidden: i32, gates: i32, dst: usize): void {
+  const hp = (hidden + PANEL - 1) & ~(PANEL - 1);
+  const k = gates * hp;
+  const panels = (n + PANEL - 1) / PANEL;
+  let out = dst;
+  for (let p = 0; p < panels; p++) {
+    for (let j = 0; j < PANEL; j++) store<f32>(out + (<usize>j << 2), 0);
+    out += PANEL << 2;
+    for (let kk = 0; kk < k; kk++) {
+      const q = kk / (gates * PANEL);
+      const rem = kk - q * gates * PANEL;
+      const g = rem / PANEL;
+      const u = q * PANEL + (rem - g * PANEL);
+      for (let j = 0; j < PANEL; j++) {
+        const col = p * PANEL + j;
+        store<f32>(out + (<usize>j << 2), u < hidden && col < n ? load<f32>(src + (<usize>((g * hidden + u) * ldw + col) << 2)) : 0);
+      }
+      out += PANEL << 2;
+    }
+  }
+}
+
+/** dst[g*hidden + u][c] += src[column(g, u)][c] for c < cols: interleaved rows back to PyTorch order. */
+export function unpackGateRowsAdd(src: usize, lds: i32, cols: i32, hidden: i32, gates: i32, dst: usize, ldd: i32): void {
+  for (let g = 0; g < gates; g++) {
+    for (let u = 0; u < hidden; u++) {
+      const s = src + (<usize>((((u >> 3) * gates + g) * PANEL + (u & 7)) * lds) << 2);
+      const d = dst + (<usize>((g * hidden + u) * ldd) << 2);
+      for (let c = 0; c < cols; c++) store<f32>(d + (<usize>c << 2), load<f32>(d + (<usize>c << 2)) + load<f32>(s + (<usize>c << 2)));
+    }
+  }
+}

@@ -4,7 +4,9 @@ import { createRng } from "../random.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { fillOrthogonal, fillUniform } from "./init.js";
+import { Bptt, checkGrad } from "./bptt.js";
 import { DESC_BYTES, Field, Kind, gateCount, round8 } from "./layer-desc.js";
+import type { ParameterRegion, Trainable } from "../train/module.js";
 
 /** Options shared by RNN, LSTM and GRU; names and defaults follow torch.nn. */
 export interface RecurrentOptions {
@@ -94,7 +96,7 @@ const align = (n: number): number => Math.ceil(n / 64) * 64;
  * largest call so far, and the forward/step drivers that make one Wasm call per layer and
  * direction.
  */
-export abstract class RecurrentModel {
+export abstract class RecurrentModel implements Trainable {
   readonly config: Readonly<RecurrentConfig>;
   protected readonly rt: Runtime;
   private readonly kind: Kind;
@@ -106,6 +108,7 @@ export abstract class RecurrentModel {
   private workspace = 0;
   private workspaceBytes = 0;
   private disposed = false;
+  private bptt: Bptt | undefined;
   private readonly owned: { heap: Heap; ptrs: number[] };
 
   protected constructor(config: RecurrentConfig, options: RecurrentOptions) {
@@ -201,19 +204,7 @@ export abstract class RecurrentModel {
   forward(x: Tensor, options: ForwardOptions = {}): ForwardResult {
     this.checkAlive();
     const cfg = this.config;
-    checkTensor(x, "forward: x");
-    const unbatched = x.shape.length === 2;
-    if (x.shape.length !== 3 && !unbatched) {
-      fail("E_SHAPE", `forward: x must be [${cfg.batchFirst ? "B, T" : "T, B"}, ${cfg.inputSize}] or unbatched [T, ${cfg.inputSize}], got [${x.shape.join(", ")}]`);
-    }
-    const [T, B] = unbatched ? [x.shape[0], 1] : cfg.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
-    if (x.shape[x.shape.length - 1] !== cfg.inputSize) {
-      fail("E_SHAPE", `forward: x has ${x.shape[x.shape.length - 1]} features per step, the model expects inputSize = ${cfg.inputSize}`);
-    }
-    if (T < 1 || B < 1) fail("E_SHAPE", `forward: x must have at least one step and one batch element, got [${x.shape.join(", ")}]`);
-    const lengths = options.lengths === undefined ? undefined : checkLengths(options.lengths, T, B);
-    const states = this.checkStates(options.h0, options.c0, B, unbatched, "forward");
-
+    const { T, B, unbatched, lengths, states } = this.checkForwardInputs(x, options, "forward");
     const ws = this.reserve(T, B);
     const heap = this.rt.heap;
     // Input to time-major rows [T*B][I].
@@ -290,13 +281,153 @@ export abstract class RecurrentModel {
     finalizer.unregister(this);
     for (const p of this.owned.ptrs) this.rt.heap.release(p);
     this.owned.ptrs.length = 0;
+    this.bptt?.dispose();
+    this.bptt = undefined;
   }
 
   get isDisposed(): boolean {
     return this.disposed;
   }
 
+  // ---- training ----
+
+  /**
+   * forward() that records what backward() needs (every layer's outputs and gate activations).
+   * Same inputs and results as forward().
+   */
+  forwardTrain(x: Tensor, options: ForwardOptions = {}): ForwardResult {
+    this.checkAlive();
+    const cfg = this.config;
+    const { T, B, unbatched, lengths, states } = this.checkForwardInputs(x, options, "forwardTrain");
+    const xin = new Float32Array(T * B * cfg.inputSize);
+    if (cfg.batchFirst && !unbatched) transposeTB(x.data, xin, B, T, cfg.inputSize);
+    else xin.set(x.data);
+    const r = this.trainer().forward(xin, T, B, states.h0?.data, states.c0?.data, lengths);
+    this.trained = { T, B, unbatched };
+    const width = this.directions * this.outputSize;
+    const LD = cfg.numLayers * this.directions;
+    let output = r.output;
+    if (cfg.batchFirst && !unbatched) {
+      output = new Float32Array(r.output.length);
+      transposeTB(r.output, output, T, B, width);
+    }
+    const sh = (n: number): number[] => (unbatched ? [LD, n] : [LD, B, n]);
+    const result: ForwardResult = {
+      output: { shape: unbatched ? [T, width] : cfg.batchFirst ? [B, T, width] : [T, B, width], data: output },
+      hN: { shape: sh(this.outputSize), data: r.hN },
+    };
+    if (r.cN) result.cN = { shape: sh(cfg.hiddenSize), data: r.cN };
+    return result;
+  }
+
+  /**
+   * Backpropagates through the last forwardTrain(), given the gradients of the loss with respect
+   * to its results (each optional, shaped like the result). Parameter gradients are added to
+   * gradients(); the gradients of the input and initial states are returned.
+   */
+  backward(grads: { output?: Tensor; hN?: Tensor; cN?: Tensor }): { input: Tensor; h0: Tensor; c0?: Tensor } {
+    this.checkAlive();
+    const run = this.trained;
+    if (!run || !this.bptt) fail("E_STATE", "backward: call forwardTrain() first (each forwardTrain allows one backward)");
+    const cfg = this.config;
+    const { T, B, unbatched } = run;
+    const width = this.directions * this.outputSize;
+    const LD = cfg.numLayers * this.directions;
+    const outShape = unbatched ? [T, width] : cfg.batchFirst ? [B, T, width] : [T, B, width];
+    const sh = (n: number): number[] => (unbatched ? [LD, n] : [LD, B, n]);
+    let dOut = checkGrad(grads.output, "backward: output gradient", outShape);
+    const dhN = checkGrad(grads.hN, "backward: hN gradient", sh(this.outputSize));
+    if (grads.cN !== undefined && this.kind !== Kind.Lstm) fail("E_VALUE", "backward: cN gradient given, but only LSTMs have a cell state");
+    const dcN = checkGrad(grads.cN, "backward: cN gradient", sh(cfg.hiddenSize));
+    if (dOut && cfg.batchFirst && !unbatched) {
+      const tm = new Float32Array(dOut.length);
+      transposeTB(dOut, tm, B, T, width);
+      dOut = tm;
+    }
+    const r = this.bptt.backward(dOut, dhN, dcN);
+    this.trained = undefined;
+    let dx = r.dx;
+    if (cfg.batchFirst && !unbatched) {
+      dx = new Float32Array(r.dx.length);
+      transposeTB(r.dx, dx, T, B, cfg.inputSize);
+    }
+    const out: { input: Tensor; h0: Tensor; c0?: Tensor } = {
+      input: { shape: unbatched ? [T, cfg.inputSize] : cfg.batchFirst ? [B, T, cfg.inputSize] : [T, B, cfg.inputSize], data: dx },
+      h0: { shape: sh(this.outputSize), data: r.dh0 },
+    };
+    if (r.dc0) out.c0 = { shape: sh(cfg.hiddenSize), data: r.dc0 };
+    return out;
+  }
+
+  /** A copy of every parameter's accumulated gradient, under its state-dict name. */
+  gradients(): Record<string, Tensor> {
+    this.checkAlive();
+    const g = this.trainer().grads;
+    const out: Record<string, Tensor> = {};
+    for (const s of this.specs) out[s.name] = { shape: [...s.shape], data: this.rt.heap.f32(g + s.offset, numel(s.shape)).slice() };
+    return out;
+  }
+
+  parameterRegions(): ParameterRegion[] {
+    this.checkAlive();
+    return [{ params: this.block, grads: this.trainer().grads, floats: this.paramBytes / 4 }];
+  }
+
+  zeroGrad(): void {
+    this.checkAlive();
+    this.bptt?.zeroGrad();
+  }
+
+  parametersChanged(): void {
+    this.checkAlive();
+    this.repack();
+  }
+
+  private trained: { T: number; B: number; unbatched: boolean } | undefined;
+
+  private trainer(): Bptt {
+    if (!this.bptt) {
+      this.bptt = new Bptt({
+        rt: this.rt,
+        kind: this.kind,
+        inputSize: this.config.inputSize,
+        hiddenSize: this.config.hiddenSize,
+        outputSize: this.outputSize,
+        numLayers: this.config.numLayers,
+        directions: this.directions,
+        bias: this.config.bias,
+        projSize: this.config.projSize,
+        peepholes: this.config.peepholes,
+        paramBytes: this.paramBytes,
+        paramAt: (name) => {
+          const s = this.specByName.get(name);
+          return s === undefined ? 0 : this.block + s.offset;
+        },
+        paramOffset: (name) => this.specByName.get(name)!.offset,
+        pack: (l, d) => this.packs[l * this.directions + d],
+      });
+    }
+    return this.bptt;
+  }
+
   // ---- internals ----
+
+  private checkForwardInputs(x: Tensor, options: ForwardOptions, where: string) {
+    const cfg = this.config;
+    checkTensor(x, `${where}: x`);
+    const unbatched = x.shape.length === 2;
+    if (x.shape.length !== 3 && !unbatched) {
+      fail("E_SHAPE", `${where}: x must be [${cfg.batchFirst ? "B, T" : "T, B"}, ${cfg.inputSize}] or unbatched [T, ${cfg.inputSize}], got [${x.shape.join(", ")}]`);
+    }
+    const [T, B] = unbatched ? [x.shape[0], 1] : cfg.batchFirst ? [x.shape[1], x.shape[0]] : [x.shape[0], x.shape[1]];
+    if (x.shape[x.shape.length - 1] !== cfg.inputSize) {
+      fail("E_SHAPE", `${where}: x has ${x.shape[x.shape.length - 1]} features per step, the model expects inputSize = ${cfg.inputSize}`);
+    }
+    if (T < 1 || B < 1) fail("E_SHAPE", `${where}: x must have at least one step and one batch element, got [${x.shape.join(", ")}]`);
+    const lengths = options.lengths === undefined ? undefined : checkLengths(options.lengths, T, B, where);
+    const states = this.checkStates(options.h0, options.c0, B, unbatched, where);
+    return { T, B, unbatched, lengths, states };
+  }
 
   private checkAlive(): void {
     if (this.disposed) fail("E_STATE", `${this.config.mode}: the model was disposed`);
@@ -343,6 +474,7 @@ export abstract class RecurrentModel {
 
   // Rebuilds the packed copies the kernels read; called after every parameter change.
   protected repack(): void {
+    this.bptt?.repack();
     const k = this.rt.kernels;
     const { hiddenSize: H } = this.config;
     const Hp = round8(H);
@@ -390,7 +522,7 @@ export abstract class RecurrentModel {
     const LD = cfg.numLayers * D;
     const width = D * this.outputSize;
     const sizes = {
-      desc: 128,
+      desc: DESC_BYTES,
       lengths: B * 4,
       x: T * B * cfg.inputSize * 4,
       bufA: T * B * width * 4,
@@ -640,15 +772,15 @@ function layoutParams(cfg: RecurrentConfig): { specs: ParamSpec[]; bytes: number
   return { specs, bytes };
 }
 
-function checkLengths(lengths: ArrayLike<number>, T: number, B: number): Int32Array {
+function checkLengths(lengths: ArrayLike<number>, T: number, B: number, where: string): Int32Array {
   if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
-    fail("E_TYPE", "forward: lengths must be an array of integers");
+    fail("E_TYPE", `${where}: lengths must be an array of integers`);
   }
-  if (lengths.length !== B) fail("E_SHAPE", `forward: lengths has ${lengths.length} entries, the batch has ${B}`);
+  if (lengths.length !== B) fail("E_SHAPE", `${where}: lengths has ${lengths.length} entries, the batch has ${B}`);
   const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const v = lengths[b];
-    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `forward: lengths[${b}] must be an integer in 1..${T}, got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${v}`);
     out[b] = v;
   }
   return out;
