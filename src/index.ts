@@ -7,3 +7,4 @@ export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
 export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult } from "./models/recurrent.js";
+export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel } from "./io/model-file.js";

@@ -154,6 +154,23 @@ export abstract class RecurrentModel implements Trainable {
     return this.config.projSize > 0 ? this.config.projSize : this.config.hiddenSize;
   }
 
+  /** What a weight file stores to rebuild this model (see saveModel/loadModel). */
+  modelSpec(): { type: string; config: Record<string, unknown> } {
+    const c = this.config;
+    const config: Record<string, unknown> = {
+      inputSize: c.inputSize,
+      hiddenSize: c.hiddenSize,
+      numLayers: c.numLayers,
+      bias: c.bias,
+      batchFirst: c.batchFirst,
+      bidirectional: c.bidirectional,
+    };
+    if (c.mode === "RNN") config.nonlinearity = c.nonlinearity;
+    if (c.mode === "LSTM") Object.assign(config, { projSize: c.projSize, peepholes: c.peepholes });
+    if (c.mode === "GRU") config.resetAfter = c.resetAfter;
+    return { type: c.mode, config };
+  }
+
   /** Parameter names and shapes in state-dict order. */
   parameterShapes(): Record<string, number[]> {
     return Object.fromEntries(this.specs.map((s) => [s.name, [...s.shape]]));

@@ -1,0 +1,85 @@
+import { fail, RecurError } from "../errors.js";
+import { GRU } from "../models/gru.js";
+import { LSTM } from "../models/lstm.js";
+import { RNN } from "../models/rnn.js";
+import type { Tensor } from "../tensor.js";
+import { readSafetensors, writeSafetensors } from "./safetensors.js";
+
+/** A model that can be written to a weight file. */
+export interface SaveableModel {
+  stateDict(): Record<string, Tensor>;
+  loadStateDict(sd: Record<string, Tensor>): void;
+  modelSpec(): { type: string; config: Record<string, unknown> };
+  dispose(): void;
+}
+
+type Factory = (config: Record<string, unknown>) => SaveableModel;
+
+const factories = new Map<string, Factory>([
+  ["LSTM", (c) => new LSTM(c as never)],
+  ["GRU", (c) => new GRU(c as never)],
+  ["RNN", (c) => new RNN(c as never)],
+]);
+
+/** Lets other model kinds (e.g. composed models) be rebuilt by loadModel. */
+export function registerModelType(type: string, factory: Factory): void {
+  factories.set(type, factory);
+}
+
+const FORMAT = "recur";
+const VERSION = "1";
+
+/**
+ * A .safetensors file of the model's state dict (PyTorch names, float32) whose `__metadata__`
+ * also holds the model's type and config, so loadModel can rebuild it. PyTorch reads it with
+ * safetensors.torch.load_file like any other; extra string metadata may be added.
+ */
+export function saveModel(model: SaveableModel, metadata: Record<string, string> = {}): Uint8Array {
+  const spec = model.modelSpec();
+  return writeSafetensors(model.stateDict(), {
+    ...metadata,
+    format: FORMAT,
+    "recur.version": VERSION,
+    "recur.model": JSON.stringify(spec),
+  });
+}
+
+/**
+ * Rebuilds a model saved by saveModel. A plain PyTorch file (no recur metadata) cannot say which
+ * model it holds: build the model yourself and call
+ * `model.loadStateDict(readSafetensors(bytes).tensors)`.
+ */
+export function loadModel(bytes: Uint8Array | ArrayBuffer): SaveableModel {
+  const { tensors, metadata } = readSafetensors(bytes);
+  const raw = metadata["recur.model"];
+  if (raw === undefined) {
+    fail("E_FORMAT", "loadModel: the file has no recur model config (a plain PyTorch state dict?); build the model and call loadStateDict(readSafetensors(bytes).tensors)");
+  }
+  let spec: { type?: unknown; config?: unknown };
+  try {
+    spec = JSON.parse(raw) as typeof spec;
+  } catch {
+    fail("E_FORMAT", "loadModel: the recur.model metadata is not valid JSON");
+  }
+  const factory = typeof spec.type === "string" ? factories.get(spec.type) : undefined;
+  if (!factory) fail("E_FORMAT", `loadModel: unknown model type ${JSON.stringify(spec.type)} (known: ${[...factories.keys()].join(", ")})`);
+  if (typeof spec.config !== "object" || spec.config === null) fail("E_FORMAT", "loadModel: the recur.model metadata has no config object");
+  const model = factory(spec.config as Record<string, unknown>);
+  try {
+    model.loadStateDict(tensors);
+  } catch (err) {
+    model.dispose();
+    throw err instanceof RecurError ? err : new RecurError("E_FORMAT", `loadModel: ${String(err)}`);
+  }
+  return model;
+}
+
+/**
+ * The entries of a state dict under `prefix` with the prefix removed: PyTorch modules nest their
+ * submodules' parameters (e.g. "encoder.lstm.weight_ih_l0").
+ */
+export function withoutPrefix(sd: Record<string, Tensor>, prefix: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(sd)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return out;
+}
