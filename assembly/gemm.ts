@@ -85,9 +85,11 @@ function gemmStrided(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride
       const arow = a + <usize>r * rowStride;
       const crow = c + <usize>r * ldcBytes;
       let p = 0;
-      // Four panels at once gives the single row (GEMV) 8 independent accumulator chains.
-      for (; p + 4 <= panels && (p + 4) * PANEL <= n; p += 4) {
-        row1x32(k, arow, kStride, bp + <usize>p * panelBytes, panelBytes, crow + (<usize>(p * PANEL) << 2), accumulate);
+      // Three panels at once give a single row (GEMV) 6 independent accumulator chains. Four
+      // would need 8 accumulators + 8 loaded vectors: TurboFan hoists the loads, runs out of
+      // its 15 vector registers and spills an accumulator, putting a store-forward on the chain.
+      for (; p + 3 <= panels && (p + 3) * PANEL <= n; p += 3) {
+        row1x24(k, arow, kStride, bp + <usize>p * panelBytes, panelBytes, crow + (<usize>(p * PANEL) << 2), accumulate);
       }
       for (; p < panels; p++) {
         row1x8(k, arow, kStride, bp + <usize>p * panelBytes, crow + (<usize>(p * PANEL) << 2), min(PANEL, n - p * PANEL), accumulate);
@@ -158,16 +160,15 @@ function tile4x8(k: i32, a: usize, rowStride: usize, kStride: usize, b: usize, c
   storeRow8(c + 3 * ldcBytes, c30, c31, cols, accumulate);
 }
 
-function row1x32(k: i32, a: usize, kStride: usize, b: usize, panelBytes: usize, c: usize, accumulate: bool): void {
-  let pb0 = b, pb1 = b + panelBytes, pb2 = b + 2 * panelBytes, pb3 = b + 3 * panelBytes;
+function row1x24(k: i32, a: usize, kStride: usize, b: usize, panelBytes: usize, c: usize, accumulate: bool): void {
+  let pb0 = b, pb1 = b + panelBytes, pb2 = b + 2 * panelBytes;
   let s0 = v128.load(pb0), s1 = v128.load(pb0, 16), s2 = v128.load(pb1), s3 = v128.load(pb1, 16);
-  let s4 = v128.load(pb2), s5 = v128.load(pb2, 16), s6 = v128.load(pb3), s7 = v128.load(pb3, 16);
+  let s4 = v128.load(pb2), s5 = v128.load(pb2, 16);
   let pa = a;
   for (let i = 0; i < k; i++) {
     pb0 += PANEL << 2;
     pb1 += PANEL << 2;
     pb2 += PANEL << 2;
-    pb3 += PANEL << 2;
     const x = v128.load32_splat(pa);
     s0 = madd(x, v128.load(pb0), s0);
     s1 = madd(x, v128.load(pb0, 16), s1);
@@ -175,14 +176,11 @@ function row1x32(k: i32, a: usize, kStride: usize, b: usize, panelBytes: usize, 
     s3 = madd(x, v128.load(pb1, 16), s3);
     s4 = madd(x, v128.load(pb2), s4);
     s5 = madd(x, v128.load(pb2, 16), s5);
-    s6 = madd(x, v128.load(pb3), s6);
-    s7 = madd(x, v128.load(pb3, 16), s7);
     pa += kStride;
   }
   storeRow8(c, s0, s1, PANEL, accumulate);
   storeRow8(c + 32, s2, s3, PANEL, accumulate);
   storeRow8(c + 64, s4, s5, PANEL, accumulate);
-  storeRow8(c + 96, s6, s7, PANEL, accumulate);
 }
 
 function row1x8(k: i32, a: usize, kStride: usize, b: usize, c: usize, cols: i32, accumulate: bool): void {
