@@ -8,3 +8,8 @@ export { GRU, type GRUOptions } from "./models/gru.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
 export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult } from "./models/recurrent.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel } from "./io/model-file.js";
+export { type Trainable, type ParameterRegion } from "./train/module.js";
+export {
+  Optimizer, SGD, RMSprop, Adagrad, Adam, AdamW,
+  type OptimizerType, type OptimizerStateDict, type HyperValue, type SGDOptions, type RMSpropOptions, type AdagradOptions, type AdamOptions,
+} from "./train/optimizers.js";

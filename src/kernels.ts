@@ -28,4 +28,20 @@ export interface Kernels {
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
   unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
   recurrentBackward(desc: number): void;
+  // Training: optimizers (assembly/optimizers.ts), clipping (assembly/clip.ts), losses
+  // (assembly/loss.ts), dense layers (assembly/layers.ts).
+  sgdStep(p: number, g: number, buf: number, n: number, lr: number, weightDecay: number, momentum: number, oneMinusDampening: number, nesterov: number, first: number, sign: number): void;
+  rmspropStep(p: number, g: number, sq: number, gavg: number, buf: number, n: number, lr: number, alpha: number, oneMinusAlpha: number, eps: number, weightDecay: number, momentum: number, sign: number): void;
+  adagradStep(p: number, g: number, sum: number, n: number, clr: number, eps: number, weightDecay: number, sign: number): void;
+  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number, sign: number): void;
+  sumSquaresF64(x: number, n: number): number;
+  sumAbsPowF64(x: number, n: number, p: number): number;
+  maxAbsF32(x: number, n: number): number;
+  scaleInPlace(x: number, n: number, s: number): void;
+  clampInPlace(x: number, n: number, lo: number, hi: number): void;
+  crossEntropyRows(x: number, targets: number, weights: number, rows: number, cols: number, ignoreIndex: number, dx: number, gradScale: number): number;
+  mseLoss(p: number, t: number, n: number, dp: number, gradScale: number): number;
+  addColumnSums(x: number, rows: number, cols: number, out: number): void;
+  embeddingForward(w: number, dim: number, idx: number, n: number, out: number): void;
+  embeddingBackward(dy: number, dim: number, idx: number, n: number, paddingIdx: number, dw: number): void;
 }

@@ -1,0 +1,157 @@
+// Optimizer updates with PyTorch 1.13 semantics (torch.optim._single_tensor_*), one call per
+// parameter region: params, grads and every state buffer share one layout, so each update is a
+// single pass over flat float32 arrays.
+//
+// Scalars derived from hyper-parameters (1 - beta, bias corrections, step sizes) are computed in
+// float64 by the caller and arrive as f32, the way PyTorch turns Python scalars into the tensor's
+// dtype. Element-wise math is float32 with plain mul/add (never madd): the update is memory-bound,
+// and this way both binaries produce bit-identical parameters.
+//
+// Regions may hold zero padding (params = grads = 0). Where PyTorch divides, an exactly-zero
+// numerator yields 0 even when the denominator is 0 (possible only with eps = 0), so padding never
+// turns into NaN; any other result is PyTorch's.
+import { loadPartial, storePartial } from "./simd";
+
+// @ts-ignore: decorator
+@inline
+function ld(p: usize, cnt: i32): v128 {
+  return cnt == 4 ? v128.load(p) : loadPartial(p, cnt);
+}
+
+// @ts-ignore: decorator
+@inline
+function st(p: usize, v: v128, cnt: i32): void {
+  if (cnt == 4) v128.store(p, v);
+  else storePartial(p, v, cnt);
+}
+
+// num / den with 0 / x -> 0 (see the header).
+// @ts-ignore: decorator
+@inline
+function div0(num: v128, den: v128): v128 {
+  return v128.and(f32x4.div(num, den), f32x4.ne(num, f32x4.splat(0)));
+}
+
+// d = sign * g (+ wd * p): the gradient as every update rule sees it (maximize, L2 weight decay).
+// @ts-ignore: decorator
+@inline
+function effectiveGrad(p: v128, g: v128, sign: f32, wd: f32): v128 {
+  let d = f32x4.mul(g, f32x4.splat(sign));
+  if (wd != 0) d = f32x4.add(d, f32x4.mul(p, f32x4.splat(wd)));
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SGD: d = g + wd p; buf = d on the first step, else momentum buf + (1 - dampening) d;
+// d = d + momentum buf (nesterov) or buf; p -= lr d.
+
+// @ts-ignore: decorator
+@inline
+function sgdChunk(off: usize, cnt: i32, p: usize, g: usize, buf: usize, lr: f32, wd: f32, momentum: f32, oneMinusDampening: f32, nesterov: bool, first: bool, sign: f32): void {
+  const pv = ld(p + off, cnt);
+  let d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
+  if (momentum != 0) {
+    let b: v128;
+    if (first) b = d;
+    else b = f32x4.add(f32x4.mul(ld(buf + off, cnt), f32x4.splat(momentum)), f32x4.mul(d, f32x4.splat(oneMinusDampening)));
+    st(buf + off, b, cnt);
+    d = nesterov ? f32x4.add(d, f32x4.mul(b, f32x4.splat(momentum))) : b;
+  }
+  st(p + off, f32x4.sub(pv, f32x4.mul(d, f32x4.splat(lr))), cnt);
+}
+
+/** One SGD step over n floats. `buf` is only read or written when momentum != 0. */
+export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, weightDecay: f32, momentum: f32, oneMinusDampening: f32, nesterov: bool, first: bool, sign: f32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) sgdChunk(<usize>i << 2, 4, p, g, buf, lr, weightDecay, momentum, oneMinusDampening, nesterov, first, sign);
+  if (i < n) sgdChunk(<usize>i << 2, n - i, p, g, buf, lr, weightDecay, momentum, oneMinusDampening, nesterov, first, sign);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RMSprop: sq = alpha sq + (1 - alpha) d^2; centered: ga = alpha ga + (1 - alpha) d and
+// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps (eps outside the root);
+// momentum > 0: buf = momentum buf + d / avg, p -= lr buf; else p -= lr d / avg.
+
+// @ts-ignore: decorator
+@inline
+function rmspropChunk(off: usize, cnt: i32, p: usize, g: usize, sq: usize, gavg: usize, buf: usize, lr: f32, alpha: f32, oneMinusAlpha: f32, eps: f32, wd: f32, momentum: f32, sign: f32): void {
+  const pv = ld(p + off, cnt);
+  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
+  const a = f32x4.splat(alpha);
+  const oma = f32x4.splat(oneMinusAlpha);
+  const s = f32x4.add(f32x4.mul(ld(sq + off, cnt), a), f32x4.mul(f32x4.mul(d, d), oma));
+  st(sq + off, s, cnt);
+  let avg: v128;
+  if (gavg != 0) {
+    const ga = f32x4.add(f32x4.mul(ld(gavg + off, cnt), a), f32x4.mul(d, oma));
+    st(gavg + off, ga, cnt);
+    avg = f32x4.sqrt(f32x4.sub(s, f32x4.mul(ga, ga)));
+  } else {
+    avg = f32x4.sqrt(s);
+  }
+  avg = f32x4.add(avg, f32x4.splat(eps));
+  let u = div0(d, avg);
+  if (momentum > 0) {
+    u = f32x4.add(f32x4.mul(ld(buf + off, cnt), f32x4.splat(momentum)), u);
+    st(buf + off, u, cnt);
+  }
+  st(p + off, f32x4.sub(pv, f32x4.mul(u, f32x4.splat(lr))), cnt);
+}
+
+/** One RMSprop step; `gavg` = 0 unless centered, `buf` only used when momentum > 0. */
+export function rmspropStep(p: usize, g: usize, sq: usize, gavg: usize, buf: usize, n: i32, lr: f32, alpha: f32, oneMinusAlpha: f32, eps: f32, weightDecay: f32, momentum: f32, sign: f32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) rmspropChunk(<usize>i << 2, 4, p, g, sq, gavg, buf, lr, alpha, oneMinusAlpha, eps, weightDecay, momentum, sign);
+  if (i < n) rmspropChunk(<usize>i << 2, n - i, p, g, sq, gavg, buf, lr, alpha, oneMinusAlpha, eps, weightDecay, momentum, sign);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adagrad: sum += d^2; p -= clr d / (sqrt(sum) + eps), clr = lr / (1 + (t - 1) lr_decay) from the caller.
+
+// @ts-ignore: decorator
+@inline
+function adagradChunk(off: usize, cnt: i32, p: usize, g: usize, sum: usize, clr: f32, eps: f32, wd: f32, sign: f32): void {
+  const pv = ld(p + off, cnt);
+  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
+  const s = f32x4.add(ld(sum + off, cnt), f32x4.mul(d, d));
+  st(sum + off, s, cnt);
+  const std = f32x4.add(f32x4.sqrt(s), f32x4.splat(eps));
+  st(p + off, f32x4.sub(pv, f32x4.mul(div0(d, std), f32x4.splat(clr))), cnt);
+}
+
+export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, eps: f32, weightDecay: f32, sign: f32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) adagradChunk(<usize>i << 2, 4, p, g, sum, clr, eps, weightDecay, sign);
+  if (i < n) adagradChunk(<usize>i << 2, n - i, p, g, sum, clr, eps, weightDecay, sign);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam / AdamW: p *= decay (AdamW's decoupled 1 - lr wd; 1 for Adam); d = g + wd p (Adam's L2);
+// m = beta1 m + (1 - beta1) d; v = beta2 v + (1 - beta2) d^2; amsgrad: vmax = max(vmax, v);
+// p -= stepSize m / (sqrt(v or vmax) / bc2Sqrt + eps), stepSize = lr / (1 - beta1^t),
+// bc2Sqrt = sqrt(1 - beta2^t): eps is added after the bias correction, as PyTorch does.
+
+// @ts-ignore: decorator
+@inline
+function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, wd: f32, decay: f32, sign: f32): void {
+  let pv = ld(p + off, cnt);
+  if (decay != 1) pv = f32x4.mul(pv, f32x4.splat(decay));
+  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
+  const mv = f32x4.add(f32x4.mul(ld(m + off, cnt), f32x4.splat(beta1)), f32x4.mul(d, f32x4.splat(oneMinusBeta1)));
+  st(m + off, mv, cnt);
+  let vv = f32x4.add(f32x4.mul(ld(v + off, cnt), f32x4.splat(beta2)), f32x4.mul(f32x4.mul(d, d), f32x4.splat(oneMinusBeta2)));
+  st(v + off, vv, cnt);
+  if (vmax != 0) {
+    vv = f32x4.max(ld(vmax + off, cnt), vv); // wasm max propagates NaN, like torch.maximum
+    st(vmax + off, vv, cnt);
+  }
+  const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), f32x4.splat(bc2Sqrt)), f32x4.splat(eps));
+  st(p + off, f32x4.sub(pv, f32x4.mul(div0(mv, denom), f32x4.splat(stepSize))), cnt);
+}
+
+/** One Adam (decay = 1) or AdamW (wd = 0, decay = 1 - lr wd) step; `vmax` = 0 unless amsgrad. */
+export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, weightDecay: f32, decay: f32, sign: f32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) adamChunk(<usize>i << 2, 4, p, g, m, v, vmax, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay, sign);
+  if (i < n) adamChunk(<usize>i << 2, n - i, p, g, m, v, vmax, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay, sign);
+}
