@@ -541,3 +541,42 @@ export function rlsInit(p: usize, n: i32, alpha: f64): void {
   const inv = 1.0 / alpha;
   for (let i = 0; i < n; i++) store<f64>(p + (<usize>(i * n + i) << 3), inv);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Float64 products with the float32 reservoir matrix, for the spectral radius (src/spectral.ts):
+// every float32 weight is exact in float64, so the eigenvalues are those of the stored matrix.
+
+/** y = W x for a dense row-major n x n float32 W, float64 x and y. */
+export function denseMatvec64(n: i32, w: usize, x: usize, y: usize): void {
+  const rowBytes = <usize>n << 2;
+  for (let i = 0; i < n; i++) {
+    const row = w + <usize>i * rowBytes;
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const v = v128.load(row + (<usize>j << 2));
+      s0 = madd64(f64x2.promote_low_f32x4(v), v128.load(x + (<usize>j << 3)), s0);
+      s1 = madd64(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), v128.load(x + (<usize>j << 3), 16), s1);
+    }
+    let s = hsum64(f64x2.add(s0, s1));
+    for (; j < n; j++) s += <f64>load<f32>(row + (<usize>j << 2)) * load<f64>(x + (<usize>j << 3));
+    store<f64>(y + (<usize>i << 3), s);
+  }
+}
+
+/** y = W x for a CSR n x n float32 W, float64 x and y. */
+export function csrMatvec64(n: i32, rowPtr: usize, col: usize, vals: usize, x: usize, y: usize): void {
+  let start = load<i32>(rowPtr);
+  for (let i = 0; i < n; i++) {
+    const end = load<i32>(rowPtr + (<usize>(i + 1) << 2));
+    let s0: f64 = 0, s1: f64 = 0;
+    let j = start;
+    for (; j + 2 <= end; j += 2) {
+      s0 += <f64>load<f32>(vals + (<usize>j << 2)) * load<f64>(x + (<usize>load<i32>(col + (<usize>j << 2)) << 3));
+      s1 += <f64>load<f32>(vals + (<usize>j << 2), 4) * load<f64>(x + (<usize>load<i32>(col + (<usize>j << 2), 4) << 3));
+    }
+    if (j < end) s0 += <f64>load<f32>(vals + (<usize>j << 2)) * load<f64>(x + (<usize>load<i32>(col + (<usize>j << 2)) << 3));
+    store<f64>(y + (<usize>i << 3), s0 + s1);
+    start = end;
+  }
+}

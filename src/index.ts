@@ -13,3 +13,4 @@ export {
   Optimizer, SGD, RMSprop, Adagrad, Adam, AdamW,
   type OptimizerType, type OptimizerStateDict, type HyperValue, type SGDOptions, type RMSpropOptions, type AdagradOptions, type AdamOptions,
 } from "./train/optimizers.js";
+export { ESN, type ESNOptions, type ReservoirOptions, type ReservoirWeights, type SparseMatrix, type ESNActivation, type FitOptions, type SolveOptions, type OnlineFitOptions, type PredictOptions, type GenerateOptions, type LayerInfo } from "./esn.js";

@@ -1,0 +1,656 @@
+/**
+ * Spectral radius of a real non-symmetric matrix, in float64: explicitly restarted Arnoldi with
+ * the Ritz values from a Francis double-shift QR iteration on the small Hessenberg matrix.
+ *
+ * Why Arnoldi and not power iteration: reservoir matrices are non-symmetric, their largest-|λ|
+ * eigenvalue is usually one of a complex-conjugate pair (power iteration then oscillates), and
+ * random matrices fill a disk (circular law) so the outermost eigenvalues are separated by only
+ * a few percent — power iteration would need thousands of products. Arnoldi handles complex pairs
+ * through real arithmetic (the QR iteration returns conjugate pairs) and converges on the outer
+ * edge of the spectrum in a few restarts.
+ *
+ * Accuracy: a run stops when the Ritz pair (θ, v) of largest |θ| has relative residual
+ * ‖A v − θ v‖ / (|θ| ‖v‖) <= tol (default 1e-10). The eigenvalue error is then about
+ * κ(λ) · tol · |θ| (κ: the eigenvalue's condition number, modest for random reservoirs); against
+ * a full dense eigendecomposition the radius agrees to ~1e-12 relative in the tests. Matrices of
+ * order <= 64 (and Krylov spaces that become invariant) are solved exactly by the QR iteration.
+ */
+import { fail } from "./errors.js";
+
+/** A real square linear operator y = A x (x, y of length n, y fully overwritten). */
+export interface LinearOperator {
+  readonly n: number;
+  apply(x: Float64Array, y: Float64Array): void;
+  /** An upper bound of ‖A‖ (e.g. the Frobenius norm): scales the breakdown threshold. */
+  readonly norm: number;
+}
+
+export interface SpectralRadiusOptions {
+  /** Krylov subspace dimension per restart cycle. Default min(n, 48). */
+  krylovDim?: number;
+  /** Relative residual at which the top Ritz pair counts as converged. Default 1e-10. */
+  tol?: number;
+  /** Restart cycles before giving up (the best estimate is returned, `converged: false`). Default 300. */
+  maxRestarts?: number;
+}
+
+export interface SpectralRadiusResult {
+  /** max |λ| over the eigenvalues of A. */
+  radius: number;
+  /** The eigenvalue attaining it (im != 0: one of a complex-conjugate pair). */
+  re: number;
+  im: number;
+  /** Relative residual ‖A v − θ v‖ / |θ| of the returned Ritz pair (0 when solved exactly). */
+  residual: number;
+  converged: boolean;
+  /** Matrix-vector products used. */
+  products: number;
+}
+
+/** Row-major dense n x n operator (float32 or float64 data). */
+export function denseOperator(n: number, data: Float32Array | Float64Array): LinearOperator {
+  let fro = 0;
+  for (let i = 0; i < data.length; i++) fro += data[i] * data[i];
+  return {
+    n,
+    norm: Math.sqrt(fro),
+    apply(x, y) {
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const row = i * n;
+        for (let j = 0; j < n; j++) s += data[row + j] * x[j];
+        y[i] = s;
+      }
+    },
+  };
+}
+
+/** CSR n x n operator (rowPtr n+1, col and vals nnz). */
+export function csrOperator(n: number, rowPtr: Int32Array, col: Int32Array, vals: Float32Array | Float64Array): LinearOperator {
+  let fro = 0;
+  for (let i = 0; i < vals.length; i++) fro += vals[i] * vals[i];
+  return {
+    n,
+    norm: Math.sqrt(fro),
+    apply(x, y) {
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = rowPtr[i], end = rowPtr[i + 1]; j < end; j++) s += vals[j] * x[col[j]];
+        y[i] = s;
+      }
+    },
+  };
+}
+
+/**
+ * Eigenvalues of an upper Hessenberg matrix h (n x n, row-major, destroyed) by the Francis
+ * double-shift QR iteration (the EISPACK `hqr` algorithm, eigenvalues only). Complex eigenvalues
+ * come in conjugate pairs. Throws E_NUMERIC if an eigenvalue fails to converge in 60 iterations.
+ */
+export function hessenbergEigenvalues(h: Float64Array, n: number): { re: Float64Array; im: Float64Array } {
+  // 1-based indexing (a padded copy) keeps the classic algorithm's index arithmetic recognisable.
+  const N1 = n + 1;
+  const A = new Float64Array(N1 * N1);
+  for (let i = 1; i <= n; i++) for (let j = 1; j <= n; j++) A[i * N1 + j] = h[(i - 1) * n + (j - 1)];
+  const wr = new Float64Array(n + 1);
+  const wi = new Float64Array(n + 1);
+  let anorm = 0;
+  for (let i = 1; i <= n; i++) for (let j = Math.max(i - 1, 1); j <= n; j++) anorm += Math.abs(A[i * N1 + j]);
+  let nn = n;
+  let t = 0;
+  let p = 0, q = 0, r = 0, s = 0, w = 0, x = 0, y = 0, z = 0;
+  while (nn >= 1) {
+    let its = 0;
+    let l: number;
+    do {
+      for (l = nn; l >= 2; l--) {
+        s = Math.abs(A[(l - 1) * N1 + l - 1]) + Math.abs(A[l * N1 + l]);
+        if (s === 0) s = anorm;
+        if (Math.abs(A[l * N1 + l - 1]) + s === s) {
+          A[l * N1 + l - 1] = 0;
+          break;
+        }
+      }
+      x = A[nn * N1 + nn];
+      if (l === nn) {
+        wr[nn] = x + t;
+        wi[nn] = 0;
+        nn--;
+      } else {
+        y = A[(nn - 1) * N1 + nn - 1];
+        w = A[nn * N1 + nn - 1] * A[(nn - 1) * N1 + nn];
+        if (l === nn - 1) {
+          p = 0.5 * (y - x);
+          q = p * p + w;
+          z = Math.sqrt(Math.abs(q));
+          x += t;
+          if (q >= 0) {
+            z = p + (p >= 0 ? Math.abs(z) : -Math.abs(z));
+            wr[nn - 1] = wr[nn] = x + z;
+            if (z !== 0) wr[nn] = x - w / z;
+            wi[nn - 1] = wi[nn] = 0;
+          } else {
+            wr[nn - 1] = wr[nn] = x + p;
+            wi[nn] = z;
+            wi[nn - 1] = -z;
+          }
+          nn -= 2;
+        } else {
+          if (its === 60) fail("E_NUMERIC", "spectral radius: the QR iteration did not converge (60 iterations)");
+          if (its === 10 || its === 20 || its === 40) {
+            // Exceptional shift: breaks the rare cycles of the standard double shift.
+            t += x;
+            for (let i = 1; i <= nn; i++) A[i * N1 + i] = A[i * N1 + i] - x;
+            s = Math.abs(A[nn * N1 + nn - 1]) + Math.abs(A[(nn - 1) * N1 + nn - 2]);
+            y = x = 0.75 * s;
+            w = -0.4375 * s * s;
+          }
+          ++its;
+          let m: number;
+          for (m = nn - 2; m >= l; m--) {
+            z = A[m * N1 + m];
+            r = x - z;
+            s = y - z;
+            p = (r * s - w) / A[(m + 1) * N1 + m] + A[m * N1 + m + 1];
+            q = A[(m + 1) * N1 + m + 1] - z - r - s;
+            r = A[(m + 2) * N1 + m + 1];
+            s = Math.abs(p) + Math.abs(q) + Math.abs(r);
+            p /= s;
+            q /= s;
+            r /= s;
+            if (m === l) break;
+            const u = Math.abs(A[m * N1 + m - 1]) * (Math.abs(q) + Math.abs(r));
+            const v = Math.abs(p) * (Math.abs(A[(m - 1) * N1 + m - 1]) + Math.abs(z) + Math.abs(A[(m + 1) * N1 + m + 1]));
+            if (u + v === v) break;
+          }
+          for (let i = m + 2; i <= nn; i++) {
+            A[i * N1 + i - 2] = 0;
+            if (i !== m + 2) A[i * N1 + i - 3] = 0;
+          }
+          for (let k = m; k <= nn - 1; k++) {
+            if (k !== m) {
+              p = A[k * N1 + k - 1];
+              q = A[(k + 1) * N1 + k - 1];
+              r = 0;
+              if (k !== nn - 1) r = A[(k + 2) * N1 + k - 1];
+              x = Math.abs(p) + Math.abs(q) + Math.abs(r);
+              if (x !== 0) {
+                p /= x;
+                q /= x;
+                r /= x;
+              }
+            }
+            const norm = Math.sqrt(p * p + q * q + r * r);
+            s = p >= 0 ? norm : -norm;
+            if (s !== 0) {
+              if (k === m) {
+                if (l !== m) A[k * N1 + k - 1] = -A[k * N1 + k - 1];
+              } else A[k * N1 + k - 1] = -s * x;
+              p += s;
+              x = p / s;
+              y = q / s;
+              z = r / s;
+              q /= p;
+              r /= p;
+              for (let j = k; j <= nn; j++) {
+                p = A[k * N1 + j] + q * A[(k + 1) * N1 + j];
+                if (k !== nn - 1) {
+                  p += r * A[(k + 2) * N1 + j];
+                  A[(k + 2) * N1 + j] = A[(k + 2) * N1 + j] - p * z;
+                }
+                A[(k + 1) * N1 + j] = A[(k + 1) * N1 + j] - p * y;
+                A[k * N1 + j] = A[k * N1 + j] - p * x;
+              }
+              const mmin = nn < k + 3 ? nn : k + 3;
+              for (let i = l; i <= mmin; i++) {
+                p = x * A[i * N1 + k] + y * A[i * N1 + k + 1];
+                if (k !== nn - 1) {
+                  p += z * A[i * N1 + k + 2];
+                  A[i * N1 + k + 2] = A[i * N1 + k + 2] - p * r;
+                }
+                A[i * N1 + k + 1] = A[i * N1 + k + 1] - p * q;
+                A[i * N1 + k] = A[i * N1 + k] - p;
+              }
+            }
+          }
+        }
+      }
+    } while (l < nn - 1);
+  }
+  return { re: wr.subarray(1), im: wi.subarray(1) };
+}
+
+/**
+ * Reduces a dense n x n matrix (row-major, destroyed) to upper Hessenberg form by Householder
+ * similarity transforms (eigenvalues preserved).
+ */
+export function toHessenberg(a: Float64Array, n: number): void {
+  const v = new Float64Array(n);
+  for (let k = 0; k < n - 2; k++) {
+    let alpha = 0;
+    for (let i = k + 1; i < n; i++) alpha += a[i * n + k] * a[i * n + k];
+    alpha = Math.sqrt(alpha);
+    if (alpha === 0) continue;
+    const x0 = a[(k + 1) * n + k];
+    if (x0 > 0) alpha = -alpha;
+    // v = x - alpha e1, H = I - 2 v v^T / (v^T v)
+    let vv = 0;
+    for (let i = k + 1; i < n; i++) {
+      v[i] = a[i * n + k] - (i === k + 1 ? alpha : 0);
+      vv += v[i] * v[i];
+    }
+    if (vv === 0) continue;
+    const beta = 2 / vv;
+    // A = H A
+    for (let j = k; j < n; j++) {
+      let s = 0;
+      for (let i = k + 1; i < n; i++) s += v[i] * a[i * n + j];
+      s *= beta;
+      for (let i = k + 1; i < n; i++) a[i * n + j] -= s * v[i];
+    }
+    // A = A H
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = k + 1; j < n; j++) s += a[i * n + j] * v[j];
+      s *= beta;
+      for (let j = k + 1; j < n; j++) a[i * n + j] -= s * v[j];
+    }
+    for (let i = k + 2; i < n; i++) a[i * n + k] = 0;
+  }
+}
+
+/** All eigenvalues of a dense n x n matrix (row-major; copied): Householder Hessenberg + QR. */
+export function denseEigenvalues(n: number, data: ArrayLike<number>): { re: Float64Array; im: Float64Array } {
+  const a = Float64Array.from(data as ArrayLike<number>);
+  toHessenberg(a, n);
+  return hessenbergEigenvalues(a, n);
+}
+
+// Deterministic start vector: the spectral radius of a given matrix must not depend on a seed.
+function startVector(n: number, salt: number): Float64Array {
+  const v = new Float64Array(n);
+  let s = (0x9e3779b9 ^ salt) >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    v[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  }
+  return v;
+}
+
+// s = a[ao .. ao+n) . b[bo .. bo+n)
+function dotAt(a: Float64Array, ao: number, b: Float64Array, bo: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let r = 0;
+  for (; r + 1 < n; r += 2) {
+    s0 += a[ao + r] * b[bo + r];
+    s1 += a[ao + r + 1] * b[bo + r + 1];
+  }
+  if (r < n) s0 += a[ao + r] * b[bo + r];
+  return s0 + s1;
+}
+
+// y[yo ..) += alpha x[xo ..)
+function axpyAt(n: number, alpha: number, x: Float64Array, xo: number, y: Float64Array, yo: number): void {
+  for (let r = 0; r < n; r++) y[yo + r] += alpha * x[xo + r];
+}
+
+// Orthogonalises w against V's first `count` vectors by classical Gram-Schmidt applied twice
+// ("twice is enough", Kahan/Parlett: V stays orthonormal to working precision); adds the
+// coefficients to h.
+function orthogonalize(V: Float64Array, count: number, n: number, w: Float64Array, h: Float64Array, coef: Float64Array): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < count; i++) coef[i] = dotAt(V, i * n, w, 0, n);
+    for (let i = 0; i < count; i++) {
+      h[i] += coef[i];
+      axpyAt(n, -coef[i], V, i * n, w, 0);
+    }
+  }
+}
+
+function norm2(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+/**
+ * A null vector of the m x m Hessenberg matrix H - θ I (θ = tr + i·ti) by two steps of inverse
+ * iteration in complex arithmetic (Gaussian elimination with partial pivoting), normalised.
+ */
+function ritzVector(h: Float64Array, ldh: number, m: number, tr: number, ti: number): { yr: Float64Array; yi: Float64Array } {
+  const ar = new Float64Array(m * m);
+  const ai = new Float64Array(m * m);
+  let scale = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) {
+      ar[i * m + j] = h[i * ldh + j];
+      scale = Math.max(scale, Math.abs(h[i * ldh + j]));
+    }
+    ar[i * m + i] -= tr;
+    ai[i * m + i] -= ti;
+  }
+  // LU with partial pivoting, in place; exactly singular pivots are nudged (inverse iteration
+  // only needs a huge, not an exact, solution).
+  const piv = new Int32Array(m);
+  const tiny = Math.max(scale, 1e-300) * 1e-15;
+  for (let k = 0; k < m; k++) {
+    let best = k;
+    let bestAbs = -1;
+    for (let i = k; i < m; i++) {
+      const mag = Math.hypot(ar[i * m + k], ai[i * m + k]);
+      if (mag > bestAbs) {
+        bestAbs = mag;
+        best = i;
+      }
+    }
+    piv[k] = best;
+    if (best !== k) {
+      for (let j = 0; j < m; j++) {
+        let t = ar[k * m + j];
+        ar[k * m + j] = ar[best * m + j];
+        ar[best * m + j] = t;
+        t = ai[k * m + j];
+        ai[k * m + j] = ai[best * m + j];
+        ai[best * m + j] = t;
+      }
+    }
+    if (bestAbs < tiny) {
+      ar[k * m + k] = tiny;
+      ai[k * m + k] = 0;
+    }
+    const pr = ar[k * m + k];
+    const pi = ai[k * m + k];
+    const den = pr * pr + pi * pi;
+    for (let i = k + 1; i < m; i++) {
+      const xr = ar[i * m + k];
+      const xi = ai[i * m + k];
+      if (xr === 0 && xi === 0) continue;
+      const lr = (xr * pr + xi * pi) / den;
+      const li = (xi * pr - xr * pi) / den;
+      ar[i * m + k] = lr;
+      ai[i * m + k] = li;
+      for (let j = k + 1; j < m; j++) {
+        const ur = ar[k * m + j];
+        const ui = ai[k * m + j];
+        ar[i * m + j] -= lr * ur - li * ui;
+        ai[i * m + j] -= lr * ui + li * ur;
+      }
+    }
+  }
+  const yr = new Float64Array(m).fill(1);
+  const yi = new Float64Array(m);
+  for (let it = 0; it < 2; it++) {
+    for (let k = 0; k < m; k++) {
+      const p = piv[k];
+      if (p !== k) {
+        let t = yr[k];
+        yr[k] = yr[p];
+        yr[p] = t;
+        t = yi[k];
+        yi[k] = yi[p];
+        yi[p] = t;
+      }
+      for (let i = k + 1; i < m; i++) {
+        const lr = ar[i * m + k];
+        const li = ai[i * m + k];
+        yr[i] -= lr * yr[k] - li * yi[k];
+        yi[i] -= lr * yi[k] + li * yr[k];
+      }
+    }
+    for (let i = m - 1; i >= 0; i--) {
+      let sr = yr[i];
+      let si = yi[i];
+      for (let j = i + 1; j < m; j++) {
+        sr -= ar[i * m + j] * yr[j] - ai[i * m + j] * yi[j];
+        si -= ar[i * m + j] * yi[j] + ai[i * m + j] * yr[j];
+      }
+      const pr = ar[i * m + i];
+      const pi = ai[i * m + i];
+      const den = pr * pr + pi * pi;
+      yr[i] = (sr * pr + si * pi) / den;
+      yi[i] = (si * pr - sr * pi) / den;
+    }
+    let nrm = 0;
+    for (let i = 0; i < m; i++) nrm += yr[i] * yr[i] + yi[i] * yi[i];
+    nrm = Math.sqrt(nrm);
+    for (let i = 0; i < m; i++) {
+      yr[i] /= nrm;
+      yi[i] /= nrm;
+    }
+  }
+  return { yr, yi };
+}
+
+const DENSE_LIMIT = 64;
+
+// Givens-rotation QR step with real shift mu on the leading m x m block of h (row stride ld):
+// h <- G^T h G, q <- q G (q: m x m, row-major). Keeps h upper Hessenberg.
+function realShift(h: Float64Array, ld: number, m: number, mu: number, q: Float64Array): void {
+  for (let i = 0; i < m; i++) h[i * ld + i] -= mu;
+  const cs = new Float64Array(m);
+  const sn = new Float64Array(m);
+  for (let i = 0; i < m - 1; i++) {
+    const a = h[i * ld + i];
+    const b = h[(i + 1) * ld + i];
+    const r = Math.hypot(a, b);
+    const c = r === 0 ? 1 : a / r;
+    const s = r === 0 ? 0 : b / r;
+    cs[i] = c;
+    sn[i] = s;
+    for (let j = i; j < m; j++) {
+      const x = h[i * ld + j];
+      const y = h[(i + 1) * ld + j];
+      h[i * ld + j] = c * x + s * y;
+      h[(i + 1) * ld + j] = -s * x + c * y;
+    }
+  }
+  for (let i = 0; i < m - 1; i++) {
+    const c = cs[i];
+    const s = sn[i];
+    for (let r = 0; r <= Math.min(i + 1, m - 1); r++) {
+      const x = h[r * ld + i];
+      const y = h[r * ld + i + 1];
+      h[r * ld + i] = c * x + s * y;
+      h[r * ld + i + 1] = -s * x + c * y;
+    }
+    for (let r = 0; r < m; r++) {
+      const x = q[r * m + i];
+      const y = q[r * m + i + 1];
+      q[r * m + i] = c * x + s * y;
+      q[r * m + i + 1] = -s * x + c * y;
+    }
+  }
+  for (let i = 0; i < m; i++) h[i * ld + i] += mu;
+}
+
+// Double-shift step for the conjugate pair mu, conj(mu) in real arithmetic: Householder QR of
+// M = h^2 - 2 Re(mu) h + |mu|^2 I (explicitly formed: m is small), h <- Q^T h Q, q <- q Q.
+function complexShift(h: Float64Array, ld: number, m: number, re: number, im: number, q: Float64Array): void {
+  const s = 2 * re;
+  const t = re * re + im * im;
+  const M = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) {
+      let acc = 0;
+      for (let k = Math.max(0, i - 1); k <= Math.min(j + 1, m - 1); k++) acc += h[i * ld + k] * h[k * ld + j];
+      M[i * m + j] = acc - s * h[i * ld + j] + (i === j ? t : 0);
+    }
+  }
+  const v = new Float64Array(m);
+  for (let c = 0; c < m - 1; c++) {
+    const last = Math.min(c + 2, m - 1); // M has two subdiagonals
+    let alpha = 0;
+    for (let i = c; i <= last; i++) alpha += M[i * m + c] * M[i * m + c];
+    alpha = Math.sqrt(alpha);
+    if (alpha === 0) continue;
+    if (M[c * m + c] > 0) alpha = -alpha;
+    let vv = 0;
+    for (let i = c; i <= last; i++) {
+      v[i] = M[i * m + c] - (i === c ? alpha : 0);
+      vv += v[i] * v[i];
+    }
+    if (vv === 0) continue;
+    const beta = 2 / vv;
+    // M <- P M, h <- P h P, q <- q P with P = I - beta v v^T on rows/cols c..last.
+    for (let j = 0; j < m; j++) {
+      let acc = 0;
+      for (let i = c; i <= last; i++) acc += v[i] * M[i * m + j];
+      acc *= beta;
+      for (let i = c; i <= last; i++) M[i * m + j] -= acc * v[i];
+    }
+    for (let j = 0; j < m; j++) {
+      let acc = 0;
+      for (let i = c; i <= last; i++) acc += v[i] * h[i * ld + j];
+      acc *= beta;
+      for (let i = c; i <= last; i++) h[i * ld + j] -= acc * v[i];
+    }
+    for (let r = 0; r < m; r++) {
+      let acc = 0;
+      for (let i = c; i <= last; i++) acc += h[r * ld + i] * v[i];
+      acc *= beta;
+      for (let i = c; i <= last; i++) h[r * ld + i] -= acc * v[i];
+      acc = 0;
+      for (let i = c; i <= last; i++) acc += q[r * m + i] * v[i];
+      acc *= beta;
+      for (let i = c; i <= last; i++) q[r * m + i] -= acc * v[i];
+    }
+  }
+  // Exact arithmetic keeps h Hessenberg; drop the rounding below the subdiagonal.
+  for (let i = 2; i < m; i++) for (let j = 0; j < i - 1; j++) h[i * ld + j] = 0;
+}
+
+/**
+ * Spectral radius max |λ(A)| in float64 (see the module comment for the method and its accuracy).
+ * A zero or nilpotent matrix returns radius 0 (exactly, through an invariant Krylov subspace).
+ */
+export function spectralRadius(op: LinearOperator, options: SpectralRadiusOptions = {}): SpectralRadiusResult {
+  const n = op.n;
+  if (n === 0) return { radius: 0, re: 0, im: 0, residual: 0, converged: true, products: 0 };
+  const tol = options.tol ?? 1e-10;
+  const maxRestarts = options.maxRestarts ?? 300;
+  if (n <= DENSE_LIMIT) {
+    // Small: form the matrix column by column and take every eigenvalue.
+    const a = new Float64Array(n * n);
+    const e = new Float64Array(n);
+    const col = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      e.fill(0);
+      e[j] = 1;
+      op.apply(e, col);
+      for (let i = 0; i < n; i++) a[i * n + j] = col[i];
+    }
+    const { re, im } = denseEigenvalues(n, a);
+    let best = 0;
+    for (let i = 1; i < n; i++) if (Math.hypot(re[i], im[i]) > Math.hypot(re[best], im[best])) best = i;
+    return { radius: Math.hypot(re[best], im[best]), re: re[best], im: Math.abs(im[best]), residual: 0, converged: true, products: n };
+  }
+  // Implicitly restarted Arnoldi (Sorensen 1992, the ARPACK method) with exact shifts: after
+  // each extension to m vectors, the m - k Ritz values of smallest modulus are applied as shifts,
+  // which filters their directions out of the start vector and keeps a k-step factorization.
+  const m = Math.max(8, Math.min(options.krylovDim ?? 48, n - 1));
+  const kWanted = Math.max(2, Math.floor(m / 3));
+  const V = new Float64Array((m + 1) * n);
+  const H = new Float64Array((m + 1) * m); // row stride m; row m holds beta_m
+  const w = new Float64Array(n);
+  const h = new Float64Array(m + 1);
+  const coef = new Float64Array(m + 1);
+  const x = new Float64Array(n);
+  const v0 = startVector(n, n);
+  const nv = norm2(v0);
+  for (let i = 0; i < n; i++) V[i] = v0[i] / nv;
+  let size = 0;
+  let products = 0;
+  let best = { radius: 0, re: 0, im: 0, residual: Infinity, converged: false, products: 0 };
+  const breakdown = Math.max(op.norm, 1e-300) * 1e-14;
+  for (let restart = 0; restart <= maxRestarts; restart++) {
+    let k = m;
+    let invariant = false;
+    for (let j = size; j < m; j++) {
+      x.set(V.subarray(j * n, (j + 1) * n));
+      op.apply(x, w);
+      products++;
+      h.fill(0);
+      orthogonalize(V, j + 1, n, w, h, coef);
+      for (let i = 0; i <= j; i++) H[i * m + j] = h[i];
+      const beta = norm2(w);
+      H[(j + 1) * m + j] = beta;
+      if (beta <= breakdown) {
+        k = j + 1;
+        invariant = true;
+        break;
+      }
+      const off = (j + 1) * n;
+      for (let r = 0; r < n; r++) V[off + r] = w[r] / beta;
+    }
+    // Ritz values: eigenvalues of the leading k x k block of H.
+    const hk = new Float64Array(k * k);
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) hk[i * k + j] = H[i * m + j];
+    const { re, im } = hessenbergEigenvalues(hk.slice(), k);
+    const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => Math.hypot(re[b], im[b]) - Math.hypot(re[a], im[a]));
+    const top = order[0];
+    const theta = Math.hypot(re[top], im[top]);
+    if (invariant) {
+      // The Krylov space is invariant: its eigenvalues are exact eigenvalues of A, and a random
+      // start vector excites every eigenvector, so the largest is the spectral radius.
+      return { radius: theta, re: re[top], im: Math.abs(im[top]), residual: 0, converged: true, products };
+    }
+    const betaM = H[m * m + (m - 1)];
+    const { yr, yi } = ritzVector(hk, k, k, re[top], im[top]);
+    const residual = theta === 0 ? Infinity : (betaM * Math.hypot(yr[k - 1], yi[k - 1])) / theta;
+    if (residual < best.residual) best = { radius: theta, re: re[top], im: Math.abs(im[top]), residual, converged: false, products };
+    if (residual <= tol) return { ...best, converged: true, products };
+    if (restart === maxRestarts) break;
+    // Keep k wanted Ritz values; never split a conjugate pair between kept and shifted.
+    let keep = kWanted;
+    if (im[order[keep - 1]] !== 0 && im[order[keep]] === -im[order[keep - 1]] && re[order[keep]] === re[order[keep - 1]]) keep++;
+    const Q = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) Q[i * m + i] = 1;
+    for (let idx = keep; idx < m; idx++) {
+      const o = order[idx];
+      if (im[o] === 0) realShift(H, m, m, re[o], Q);
+      else if (im[o] > 0) complexShift(H, m, m, re[o], im[o], Q);
+      // im < 0: the partner of a pair already applied by complexShift
+    }
+    // V_keep <- V_m Q[:, :keep]; f <- V_m Q[:, keep] H[keep][keep-1] + beta_m v_{m+1} Q[m-1][keep-1]
+    const f = new Float64Array(n);
+    const sigma = H[keep * m + (keep - 1)];
+    const tail = betaM * Q[(m - 1) * m + (keep - 1)];
+    const vm1 = V.subarray(m * n, (m + 1) * n);
+    for (let r = 0; r < n; r++) f[r] = tail * vm1[r];
+    const Vk = new Float64Array(keep * n);
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < keep; c++) {
+        const qc = Q[j * m + c];
+        if (qc !== 0) axpyAt(n, qc, V, j * n, Vk, c * n);
+      }
+      const qk = Q[j * m + keep] * sigma;
+      if (qk !== 0) axpyAt(n, qk, V, j * n, f, 0);
+    }
+    V.set(Vk, 0);
+    // H keeps its leading keep x keep block; the rest is rebuilt by the next extension.
+    for (let i = keep; i <= m; i++) for (let j = 0; j < m; j++) H[i * m + j] = 0;
+    for (let i = 0; i < keep; i++) for (let j = keep; j < m; j++) H[i * m + j] = 0;
+    // Re-orthogonalise f against the kept basis (the shifts mix in rounding errors).
+    const hcol = new Float64Array(keep);
+    orthogonalize(V, keep, n, f, hcol, coef);
+    for (let i = 0; i < keep; i++) H[i * m + keep - 1] += hcol[i];
+    const beta = norm2(f);
+    H[keep * m + (keep - 1)] = beta;
+    if (beta <= breakdown) {
+      // The kept space is invariant: its eigenvalues are exact.
+      const hh = new Float64Array(keep * keep);
+      for (let i = 0; i < keep; i++) for (let j = 0; j < keep; j++) hh[i * keep + j] = H[i * m + j];
+      const ev = hessenbergEigenvalues(hh, keep);
+      let b = 0;
+      for (let i = 1; i < keep; i++) if (Math.hypot(ev.re[i], ev.im[i]) > Math.hypot(ev.re[b], ev.im[b])) b = i;
+      return { radius: Math.hypot(ev.re[b], ev.im[b]), re: ev.re[b], im: Math.abs(ev.im[b]), residual: 0, converged: true, products };
+    }
+    for (let r = 0; r < n; r++) V[keep * n + r] = f[r] / beta;
+    size = keep;
+  }
+  return { ...best, products };
+}
