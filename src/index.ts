@@ -14,3 +14,5 @@ export {
   type OptimizerType, type OptimizerStateDict, type HyperValue, type SGDOptions, type RMSpropOptions, type AdagradOptions, type AdamOptions,
 } from "./train/optimizers.js";
 export { ESN, type ESNOptions, type ReservoirOptions, type ReservoirWeights, type SparseMatrix, type ESNActivation, type FitOptions, type SolveOptions, type OnlineFitOptions, type PredictOptions, type GenerateOptions, type LayerInfo } from "./esn.js";
+export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
+export { crossEntropy, crossEntropyPtr, mse, msePtr, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";

@@ -4,6 +4,7 @@ import { LSTM } from "./models/lstm.js";
 import type { RecurrentModel } from "./models/recurrent.js";
 import { RNN } from "./models/rnn.js";
 import type { Tensor } from "./tensor.js";
+import { runTrajectory } from "./train/trajectory.js";
 
 /** One compared tensor: worst absolute error and the tolerance it must stay under. */
 export interface ParityCheck {
@@ -131,18 +132,9 @@ export function runParityCase(fixture: unknown, options: ParityOptions = {}): Pa
   }
 }
 
-// Filled in by the training module (it needs losses and optimizers); until then a trajectory
-// is a case this build cannot run.
-let trajectoryRunner: ((c: Json, name: string) => ParityResult) | undefined;
-
-export function setTrajectoryRunner(run: (c: Json, name: string) => ParityResult): void {
-  trajectoryRunner = run;
-}
-
 function runTrajectoryCase(c: Json, name: string): ParityResult {
-  if (!trajectoryRunner) return { name, passed: false, checks: [], reason: "training trajectories are not supported by this build" };
   try {
-    return trajectoryRunner(c, name);
+    return runTrajectory(c, name);
   } catch (err) {
     return { name, passed: false, checks: [], reason: err instanceof Error ? err.message : String(err) };
   }

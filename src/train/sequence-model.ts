@@ -1,0 +1,578 @@
+import { fail, RecurError } from "../errors.js";
+import { registerModelType } from "../io/model-file.js";
+import { Embedding } from "../layers/embedding.js";
+import { Linear } from "../layers/linear.js";
+import { GRU } from "../models/gru.js";
+import { LSTM } from "../models/lstm.js";
+import type { ForwardResult, RecurrentModel, StreamState } from "../models/recurrent.js";
+import { RNN } from "../models/rnn.js";
+import { createRng } from "../random.js";
+import { runtime } from "../runtime.js";
+import { checkTensor, type Tensor } from "../tensor.js";
+import { clipGradNorm, clipGradValue } from "./clip.js";
+import { crossEntropy, mse } from "./losses.js";
+import type { ParameterRegion, Trainable } from "./module.js";
+import type { Optimizer } from "./optimizers.js";
+
+/** Integer ids with a shape, e.g. tokens [T, B] or class labels [B]. */
+export interface IndexTensor {
+  shape: number[];
+  data: ArrayLike<number>;
+}
+
+export interface SequenceModelOptions {
+  /** The recurrent cell. Default "LSTM". */
+  cell?: "LSTM" | "GRU" | "RNN";
+  /** Features per step for real-valued input. Give this or vocabSize. */
+  inputSize?: number;
+  /** Token input: ids in 0..vocabSize-1 are embedded. Give this or inputSize. */
+  vocabSize?: number;
+  /** Size of the token embedding. Default hiddenSize. */
+  embeddingDim?: number;
+  /**
+   * Size of a fixed vector per sequence fed at every step (image-captioning style): the cell
+   * sees [x_t; v], so W_ih x_t + W_iv v is one product. Default 0 (none).
+   */
+  conditionSize?: number;
+  hiddenSize: number;
+  /** Default 1. */
+  numLayers?: number;
+  /** Default false. */
+  bidirectional?: boolean;
+  /** LSTM only, see LSTMOptions. Default 0. */
+  projSize?: number;
+  /** LSTM only. Default false. */
+  peepholes?: boolean;
+  /** GRU only. Default true. */
+  resetAfter?: boolean;
+  /** RNN only. Default "tanh". */
+  nonlinearity?: "tanh" | "relu";
+  /** Features of the Linear head: classes for cross-entropy, targets for MSE. */
+  outputSize: number;
+  /** "sequence": a prediction at every step; "last": one per sequence, from the final state. Default "sequence". */
+  outputs?: "sequence" | "last";
+  /** "crossEntropy" (softmax over outputSize classes) or "mse". Default "crossEntropy". */
+  loss?: "crossEntropy" | "mse";
+  /** Learn h0 (and c0), shared by every sequence, instead of starting from zeros. Default false. */
+  trainableInitialState?: boolean;
+  /** Seed of all initial weights. Default 0. */
+  seed?: number;
+}
+
+/** One training or inference batch, time-major. */
+export interface SequenceBatch {
+  /** [T, B, inputSize] floats, or token ids [T, B] for a vocabSize model. */
+  input: Tensor | IndexTensor;
+  /** Valid steps per sequence (1..T); later steps are ignored. Default all T. */
+  lengths?: ArrayLike<number>;
+  /** [B, conditionSize] when the model has a condition. */
+  condition?: Tensor;
+  /**
+   * Cross-entropy: class ids [T, B] ("sequence") or [B] ("last"); entries equal to -100 are
+   * ignored. MSE: [T, B, outputSize] or [B, outputSize].
+   */
+  target?: Tensor | IndexTensor;
+  /** Initial state (e.g. carried from the previous chunk). Default the model's initial state. */
+  h0?: Tensor;
+  c0?: Tensor;
+}
+
+export interface TrainStepOptions {
+  /** Clip the global gradient norm to this (clip_grad_norm_). Default: no clipping. */
+  clipGradNorm?: number;
+  /** Clip every gradient to [-v, v]. Default: no clipping. */
+  clipGradValue?: number;
+}
+
+export interface TrainStepResult {
+  loss: number;
+  /** Global L2 norm of the gradients before clipping (computed when clipping by norm). */
+  gradNorm?: number;
+  /** Final states, detached, to carry into the next chunk. */
+  hN: Tensor;
+  cN?: Tensor;
+}
+
+const IGNORE = -100;
+
+/**
+ * A trainable sequence model: optional Embedding -> RNN/LSTM/GRU -> Linear head, with a loss.
+ * Parameter names follow a PyTorch module with submodules `embedding`, `lstm` (or `gru`, `rnn`),
+ * `head` and `initial`, so PyTorch state dicts of the same architecture load directly.
+ */
+export class SequenceModel implements Trainable {
+  readonly options: Readonly<Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize">> & { inputSize?: number; vocabSize?: number }>;
+  readonly embedding: Embedding | undefined;
+  readonly rnn: RecurrentModel;
+  readonly head: Linear;
+  private readonly initial: InitialState | undefined;
+  private readonly prefix: string;
+  private disposed = false;
+
+  constructor(options: SequenceModelOptions) {
+    if (typeof options !== "object" || options === null) fail("E_TYPE", "SequenceModel: options must be an object");
+    const cell = options.cell ?? "LSTM";
+    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${JSON.stringify(cell)}`);
+    if ((options.inputSize === undefined) === (options.vocabSize === undefined)) {
+      fail("E_VALUE", "SequenceModel: give exactly one of inputSize (real-valued input) and vocabSize (token input)");
+    }
+    const outputs = options.outputs ?? "sequence";
+    if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${JSON.stringify(outputs)}`);
+    const loss = options.loss ?? "crossEntropy";
+    if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${JSON.stringify(loss)}`);
+    const conditionSize = options.conditionSize ?? 0;
+    if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
+    const seed = options.seed ?? 0;
+    const embeddingDim = options.embeddingDim ?? options.hiddenSize;
+    this.options = Object.freeze({
+      cell,
+      inputSize: options.inputSize,
+      vocabSize: options.vocabSize,
+      embeddingDim,
+      conditionSize,
+      hiddenSize: options.hiddenSize,
+      numLayers: options.numLayers ?? 1,
+      bidirectional: options.bidirectional ?? false,
+      projSize: options.projSize ?? 0,
+      peepholes: options.peepholes ?? false,
+      resetAfter: options.resetAfter ?? true,
+      nonlinearity: options.nonlinearity ?? "tanh",
+      outputSize: options.outputSize,
+      outputs,
+      loss,
+      trainableInitialState: options.trainableInitialState ?? false,
+      seed,
+    });
+    const o = this.options;
+    const stepFeatures = (o.vocabSize !== undefined ? embeddingDim : o.inputSize!) + conditionSize;
+    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1 };
+    const built: { dispose(): void }[] = [];
+    try {
+      this.embedding = o.vocabSize !== undefined ? new Embedding({ numEmbeddings: o.vocabSize, embeddingDim, seed }) : undefined;
+      if (this.embedding) built.push(this.embedding);
+      this.rnn =
+        cell === "LSTM"
+          ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes })
+          : cell === "GRU"
+            ? new GRU({ ...common, resetAfter: o.resetAfter })
+            : new RNN({ ...common, nonlinearity: o.nonlinearity });
+      built.push(this.rnn);
+      const features = this.rnn.directions * this.rnn.outputSize;
+      this.head = new Linear({ inFeatures: features, outFeatures: o.outputSize, seed: seed + 2 });
+      built.push(this.head);
+      this.initial = o.trainableInitialState ? new InitialState(this.rnn, seed + 3) : undefined;
+    } catch (err) {
+      for (const m of built) m.dispose();
+      throw err;
+    }
+    this.prefix = cell.toLowerCase();
+  }
+
+  private get modules(): Trainable[] {
+    return [this.embedding, this.rnn, this.head, this.initial].filter((m): m is NonNullable<typeof m> => m !== undefined);
+  }
+
+  // ---- Trainable ----
+
+  parameterRegions(): ParameterRegion[] {
+    this.checkAlive();
+    return this.modules.flatMap((m) => m.parameterRegions());
+  }
+
+  zeroGrad(): void {
+    this.checkAlive();
+    for (const m of this.modules) m.zeroGrad();
+  }
+
+  parametersChanged(): void {
+    this.checkAlive();
+    for (const m of this.modules) m.parametersChanged();
+  }
+
+  // ---- parameters ----
+
+  stateDict(): Record<string, Tensor> {
+    this.checkAlive();
+    return Object.fromEntries(this.named().flatMap(([p, m]) => Object.entries(m.stateDict()).map(([k, v]) => [`${p}.${k}`, v])));
+  }
+
+  /** Loads a state dict with prefixed names; every problem is listed in one error, nothing changes on failure. */
+  loadStateDict(sd: Record<string, Tensor>): void {
+    this.checkAlive();
+    if (typeof sd !== "object" || sd === null) fail("E_TYPE", "SequenceModel.loadStateDict: expected an object of tensors");
+    const parts = this.named();
+    const known = new Set(parts.map(([p]) => p));
+    const unexpected = Object.keys(sd).filter((k) => !known.has(k.split(".")[0]));
+    const problems: string[] = unexpected.length ? [`unexpected keys: ${unexpected.join(", ")}`] : [];
+    // Validate every part by loading into a scratch copy first, so a failure changes nothing.
+    const before = this.stateDict();
+    for (const [p, m] of parts) {
+      const sub: Record<string, Tensor> = {};
+      for (const [k, v] of Object.entries(sd)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
+      try {
+        m.loadStateDict(sub);
+      } catch (err) {
+        problems.push(`${p}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (problems.length) {
+      for (const [p, m] of parts) {
+        const sub: Record<string, Tensor> = {};
+        for (const [k, v] of Object.entries(before)) if (k.startsWith(`${p}.`)) sub[k.slice(p.length + 1)] = v;
+        m.loadStateDict(sub);
+      }
+      fail("E_KEY", `SequenceModel.loadStateDict: ${problems.join("; ")}`);
+    }
+  }
+
+  gradients(): Record<string, Tensor> {
+    this.checkAlive();
+    return Object.fromEntries(this.named().flatMap(([p, m]) => Object.entries(m.gradients()).map(([k, v]) => [`${p}.${k}`, v])));
+  }
+
+  modelSpec(): { type: string; config: Record<string, unknown> } {
+    const config: Record<string, unknown> = { ...this.options };
+    for (const k of Object.keys(config)) if (config[k] === undefined) delete config[k];
+    return { type: "SequenceModel", config };
+  }
+
+  private named(): [string, { stateDict(): Record<string, Tensor>; loadStateDict(sd: Record<string, Tensor>): void; gradients(): Record<string, Tensor> }][] {
+    const out: [string, { stateDict(): Record<string, Tensor>; loadStateDict(sd: Record<string, Tensor>): void; gradients(): Record<string, Tensor> }][] = [];
+    if (this.embedding) out.push(["embedding", this.embedding]);
+    out.push([this.prefix, this.rnn], ["head", this.head]);
+    if (this.initial) out.push(["initial", this.initial]);
+    return out;
+  }
+
+  // ---- computation ----
+
+  /** Outputs of the head (logits or regression values): [T, B, outputSize] or [B, outputSize] for "last". */
+  predict(batch: Omit<SequenceBatch, "target">): Tensor {
+    this.checkAlive();
+    const { x, T, B } = this.stepInputs(batch, false);
+    const states = this.initialStates(batch, B);
+    const r = this.rnn.forward(x, { h0: states.h0, c0: states.c0, lengths: batch.lengths });
+    return this.head.forward(this.headInput(r, T, B));
+  }
+
+  /**
+   * Forward and backward on one batch: accumulates gradients (zero them first, or let trainStep
+   * do it) and returns the loss and the final states.
+   */
+  lossAndGrad(batch: SequenceBatch): { loss: number; hN: Tensor; cN?: Tensor } {
+    this.checkAlive();
+    const { x, T, B } = this.stepInputs(batch, true);
+    const o = this.options;
+    if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
+    const targetsChecked = this.checkTarget(batch.target, T, B, batch.lengths);
+    const states = this.initialStates(batch, B);
+    const r = this.rnn.forwardTrain(x, { h0: states.h0, c0: states.c0, lengths: batch.lengths });
+    const feats = this.headInput(r, T, B);
+    const y = this.head.forward(feats);
+    const rows = o.outputs === "last" ? B : T * B;
+    const flat = { shape: [rows, o.outputSize], data: y.data };
+    const { loss, grad } =
+      o.loss === "crossEntropy"
+        ? crossEntropy(flat, targetsChecked as Int32Array)
+        : mse(flat, { shape: [rows, o.outputSize], data: targetsChecked as Float32Array });
+    const dFeats = this.head.backward({ shape: [rows, o.outputSize], data: grad.data });
+    const grads: { output?: Tensor; hN?: Tensor } = {};
+    if (o.outputs === "last") grads.hN = this.lastToHN(dFeats, B);
+    else grads.output = { shape: r.output.shape, data: dFeats.data };
+    const d = this.rnn.backward(grads);
+    if (this.embedding && o.vocabSize !== undefined) {
+      const E = o.embeddingDim;
+      const I = E + o.conditionSize;
+      const dEmb = new Float32Array(T * B * E);
+      for (let r2 = 0; r2 < T * B; r2++) dEmb.set(d.input.data.subarray(r2 * I, r2 * I + E), r2 * E);
+      this.embedding.backward({ shape: [T * B, E], data: dEmb });
+    }
+    if (this.initial) this.initial.accumulate(d.h0, d.c0, B);
+    return { loss, hN: r.hN, cN: r.cN };
+  }
+
+  /**
+   * One optimisation step: zero gradients, forward, backward, optional clipping, update. A NaN or
+   * infinite loss or gradient throws RecurError E_NUMERIC before the update, so the parameters
+   * stay at their last good values.
+   */
+  trainStep(batch: SequenceBatch, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStepResult {
+    this.zeroGrad();
+    const r = this.lossAndGrad(batch);
+    if (!Number.isFinite(r.loss)) throw new RecurError("E_NUMERIC", `trainStep: the loss is ${r.loss}; parameters were not updated`);
+    const out: TrainStepResult = { loss: r.loss, hN: r.hN, ...(r.cN ? { cN: r.cN } : {}) };
+    if (options.clipGradNorm !== undefined) {
+      out.gradNorm = clipGradNorm(this, options.clipGradNorm);
+      if (!Number.isFinite(out.gradNorm)) throw new RecurError("E_NUMERIC", `trainStep: the gradient norm is ${out.gradNorm}; parameters were not updated`);
+    }
+    if (options.clipGradValue !== undefined) clipGradValue(this, options.clipGradValue);
+    optimizer.step();
+    return out;
+  }
+
+  /**
+   * Streaming generation for token models with outputs "sequence": feeds `prime`, then samples
+   * `length` tokens, each fed back as the next input. Temperature scales the logits; topK keeps
+   * only the k most likely tokens. Deterministic for a given seed.
+   */
+  sample(options: { prime: ArrayLike<number>; length: number; temperature?: number; topK?: number; seed?: number; condition?: Tensor }): number[] {
+    this.checkAlive();
+    const o = this.options;
+    if (o.vocabSize === undefined || !this.embedding) fail("E_UNSUPPORTED", "sample: needs a token model (vocabSize)");
+    if (o.outputs !== "sequence") fail("E_UNSUPPORTED", "sample: needs outputs \"sequence\"");
+    if (o.bidirectional) fail("E_UNSUPPORTED", "sample: a bidirectional model cannot generate step by step");
+    const temperature = options.temperature ?? 1;
+    if (!(temperature > 0)) fail("E_VALUE", `sample: temperature must be > 0, got ${temperature}`);
+    const topK = options.topK ?? 0;
+    if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${topK}`);
+    if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${options.length}`);
+    if (options.prime.length === 0) fail("E_VALUE", "sample: prime must hold at least one token");
+    const rng = createRng(options.seed ?? 0);
+    const state = this.rnn.initialState(1);
+    if (this.initial) this.initial.fill(state);
+    const E = o.embeddingDim;
+    const xt = new Float32Array(E + o.conditionSize);
+    if (o.conditionSize > 0) {
+      if (!options.condition) fail("E_VALUE", "sample: this model needs a condition vector");
+      checkTensor(options.condition, "sample: condition", [1, o.conditionSize]);
+      xt.set(options.condition.data, E);
+    }
+    const feed = (token: number): Float32Array => {
+      xt.set(this.embedding!.forward([token], [1]).data, 0);
+      const { output } = this.rnn.step({ shape: [1, xt.length], data: xt }, state);
+      return this.head.forward({ shape: [1, output.data.length], data: output.data }).data;
+    };
+    let logits: Float32Array = new Float32Array(0);
+    for (let i = 0; i < options.prime.length; i++) logits = feed(options.prime[i]);
+    const out: number[] = [];
+    for (let i = 0; i < options.length; i++) {
+      const token = sampleLogits(logits, temperature, topK, rng.next());
+      out.push(token);
+      if (i + 1 < options.length) logits = feed(token);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const m of [this.embedding, this.rnn, this.head, this.initial]) m?.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  // ---- internals ----
+
+  private checkAlive(): void {
+    if (this.disposed) fail("E_STATE", "SequenceModel: the model was disposed");
+  }
+
+  // The recurrent input [T, B, features + conditionSize] for the batch.
+  private stepInputs(batch: SequenceBatch | Omit<SequenceBatch, "target">, train: boolean): { x: Tensor; T: number; B: number } {
+    if (typeof batch !== "object" || batch === null) fail("E_TYPE", "SequenceModel: batch must be an object");
+    const o = this.options;
+    const input = batch.input;
+    let T: number, B: number;
+    let features: Float32Array;
+    let F: number;
+    if (o.vocabSize !== undefined) {
+      if (!input || !Array.isArray(input.shape) || input.shape.length !== 2) fail("E_SHAPE", `SequenceModel: token input must have shape [T, B], got ${describeShape(input)}`);
+      [T, B] = input.shape;
+      F = o.embeddingDim;
+      features = this.embedding!.forward(input.data, [T * B]).data;
+      void train; // the embedding keeps its ids for backward itself
+    } else {
+      checkTensor(input, "SequenceModel: input", [-1, -1, o.inputSize!]);
+      [T, B] = input.shape;
+      F = o.inputSize!;
+      features = (input as Tensor).data;
+    }
+    if (T < 1 || B < 1) fail("E_SHAPE", `SequenceModel: input must have at least one step and one sequence, got [${input.shape.join(", ")}]`);
+    if (o.conditionSize === 0) {
+      if (batch.condition !== undefined) fail("E_VALUE", "SequenceModel: a condition was given but the model has conditionSize 0");
+      return { x: { shape: [T, B, F], data: features }, T, B };
+    }
+    if (batch.condition === undefined) fail("E_VALUE", `SequenceModel: this model needs batch.condition [${B}, ${o.conditionSize}]`);
+    checkTensor(batch.condition, "SequenceModel: condition", [B, o.conditionSize]);
+    const C = o.conditionSize;
+    const I = F + C;
+    const x = new Float32Array(T * B * I);
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const r = t * B + b;
+        x.set(features.subarray(r * F, r * F + F), r * I);
+        x.set(batch.condition.data.subarray(b * C, b * C + C), r * I + F);
+      }
+    }
+    return { x: { shape: [T, B, I], data: x }, T, B };
+  }
+
+  private initialStates(batch: { h0?: Tensor; c0?: Tensor }, B: number): { h0?: Tensor; c0?: Tensor } {
+    if (batch.h0 !== undefined || batch.c0 !== undefined || !this.initial) return { h0: batch.h0, c0: batch.c0 };
+    return this.initial.expand(B);
+  }
+
+  private headInput(r: ForwardResult, T: number, B: number): Tensor {
+    if (this.options.outputs === "sequence") return { shape: [T * B, r.output.shape[2]], data: r.output.data };
+    // Final state of the last layer, both directions: [B, D*P].
+    const D = this.rnn.directions;
+    const P = this.rnn.outputSize;
+    const L = this.rnn.config.numLayers;
+    const out = new Float32Array(B * D * P);
+    for (let d = 0; d < D; d++) {
+      for (let b = 0; b < B; b++) out.set(r.hN.data.subarray(((L - 1) * D + d) * B * P + b * P, ((L - 1) * D + d) * B * P + (b + 1) * P), b * D * P + d * P);
+    }
+    return { shape: [B, D * P], data: out };
+  }
+
+  private lastToHN(dFeats: Tensor, B: number): Tensor {
+    const D = this.rnn.directions;
+    const P = this.rnn.outputSize;
+    const L = this.rnn.config.numLayers;
+    const dh = new Float32Array(L * D * B * P);
+    for (let d = 0; d < D; d++) {
+      for (let b = 0; b < B; b++) dh.set(dFeats.data.subarray(b * D * P + d * P, b * D * P + (d + 1) * P), ((L - 1) * D + d) * B * P + b * P);
+    }
+    return { shape: [L * D, B, P], data: dh };
+  }
+
+  // Targets as the loss functions take them; positions past a sequence's length are ignored.
+  private checkTarget(target: Tensor | IndexTensor, T: number, B: number, lengths: ArrayLike<number> | undefined): Int32Array | Float32Array {
+    const o = this.options;
+    const rows = o.outputs === "last" ? B : T * B;
+    if (o.loss === "crossEntropy") {
+      const want = o.outputs === "last" ? [B] : [T, B];
+      if (!target || !Array.isArray(target.shape) || target.shape.length !== want.length || target.shape.some((d, i) => d !== want[i]) || target.data?.length !== rows) {
+        fail("E_SHAPE", `SequenceModel: target must be class ids of shape [${want.join(", ")}], got ${describeShape(target)}`);
+      }
+      const ids = Int32Array.from(target.data as ArrayLike<number>);
+      if (lengths && o.outputs === "sequence") {
+        for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lengths[b]) ids[t * B + b] = IGNORE;
+      }
+      return ids;
+    }
+    const want = o.outputs === "last" ? [B, o.outputSize] : [T, B, o.outputSize];
+    checkTensor(target, "SequenceModel: target", want);
+    if (lengths && o.outputs === "sequence") fail("E_UNSUPPORTED", "SequenceModel: MSE with lengths is not supported; pad targets with the model's own predictions or trim the batch");
+    return (target as Tensor).data;
+  }
+}
+
+function describeShape(t: unknown): string {
+  const s = (t as { shape?: unknown } | undefined)?.shape;
+  return Array.isArray(s) ? `[${s.join(", ")}]` : String(t);
+}
+
+/** Index drawn from softmax(logits / temperature), restricted to the topK largest when topK > 0. */
+export function sampleLogits(logits: ArrayLike<number>, temperature: number, topK: number, u: number): number {
+  const n = logits.length;
+  let order = Array.from({ length: n }, (_, i) => i);
+  if (topK > 0 && topK < n) order = order.sort((a, b) => logits[b] - logits[a]).slice(0, topK);
+  let max = -Infinity;
+  for (const i of order) max = Math.max(max, logits[i]);
+  const w = order.map((i) => Math.exp((logits[i] - max) / temperature));
+  const total = w.reduce((a, b) => a + b, 0);
+  let acc = 0;
+  for (let j = 0; j < order.length; j++) {
+    acc += w[j] / total;
+    if (u < acc) return order[j];
+  }
+  return order[order.length - 1];
+}
+
+/** Learned initial states h0 [L*D, H_out] (and c0 [L*D, H]) shared by all sequences of a batch. */
+class InitialState implements Trainable {
+  private readonly block: number;
+  private readonly hSize: number;
+  private readonly cSize: number;
+  private readonly rows: number;
+  private readonly floats: number;
+  constructor(
+    private readonly rnn: RecurrentModel,
+    seed: number,
+  ) {
+    this.rows = rnn.config.numLayers * rnn.directions;
+    this.hSize = rnn.outputSize;
+    this.cSize = rnn.config.mode === "LSTM" ? rnn.config.hiddenSize : 0;
+    this.floats = Math.ceil((this.rows * (this.hSize + this.cSize)) / 16) * 16;
+    const heap = runtime().heap;
+    this.block = heap.alloc(this.floats * 8);
+    heap.f32(this.block, this.floats * 2).fill(0);
+    void seed; // zeros are PyTorch's usual start for learned initial states
+  }
+  private get heap() {
+    return runtime().heap;
+  }
+  parameterRegions(): ParameterRegion[] {
+    return [{ params: this.block, grads: this.block + this.floats * 4, floats: this.floats }];
+  }
+  zeroGrad(): void {
+    this.heap.f32(this.block + this.floats * 4, this.floats).fill(0);
+  }
+  parametersChanged(): void {}
+  stateDict(): Record<string, Tensor> {
+    const v = this.heap.f32(this.block, this.floats);
+    const out: Record<string, Tensor> = { h0: { shape: [this.rows, this.hSize], data: v.slice(0, this.rows * this.hSize) } };
+    if (this.cSize) out.c0 = { shape: [this.rows, this.cSize], data: v.slice(this.rows * this.hSize, this.rows * (this.hSize + this.cSize)) };
+    return out;
+  }
+  gradients(): Record<string, Tensor> {
+    const g = this.heap.f32(this.block + this.floats * 4, this.floats);
+    const out: Record<string, Tensor> = { h0: { shape: [this.rows, this.hSize], data: g.slice(0, this.rows * this.hSize) } };
+    if (this.cSize) out.c0 = { shape: [this.rows, this.cSize], data: g.slice(this.rows * this.hSize, this.rows * (this.hSize + this.cSize)) };
+    return out;
+  }
+  loadStateDict(sd: Record<string, Tensor>): void {
+    const keys = this.cSize ? ["h0", "c0"] : ["h0"];
+    const problems: string[] = [];
+    for (const k of keys) if (!(k in sd)) problems.push(`missing key ${k}`);
+    for (const k of Object.keys(sd)) if (!keys.includes(k)) problems.push(`unexpected key ${k}`);
+    const want = { h0: [this.rows, this.hSize], c0: [this.rows, this.cSize] } as Record<string, number[]>;
+    for (const k of keys) {
+      const t = sd[k];
+      if (!t) continue;
+      try {
+        checkTensor(t, k, want[k]);
+        if (t.data.some((v) => !Number.isFinite(v))) problems.push(`${k} has non-finite values`);
+      } catch (err) {
+        problems.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    if (problems.length) fail("E_KEY", problems.join("; "));
+    const v = this.heap.f32(this.block, this.floats);
+    v.set(sd.h0.data, 0);
+    if (this.cSize) v.set(sd.c0.data, this.rows * this.hSize);
+  }
+  expand(B: number): { h0: Tensor; c0?: Tensor } {
+    const v = this.heap.f32(this.block, this.floats);
+    const tile = (off: number, n: number): Tensor => {
+      const data = new Float32Array(this.rows * B * n);
+      for (let r = 0; r < this.rows; r++) for (let b = 0; b < B; b++) data.set(v.subarray(off + r * n, off + (r + 1) * n), (r * B + b) * n);
+      return { shape: [this.rows, B, n], data };
+    };
+    const out: { h0: Tensor; c0?: Tensor } = { h0: tile(0, this.hSize) };
+    if (this.cSize) out.c0 = tile(this.rows * this.hSize, this.cSize);
+    return out;
+  }
+  fill(state: StreamState): void {
+    const e = this.expand(state.batch);
+    state.h.data.set(e.h0.data);
+    if (state.c && e.c0) state.c.data.set(e.c0.data);
+  }
+  // Gradients of the shared initial state: sums over the batch.
+  accumulate(dh0: Tensor, dc0: Tensor | undefined, B: number): void {
+    const g = this.heap.f32(this.block + this.floats * 4, this.floats);
+    const add = (src: Tensor, off: number, n: number): void => {
+      for (let r = 0; r < this.rows; r++) for (let b = 0; b < B; b++) for (let j = 0; j < n; j++) g[off + r * n + j] += src.data[(r * B + b) * n + j];
+    };
+    add(dh0, 0, this.hSize);
+    if (this.cSize && dc0) add(dc0, this.rows * this.hSize, this.cSize);
+  }
+  dispose(): void {
+    this.heap.release(this.block);
+  }
+}
+
+registerModelType("SequenceModel", (c) => new SequenceModel(c as unknown as SequenceModelOptions));
