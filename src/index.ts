@@ -16,3 +16,5 @@ export {
 export { ESN, type ESNOptions, type ReservoirOptions, type ReservoirWeights, type SparseMatrix, type ESNActivation, type FitOptions, type SolveOptions, type OnlineFitOptions, type PredictOptions, type GenerateOptions, type LayerInfo } from "./esn.js";
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
 export { crossEntropy, crossEntropyPtr, mse, msePtr, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
+export { Linear, type LinearOptions } from "./layers/linear.js";
+export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
