@@ -18,3 +18,4 @@ export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions 
 export { crossEntropy, crossEntropyPtr, mse, msePtr, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
+export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type SchedulerStateDict } from "./train/schedulers.js";
