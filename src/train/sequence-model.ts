@@ -259,7 +259,7 @@ export class SequenceModel implements Trainable {
    * Forward and backward on one batch: accumulates gradients (zero them first, or let trainStep
    * do it) and returns the loss and the final states.
    */
-  lossAndGrad(batch: SequenceBatch): { loss: number; hN: Tensor; cN?: Tensor } {
+  lossAndGrad(batch: SequenceBatch, options: { gradScale?: number } = {}): { loss: number; hN: Tensor; cN?: Tensor } {
     this.checkAlive();
     const { x, T, B } = this.stepInputs(batch, true);
     const o = this.options;
@@ -275,6 +275,8 @@ export class SequenceModel implements Trainable {
       o.loss === "crossEntropy"
         ? crossEntropy(flat, targetsChecked as Int32Array)
         : mse(flat, { shape: [rows, o.outputSize], data: targetsChecked as Float32Array });
+    // Several windows of one truncated-BPTT chunk each weigh their mean loss by their share.
+    if (options.gradScale !== undefined && options.gradScale !== 1) for (let i = 0; i < grad.data.length; i++) grad.data[i] *= options.gradScale;
     const dFeats = this.head.backward({ shape: [rows, o.outputSize], data: grad.data });
     const grads: { output?: Tensor; hN?: Tensor } = {};
     if (o.outputs === "last") grads.hN = this.lastToHN(dFeats, B);
