@@ -9,13 +9,17 @@ export { RNN, type RNNOptions } from "./models/rnn.js";
 export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult } from "./models/recurrent.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel } from "./io/model-file.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
+export { Linear, type LinearOptions } from "./layers/linear.js";
+export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
 export {
   Optimizer, SGD, RMSprop, Adagrad, Adam, AdamW,
   type OptimizerType, type OptimizerStateDict, type HyperValue, type SGDOptions, type RMSpropOptions, type AdagradOptions, type AdamOptions,
 } from "./train/optimizers.js";
-export { ESN, type ESNOptions, type ReservoirOptions, type ReservoirWeights, type SparseMatrix, type ESNActivation, type FitOptions, type SolveOptions, type OnlineFitOptions, type PredictOptions, type GenerateOptions, type LayerInfo } from "./esn.js";
+export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type SchedulerStateDict } from "./train/schedulers.js";
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
 export { crossEntropy, crossEntropyPtr, mse, msePtr, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
-export { Linear, type LinearOptions } from "./layers/linear.js";
-export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
-export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type SchedulerStateDict } from "./train/schedulers.js";
+export { ESN, type ESNOptions, type ReservoirOptions, type ReservoirWeights, type SparseMatrix, type ESNActivation, type FitOptions, type SolveOptions, type OnlineFitOptions, type PredictOptions, type GenerateOptions, type LayerInfo } from "./esn.js";
+export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
+export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
+export { runParityCase, formatParityResult, type ParityResult, type ParityCheck, type ParityOptions } from "./parity.js";
+export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";
