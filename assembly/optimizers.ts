@@ -35,9 +35,9 @@ function div0(num: v128, den: v128): v128 {
 // d = sign * g (+ wd * p): the gradient as every update rule sees it (maximize, L2 weight decay).
 // @ts-ignore: decorator
 @inline
-function effectiveGrad(p: v128, g: v128, sign: f32, wd: f32): v128 {
-  let d = f32x4.mul(g, f32x4.splat(sign));
-  if (wd != 0) d = f32x4.add(d, f32x4.mul(p, f32x4.splat(wd)));
+function effectiveGrad(p: v128, g: v128, sign: v128, wd: v128, hasWd: bool): v128 {
+  let d = f32x4.mul(g, sign);
+  if (hasWd) d = f32x4.add(d, f32x4.mul(p, wd));
   return d;
 }
 
@@ -47,24 +47,28 @@ function effectiveGrad(p: v128, g: v128, sign: f32, wd: f32): v128 {
 
 // @ts-ignore: decorator
 @inline
-function sgdChunk(off: usize, cnt: i32, p: usize, g: usize, buf: usize, lr: f32, wd: f32, momentum: f32, oneMinusDampening: f32, nesterov: bool, first: bool, sign: f32): void {
+function sgdChunk(off: usize, cnt: i32, p: usize, g: usize, buf: usize, lr: v128, wd: v128, hasWd: bool, momentum: v128, hasMomentum: bool, oneMinusDampening: v128, nesterov: bool, first: bool, sign: v128): void {
   const pv = ld(p + off, cnt);
-  let d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
-  if (momentum != 0) {
+  let d = effectiveGrad(pv, ld(g + off, cnt), sign, wd, hasWd);
+  if (hasMomentum) {
     let b: v128;
     if (first) b = d;
-    else b = f32x4.add(f32x4.mul(ld(buf + off, cnt), f32x4.splat(momentum)), f32x4.mul(d, f32x4.splat(oneMinusDampening)));
+    else b = f32x4.add(f32x4.mul(ld(buf + off, cnt), momentum), f32x4.mul(d, oneMinusDampening));
     st(buf + off, b, cnt);
-    d = nesterov ? f32x4.add(d, f32x4.mul(b, f32x4.splat(momentum))) : b;
+    d = nesterov ? f32x4.add(d, f32x4.mul(b, momentum)) : b;
   }
-  st(p + off, f32x4.sub(pv, f32x4.mul(d, f32x4.splat(lr))), cnt);
+  st(p + off, f32x4.sub(pv, f32x4.mul(d, lr)), cnt);
 }
 
 /** One SGD step over n floats. `buf` is only read or written when momentum != 0. */
 export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, weightDecay: f32, momentum: f32, oneMinusDampening: f32, nesterov: bool, first: bool, sign: f32): void {
+  // Splats hoisted by hand: V8 does not move them out of the loop.
+  const lrv = f32x4.splat(lr), wdv = f32x4.splat(weightDecay), mv = f32x4.splat(momentum);
+  const omd = f32x4.splat(oneMinusDampening), sv = f32x4.splat(sign);
+  const hasWd = weightDecay != 0, hasM = momentum != 0;
   let i = 0;
-  for (; i + 4 <= n; i += 4) sgdChunk(<usize>i << 2, 4, p, g, buf, lr, weightDecay, momentum, oneMinusDampening, nesterov, first, sign);
-  if (i < n) sgdChunk(<usize>i << 2, n - i, p, g, buf, lr, weightDecay, momentum, oneMinusDampening, nesterov, first, sign);
+  for (; i + 4 <= n; i += 4) sgdChunk(<usize>i << 2, 4, p, g, buf, lrv, wdv, hasWd, mv, hasM, omd, nesterov, first, sv);
+  if (i < n) sgdChunk(<usize>i << 2, n - i, p, g, buf, lrv, wdv, hasWd, mv, hasM, omd, nesterov, first, sv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,11 +78,9 @@ export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, weightD
 
 // @ts-ignore: decorator
 @inline
-function rmspropChunk(off: usize, cnt: i32, p: usize, g: usize, sq: usize, gavg: usize, buf: usize, lr: f32, alpha: f32, oneMinusAlpha: f32, eps: f32, wd: f32, momentum: f32, sign: f32): void {
+function rmspropChunk(off: usize, cnt: i32, p: usize, g: usize, sq: usize, gavg: usize, buf: usize, lr: v128, a: v128, oma: v128, eps: v128, wd: v128, hasWd: bool, momentum: v128, hasMomentum: bool, sign: v128): void {
   const pv = ld(p + off, cnt);
-  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
-  const a = f32x4.splat(alpha);
-  const oma = f32x4.splat(oneMinusAlpha);
+  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd, hasWd);
   const s = f32x4.add(f32x4.mul(ld(sq + off, cnt), a), f32x4.mul(f32x4.mul(d, d), oma));
   st(sq + off, s, cnt);
   let avg: v128;
@@ -89,20 +91,23 @@ function rmspropChunk(off: usize, cnt: i32, p: usize, g: usize, sq: usize, gavg:
   } else {
     avg = f32x4.sqrt(s);
   }
-  avg = f32x4.add(avg, f32x4.splat(eps));
+  avg = f32x4.add(avg, eps);
   let u = div0(d, avg);
-  if (momentum > 0) {
-    u = f32x4.add(f32x4.mul(ld(buf + off, cnt), f32x4.splat(momentum)), u);
+  if (hasMomentum) {
+    u = f32x4.add(f32x4.mul(ld(buf + off, cnt), momentum), u);
     st(buf + off, u, cnt);
   }
-  st(p + off, f32x4.sub(pv, f32x4.mul(u, f32x4.splat(lr))), cnt);
+  st(p + off, f32x4.sub(pv, f32x4.mul(u, lr)), cnt);
 }
 
 /** One RMSprop step; `gavg` = 0 unless centered, `buf` only used when momentum > 0. */
 export function rmspropStep(p: usize, g: usize, sq: usize, gavg: usize, buf: usize, n: i32, lr: f32, alpha: f32, oneMinusAlpha: f32, eps: f32, weightDecay: f32, momentum: f32, sign: f32): void {
+  const lrv = f32x4.splat(lr), av = f32x4.splat(alpha), omav = f32x4.splat(oneMinusAlpha), ev = f32x4.splat(eps);
+  const wdv = f32x4.splat(weightDecay), mv = f32x4.splat(momentum), sv = f32x4.splat(sign);
+  const hasWd = weightDecay != 0, hasM = momentum > 0;
   let i = 0;
-  for (; i + 4 <= n; i += 4) rmspropChunk(<usize>i << 2, 4, p, g, sq, gavg, buf, lr, alpha, oneMinusAlpha, eps, weightDecay, momentum, sign);
-  if (i < n) rmspropChunk(<usize>i << 2, n - i, p, g, sq, gavg, buf, lr, alpha, oneMinusAlpha, eps, weightDecay, momentum, sign);
+  for (; i + 4 <= n; i += 4) rmspropChunk(<usize>i << 2, 4, p, g, sq, gavg, buf, lrv, av, omav, ev, wdv, hasWd, mv, hasM, sv);
+  if (i < n) rmspropChunk(<usize>i << 2, n - i, p, g, sq, gavg, buf, lrv, av, omav, ev, wdv, hasWd, mv, hasM, sv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,19 +115,21 @@ export function rmspropStep(p: usize, g: usize, sq: usize, gavg: usize, buf: usi
 
 // @ts-ignore: decorator
 @inline
-function adagradChunk(off: usize, cnt: i32, p: usize, g: usize, sum: usize, clr: f32, eps: f32, wd: f32, sign: f32): void {
+function adagradChunk(off: usize, cnt: i32, p: usize, g: usize, sum: usize, clr: v128, eps: v128, wd: v128, hasWd: bool, sign: v128): void {
   const pv = ld(p + off, cnt);
-  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
+  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd, hasWd);
   const s = f32x4.add(ld(sum + off, cnt), f32x4.mul(d, d));
   st(sum + off, s, cnt);
-  const std = f32x4.add(f32x4.sqrt(s), f32x4.splat(eps));
-  st(p + off, f32x4.sub(pv, f32x4.mul(div0(d, std), f32x4.splat(clr))), cnt);
+  const std = f32x4.add(f32x4.sqrt(s), eps);
+  st(p + off, f32x4.sub(pv, f32x4.mul(div0(d, std), clr)), cnt);
 }
 
 export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, eps: f32, weightDecay: f32, sign: f32): void {
+  const cv = f32x4.splat(clr), ev = f32x4.splat(eps), wdv = f32x4.splat(weightDecay), sv = f32x4.splat(sign);
+  const hasWd = weightDecay != 0;
   let i = 0;
-  for (; i + 4 <= n; i += 4) adagradChunk(<usize>i << 2, 4, p, g, sum, clr, eps, weightDecay, sign);
-  if (i < n) adagradChunk(<usize>i << 2, n - i, p, g, sum, clr, eps, weightDecay, sign);
+  for (; i + 4 <= n; i += 4) adagradChunk(<usize>i << 2, 4, p, g, sum, cv, ev, wdv, hasWd, sv);
+  if (i < n) adagradChunk(<usize>i << 2, n - i, p, g, sum, cv, ev, wdv, hasWd, sv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,25 +140,29 @@ export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, ep
 
 // @ts-ignore: decorator
 @inline
-function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, wd: f32, decay: f32, sign: f32): void {
+function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: v128, beta1: v128, oneMinusBeta1: v128, beta2: v128, oneMinusBeta2: v128, bc2Sqrt: v128, eps: v128, wd: v128, hasWd: bool, decay: v128, hasDecay: bool, sign: v128): void {
   let pv = ld(p + off, cnt);
-  if (decay != 1) pv = f32x4.mul(pv, f32x4.splat(decay));
-  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd);
-  const mv = f32x4.add(f32x4.mul(ld(m + off, cnt), f32x4.splat(beta1)), f32x4.mul(d, f32x4.splat(oneMinusBeta1)));
+  if (hasDecay) pv = f32x4.mul(pv, decay);
+  const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd, hasWd);
+  const mv = f32x4.add(f32x4.mul(ld(m + off, cnt), beta1), f32x4.mul(d, oneMinusBeta1));
   st(m + off, mv, cnt);
-  let vv = f32x4.add(f32x4.mul(ld(v + off, cnt), f32x4.splat(beta2)), f32x4.mul(f32x4.mul(d, d), f32x4.splat(oneMinusBeta2)));
+  let vv = f32x4.add(f32x4.mul(ld(v + off, cnt), beta2), f32x4.mul(f32x4.mul(d, d), oneMinusBeta2));
   st(v + off, vv, cnt);
   if (vmax != 0) {
     vv = f32x4.max(ld(vmax + off, cnt), vv); // wasm max propagates NaN, like torch.maximum
     st(vmax + off, vv, cnt);
   }
-  const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), f32x4.splat(bc2Sqrt)), f32x4.splat(eps));
-  st(p + off, f32x4.sub(pv, f32x4.mul(div0(mv, denom), f32x4.splat(stepSize))), cnt);
+  const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), bc2Sqrt), eps);
+  st(p + off, f32x4.sub(pv, f32x4.mul(div0(mv, denom), stepSize)), cnt);
 }
 
 /** One Adam (decay = 1) or AdamW (wd = 0, decay = 1 - lr wd) step; `vmax` = 0 unless amsgrad. */
 export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, weightDecay: f32, decay: f32, sign: f32): void {
+  const ssv = f32x4.splat(stepSize), b1 = f32x4.splat(beta1), omb1 = f32x4.splat(oneMinusBeta1), b2 = f32x4.splat(beta2);
+  const omb2 = f32x4.splat(oneMinusBeta2), bc2 = f32x4.splat(bc2Sqrt), ev = f32x4.splat(eps), wdv = f32x4.splat(weightDecay);
+  const dv = f32x4.splat(decay), sv = f32x4.splat(sign);
+  const hasWd = weightDecay != 0, hasDecay = decay != 1;
   let i = 0;
-  for (; i + 4 <= n; i += 4) adamChunk(<usize>i << 2, 4, p, g, m, v, vmax, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay, sign);
-  if (i < n) adamChunk(<usize>i << 2, n - i, p, g, m, v, vmax, stepSize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, bc2Sqrt, eps, weightDecay, decay, sign);
+  for (; i + 4 <= n; i += 4) adamChunk(<usize>i << 2, 4, p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv);
+  if (i < n) adamChunk(<usize>i << 2, n - i, p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv);
 }
