@@ -120,7 +120,7 @@ export function runParityCase(fixture: unknown, options: ParityOptions = {}): Pa
       const grads = model.gradients();
       for (const [key, value] of Object.entries(c.grads as Json)) {
         const want = tensorOf(value, `grads.${key}`).data;
-        const got = key === "input" ? d.input.data : key === "h0" ? d.h0.data : key === "c0" ? d.c0?.data : grads[key]?.data;
+        const got = key === "input" ? d.input?.data : key === "h0" ? d.h0.data : key === "c0" ? d.c0?.data : grads[key]?.data;
         check(`grad ${key}`, got ?? [], want);
       }
     }

@@ -39,7 +39,7 @@ describe("BPTT parity with PyTorch fixtures (all gradients)", () => {
         const d = model.backward({ output: c.dout, hN: c.dh_n, cN: c.dc_n });
         const grads = model.gradients();
         for (const [key, ref] of Object.entries(c.grads)) {
-          const got = key === "input" ? d.input.data : key === "h0" ? d.h0.data : key === "c0" ? d.c0!.data : grads[key]?.data;
+          const got = key === "input" ? d.input!.data : key === "h0" ? d.h0.data : key === "c0" ? d.c0!.data : grads[key]?.data;
           expect(got, key).toBeDefined();
           expect(maxAbsDiff(got!, ref.data), key).toBeLessThanOrEqual(toleranceFor(ref.data));
         }

@@ -80,7 +80,7 @@ describe("BPTT against the float64 reference", () => {
         const g = backward64(c.ref, sd, want.cache, dout, dhN, dcN);
         const grads = model.gradients();
         for (const [key, ref] of Object.entries(g)) {
-          const got = key === "input" ? d.input.data : key === "h0" ? d.h0.data : key === "c0" ? d.c0!.data : grads[key].data;
+          const got = key === "input" ? d.input!.data : key === "h0" ? d.h0.data : key === "c0" ? d.c0!.data : grads[key].data;
           expect(maxAbsDiff(got, ref), key).toBeLessThanOrEqual(toleranceFor(ref));
         }
       } finally {

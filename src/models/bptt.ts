@@ -162,7 +162,7 @@ export class Bptt {
    * Backward of the last forward: accumulates parameter gradients and returns the gradients of
    * the input ([T*B][I] time-major), h0 and c0. dOut is [T*B][D*P] time-major.
    */
-  backward(dOut: Float32Array | undefined, dhN?: Float32Array, dcN?: Float32Array): { dx: Float32Array; dh0: Float32Array; dc0?: Float32Array } {
+  backward(dOut: Float32Array | undefined, dhN?: Float32Array, dcN?: Float32Array, inputGrad = true): { dx?: Float32Array; dh0: Float32Array; dc0?: Float32Array } {
     const tape = this.tape;
     if (!tape) fail("E_STATE", "backward: no training forward to differentiate (call forwardTrain first)");
     const m = this.m;
@@ -192,13 +192,14 @@ export class Bptt {
       for (let d = 0; d < D; d++) {
         const desc = this.describe(ws, l, d, T, B, tape.hasLengths);
         desc[Field.DOut] = dUp + d * P * 4;
-        desc[Field.DX] = dDown;
+        // The input gradient of layer 0 is one more large product: skipped when unused.
+        desc[Field.DX] = l > 0 || inputGrad ? dDown : 0;
         desc[Field.LdDx] = I;
         m.rt.kernels.recurrentBackward(ws.desc);
       }
       [dUp, dDown] = [dDown, dUp];
     }
-    const dx = heap.f32(dUp, T * B * m.inputSize).slice();
+    const dx = inputGrad ? heap.f32(dUp, T * B * m.inputSize).slice() : undefined;
     const dh0 = new Float32Array(LD * B * P);
     const dhAfter = heap.f32(ws.dh, LD * B * Ps);
     for (let r = 0; r < LD * B; r++) dh0.set(dhAfter.subarray(r * Ps, r * Ps + P), r * P);

@@ -340,9 +340,10 @@ export abstract class RecurrentModel implements Trainable {
   /**
    * Backpropagates through the last forwardTrain(), given the gradients of the loss with respect
    * to its results (each optional, shaped like the result). Parameter gradients are added to
-   * gradients(); the gradients of the input and initial states are returned.
+   * gradients(); the gradients of the input (unless `inputGrad` is false, which saves one large
+   * product) and of the initial states are returned.
    */
-  backward(grads: { output?: Tensor; hN?: Tensor; cN?: Tensor }): { input: Tensor; h0: Tensor; c0?: Tensor } {
+  backward(grads: { output?: Tensor; hN?: Tensor; cN?: Tensor }, options: { inputGrad?: boolean } = {}): { input?: Tensor; h0: Tensor; c0?: Tensor } {
     this.checkAlive();
     const run = this.trained;
     if (!run || !this.bptt) fail("E_STATE", "backward: call forwardTrain() first (each forwardTrain allows one backward)");
@@ -361,17 +362,17 @@ export abstract class RecurrentModel implements Trainable {
       transposeTB(dOut, tm, B, T, width);
       dOut = tm;
     }
-    const r = this.bptt.backward(dOut, dhN, dcN);
+    const r = this.bptt.backward(dOut, dhN, dcN, options.inputGrad ?? true);
     this.trained = undefined;
-    let dx = r.dx;
-    if (cfg.batchFirst && !unbatched) {
-      dx = new Float32Array(r.dx.length);
-      transposeTB(r.dx, dx, T, B, cfg.inputSize);
+    const out: { input?: Tensor; h0: Tensor; c0?: Tensor } = { h0: { shape: sh(this.outputSize), data: r.dh0 } };
+    if (r.dx) {
+      let dx = r.dx;
+      if (cfg.batchFirst && !unbatched) {
+        dx = new Float32Array(r.dx.length);
+        transposeTB(r.dx, dx, T, B, cfg.inputSize);
+      }
+      out.input = { shape: unbatched ? [T, cfg.inputSize] : cfg.batchFirst ? [B, T, cfg.inputSize] : [T, B, cfg.inputSize], data: dx };
     }
-    const out: { input: Tensor; h0: Tensor; c0?: Tensor } = {
-      input: { shape: unbatched ? [T, cfg.inputSize] : cfg.batchFirst ? [B, T, cfg.inputSize] : [T, B, cfg.inputSize], data: dx },
-      h0: { shape: sh(this.outputSize), data: r.dh0 },
-    };
     if (r.dc0) out.c0 = { shape: sh(cfg.hiddenSize), data: r.dc0 };
     return out;
   }

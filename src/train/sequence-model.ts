@@ -281,8 +281,8 @@ export class SequenceModel implements Trainable {
     const grads: { output?: Tensor; hN?: Tensor } = {};
     if (o.outputs === "last") grads.hN = this.lastToHN(dFeats, B);
     else grads.output = { shape: r.output.shape, data: dFeats.data };
-    const d = this.rnn.backward(grads);
-    if (this.embedding && o.vocabSize !== undefined) {
+    const d = this.rnn.backward(grads, { inputGrad: this.embedding !== undefined });
+    if (this.embedding && d.input) {
       const E = o.embeddingDim;
       const I = E + o.conditionSize;
       const dEmb = new Float32Array(T * B * E);
