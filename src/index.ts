@@ -23,3 +23,5 @@ export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBa
 export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
 export { runParityCase, formatParityResult, type ParityResult, type ParityCheck, type ParityOptions } from "./parity.js";
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";
+export { mackeyGlass, narma10, narma10FromInput, lorenz, frequencyToSine, toTensor, column, rmse, nrmse } from "./datasets.js";
+export { createRng, type Rng } from "./random.js";
