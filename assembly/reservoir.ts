@@ -15,14 +15,15 @@ import { madd } from "./simd";
 // Model descriptor fields (i32 index). Keep in sync with src/esn.ts (Field).
 const M_LAYERS = 0, M_IN = 1, M_OUT = 2, M_FEAT = 3, M_RIN = 4, M_F = 5, M_EXT = 6, M_FB = 7;
 const M_YPREV = 8, M_WOUT = 9, M_Y = 10, M_Z = 11, M_RNG = 12, M_CHUNK = 13, M_CHUNK_ROWS = 14;
-const M_G = 15, M_GRAM = 16, M_P = 17, M_K = 18;
+const M_G = 15, M_GRAM = 16, M_P = 17, M_K = 18, M_PREC = 19;
 const M_FORGET = 20; // f64 at byte 80 (RLS forgetting factor)
 const LAYER0 = 128; // byte offset of the first layer descriptor
 const LAYER_BYTES = 64;
 
 // Layer descriptor fields (i32 index).
 const L_N = 0, L_K = 1, L_IN = 2, L_X = 3, L_PRE = 4, L_WIN = 5, L_MODE = 6, L_W = 7, L_COL = 8;
-const L_VAL = 9, L_LEAK = 10, L_ACT = 11, L_NOISE = 12;
+const L_VAL = 9, L_LEAK = 10, L_ACT = 11, L_NOISE = 12, L_BIAS = 13;
+const L_LEAK64 = 56; // byte offset of the leak rate as f64 (float64 models)
 
 const MODE_DENSE = 0;
 const MODE_CSR = 1;
@@ -267,10 +268,15 @@ function rlsUpdate(m: usize, z: usize, y: usize, target: usize): void {
   const lambda = load<f64>(m + (<usize>M_FORGET << 2));
   const rowBytes = <usize>D << 3;
   for (let i = 0; i < D; i++) store<f64>(k + (<usize>i << 3), dot64(P + <usize>i * rowBytes, z, D));
-  const c = 1.0 / (lambda + dot64(z, k, D));
+  const zk = dot64(z, k, D);
+  const c = 1.0 / (lambda + zk);
   for (let o = 0; o < O; o++) {
-    const e = load<f64>(y + (<usize>o << 3)) - <f64>load<f32>(target + (<usize>o << 2));
+    const yo = y + (<usize>o << 3);
+    const e = load<f64>(yo) - <f64>load<f32>(target + (<usize>o << 2));
     axpy64(D, -c * e, k, W + <usize>o * rowBytes);
+    // y becomes the output of the updated readout, W_new z = y - c e z^T k: what FORCE feeds back
+    // (Sussillo & Abbott's post-update output, whose error is already small).
+    store<f64>(yo, load<f64>(yo) - c * e * zk);
   }
   const inv = f64x2.splat(1.0 / lambda);
   const cv = f64x2.splat(c);
@@ -307,6 +313,7 @@ function rlsUpdate(m: usize, z: usize, y: usize, target: usize): void {
  * Returns -1, or the first step whose state or output was not finite (the run stops there).
  */
 export function esnRun(m: usize, steps: i32, inputs: usize, teacher: usize, outputs: usize, states: usize, washout: i32, flags: i32): i32 {
+  if (field(m, M_PREC) != 0) return esnRun64(m, steps, inputs, teacher, outputs, states, washout, flags);
   const I = field(m, M_IN);
   const O = field(m, M_OUT);
   const D = field(m, M_FEAT);
@@ -379,6 +386,150 @@ export function esnRun(m: usize, steps: i32, inputs: usize, teacher: usize, outp
     }
   }
   // Rows gathered before a failure are flushed too; the caller discards the whole Gram on failure.
+  if (gram && filled > 0) syrkUpper(ptr(m, M_GRAM), G, chunk, filled);
+  return failed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float64 models (precision: "float64"): the same run with every state quantity in float64.
+// Layout differences: F, ext, pre and the previous output are f64; W_in is row-major [n][k] f64
+// with its bias apart (L_BIAS); a dense W is row-major [n][n] f64, CSR values are f64. The
+// float32 inputs/teacher/outputs/states of the call keep their float32 layout.
+
+// @ts-ignore: decorator
+@inline
+function activate64(act: i32, v: f64): f64 {
+  if (act == ACT_TANH) return Math.tanh(v);
+  if (act == ACT_SIGMOID) return 1.0 / (1.0 + Math.exp(-v));
+  if (act == ACT_RELU) return v < 0 ? 0 : v;
+  return v;
+}
+
+function csrDot64(rowPtr: usize, col: usize, vals: usize, x: usize, i: i32): f64 {
+  const end = load<i32>(rowPtr + (<usize>(i + 1) << 2));
+  let s0: f64 = 0, s1: f64 = 0;
+  let j = load<i32>(rowPtr + (<usize>i << 2));
+  for (; j + 2 <= end; j += 2) {
+    s0 += load<f64>(vals + (<usize>j << 3)) * load<f64>(x + (<usize>load<i32>(col + (<usize>j << 2)) << 3));
+    s1 += load<f64>(vals + (<usize>j << 3), 8) * load<f64>(x + (<usize>load<i32>(col + (<usize>j << 2), 4) << 3));
+  }
+  if (j < end) s0 += load<f64>(vals + (<usize>j << 3)) * load<f64>(x + (<usize>load<i32>(col + (<usize>j << 2)) << 3));
+  return s0 + s1;
+}
+
+function reservoirStep64(m: usize, noise: bool): bool {
+  const layers = field(m, M_LAYERS);
+  const rng = ptr(m, M_RNG);
+  let finite = true;
+  for (let l = 0; l < layers; l++) {
+    const d = m + LAYER0 + <usize>l * LAYER_BYTES;
+    const n = field(d, L_N);
+    const k = field(d, L_K);
+    const x = ptr(d, L_X);
+    const pre = ptr(d, L_PRE);
+    const inp = ptr(d, L_IN);
+    const win = ptr(d, L_WIN);
+    const bias = ptr(d, L_BIAS);
+    const dense = field(d, L_MODE) == MODE_DENSE;
+    const w = ptr(d, L_W);
+    // pre must be complete before x is overwritten (every unit reads the old x).
+    for (let i = 0; i < n; i++) {
+      let s = load<f64>(bias + (<usize>i << 3)) + dot64(win + <usize>i * (<usize>k << 3), inp, k);
+      s += dense ? dot64(w + <usize>i * (<usize>n << 3), x, n) : csrDot64(w, ptr(d, L_COL), ptr(d, L_VAL), x, i);
+      store<f64>(pre + (<usize>i << 3), s);
+    }
+    const leak = load<f64>(d + L_LEAK64);
+    const keep = 1.0 - leak;
+    const act = field(d, L_ACT);
+    const noiseStd: f64 = noise ? <f64>load<f32>(d + (<usize>L_NOISE << 2)) : 0;
+    let sum: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      let f = activate64(act, load<f64>(pre + (<usize>i << 3)));
+      if (noiseStd != 0) f += noiseStd * normal(rng);
+      const v = keep * load<f64>(x + (<usize>i << 3)) + leak * f;
+      store<f64>(x + (<usize>i << 3), v);
+      sum += v;
+    }
+    if (!(sum - sum == 0)) finite = false;
+  }
+  return finite;
+}
+
+function esnRun64(m: usize, steps: i32, inputs: usize, teacher: usize, outputs: usize, states: usize, washout: i32, flags: i32): i32 {
+  const I = field(m, M_IN);
+  const O = field(m, M_OUT);
+  const D = field(m, M_FEAT);
+  const rin = field(m, M_RIN) != 0;
+  const fb = field(m, M_FB);
+  const F = ptr(m, M_F);
+  const ext = ptr(m, M_EXT);
+  const yPrev = ptr(m, M_YPREV);
+  const yv = ptr(m, M_Y);
+  const W = ptr(m, M_WOUT);
+  const units = D - 1 - (rin ? I : 0);
+  const xs = F + (<usize>(D - units) << 3);
+  const closed = (flags & FLAG_CLOSED) != 0;
+  const fbIsInput = (flags & FLAG_FB_IS_INPUT) != 0;
+  const teach = (flags & FLAG_TEACHER) != 0;
+  const gram = (flags & FLAG_GRAM) != 0;
+  const rls = (flags & FLAG_RLS) != 0;
+  const noise = (flags & FLAG_NOISE) != 0;
+  const out = (flags & FLAG_OUTPUT) != 0 || rls;
+  const chunk = ptr(m, M_CHUNK);
+  const chunkRows = field(m, M_CHUNK_ROWS);
+  const G = field(m, M_G);
+  const gBytes = <usize>G << 3;
+  let filled = 0;
+  let failed = -1;
+  store<f64>(F, 1);
+  for (let t = 0; t < steps; t++) {
+    // ext[0..I) = u(t): the previous output (closed loop, already f64) or the f32 input row.
+    if (closed) memory.copy(ext, yPrev, <usize>I << 3);
+    else {
+      const u = inputs + <usize>t * (<usize>I << 2);
+      for (let c = 0; c < I; c++) store<f64>(ext + (<usize>c << 3), <f64>load<f32>(u + (<usize>c << 2)));
+    }
+    if (fbIsInput) memory.copy(yPrev, ext, <usize>O << 3);
+    if (fb > 0) memory.copy(ext + (<usize>I << 3), yPrev, <usize>fb << 3);
+    if (rin) memory.copy(F + 8, ext, <usize>I << 3);
+    if (!reservoirStep64(m, noise)) {
+      failed = t;
+      break;
+    }
+    if (out) {
+      for (let o = 0; o < O; o++) {
+        const v = dot64(W + <usize>o * (<usize>D << 3), F, D);
+        store<f64>(yv + (<usize>o << 3), v);
+        if (!(v - v == 0)) failed = t;
+      }
+      if (failed >= 0) break;
+      if (outputs != 0) {
+        const dst = outputs + <usize>t * (<usize>O << 2);
+        for (let o = 0; o < O; o++) store<f32>(dst + (<usize>o << 2), <f32>load<f64>(yv + (<usize>o << 3)));
+      }
+    }
+    if (states != 0) {
+      const dst = states + <usize>t * (<usize>units << 2);
+      for (let i = 0; i < units; i++) store<f32>(dst + (<usize>i << 2), <f32>load<f64>(xs + (<usize>i << 3)));
+    }
+    const target = teacher + <usize>t * (<usize>O << 2);
+    if (t >= washout) {
+      if (gram) {
+        const row = chunk + <usize>filled * gBytes;
+        memory.copy(row, F, <usize>D << 3);
+        for (let o = 0; o < O; o++) store<f64>(row + (<usize>(D + o) << 3), <f64>load<f32>(target + (<usize>o << 2)));
+        filled++;
+        if (filled == chunkRows) {
+          syrkUpper(ptr(m, M_GRAM), G, chunk, filled);
+          filled = 0;
+        }
+      }
+      if (rls) rlsUpdate(m, F, yv, target);
+    }
+    if (teach) {
+      for (let o = 0; o < O; o++) store<f64>(yPrev + (<usize>o << 3), <f64>load<f32>(target + (<usize>o << 2)));
+    } else if (out) memory.copy(yPrev, yv, <usize>O << 3);
+  }
   if (gram && filled > 0) syrkUpper(ptr(m, M_GRAM), G, chunk, filled);
   return failed;
 }
@@ -546,8 +697,12 @@ export function rlsInit(p: usize, n: i32, alpha: f64): void {
 // Float64 products with the float32 reservoir matrix, for the spectral radius (src/spectral.ts):
 // every float32 weight is exact in float64, so the eigenvalues are those of the stored matrix.
 
-/** y = W x for a dense row-major n x n float32 W, float64 x and y. */
-export function denseMatvec64(n: i32, w: usize, x: usize, y: usize): void {
+/** y = W x for a dense row-major n x n W (float32, or float64 when `wide`), float64 x and y. */
+export function denseMatvec64(n: i32, w: usize, wide: bool, x: usize, y: usize): void {
+  if (wide) {
+    for (let i = 0; i < n; i++) store<f64>(y + (<usize>i << 3), dot64(w + <usize>i * (<usize>n << 3), x, n));
+    return;
+  }
   const rowBytes = <usize>n << 2;
   for (let i = 0; i < n; i++) {
     const row = w + <usize>i * rowBytes;
@@ -564,8 +719,12 @@ export function denseMatvec64(n: i32, w: usize, x: usize, y: usize): void {
   }
 }
 
-/** y = W x for a CSR n x n float32 W, float64 x and y. */
-export function csrMatvec64(n: i32, rowPtr: usize, col: usize, vals: usize, x: usize, y: usize): void {
+/** y = W x for a CSR n x n W (float32 values, or float64 when `wide`), float64 x and y. */
+export function csrMatvec64(n: i32, rowPtr: usize, col: usize, vals: usize, wide: bool, x: usize, y: usize): void {
+  if (wide) {
+    for (let i = 0; i < n; i++) store<f64>(y + (<usize>i << 3), csrDot64(rowPtr, col, vals, x, i));
+    return;
+  }
   let start = load<i32>(rowPtr);
   for (let i = 0; i < n; i++) {
     const end = load<i32>(rowPtr + (<usize>(i + 1) << 2));

@@ -114,6 +114,14 @@ export interface ESNOptions extends Partial<ReservoirOptions> {
   weights?: ReservoirWeights | ReservoirWeights[];
   /** When state noise applies: "fit" (default: teacher-forced training runs only) or "always". */
   noiseWhen?: "fit" | "always";
+  /**
+   * Arithmetic of the reservoir: "float32" (default; SIMD, half the memory) or "float64" (states,
+   * weights and feedback in float64, scalar: several times slower). The readout, its Gram matrix
+   * and the solve are float64 in both. Choose float64 when a closed-loop run must follow a
+   * float64 reference closely: chaotic free runs with a weakly regularised readout amplify float32
+   * rounding (see test/esn.exact.test.ts). Inputs, targets and results stay float32 tensors.
+   */
+  precision?: "float32" | "float64";
 }
 
 export interface FitOptions {
@@ -201,6 +209,7 @@ const enum Field {
   Gram = 16,
   P = 17,
   K = 18,
+  Prec = 19,
   Forget = 20, // f64
 }
 const LAYER0 = 128;
@@ -219,7 +228,9 @@ const enum LField {
   Leak = 10,
   Act = 11,
   Noise = 12,
+  Bias = 13,
 }
+const L_LEAK64 = 56; // byte offset of the f64 leak rate in a layer descriptor
 const enum Flag {
   Closed = 1,
   FbIsInput = 2,
@@ -241,7 +252,7 @@ const RESERVOIR_KEYS = [
   "units", "leakRate", "spectralRadius", "inputScaling", "biasScaling", "connectivity", "inputConnectivity",
   "activation", "sparse", "feedbackScaling", "feedbackConnectivity", "noise",
 ] as const;
-const ESN_KEYS = [...RESERVOIR_KEYS, "layers", "ridge", "readoutInput", "seed", "inputDim", "outputDim", "weights", "noiseWhen"];
+const ESN_KEYS = [...RESERVOIR_KEYS, "layers", "ridge", "readoutInput", "seed", "inputDim", "outputDim", "weights", "noiseWhen", "precision"];
 
 interface LayerSpec {
   units: number;
@@ -266,6 +277,7 @@ interface LayerMem {
   desc: number;
   pre: number;
   win: number;
+  bias: number; // float64 models only (float32 packs the bias with W_in)
   mode: "dense" | "csr";
   w: number; // packed dense W, or CSR rowPtr
   col: number;
@@ -353,7 +365,8 @@ function bool(fn: string, name: string, v: unknown, def: boolean): boolean {
 }
 
 function resolveLayer(fn: string, top: Record<string, unknown>, own: Record<string, unknown>, weights: ReservoirWeights, l: number): LayerSpec {
-  const pick = (k: string): unknown => (own[k] !== undefined ? own[k] : top[k]);
+  // Output feedback enters the first layer only: deeper layers do not inherit its options.
+  const pick = (k: string): unknown => (own[k] !== undefined ? own[k] : l > 0 && k.startsWith("feedback") ? undefined : top[k]);
   const where = `${fn}: layer ${l}`;
   const units = int(fn, `layer ${l} units`, pick("units"), undefined, 1);
   const act = pick("activation") ?? "tanh";
@@ -426,10 +439,10 @@ function checkSequence(fn: string, name: string, t: unknown, cols: number | unde
 // Random weights
 
 // Per row exactly `k` distinct columns (Floyd's sampling), sorted: CSR directly, memory O(nnz).
-function randomCsr(rng: Rng, n: number, k: number): { rowPtr: Int32Array; col: Int32Array; val: Float32Array } {
+function randomCsr(rng: Rng, n: number, k: number): { rowPtr: Int32Array; col: Int32Array; val: Float64Array } {
   const rowPtr = new Int32Array(n + 1);
   const col = new Int32Array(n * k);
-  const val = new Float32Array(n * k);
+  const val = new Float64Array(n * k);
   const chosen = new Set<number>();
   const cols: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -453,8 +466,8 @@ function randomCsr(rng: Rng, n: number, k: number): { rowPtr: Int32Array; col: I
   return { rowPtr, col, val };
 }
 
-function randomDenseBlock(rng: Rng, rows: number, cols: number, scale: (c: number) => number, density: number): Float32Array {
-  const out = new Float32Array(rows * cols);
+function randomDenseBlock(rng: Rng, rows: number, cols: number, scale: (c: number) => number, density: number): Float64Array {
+  const out = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) {
     for (let c = 0; c < cols; c++) {
       if (density < 1 && !(rng.next() < density)) continue;
@@ -490,6 +503,8 @@ export class ESN {
   private readonly rin: boolean;
   private ridge: number;
   private readonly noiseAlways: boolean;
+  /** Bytes per state element: 4 (float32) or 8 (float64). */
+  private readonly es: number;
   private readonly fixedInputDim: number | undefined;
   private fixedOutputDim: number | undefined;
   private built: Built | undefined;
@@ -530,6 +545,9 @@ export class ESN {
     const nw = o.noiseWhen ?? "fit";
     if (nw !== "fit" && nw !== "always") fail("E_VALUE", `${fn}: noiseWhen must be "fit" or "always", got ${show(nw)}`);
     this.noiseAlways = nw === "always";
+    const prec = o.precision ?? "float32";
+    if (prec !== "float32" && prec !== "float64") fail("E_VALUE", `${fn}: precision must be "float32" or "float64", got ${show(prec)}`);
+    this.es = prec === "float64" ? 8 : 4;
     const w0 = this.specs[0].weights;
     let inDim = o.inputDim === undefined ? undefined : int(fn, "inputDim", o.inputDim, undefined, 0);
     const winShape = (w0.Win as Tensor | undefined)?.shape;
@@ -581,7 +599,7 @@ export class ESN {
     this.alive("state");
     const data = new Float32Array(this.units);
     const b = this.built;
-    if (b !== undefined) data.set(this.rt.heap.f32(b.F + 4 * (b.D - this.units), this.units));
+    if (b !== undefined) data.set(this.vec(b.F + this.es * (b.D - this.units), this.units));
     return { shape: [this.units], data };
   }
 
@@ -590,16 +608,13 @@ export class ESN {
     this.alive("setState");
     const data = checkWeightTensor("ESN.setState", "state", state, [this.units]);
     const b = this.requireBuilt("ESN.setState");
-    this.rt.heap.f32(b.F + 4 * (b.D - this.units), this.units).set(data);
+    this.vec(b.F + this.es * (b.D - this.units), this.units).set(data);
   }
 
   /** Zeroes the state and the remembered previous output (the feedback / closed-loop input). */
   resetState(): void {
     this.alive("resetState");
-    const b = this.built;
-    if (b === undefined) return;
-    this.rt.heap.f32(b.F, b.D).fill(0);
-    if (this.readout !== undefined) this.rt.heap.f32(this.readout.yPrev, b.O).fill(0);
+    if (this.built !== undefined) this.zeroState();
   }
 
   /**
@@ -785,13 +800,12 @@ export class ESN {
     const outputs = new Float32Array(steps * b.O);
     this.transaction(() => {
       if (o.reset === true) this.zeroState();
-      const heap = this.rt.heap;
       if (warm !== undefined && warm.T > 0) {
         if (b.I > 0) {
           // Steps 0..Tw-2 driven with the feedback equal to the input (the teacher of step t−1 is
           // the input of step t); the last warm-up value becomes the first closed-loop input.
           this.run({ label: `${fn} (warmup)`, steps: warm.T - 1, inputs: warm.data, washout: 0, flags: Flag.FbIsInput | this.noiseFlag(false) });
-          heap.f32(this.readout!.yPrev, b.O).set(warm.data.subarray((warm.T - 1) * b.O, warm.T * b.O));
+          this.vec(this.readout!.yPrev, b.O).set(warm.data.subarray((warm.T - 1) * b.O, warm.T * b.O));
         } else {
           this.run({ label: `${fn} (warmup)`, steps: warm.T, inputs: new Float32Array(0), teacher: warm.data, washout: 0, flags: Flag.Teacher | this.noiseFlag(false) });
         }
@@ -854,7 +868,7 @@ export class ESN {
   }
 
   /**
-   * The reservoir weights as stored (float32, after rescaling): per layer W_in [units, inDim],
+   * The reservoir weights as stored (after rescaling; rounded to float32 for a float64 model): per layer W_in [units, inDim],
    * bias [units], W (dense tensor, or CSR when stored sparse) and W_fb [units, outDim] if any.
    */
   getWeights(): { Win: Tensor; bias: Tensor; W: Tensor | SparseMatrix; Wfb?: Tensor }[] {
@@ -865,8 +879,12 @@ export class ESN {
     const k = this.rt.kernels;
     return b.layers.map((L, l) => {
       const kin = l === 0 ? b.I : b.layers[l - 1].n;
-      const packed = heap.f32(L.win, k.packedSize(L.k, L.n));
-      const { m: win, bias } = unpackBT(packed, L.k, L.n);
+      let win: ArrayLike<number>;
+      let bias: Float32Array;
+      if (this.es === 8) {
+        win = heap.f64(L.win, L.n * L.k);
+        bias = Float32Array.from(heap.f64(L.bias, L.n));
+      } else ({ m: win, bias } = unpackBT(heap.f32(L.win, k.packedSize(L.k, L.n)), L.k, L.n));
       const Win = new Float32Array(L.n * kin);
       const Wfb = new Float32Array(L.n * b.fb);
       for (let i = 0; i < L.n; i++) {
@@ -874,13 +892,15 @@ export class ESN {
         for (let c = 0; c < b.fb; c++) Wfb[i * b.fb + c] = win[i * L.k + kin + c];
       }
       let W: Tensor | SparseMatrix;
-      if (L.mode === "dense") W = { shape: [L.n, L.n], data: unpackBT(heap.f32(L.w, k.packedSize(L.n, L.n)), L.n, L.n).m };
-      else {
+      if (L.mode === "dense") {
+        const data = this.es === 8 ? Float32Array.from(heap.f64(L.w, L.n * L.n)) : unpackBT(heap.f32(L.w, k.packedSize(L.n, L.n)), L.n, L.n).m;
+        W = { shape: [L.n, L.n], data };
+      } else {
         W = {
           shape: [L.n, L.n],
           rowPtr: heap.i32(L.w, L.n + 1).slice(),
           colIdx: heap.i32(L.col, L.nnz).slice(),
-          values: heap.f32(L.val, L.nnz).slice(),
+          values: Float32Array.from(this.vec(L.val, L.nnz)),
         };
       }
       const out: { Win: Tensor; bias: Tensor; W: Tensor | SparseMatrix; Wfb?: Tensor } = { Win: { shape: [L.n, kin], data: Win }, bias: { shape: [L.n], data: bias }, W };
@@ -935,8 +955,17 @@ export class ESN {
 
   private zeroState(): void {
     const b = this.built!;
-    this.rt.heap.f32(b.F, b.D).fill(0);
-    if (this.readout !== undefined) this.rt.heap.f32(this.readout.yPrev, b.O).fill(0);
+    this.vec(b.F, b.D).fill(0);
+    if (this.readout !== undefined) this.vec(this.readout.yPrev, b.O).fill(0);
+  }
+
+  /** A fresh view of n state elements (float32 or float64 by precision). */
+  private vec(ptr: number, n: number): Float32Array | Float64Array {
+    return this.es === 8 ? this.rt.heap.f64(ptr, n) : this.rt.heap.f32(ptr, n);
+  }
+
+  private bytes(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.rt.heap.memory.buffer, ptr, n);
   }
 
   private dropRls(): void {
@@ -950,16 +979,15 @@ export class ESN {
   // whatever `undo` restores) before rethrowing, so a failed call leaves the model as it was.
   private transaction(fn: () => void, undo?: () => void): void {
     const b = this.built!;
-    const heap = this.rt.heap;
-    const F = heap.f32(b.F, b.D).slice();
-    const rng = heap.i32(b.rng, 8).slice();
-    const yPrev = this.readout === undefined ? undefined : heap.f32(this.readout.yPrev, b.O).slice();
+    const F = this.bytes(b.F, b.D * this.es).slice();
+    const rng = this.bytes(b.rng, 32).slice();
+    const yPrev = this.readout === undefined ? undefined : this.bytes(this.readout.yPrev, b.O * this.es).slice();
     try {
       fn();
     } catch (e) {
-      heap.f32(b.F, b.D).set(F);
-      heap.i32(b.rng, 8).set(rng);
-      if (yPrev !== undefined && this.readout !== undefined) heap.f32(this.readout.yPrev, b.O).set(yPrev);
+      this.bytes(b.F, F.length).set(F);
+      this.bytes(b.rng, 32).set(rng);
+      if (yPrev !== undefined && this.readout !== undefined) this.bytes(this.readout.yPrev, yPrev.length).set(yPrev);
       undo?.();
       throw e;
     }
@@ -1142,13 +1170,13 @@ export class ESN {
       this.readout = undefined;
     }
     const D = b.D;
-    const yPrevB = align(O * 4);
+    const yPrevB = align(O * this.es);
     const yB = align(O * 8);
     const zB = align(D * 8);
     const block = this.allocBlock(yPrevB + yB + 2 * zB + O * D * 8);
     const r: Readout = { block, yPrev: block, y: block + yPrevB, z: block + yPrevB + yB, k: block + yPrevB + yB + zB, wout: block + yPrevB + yB + 2 * zB };
     const heap = this.rt.heap;
-    heap.f32(r.yPrev, O).fill(0);
+    this.vec(r.yPrev, O).fill(0);
     heap.f64(r.wout, O * D).fill(0);
     this.readout = r;
     b.O = O;
@@ -1177,40 +1205,46 @@ export class ESN {
     const L = this.specs.length;
     const D = 1 + (this.rin ? I : 0) + this.units;
 
-    // 1. Weights in JS memory, in a fixed draw order per layer: W, W_in, bias, W_fb.
-    type Raw = { n: number; kin: number; k: number; csr?: { rowPtr: Int32Array; col: Int32Array; val: Float32Array }; dense?: Float32Array; win: Float32Array; bias: Float32Array; radiusGiven: boolean; rescale: boolean; spec: LayerSpec };
+    // 1. Weights in JS memory (float64), in a fixed draw order per layer: W, W_in, bias, W_fb.
+    // A float32 model rounds them first, so the spectral radius is that of the stored matrix.
+    const es = this.es;
+    const round = es === 4 ? (a: Float64Array): Float64Array => a.map(Math.fround) : (a: Float64Array): Float64Array => a;
+    type Csr = { rowPtr: Int32Array; col: Int32Array; val: Float64Array };
+    type Raw = { n: number; kin: number; k: number; csr?: Csr; dense?: Float64Array; win: Float64Array; bias: Float64Array; rescale: boolean; spec: LayerSpec };
     const raws: Raw[] = [];
+    const wname = (l: number, key: string): string => `weights${L > 1 ? `[${l}]` : ""}.${key}`;
     for (let l = 0; l < L; l++) {
       const s = this.specs[l];
       const n = s.units;
       const kin = l === 0 ? I : this.specs[l - 1].units;
       const kk = kin + (l === 0 ? fb : 0);
       const w = s.weights;
-      const raw: Raw = { n, kin, k: kk, win: new Float32Array(n * kk), bias: new Float32Array(n), radiusGiven: s.radiusGiven, rescale: true, spec: s };
+      const raw: Raw = { n, kin, k: kk, win: new Float64Array(n * kk), bias: new Float64Array(n), rescale: true, spec: s };
       if (w.W !== undefined) {
         raw.rescale = s.radiusGiven;
-        if (isSparse(w.W)) raw.csr = checkCsr(fn, `layer ${l} W`, w.W, n);
-        else raw.dense = checkWeightTensor(fn, `weights${L > 1 ? `[${l}]` : ""}.W`, w.W, [n, n]).slice();
+        if (isSparse(w.W)) raw.csr = checkCsr(fn, wname(l, "W"), w.W, n);
+        else raw.dense = Float64Array.from(checkWeightTensor(fn, wname(l, "W"), w.W, [n, n]));
       } else {
         const per = s.connectivity === 0 ? 0 : Math.max(1, Math.round(s.connectivity * n));
         raw.csr = randomCsr(rng, n, per);
+        raw.csr.val = round(raw.csr.val);
       }
       if (Array.isArray(s.inputScaling) && s.inputScaling.length !== kin) {
         fail("E_VALUE", `${fn}: layer ${l} inputScaling has ${s.inputScaling.length} entries for ${kin} input channel(s)`);
       }
       const scaleOf = (c: number): number => (Array.isArray(s.inputScaling) ? s.inputScaling[c] : s.inputScaling);
-      const win = w.Win !== undefined ? checkWeightTensor(fn, `weights${L > 1 ? `[${l}]` : ""}.Win`, w.Win, [n, kin]) : randomDenseBlock(rng, n, kin, scaleOf, s.inputConnectivity);
-      const bias = w.bias !== undefined ? checkWeightTensor(fn, `weights${L > 1 ? `[${l}]` : ""}.bias`, w.bias, [n]) : s.biasScaling > 0 ? randomDenseBlock(rng, n, 1, () => s.biasScaling, 1) : new Float32Array(n);
+      const win = w.Win !== undefined ? Float64Array.from(checkWeightTensor(fn, wname(l, "Win"), w.Win, [n, kin])) : round(randomDenseBlock(rng, n, kin, scaleOf, s.inputConnectivity));
+      const bias = w.bias !== undefined ? Float64Array.from(checkWeightTensor(fn, wname(l, "bias"), w.bias, [n])) : s.biasScaling > 0 ? round(randomDenseBlock(rng, n, 1, () => s.biasScaling, 1)) : new Float64Array(n);
       raw.bias.set(bias);
-      let wfb: Float32Array | undefined;
+      let wfb: Float64Array | undefined;
       if (l === 0 && fb > 0) {
-        wfb = w.Wfb !== undefined ? checkWeightTensor(fn, "weights.Wfb", w.Wfb, [n, fb]) : randomDenseBlock(rng, n, fb, () => s.feedbackScaling, s.feedbackConnectivity);
+        wfb = w.Wfb !== undefined ? Float64Array.from(checkWeightTensor(fn, "weights.Wfb", w.Wfb, [n, fb])) : round(randomDenseBlock(rng, n, fb, () => s.feedbackScaling, s.feedbackConnectivity));
       }
       for (let i = 0; i < n; i++) {
         raw.win.set(win.subarray(i * kin, (i + 1) * kin), i * kk);
         if (wfb) raw.win.set(wfb.subarray(i * fb, (i + 1) * fb), i * kk + kin);
       }
-      // Storage by density (measured crossover of the CSR and dense SIMD kernels).
+      // Storage by density (measured crossover of the CSR and dense SIMD kernels, bench/esn.js).
       const nnz = raw.csr ? raw.csr.val.length : countNonzero(raw.dense!);
       const sparse = s.sparse === "auto" ? n > 256 && nnz <= 0.15 * n * n : s.sparse;
       if (sparse && raw.dense) raw.csr = denseToCsr(raw.dense, n);
@@ -1221,113 +1255,120 @@ export class ESN {
     }
     const noiseSeed = [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32() | 1];
 
-    // 2. Layout of the model block.
+    // 2. Layout of the model block (float32: W_in with its bias and a dense W packed in GEMM
+    // panels; float64: row-major).
     let off = align(LAYER0 + L * LAYER_BYTES);
     const rngOff = off;
     off += 64;
     const fOff = off;
-    off += align(D * 4);
+    off += align(D * es);
     const extOff = off;
-    off += align((I + fb) * 4);
+    off += align((I + fb) * es);
     const lay = raws.map((r) => {
-      const m = { pre: 0, win: 0, w: 0, col: 0, val: 0 };
+      const m = { pre: 0, win: 0, bias: 0, w: 0, col: 0, val: 0 };
       m.pre = off;
-      off += align(r.n * 4);
+      off += align(r.n * es);
       m.win = off;
-      off += align(k.packedSize(r.k, r.n) * 4);
-      if (r.dense) {
-        m.w = off;
-        off += align(k.packedSize(r.n, r.n) * 4);
-      } else {
+      off += align(es === 4 ? k.packedSize(r.k, r.n) * 4 : r.n * r.k * 8);
+      if (es === 8) {
+        m.bias = off;
+        off += align(r.n * 8);
+      }
+      m.w = off;
+      if (r.dense) off += align(es === 4 ? k.packedSize(r.n, r.n) * 4 : r.n * r.n * 8);
+      else {
         const nnz = r.csr!.val.length;
-        m.w = off;
         off += align((r.n + 1) * 4);
         m.col = off;
         off += align(nnz * 4);
         m.val = off;
-        off += align(nnz * 4);
+        off += align(nnz * es);
       }
       return m;
     });
     const block = this.allocBlock(off);
     heap.f32(block, off / 4).fill(0);
 
-    // 3. Spectral radius and scaling, on the float32 values the kernels will use.
+    // 3. Spectral radius and scaling, on the values the kernels will use.
     const info: LayerInfo[] = [];
     const layers: LayerMem[] = [];
+    const put = (ptr: number, a: Float64Array): void => {
+      if (es === 8) heap.f64(ptr, a.length).set(a);
+      else heap.f32(ptr, a.length).set(a);
+    };
     for (let l = 0; l < L; l++) {
       const r = raws[l];
       const m = lay[l];
       const n = r.n;
+      const vals = r.dense ?? r.csr!.val;
       let radius = NaN;
       let eigen: LayerInfo["eigen"];
-      let frobenius = 0;
       if (r.csr) {
         heap.i32(block + m.w, n + 1).set(r.csr.rowPtr);
         heap.i32(block + m.col, r.csr.col.length).set(r.csr.col);
-        heap.f32(block + m.val, r.csr.val.length).set(r.csr.val);
       }
       const target = r.spec.spectralRadius;
       if (r.rescale && target === 0) {
-        if (r.csr) heap.f32(block + m.val, r.csr.val.length).fill(0);
-        else r.dense!.fill(0);
+        vals.fill(0);
         radius = 0;
       } else {
-        const tmp = r.dense ? this.allocBlock(n * n * 4 + 16 * n) : this.allocBlock(16 * n);
+        // W (dense) or its CSR values go to Wasm in storage precision for the float64 products.
+        const wBytes = vals.length * es;
+        const tmp = this.allocBlock(align(wBytes) + 16 * n);
         try {
-          const xPtr = r.dense ? tmp + n * n * 4 : tmp;
+          const xPtr = tmp + align(wBytes);
           const yPtr = xPtr + 8 * n;
-          if (r.dense) heap.f32(tmp, n * n).set(r.dense);
+          put(tmp, vals);
           let fro = 0;
-          const vals = r.dense ?? r.csr!.val;
           for (let i = 0; i < vals.length; i++) fro += vals[i] * vals[i];
+          const wide = es === 8 ? 1 : 0;
           const op: LinearOperator = {
             n,
             norm: Math.sqrt(fro),
             apply: (x, y) => {
               heap.f64(xPtr, n).set(x);
-              if (r.dense) k.denseMatvec64(n, tmp, xPtr, yPtr);
-              else k.csrMatvec64(n, block + m.w, block + m.col, block + m.val, xPtr, yPtr);
+              if (r.dense) k.denseMatvec64(n, tmp, wide, xPtr, yPtr);
+              else k.csrMatvec64(n, block + m.w, block + m.col, tmp, wide, xPtr, yPtr);
               y.set(heap.f64(yPtr, n));
             },
           };
           const res = spectralRadius(op);
-          frobenius = op.norm;
           eigen = { residual: res.residual, converged: res.converged, products: res.products };
           radius = res.radius;
+          if (r.rescale && !(radius > 1e-10 * op.norm)) {
+            // All-zero W (and nilpotent W, up to the rounding its defective eigenvalues suffer).
+            fail("E_VALUE", `${fn}: layer ${l}: cannot rescale W to spectral radius ${target}: W has spectral radius 0 (all zero or nilpotent); pass spectralRadius: 0 for no recurrence, or other weights`);
+          }
         } finally {
           this.releaseBlock(tmp);
         }
         if (r.rescale) {
-          // All-zero W (and nilpotent W, up to the rounding its defective eigenvalues suffer).
-          if (!(radius > 1e-10 * frobenius)) {
-            fail("E_VALUE", `${fn}: layer ${l}: cannot rescale W to spectral radius ${target}: W has spectral radius 0 (all zero or nilpotent); pass spectralRadius: 0 for no recurrence, or other weights`);
-          }
           const scale = target / radius;
-          if (r.csr) {
-            const v = heap.f32(block + m.val, r.csr.val.length);
-            for (let i = 0; i < v.length; i++) v[i] *= scale;
-          } else {
-            const d = r.dense!;
-            for (let i = 0; i < d.length; i++) d[i] *= scale;
-          }
+          for (let i = 0; i < vals.length; i++) vals[i] = es === 4 ? Math.fround(vals[i] * scale) : vals[i] * scale;
           radius *= scale;
         }
       }
-      const desc = block + LAYER0 + l * LAYER_BYTES;
-      if (r.dense) {
+      if (r.csr) put(block + m.val, vals);
+      else if (es === 8) put(block + m.w, vals);
+      else {
         const tmp = this.allocBlock(n * n * 4);
-        heap.f32(tmp, n * n).set(r.dense);
+        put(tmp, vals);
         k.packBT(tmp, n, n, n, 0, block + m.w);
         this.releaseBlock(tmp);
       }
-      const tmp = this.allocBlock(r.n * r.k * 4 + r.n * 4);
-      heap.f32(tmp, r.n * r.k).set(r.win);
-      heap.f32(tmp + r.n * r.k * 4, r.n).set(r.bias);
-      k.packBT(tmp, r.k, r.k, r.n, tmp + r.n * r.k * 4, block + m.win);
-      this.releaseBlock(tmp);
+      if (es === 8) {
+        put(block + m.win, r.win);
+        put(block + m.bias, r.bias);
+      } else {
+        const tmp = this.allocBlock(align(r.n * r.k * 4) + r.n * 4);
+        put(tmp, r.win);
+        put(tmp + align(r.n * r.k * 4), r.bias);
+        k.packBT(tmp, r.k, r.k, r.n, tmp + align(r.n * r.k * 4), block + m.win);
+        this.releaseBlock(tmp);
+      }
+      const desc = block + LAYER0 + l * LAYER_BYTES;
       const nnz = r.csr ? r.csr.val.length : countNonzero(r.dense!);
-      layers.push({ n, k: r.k, desc, pre: block + m.pre, win: block + m.win, mode: r.dense ? "dense" : "csr", w: block + m.w, col: block + m.col, val: block + m.val, nnz });
+      layers.push({ n, k: r.k, desc, pre: block + m.pre, win: block + m.win, bias: block + m.bias, mode: r.dense ? "dense" : "csr", w: block + m.w, col: block + m.col, val: block + m.val, nnz });
       info.push({ units: n, inputDim: r.kin, storage: r.dense ? "dense" : "csr", nnz, spectralRadius: radius, eigen });
     }
 
@@ -1343,11 +1384,12 @@ export class ESN {
     md[Field.Ext] = block + extOff;
     md[Field.Fb] = fb;
     md[Field.Rng] = block + rngOff;
+    md[Field.Prec] = es === 8 ? 1 : 0;
     heap.f64(block + Field.Forget * 4, 1)[0] = 1;
     const rs = new Uint32Array(heap.memory.buffer, block + rngOff, 4);
     rs.set(noiseSeed);
     const xPtrs: number[] = [];
-    for (let l = 0, x = block + fOff + unitsOff * 4; l < L; x += layers[l].n * 4, l++) xPtrs.push(x);
+    for (let l = 0, x = block + fOff + unitsOff * es; l < L; x += layers[l].n * es, l++) xPtrs.push(x);
     for (let l = 0; l < L; l++) {
       const Lm = layers[l];
       const d = heap.i32(Lm.desc, 16);
@@ -1363,6 +1405,8 @@ export class ESN {
       d[LField.Col] = Lm.col;
       d[LField.Val] = Lm.val;
       df[LField.Leak] = this.specs[l].leakRate;
+      d[LField.Bias] = Lm.bias;
+      heap.f64(Lm.desc + L_LEAK64, 1)[0] = this.specs[l].leakRate;
       d[LField.Act] = ACT_CODE[this.specs[l].activation];
       df[LField.Noise] = this.specs[l].noise;
     }
@@ -1374,17 +1418,17 @@ export class ESN {
 // ---------------------------------------------------------------------------------------------
 // Matrix helpers
 
-function countNonzero(a: Float32Array): number {
+function countNonzero(a: Float32Array | Float64Array): number {
   let c = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== 0) c++;
   return c;
 }
 
-function denseToCsr(a: Float32Array, n: number): { rowPtr: Int32Array; col: Int32Array; val: Float32Array } {
+function denseToCsr(a: Float64Array, n: number): { rowPtr: Int32Array; col: Int32Array; val: Float64Array } {
   const nnz = countNonzero(a);
   const rowPtr = new Int32Array(n + 1);
   const col = new Int32Array(nnz);
-  const val = new Float32Array(nnz);
+  const val = new Float64Array(nnz);
   let p = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
@@ -1399,13 +1443,13 @@ function denseToCsr(a: Float32Array, n: number): { rowPtr: Int32Array; col: Int3
   return { rowPtr, col, val };
 }
 
-function csrToDense(c: { rowPtr: Int32Array; col: Int32Array; val: Float32Array }, n: number): Float32Array {
-  const a = new Float32Array(n * n);
+function csrToDense(c: { rowPtr: Int32Array; col: Int32Array; val: Float64Array }, n: number): Float64Array {
+  const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = c.rowPtr[i]; j < c.rowPtr[i + 1]; j++) a[i * n + c.col[j]] += c.val[j];
   return a;
 }
 
-function checkCsr(fn: string, name: string, m: SparseMatrix, n: number): { rowPtr: Int32Array; col: Int32Array; val: Float32Array } {
+function checkCsr(fn: string, name: string, m: SparseMatrix, n: number): { rowPtr: Int32Array; col: Int32Array; val: Float64Array } {
   const { shape, rowPtr, colIdx, values } = m;
   if (!Array.isArray(shape) || shape[0] !== n || shape[1] !== n) fail("E_SHAPE", `${fn}: ${name} must have shape [${n}, ${n}], got [${shape?.join(", ")}]`);
   if (!(rowPtr instanceof Int32Array) || !(colIdx instanceof Int32Array) || !(values instanceof Float32Array)) {
@@ -1419,7 +1463,7 @@ function checkCsr(fn: string, name: string, m: SparseMatrix, n: number): { rowPt
     if (!(colIdx[j] >= 0 && colIdx[j] < n)) fail("E_VALUE", `${fn}: ${name}: colIdx[${j}] = ${colIdx[j]} is out of [0, ${n})`);
     if (!Number.isFinite(values[j])) fail("E_VALUE", `${fn}: ${name}: values[${j}] is not finite`);
   }
-  return { rowPtr: rowPtr.slice(), col: colIdx.slice(), val: values.slice() };
+  return { rowPtr: rowPtr.slice(), col: colIdx.slice(), val: Float64Array.from(values) };
 }
 
 // Inverse of packBT for an n x k matrix M (M[col][kk]) packed as B = M^T with a bias row.

@@ -25,8 +25,8 @@ export interface Kernels {
   ridgeSystem(gram: number, g: number, n: number, o: number, ridge: number, a: number, b: number): void;
   cholSolve(a: number, n: number, b: number, nrhs: number, tol: number): number;
   rlsInit(p: number, n: number, alpha: number): void;
-  denseMatvec64(n: number, w: number, x: number, y: number): void;
-  csrMatvec64(n: number, rowPtr: number, col: number, vals: number, x: number, y: number): void;
+  denseMatvec64(n: number, w: number, wide: number, x: number, y: number): void;
+  csrMatvec64(n: number, rowPtr: number, col: number, vals: number, wide: number, x: number, y: number): void;
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
   unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
   recurrentBackward(desc: number): void;
