@@ -1,60 +1,93 @@
 // Vectorised activations, accurate to <= 1e-6 absolute against float64 over the whole float range.
 //
 // exp(x) for x <= 0: n = round(x / ln2), r = x - n ln2 (Cody-Waite split, |r| <= ln2/2), exp(r) by
-// its degree-6 Taylor polynomial (truncation r^7/7! <= 1.2e-7 relative), times 2^n built in the
-// exponent bits. x is clamped at -86 so 2^n stays a normal number; exp(-86) ~ 4e-38 is zero for
-// every caller here. NaN propagates (wasm min/max/madd keep NaN).
+// its degree-6 Taylor polynomial (truncation r^7/7! <= 1.2e-7 relative), times 2^n. x is clamped
+// at -86 so 2^n stays a normal number; exp(-86) ~ 4e-38 is zero for every caller here.
 //
-// sigmoid(x) = e/(1+e) with e = exp(-|x|), mirrored for x >= 0: no overflow, relative accuracy
-// kept for x << 0. tanh(|x|) = (1-e)/(1+e) with e = exp(-2|x|), sign copied back (so -0 -> -0,
-// +-inf -> +-1). Near 0 tanh loses relative accuracy (absolute error stays ~6e-8).
+// Both n and 2^n come from one addition: x/ln2 + MAGIC rounds x/ln2 to an integer that lands in
+// the low mantissa bits (MAGIC = 1.5 * 2^23 + 127), so the float n is that sum minus MAGIC and
+// the sum's bits shifted left by 23 are exactly the float 2^n (the exponent field 127 + n). This
+// avoids f32x4.nearest and i32x4.trunc_sat, and f32x4.pmax replaces f32x4.max: wasm's NaN-exact
+// min/max and saturating conversion lower to long instruction sequences on x86. pmax(x, c) is
+// `x < c ? c : x`, which keeps a NaN x.
 import { madd, nmadd } from "./simd";
 
+//
+// Constants come from a static table by broadcast loads (one vbroadcastss each): V8 rebuilds a
+// v128.const inside the loop at every use, from general registers, in several instructions.
 const LOG2E: f32 = 1.44269504;
 const LN2_HI: f32 = 0.693145751953125; // ln2 with its low mantissa bits cleared: n*LN2_HI is exact
 const LN2_LO: f32 = 1.42860677e-6;
+const MAGIC: f32 = 12583039.0; // 0x4B40007F
+
+const TABLE: usize = memory.data<f32>([
+  LOG2E, LN2_HI, LN2_LO, MAGIC, -86.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 0.0,
+  reinterpret<f32>(0x80000000),
+]);
+const C_LOG2E = 0, C_LN2_HI = 1, C_LN2_LO = 2, C_MAGIC = 3, C_CLAMP = 4, C_P6 = 5, C_P5 = 6, C_P4 = 7;
+const C_P3 = 8, C_HALF = 9, C_ONE = 10, C_ZERO = 11, C_SIGN = 12;
+
+/** Broadcast of constant `i` of the table. */
+// @ts-ignore: decorator
+@inline
+export function k4(i: i32): v128 {
+  return v128.load32_splat(TABLE + (<usize>i << 2));
+}
+
+/** 1.0 in every lane, cheaply (see TABLE). */
+// @ts-ignore: decorator
+@inline
+export function one4(): v128 {
+  return k4(C_ONE);
+}
+
+/** 0.0 in every lane. */
+// @ts-ignore: decorator
+@inline
+export function zero4(): v128 {
+  return k4(C_ZERO);
+}
 
 // @ts-ignore: decorator
 @inline
 export function expNeg4(x: v128): v128 {
-  x = f32x4.max(x, f32x4.splat(-86.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
-  let r = nmadd(n, f32x4.splat(LN2_HI), x);
-  r = nmadd(n, f32x4.splat(LN2_LO), r);
-  let p = madd(r, f32x4.splat(1.0 / 720.0), f32x4.splat(1.0 / 120.0));
-  p = madd(p, r, f32x4.splat(1.0 / 24.0));
-  p = madd(p, r, f32x4.splat(1.0 / 6.0));
-  p = madd(p, r, f32x4.splat(0.5));
-  p = madd(p, r, f32x4.splat(1.0));
-  p = madd(p, r, f32x4.splat(1.0));
-  return i32x4.add(p, i32x4.shl(i32x4.trunc_sat_f32x4_s(n), 23));
+  x = f32x4.pmax(x, k4(C_CLAMP));
+  let n = madd(x, k4(C_LOG2E), k4(C_MAGIC));
+  const scale = i32x4.shl(n, 23);
+  n = f32x4.sub(n, k4(C_MAGIC));
+  let r = nmadd(n, k4(C_LN2_HI), x);
+  r = nmadd(n, k4(C_LN2_LO), r);
+  let p = madd(r, k4(C_P6), k4(C_P5));
+  p = madd(p, r, k4(C_P4));
+  p = madd(p, r, k4(C_P3));
+  p = madd(p, r, k4(C_HALF));
+  p = madd(p, r, k4(C_ONE));
+  p = madd(p, r, k4(C_ONE));
+  return f32x4.mul(p, scale);
 }
-
-const SIGN: v128 = i32x4.splat(0x80000000);
 
 // @ts-ignore: decorator
 @inline
 export function sigmoid4(x: v128): v128 {
-  const e = expNeg4(v128.or(x, SIGN)); // exp(-|x|)
-  const s = f32x4.div(e, f32x4.add(f32x4.splat(1.0), e));
-  return v128.bitselect(s, f32x4.sub(f32x4.splat(1.0), s), f32x4.lt(x, f32x4.splat(0)));
+  const e = expNeg4(v128.or(x, k4(C_SIGN))); // exp(-|x|)
+  const s = f32x4.div(e, f32x4.add(one4(), e));
+  return v128.bitselect(s, f32x4.sub(one4(), s), f32x4.lt(x, zero4()));
 }
 
 // @ts-ignore: decorator
 @inline
 export function tanh4(x: v128): v128 {
   const ax2 = f32x4.add(x, x);
-  const e = expNeg4(v128.or(ax2, SIGN)); // exp(-2|x|)
-  const one = f32x4.splat(1.0);
-  const t = f32x4.div(f32x4.sub(one, e), f32x4.add(one, e));
-  return v128.or(t, v128.and(x, SIGN));
+  const e = expNeg4(v128.or(ax2, k4(C_SIGN))); // exp(-2|x|)
+  const t = f32x4.div(f32x4.sub(one4(), e), f32x4.add(one4(), e));
+  return v128.or(t, v128.and(x, k4(C_SIGN)));
 }
 
 // @ts-ignore: decorator
 @inline
 export function relu4(x: v128): v128 {
   // max(x, 0) but NaN-propagating like PyTorch's relu.
-  return v128.bitselect(f32x4.splat(0), x, f32x4.lt(x, f32x4.splat(0)));
+  return v128.bitselect(zero4(), x, f32x4.lt(x, zero4()));
 }
 
 // @ts-ignore: decorator
