@@ -273,7 +273,8 @@ export abstract class RecurrentModel implements Trainable {
     const B = state.batch;
     const expected = xt.shape.length === 3 ? [1, B, cfg.inputSize] : [B, cfg.inputSize];
     checkTensor(xt, "step: xt", expected);
-    this.checkStates(state.h, state.c, B, false, "step");
+    // Shapes only: the values are this model's own results (or zeros) unless the caller wrote them.
+    this.checkStates(state.h, state.c, B, false, "step", false);
     const P = this.outputSize;
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== B * P)) {
       fail("E_SHAPE", `step: out must be a Float32Array of ${B * P} values (B * H_out)`);
@@ -285,9 +286,7 @@ export abstract class RecurrentModel implements Trainable {
     const last = this.run(ws, 1, B, false);
     const output = out ?? new Float32Array(B * P);
     output.set(heap.f32(last, B * P));
-    const { hN, cN } = this.readStates(ws, B, false);
-    state.h.data.set(hN.data);
-    if (state.c && cN) state.c.data.set(cN.data);
+    this.readStates(ws, B, false, { h: state.h.data, c: state.c?.data });
     return { output: { shape: [1, B, P], data: output }, state };
   }
 
@@ -570,7 +569,7 @@ export abstract class RecurrentModel implements Trainable {
     return ws;
   }
 
-  private checkStates(h0: Tensor | undefined, c0: Tensor | undefined, B: number, unbatched: boolean, where: string): { h0?: Tensor; c0?: Tensor } {
+  private checkStates(h0: Tensor | undefined, c0: Tensor | undefined, B: number, unbatched: boolean, where: string, finite = true): { h0?: Tensor; c0?: Tensor } {
     const LD = this.config.numLayers * this.directions;
     const shape = (n: number): number[] => (unbatched ? [LD, n] : [LD, B, n]);
     if (h0 !== undefined) checkTensor(h0, `${where}: h0`, shape(this.outputSize));
@@ -579,7 +578,7 @@ export abstract class RecurrentModel implements Trainable {
       checkTensor(c0, `${where}: c0`, shape(this.config.hiddenSize));
     }
     for (const [name, t] of [["h0", h0], ["c0", c0]] as const) {
-      if (t !== undefined) {
+      if (t !== undefined && finite) {
         const bad = t.data.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) fail("E_VALUE", `${where}: ${name} has a non-finite value ${t.data[bad]} at index ${bad}`);
       }
@@ -602,18 +601,20 @@ export abstract class RecurrentModel implements Trainable {
     }
   }
 
-  private readStates(ws: Workspace, B: number, unbatched: boolean): { hN: Tensor; cN?: Tensor } {
+  // Final states out of the padded workspace rows, into `into` when given (streaming reuses the
+  // state's own arrays) or into new arrays.
+  private readStates(ws: Workspace, B: number, unbatched: boolean, into?: { h: Float32Array; c?: Float32Array }): { hN: Tensor; cN?: Tensor } {
     const heap = this.rt.heap;
     const LD = this.config.numLayers * this.directions;
     const P = this.outputSize, Ps = round8(P);
     const H = this.config.hiddenSize, Hp = round8(H);
     const hs = heap.f32(ws.h, LD * B * Ps);
-    const hN = new Float32Array(LD * B * P);
+    const hN = into?.h ?? new Float32Array(LD * B * P);
     for (let r = 0; r < LD * B; r++) hN.set(hs.subarray(r * Ps, r * Ps + P), r * P);
     const result: { hN: Tensor; cN?: Tensor } = { hN: { shape: unbatched ? [LD, P] : [LD, B, P], data: hN } };
     if (this.kind === Kind.Lstm) {
       const cs = heap.f32(ws.c, LD * B * Hp);
-      const cN = new Float32Array(LD * B * H);
+      const cN = into?.c ?? new Float32Array(LD * B * H);
       for (let r = 0; r < LD * B; r++) cN.set(cs.subarray(r * Hp, r * Hp + H), r * H);
       result.cN = { shape: unbatched ? [LD, H] : [LD, B, H], data: cN };
     }
