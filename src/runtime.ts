@@ -1,4 +1,4 @@
-import { instantiate } from "@assemblyscript/loader";
+import { instantiate } from "./instantiate.js";
 import { fail } from "./errors.js";
 import type { Kernels } from "./kernels.js";
 import { Heap } from "./memory.js";
