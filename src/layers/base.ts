@@ -1,55 +1,11 @@
 import { fail } from "../errors.js";
-import type { Heap } from "../memory.js";
 import { runtime, type Runtime } from "../runtime.js";
-import { numel, type Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
+import { readStateDict, writeStateDict, type ParamSpec } from "../io/state-dict.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { blockFinalizer, OwnedBlocks } from "../train/util.js";
 
-/** A parameter tensor inside a layer's parameter block. */
-export interface ParamSpec {
-  name: string;
-  shape: number[];
-  /** Bytes from the start of the block (the gradient block has the same layout). */
-  offset: number;
-}
-
-/** Copies of every parameter under its PyTorch state_dict name. */
-export function readStateDict(heap: Heap, block: number, specs: ParamSpec[]): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  for (const s of specs) out[s.name] = { shape: [...s.shape], data: heap.f32(block + s.offset, numel(s.shape)).slice() };
-  return out;
-}
-
-/**
- * Replaces every parameter after checking the whole dict: missing, unexpected and misshaped keys
- * and non-finite values are listed together in one RecurError E_KEY, and nothing is written
- * unless everything is valid.
- */
-export function writeStateDict(where: string, heap: Heap, block: number, specs: ParamSpec[], sd: unknown): void {
-  if (typeof sd !== "object" || sd === null || Array.isArray(sd)) fail("E_TYPE", `${where}: expected an object of tensors, got ${sd === null ? "null" : Array.isArray(sd) ? "an array" : typeof sd}`);
-  const dict = sd as Record<string, unknown>;
-  const problems: string[] = [];
-  const missing = specs.filter((s) => !(s.name in dict)).map((s) => s.name);
-  const unexpected = Object.keys(dict).filter((k) => !specs.some((s) => s.name === k));
-  if (missing.length) problems.push(`missing keys: ${missing.join(", ")}`);
-  if (unexpected.length) problems.push(`unexpected keys: ${unexpected.join(", ")}`);
-  for (const s of specs) {
-    const t = dict[s.name] as Tensor | undefined;
-    if (t === undefined) continue;
-    if (typeof t !== "object" || t === null || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
-      problems.push(`${s.name}: not a tensor { shape, data: Float32Array }`);
-      continue;
-    }
-    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]) || t.data.length !== numel(s.shape)) {
-      problems.push(`${s.name}: expected shape [${s.shape.join(", ")}], got [${t.shape.join(", ")}] with ${t.data.length} values`);
-      continue;
-    }
-    const bad = t.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) problems.push(`${s.name}: non-finite value ${t.data[bad]} at index ${bad}`);
-  }
-  if (problems.length) fail("E_KEY", `${where}: ${problems.join("; ")}`);
-  for (const s of specs) heap.f32(block + s.offset, numel(s.shape)).set((dict[s.name] as Tensor).data);
-}
+export type { ParamSpec };
 
 /**
  * What Linear and Embedding share: one parameter block in PyTorch layout (its float count is the

@@ -2,6 +2,7 @@ import { fail } from "../errors.js";
 import type { Heap } from "../memory.js";
 import { createRng } from "../random.js";
 import { runtime, type Runtime } from "../runtime.js";
+import { readStateDict, writeStateDict, type ParamSpec } from "../io/state-dict.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { fillOrthogonal, fillUniform } from "./init.js";
 import { Bptt, checkGrad } from "./bptt.js";
@@ -68,11 +69,6 @@ export interface ForwardResult {
   cN?: Tensor;
 }
 
-interface ParamSpec {
-  name: string;
-  shape: number[];
-  offset: number; // bytes from the start of the parameter area
-}
 
 interface LayerPack {
   wih: number;
@@ -179,11 +175,7 @@ export abstract class RecurrentModel implements Trainable {
   /** A copy of every parameter under its PyTorch state_dict name. */
   stateDict(): Record<string, Tensor> {
     this.checkAlive();
-    const out: Record<string, Tensor> = {};
-    for (const s of this.specs) {
-      out[s.name] = { shape: [...s.shape], data: this.rt.heap.f32(this.block + s.offset, numel(s.shape)).slice() };
-    }
-    return out;
+    return readStateDict(this.rt.heap, this.block, this.specs);
   }
 
   /**
@@ -192,28 +184,7 @@ export abstract class RecurrentModel implements Trainable {
    */
   loadStateDict(sd: Record<string, Tensor>): void {
     this.checkAlive();
-    if (typeof sd !== "object" || sd === null) fail("E_TYPE", `loadStateDict: expected an object of tensors, got ${sd === null ? "null" : typeof sd}`);
-    const problems: string[] = [];
-    const missing = this.specs.filter((s) => !(s.name in sd)).map((s) => s.name);
-    const unexpected = Object.keys(sd).filter((k) => !this.specByName.has(k));
-    if (missing.length) problems.push(`missing keys: ${missing.join(", ")}`);
-    if (unexpected.length) problems.push(`unexpected keys: ${unexpected.join(", ")}`);
-    for (const s of this.specs) {
-      const t = sd[s.name] as Tensor | undefined;
-      if (t === undefined) continue;
-      if (typeof t !== "object" || t === null || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
-        problems.push(`${s.name}: not a tensor { shape, data: Float32Array }`);
-        continue;
-      }
-      if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]) || t.data.length !== numel(s.shape)) {
-        problems.push(`${s.name}: expected shape [${s.shape.join(", ")}], got [${t.shape.join(", ")}] with ${t.data.length} values`);
-        continue;
-      }
-      const bad = t.data.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) problems.push(`${s.name}: non-finite value ${t.data[bad]} at index ${bad}`);
-    }
-    if (problems.length) fail("E_KEY", `loadStateDict: ${problems.join("; ")}`);
-    for (const s of this.specs) this.rt.heap.f32(this.block + s.offset, numel(s.shape)).set(sd[s.name].data);
+    writeStateDict("loadStateDict", this.rt.heap, this.block, this.specs, sd);
     this.repack();
   }
 
@@ -379,10 +350,7 @@ export abstract class RecurrentModel implements Trainable {
   /** A copy of every parameter's accumulated gradient, under its state-dict name. */
   gradients(): Record<string, Tensor> {
     this.checkAlive();
-    const g = this.trainer().grads;
-    const out: Record<string, Tensor> = {};
-    for (const s of this.specs) out[s.name] = { shape: [...s.shape], data: this.rt.heap.f32(g + s.offset, numel(s.shape)).slice() };
-    return out;
+    return readStateDict(this.rt.heap, this.trainer().grads, this.specs);
   }
 
   parameterRegions(): ParameterRegion[] {
