@@ -54,8 +54,9 @@ function toleranceOf(ref: ArrayLike<number>): number {
   return 1e-5 * m;
 }
 
-function buildModel(c: Json): RecurrentModel {
-  const cfg = c.config as Json;
+/** The recur model for a fixture case's `module` and PyTorch-style `config` (input_size, ...). */
+export function modelFromTorchConfig(module: unknown, config: unknown): RecurrentModel {
+  const cfg = (config ?? {}) as Json;
   const base = {
     inputSize: cfg.input_size as number,
     hiddenSize: cfg.hidden_size as number,
@@ -64,7 +65,7 @@ function buildModel(c: Json): RecurrentModel {
     batchFirst: cfg.batch_first as boolean,
     bidirectional: cfg.bidirectional as boolean,
   };
-  switch (c.module) {
+  switch (module) {
     case "LSTM":
       return new LSTM({ ...base, projSize: (cfg.proj_size as number | undefined) ?? 0 });
     case "GRU":
@@ -72,7 +73,7 @@ function buildModel(c: Json): RecurrentModel {
     case "RNN":
       return new RNN({ ...base, nonlinearity: (cfg.nonlinearity as "tanh" | "relu" | undefined) ?? "tanh" });
     default:
-      throw new RecurError("E_FORMAT", `unknown module ${JSON.stringify(c.module)} (expected RNN, LSTM or GRU)`);
+      throw new RecurError("E_FORMAT", `unknown module ${JSON.stringify(module)} (expected RNN, LSTM or GRU)`);
   }
 }
 
@@ -90,7 +91,7 @@ export function runParityCase(fixture: unknown, options: ParityOptions = {}): Pa
   }
   let model: RecurrentModel | undefined;
   try {
-    model = buildModel(c);
+    model = modelFromTorchConfig(c.module, c.config);
     const params: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries((c.params ?? {}) as Json)) params[k] = tensorOf(v, `params.${k}`);
     model.loadStateDict(params);

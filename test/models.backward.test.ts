@@ -1,30 +1,17 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { GRU, init, LSTM, RNN, type RecurrentModel } from "../src/index.js";
-import { listTorchCases, loadTorchCase, maxAbsDiff, toleranceFor, type TorchCase } from "./helpers/fixtures.js";
+import { init } from "../src/index.js";
+import { modelFromTorchConfig } from "../src/parity.js";
+import { listTorchCases, loadTorchCase, maxAbsDiff, toleranceFor } from "./helpers/fixtures.js";
 
 beforeAll(async () => {
   await init();
 });
 
-function build(c: TorchCase): RecurrentModel {
-  const base = {
-    inputSize: c.config.input_size,
-    hiddenSize: c.config.hidden_size,
-    numLayers: c.config.num_layers,
-    bias: c.config.bias,
-    batchFirst: c.config.batch_first,
-    bidirectional: c.config.bidirectional,
-  };
-  if (c.module === "LSTM") return new LSTM({ ...base, projSize: c.config.proj_size ?? 0 });
-  if (c.module === "GRU") return new GRU(base);
-  return new RNN({ ...base, nonlinearity: c.config.nonlinearity ?? "tanh" });
-}
-
 describe("BPTT parity with PyTorch fixtures (all gradients)", () => {
   for (const name of listTorchCases()) {
     it(name, () => {
       const c = loadTorchCase(name);
-      const model = build(c);
+      const model = modelFromTorchConfig(c.module, c.config);
       try {
         model.loadStateDict(c.params);
         const r = model.forwardTrain(c.input, { h0: c.h0, c0: c.c0, lengths: c.lengths });
