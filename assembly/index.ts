@@ -11,7 +11,7 @@ export function heapBase(): usize {
 export { peakProbe } from "./probe";
 export { packGates, packedGatesSize } from "./cells/layout";
 export { recurrentForward } from "./cells/forward";
-export { esnRun, csrMatvec, syrkUpper, ridgeSystem, cholSolve, rlsInit, denseMatvec64, csrMatvec64 } from "./reservoir";
+export { esnRun, csrMatvec, syrkUpper, ridgeSystem, cholSolve, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir";
 export { packGateRows, unpackGateRowsAdd } from "./cells/layout";
 export { recurrentBackward } from "./cells/backward";
 export { sgdStep, rmspropStep, adagradStep, adamStep } from "./optimizers";

@@ -152,18 +152,21 @@ export function csrMatvec(n: i32, rowPtr: usize, col: usize, vals: usize, x: usi
   let start = load<i32>(rowPtr);
   for (let i = 0; i < n; i++) {
     const end = load<i32>(rowPtr + (<usize>(i + 1) << 2));
-    // Two partial sums hide the add latency; rows hold ~connectivity*N entries.
-    let s0: f32 = 0, s1: f32 = 0;
+    // Four partial sums hide the add latency; rows hold ~connectivity*N entries.
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
     let j = start;
-    for (; j + 2 <= end; j += 2) {
-      const c0 = load<i32>(col + (<usize>j << 2));
-      const c1 = load<i32>(col + (<usize>j << 2), 4);
-      s0 += load<f32>(vals + (<usize>j << 2)) * load<f32>(x + (<usize>c0 << 2));
-      s1 += load<f32>(vals + (<usize>j << 2), 4) * load<f32>(x + (<usize>c1 << 2));
+    for (; j + 4 <= end; j += 4) {
+      const pc = col + (<usize>j << 2);
+      const pv = vals + (<usize>j << 2);
+      s0 += load<f32>(pv) * load<f32>(x + (<usize>load<i32>(pc) << 2));
+      s1 += load<f32>(pv, 4) * load<f32>(x + (<usize>load<i32>(pc, 4) << 2));
+      s2 += load<f32>(pv, 8) * load<f32>(x + (<usize>load<i32>(pc, 8) << 2));
+      s3 += load<f32>(pv, 12) * load<f32>(x + (<usize>load<i32>(pc, 12) << 2));
     }
-    if (j < end) s0 += load<f32>(vals + (<usize>j << 2)) * load<f32>(x + (<usize>load<i32>(col + (<usize>j << 2)) << 2));
+    for (; j < end; j++) s0 += load<f32>(vals + (<usize>j << 2)) * load<f32>(x + (<usize>load<i32>(col + (<usize>j << 2)) << 2));
+    const sum = (s0 + s1) + (s2 + s3);
     const dst = y + (<usize>i << 2);
-    store<f32>(dst, accumulate ? load<f32>(dst) + (s0 + s1) : s0 + s1);
+    store<f32>(dst, accumulate ? load<f32>(dst) + sum : sum);
     start = end;
   }
 }
@@ -738,4 +741,17 @@ export function csrMatvec64(n: i32, rowPtr: usize, col: usize, vals: usize, wide
     store<f64>(y + (<usize>i << 3), s0 + s1);
     start = end;
   }
+}
+
+// Vector kernels of the Arnoldi iteration (src/spectral.ts, KrylovWorkspace): for a sparse W
+// the Gram-Schmidt work on the basis costs more than the products.
+
+/** out[i] = v_i . w for the `count` vectors v_i = v + i*n (float64). */
+export function dotsF64(v: usize, count: i32, n: i32, w: usize, out: usize): void {
+  for (let i = 0; i < count; i++) store<f64>(out + (<usize>i << 3), dot64(v + <usize>i * (<usize>n << 3), w, n));
+}
+
+/** y += alpha x (float64, n values). */
+export function axpyF64(n: i32, alpha: f64, x: usize, y: usize): void {
+  axpy64(n, alpha, x, y);
 }

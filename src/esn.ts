@@ -15,7 +15,7 @@ import { fail } from "./errors.js";
 import type { Heap } from "./memory.js";
 import { createRng, type Rng } from "./random.js";
 import { runtime, type Runtime } from "./runtime.js";
-import { spectralRadius, type LinearOperator } from "./spectral.js";
+import { spectralRadius, type KrylovWorkspace, type LinearOperator } from "./spectral.js";
 import type { Tensor } from "./tensor.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -54,8 +54,8 @@ export interface ReservoirOptions {
   activation?: ESNActivation;
   /**
    * Storage of W: true = CSR (sparse product), false = dense SIMD product, "auto" (default) =
-   * CSR when W has at most 15 % nonzeros and more than 256 units (measured crossover of the two
-   * kernels, see bench/esn.js).
+   * CSR when fewer than 10 % of W's entries are nonzero (the measured crossover of the two
+   * kernels: at 5 % CSR takes 0.5–0.75x the dense time, at 10 % 0.9–1.1x, for 100–1000 units).
    */
   sparse?: boolean | "auto";
   /**
@@ -247,6 +247,8 @@ const EPS = 2.220446049250313e-16;
 // Bytes of the buffers of one Wasm call; longer sequences are cut into several calls.
 const SLICE_BYTES = 16 << 20;
 const CHUNK_BYTES = 256 << 10;
+// Arnoldi basis size for the spectral radius (src/spectral.ts's default).
+const KRYLOV_DIM = 48;
 
 const RESERVOIR_KEYS = [
   "units", "leakRate", "spectralRadius", "inputScaling", "biasScaling", "connectivity", "inputConnectivity",
@@ -283,6 +285,18 @@ interface LayerMem {
   col: number;
   val: number;
   nnz: number;
+}
+
+interface RawLayer {
+  n: number;
+  kin: number;
+  k: number;
+  csr?: { rowPtr: Int32Array; col: Int32Array; val: Float64Array };
+  dense?: Float64Array;
+  win: Float64Array;
+  bias: Float64Array;
+  rescale: boolean;
+  spec: LayerSpec;
 }
 
 interface Built {
@@ -513,6 +527,7 @@ export class ESN {
   private gram: { block: number; chunk: number; gram: number; G: number; rows: number; O: number } | undefined;
   private rls: { block: number; alpha: number } | undefined;
   private isDisposed = false;
+  private krylovBlock = 0;
   private readonly owned: { heap: Heap; ptrs: Set<number> };
 
   constructor(options: ESNOptions) {
@@ -1195,6 +1210,37 @@ export class ESN {
     this.fitted = false;
   }
 
+  // Arnoldi's vectors in one Wasm block (SIMD dots/axpys); its views stay valid because nothing
+  // allocates in Wasm while spectralRadius runs. The block lives until the next call.
+  private krylovWorkspace(n: number): KrylovWorkspace | undefined {
+    if (n <= 64) return undefined;
+    const { heap, kernels: k } = this.rt;
+    const m = Math.min(KRYLOV_DIM, n - 1);
+    const capacity = (m + 1 + 3 + Math.floor(m / 3) + 2) * n + 64;
+    if (this.krylovBlock !== 0) this.releaseBlock(this.krylovBlock);
+    const block = this.allocBlock(capacity * 8 + 64 * 8);
+    this.krylovBlock = block;
+    const out = block + capacity * 8;
+    let used = 0;
+    return {
+      array: (length) => {
+        if (used + length > capacity) fail("E_STATE", "spectral radius: Krylov workspace exhausted");
+        const a = heap.f64(block + used * 8, length);
+        a.fill(0);
+        used += Math.ceil(length / 8) * 8;
+        return a;
+      },
+      dots: (V, count, len, w, res) => {
+        for (let i0 = 0; i0 < count; i0 += 64) {
+          const c = Math.min(64, count - i0);
+          k.dotsF64(V.byteOffset + i0 * len * 8, c, len, w.byteOffset, out);
+          res.set(heap.f64(out, c), i0);
+        }
+      },
+      axpy: (len, alpha, x, xo, y, yo) => k.axpyF64(len, alpha, x.byteOffset + xo * 8, y.byteOffset + yo * 8),
+    };
+  }
+
   // Draws (or takes) every weight, lays out the model block, scales W to its spectral radius and
   // packs the dense matrices for the GEMM kernels.
   private build(I: number, O: number | undefined): void {
@@ -1209,9 +1255,7 @@ export class ESN {
     // A float32 model rounds them first, so the spectral radius is that of the stored matrix.
     const es = this.es;
     const round = es === 4 ? (a: Float64Array): Float64Array => a.map(Math.fround) : (a: Float64Array): Float64Array => a;
-    type Csr = { rowPtr: Int32Array; col: Int32Array; val: Float64Array };
-    type Raw = { n: number; kin: number; k: number; csr?: Csr; dense?: Float64Array; win: Float64Array; bias: Float64Array; rescale: boolean; spec: LayerSpec };
-    const raws: Raw[] = [];
+    const raws: RawLayer[] = [];
     const wname = (l: number, key: string): string => `weights${L > 1 ? `[${l}]` : ""}.${key}`;
     for (let l = 0; l < L; l++) {
       const s = this.specs[l];
@@ -1219,7 +1263,7 @@ export class ESN {
       const kin = l === 0 ? I : this.specs[l - 1].units;
       const kk = kin + (l === 0 ? fb : 0);
       const w = s.weights;
-      const raw: Raw = { n, kin, k: kk, win: new Float64Array(n * kk), bias: new Float64Array(n), rescale: true, spec: s };
+      const raw: RawLayer = { n, kin, k: kk, win: new Float64Array(n * kk), bias: new Float64Array(n), rescale: true, spec: s };
       if (w.W !== undefined) {
         raw.rescale = s.radiusGiven;
         if (isSparse(w.W)) raw.csr = checkCsr(fn, wname(l, "W"), w.W, n);
@@ -1246,7 +1290,7 @@ export class ESN {
       }
       // Storage by density (measured crossover of the CSR and dense SIMD kernels, bench/esn.js).
       const nnz = raw.csr ? raw.csr.val.length : countNonzero(raw.dense!);
-      const sparse = s.sparse === "auto" ? n > 256 && nnz <= 0.15 * n * n : s.sparse;
+      const sparse = s.sparse === "auto" ? nnz < 0.1 * n * n : s.sparse;
       if (sparse && raw.dense) raw.csr = denseToCsr(raw.dense, n);
       if (!sparse && raw.csr) raw.dense = csrToDense(raw.csr, n);
       if (sparse) raw.dense = undefined;
@@ -1287,6 +1331,21 @@ export class ESN {
       return m;
     });
     const block = this.allocBlock(off);
+    try {
+      this.fillBlock(block, off, raws, lay, I, O, fb, D, es, rngOff, fOff, extOff, noiseSeed);
+    } catch (e) {
+      this.releaseBlock(block); // e.g. an all-zero W asked for a spectral radius
+      throw e;
+    }
+  }
+
+  private fillBlock(
+    block: number, off: number, raws: RawLayer[], lay: { pre: number; win: number; bias: number; w: number; col: number; val: number }[],
+    I: number, O: number | undefined, fb: number, D: number, es: number, rngOff: number, fOff: number, extOff: number, noiseSeed: number[],
+  ): void {
+    const fn = "ESN";
+    const { heap, kernels: k } = this.rt;
+    const L = raws.length;
     heap.f32(block, off / 4).fill(0);
 
     // 3. Spectral radius and scaling, on the values the kernels will use.
@@ -1332,7 +1391,7 @@ export class ESN {
               y.set(heap.f64(yPtr, n));
             },
           };
-          const res = spectralRadius(op);
+          const res = spectralRadius(op, { krylovDim: KRYLOV_DIM, workspace: this.krylovWorkspace(n) });
           eigen = { residual: res.residual, converged: res.converged, products: res.products };
           radius = res.radius;
           if (r.rescale && !(radius > 1e-10 * op.norm)) {
@@ -1341,6 +1400,8 @@ export class ESN {
           }
         } finally {
           this.releaseBlock(tmp);
+          if (this.krylovBlock !== 0) this.releaseBlock(this.krylovBlock);
+          this.krylovBlock = 0;
         }
         if (r.rescale) {
           const scale = target / radius;

@@ -27,6 +27,8 @@ export interface Kernels {
   rlsInit(p: number, n: number, alpha: number): void;
   denseMatvec64(n: number, w: number, wide: number, x: number, y: number): void;
   csrMatvec64(n: number, rowPtr: number, col: number, vals: number, wide: number, x: number, y: number): void;
+  dotsF64(v: number, count: number, n: number, w: number, out: number): void;
+  axpyF64(n: number, alpha: number, x: number, y: number): void;
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
   unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
   recurrentBackward(desc: number): void;

@@ -31,6 +31,28 @@ export interface LinearOperator {
   readonly norm: number;
 }
 
+/**
+ * Where the O(n)-vector work of Arnoldi happens. The default runs in JavaScript; src/esn.ts
+ * passes one whose arrays are views of Wasm memory and whose kernels are SIMD (the basis work
+ * costs more than the products for a sparse W). Arrays must stay valid for the whole call.
+ */
+export interface KrylovWorkspace {
+  /** A zeroed float64 array of `length` elements. */
+  array(length: number): Float64Array;
+  /** out[i] = V[i·n .. (i+1)·n) · w for i < count. */
+  dots(V: Float64Array, count: number, n: number, w: Float64Array, out: Float64Array): void;
+  /** y[yo .. yo+n) += alpha · x[xo .. xo+n). */
+  axpy(n: number, alpha: number, x: Float64Array, xo: number, y: Float64Array, yo: number): void;
+}
+
+export const jsWorkspace: KrylovWorkspace = {
+  array: (length) => new Float64Array(length),
+  dots(V, count, n, w, out) {
+    for (let i = 0; i < count; i++) out[i] = dotAt(V, i * n, w, 0, n);
+  },
+  axpy: axpyAt,
+};
+
 export interface SpectralRadiusOptions {
   /** Krylov subspace dimension per restart cycle. Default min(n - 1, 48). */
   krylovDim?: number;
@@ -40,6 +62,8 @@ export interface SpectralRadiusOptions {
   tol?: number;
   /** Restart cycles before giving up (the best estimate is returned, `converged: false`). Default 300. */
   maxRestarts?: number;
+  /** Where the vector work runs (default: JavaScript arrays). */
+  workspace?: KrylovWorkspace;
 }
 
 export interface SpectralRadiusResult {
@@ -310,25 +334,25 @@ function axpyAt(n: number, alpha: number, x: Float64Array, xo: number, y: Float6
 // correction (Daniel, Gragg, Kaufman, Stewart 1976): a second pass only when the first removed
 // more than 1 - 1/sqrt(2) of w's norm, which keeps V orthonormal to working precision at about
 // half the cost of always orthogonalising twice. Adds the coefficients to h; returns ||w||.
-function orthogonalize(V: Float64Array, count: number, n: number, w: Float64Array, h: Float64Array, coef: Float64Array): number {
-  let before = norm2(w);
+function orthogonalize(ws: KrylovWorkspace, V: Float64Array, count: number, n: number, w: Float64Array, h: Float64Array, coef: Float64Array): number {
+  let before = norm2(ws, w);
   for (let pass = 0; pass < 3; pass++) {
-    for (let i = 0; i < count; i++) coef[i] = dotAt(V, i * n, w, 0, n);
+    ws.dots(V, count, n, w, coef);
     for (let i = 0; i < count; i++) {
       h[i] += coef[i];
-      axpyAt(n, -coef[i], V, i * n, w, 0);
+      ws.axpy(n, -coef[i], V, i * n, w, 0);
     }
-    const after = norm2(w);
+    const after = norm2(ws, w);
     if (after > Math.SQRT1_2 * before) return after;
     before = after;
   }
   return before;
 }
 
-function norm2(v: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
+function norm2(ws: KrylovWorkspace, v: Float64Array): number {
+  const out = new Float64Array(1);
+  ws.dots(v, 1, v.length, v, out);
+  return Math.sqrt(out[0]);
 }
 
 /**
@@ -567,14 +591,21 @@ export function spectralRadius(op: LinearOperator, options: SpectralRadiusOption
   // which filters their directions out of the start vector and keeps a k-step factorization.
   const m = Math.max(8, Math.min(options.krylovDim ?? 48, n - 1));
   const kWanted = Math.max(2, Math.floor(m * (options.keepFraction ?? 1 / 3)));
-  const V = new Float64Array((m + 1) * n);
+  const ws = options.workspace ?? jsWorkspace;
+  // Every n-length array is taken from the workspace up front (a Wasm-backed one must not grow
+  // memory in the middle of the run).
+  const V = ws.array((m + 1) * n);
+  const w = ws.array(n);
+  const x = ws.array(n);
+  const f = ws.array(n);
+  const Vk = ws.array(Math.max(2, Math.floor(m * (options.keepFraction ?? 1 / 3))) * n + n);
   const H = new Float64Array((m + 1) * m); // row stride m; row m holds beta_m
-  const w = new Float64Array(n);
   const h = new Float64Array(m + 1);
   const coef = new Float64Array(m + 1);
-  const x = new Float64Array(n);
   const v0 = startVector(n, n);
-  const nv = norm2(v0);
+  let nv = 0;
+  for (let i = 0; i < n; i++) nv += v0[i] * v0[i];
+  nv = Math.sqrt(nv);
   for (let i = 0; i < n; i++) V[i] = v0[i] / nv;
   let size = 0;
   let products = 0;
@@ -588,7 +619,7 @@ export function spectralRadius(op: LinearOperator, options: SpectralRadiusOption
       op.apply(x, w);
       products++;
       h.fill(0);
-      const beta = orthogonalize(V, j + 1, n, w, h, coef);
+      const beta = orthogonalize(ws, V, j + 1, n, w, h, coef);
       for (let i = 0; i <= j; i++) H[i * m + j] = h[i];
       H[(j + 1) * m + j] = beta;
       if (beta <= breakdown) {
@@ -629,27 +660,27 @@ export function spectralRadius(op: LinearOperator, options: SpectralRadiusOption
       // im < 0: the partner of a pair already applied by complexShift
     }
     // V_keep <- V_m Q[:, :keep]; f <- V_m Q[:, keep] H[keep][keep-1] + beta_m v_{m+1} Q[m-1][keep-1]
-    const f = new Float64Array(n);
+    f.fill(0);
     const sigma = H[keep * m + (keep - 1)];
     const tail = betaM * Q[(m - 1) * m + (keep - 1)];
     const vm1 = V.subarray(m * n, (m + 1) * n);
-    for (let r = 0; r < n; r++) f[r] = tail * vm1[r];
-    const Vk = new Float64Array(keep * n);
+    ws.axpy(n, tail, vm1, 0, f, 0);
+    Vk.fill(0);
     for (let j = 0; j < m; j++) {
       for (let c = 0; c < keep; c++) {
         const qc = Q[j * m + c];
-        if (qc !== 0) axpyAt(n, qc, V, j * n, Vk, c * n);
+        if (qc !== 0) ws.axpy(n, qc, V, j * n, Vk, c * n);
       }
       const qk = Q[j * m + keep] * sigma;
-      if (qk !== 0) axpyAt(n, qk, V, j * n, f, 0);
+      if (qk !== 0) ws.axpy(n, qk, V, j * n, f, 0);
     }
-    V.set(Vk, 0);
+    V.set(Vk.subarray(0, keep * n), 0);
     // H keeps its leading keep x keep block; the rest is rebuilt by the next extension.
     for (let i = keep; i <= m; i++) for (let j = 0; j < m; j++) H[i * m + j] = 0;
     for (let i = 0; i < keep; i++) for (let j = keep; j < m; j++) H[i * m + j] = 0;
     // Re-orthogonalise f against the kept basis (the shifts mix in rounding errors).
     const hcol = new Float64Array(keep);
-    const beta = orthogonalize(V, keep, n, f, hcol, coef);
+    const beta = orthogonalize(ws, V, keep, n, f, hcol, coef);
     for (let i = 0; i < keep; i++) H[i * m + keep - 1] += hcol[i];
     H[keep * m + (keep - 1)] = beta;
     if (beta <= breakdown) {
