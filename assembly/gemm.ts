@@ -2,15 +2,59 @@
 //
 //   panel p (columns 8p .. 8p+7): [bias 8][row 0: 8]...[row K-1: 8]      (K+1)*8 floats
 //
-// N is padded to a multiple of 8 with zeros, so the micro-kernel always loads two full vectors.
-// The 4x8 tile keeps 8 accumulators + 2 B vectors + 1 broadcast A in V8's 15 usable registers;
-// K is deliberately not unrolled (TurboFan would hoist the loads and spill).
+// N is padded to a multiple of 8 with zeros, so the micro-kernels always load two full vectors.
+//
+// Main path: each call copies A, five rows at a time, into k-major strips [k][5] inside a scratch
+// region the host reserves once (setGemmScratch), then runs a 5x8 tile over every strip x panel.
+// Why 5x8 on packed A (measured on the project machine, V8 11.3, fractions of peakProbe):
+// - With relaxed SIMD each accumulator is a chain of FMAs, and an FMA's latency (~5 cycles) times
+//   its throughput (2 per cycle) needs at least 10 independent chains. The 4x8 tile has 8 and stays
+//   at ~0.72 of the relaxed peak whatever else is done; 5x8 has 10 and reaches ~0.85-0.9. (The
+//   baseline binary puts only the add on the chain and is at ~0.95 with either tile.)
+// - The five broadcasts read one pointer at constant offsets, so V8 loads each one right before
+//   its two FMAs: 10 accumulators + 2 B vectors + 1 broadcast = 13 of V8's 15 vector registers.
+//   With five row pointers into unpacked A, TurboFan hoists all five broadcasts and spills.
+// - The tile ends in ten plain stores. With the partial-column / accumulate epilogue inside it,
+//   TurboFan hoisted the broadcasts and spilled accumulators (~0.35 of peak), so those cases write
+//   the tile to a small buffer and merge it into C afterwards.
+// - K is not unrolled: TurboFan hoists the loads of both steps and spills (~0.55 of peak).
+// Rows that do not fill a strip, calls without scratch, and strips larger than the scratch take the
+// 4x8 tile on unpacked A and the single-row kernels.
 import { madd } from "./simd";
 
 const PANEL: i32 = 8;
-// Rows of A per cache block: 128 rows x K floats stays in L2 for K up to ~1024 while every panel
-// of B sweeps over it.
+// Rows of A per cache block on the unpacked path: 128 rows x K floats stays in L2 for K up to
+// ~1024 while every panel of B sweeps over it.
 const ROW_BLOCK: i32 = 128;
+
+// Rows per packed strip and the 5x8 tile's height.
+const MR: i32 = 5;
+// The scratch holds the merge buffer for one tile, then one block of packed strips. The block is
+// the set of rows every panel of B sweeps over while it sits in L1; larger blocks stream B from
+// memory fewer times.
+const TILE_BYTES: usize = 256;
+const PACK_BYTES: usize = 256 << 10;
+const MAX_STRIPS: i32 = 64;
+
+// Set per instance: these are Wasm globals, not linear memory, so instances that share one memory
+// (worker threads) each keep their own region.
+let scratch: usize = 0;
+let scratchBytes: usize = 0;
+
+/** Bytes of scratch the GEMM uses at most; give it this much with setGemmScratch. */
+export function gemmScratchSize(): usize {
+  return TILE_BYTES + PACK_BYTES;
+}
+
+/**
+ * Hands the GEMM a scratch region (owned by the caller for the instance's lifetime; 64-byte
+ * aligned is best). Without one, or when five rows of A do not fit in it, products take the
+ * slower unpacked path. Results do not depend on the path beyond FMA-vs-mul+add rounding.
+ */
+export function setGemmScratch(ptr: usize, bytes: usize): void {
+  scratch = ptr;
+  scratchBytes = bytes;
+}
 
 /** Floats needed to pack a K x N matrix. */
 export function packedSize(k: i32, n: i32): i32 {
@@ -30,7 +74,9 @@ export function packBT(src: usize, ldw: i32, k: i32, n: i32, bias: usize, dst: u
   packPanels(src, 4, <usize>ldw << 2, k, n, bias, dst);
 }
 
-// Element (kk, col) of B sits at src + kk*rowStride + col*colStride (bytes).
+// Element (kk, col) of B sits at src + kk*rowStride + col*colStride (bytes). Full panels are
+// copied with vectors (packing sits on matmul's per-call path): packB's panel rows are 8
+// contiguous floats; packBT's come from 8 rows of W, transposed 4 x 4 in registers.
 function packPanels(src: usize, rowStride: usize, colStride: usize, k: i32, n: i32, bias: usize, dst: usize): void {
   const panels = (n + PANEL - 1) / PANEL;
   let out = dst;
@@ -41,7 +87,26 @@ function packPanels(src: usize, rowStride: usize, colStride: usize, k: i32, n: i
       store<f32>(out + (<usize>j << 2), bias != 0 && col < n ? load<f32>(bias + (<usize>col << 2)) : 0);
     }
     out += PANEL << 2;
-    for (let kk = 0; kk < k; kk++) {
+    const first = src + <usize>col0 * colStride;
+    let kk = 0;
+    if (col0 + PANEL <= n) {
+      if (colStride == 4) {
+        for (; kk < k; kk++) {
+          const row = first + <usize>kk * rowStride;
+          v128.store(out, v128.load(row));
+          v128.store(out, v128.load(row, 16), 16);
+          out += PANEL << 2;
+        }
+      } else if (rowStride == 4) {
+        for (; kk + 4 <= k; kk += 4) {
+          const w = first + (<usize>kk << 2);
+          transpose4(w, colStride, out);
+          transpose4(w + 4 * colStride, colStride, out + 16);
+          out += 4 * PANEL << 2;
+        }
+      }
+    }
+    for (; kk < k; kk++) {
       const row = src + <usize>kk * rowStride;
       for (let j = 0; j < PANEL; j++) {
         const col = col0 + j;
@@ -52,6 +117,24 @@ function packPanels(src: usize, rowStride: usize, colStride: usize, k: i32, n: i
   }
 }
 
+// Four floats from each of four rows (src, src + stride, ...) -> four panel rows of 4 (32 bytes apart).
+// @ts-ignore: decorator
+@inline
+function transpose4(src: usize, stride: usize, dst: usize): void {
+  const r0 = v128.load(src);
+  const r1 = v128.load(src + stride);
+  const r2 = v128.load(src + 2 * stride);
+  const r3 = v128.load(src + 3 * stride);
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(dst, i32x4.shuffle(t0, t1, 2, 3, 6, 7), PANEL << 2);
+  v128.store(dst, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 2 * PANEL << 2);
+  v128.store(dst, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 3 * PANEL << 2);
+}
+
 /** C[m][n] = (accumulate ? C : 0) + A[m][k] B + bias, with B packed by packB/packBT. */
 export function gemm(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
   gemmStrided(m, n, k, a, <usize>lda << 2, 4, bp, c, ldc, accumulate);
@@ -59,8 +142,8 @@ export function gemm(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: u
 
 /**
  * C[m][n] = (accumulate ? C : 0) + A^T B + bias where A is stored k x m (row stride `lda`).
- * This is the weight-gradient product of BPTT (dW = dG^T X) without transposing dG: the four
- * broadcast loads of a tile are adjacent floats of one row of A.
+ * This is the weight-gradient product of BPTT (dW = dG^T X) without transposing dG: packing A
+ * reads five adjacent floats of one row of the stored matrix per k.
  */
 export function gemmTN(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
   gemmStrided(m, n, k, a, 4, <usize>lda << 2, bp, c, ldc, accumulate);
@@ -68,10 +151,62 @@ export function gemmTN(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c:
 
 // A(r, kk) sits at a + r*rowStride + kk*kStride (bytes).
 function gemmStrided(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride: usize, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
-  const panels = (n + PANEL - 1) / PANEL;
   const panelBytes = <usize>(k + 1) * (PANEL << 2);
   const ldcBytes = <usize>ldc << 2;
-  for (let r0 = 0; r0 < m; r0 += ROW_BLOCK) {
+  const stripBytes = <usize>k * (MR << 2);
+  const room = scratchBytes > TILE_BYTES ? min(scratchBytes - TILE_BYTES, PACK_BYTES) : 0;
+  const strips = k > 0 ? min(<i32>(room / stripBytes), MAX_STRIPS) : 0;
+  // Rows 0 .. mPacked-1 go through packed strips, the rest (fewer than MR) through gemmRows.
+  const mPacked = strips > 0 ? m - m % MR : 0;
+  if (mPacked > 0) {
+    const panels = (n + PANEL - 1) / PANEL;
+    const packed = scratch + TILE_BYTES;
+    for (let r0 = 0; r0 < mPacked; r0 += strips * MR) {
+      const rows = min(strips * MR, mPacked - r0);
+      packA(a + <usize>r0 * rowStride, rowStride, kStride, rows, k, packed);
+      for (let p = 0; p < panels; p++) {
+        const cols = min(PANEL, n - p * PANEL);
+        const b = bp + <usize>p * panelBytes;
+        for (let r = 0; r < rows; r += MR) {
+          const pa = packed + <usize>(r / MR) * stripBytes;
+          const dst = c + <usize>(r0 + r) * ldcBytes + (<usize>(p * PANEL) << 2);
+          if (cols == PANEL && !accumulate) {
+            tile5x8(k, pa, b, dst, ldcBytes);
+          } else {
+            tile5x8(k, pa, b, scratch, PANEL << 2);
+            for (let i = 0; i < MR; i++) {
+              const t = scratch + (<usize>(i * PANEL) << 2);
+              storeRow8(dst + <usize>i * ldcBytes, v128.load(t), v128.load(t, 16), cols, accumulate);
+            }
+          }
+        }
+      }
+    }
+  }
+  gemmRows(mPacked, m, n, k, a, rowStride, kStride, bp, c, ldcBytes, accumulate);
+}
+
+// Copies `rows` (a multiple of MR) rows of A into strips: strip s holds rows 5s..5s+4 as [k][5].
+function packA(a: usize, rowStride: usize, kStride: usize, rows: i32, k: i32, dst: usize): void {
+  for (let r = 0; r < rows; r += MR) {
+    let src = a + <usize>r * rowStride;
+    for (let kk = 0; kk < k; kk++) {
+      store<f32>(dst, load<f32>(src));
+      store<f32>(dst, load<f32>(src + rowStride), 4);
+      store<f32>(dst, load<f32>(src + 2 * rowStride), 8);
+      store<f32>(dst, load<f32>(src + 3 * rowStride), 12);
+      store<f32>(dst, load<f32>(src + 4 * rowStride), 16);
+      src += kStride;
+      dst += MR << 2;
+    }
+  }
+}
+
+// Rows rStart..m-1 on unpacked A: 4x8 tiles, then single rows.
+function gemmRows(rStart: i32, m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride: usize, bp: usize, c: usize, ldcBytes: usize, accumulate: bool): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  const panelBytes = <usize>(k + 1) * (PANEL << 2);
+  for (let r0 = rStart; r0 < m; r0 += ROW_BLOCK) {
     const rEnd = min(m, r0 + ROW_BLOCK);
     const rFull = r0 + ((rEnd - r0) & ~3);
     for (let p = 0; p < panels; p++) {
@@ -124,6 +259,47 @@ function lane(v: v128, j: i32): f32 {
   if (j == 1) return f32x4.extract_lane(v, 1);
   if (j == 2) return f32x4.extract_lane(v, 2);
   return f32x4.extract_lane(v, 3);
+}
+
+// Five rows of packed A (one strip, [k][5]) times one panel of B; plain stores of all 8 columns.
+function tile5x8(k: i32, pa: usize, b: usize, c: usize, ldcBytes: usize): void {
+  const bias0 = v128.load(b);
+  const bias1 = v128.load(b, 16);
+  let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
+  let c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1;
+  let pb = b + (PANEL << 2);
+  const end = pb + (<usize>k << 5);
+  while (pb < end) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(pa);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    x = v128.load32_splat(pa, 4);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    x = v128.load32_splat(pa, 8);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    x = v128.load32_splat(pa, 12);
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
+    x = v128.load32_splat(pa, 16);
+    c40 = madd(x, b0, c40);
+    c41 = madd(x, b1, c41);
+    pa += MR << 2;
+    pb += PANEL << 2;
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldcBytes, c10);
+  v128.store(c + ldcBytes, c11, 16);
+  v128.store(c + 2 * ldcBytes, c20);
+  v128.store(c + 2 * ldcBytes, c21, 16);
+  v128.store(c + 3 * ldcBytes, c30);
+  v128.store(c + 3 * ldcBytes, c31, 16);
+  v128.store(c + 4 * ldcBytes, c40);
+  v128.store(c + 4 * ldcBytes, c41, 16);
 }
 
 function tile4x8(k: i32, a: usize, rowStride: usize, kStride: usize, b: usize, c: usize, ldcBytes: usize, cols: i32, accumulate: bool): void {

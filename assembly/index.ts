@@ -1,6 +1,6 @@
 // The module's exports: every kernel takes pointers into linear memory (byte addresses) and sizes,
 // and never allocates. TypeScript (src/) owns the layout.
-export { packedSize, packB, packBT, gemm, gemmTN } from "./gemm";
+export { packedSize, packB, packBT, gemm, gemmTN, gemmScratchSize, setGemmScratch } from "./gemm";
 export { tanhArray, sigmoidArray, reluArray } from "./activations";
 export { softmaxRows, logSoftmaxRows } from "./softmax";
 

@@ -10,11 +10,16 @@ export interface Kernels {
   packBT(src: number, ldw: number, k: number, n: number, bias: number, dst: number): void;
   gemm(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
   gemmTN(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
+  /** Bytes of scratch the GEMM uses at most; the runtime reserves it once per instance. */
+  gemmScratchSize(): number;
+  setGemmScratch(ptr: number, bytes: number): void;
   tanhArray(x: number, y: number, n: number): void;
   sigmoidArray(x: number, y: number, n: number): void;
   reluArray(x: number, y: number, n: number): void;
   softmaxRows(x: number, y: number, rows: number, cols: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
+  /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */
+  peakProbe(rounds: number, seed: number): number;
   packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   packedGatesSize(k: number, hidden: number, gates: number): number;
   recurrentForward(desc: number): void;

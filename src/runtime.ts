@@ -102,6 +102,9 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   const { exports } = await instantiate<Record<string, unknown>>(source as never, { env: { memory } });
   const kernels = { ...(exports as object), memory } as unknown as Kernels;
   const heap = new Heap(memory, kernels.heapBase());
+  // The GEMM packs rows of A into this region on every call; reserved once, for the instance's life.
+  const scratchBytes = kernels.gemmScratchSize();
+  kernels.setGemmScratch(heap.alloc(scratchBytes), scratchBytes);
   const runtime = { backend, kernels, heap };
   if (!options.skipWarmup) await warmUp(runtime);
   return runtime;
@@ -140,23 +143,30 @@ export function backendInfo(): BackendInfo {
   return { backend: rt.backend, threads: 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };
 }
 
-// V8 runs a fresh module in Liftoff and tiers up to TurboFan only between calls, so the first
-// large call would run unoptimised code. ~100 tiny calls per hot kernel plus one yield to the
-// event loop (where the optimised code gets installed) remove that (see the kernel notes).
+// V8 runs a fresh module in Liftoff and tiers up to TurboFan only between calls (no on-stack
+// replacement for wasm), so the first large call would run unoptimised code all the way through.
+// ~100 tiny calls reaching every GEMM path (packed 5x8 tile direct and through its merge buffer,
+// unpacked 4x8 tile, single-row kernels) and the element-wise kernels, then one yield to the event
+// loop, where the optimised code gets installed, remove that (the kernel notes found 10 calls too
+// few; bench/kernels.js measures the first call against the steady state).
 async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
-  const n = 16;
+  const n = 24;
   const a = heap.alloc(n * n * 4);
   const bp = heap.alloc(k.packedSize(n, n) * 4);
   const c = heap.alloc(n * n * 4);
   heap.f32(a, n * n).fill(0.5);
   for (let i = 0; i < 100; i++) {
     k.packBT(a, n, n, n, 0, bp);
-    k.packB(a, n, n, n, 0, bp);
-    k.gemm(n, n, n, a, n, bp, c, n, 0);
-    k.gemm(1, n, n, a, n, bp, c, n, 1);
-    k.gemmTN(n, n, n, a, n, bp, c, n, 1);
+    k.packB(a, n, n, n, a, bp);
+    k.gemm(20, n, n, a, n, bp, c, n, 0); // packed, full panels
+    k.gemm(9, 20, n, a, n, bp, c, n, 1); // packed through the merge buffer + one 4x8 tile
+    k.gemm(3, n, n, a, n, bp, c, n, 0); // single rows: three panels at once
+    k.gemm(1, 20, n, a, n, bp, c, n, 1); // single row, one panel at a time, partial panel
+    k.gemmTN(n, n, 20, a, n, bp, c, n, 0);
+    k.gemmTN(9, 20, n, a, n, bp, c, n, 1);
     k.tanhArray(c, c, n * n);
     k.sigmoidArray(c, c, n * n);
+    k.reluArray(c, c, n * n);
     k.softmaxRows(c, c, n, n);
     k.logSoftmaxRows(c, c, n, n);
   }
