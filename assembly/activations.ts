@@ -2,7 +2,9 @@
 //
 // exp(x) for x <= 0: n = round(x / ln2), r = x - n ln2 (Cody-Waite split, |r| <= ln2/2), exp(r) by
 // its degree-6 Taylor polynomial (truncation r^7/7! <= 1.2e-7 relative), times 2^n. x is clamped
-// at -86 so 2^n stays a normal number; exp(-86) ~ 4e-38 is zero for every caller here.
+// at -86 so 2^n stays a normal number, and results for x < -86 (true value below 4.4e-38) are
+// flushed to 0, so exp(-inf) = 0 and sigmoid(-inf) = 0 exactly and softmax gives exact zeros for
+// -inf logits (NaN < -86 is false: NaN still propagates).
 //
 // Both n and 2^n come from one addition: x/ln2 + MAGIC rounds x/ln2 to an integer that lands in
 // the low mantissa bits (MAGIC = 1.5 * 2^23 + 127), so the float n is that sum minus MAGIC and
@@ -51,6 +53,7 @@ export function zero4(): v128 {
 // @ts-ignore: decorator
 @inline
 export function expNeg4(x: v128): v128 {
+  const under = f32x4.lt(x, k4(C_CLAMP));
   x = f32x4.pmax(x, k4(C_CLAMP));
   let n = madd(x, k4(C_LOG2E), k4(C_MAGIC));
   const scale = i32x4.shl(n, 23);
@@ -63,7 +66,7 @@ export function expNeg4(x: v128): v128 {
   p = madd(p, r, k4(C_HALF));
   p = madd(p, r, k4(C_ONE));
   p = madd(p, r, k4(C_ONE));
-  return f32x4.mul(p, scale);
+  return v128.andnot(f32x4.mul(p, scale), under);
 }
 
 // @ts-ignore: decorator
