@@ -18,12 +18,13 @@ const M_YPREV = 8, M_WOUT = 9, M_Y = 10, M_Z = 11, M_RNG = 12, M_CHUNK = 13, M_C
 const M_G = 15, M_GRAM = 16, M_P = 17, M_K = 18, M_PREC = 19;
 const M_FORGET = 20; // f64 at byte 80 (RLS forgetting factor)
 const LAYER0 = 128; // byte offset of the first layer descriptor
-const LAYER_BYTES = 64;
+const LAYER_BYTES = 128;
 
 // Layer descriptor fields (i32 index).
 const L_N = 0, L_K = 1, L_IN = 2, L_X = 3, L_PRE = 4, L_WIN = 5, L_MODE = 6, L_W = 7, L_COL = 8;
 const L_VAL = 9, L_LEAK = 10, L_ACT = 11, L_NOISE = 12, L_BIAS = 13;
 const L_LEAK64 = 56; // byte offset of the leak rate as f64 (float64 models)
+const L_CAT = 16; // float32 dense layers: [x(t-1); input] scratch, the GEMV's vector
 
 const MODE_DENSE = 0;
 const MODE_CSR = 1;
@@ -171,6 +172,61 @@ export function csrMatvec(n: i32, rowPtr: usize, col: usize, vals: usize, x: usi
   }
 }
 
+// y[0 .. 8*panels) = bias + a B for B packed by packB/packBT (k rows, n columns; y padded to a
+// multiple of 8 floats). The batch-1 product of the reservoir step: three panels per pass give 6
+// accumulator chains (more spill in V8's 15 vector registers). Multiply and add stay separate
+// even in the relaxed build: the loop-carried dependency is then one add (3 cycles) instead of
+// an FMA (4), which is what bounds a single-row product.
+function gemvPacked(k: i32, a: usize, bp: usize, n: i32, y: usize): void {
+  const panels = (n + 7) >> 3;
+  const panelBytes = <usize>(k + 1) << 5;
+  let p = 0;
+  for (; p + 3 <= panels; p += 3) {
+    let b0 = bp + <usize>p * panelBytes;
+    let b1 = b0 + panelBytes;
+    let b2 = b1 + panelBytes;
+    let s0 = v128.load(b0), s1 = v128.load(b0, 16), s2 = v128.load(b1), s3 = v128.load(b1, 16);
+    let s4 = v128.load(b2), s5 = v128.load(b2, 16);
+    let pa = a;
+    const end = a + (<usize>k << 2);
+    while (pa < end) {
+      b0 += 32;
+      b1 += 32;
+      b2 += 32;
+      const v = v128.load32_splat(pa);
+      s0 = f32x4.add(s0, f32x4.mul(v, v128.load(b0)));
+      s1 = f32x4.add(s1, f32x4.mul(v, v128.load(b0, 16)));
+      s2 = f32x4.add(s2, f32x4.mul(v, v128.load(b1)));
+      s3 = f32x4.add(s3, f32x4.mul(v, v128.load(b1, 16)));
+      s4 = f32x4.add(s4, f32x4.mul(v, v128.load(b2)));
+      s5 = f32x4.add(s5, f32x4.mul(v, v128.load(b2, 16)));
+      pa += 4;
+    }
+    const dst = y + (<usize>p << 5);
+    v128.store(dst, s0);
+    v128.store(dst, s1, 16);
+    v128.store(dst, s2, 32);
+    v128.store(dst, s3, 48);
+    v128.store(dst, s4, 64);
+    v128.store(dst, s5, 80);
+  }
+  for (; p < panels; p++) {
+    let b0 = bp + <usize>p * panelBytes;
+    let s0 = v128.load(b0), s1 = v128.load(b0, 16);
+    let pa = a;
+    const end = a + (<usize>k << 2);
+    while (pa < end) {
+      b0 += 32;
+      const v = v128.load32_splat(pa);
+      s0 = f32x4.add(s0, f32x4.mul(v, v128.load(b0)));
+      s1 = f32x4.add(s1, f32x4.mul(v, v128.load(b0, 16)));
+      pa += 4;
+    }
+    v128.store(y + (<usize>p << 5), s0);
+    v128.store(y + (<usize>p << 5), s1, 16);
+  }
+}
+
 // x = (1 - a) x + a (f(pre) + noise); returns the sum of the new x (non-finite iff some x is).
 function leakyUpdate(n: i32, x: usize, pre: usize, leak: f32, act: i32, noiseStd: f32, rng: usize): f32 {
   const keepS: f32 = <f32>1.0 - leak;
@@ -210,11 +266,17 @@ function reservoirStep(m: usize, noise: bool): bool {
     const k = field(d, L_K);
     const x = ptr(d, L_X);
     const pre = ptr(d, L_PRE);
-    // pre = bias + W_in in   (bias is the packed panels' bias row)
-    gemm(1, n, k, ptr(d, L_IN), k, ptr(d, L_WIN), pre, n, false);
-    // pre += W x(t-1)
-    if (field(d, L_MODE) == MODE_DENSE) gemm(1, n, n, x, n, ptr(d, L_W), pre, n, true);
-    else csrMatvec(n, ptr(d, L_W), ptr(d, L_COL), ptr(d, L_VAL), x, pre, true);
+    if (field(d, L_MODE) == MODE_DENSE) {
+      // One product for both terms: pre = bias + [W W_in] [x(t-1); in], packed as one matrix.
+      const cat = ptr(d, L_CAT);
+      memory.copy(cat, x, <usize>n << 2);
+      memory.copy(cat + (<usize>n << 2), ptr(d, L_IN), <usize>k << 2);
+      gemvPacked(n + k, cat, ptr(d, L_W), n, pre);
+    } else {
+      // pre = bias + W_in in (bias in the packed panels' bias row), then += W x(t-1).
+      gemm(1, n, k, ptr(d, L_IN), k, ptr(d, L_WIN), pre, n, false);
+      csrMatvec(n, ptr(d, L_W), ptr(d, L_COL), ptr(d, L_VAL), x, pre, true);
+    }
     const noiseStd: f32 = noise ? load<f32>(d + (<usize>L_NOISE << 2)) : 0;
     const s = leakyUpdate(n, x, pre, load<f32>(d + (<usize>L_LEAK << 2)), field(d, L_ACT), noiseStd, rng);
     if (!(s - s == 0)) finite = false;

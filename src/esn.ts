@@ -213,7 +213,7 @@ const enum Field {
   Forget = 20, // f64
 }
 const LAYER0 = 128;
-const LAYER_BYTES = 64;
+const LAYER_BYTES = 128;
 const enum LField {
   N = 0,
   K = 1,
@@ -229,6 +229,7 @@ const enum LField {
   Act = 11,
   Noise = 12,
   Bias = 13,
+  Cat = 16,
 }
 const L_LEAK64 = 56; // byte offset of the f64 leak rate in a layer descriptor
 const enum Flag {
@@ -280,6 +281,7 @@ interface LayerMem {
   pre: number;
   win: number;
   bias: number; // float64 models only (float32 packs the bias with W_in)
+  cat: number; // float32 dense layers: the [x(t-1); input] vector of the fused product
   mode: "dense" | "csr";
   w: number; // packed dense W, or CSR rowPtr
   col: number;
@@ -896,9 +898,22 @@ export class ESN {
       const kin = l === 0 ? b.I : b.layers[l - 1].n;
       let win: ArrayLike<number>;
       let bias: Float32Array;
+      let fusedW: Float32Array | undefined;
       if (this.es === 8) {
         win = heap.f64(L.win, L.n * L.k);
         bias = Float32Array.from(heap.f64(L.bias, L.n));
+      } else if (L.mode === "dense") {
+        // [W W_in] packed together: split the columns.
+        const kk = L.n + L.k;
+        const u = unpackBT(heap.f32(L.w, k.packedSize(kk, L.n)), kk, L.n);
+        bias = u.bias;
+        fusedW = new Float32Array(L.n * L.n);
+        const w2 = new Float32Array(L.n * L.k);
+        for (let i = 0; i < L.n; i++) {
+          fusedW.set(u.m.subarray(i * kk, i * kk + L.n), i * L.n);
+          w2.set(u.m.subarray(i * kk + L.n, (i + 1) * kk), i * L.k);
+        }
+        win = w2;
       } else ({ m: win, bias } = unpackBT(heap.f32(L.win, k.packedSize(L.k, L.n)), L.k, L.n));
       const Win = new Float32Array(L.n * kin);
       const Wfb = new Float32Array(L.n * b.fb);
@@ -908,7 +923,7 @@ export class ESN {
       }
       let W: Tensor | SparseMatrix;
       if (L.mode === "dense") {
-        const data = this.es === 8 ? Float32Array.from(heap.f64(L.w, L.n * L.n)) : unpackBT(heap.f32(L.w, k.packedSize(L.n, L.n)), L.n, L.n).m;
+        const data = this.es === 8 ? Float32Array.from(heap.f64(L.w, L.n * L.n)) : fusedW!;
         W = { shape: [L.n, L.n], data };
       } else {
         W = {
@@ -1308,18 +1323,27 @@ export class ESN {
     off += align(D * es);
     const extOff = off;
     off += align((I + fb) * es);
+    // A float32 dense layer packs [W W_in] (and the bias) as one matrix: one product per step
+    // over the vector cat = [x(t-1); input]; its pre-activation is padded to whole 8-float panels.
     const lay = raws.map((r) => {
-      const m = { pre: 0, win: 0, bias: 0, w: 0, col: 0, val: 0 };
+      const m = { pre: 0, win: 0, bias: 0, w: 0, col: 0, val: 0, cat: 0 };
+      const fused = es === 4 && r.dense !== undefined;
       m.pre = off;
-      off += align(r.n * es);
-      m.win = off;
-      off += align(es === 4 ? k.packedSize(r.k, r.n) * 4 : r.n * r.k * 8);
+      off += align((fused ? Math.ceil(r.n / 8) * 8 : r.n) * es);
+      if (!fused) {
+        m.win = off;
+        off += align(es === 4 ? k.packedSize(r.k, r.n) * 4 : r.n * r.k * 8);
+      }
       if (es === 8) {
         m.bias = off;
         off += align(r.n * 8);
       }
+      if (fused) {
+        m.cat = off;
+        off += align((r.n + r.k) * 4);
+      }
       m.w = off;
-      if (r.dense) off += align(es === 4 ? k.packedSize(r.n, r.n) * 4 : r.n * r.n * 8);
+      if (r.dense) off += align(fused ? k.packedSize(r.n + r.k, r.n) * 4 : r.n * r.n * 8);
       else {
         const nnz = r.csr!.val.length;
         off += align((r.n + 1) * 4);
@@ -1340,7 +1364,7 @@ export class ESN {
   }
 
   private fillBlock(
-    block: number, off: number, raws: RawLayer[], lay: { pre: number; win: number; bias: number; w: number; col: number; val: number }[],
+    block: number, off: number, raws: RawLayer[], lay: { pre: number; win: number; bias: number; w: number; col: number; val: number; cat: number }[],
     I: number, O: number | undefined, fb: number, D: number, es: number, rngOff: number, fOff: number, extOff: number, noiseSeed: number[],
   ): void {
     const fn = "ESN";
@@ -1412,15 +1436,23 @@ export class ESN {
       if (r.csr) put(block + m.val, vals);
       else if (es === 8) put(block + m.w, vals);
       else {
-        const tmp = this.allocBlock(n * n * 4);
-        put(tmp, vals);
-        k.packBT(tmp, n, n, n, 0, block + m.w);
+        // Fused [W W_in] rows, bias apart: packed as B = [W W_in]^T with the bias row.
+        const kk = n + r.k;
+        const cat = new Float64Array(n * kk);
+        for (let i = 0; i < n; i++) {
+          cat.set(vals.subarray(i * n, (i + 1) * n), i * kk);
+          cat.set(r.win.subarray(i * r.k, (i + 1) * r.k), i * kk + n);
+        }
+        const tmp = this.allocBlock(align(n * kk * 4) + n * 4);
+        put(tmp, cat);
+        put(tmp + align(n * kk * 4), r.bias);
+        k.packBT(tmp, kk, kk, n, tmp + align(n * kk * 4), block + m.w);
         this.releaseBlock(tmp);
       }
       if (es === 8) {
         put(block + m.win, r.win);
         put(block + m.bias, r.bias);
-      } else {
+      } else if (r.csr) {
         const tmp = this.allocBlock(align(r.n * r.k * 4) + r.n * 4);
         put(tmp, r.win);
         put(tmp + align(r.n * r.k * 4), r.bias);
@@ -1429,7 +1461,7 @@ export class ESN {
       }
       const desc = block + LAYER0 + l * LAYER_BYTES;
       const nnz = r.csr ? r.csr.val.length : countNonzero(r.dense!);
-      layers.push({ n, k: r.k, desc, pre: block + m.pre, win: block + m.win, bias: block + m.bias, mode: r.dense ? "dense" : "csr", w: block + m.w, col: block + m.col, val: block + m.val, nnz });
+      layers.push({ n, k: r.k, desc, pre: block + m.pre, win: block + m.win, bias: block + m.bias, cat: block + m.cat, mode: r.dense ? "dense" : "csr", w: block + m.w, col: block + m.col, val: block + m.val, nnz });
       info.push({ units: n, inputDim: r.kin, storage: r.dense ? "dense" : "csr", nnz, spectralRadius: radius, eigen });
     }
 
@@ -1453,8 +1485,8 @@ export class ESN {
     for (let l = 0, x = block + fOff + unitsOff * es; l < L; x += layers[l].n * es, l++) xPtrs.push(x);
     for (let l = 0; l < L; l++) {
       const Lm = layers[l];
-      const d = heap.i32(Lm.desc, 16);
-      const df = heap.f32(Lm.desc, 16);
+      const d = heap.i32(Lm.desc, LAYER_BYTES / 4);
+      const df = heap.f32(Lm.desc, LAYER_BYTES / 4);
       d[LField.N] = Lm.n;
       d[LField.K] = Lm.k;
       d[LField.In] = l === 0 ? block + extOff : xPtrs[l - 1];
@@ -1467,6 +1499,7 @@ export class ESN {
       d[LField.Val] = Lm.val;
       df[LField.Leak] = this.specs[l].leakRate;
       d[LField.Bias] = Lm.bias;
+      d[LField.Cat] = Lm.cat;
       heap.f64(Lm.desc + L_LEAK64, 1)[0] = this.specs[l].leakRate;
       d[LField.Act] = ACT_CODE[this.specs[l].activation];
       df[LField.Noise] = this.specs[l].noise;

@@ -114,3 +114,35 @@ describe("NARMA10: 500 units, rho 0.9, leak 1, input scaling 1", () => {
     expect(Math.abs(median(scores) - r.test_nrmse.median)).toBeLessThan(0.05);
   });
 });
+
+describe("Jaeger-style generator: output feedback, no input (stretch)", () => {
+  it("NRMSE84 ~1e-4 with 1000 units trained on 2000 steps", () => {
+    // Jaeger & Haas 2004 setup: the series squashed by tanh(s - 1), no input but a bias, the
+    // output fed back (teacher-forced while fitting), a sparse 1 % reservoir, tiny state noise
+    // and ridge. bench/esn.js --quality runs three seeds and a 21,000-step training.
+    const s = mackeyGlass();
+    const std = loadJson("esn/mackey_glass_tau17_rk4_dt0.1.json").std as number;
+    const ser = (a: number, b: number): Tensor => ({ shape: [b - a, 1], data: Float32Array.from(s.subarray(a, b), (v) => Math.tanh(v - 1)) });
+    const none = (T: number): Tensor => ({ shape: [T, 0], data: new Float32Array(0) });
+    const esn = new ESN({
+      units: 1000, connectivity: 0.01, spectralRadius: 0.95, leakRate: 0.8, feedbackScaling: 1, biasScaling: 0.2,
+      ridge: 1e-11, noise: 1e-8, inputDim: 0, outputDim: 1, seed: 1,
+    });
+    esn.fit(none(2000), ser(0, 2000), { washout: 100 });
+    // Teacher-forced through s[2200]; trials at 2200 + 84k: 84 closed-loop steps, error of the last.
+    esn.predict(none(201), { teacher: ser(2000, 2201) });
+    let e84 = 0;
+    for (let k = 0; k < 50; k++) {
+      const p = 2200 + 84 * k;
+      const x = esn.state;
+      const run = esn.generate(84);
+      e84 += (Math.atanh(run.data[83]) + 1 - s[p + 84]) ** 2;
+      esn.setState(x);
+      esn.predict(none(84), { teacher: ser(p + 1, p + 85) });
+    }
+    const n84 = Math.sqrt(e84 / 50) / std;
+    console.log(`Jaeger-style generator (1000 units, feedback, 2000 training steps): NRMSE84 ${n84.toExponential(2)} (Jaeger & Haas 2004: 10^-4.2 = 6.3e-5)`);
+    expect(n84).toBeLessThan(3e-4);
+    esn.dispose();
+  });
+});
