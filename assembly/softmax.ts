@@ -14,20 +14,22 @@ function rowMax(x: usize, cols: i32): f32 {
   return m;
 }
 
-// Writes exp(x - m) to y and returns its sum.
+// Writes exp(x - m) to y (when y != 0) and returns its sum.
+// @ts-ignore: decorator
+@inline
 function expShifted(x: usize, y: usize, cols: i32, m: f32): f32 {
   const mv = f32x4.splat(m);
   let acc = f32x4.splat(0);
   let j = 0;
   for (; j + 4 <= cols; j += 4) {
     const e = expNeg4(f32x4.sub(v128.load(x + (<usize>j << 2)), mv));
-    v128.store(y + (<usize>j << 2), e);
+    if (y != 0) v128.store(y + (<usize>j << 2), e);
     acc = f32x4.add(acc, e);
   }
   let s = hsum(acc);
   for (; j < cols; j++) {
     const e = expNeg1(load<f32>(x + (<usize>j << 2)) - m);
-    store<f32>(y + (<usize>j << 2), e);
+    if (y != 0) store<f32>(y + (<usize>j << 2), e);
     s += e;
   }
   return s;
@@ -52,8 +54,13 @@ export function logSoftmaxRows(x: usize, y: usize, rows: i32, cols: i32): void {
     const xr = x + (<usize>(r * cols) << 2);
     const yr = y + (<usize>(r * cols) << 2);
     const m = rowMax(xr, cols);
-    // exp goes to y first, then y is overwritten with x - logsumexp.
-    const lse = m + <f32>Math.log(<f64>expShifted(xr, yr, cols, m));
-    for (let j = 0; j < cols; j++) store<f32>(yr + (<usize>j << 2), load<f32>(xr + (<usize>j << 2)) - lse);
+    // The sum pass writes nothing (y may alias x); then y = (x - m) - log(sum), in that order as
+    // PyTorch does: x - (m + log(sum)) loses log(sum) entirely when |m| is large (1e30 + 0.69 == 1e30).
+    const ls = <f32>Math.log(<f64>expShifted(xr, 0, cols, m));
+    const mv = f32x4.splat(m);
+    const lv = f32x4.splat(ls);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) v128.store(yr + (<usize>j << 2), f32x4.sub(f32x4.sub(v128.load(xr + (<usize>j << 2)), mv), lv));
+    for (; j < cols; j++) store<f32>(yr + (<usize>j << 2), load<f32>(xr + (<usize>j << 2)) - m - ls);
   }
 }
