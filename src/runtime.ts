@@ -70,13 +70,25 @@ function defaultUrl(backend: Backend): URL {
 
 async function loadSource(source: URL | string): Promise<Uint8Array | Response> {
   const url = typeof source === "string" ? new URL(source, import.meta.url) : source;
-  if (url.protocol === "file:" && isNode) {
-    const { readFile } = await import(/* @vite-ignore */ "node:fs/promises");
-    return readFile(url);
+  let response: Response;
+  try {
+    if (url.protocol === "file:" && isNode) {
+      const { readFile } = await import(/* @vite-ignore */ "node:fs/promises");
+      return await readFile(url);
+    }
+    response = await fetch(url);
+  } catch (err) {
+    fail("E_FORMAT", `could not load the Wasm core from ${url.href}: ${(err as Error).message}`);
   }
-  const response = await fetch(url);
   if (!response.ok) fail("E_FORMAT", `could not fetch the Wasm core from ${url.href}: HTTP ${response.status}`);
   return response;
+}
+
+function checkBackend(value: unknown, where: string): Backend | "auto" {
+  if (value !== "auto" && value !== "simd128" && value !== "relaxed") {
+    fail("E_VALUE", `${where}: backend must be "auto", "simd128" or "relaxed", got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /**
@@ -84,13 +96,10 @@ async function loadSource(source: URL | string): Promise<Uint8Array | Response> 
  * runtime; this is for tests and tools that compare both binaries side by side.
  */
 export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
-  const requested = options.backend ?? "auto";
-  if (requested !== "auto" && requested !== "simd128" && requested !== "relaxed") {
-    fail("E_VALUE", `init: backend must be "auto", "simd128" or "relaxed", got ${JSON.stringify(requested)}`);
-  }
+  const requested = checkBackend(options.backend ?? "auto", "createRuntime");
   const relaxedOk = await relaxedSupported();
   if (requested === "relaxed" && !relaxedOk) {
-    fail("E_UNSUPPORTED", "init: backend \"relaxed\" requested but this engine does not validate relaxed SIMD");
+    fail("E_UNSUPPORTED", "createRuntime: backend \"relaxed\" requested but this engine does not validate relaxed SIMD");
   }
   const backend: Backend = requested === "auto" ? (relaxedOk ? "relaxed" : "simd128") : requested;
   let source: BufferSource | Response | WebAssembly.Module;
@@ -114,10 +123,17 @@ let shared: Promise<Runtime> | undefined;
 let current: Runtime | undefined;
 
 /**
- * Loads the Wasm core once; later and concurrent calls share the same promise. Resolves to
- * `backendInfo()`.
+ * Loads the Wasm core once; later and concurrent calls share the same load (their `wasm` and
+ * `skipWarmup` options are ignored) and reject with E_STATE if they ask for another backend.
+ * Resolves to `backendInfo()`; errors always arrive as a rejected promise.
  */
 export function init(options: InitOptions = {}): Promise<BackendInfo> {
+  let wanted: Backend | "auto";
+  try {
+    wanted = checkBackend(options.backend ?? "auto", "init");
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (shared === undefined) {
     shared = createRuntime(options).then(
       (rt) => (current = rt),
@@ -126,10 +142,13 @@ export function init(options: InitOptions = {}): Promise<BackendInfo> {
         throw err;
       },
     );
-  } else if (options.backend !== undefined && options.backend !== "auto" && current !== undefined && options.backend !== current.backend) {
-    fail("E_STATE", `init: the core is already running the ${current.backend} backend; ${options.backend} was requested`);
   }
-  return shared.then(() => backendInfo());
+  return shared.then((rt) => {
+    if (wanted !== "auto" && wanted !== rt.backend) {
+      fail("E_STATE", `init: the core is already running the ${rt.backend} backend; ${wanted} was requested`);
+    }
+    return backendInfo();
+  });
 }
 
 /** The shared runtime; throws a clear error when `init()` has not finished. */
