@@ -1,0 +1,43 @@
+// Workload A (issue 6): one whole sequence at batch 1 -- T = 100, I = 32, H = 32 / 128 / 512 --
+// for LSTM, GRU and RNN, on recur and its peers (see bench/_suite.js), float32, one thread.
+//
+//   npm run bench -- latency [--quick] [--json] [--cells=LSTM,GRU] [--hidden=32,128] [--no-peers]
+//
+// recur: model.forward(x) with x [T, 1, I] -> the output sequence and the final state(s).
+// Targets: LSTM H = 32 and 128 faster than onnxruntime-node (native); H = 512 within 1.2x.
+import { compare, forwardFlops, formatRatio, loadNote, ratio, tables } from "./_suite.js";
+
+const list = (v, dflt) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : dflt);
+
+export async function run(options = {}) {
+  const cells = list(options.cells, ["LSTM", "GRU", "RNN"]);
+  const hidden = list(options.hidden, ["32", "128", "512"]).map(Number);
+  const T = 100;
+  const I = 32;
+  const cases = cells.flatMap((cell) =>
+    hidden.map((H) => ({ id: `A ${cell} H=${H}`, kind: "sequence", cell, I, H, T, B: 1, seed: 100 + H, flops: forwardFlops(cell, T, 1, I, H), minSamples: 30 })),
+  );
+  const start = loadNote();
+  const r = await compare(cases, options);
+  const load = { start, end: loadNote() };
+  const targets = [];
+  for (const row of r.results) {
+    const { cell, H } = row.case;
+    if (cell !== "LSTM" || !row.engines["ort-node"]) continue;
+    const x = ratio(row, "ort-node");
+    if (H === 32 || H === 128) targets.push({ target: `A: LSTM H = ${H} faster than ORT native`, measured: `${formatRatio(x)} (ORT time / recur time)`, pass: x > 1 });
+    if (H === 512) targets.push({ target: "A: LSTM H = 512 within 1.2x of ORT native", measured: `recur takes ${formatRatio(1 / x)} ORT's time`, pass: 1 / x <= 1.2 });
+  }
+  return {
+    tables: tables({
+      title: `A: one sequence, batch 1, T = ${T}, I = ${I} (median time per sequence)`,
+      ...r,
+      caseColumns: ["cell", "H"],
+      caseLabel: (c) => [c.cell, c.H],
+      targets,
+      load,
+      extraNotes: ["Each call returns the whole output sequence and the final state(s) as JS arrays. GFLOP/s counts the two products, 2 T G H (I + H)."],
+    }),
+    detail: r.results,
+  };
+}
