@@ -92,6 +92,15 @@ function activate1(act: i32, v: f32): f32 {
   return v;
 }
 
+// Copies n 4-byte words. The per-step copies are mostly a few words (inputs, outputs), where a
+// loop beats memory.copy (a call out of the compiled code in V8).
+// @ts-ignore: decorator
+@inline
+function copy32(dst: usize, src: usize, n: i32): void {
+  if (n > 16) memory.copy(dst, src, <usize>n << 2);
+  else for (let i = 0; i < n; i++) store<u32>(dst + (<usize>i << 2), load<u32>(src + (<usize>i << 2)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Random numbers for state noise: xoshiro128** (same core as src/random.ts) and Marsaglia's polar
 // method. State lives in the model block, so noise is a deterministic function of the seed.
@@ -210,20 +219,38 @@ function gemvPacked(k: i32, a: usize, bp: usize, n: i32, y: usize): void {
     v128.store(dst, s4, 64);
     v128.store(dst, s5, 80);
   }
+  // The last one or two panels: one at a time, K split in three interleaved phases so that six
+  // chains stay in flight (two would leave the adder idle two cycles in three).
   for (; p < panels; p++) {
-    let b0 = bp + <usize>p * panelBytes;
-    let s0 = v128.load(b0), s1 = v128.load(b0, 16);
+    const b = bp + <usize>p * panelBytes;
+    let s0 = v128.load(b), s1 = v128.load(b, 16);
+    let t0 = f32x4.splat(0), t1 = f32x4.splat(0), u0 = f32x4.splat(0), u1 = f32x4.splat(0);
+    let pb = b + 32;
     let pa = a;
+    const end3 = a + (<usize>(k - k % 3) << 2);
+    while (pa < end3) {
+      let v = v128.load32_splat(pa);
+      s0 = f32x4.add(s0, f32x4.mul(v, v128.load(pb)));
+      s1 = f32x4.add(s1, f32x4.mul(v, v128.load(pb, 16)));
+      v = v128.load32_splat(pa, 4);
+      t0 = f32x4.add(t0, f32x4.mul(v, v128.load(pb, 32)));
+      t1 = f32x4.add(t1, f32x4.mul(v, v128.load(pb, 48)));
+      v = v128.load32_splat(pa, 8);
+      u0 = f32x4.add(u0, f32x4.mul(v, v128.load(pb, 64)));
+      u1 = f32x4.add(u1, f32x4.mul(v, v128.load(pb, 80)));
+      pa += 12;
+      pb += 96;
+    }
     const end = a + (<usize>k << 2);
     while (pa < end) {
-      b0 += 32;
       const v = v128.load32_splat(pa);
-      s0 = f32x4.add(s0, f32x4.mul(v, v128.load(b0)));
-      s1 = f32x4.add(s1, f32x4.mul(v, v128.load(b0, 16)));
+      s0 = f32x4.add(s0, f32x4.mul(v, v128.load(pb)));
+      s1 = f32x4.add(s1, f32x4.mul(v, v128.load(pb, 16)));
       pa += 4;
+      pb += 32;
     }
-    v128.store(y + (<usize>p << 5), s0);
-    v128.store(y + (<usize>p << 5), s1, 16);
+    v128.store(y + (<usize>p << 5), f32x4.add(s0, f32x4.add(t0, u0)));
+    v128.store(y + (<usize>p << 5), f32x4.add(s1, f32x4.add(t1, u1)), 16);
   }
 }
 
@@ -269,8 +296,8 @@ function reservoirStep(m: usize, noise: bool): bool {
     if (field(d, L_MODE) == MODE_DENSE) {
       // One product for both terms: pre = bias + [W W_in] [x(t-1); in], packed as one matrix.
       const cat = ptr(d, L_CAT);
-      memory.copy(cat, x, <usize>n << 2);
-      memory.copy(cat + (<usize>n << 2), ptr(d, L_IN), <usize>k << 2);
+      copy32(cat, x, n);
+      copy32(cat + (<usize>n << 2), ptr(d, L_IN), k);
       gemvPacked(n + k, cat, ptr(d, L_W), n, pre);
     } else {
       // pre = bias + W_in in (bias in the packed panels' bias row), then += W x(t-1).
@@ -408,10 +435,10 @@ export function esnRun(m: usize, steps: i32, inputs: usize, teacher: usize, outp
   store<f32>(F, 1);
   for (let t = 0; t < steps; t++) {
     const u = closed ? yPrev : inputs + <usize>t * (<usize>I << 2);
-    if (fbIsInput) memory.copy(yPrev, u, <usize>O << 2);
-    memory.copy(ext, u, <usize>I << 2);
-    if (fb > 0) memory.copy(ext + (<usize>I << 2), yPrev, <usize>fb << 2);
-    if (rin) memory.copy(F + 4, u, <usize>I << 2);
+    if (fbIsInput) copy32(yPrev, u, O);
+    copy32(ext, u, I);
+    if (fb > 0) copy32(ext + (<usize>I << 2), yPrev, fb);
+    if (rin) copy32(F + 4, u, I);
     if (!reservoirStep(m, noise)) {
       failed = t;
       break;
@@ -445,7 +472,7 @@ export function esnRun(m: usize, steps: i32, inputs: usize, teacher: usize, outp
       if (rls) rlsUpdate(m, z, yv, target);
     }
     // The previous output seen by the next step: the teacher, or what the readout just said.
-    if (teach) memory.copy(yPrev, target, <usize>O << 2);
+    if (teach) copy32(yPrev, target, O);
     else if (out) {
       for (let o = 0; o < O; o++) store<f32>(yPrev + (<usize>o << 2), <f32>load<f64>(yv + (<usize>o << 3)));
     }
@@ -549,14 +576,14 @@ function esnRun64(m: usize, steps: i32, inputs: usize, teacher: usize, outputs: 
   store<f64>(F, 1);
   for (let t = 0; t < steps; t++) {
     // ext[0..I) = u(t): the previous output (closed loop, already f64) or the f32 input row.
-    if (closed) memory.copy(ext, yPrev, <usize>I << 3);
+    if (closed) copy32(ext, yPrev, 2 * I);
     else {
       const u = inputs + <usize>t * (<usize>I << 2);
       for (let c = 0; c < I; c++) store<f64>(ext + (<usize>c << 3), <f64>load<f32>(u + (<usize>c << 2)));
     }
-    if (fbIsInput) memory.copy(yPrev, ext, <usize>O << 3);
-    if (fb > 0) memory.copy(ext + (<usize>I << 3), yPrev, <usize>fb << 3);
-    if (rin) memory.copy(F + 8, ext, <usize>I << 3);
+    if (fbIsInput) copy32(yPrev, ext, 2 * O);
+    if (fb > 0) copy32(ext + (<usize>I << 3), yPrev, 2 * fb);
+    if (rin) copy32(F + 8, ext, 2 * I);
     if (!reservoirStep64(m, noise)) {
       failed = t;
       break;
@@ -593,7 +620,7 @@ function esnRun64(m: usize, steps: i32, inputs: usize, teacher: usize, outputs: 
     }
     if (teach) {
       for (let o = 0; o < O; o++) store<f64>(yPrev + (<usize>o << 3), <f64>load<f32>(target + (<usize>o << 2)));
-    } else if (out) memory.copy(yPrev, yv, <usize>O << 3);
+    } else if (out) copy32(yPrev, yv, 2 * O);
   }
   if (gram && filled > 0) syrkUpper(ptr(m, M_GRAM), G, chunk, filled);
   return failed;
