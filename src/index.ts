@@ -25,3 +25,4 @@ export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityRes
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";
 export { mackeyGlass, narma10, narma10FromInput, lorenz, frequencyToSine, toTensor, column, rmse, nrmse } from "./datasets.js";
 export { createRng, type Rng } from "./random.js";
+export { CharLM, CharVocab, VOCAB_KEY, type CharLMOptions, type CharLMTrainOptions, type CharLMTrainResult, type CharLMProgress, type CharLMSampleOptions, type OptimizerName } from "./apps/char-lm.js";

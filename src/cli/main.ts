@@ -1,8 +1,22 @@
 #!/usr/bin/env node
+import { RecurError } from "../errors.js";
+import { UsageError } from "./args.js";
+import { benchCommand } from "./bench.js";
+import { demoCommand } from "./demo.js";
+import { esnCommand } from "./esn.js";
+import { infoCommand } from "./info.js";
 import { parityCommand } from "./parity.js";
+import { sampleCommand } from "./sample.js";
+import { trainCommand } from "./train.js";
 
 const commands: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
+  demo: { summary: "train a character LSTM on recur's own sources for a minute (npm start)", run: demoCommand },
+  train: { summary: "train a character-level language model on a text file", run: trainCommand },
+  sample: { summary: "generate text from a trained character model", run: sampleCommand },
+  info: { summary: "describe a .safetensors model or checkpoint", run: infoCommand },
+  esn: { summary: "train an echo state network on a benchmark series and plot it", run: esnCommand },
   parity: { summary: "check PyTorch fixture files against recur", run: parityCommand },
+  bench: { summary: "run the benchmark suite (from a clone of the repository)", run: benchCommand },
 };
 
 function usage(): string {
@@ -16,12 +30,23 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name === undefined ? 1 : 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
-    console.error(`recur: unknown command "${name}"\n\n${usage()}`);
+    console.error(`recur: unknown command "${name}" (commands: ${Object.keys(commands).join(", ")}; see recur --help)`);
     return 2;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    // One line for the person at the terminal; RECUR_DEBUG=1 adds the stack of unexpected errors.
+    if (err instanceof UsageError) {
+      console.error(`recur ${name}: ${err.message} (see recur ${name} --help)`);
+      return 2;
+    }
+    console.error(`recur ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof Error && !(err instanceof RecurError) && process.env.RECUR_DEBUG) console.error(err.stack);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,179 @@
+import { basename, extname } from "node:path";
+import { CharLM, CharVocab, type CharLMProgress, type CharLMTrainResult, type OptimizerName } from "../apps/char-lm.js";
+import { init } from "../runtime.js";
+import { parseArgs, UsageError } from "./args.js";
+import { exists, readInput, readText, writeOutput } from "./files.js";
+import { formatCount, formatDuration, ProgressBar, type ProgressStream } from "./progress.js";
+import { linePlot, movingAverage } from "./svg.js";
+
+const HELP = `Usage: recur train <text-file> [options]
+
+Trains a character-level language model on a text file and writes it as .safetensors (with its
+vocabulary, for \`recur sample\`). With --checkpoint, an existing checkpoint is resumed (model,
+vocabulary and optimizer state) and the checkpoint is written back when training ends, also on
+Ctrl-C. Training stops after --steps updates or --time seconds, whichever comes first (default:
+--time 60).
+
+Model (ignored when resuming):
+  --cell <lstm|gru|rnn>      recurrent cell (default lstm)
+  --hidden-size <n>          hidden units per layer (default 128)
+  --layers <n>               stacked layers (default 1)
+  --embedding <n>            character embedding size (default 32)
+  --seed <n>                 seed of the initial weights and of the batches (default 0)
+
+Training:
+  --seq-length <n>           characters per training window (default 64)
+  --batch <n>                windows per update (default 32)
+  --optimizer <name>         adam, adamw, sgd, rmsprop or adagrad (default adam)
+  --lr <x>                   learning rate (default 0.003; sgd 0.1, adagrad 0.03)
+  --clip <x>                 clip the global gradient norm to x, 0 = off (default 5)
+  --tbptt <n>                truncated BPTT: one update per n characters, state carried
+  --steps <n>                stop after n updates
+  --time <seconds>           stop after this much training time
+  --checkpoint <path>        resume from this checkpoint if it exists; write it at the end
+
+Output:
+  --out <path>               the trained model (default <text-file name>.safetensors)
+  --plot <path>              also write the loss curve as SVG
+  --sample <n>               characters to sample at the end (default 200, 0 = none)
+  -q, --quiet                no progress bar
+  -h, --help                 show this help`;
+
+const SPEC = {
+  cell: { type: "string", choices: ["LSTM", "GRU", "RNN"], default: "LSTM" },
+  "hidden-size": { type: "int", min: 1, default: 128 },
+  layers: { type: "int", min: 1, default: 1 },
+  embedding: { type: "int", min: 1, default: 32 },
+  seed: { type: "int", min: 0, default: 0 },
+  "seq-length": { type: "int", min: 1, default: 64 },
+  batch: { type: "int", min: 1, default: 32 },
+  optimizer: { type: "string", choices: ["adam", "adamw", "sgd", "rmsprop", "adagrad"] },
+  lr: { type: "number", min: 0, exclusiveMin: true },
+  clip: { type: "number", min: 0, default: 5 },
+  tbptt: { type: "int", min: 1 },
+  steps: { type: "int", min: 0 },
+  time: { type: "number", min: 0 },
+  checkpoint: { type: "string" },
+  out: { type: "string" },
+  plot: { type: "string" },
+  sample: { type: "int", min: 0, default: 200 },
+  quiet: { type: "boolean", short: "q" },
+} as const;
+
+/** "step 120/500  loss 2.134  14.0k chars/s  0:43 left" */
+export function formatTrainStatus(p: CharLMProgress): string {
+  const step = p.steps !== undefined ? `${p.step}/${p.steps}` : `${p.step}`;
+  return `step ${step}  loss ${p.loss.toFixed(3)}  ${formatCount(p.charsPerSecond)} chars/s  ${formatDuration(p.remainingMs)} left`;
+}
+
+/** The loss curve of a training run, raw and smoothed. */
+export function lossCurveSvg(losses: readonly number[], title: string): string {
+  const window = Math.max(1, Math.round(losses.length / 50));
+  return linePlot(
+    [
+      { label: "loss per update", y: losses, color: "#9ec5e8" },
+      { label: `mean of ${window}`, y: movingAverage(losses, window), color: "#1f4e96" },
+    ],
+    { title, xLabel: "update", yLabel: "cross-entropy (nats / char)" },
+  );
+}
+
+/** Trains with a progress bar on `stream`; stops cleanly (returning what was done) on Ctrl-C. */
+export async function trainWithProgress(
+  lm: CharLM,
+  options: Omit<Parameters<CharLM["train"]>[0], "onProgress" | "signal">,
+  stream: ProgressStream | undefined,
+): Promise<CharLMTrainResult> {
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once("SIGINT", onSigint);
+  const bar = stream ? new ProgressBar(stream) : undefined;
+  let last: CharLMProgress | undefined;
+  try {
+    const result = await lm.train({
+      ...options,
+      signal: controller.signal,
+      onProgress: (p) => {
+        last = p;
+        bar?.update(p.fraction, formatTrainStatus(p));
+      },
+    });
+    if (bar && last) bar.done(result.stopped === "done" || result.stopped === "time" ? 1 : last.fraction, formatTrainStatus({ ...last, remainingMs: 0 }));
+    if (stream && result.stopped === "aborted") stream.write("interrupted: saving what was trained so far\n");
+    return result;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+export async function trainCommand(args: string[]): Promise<number> {
+  const { options: o, positionals, help } = parseArgs(args, SPEC, { min: 1, max: 1, names: ["text file"] });
+  if (help) {
+    console.log(HELP);
+    return 0;
+  }
+  const [textPath] = positionals;
+  const time = o.steps === undefined && o.time === undefined ? 60 : o.time;
+  const text = await readText(textPath, "text file");
+  if (text.length < o["seq-length"] + 1) throw new UsageError(`${textPath} has ${text.length} characters; training needs more than --seq-length (${o["seq-length"]})`);
+  const out = o.out ?? `${basename(textPath, extname(textPath))}.safetensors`;
+  await init();
+
+  let lm: CharLM;
+  const resuming = o.checkpoint !== undefined && exists(o.checkpoint);
+  if (resuming) {
+    lm = CharLM.load(await readInput(o.checkpoint!, "checkpoint"));
+    const unknown = [...new Set(text)].filter((c) => !lm.vocab.has(c));
+    if (unknown.length) {
+      lm.dispose();
+      throw new Error(`${textPath} has characters the checkpoint's vocabulary lacks: ${unknown.slice(0, 10).map((c) => JSON.stringify(c)).join(" ")}`);
+    }
+    const saved = lm.optimizer?.type;
+    if (o.optimizer !== undefined && saved !== undefined && o.optimizer !== saved.toLowerCase()) {
+      lm.dispose();
+      throw new UsageError(`the checkpoint was trained with ${saved}; drop --optimizer or start a new checkpoint`);
+    }
+    console.error(`resuming ${o.checkpoint} (${lm.optimizer ? `${lm.optimizer.type}, step ${lm.optimizer.stateDict().step}` : "no optimizer state"})`);
+  } else {
+    lm = new CharLM(CharVocab.fromText(text), { cell: o.cell as "LSTM" | "GRU" | "RNN", hiddenSize: o["hidden-size"], numLayers: o.layers, embeddingDim: o.embedding, seed: o.seed });
+  }
+  try {
+    const c = lm.model.options;
+    console.error(
+      `${c.cell}: ${c.numLayers} x ${c.hiddenSize} units, vocabulary ${lm.vocab.size}, ${formatCount(lm.parameterCount)} parameters; ` +
+        `text ${formatCount([...text].length)} characters`,
+    );
+    const result = await trainWithProgress(
+      lm,
+      {
+        text,
+        ...(o.steps !== undefined ? { steps: o.steps } : {}),
+        ...(time !== undefined ? { timeBudgetMs: time * 1000 } : {}),
+        seqLength: o["seq-length"],
+        batchSize: o.batch,
+        ...(o.optimizer !== undefined ? { optimizer: o.optimizer as OptimizerName } : {}),
+        ...(o.lr !== undefined ? { lr: o.lr } : {}),
+        clipGradNorm: o.clip,
+        ...(o.tbptt !== undefined ? { tbptt: o.tbptt } : {}),
+        seed: o.seed,
+      },
+      o.quiet ? undefined : process.stderr,
+    );
+    await writeOutput(out, lm.save());
+    console.error(`wrote ${out}`);
+    if (o.checkpoint !== undefined) {
+      await writeOutput(o.checkpoint, lm.save({ checkpoint: true }));
+      console.error(`wrote checkpoint ${o.checkpoint}`);
+    }
+    if (o.plot !== undefined) {
+      await writeOutput(o.plot, lossCurveSvg(result.losses, `${basename(textPath)}: ${c.cell} ${c.numLayers}x${c.hiddenSize}`));
+      console.error(`wrote ${o.plot}`);
+    }
+    const tail = result.losses.slice(-20);
+    if (tail.length) console.error(`${result.steps} updates in ${formatDuration(result.elapsedMs)}, final loss ${(tail.reduce((a, b) => a + b, 0) / tail.length).toFixed(3)}`);
+    if (o.sample > 0) console.log(lm.sample({ length: o.sample, temperature: 0.8, seed: o.seed }));
+    return result.stopped === "aborted" ? 130 : 0;
+  } finally {
+    lm.dispose();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * recur in a real browser (Debian's headless Chromium, driven by playwright-core): the package
+ * as plain ESM and through a Vite build must compute bit-identical results to Node's for the
+ * same weights, input and backend; the demo page must train in its worker and plot an ESN
+ * forecast. Needs /usr/bin/chromium (.ci/run installs it); without it this test fails.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer } from "../web/serve.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const root = fileURLToPath(new URL("..", import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), "recur-e2e-"));
+type CheckResult = { backend: string; weights: string; outputs: Record<string, string>; error?: string };
+
+let context: BrowserContext;
+let page: Page;
+const servers: { url: string; close(): Promise<void> }[] = [];
+
+function nodeCheck(backend: string): Promise<CheckResult> {
+  return new Promise((resolve, reject) => {
+    const script = `import * as recur from ${JSON.stringify(join(root, "dist/index.js"))};
+import { inferenceCheck } from ${JSON.stringify(join(root, "web/inference-check.js"))};
+console.log(JSON.stringify(await inferenceCheck(recur, process.argv[1])));`;
+    execFile(process.execPath, ["--input-type=module", "-e", script, backend], { encoding: "utf8" }, (err, stdout, stderr) =>
+      err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(stdout) as CheckResult),
+    );
+  });
+}
+
+async function pageCheck(url: string): Promise<CheckResult> {
+  await page.goto(url);
+  const handle = await page.waitForFunction(() => (window as unknown as { recurCheck?: unknown }).recurCheck, null, { timeout: 30_000 });
+  return (await handle.jsonValue()) as CheckResult;
+}
+
+function expectIdentical(browser: CheckResult, node: CheckResult): void {
+  expect(browser.error).toBeUndefined();
+  expect(browser.backend).toBe(node.backend);
+  expect(browser.weights).toBe(node.weights);
+  expect(Object.keys(browser.outputs).sort()).toEqual(Object.keys(node.outputs).sort());
+  for (const [name, bits] of Object.entries(node.outputs)) expect(browser.outputs[name], name).toBe(bits);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get update && apt-get install -y chromium); .ci/run does this`);
+  }
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmp, "profile-")), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+});
+
+afterAll(async () => {
+  await context?.close();
+  for (const s of servers) await s.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("plain ESM in Chromium", () => {
+  it.each(["simd128", "relaxed"])("%s: inference on fixed weights is bit-identical to Node's", async (backend) => {
+    const server = await startServer({ port: 0 });
+    servers.push(server);
+    const [node, browser] = await Promise.all([nodeCheck(backend), pageCheck(`${server.url}web/check.html?backend=${backend}`)]);
+    expect(node.backend).toBe(backend);
+    expect(Object.keys(node.outputs).length).toBeGreaterThanOrEqual(10);
+    expectIdentical(browser, node);
+  });
+
+  it("the demo page trains a character model in a worker and plots an ESN forecast", async () => {
+    const server = servers[0] ?? (await startServer({ port: 0 }));
+    await page.goto(`${server.url}web/index.html?quick=1`);
+    await page.waitForFunction(() => {
+      const d = (window as unknown as { demo?: { backend?: string } }).demo;
+      return d?.backend !== undefined && (document.getElementById("text") as HTMLTextAreaElement).value.length > 1000;
+    }, null, { timeout: 30_000 });
+    await page.click("#train");
+    await page.click("#esn");
+    await page.waitForFunction(() => {
+      const d = (window as unknown as { demo: { done: boolean; esn?: unknown; errors: string[] } }).demo;
+      return (d.done && d.esn !== undefined) || d.errors.length > 0;
+    }, null, { timeout: 60_000 });
+    const demo = await page.evaluate(() => (window as unknown as { demo: { losses: number[]; samples: string[]; esn: { nrmse: number; points: number }; errors: string[]; backend: string } }).demo);
+    expect(demo.errors).toEqual([]);
+    expect(demo.backend).toBe("relaxed");
+    expect(demo.losses.length).toBeGreaterThan(10);
+    const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+    expect(mean(demo.losses.slice(-5))).toBeLessThan(mean(demo.losses.slice(0, 3)) - 0.5);
+    expect(demo.samples.at(-1)!.length).toBe(400);
+    expect(demo.esn.points).toBe(400);
+    expect(demo.esn.nrmse).toBeLessThan(0.1);
+    expect(await page.locator("#lossPlot polyline").count()).toBe(2);
+    expect(await page.locator("#esnPlot polyline").count()).toBe(2);
+  });
+});
+
+describe("a Vite app importing recur", () => {
+  it("emits both Wasm binaries and computes what Node computes", async () => {
+    const app = join(tmp, "vite-app");
+    mkdirSync(join(app, "node_modules"), { recursive: true });
+    symlinkSync(root, join(app, "node_modules", "recur"), "dir");
+    copyFileSync(join(root, "web/inference-check.js"), join(app, "inference-check.js"));
+    writeFileSync(join(app, "index.html"), `<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n`);
+    writeFileSync(
+      join(app, "main.js"),
+      `import * as recur from "recur";
+import { inferenceCheck } from "./inference-check.js";
+const backend = new URLSearchParams(location.search).get("backend") ?? "simd128";
+inferenceCheck(recur, backend).then((r) => (window.recurCheck = r), (e) => (window.recurCheck = { error: e.message }));
+`,
+    );
+    await build({ root: app, configFile: false, logLevel: "silent", build: { outDir: join(app, "dist"), emptyOutDir: true } });
+    const assets = readdirSync(join(app, "dist", "assets"));
+    for (const backend of ["simd128", "relaxed"]) {
+      const emitted = assets.find((f) => f.startsWith(`recur-${backend}`) && f.endsWith(".wasm"));
+      expect(emitted, `recur-${backend}*.wasm in ${assets.join(", ")}`).toBeDefined();
+      expect(readFileSync(join(app, "dist", "assets", emitted!)).equals(readFileSync(join(root, "build", `recur-${backend}.wasm`)))).toBe(true);
+    }
+    const server = await startServer({ port: 0, dir: join(app, "dist") });
+    servers.push(server);
+    const [node, browser] = await Promise.all([nodeCheck("simd128"), pageCheck(`${server.url}index.html?backend=simd128`)]);
+    expectIdentical(browser, node);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Every example in examples/ runs as a person would run it (`node examples/<name>.js`, against
+ * the built dist/), at the small sizes of --quick, and must reach a meaningful result. Each
+ * example prints its numbers as JSON on a last line "result: {...}".
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "recur-examples-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(name: string, ...args: string[]): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [join(root, "examples", name), "--quick", ...args], { cwd: dir, encoding: "utf8", timeout: 90_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${name} failed: ${stderr || err.message}`));
+      const line = stdout.trimEnd().split("\n").at(-1) ?? "";
+      if (!line.startsWith("result: ")) return reject(new Error(`${name} printed no result line:\n${stdout}`));
+      resolve(JSON.parse(line.slice("result: ".length)));
+    });
+  });
+}
+
+describe.concurrent("examples", () => {
+  it("char-lm: learns h-e-l-l-o exactly, then models the README", async () => {
+    const r = await run("char-lm.js");
+    expect(r.predicted).toBe("ello");
+    expect(r.generated).toBe("ello");
+    expect(r.helloLoss).toBeLessThan(0.01);
+    expect(r.after.train).toBeLessThan(0.65 * r.before.train);
+    expect(r.after.heldOut).toBeLessThan(0.7 * r.before.heldOut);
+  });
+
+  it("digits: MNIST read row by row, far above chance", async () => {
+    const r = await run("digits.js");
+    expect(r.test).toBe(400);
+    expect(r.testAccuracy).toBeGreaterThan(0.6); // chance: 0.1
+  });
+
+  it("labelling: the bidirectional LSTM tags peaks that need the future, and beats left-to-right", async () => {
+    const r = await run("labelling.js");
+    expect(r.bidirectional).toBeGreaterThan(0.93);
+    expect(r.bidirectional).toBeGreaterThan(r.unidirectional + 0.05);
+    expect(r.majority).toBeLessThan(0.7);
+  });
+
+  it("seq2seq: the encoder-decoder reverses sequences", async () => {
+    const r = await run("seq2seq.js");
+    expect(r.tokenAccuracy).toBeGreaterThan(0.9); // chance: 0.1
+    expect(r.sequenceAccuracy).toBeGreaterThan(0.7);
+    expect(r.example.output).toBe([...r.example.input].reverse().join(""));
+  });
+
+  it("captioning: captions scenes from their feature vector, including unseen combinations", async () => {
+    const r = await run("captioning.js");
+    expect(r.seen).toBeGreaterThan(0.9);
+    expect(r.unseen).toBeGreaterThan(0.5);
+  });
+
+  it("esn-mackey-glass: forecasts freely and plots it", async () => {
+    const r = await run("esn-mackey-glass.js", "--out", "mg.svg");
+    expect(r.nrmse100).toBeLessThan(0.1);
+    expect(r.nrmse300).toBeLessThan(0.5);
+    const svg = readFileSync(join(dir, "mg.svg"), "utf8");
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+  });
+
+  it("pytorch-streaming: loads PyTorch names and streams exactly what a whole-sequence pass computes", async () => {
+    const r = await run("pytorch-streaming.js");
+    expect(r.keys).toBe(10);
+    expect(r.frames).toBe(200);
+    expect(r.maxDiff).toBeLessThan(1e-6);
+  });
+});
