@@ -111,9 +111,13 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   const { exports } = await instantiate<Record<string, unknown>>(source as never, { env: { memory } });
   const kernels = { ...(exports as object), memory } as unknown as Kernels;
   const heap = new Heap(memory, kernels.heapBase());
-  // The GEMM packs rows of A into this region on every call; reserved once, for the instance's life.
+  // The GEMM packs rows of A into this region on every call; reserved once, for the instance's
+  // life, and written once now so its pages are mapped (first-touch faults cost a first large call
+  // ~1 ms otherwise).
   const scratchBytes = kernels.gemmScratchSize();
-  kernels.setGemmScratch(heap.alloc(scratchBytes), scratchBytes);
+  const scratch = heap.alloc(scratchBytes);
+  heap.f32(scratch, scratchBytes >> 2).fill(0);
+  kernels.setGemmScratch(scratch, scratchBytes);
   const runtime = { backend, kernels, heap };
   if (!options.skipWarmup) await warmUp(runtime);
   return runtime;
@@ -162,35 +166,50 @@ export function backendInfo(): BackendInfo {
   return { backend: rt.backend, threads: 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };
 }
 
-// V8 runs a fresh module in Liftoff and tiers up to TurboFan only between calls (no on-stack
-// replacement for wasm), so the first large call would run unoptimised code all the way through.
-// ~100 tiny calls reaching every GEMM path (packed 5x8 tile direct and through its merge buffer,
-// unpacked 4x8 tile, single-row kernels) and the element-wise kernels, then one yield to the event
-// loop, where the optimised code gets installed, remove that (the kernel notes found 10 calls too
-// few; bench/kernels.js measures the first call against the steady state).
+// V8 runs a fresh module in Liftoff and tiers a function up to TurboFan only once it has used up a
+// budget of executed code (~1.8 MB of Liftoff code per function in V8 11.3), compiling it in the
+// background; there is no on-stack replacement for wasm, so a first large call that starts in
+// Liftoff runs unoptimised to its end (several times slower). Warm-up therefore
+// 1. calls every GEMM path (packed 5x8 tile direct and through its merge buffer, unpacked 4x8
+//    tile, single-row kernels, both packings) and the element-wise kernels on small problems, with
+//    loops long enough (k = 128) that every function exhausts its budget within the rounds
+//    (n = 24, k = 24 left packPanels in Liftoff: a first 512 matmul then spent 9 ms packing B
+//    instead of 0.2 ms);
+// 2. then yields to the event loop and repeats one round until its time stops improving, so the
+//    background compilations have finished before init resolves.
 async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
-  const n = 24;
-  const a = heap.alloc(n * n * 4);
-  const bp = heap.alloc(k.packedSize(n, n) * 4);
-  const c = heap.alloc(n * n * 4);
-  heap.f32(a, n * n).fill(0.5);
-  for (let i = 0; i < 100; i++) {
-    k.packBT(a, n, n, n, 0, bp);
-    k.packB(a, n, n, n, a, bp);
-    k.gemm(20, n, n, a, n, bp, c, n, 0); // packed, full panels
-    k.gemm(9, 20, n, a, n, bp, c, n, 1); // packed through the merge buffer + one 4x8 tile
-    k.gemm(3, n, n, a, n, bp, c, n, 0); // single rows: three panels at once
-    k.gemm(1, 20, n, a, n, bp, c, n, 1); // single row, one panel at a time, partial panel
-    k.gemmTN(n, n, 20, a, n, bp, c, n, 0);
-    k.gemmTN(9, 20, n, a, n, bp, c, n, 1);
-    k.tanhArray(c, c, n * n);
-    k.sigmoidArray(c, c, n * n);
-    k.reluArray(c, c, n * n);
-    k.softmaxRows(c, c, n, n);
-    k.logSoftmaxRows(c, c, n, n);
+  const K = 128;
+  const N = 32;
+  const a = heap.alloc(K * N * 4);
+  const bp = heap.alloc(k.packedSize(K, N) * 4);
+  const c = heap.alloc(N * N * 4);
+  heap.f32(a, K * N).fill(0.5);
+  const round = () => {
+    k.packBT(a, K, K, N, 0, bp); // W [32][128]: 4 x 4 transposes
+    k.packB(a, N, K, N, a, bp); // B [128][32] with a bias row
+    k.gemm(20, N, K, a, K, bp, c, N, 0); // packed A, full panels
+    k.gemm(9, 20, K, a, K, bp, c, N, 1); // packed through the merge buffer, then one 4x8 tile
+    k.gemm(3, N, K, a, K, bp, c, N, 0); // single rows, three panels at once
+    k.gemm(1, 20, K, a, K, bp, c, N, 1); // single row, one panel at a time, partial panel
+    k.gemmTN(N, N, 20, a, N, bp, c, N, 0);
+    k.gemmTN(9, 20, K, a, 9, bp, c, N, 1);
+    k.tanhArray(c, c, N * N);
+    k.sigmoidArray(c, c, N * N);
+    k.reluArray(c, c, N * N);
+    k.softmaxRows(c, c, N, N);
+    k.logSoftmaxRows(c, c, N, N);
+  };
+  for (let i = 0; i < 60; i++) round();
+  let best = Infinity;
+  for (let i = 0, stable = 0; i < 40 && stable < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const t = performance.now();
+    round();
+    const dt = performance.now() - t;
+    stable = dt <= 1.25 * best ? stable + 1 : 0;
+    best = Math.min(best, dt);
   }
   heap.release(a);
   heap.release(bp);
   heap.release(c);
-  await new Promise((resolve) => setTimeout(resolve, 0));
 }
