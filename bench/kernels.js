@@ -1,0 +1,177 @@
+// Kernel benchmarks of both Wasm binaries in one process (issue "Foundation"):
+//
+// 1. GEMM GFLOP/s for square n through the raw kernel (B packed once, outside the timing) and the
+//    public matmul (copies in, packs B, multiplies, copies out), next to the binary's peak
+//    (peakProbe: 12 register-only multiply-add chains, 96 flops per round). Targets for n >= 512:
+//    matmul >= 0.9 of the peak with the SIMD128 binary and >= 0.85 with the relaxed one.
+// 2. tanh / sigmoid / relu throughput in ns per element (16,384 floats, in cache).
+// 3. Cold start: the first 512^3 product after creating a runtime vs the median of the next ones
+//    (target <= 1.5), in fresh child processes, with and without the runtime's warm-up.
+//
+// Times are tinybench medians. The relaxed binary's matmul goes through the public `matmul`
+// (init() picks relaxed on this Node); the SIMD128 one through `matmulOn` (the same code on a
+// given runtime).
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Bench } from "tinybench";
+import { createRuntime, init, matmul } from "../dist/index.js";
+import { matmulOn } from "../dist/ops.js";
+
+const BACKENDS = ["simd128", "relaxed"];
+const PROBE_ROUNDS = 100_000; // 9.6 Mflop per call: ~0.25-0.5 ms, many calls per measurement
+const FLOPS_PER_ROUND = 96;
+
+function random(seed) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+}
+
+/** Runs the tasks ({ name, fn }) one after the other; returns their median and best times in ms. */
+async function measure(tasks, { time, iterations }) {
+  const bench = new Bench({ time, iterations, warmupTime: Math.min(time, 200), warmupIterations: 2, throws: true });
+  for (const t of tasks) bench.add(t.name, t.fn);
+  await bench.run();
+  const out = {};
+  for (const task of bench.tasks) {
+    const r = task.result;
+    if (r.state !== "completed") throw r.error ?? new Error(`${task.name}: ${r.state}`);
+    out[task.name] = { median: r.latency.p50, min: r.latency.min, samples: r.latency.samplesCount };
+  }
+  return out;
+}
+
+// V8 has no on-stack replacement for Wasm: a long first call of the probe would run in Liftoff
+// to its end. Many short calls and an event-loop turn get it to TurboFan before timing.
+async function warmProbe(kernels) {
+  for (let i = 0; i < 300; i++) kernels.peakProbe(1000, 1);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+async function gemmSection(runtimes, sizes, timing) {
+  const rows = [];
+  const detail = [];
+  for (const n of sizes) {
+    const tasks = [];
+    const flops = 2 * n * n * n;
+    const next = random(n);
+    const at = Float32Array.from({ length: n * n }, next);
+    const bt = Float32Array.from({ length: n * n }, next);
+    const ta = { shape: [n, n], data: at };
+    const tb = { shape: [n, n], data: bt };
+    const cleanup = [];
+    for (const rt of runtimes) {
+      const { kernels: k, heap } = rt;
+      const pa = heap.alloc(n * n * 4);
+      const pb = heap.alloc(n * n * 4);
+      const packed = heap.alloc(k.packedSize(n, n) * 4);
+      const pc = heap.alloc(n * n * 4);
+      heap.f32(pa, n * n).set(at);
+      heap.f32(pb, n * n).set(bt);
+      k.packB(pb, n, n, n, 0, packed);
+      cleanup.push(() => [pa, pb, packed, pc].forEach((p) => heap.release(p)));
+      const mm = rt.shared ? () => matmul(ta, tb) : () => matmulOn(rt, ta, tb);
+      tasks.push(
+        { name: `${rt.backend} peak`, fn: () => k.peakProbe(PROBE_ROUNDS, 1) },
+        { name: `${rt.backend} gemm`, fn: () => k.gemm(n, n, n, pa, n, packed, pc, n, 0) },
+        { name: `${rt.backend} matmul`, fn: mm },
+      );
+    }
+    console.error(`  gemm n=${n}`);
+    const t = await measure(tasks, timing);
+    for (const rt of runtimes) {
+      const b = rt.backend;
+      const peak = (PROBE_ROUNDS * FLOPS_PER_ROUND) / t[`${b} peak`].median / 1e6;
+      const gemm = flops / t[`${b} gemm`].median / 1e6;
+      const mm = flops / t[`${b} matmul`].median / 1e6;
+      const target = n >= 512 ? (b === "relaxed" ? ">= 0.85" : ">= 0.90") : "";
+      rows.push([n, b, peak, gemm, gemm / peak, mm, mm / peak, target]);
+      detail.push({ n, backend: b, times: { peak: t[`${b} peak`], gemm: t[`${b} gemm`], matmul: t[`${b} matmul`] } });
+    }
+    cleanup.forEach((f) => f());
+  }
+  return {
+    title: "GEMM, square n x n x n (GFLOP/s; ratio = fraction of the binary's peak measured alongside)",
+    columns: ["n", "binary", "peak", "gemm kernel", "kernel / peak", "public matmul", "matmul / peak", "target (matmul / peak)"],
+    rows,
+    notes: [
+      `peak = peakProbe(${PROBE_ROUNDS}, 1) x ${FLOPS_PER_ROUND} flops per call; gemm kernel = kernels.gemm on B packed once; public matmul = copy A and B in, packB, gemm, copy C out, per call. Medians of tinybench samples.`,
+    ],
+    detail,
+  };
+}
+
+async function activationSection(runtimes, timing) {
+  const n = 16_384;
+  const next = random(7);
+  const x = Float32Array.from({ length: n }, () => next() * 8);
+  const rows = [];
+  const tasks = [];
+  for (const rt of runtimes) {
+    const { kernels: k, heap } = rt;
+    const px = heap.alloc(n * 4);
+    const py = heap.alloc(n * 4);
+    heap.f32(px, n).set(x);
+    for (const f of ["tanhArray", "sigmoidArray", "reluArray"]) {
+      // Each call covers 16 passes so one sample is well above the timer's resolution.
+      tasks.push({ name: `${rt.backend} ${f}`, fn: () => { for (let i = 0; i < 16; i++) k[f](px, py, n); } });
+    }
+  }
+  console.error("  activations");
+  const t = await measure(tasks, timing);
+  for (const rt of runtimes) {
+    for (const f of ["tanhArray", "sigmoidArray", "reluArray"]) {
+      rows.push([f, rt.backend, (t[`${rt.backend} ${f}`].median * 1e6) / (16 * n)]);
+    }
+  }
+  return { title: `Activations, ${n.toLocaleString("en")} floats in cache (ns per element)`, columns: ["kernel", "binary", "ns / element"], rows };
+}
+
+function coldStartSection(quick) {
+  const child = fileURLToPath(new URL("./_coldstart.js", import.meta.url));
+  const rows = [];
+  const cases = [
+    ["gemm", false],
+    ["matmul", false],
+    ["gemm", true],
+  ];
+  for (const backend of BACKENDS) {
+    for (const [what, skip] of cases) {
+      if (quick && skip) continue;
+      console.error(`  cold start ${backend} ${what}${skip ? " (no warm-up)" : ""}`);
+      const out = execFileSync(process.execPath, [child, backend, what, ...(skip ? ["--skip-warmup"] : [])], { encoding: "utf8" });
+      const r = JSON.parse(out.trim().split("\n").pop());
+      rows.push([backend, what === "gemm" ? "gemm kernel" : "public matmul", skip ? "skipped" : "yes", r.initMs, r.firstMs, r.steadyMs, r.ratio, skip ? "" : "<= 1.5"]);
+    }
+  }
+  return {
+    title: "Cold start, 512 x 512 x 512 in a fresh process (ms)",
+    columns: ["binary", "call", "warm-up", "createRuntime", "first call", "steady median", "first / steady", "target"],
+    rows,
+  };
+}
+
+/** Runs the kernel benchmarks; options: quick, sizes ("64,128,..."). */
+export async function run(options = {}) {
+  const quick = options.quick === true;
+  const sizes = typeof options.sizes === "string" ? options.sizes.split(",").map(Number) : quick ? [64, 128, 256, 512] : [64, 128, 256, 512, 1024];
+  const timing = quick ? { time: 300, iterations: 3 } : { time: 1500, iterations: 5 };
+
+  // Cold start first, in child processes, before this process has compiled anything.
+  const cold = coldStartSection(quick);
+
+  const info = await init(); // the shared runtime behind the public matmul
+  const runtimes = [];
+  for (const backend of BACKENDS) {
+    if (backend === info.backend) {
+      const { runtime } = await import("../dist/runtime.js");
+      runtimes.push({ ...runtime(), shared: true });
+    } else {
+      runtimes.push(await createRuntime({ backend }));
+    }
+  }
+  for (const rt of runtimes) await warmProbe(rt.kernels);
+
+  const gemm = await gemmSection(runtimes, sizes, timing);
+  const act = await activationSection(runtimes, timing);
+  return { tables: [gemm, act, cold] };
+}
