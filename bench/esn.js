@@ -1,6 +1,7 @@
 // Echo state network benchmarks (issue 5). Plain ESM over the built package:
 //
-//   npm run build && node --expose-gc bench/esn.js [--quick] [--quality] [--json]
+//   npm run build && node --expose-gc bench/esn.js [--quick] [--quality] [--memory] [--json]
+//   (or through the dispatcher: npm run bench -- esn [--quality])
 //
 // Exports `run(options)` for the bench dispatcher (bench/run.js): it returns rows
 // { name, value, unit, target?, note? }. Sections:
@@ -12,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { ESN, backendInfo, init } from "../dist/index.js";
+import { ESN, backendInfo, createRuntime, init } from "../dist/index.js";
 import { mackeyGlass, narma10FromInput, nrmse } from "../dist/datasets.js";
 
 const fixtures = fileURLToPath(new URL("../../shared/fixtures/esn/", import.meta.url));
@@ -35,7 +36,25 @@ async function timeIt(name, fn, { time = 2000, iterations = 5, setup, teardown }
   return { median: r.latency.p50, mean: r.latency.mean, min: r.latency.min, samples: r.latency.samplesCount ?? undefined };
 }
 
-async function speed(rows, quick) {
+// The machines are shared: a register-only multiply-add probe tells how much of the quiet peak
+// (48-51 GFLOP/s per core, /work/shared/notes/wasm-kernels.md) this process gets per CPU second
+// right now, to put the CPU times below in perspective.
+async function calibrate(rows) {
+  const rt = await createRuntime({ backend: "simd128", skipWarmup: true });
+  rt.kernels.peakProbe(100000, 1);
+  const rates = [];
+  for (let r = 0; r < 5; r++) {
+    const rounds = 2_000_000;
+    const c0 = process.cpuUsage();
+    rt.kernels.peakProbe(rounds, 1);
+    rates.push((rounds * 96) / ((process.cpuUsage(c0).user / 1e6) * 1e9));
+  }
+  const rate = median(rates);
+  rows.push({ name: "machine: SIMD128 peak probe per CPU second (quiet machine: 48-51)", value: rate, unit: "GFLOP/s", note: "CPU times scale roughly with 49 / this" });
+  return rate;
+}
+
+async function speed(rows, quick, peak) {
   // 50,000 steps of Mackey-Glass (ReservoirPy's discretisation, h = 1), 100 units, ReservoirPy's
   // defaults (connectivity 0.1, input connectivity 0.1) with its tutorial's lr 0.3, sr 1.25, ridge 1e-6.
   const T = 50_000;
@@ -67,6 +86,7 @@ async function speed(rows, quick) {
     }
     m.dispose();
     rows.push({ name: "esn fit + run, 50,000 steps, 100 units (median CPU time)", value: median(cpu), unit: "ms", target: "<= 100" });
+    rows.push({ name: "  same, scaled to a quiet core (CPU time x probe / 49)", value: (median(cpu) * peak) / 49, unit: "ms", target: "<= 100", note: "an estimate: memory-bound parts scale differently" });
   }
   const whole = await timeIt(
     "build+fit+run 50k x 100",
@@ -124,15 +144,16 @@ async function memory(rows, quick) {
   const info = esn.layers[0];
   const steps = quick ? 200 : 1000;
   const u = { shape: [steps, 1], data: Float32Array.from({ length: steps }, (_, t) => Math.sin(0.1 * t)) };
+  esn.setReadout({ shape: [1, 10_001], data: new Float64Array(10_001) });
   const t2 = performance.now();
-  const states = esn.collectStates(u);
+  esn.predict(u);
   const t3 = performance.now();
   globalThis.gc?.();
   const rss1 = process.memoryUsage().rss;
   rows.push({ name: "esn 10,000 units, 1 % connectivity: build incl. spectral radius", value: t1 - t0, unit: "ms", note: `${info.storage}, nnz ${info.nnz}, rho ${info.spectralRadius.toFixed(6)}, Arnoldi products ${info.eigen?.products}, residual ${info.eigen?.residual.toExponential(1)}` });
   rows.push({ name: "esn 10,000 units, 1 % connectivity: model block (Wasm heap)", value: (backendInfo().heapUsedBytes - used0) / 2 ** 20, unit: "MiB", target: "<= 100 MB (whole)" });
-  rows.push({ name: "esn 10,000 units: Wasm memory growth (incl. run buffers)", value: (backendInfo().memoryBytes - mem0) / 2 ** 20, unit: "MiB" });
-  rows.push({ name: "esn 10,000 units: process RSS growth (incl. JS state copies)", value: (rss1 - rss0) / 2 ** 20, unit: "MiB", note: `returned states ${((states.data.length * 4) / 2 ** 20).toFixed(1)} MiB` });
+  rows.push({ name: "esn 10,000 units: Wasm memory, total after the run", value: backendInfo().memoryBytes / 2 ** 20, unit: "MiB", note: `grew by ${((backendInfo().memoryBytes - mem0) / 2 ** 20).toFixed(1)} MiB here (earlier workloads had grown it); a fresh process: node bench/esn.js --memory` });
+  rows.push({ name: "esn 10,000 units: process RSS growth (build + 1000-step run)", value: (rss1 - rss0) / 2 ** 20, unit: "MiB", target: "<= 100", note: "includes the JS heap the build's float64 weight draws used (V8 keeps freed pages)" });
   rows.push({ name: "esn 10,000 units: driven step", value: ((t3 - t2) * 1000) / steps, unit: "us/step" });
   esn.dispose();
 }
@@ -250,7 +271,12 @@ export async function run(options = {}) {
   await init();
   const rows = [];
   const quick = options.quick === true;
-  await speed(rows, quick);
+  if (options.memory === true) {
+    await memory(rows, quick);
+    return rows;
+  }
+  const peak = await calibrate(rows);
+  await speed(rows, quick, peak);
   await memory(rows, quick);
   if (options.quality === true) await quality(rows, quick);
   return rows;
@@ -263,7 +289,7 @@ function format(rows) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = new Set(process.argv.slice(2));
-  const rows = await run({ quick: args.has("--quick"), quality: args.has("--quality") });
+  const rows = await run({ quick: args.has("--quick"), quality: args.has("--quality"), memory: args.has("--memory") });
   const info = backendInfo();
   console.log(`# recur ESN bench (backend ${info.backend}, node ${process.version})`);
   console.log(args.has("--json") ? JSON.stringify(rows, null, 2) : format(rows));
