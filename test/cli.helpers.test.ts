@@ -57,11 +57,20 @@ describe("ProgressBar", () => {
     bar.done(1, "step 9 finished with a rather long status line that cannot fit in sixty columns");
     expect(chunks[0]).toBe("\r[###-------]  25%  step 1");
     expect(chunks).toHaveLength(3);
-    expect(chunks[1].startsWith("\r[##########] 100%  step 9")).toBe(true);
+    expect(chunks[1].startsWith("\r[#####] 100%  step 9")).toBe(true); // the bar shrinks first
     expect(chunks[1].length).toBe(60); // "\r" + 59 columns
     expect(chunks[2]).toBe("\n");
     bar.update(0.1, "after done");
     expect(chunks).toHaveLength(3);
+  });
+
+  it("keeps a status that fits beside a narrower bar", () => {
+    const { chunks, stream } = sink(true, 40);
+    new ProgressBar(stream, { width: 24 }).update(0.5, "step 5  loss 2.000");
+    expect(chunks[0]).toBe("\r[######------]  50%  step 5  loss 2.000");
+    const unsized = sink(true, 0);
+    new ProgressBar(unsized.stream, { width: 4 }).update(1, "all of this text");
+    expect(unsized.chunks[0]).toBe("\r[####] 100%  all of this text");
   });
 
   it("prints plain lines, spaced out, elsewhere", () => {

@@ -48,9 +48,12 @@ export class ProgressBar {
       this.stream.write(`${pct}  ${text}\n`);
       return;
     }
-    const filled = Math.round(f * this.width);
-    let line = `[${"#".repeat(filled)}${"-".repeat(this.width - filled)}] ${pct}  ${text}`;
-    const cols = this.stream.columns;
+    // A pseudo-terminal without a size reports 0 columns: then the width is unknown.
+    const cols = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : undefined;
+    // The bar gives up width before the text does: "[", "] ", the percentage and two spaces take 9.
+    const width = cols === undefined ? this.width : Math.max(5, Math.min(this.width, cols - 1 - 9 - text.length));
+    const filled = Math.round(f * width);
+    let line = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${pct}  ${text}`;
     // A line wider than the terminal wraps, and \r would then only redraw its last row.
     if (cols !== undefined && line.length >= cols) line = line.slice(0, cols - 1);
     this.stream.write(`\r${line}${" ".repeat(Math.max(0, this.lastLength - line.length))}`);
