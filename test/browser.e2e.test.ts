@@ -75,6 +75,12 @@ describe("plain ESM in Chromium", () => {
     expect(node.backend).toBe(backend);
     expect(Object.keys(node.outputs).length).toBeGreaterThanOrEqual(10);
     expectIdentical(browser, node);
+    if (backend === "relaxed") {
+      // Fused multiply-adds round differently: the two backends are told apart, so the match above
+      // is the same backend computing the same bits on both sides.
+      const other = await nodeCheck("simd128");
+      expect(Object.keys(node.outputs).filter((k) => node.outputs[k] !== other.outputs[k]).length).toBeGreaterThan(0);
+    }
   });
 
   it("the demo page trains a character model in a worker and plots an ESN forecast", async () => {
@@ -93,7 +99,7 @@ describe("plain ESM in Chromium", () => {
     const demo = await page.evaluate(() => (window as unknown as { demo: { losses: number[]; samples: string[]; esn: { nrmse: number; points: number }; errors: string[]; backend: string } }).demo);
     expect(demo.errors).toEqual([]);
     expect(demo.backend).toBe("relaxed");
-    expect(demo.losses.length).toBeGreaterThan(10);
+    expect(demo.losses).toHaveLength(60);
     const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
     expect(mean(demo.losses.slice(-5))).toBeLessThan(mean(demo.losses.slice(0, 3)) - 0.5);
     expect(demo.samples.at(-1)!.length).toBe(400);

@@ -53,7 +53,6 @@ describe.concurrent("errors are one line and a non-zero exit", () => {
     [["sample", "m.safetensors", "--temperature", "0"], 2, /--temperature must be a number > 0/],
     [["info", "nothing.safetensors"], 1, /cannot read model nothing.safetensors: no such file/],
     [["esn", "weather"], 2, /unknown task "weather" \(tasks: mackey-glass, narma10, lorenz, sine\)/],
-    [["bench", "--fast"], 2, /options for bench\/run.js go after `--`/],
     [["demo", "extra"], 2, /unexpected argument "extra"/],
   ])("%j", async (args, code, message) => {
     const r = await recur(args as string[]);
@@ -137,7 +136,7 @@ describe("bench", () => {
     const pkg = join(dir, "pkg");
     cpSync(join(root, "dist"), join(pkg, "dist"), { recursive: true });
     writeFileSync(join(pkg, "package.json"), JSON.stringify({ type: "module" }));
-    const r = await recur(["bench"], {}, join(pkg, "dist/cli/main.js"));
+    const r = await recur(["bench", "kernels", "--quick"], {}, join(pkg, "dist/cli/main.js"));
     expect(r.code).toBe(1);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^recur bench: the benchmarks are not in this installation/);
@@ -151,7 +150,7 @@ describe("demo (npm start)", () => {
     expect(r.stderr).toMatch(/corpus: \d+ source files of recur/);
     expect(r.stderr).toMatch(/training for 0:02/);
     const m = /held-out loss (\d+\.\d+) bits\/char -> (\d+\.\d+) bits\/char/.exec(r.stderr)!;
-    expect(Number(m[2])).toBeLessThan(Number(m[1]) - 1);
+    expect(Number(m[2])).toBeLessThan(Number(m[1]) - 0.7);
     expect(r.stdout).toMatch(/--- temperature 0\.5 ---\nexport function /);
     expect(r.stdout).toMatch(/--- temperature 1 ---\nexport function /);
     for (const f of ["model.safetensors", "samples.txt", "loss.svg"]) expect(existsSync(join(dir, "demo-out", f)), f).toBe(true);

@@ -1,5 +1,6 @@
 // The demo page: drives the worker and draws its progress (loss curve, samples, ESN forecast).
-// ?quick=1 uses a small model and a few seconds of training (the end-to-end test does).
+// ?quick=1 trains a small model for 60 updates (the end-to-end test does: a fixed amount of work
+// whatever the machine's load).
 import { linePlot, movingAverage } from "../dist/cli/svg.js";
 
 const $ = (id) => document.getElementById(id);
@@ -11,7 +12,7 @@ const losses = [];
 window.demo = { losses, samples: [], esn: undefined, backend: undefined, done: false, errors: [] };
 
 if (quick) {
-  $("seconds").value = "3";
+  $("seconds").value = "60";
   $("hidden").value = "64";
 }
 fetch("../README.md")
@@ -32,6 +33,7 @@ $("train").onclick = () => {
     text,
     hiddenSize: Number($("hidden").value),
     seconds: Number($("seconds").value),
+    ...(quick ? { steps: 60 } : {}),
     seqLength: quick ? 32 : 64,
     batchSize: quick ? 8 : 32,
     temperature: Number($("temperature").value),

@@ -24,7 +24,7 @@ onmessage = async ({ data: msg }) => {
   }
 };
 
-async function train({ text, hiddenSize, seconds, seqLength, batchSize, temperature }) {
+async function train({ text, hiddenSize, seconds, steps, seqLength, batchSize, temperature }) {
   controller?.abort();
   lm?.dispose();
   lm = CharLM.fromText(text, { hiddenSize, embeddingDim: 32, seed: 1 });
@@ -34,6 +34,7 @@ async function train({ text, hiddenSize, seconds, seqLength, batchSize, temperat
   const result = await lm.train({
     text,
     timeBudgetMs: seconds * 1000,
+    ...(steps !== undefined ? { steps } : {}),
     seqLength: Math.min(seqLength, [...text].length - 1),
     batchSize,
     lr: 5e-3,
