@@ -187,17 +187,52 @@ function gemmStrided(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride
 }
 
 // Copies `rows` (a multiple of MR) rows of A into strips: strip s holds rows 5s..5s+4 as [k][5].
+// Vector paths (packing is ~5 % of a 512^3 product): gemm's A has k contiguous, so four k of rows
+// 0-3 are a 4 x 4 transpose (row 4 goes lane by lane); gemmTN's A has the five rows contiguous.
 function packA(a: usize, rowStride: usize, kStride: usize, rows: i32, k: i32, dst: usize): void {
+  const step = <usize>(MR << 2);
   for (let r = 0; r < rows; r += MR) {
     let src = a + <usize>r * rowStride;
-    for (let kk = 0; kk < k; kk++) {
+    let kk = 0;
+    if (kStride == 4) {
+      for (; kk + 4 <= k; kk += 4) {
+        const r0 = v128.load(src);
+        const r1 = v128.load(src + rowStride);
+        const r2 = v128.load(src + 2 * rowStride);
+        const r3 = v128.load(src + 3 * rowStride);
+        const r4 = v128.load(src + 4 * rowStride);
+        const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+        const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+        const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+        const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+        // Each 16-byte store covers rows 0-3 of one k; row 4 fills the 4 bytes after it.
+        v128.store(dst, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+        store<f32>(dst, f32x4.extract_lane(r4, 0), 16);
+        v128.store(dst + step, i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+        store<f32>(dst + step, f32x4.extract_lane(r4, 1), 16);
+        v128.store(dst + 2 * step, i32x4.shuffle(t2, t3, 0, 1, 4, 5));
+        store<f32>(dst + 2 * step, f32x4.extract_lane(r4, 2), 16);
+        v128.store(dst + 3 * step, i32x4.shuffle(t2, t3, 2, 3, 6, 7));
+        store<f32>(dst + 3 * step, f32x4.extract_lane(r4, 3), 16);
+        src += 16;
+        dst += 4 * step;
+      }
+    } else if (rowStride == 4) {
+      for (; kk < k; kk++) {
+        v128.store(dst, v128.load(src));
+        store<f32>(dst, load<f32>(src, 16), 16);
+        src += kStride;
+        dst += step;
+      }
+    }
+    for (; kk < k; kk++) {
       store<f32>(dst, load<f32>(src));
       store<f32>(dst, load<f32>(src + rowStride), 4);
       store<f32>(dst, load<f32>(src + 2 * rowStride), 8);
       store<f32>(dst, load<f32>(src + 3 * rowStride), 12);
       store<f32>(dst, load<f32>(src + 4 * rowStride), 16);
       src += kStride;
-      dst += MR << 2;
+      dst += step;
     }
   }
 }
