@@ -10,7 +10,7 @@
 // - With relaxed SIMD each accumulator is a chain of FMAs, and an FMA's latency (~5 cycles) times
 //   its throughput (2 per cycle) needs at least 10 independent chains. The 4x8 tile has 8 and stays
 //   at ~0.72 of the relaxed peak whatever else is done; 5x8 has 10 and reaches ~0.85-0.9. (The
-//   baseline binary puts only the add on the chain and is at ~0.95 with either tile.)
+//   baseline binary puts only the add on the chain: ~0.93 of its probe with 4x8, ~1.0 with 5x8.)
 // - The five broadcasts read one pointer at constant offsets, so V8 loads each one right before
 //   its two FMAs: 10 accumulators + 2 B vectors + 1 broadcast = 13 of V8's 15 vector registers.
 //   With five row pointers into unpacked A, TurboFan hoists all five broadcasts and spills.
@@ -49,7 +49,7 @@ export function gemmScratchSize(): usize {
 /**
  * Hands the GEMM a scratch region (owned by the caller for the instance's lifetime; 64-byte
  * aligned is best). Without one, or when five rows of A do not fit in it, products take the
- * slower unpacked path. Results do not depend on the path beyond FMA-vs-mul+add rounding.
+ * slower unpacked path. Both paths sum in the same order, so results are bit-identical.
  */
 export function setGemmScratch(ptr: usize, bytes: usize): void {
   scratch = ptr;
