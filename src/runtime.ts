@@ -106,6 +106,9 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   const given = options.wasm;
   if (given instanceof WebAssembly.Module || given instanceof ArrayBuffer || given instanceof Uint8Array) source = given;
   else source = await loadSource(given ?? defaultUrl(backend));
+  // Bytes are compiled here so instantiate() takes its Module path: its Response check reads the
+  // global `Response`, which in Node 20 first loads the whole fetch implementation (~80 ms).
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) source = await WebAssembly.compile(source as BufferSource);
 
   const memory = new WebAssembly.Memory({ initial: 16 });
   const { exports } = await instantiate<Record<string, unknown>>(source as never, { env: { memory } });
