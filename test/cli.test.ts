@@ -54,6 +54,8 @@ describe.concurrent("errors are one line and a non-zero exit", () => {
     [["info", "nothing.safetensors"], 1, /cannot read model nothing.safetensors: no such file/],
     [["esn", "weather"], 2, /unknown task "weather" \(tasks: mackey-glass, narma10, lorenz, sine\)/],
     [["demo", "extra"], 2, /unexpected argument "extra"/],
+    [["parity"], 2, /^recur parity: no fixture files given \(see recur parity --help\)$/],
+    [["parity", "--fast", "x.json"], 2, /^recur parity: unknown option --fast/],
   ])("%j", async (args, code, message) => {
     const r = await recur(args as string[]);
     expect(r.code).toBe(code);

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { formatParityResult, runParityCase, type ParityResult } from "../parity.js";
 import { init } from "../runtime.js";
+import { UsageError } from "./args.js";
 
 const HELP = `Usage: recur parity [--forward-only] <file-or-dir>...
 
@@ -28,15 +29,9 @@ export async function parityCommand(args: string[]): Promise<number> {
   }
   const forwardOnly = args.includes("--forward-only");
   const unknown = args.filter((a) => a.startsWith("-") && a !== "--forward-only");
-  if (unknown.length) {
-    console.error(`recur parity: unknown option ${unknown[0]}\n\n${HELP}`);
-    return 2;
-  }
+  if (unknown.length) throw new UsageError(`unknown option ${unknown[0]}`);
   const paths = args.filter((a) => !a.startsWith("-"));
-  if (paths.length === 0) {
-    console.error(`recur parity: no fixture files given\n\n${HELP}`);
-    return 2;
-  }
+  if (paths.length === 0) throw new UsageError("no fixture files given");
   await init();
   let passed = 0;
   let failed = 0;
