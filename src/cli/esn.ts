@@ -47,7 +47,7 @@ export interface EsnTaskResult {
 const f32 = (a: ArrayLike<number>, cols = 1): Tensor => ({ shape: [a.length / cols, cols], data: Float32Array.from(a) });
 const f64 = (t: Tensor, col = 0, cols = 1): Float64Array => Float64Array.from({ length: t.data.length / cols }, (_, i) => t.data[i * cols + col]);
 
-/** Runs one task end to end; the CLI and its test share this. */
+/** Runs one task end to end (exported for the tests). */
 export function runEsnTask(task: EsnTask, options: { units?: number; seed?: number } = {}): EsnTaskResult {
   const seed = options.seed ?? 1;
   const make = (defaults: ESNOptions): ESN => new ESN({ ...defaults, units: options.units ?? defaults.units, seed });
