@@ -79,12 +79,17 @@ export function linePlot(series: readonly PlotSeries[], options: PlotOptions = {
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   if (options.xLabel) parts.push(`<text x="${m.left + pw / 2}" y="${H - 10}" text-anchor="middle">${esc(options.xLabel)}</text>`);
   if (options.yLabel) parts.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(options.yLabel)}</text>`);
+  const colors = series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]);
+  const dash = (s: PlotSeries): string => (s.dashed ? ' stroke-dasharray="5 3"' : "");
   series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length];
     const d = pts[i].map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(" ");
-    parts.push(`<polyline fill="none" stroke="${esc(color)}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${d}"/>`);
-    const ly = m.top + 16 + i * 16;
-    parts.push(`<line x1="${m.left + pw - 150}" x2="${m.left + pw - 126}" y1="${ly - 4}" y2="${ly - 4}" stroke="${esc(color)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`);
+    parts.push(`<polyline fill="none" stroke="${esc(colors[i])}" stroke-width="1.5"${dash(s)} points="${d}"/>`);
+  });
+  // The legend sits over the data's top-right corner: a translucent card keeps both readable.
+  if (series.length) parts.push(`<rect x="${m.left + pw - 158}" y="${m.top + 4}" width="150" height="${series.length * 16 + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+  series.forEach((s, i) => {
+    const ly = m.top + 20 + i * 16;
+    parts.push(`<line x1="${m.left + pw - 150}" x2="${m.left + pw - 126}" y1="${ly - 4}" y2="${ly - 4}" stroke="${esc(colors[i])}" stroke-width="2"${dash(s)}/>`);
     parts.push(`<text x="${m.left + pw - 120}" y="${ly}">${esc(s.label)}</text>`);
   });
   parts.push("</svg>");
