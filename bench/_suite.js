@@ -524,6 +524,21 @@ async function timeJs(name, fn, { ms, min, warmup }) {
   return Array.from(r.latency.samples);
 }
 
+/** The largest over outputs of max |difference| / max |recur's value| of that output. */
+function relativeDiff(ref, got) {
+  let worst = 0;
+  for (const [k, a] of Object.entries(ref)) {
+    let d = 0;
+    let m = 0;
+    for (let i = 0; i < a.length; i++) {
+      d = Math.max(d, Math.abs(a[i] - got[k][i]));
+      m = Math.max(m, Math.abs(a[i]));
+    }
+    worst = Math.max(worst, m > 0 ? d / m : d);
+  }
+  return worst;
+}
+
 function maxAbsDiff(ref, got) {
   let worst = 0;
   for (const [k, a] of Object.entries(ref)) {
@@ -588,6 +603,7 @@ export async function compare(cases, options = {}) {
           console.error(`bench: ${c.id} ${k}: ${err.message}`);
         }
         row.engines[k].diff = diff;
+        row.engines[k].relative = Number.isFinite(diff) ? relativeDiff(outputs[base], outputs[k]) : Infinity;
         row.engines[k].baseline = base;
         if (!(diff <= TOLERANCE)) {
           failures.push(`${c.id} ${k}: max |diff| ${diff} vs ${base} > ${TOLERANCE}`);
@@ -676,10 +692,13 @@ export function tables({ title, results, versions, notes, failures, caseLabel, c
       ...peers.map((p) => {
         const e = r.engines[p.key];
         if (!e) return "n/a";
-        return `${e.diff === 0 ? "0" : e.diff.toExponential(1)}${e.diff <= TOLERANCE ? "" : " FAIL"}`;
+        return `${e.diff === 0 ? "0" : e.diff.toExponential(1)} (rel ${e.relative === 0 ? "0" : e.relative.toExponential(0)})${e.diff <= TOLERANCE ? "" : " FAIL"}`;
       }),
     ]),
-    notes: failures.length ? [`MISMATCHES: ${failures.join("; ")}`] : [],
+    notes: [
+      "rel = the largest, over the compared outputs (sequence, final states; or loss and each gradient), of max |difference| / max |recur's value|.",
+      ...(failures.length ? [`MISMATCHES: ${failures.join("; ")}`] : []),
+    ],
   };
   const out = [main, check];
   if (targets.length) {
