@@ -506,16 +506,21 @@ async function prepareTorch(torch, c, d, sd) {
 
 // ---------------------------------------------------------------- timing
 
-async function timeJs(name, fn, { ms, min, warmup }) {
+async function timeJs(name, fn, { ms, min, warmup, callMs }) {
   if (warmup) {
     // Wasm tiers up between calls (no on-stack replacement): many short calls with event-loop
     // turns before the first measurement, for recur and the Wasm peers alike.
-    const end = performance.now() + Math.min(300, ms);
-    for (let i = 0; i < 5 || performance.now() < end; i++) {
+    const start = performance.now();
+    const end = start + Math.min(300, ms);
+    let i = 0;
+    for (; i < 3 || performance.now() < end; i++) {
       await fn();
       if (i % 8 === 7) await tick();
     }
+    callMs = (performance.now() - start) / i;
   }
+  // A very slow engine (a call of a second or more) gets fewer than `min` samples, at least 3.
+  if (callMs > 0) min = Math.max(3, Math.min(min, Math.ceil((3 * ms) / callMs)));
   const bench = new Bench({ time: ms, iterations: min, warmup: false, retainSamples: true, throws: true });
   bench.add(name, fn);
   await bench.run();
@@ -622,7 +627,7 @@ export async function compare(cases, options = {}) {
         for (const k of order) {
           const p = prepared[k];
           const t0 = performance.now();
-          const got = p.time ? await p.time(ms, min, r === 0) : await timeJs(`${c.id} ${k}`, p.run, { ms, min, warmup: r === 0 });
+          const got = p.time ? await p.time(ms, min, r === 0) : await timeJs(`${c.id} ${k}`, p.run, { ms, min, warmup: r === 0, callMs: median(samples[k]) });
           spent[k] += performance.now() - t0;
           samples[k].push(...got);
           await tick();
