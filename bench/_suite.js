@@ -116,7 +116,7 @@ function ensureInstalled(notes, options) {
   }
   console.error(
     "bench: the peer libraries (onnxruntime-node, onnxruntime-web, @tensorflow/tfjs, @tensorflow/tfjs-backend-wasm)\n" +
-      "bench: are not installed; installing them once into bench/peers/node_modules (`npm install` there, ~250 MB).\n" +
+      "bench: are not installed; installing them once into bench/peers/node_modules (`npm install` there, about 750 MB).\n" +
       "bench: they are not part of recur's own install. Skip this with --no-peers or --no-install.",
   );
   try {
