@@ -665,7 +665,7 @@ export function ratio(row, key) {
  * The standard tables: times with ratios, the cross-check, the targets. `value(row, key)` gives
  * a displayed number for an engine (default its median time).
  */
-export function tables({ title, results, versions, notes, failures, caseLabel, caseColumns, display = (e) => formatTime(e.median), gflops = true, targets = [], extraNotes = [], load }) {
+export function tables({ title, short = title, results, versions, notes, failures, caseLabel, caseColumns, display = (e) => formatTime(e.median), gflops = true, targets = [], extraNotes = [], load }) {
   const engines = ENGINES.filter((e) => results.some((r) => r.engines[e.key]));
   const peers = engines.filter((e) => e.key !== "recur");
   const main = {
@@ -690,7 +690,7 @@ export function tables({ title, results, versions, notes, failures, caseLabel, c
     ],
   };
   const check = {
-    title: `${title}: same outputs (max |difference| vs recur; tolerance ${TOLERANCE})`,
+    title: `${short}: same outputs as recur (max |difference|; tolerance ${TOLERANCE})`,
     columns: [...caseColumns, ...peers.map((p) => p.label)],
     rows: results.map((r) => [
       ...caseLabel(r.case),
@@ -707,7 +707,7 @@ export function tables({ title, results, versions, notes, failures, caseLabel, c
   };
   const out = [main, check];
   if (targets.length) {
-    out.push({ title: `${title}: issue targets`, columns: ["target", "measured", "verdict"], rows: targets.map((t) => [t.target, t.measured, t.pass === undefined ? "n/a" : t.pass ? "met" : "MISSED"]) });
+    out.push({ title: `${short}: issue targets`, columns: ["target", "measured", "verdict"], rows: targets.map((t) => [t.target, t.measured, t.pass === undefined ? "n/a" : t.pass ? "met" : "MISSED"]) });
   }
   return out;
 }

@@ -31,6 +31,7 @@ export async function run(options = {}) {
   return {
     tables: tables({
       title: `A: one sequence, batch 1, T = ${T}, I = ${I} (median time per sequence)`,
+      short: "A",
       ...r,
       caseColumns: ["cell", "H"],
       caseLabel: (c) => [c.cell, c.H],

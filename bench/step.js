@@ -26,6 +26,7 @@ export async function run(options = {}) {
   return {
     tables: tables({
       title: `C: one stateful step, batch 1, I = ${I}, H = ${H} (median time per step)`,
+      short: "C",
       ...r,
       caseColumns: ["cell"],
       caseLabel: (c) => [c.cell],

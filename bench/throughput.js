@@ -25,6 +25,7 @@ export async function run(options = {}) {
   return {
     tables: tables({
       title: `B: batch ${B}, T = ${T}, I = ${I}, H = ${H} (sequences per second)`,
+      short: "B",
       ...r,
       caseColumns: ["cell"],
       caseLabel: (c) => [c.cell],

@@ -27,6 +27,7 @@ export async function run(options = {}) {
   return {
     tables: tables({
       title: `D: one training step, LSTM, B = ${B}, T = ${T}, I = ${I}, H = ${H}, ${classes} classes (median time per step)`,
+      short: "D",
       ...r,
       caseColumns: ["cell"],
       caseLabel: (c) => [c.cell],
