@@ -1,36 +1,6 @@
 // Losses that return their value (float64 sums) and write their gradient in the same pass, so a
 // training step needs one call per loss instead of forward + backward calls.
-import { expNeg4, expNeg1 } from "./activations";
-import { hsum } from "./simd";
-
-function rowMax(x: usize, cols: i32): f32 {
-  let m: f32 = -Infinity;
-  for (let j = 0; j < cols; j++) {
-    const v = load<f32>(x + (<usize>j << 2));
-    if (v != v) return v; // NaN poisons the row (max would skip it)
-    m = max(m, v);
-  }
-  return m;
-}
-
-// sum_j exp(x_j - m), storing the exponentials to y when y != 0 (y may alias x).
-function expSum(x: usize, y: usize, cols: i32, m: f32): f32 {
-  const mv = f32x4.splat(m);
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= cols; j += 4) {
-    const e = expNeg4(f32x4.sub(v128.load(x + (<usize>j << 2)), mv));
-    if (y != 0) v128.store(y + (<usize>j << 2), e);
-    acc = f32x4.add(acc, e);
-  }
-  let s = hsum(acc);
-  for (; j < cols; j++) {
-    const e = expNeg1(load<f32>(x + (<usize>j << 2)) - m);
-    if (y != 0) store<f32>(y + (<usize>j << 2), e);
-    s += e;
-  }
-  return s;
-}
+import { expShifted, rowMax } from "./softmax";
 
 /**
  * Softmax cross-entropy of `rows` rows of logits x[rows][cols] against integer targets.
@@ -54,7 +24,7 @@ export function crossEntropyRows(x: usize, targets: usize, weights: usize, rows:
     }
     const xt = load<f32>(xr + (<usize>t << 2)); // read before dx (possibly x itself) is written
     const m = rowMax(xr, cols);
-    const s = expSum(xr, dr, cols, m);
+    const s = expShifted(xr, dr, cols, m);
     loss += <f64>w * (<f64>m + Math.log(<f64>s) - <f64>xt);
     if (dr != 0) {
       const scale = w * gradScale;

@@ -3,7 +3,8 @@
 import { expNeg4, expNeg1 } from "./activations";
 import { hsum } from "./simd";
 
-function rowMax(x: usize, cols: i32): f32 {
+/** The row's maximum, or NaN if the row holds one. Shared with the losses (loss.ts). */
+export function rowMax(x: usize, cols: i32): f32 {
   let m: f32 = -Infinity;
   for (let j = 0; j < cols; j++) {
     const v = load<f32>(x + (<usize>j << 2));
@@ -14,10 +15,10 @@ function rowMax(x: usize, cols: i32): f32 {
   return m;
 }
 
-// Writes exp(x - m) to y (when y != 0) and returns its sum.
+/** Writes exp(x - m) to y (when y != 0; y may alias x) and returns its sum. */
 // @ts-ignore: decorator
 @inline
-function expShifted(x: usize, y: usize, cols: i32, m: f32): f32 {
+export function expShifted(x: usize, y: usize, cols: i32, m: f32): f32 {
   const mv = f32x4.splat(m);
   let acc = f32x4.splat(0);
   let j = 0;
