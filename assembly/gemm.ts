@@ -19,8 +19,9 @@
 //   the tile to a small buffer and merge it into C afterwards.
 // - K is not unrolled: TurboFan hoists the loads of both steps and spills (~0.55 of peak).
 // Rows that do not fill a strip, calls without scratch, and strips larger than the scratch take the
-// 4x8 tile on unpacked A and the single-row kernels.
+// 4x8 tile on unpacked A, a 2x16 tile for a pair of rows left over, and the single-row kernels.
 import { madd } from "./simd";
+import { TASK_GEMM_PANELS, TASK_GEMM_ROWS, TASK_PACK, argI32, fork, taskArg, threadsAvailable } from "./threads";
 
 const PANEL: i32 = 8;
 // Rows of A per cache block on the unpacked path: 128 rows x K floats stays in L2 for K up to
@@ -63,7 +64,7 @@ export function packedSize(k: i32, n: i32): i32 {
 
 /** Packs B[k][n] (row stride `ldb` floats) and an optional bias[n] (0 = none) into `dst`. */
 export function packB(src: usize, ldb: i32, k: i32, n: i32, bias: usize, dst: usize): void {
-  packPanels(src, <usize>ldb << 2, 4, k, n, bias, dst);
+  pack(src, <usize>ldb << 2, 4, k, n, bias, dst);
 }
 
 /**
@@ -71,16 +72,48 @@ export function packB(src: usize, ldb: i32, k: i32, n: i32, bias: usize, dst: us
  * (out_features x in_features), so X W^T needs no explicit transpose.
  */
 export function packBT(src: usize, ldw: i32, k: i32, n: i32, bias: usize, dst: usize): void {
-  packPanels(src, 4, <usize>ldw << 2, k, n, bias, dst);
+  pack(src, 4, <usize>ldw << 2, k, n, bias, dst);
+}
+
+// Threaded binaries: packing is a copy (memory-bound), split by panels above PACK_FORK_FLOATS.
+const PACK_FORK_FLOATS: i64 = 1 << 16;
+
+function pack(src: usize, rowStride: usize, colStride: usize, k: i32, n: i32, bias: usize, dst: usize): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  if (ASC_FEATURE_THREADS) {
+    const threads = threadsAvailable();
+    if (threads > 1 && panels >= 2 * threads && <i64>k * <i64>n >= PACK_FORK_FLOATS) {
+      store<u32>(taskArg(0), <u32>src);
+      store<u32>(taskArg(1), <u32>rowStride);
+      store<u32>(taskArg(2), <u32>colStride);
+      store<i32>(taskArg(3), k);
+      store<i32>(taskArg(4), n);
+      store<u32>(taskArg(5), <u32>bias);
+      store<u32>(taskArg(6), <u32>dst);
+      fork(TASK_PACK, 2 * threads);
+      return;
+    }
+  }
+  packPanels(src, rowStride, colStride, k, n, bias, dst, 0, panels);
+}
+
+/** One chunk of a forked packB / packBT: a range of panels. */
+export function packChunk(control: usize, chunk: i32, chunks: i32): void {
+  const n = argI32(control, 4);
+  const panels = (n + PANEL - 1) / PANEL;
+  const p0 = <i32>(<i64>panels * chunk / chunks), p1 = <i32>(<i64>panels * (chunk + 1) / chunks);
+  const src = <usize><u32>argI32(control, 0), rowStride = <usize><u32>argI32(control, 1), colStride = <usize><u32>argI32(control, 2);
+  const bias = <usize><u32>argI32(control, 5), dst = <usize><u32>argI32(control, 6);
+  packPanels(src, rowStride, colStride, argI32(control, 3), n, bias, dst, p0, p1);
 }
 
 // Element (kk, col) of B sits at src + kk*rowStride + col*colStride (bytes). Full panels are
 // copied with vectors (packing sits on matmul's per-call path): packB's panel rows are 8
 // contiguous floats; packBT's come from 8 rows of W, transposed 4 x 4 in registers.
-function packPanels(src: usize, rowStride: usize, colStride: usize, k: i32, n: i32, bias: usize, dst: usize): void {
-  const panels = (n + PANEL - 1) / PANEL;
-  let out = dst;
-  for (let p = 0; p < panels; p++) {
+// Panels p0 .. p1-1.
+function packPanels(src: usize, rowStride: usize, colStride: usize, k: i32, n: i32, bias: usize, dst: usize, p0: i32, p1: i32): void {
+  let out = dst + <usize>p0 * (<usize>(k + 1) * (PANEL << 2));
+  for (let p = p0; p < p1; p++) {
     const col0 = p * PANEL;
     for (let j = 0; j < PANEL; j++) {
       const col = col0 + j;
@@ -149,8 +182,87 @@ export function gemmTN(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c:
   gemmStrided(m, n, k, a, 4, <usize>lda << 2, bp, c, ldc, accumulate);
 }
 
+// Threaded binaries: products of at least FORK_MACS multiply-adds are split between threads,
+// by rows of A (in multiples of MR, each chunk packs only its own rows) when every chunk gets at
+// least FORK_ROWS rows, otherwise by panels of B (each chunk packs all of A). Every output
+// element is still computed by one thread in the single-thread order: results are bit-identical.
+const FORK_MACS: i64 = 1 << 18;
+const FORK_ROWS: i32 = 40;
+const MAX_CHUNKS: i32 = 16;
+
 // A(r, kk) sits at a + r*rowStride + kk*kStride (bytes).
 function gemmStrided(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride: usize, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
+  if (ASC_FEATURE_THREADS) {
+    const threads = threadsAvailable();
+    if (threads > 1 && <i64>m * <i64>n * <i64>k >= FORK_MACS) {
+      const panels = (n + PANEL - 1) / PANEL;
+      let chunks = 0;
+      let byRows = false;
+      if (m >= FORK_ROWS * threads) {
+        byRows = true;
+        // Several chunks per thread, claimed dynamically, absorb a late or busy thread; a multiple
+        // of the thread count, so that equal threads finish together.
+        chunks = min(min(m / FORK_ROWS, 4 * threads), MAX_CHUNKS);
+        chunks = max(threads, chunks - chunks % threads);
+      } else if (panels >= 2 * threads) {
+        chunks = threads; // every chunk repacks A: no more chunks than threads
+      }
+      if (chunks > 1) {
+        store<i32>(taskArg(0), m);
+        store<i32>(taskArg(1), n);
+        store<i32>(taskArg(2), k);
+        store<u32>(taskArg(3), <u32>a);
+        store<u32>(taskArg(4), <u32>rowStride);
+        store<u32>(taskArg(5), <u32>kStride);
+        store<u32>(taskArg(6), <u32>bp);
+        store<u32>(taskArg(7), <u32>c);
+        store<i32>(taskArg(8), ldc);
+        store<i32>(taskArg(9), accumulate ? 1 : 0);
+        fork(byRows ? TASK_GEMM_ROWS : TASK_GEMM_PANELS, chunks);
+        return;
+      }
+    }
+  }
+  gemmSerial(m, n, k, a, rowStride, kStride, bp, c, ldc, accumulate);
+}
+
+/**
+ * First row of chunk `i` of `chunks` over m rows: an even split. For a few dozen rows this
+ * balances best (64 = 32 + 32 = 30 packed + a 2 x 16 pair each, vs 30 | 30 + 4).
+ */
+export function evenBound(m: i32, i: i32, chunks: i32): i32 {
+  return i >= chunks ? m : <i32>(<i64>m * i / chunks);
+}
+
+/** First row of chunk `i` of `chunks` over m rows: an even split rounded to a multiple of MR. */
+export function rowBound(m: i32, i: i32, chunks: i32): i32 {
+  if (i >= chunks) return m;
+  return min(m, (<i32>((<i64>m * i / chunks + (MR >> 1)) / MR)) * MR);
+}
+
+/** One chunk of a product forked by gemmStrided (runs on any thread of the pool). */
+export function gemmChunk(control: usize, byRows: bool, chunk: i32, chunks: i32): void {
+  const m = argI32(control, 0), n = argI32(control, 1), k = argI32(control, 2);
+  const a = <usize><u32>argI32(control, 3);
+  const rowStride = <usize><u32>argI32(control, 4), kStride = <usize><u32>argI32(control, 5);
+  const bp = <usize><u32>argI32(control, 6), c = <usize><u32>argI32(control, 7);
+  const ldc = argI32(control, 8);
+  const accumulate = argI32(control, 9) != 0;
+  if (byRows) {
+    const r0 = rowBound(m, chunk, chunks), r1 = rowBound(m, chunk + 1, chunks);
+    if (r1 > r0) gemmSerial(r1 - r0, n, k, a + <usize>r0 * rowStride, rowStride, kStride, bp, c + <usize>r0 * (<usize>ldc << 2), ldc, accumulate);
+  } else {
+    const panels = (n + PANEL - 1) / PANEL;
+    const p0 = <i32>(<i64>panels * chunk / chunks), p1 = <i32>(<i64>panels * (chunk + 1) / chunks);
+    if (p1 > p0) {
+      const panelBytes = <usize>(k + 1) * (PANEL << 2);
+      const cols = min(n, p1 * PANEL) - p0 * PANEL;
+      gemmSerial(m, cols, k, a, rowStride, kStride, bp + <usize>p0 * panelBytes, c + (<usize>(p0 * PANEL) << 2), ldc, accumulate);
+    }
+  }
+}
+
+function gemmSerial(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride: usize, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
   const panelBytes = <usize>(k + 1) * (PANEL << 2);
   const ldcBytes = <usize>ldc << 2;
   const stripBytes = <usize>k * (MR << 2);
@@ -237,7 +349,7 @@ function packA(a: usize, rowStride: usize, kStride: usize, rows: i32, k: i32, ds
   }
 }
 
-// Rows rStart..m-1 on unpacked A: 4x8 tiles, then single rows.
+// Rows rStart..m-1 on unpacked A: 4x8 tiles, then a 2x16 pair, then single rows.
 function gemmRows(rStart: i32, m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride: usize, bp: usize, c: usize, ldcBytes: usize, accumulate: bool): void {
   const panels = (n + PANEL - 1) / PANEL;
   const panelBytes = <usize>(k + 1) * (PANEL << 2);
@@ -251,7 +363,20 @@ function gemmRows(rStart: i32, m: i32, n: i32, k: i32, a: usize, rowStride: usiz
         tile4x8(k, a + <usize>r * rowStride, rowStride, kStride, b, c + <usize>r * ldcBytes + (<usize>(p * PANEL) << 2), ldcBytes, cols, accumulate);
       }
     }
-    for (let r = rFull; r < rEnd; r++) {
+    let r1 = rFull;
+    if (rEnd - r1 >= 2) {
+      // Two leftover rows: 2 x 16 tiles (8 accumulator chains, as the 4 x 8 tile) cost about a
+      // packed row each; two single rows would read all of B twice at half that speed.
+      const a0 = a + <usize>r1 * rowStride;
+      const c0 = c + <usize>r1 * ldcBytes;
+      let p = 0;
+      for (; p + 2 <= panels; p += 2) {
+        tile2x16(k, a0, rowStride, kStride, bp + <usize>p * panelBytes, panelBytes, c0 + (<usize>(p * PANEL) << 2), ldcBytes, min(PANEL, n - (p + 1) * PANEL), accumulate);
+      }
+      if (p < panels) tile2x8(k, a0, rowStride, kStride, bp + <usize>p * panelBytes, c0 + (<usize>(p * PANEL) << 2), ldcBytes, min(PANEL, n - p * PANEL), accumulate);
+      r1 += 2;
+    }
+    for (let r = r1; r < rEnd; r++) {
       const arow = a + <usize>r * rowStride;
       const crow = c + <usize>r * ldcBytes;
       let p = 0;
@@ -369,6 +494,61 @@ function tile4x8(k: i32, a: usize, rowStride: usize, kStride: usize, b: usize, c
   storeRow8(c + ldcBytes, c10, c11, cols, accumulate);
   storeRow8(c + 2 * ldcBytes, c20, c21, cols, accumulate);
   storeRow8(c + 3 * ldcBytes, c30, c31, cols, accumulate);
+}
+
+// Two rows of A times two panels of B (16 columns; the second panel has `cols2` real columns).
+function tile2x16(k: i32, a: usize, rowStride: usize, kStride: usize, b: usize, panelBytes: usize, c: usize, ldcBytes: usize, cols2: i32, accumulate: bool): void {
+  const b2 = b + panelBytes;
+  let c00 = v128.load(b), c01 = v128.load(b, 16), c02 = v128.load(b2), c03 = v128.load(b2, 16);
+  let c10 = c00, c11 = c01, c12 = c02, c13 = c03;
+  let a0 = a, a1 = a + rowStride;
+  let pb = b + (PANEL << 2), pb2 = b2 + (PANEL << 2);
+  for (let i = 0; i < k; i++) {
+    const x0 = v128.load32_splat(a0);
+    const x1 = v128.load32_splat(a1);
+    let v = v128.load(pb);
+    c00 = madd(x0, v, c00);
+    c10 = madd(x1, v, c10);
+    v = v128.load(pb, 16);
+    c01 = madd(x0, v, c01);
+    c11 = madd(x1, v, c11);
+    v = v128.load(pb2);
+    c02 = madd(x0, v, c02);
+    c12 = madd(x1, v, c12);
+    v = v128.load(pb2, 16);
+    c03 = madd(x0, v, c03);
+    c13 = madd(x1, v, c13);
+    a0 += kStride;
+    a1 += kStride;
+    pb += PANEL << 2;
+    pb2 += PANEL << 2;
+  }
+  storeRow8(c, c00, c01, PANEL, accumulate);
+  storeRow8(c + ldcBytes, c10, c11, PANEL, accumulate);
+  storeRow8(c + 32, c02, c03, cols2, accumulate);
+  storeRow8(c + ldcBytes + 32, c12, c13, cols2, accumulate);
+}
+
+function tile2x8(k: i32, a: usize, rowStride: usize, kStride: usize, b: usize, c: usize, ldcBytes: usize, cols: i32, accumulate: bool): void {
+  let c00 = v128.load(b), c01 = v128.load(b, 16);
+  let c10 = c00, c11 = c01;
+  let a0 = a, a1 = a + rowStride;
+  let pb = b + (PANEL << 2);
+  for (let i = 0; i < k; i++) {
+    const x0 = v128.load32_splat(a0);
+    const x1 = v128.load32_splat(a1);
+    const v0 = v128.load(pb);
+    const v1 = v128.load(pb, 16);
+    c00 = madd(x0, v0, c00);
+    c01 = madd(x0, v1, c01);
+    c10 = madd(x1, v0, c10);
+    c11 = madd(x1, v1, c11);
+    a0 += kStride;
+    a1 += kStride;
+    pb += PANEL << 2;
+  }
+  storeRow8(c, c00, c01, cols, accumulate);
+  storeRow8(c + ldcBytes, c10, c11, cols, accumulate);
 }
 
 function row1x24(k: i32, a: usize, kStride: usize, b: usize, panelBytes: usize, c: usize, accumulate: bool): void {

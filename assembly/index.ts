@@ -18,3 +18,4 @@ export { sgdStep, rmspropStep, adagradStep, adamStep } from "./optimizers";
 export { sumSquaresF64, sumAbsPowF64, maxAbsF32, scaleInPlace, clampInPlace } from "./clip";
 export { crossEntropyRows, mseLoss } from "./loss";
 export { addColumnSums, embeddingForward, embeddingBackward } from "./layers";
+export { threadControlSize, setThreadPool, workerMain, threadSpinProbe } from "./threads";

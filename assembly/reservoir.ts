@@ -9,6 +9,7 @@
 // float32 numbers is exact in float64, so the Gram only rounds in its sums; this matters because
 // Z^T Z + ridge I reaches condition numbers of 1e11 (a float32 solve would be meaningless).
 import { gemm } from "./gemm";
+import { TASK_GEMV, TASK_SYRK, argI32, fork, taskArg, threadsAvailable } from "./threads";
 import { sigmoid4, tanh4, relu4, sigmoid1, tanh1 } from "./activations";
 import { madd } from "./simd";
 
@@ -254,6 +255,39 @@ function gemvPacked(k: i32, a: usize, bp: usize, n: i32, y: usize): void {
   }
 }
 
+// Threaded binaries: the reservoir's product is memory-bound (the whole of W every step), and two
+// cores stream it faster than one. Chunks are whole triples of panels, so every panel is summed
+// by the same code path as in one call (the last chunk keeps the leftover panels).
+const GEMV_FORK_MACS: i64 = 1 << 17;
+
+function gemv(k: i32, a: usize, bp: usize, n: i32, y: usize): void {
+  if (ASC_FEATURE_THREADS) {
+    const chunks = min(threadsAvailable(), ((n + 7) >> 3) / 3);
+    if (chunks > 1 && <i64>k * <i64>n >= GEMV_FORK_MACS) {
+      store<i32>(taskArg(0), k);
+      store<u32>(taskArg(1), <u32>a);
+      store<u32>(taskArg(2), <u32>bp);
+      store<i32>(taskArg(3), n);
+      store<u32>(taskArg(4), <u32>y);
+      fork(TASK_GEMV, chunks);
+      return;
+    }
+  }
+  gemvPacked(k, a, bp, n, y);
+}
+
+/** One chunk of a forked reservoir product. */
+export function gemvChunk(control: usize, chunk: i32, chunks: i32): void {
+  const k = argI32(control, 0), a = <usize><u32>argI32(control, 1), bp = <usize><u32>argI32(control, 2);
+  const n = argI32(control, 3), y = <usize><u32>argI32(control, 4);
+  const triples = ((n + 7) >> 3) / 3;
+  const p0 = 3 * <i32>(<i64>triples * chunk / chunks);
+  const p1 = chunk + 1 == chunks ? (n + 7) >> 3 : 3 * <i32>(<i64>triples * (chunk + 1) / chunks);
+  if (p1 <= p0) return;
+  const panelBytes = <usize>(k + 1) << 5;
+  gemvPacked(k, a, bp + <usize>p0 * panelBytes, min(n, p1 << 3) - (p0 << 3), y + (<usize>p0 << 5));
+}
+
 // x = (1 - a) x + a (f(pre) + noise); returns the sum of the new x (non-finite iff some x is).
 function leakyUpdate(n: i32, x: usize, pre: usize, leak: f32, act: i32, noiseStd: f32, rng: usize): f32 {
   const keepS: f32 = <f32>1.0 - leak;
@@ -298,7 +332,7 @@ function reservoirStep(m: usize, noise: bool): bool {
       const cat = ptr(d, L_CAT);
       copy32(cat, x, n);
       copy32(cat + (<usize>n << 2), ptr(d, L_IN), k);
-      gemvPacked(n + k, cat, ptr(d, L_W), n, pre);
+      gemv(n + k, cat, ptr(d, L_W), n, pre);
     } else {
       // pre = bias + W_in in (bias in the packed panels' bias row), then += W x(t-1).
       gemm(1, n, k, ptr(d, L_IN), k, ptr(d, L_WIN), pre, n, false);
@@ -633,8 +667,45 @@ function esnRun64(m: usize, steps: i32, inputs: usize, teacher: usize, outputs: 
 
 /** Adds A^T A (A: `rows` x g float64, g a multiple of 4) to the upper triangle of C (g x g). */
 export function syrkUpper(c: usize, g: i32, a: usize, rows: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    // Threaded binaries: rows of 4 x 4 tiles split in chunks of equal tile count.
+    const threads = threadsAvailable();
+    if (threads > 1 && g >= 64 && <i64>g * <i64>g * <i64>rows >= SYRK_FORK_MACS) {
+      store<u32>(taskArg(0), <u32>c);
+      store<i32>(taskArg(1), g);
+      store<u32>(taskArg(2), <u32>a);
+      store<i32>(taskArg(3), rows);
+      fork(TASK_SYRK, min(4 * threads, g >> 4));
+      return;
+    }
+  }
+  syrkBlocks(c, g, a, rows, 0, g >> 2);
+}
+
+const SYRK_FORK_MACS: i64 = 1 << 19;
+
+// First tile row of chunk i: tile row r holds (tiles - r) tiles, so the cumulative count before
+// it is r*tiles - r(r-1)/2; the chunk boundaries split the total evenly.
+function syrkBound(tiles: i32, i: i32, chunks: i32): i32 {
+  if (i >= chunks) return tiles;
+  const target = <i64>tiles * (tiles + 1) / 2 * i / chunks;
+  let r = 0;
+  while (r < tiles && <i64>r * tiles - <i64>r * (r - 1) / 2 < target) r++;
+  return r;
+}
+
+/** One chunk of a forked syrkUpper. */
+export function syrkChunk(control: usize, chunk: i32, chunks: i32): void {
+  const c = <usize><u32>argI32(control, 0), g = argI32(control, 1);
+  const a = <usize><u32>argI32(control, 2), rows = argI32(control, 3);
+  const tiles = g >> 2;
+  syrkBlocks(c, g, a, rows, syrkBound(tiles, chunk, chunks), syrkBound(tiles, chunk + 1, chunks));
+}
+
+// Tile rows r0 .. r1-1 (rows 4 r0 .. 4 r1 - 1 of C's upper triangle).
+function syrkBlocks(c: usize, g: i32, a: usize, rows: i32, r0: i32, r1: i32): void {
   const gBytes = <usize>g << 3;
-  for (let i0 = 0; i0 < g; i0 += 4) {
+  for (let i0 = r0 << 2; i0 < r1 << 2; i0 += 4) {
     for (let j0 = i0; j0 < g; j0 += 4) {
       const c0 = c + <usize>i0 * gBytes + (<usize>j0 << 3);
       const c1 = c0 + gBytes, c2 = c1 + gBytes, c3 = c2 + gBytes;

@@ -11,7 +11,8 @@
 //   PyTorch           Debian's python3-torch through /usr/bin/python3 (bench/_torch.py), 1 thread
 // Options: --no-peers (recur only), --peers=ort-node,ort-web,tfjs,torch (a subset),
 // --no-install (never run npm), --rounds=N, --time=MS (per engine and case, split over rounds),
-// --quick.
+// --quick, --threads=N (also time recur on N threads, as engine "recur-threads", against recur on
+// one thread of the same threaded core: see threadsTable).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -20,7 +21,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { GRU, LSTM, RNN, SGD, SequenceModel, backendInfo, init, readSafetensors, writeSafetensors } from "../dist/index.js";
+import { GRU, LSTM, RNN, SGD, SequenceModel, backendInfo, init, readSafetensors, setThreads, writeSafetensors } from "../dist/index.js";
 import { recurrentOnnx } from "./_onnx.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -563,7 +564,9 @@ function maxAbsDiff(ref, got) {
  * { median, min, samples, gflops, diff? } } }], versions, notes, failures }.
  */
 export async function compare(cases, options = {}) {
-  await init();
+  const threads = threadsOption(options);
+  const info = await init(threads > 1 ? { threads } : {});
+  if (threads > 1 && info.threads < threads) throw new Error(`bench: --threads=${threads}: only ${info.threads} thread(s) started (${info.threadsFallback})`);
   const peers = await loadPeers(options);
   const quick = options.quick === true;
   const rounds = Number(options.rounds ?? (quick ? 1 : 3));
@@ -584,6 +587,7 @@ export async function compare(cases, options = {}) {
       const prepared = {};
       prepared.recur = prepareRecur(c, d);
       const sd = prepared.recur.model.stateDict();
+      if (threads > 1) prepared["recur-threads"] = onThreads(prepareRecur(c, d, { sd }), threads);
       if (c.cell === "GRU" && c.kind !== "train" && peers.engines.tfjs) prepared["recur-rb"] = prepareRecur(c, d, { resetAfter: false, sd });
       const e = peers.engines;
       if (e["ort-node"]) prepared["ort-node"] = await prepareOrt(e["ort-node"], "cpu", c, d, sd);
@@ -646,6 +650,60 @@ export async function compare(cases, options = {}) {
     await torch?.close();
   }
   return { results, versions, notes: peers.notes, failures };
+}
+
+/** The --threads option: 1 (default) or an integer >= 2. */
+export function threadsOption(options) {
+  const n = options.threads === undefined || options.threads === false ? 1 : Number(options.threads);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`bench: --threads must be an integer >= 1, got ${options.threads}`);
+  return n;
+}
+
+// A prepared recur engine whose calls run on `threads` threads; every other engine (recur
+// included) runs with one thread of the same core.
+function onThreads(p, threads) {
+  const wrap = (fn) => () => {
+    setThreads(threads);
+    try {
+      return fn();
+    } finally {
+      setThreads(1);
+    }
+  };
+  return { ...p, run: wrap(p.run), check: wrap(p.check) };
+}
+
+/**
+ * With --threads=N: recur on N threads against recur on one thread, per case (both on the
+ * threaded core, timed in the same interleaved rounds). `target` is the ratio to reach, if any.
+ */
+export function threadsTable({ title, short = title, results, caseLabel, caseColumns, display = (e) => formatTime(e.median), threads, target, load }) {
+  const rows = results.filter((r) => r.engines["recur-threads"]);
+  if (!rows.length) return [];
+  return [
+    {
+      title: `${short}: recur on ${threads} threads vs 1`,
+      columns: [...caseColumns, "1 thread", `${threads} threads`, "ratio (median)", "ratio (best)", "max |difference|", ...(target ? ["target", "verdict"] : [])],
+      rows: rows.map((r) => {
+        const one = r.engines.recur;
+        const many = r.engines["recur-threads"];
+        const x = one.median / many.median;
+        return [
+          ...caseLabel(r.case),
+          display(one, r.case),
+          display(many, r.case),
+          formatRatio(x),
+          formatRatio(one.min / many.min),
+          many.diff === 0 ? "0 (bit-identical)" : String(many.diff),
+          ...(target ? [`>= ${target}x`, x >= target ? "met" : "MISSED"] : []),
+        ];
+      }),
+      notes: [
+        `Both columns run on the threaded core (init({ threads: ${threads} })), the 1-thread column after setThreads(1); calls alternate in the same interleaved rounds. Ratio = 1-thread time / ${threads}-thread time (median over all samples; best = fastest samples). The machine has ${os.cpus().length} CPUs and is shared: the ratio needs them idle.`,
+        ...(load ? [`Load average at the start: ${load.start}; at the end: ${load.end}.`] : []),
+      ],
+    },
+  ];
 }
 
 /** Forward flops of a single-layer cell over T steps and B sequences (the two products only). */

@@ -7,6 +7,7 @@
 // 2. tanh / sigmoid / relu throughput in ns per element (16,384 floats, in cache).
 // 3. Cold start: the first 512^3 product after creating a runtime vs the median of the next ones
 //    (target <= 1.5), in fresh child processes, with and without the runtime's warm-up.
+// 4. With --threads N: the GEMMs on N threads against 1 (bench/_threads.js).
 //
 // Times are tinybench samples of tasks run interleaved in passes (see measure()). The relaxed binary's matmul goes through the public `matmul`
 // (init() picks relaxed on this Node); the SIMD128 one through `matmulOn` (the same code on a
@@ -16,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
 import { createRuntime, init, matmul } from "../dist/index.js";
 import { matmulOn } from "../dist/ops.js";
+import { threadsSection } from "./_threads.js";
 
 const BACKENDS = ["simd128", "relaxed"];
 const PROBE_ROUNDS = 100_000; // 9.6 Mflop per call: ~0.25-0.5 ms, many calls per measurement
@@ -192,5 +194,8 @@ export async function run(options = {}) {
 
   const gemm = await gemmSection(runtimes, sizes, timing);
   const act = await activationSection(runtimes, timing);
-  return { tables: [gemm, act, cold] };
+  // --threads N: the same GEMMs on N threads (bench/_threads.js).
+  const threads = options.threads === undefined ? 1 : Number(options.threads);
+  const threaded = threads > 1 ? [await threadsSection({ threads, backend: info.backend, sizes: sizes.filter((n) => n >= 128), timing, measure })] : [];
+  return { tables: [gemm, act, cold, ...threaded] };
 }

@@ -6,7 +6,7 @@
 //   npm run bench -- kernels --quick    shorter timings (smoke runs, CI)
 //
 // Any other `--flag` or `--key=value` is passed to the workloads as an option (`--quality` ->
-// { quality: true }, `--sizes=64,128` -> { sizes: "64,128" }).
+// { quality: true }, `--sizes=64,128` -> { sizes: "64,128" }; `--threads 2` = `--threads=2`).
 //
 // A workload is a module bench/<name>.js exporting `async function run(options)` that returns
 // either rows { name, value, unit, target?, note? } (printed as one table) or
@@ -22,11 +22,14 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 function parseArgs(argv) {
   const names = [];
   const options = {};
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
     if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       const key = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-      options[key] = eq < 0 ? true : arg.slice(eq + 1);
+      // `--threads 2` as `--threads=2`: a number is never a workload name.
+      if (eq < 0 && /^\d+$/.test(argv[i + 1] ?? "")) options[key] = argv[++i];
+      else options[key] = eq < 0 ? true : arg.slice(eq + 1);
     } else {
       names.push(arg);
     }

@@ -1,10 +1,11 @@
 // Workload B (issue 6): batch 64, T = 50, I = 128, H = 256, sequences per second, for LSTM, GRU
 // and RNN, on recur and its peers (see bench/_suite.js), float32, one thread.
 //
-//   npm run bench -- throughput [--quick] [--json] [--cells=LSTM] [--no-peers]
+//   npm run bench -- throughput [--quick] [--json] [--cells=LSTM] [--no-peers] [--threads=2]
 //
-// Target: at least 1.8x onnxruntime-web's throughput for LSTM, GRU and RNN.
-import { compare, forwardFlops, formatRatio, loadNote, ratio, tables } from "./_suite.js";
+// Targets: at least 1.8x onnxruntime-web's throughput for LSTM, GRU and RNN; with --threads=2,
+// at least 1.8x recur's own single-thread throughput.
+import { compare, forwardFlops, formatRatio, loadNote, ratio, tables, threadsOption, threadsTable } from "./_suite.js";
 
 const list = (v, dflt) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : dflt);
 
@@ -22,18 +23,23 @@ export async function run(options = {}) {
       return { target: `B: ${row.case.cell} >= 1.8x ORT web throughput`, measured: formatRatio(x), pass: x >= 1.8 };
     });
   const seqs = (e) => `${Math.round((B * 1000) / e.median).toLocaleString("en")} seq/s`;
+  const title = `B: batch ${B}, T = ${T}, I = ${I}, H = ${H} (sequences per second)`;
+  const threads = threadsOption(options);
   return {
-    tables: tables({
-      title: `B: batch ${B}, T = ${T}, I = ${I}, H = ${H} (sequences per second)`,
-      short: "B",
-      ...r,
-      caseColumns: ["cell"],
-      caseLabel: (c) => [c.cell],
-      display: seqs,
-      targets,
-      load,
-      extraNotes: [`One call = ${B} sequences through forward (outputs and final states as JS arrays). Ratio = peer time / recur time = recur throughput / peer throughput.`],
-    }),
+    tables: [
+      ...tables({
+        title,
+        short: "B",
+        ...r,
+        caseColumns: ["cell"],
+        caseLabel: (c) => [c.cell],
+        display: seqs,
+        targets,
+        load,
+        extraNotes: [`One call = ${B} sequences through forward (outputs and final states as JS arrays). Ratio = peer time / recur time = recur throughput / peer throughput.`],
+      }),
+      ...threadsTable({ title, short: "B", ...r, caseColumns: ["cell"], caseLabel: (c) => [c.cell], display: seqs, threads, target: threads === 2 ? 1.8 : undefined, load }),
+    ],
     detail: r.results,
   };
 }

@@ -13,6 +13,11 @@ export interface Kernels {
   /** Bytes of scratch the GEMM uses at most; the runtime reserves it once per instance. */
   gemmScratchSize(): number;
   setGemmScratch(ptr: number, bytes: number): void;
+  // Threads (assembly/threads.ts; no-ops in the single-thread binaries): see src/threads.ts.
+  threadControlSize(): number;
+  setThreadPool(control: number): void;
+  workerMain(control: number, index: number): void;
+  threadSpinProbe(control: number, iterations: number): number;
   tanhArray(x: number, y: number, n: number): void;
   sigmoidArray(x: number, y: number, n: number): void;
   reluArray(x: number, y: number, n: number): void;

@@ -2,6 +2,8 @@ import { instantiate } from "./instantiate.js";
 import { fail } from "./errors.js";
 import type { Kernels } from "./kernels.js";
 import { Heap } from "./memory.js";
+import { startPool } from "./pool.js";
+import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 
 export type Backend = "simd128" | "relaxed";
 
@@ -16,11 +18,23 @@ export interface InitOptions {
   wasm?: URL | string | ArrayBuffer | Uint8Array | WebAssembly.Module;
   /** Skip the warm-up calls (default false). Warm-up moves V8's tier-up out of the first real call. */
   skipWarmup?: boolean;
+  /**
+   * Threads the kernels may use, the calling thread included (default 1): an integer from 1 to
+   * 64, or "auto" (the hardware's count, at most 8). More than 1 loads the threaded build of the
+   * backend on a shared memory and starts `threads - 1` workers (Node worker_threads; Web Workers
+   * on cross-origin isolated pages). Where that is impossible the runtime runs on one thread and
+   * `backendInfo().threadsFallback` says why. With `wasm` given, it must then be the threaded
+   * binary (recur-<backend>-threads.wasm).
+   */
+  threads?: number | "auto";
 }
 
 export interface BackendInfo {
   backend: Backend;
+  /** Threads the kernels use now, the calling thread included. */
   threads: number;
+  /** Set when fewer threads run than `init` asked for: the reason. */
+  threadsFallback?: string;
   memoryBytes: number;
   heapUsedBytes: number;
 }
@@ -29,6 +43,10 @@ export interface Runtime {
   backend: Backend;
   kernels: Kernels;
   heap: Heap;
+  /** The worker pool of a threaded runtime (undefined: single-threaded). */
+  pool?: ThreadPool;
+  /** Why the runtime has fewer threads than requested. */
+  threadsFallback?: string;
 }
 
 // f32x4.relaxed_madd on three zero vectors: the smallest module that only validates where relaxed
@@ -61,11 +79,32 @@ async function relaxedSupported(): Promise<boolean> {
   return WebAssembly.validate(RELAXED_PROBE);
 }
 
-function defaultUrl(backend: Backend): URL {
+function defaultUrl(backend: Backend, threaded: boolean): URL {
   // Literal `new URL(..., import.meta.url)` calls so bundlers (Vite, webpack) see and copy the files.
+  if (threaded) {
+    return backend === "relaxed"
+      ? new URL("../build/recur-relaxed-threads.wasm", import.meta.url)
+      : new URL("../build/recur-simd128-threads.wasm", import.meta.url);
+  }
   return backend === "relaxed"
     ? new URL("../build/recur-relaxed.wasm", import.meta.url)
     : new URL("../build/recur-simd128.wasm", import.meta.url);
+}
+
+// Pages of a threaded core's shared memory: a shared memory cannot move, so its maximum is
+// reserved up front (address space only); smaller reservations are tried where 4 GiB fails.
+const SHARED_MAX_PAGES = [65536, 16384, 4096];
+
+function sharedMemory(): WebAssembly.Memory | string {
+  let last: unknown;
+  for (const maximum of SHARED_MAX_PAGES) {
+    try {
+      return new WebAssembly.Memory({ initial: 16, maximum, shared: true });
+    } catch (err) {
+      last = err;
+    }
+  }
+  return `could not reserve a shared Wasm memory (${(last as Error).message})`;
 }
 
 async function loadSource(source: URL | string): Promise<Uint8Array | Response> {
@@ -84,6 +123,13 @@ async function loadSource(source: URL | string): Promise<Uint8Array | Response> 
   return response;
 }
 
+async function compileResponse(response: Response): Promise<WebAssembly.Module> {
+  if (typeof WebAssembly.compileStreaming === "function" && response.headers.get("content-type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
 function checkBackend(value: unknown, where: string): Backend | "auto" {
   if (value !== "auto" && value !== "simd128" && value !== "relaxed") {
     fail("E_VALUE", `${where}: backend must be "auto", "simd128" or "relaxed", got ${JSON.stringify(value)}`);
@@ -93,61 +139,107 @@ function checkBackend(value: unknown, where: string): Backend | "auto" {
 
 /**
  * Instantiates one core on a fresh memory. Most code wants `init()`, which keeps a single shared
- * runtime; this is for tests and tools that compare both binaries side by side.
+ * runtime; this is for tests and tools that compare both binaries (or thread counts) side by side.
+ * A threaded runtime's workers are stopped by `runtime.pool.shutdown()`; they never keep a Node
+ * process alive.
  */
 export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
   const requested = checkBackend(options.backend ?? "auto", "createRuntime");
+  const threadsOption = checkThreads(options.threads === undefined ? 1 : options.threads, "createRuntime");
   const relaxedOk = await relaxedSupported();
   if (requested === "relaxed" && !relaxedOk) {
     fail("E_UNSUPPORTED", "createRuntime: backend \"relaxed\" requested but this engine does not validate relaxed SIMD");
   }
   const backend: Backend = requested === "auto" ? (relaxedOk ? "relaxed" : "simd128") : requested;
+  let threads = threadsOption === "auto" ? Math.max(1, Math.min(8, await hardwareThreads())) : threadsOption;
+  let threadsFallback: string | undefined;
+  let memory: WebAssembly.Memory | undefined;
+  if (threads > 1) {
+    const shared = threadsUnavailable() ?? sharedMemory();
+    if (typeof shared === "string") {
+      threadsFallback = shared;
+      threads = 1;
+    } else {
+      memory = shared;
+    }
+  }
+  const threaded = threads > 1;
   let source: BufferSource | Response | WebAssembly.Module;
   const given = options.wasm;
   if (given instanceof WebAssembly.Module || given instanceof ArrayBuffer || given instanceof Uint8Array) source = given;
-  else source = await loadSource(given ?? defaultUrl(backend));
+  else source = await loadSource(given ?? defaultUrl(backend, threaded));
   // Bytes are compiled here so instantiate() takes its Module path: its Response check reads the
   // global `Response`, which in Node 20 first loads the whole fetch implementation (~80 ms).
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) source = await WebAssembly.compile(source as BufferSource);
+  // Workers instantiate the same compiled module: a fetched threaded core is compiled here too.
+  if (threaded && !(source instanceof WebAssembly.Module)) source = await compileResponse(source as Response);
+  const module = source instanceof WebAssembly.Module ? source : undefined;
 
-  const memory = new WebAssembly.Memory({ initial: 16 });
-  const { exports } = await instantiate<Record<string, unknown>>(source as never, { env: { memory } });
+  memory ??= new WebAssembly.Memory({ initial: 16 });
+  let exports: Record<string, unknown>;
+  try {
+    ({ exports } = await instantiate<Record<string, unknown>>(source as never, { env: { memory } }));
+  } catch (err) {
+    if (threaded && err instanceof WebAssembly.LinkError) {
+      fail("E_FORMAT", `createRuntime: the Wasm given for threads: ${threads} is not a threaded core (recur-${backend}-threads.wasm): ${err.message}`);
+    }
+    throw err;
+  }
   const kernels = { ...(exports as object), memory } as unknown as Kernels;
   const heap = new Heap(memory, kernels.heapBase());
   // The GEMM packs rows of A into this region on every call; reserved once, for the instance's
   // life, and written once now so its pages are mapped (first-touch faults cost a first large call
-  // ~1 ms otherwise).
+  // ~1 ms otherwise). Each worker gets its own (src/pool.ts).
   const scratchBytes = kernels.gemmScratchSize();
   const scratch = heap.alloc(scratchBytes);
   heap.f32(scratch, scratchBytes >> 2).fill(0);
   kernels.setGemmScratch(scratch, scratchBytes);
-  const runtime = { backend, kernels, heap };
+  const runtime: Runtime = { backend, kernels, heap };
   if (!options.skipWarmup) await warmUp(runtime);
+  if (threaded) {
+    try {
+      if (module === undefined) throw new Error("no compiled module to share with workers");
+      runtime.pool = await startPool(module, kernels, heap, threads);
+    } catch (err) {
+      threadsFallback = `the workers did not start: ${(err as Error).message}`;
+    }
+  }
+  if (threadsFallback !== undefined) runtime.threadsFallback = threadsFallback;
   return runtime;
 }
 
 let shared: Promise<Runtime> | undefined;
 let current: Runtime | undefined;
+let sharedThreads: number | "auto" = 1;
 
 /**
  * Loads the Wasm core once; later and concurrent calls share the same load (their `wasm` and
- * `skipWarmup` options are ignored) and reject with E_STATE if they ask for another backend.
- * Resolves to `backendInfo()`; errors always arrive as a rejected promise.
+ * `skipWarmup` options are ignored) and reject with E_STATE if they ask for another backend or
+ * another `threads` value than the load (call `shutdown()` first to load again). Resolves to
+ * `backendInfo()`; errors always arrive as a rejected promise.
  */
 export function init(options: InitOptions = {}): Promise<BackendInfo> {
   let wanted: Backend | "auto";
+  let threads: number | "auto" | undefined;
   try {
     wanted = checkBackend(options.backend ?? "auto", "init");
+    if (options.threads !== undefined) threads = checkThreads(options.threads, "init");
   } catch (err) {
     return Promise.reject(err);
   }
   if (shared === undefined) {
+    sharedThreads = threads ?? 1;
     shared = createRuntime(options).then(
       (rt) => (current = rt),
       (err: unknown) => {
         shared = undefined; // a failed load may be retried (e.g. with another `wasm` source)
         throw err;
       },
+    );
+  } else if (threads !== undefined && threads !== sharedThreads) {
+    const loaded = sharedThreads;
+    return shared.then(() =>
+      fail("E_STATE", `init: the core is already loaded with threads: ${JSON.stringify(loaded)}; threads: ${JSON.stringify(threads)} was requested (call shutdown() first)`),
     );
   }
   return shared.then((rt) => {
@@ -166,7 +258,44 @@ export function runtime(): Runtime {
 
 export function backendInfo(): BackendInfo {
   const rt = runtime();
-  return { backend: rt.backend, threads: 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };
+  const info: BackendInfo = { backend: rt.backend, threads: rt.pool?.active ?? 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };
+  if (rt.threadsFallback !== undefined) info.threadsFallback = rt.threadsFallback;
+  return info;
+}
+
+/**
+ * Changes how many threads the kernels use, from 1 to the count `init` started (no worker is
+ * started or stopped: idle workers park). Results do not depend on it: every split keeps the
+ * single-thread summation order.
+ */
+export function setThreads(threads: number): BackendInfo {
+  const rt = runtime();
+  const max = rt.pool?.size ?? 1;
+  if (typeof threads !== "number" || !Number.isInteger(threads) || threads < 1 || threads > max) {
+    fail("E_VALUE", `setThreads: threads must be an integer from 1 to ${max} (the count init started), got ${typeof threads === "string" ? JSON.stringify(threads) : String(threads)}`);
+  }
+  rt.pool?.setActive(threads);
+  return backendInfo();
+}
+
+/**
+ * Stops the shared runtime's workers and forgets it: models built on it must not be used
+ * afterwards, and the next `init()` loads the core again (with any `threads`). Workers never keep
+ * a Node process alive, so this is only needed to change the thread count or free the threads.
+ */
+export async function shutdown(): Promise<void> {
+  const pending = shared;
+  shared = undefined;
+  current = undefined;
+  sharedThreads = 1;
+  if (pending === undefined) return;
+  let rt: Runtime;
+  try {
+    rt = await pending;
+  } catch {
+    return;
+  }
+  await rt.pool?.shutdown();
 }
 
 // V8 runs a fresh module in Liftoff and tiers a function up to TurboFan only once it has used up a
@@ -174,10 +303,10 @@ export function backendInfo(): BackendInfo {
 // background; there is no on-stack replacement for wasm, so a first large call that starts in
 // Liftoff runs unoptimised to its end (several times slower). Warm-up therefore
 // 1. calls every GEMM path (packed 5x8 tile direct and through its merge buffer, unpacked 4x8
-//    tile, single-row kernels, both packings) and the element-wise kernels on small problems, with
-//    loops long enough (k = 128) that every function exhausts its budget within the rounds
-//    (n = 24, k = 24 left packPanels in Liftoff: a first 512 matmul then spent 9 ms packing B
-//    instead of 0.2 ms);
+//    tile, 2-row tiles, single-row kernels, both packings) and the element-wise kernels on small
+//    problems, with loops long enough (k = 128) that every function exhausts its budget within
+//    the rounds (n = 24, k = 24 left packPanels in Liftoff: a first 512 matmul then spent 9 ms
+//    packing B instead of 0.2 ms);
 // 2. then yields to the event loop and repeats one round until its time stops improving, so the
 //    background compilations have finished before init resolves.
 async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
@@ -194,6 +323,7 @@ async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
     k.gemm(9, 20, K, a, K, bp, c, N, 1); // packed through the merge buffer, then one 4x8 tile
     k.gemm(3, N, K, a, K, bp, c, N, 0); // single rows, three panels at once
     k.gemm(1, 20, K, a, K, bp, c, N, 1); // single row, one panel at a time, partial panel
+    k.gemm(2, 20, K, a, K, bp, c, N, 1); // two rows: a 2 x 16 tile, then a partial 2 x 8
     k.gemmTN(N, N, 20, a, N, bp, c, N, 0);
     k.gemmTN(9, 20, K, a, 9, bp, c, N, 1);
     k.tanhArray(c, c, N * N);

@@ -37,6 +37,18 @@ export function zeros(shape: readonly number[]): Tensor {
   return tensor(shape);
 }
 
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
+
+/**
+ * A new Float32Array whose contents are undefined, for a result that is about to be overwritten
+ * whole. In Node a large one skips the zero-fill (Buffer.allocUnsafeSlow: its own ArrayBuffer,
+ * not the pool's), ~0.4 ms per 3 MB of forward() output; elsewhere it is `new Float32Array(n)`.
+ */
+export function uninitializedF32(n: number): Float32Array {
+  if (NodeBuffer === undefined || n < 1 << 16) return new Float32Array(n);
+  return new Float32Array(NodeBuffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer, 0, n);
+}
+
 /**
  * Checks that `t` is a well-formed tensor and, when `expected` is given, that its shape matches
  * (`-1` in `expected` accepts any size). Returns `t` typed.

@@ -25,9 +25,12 @@ const TYPES = {
 
 /**
  * Starts the server; port 0 picks a free one. `dir` serves that whole directory instead of the
- * demo (the end-to-end test serves a Vite build with it). Resolves to its URL and a close function.
+ * demo (the end-to-end test serves a Vite build with it). `isolated` sends the COOP/COEP headers
+ * that make pages cross-origin isolated (SharedArrayBuffer, hence `init({ threads })`). Resolves
+ * to its URL and a close function.
  */
-export function startServer({ port = 8080, host = "127.0.0.1", dir } = {}) {
+export function startServer({ port = 8080, host = "127.0.0.1", dir, isolated = false } = {}) {
+  const isolation = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
   const base = dir ? join(dir, sep) : root;
   const served = dir ? ["/"] : SERVED;
   const server = createServer(async (req, res) => {
@@ -52,7 +55,7 @@ export function startServer({ port = 8080, host = "127.0.0.1", dir } = {}) {
     try {
       const s = await stat(file);
       if (!s.isFile()) return send(404, "not found");
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": s.size, "cache-control": "no-cache" });
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": s.size, "cache-control": "no-cache", ...isolation });
       if (req.method === "HEAD") return res.end();
       createReadStream(file).pipe(res);
     } catch {

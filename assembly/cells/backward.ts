@@ -6,7 +6,8 @@
 // column sums, each computed in the interleaved gate order and added back in PyTorch order.
 // Rows past a sequence's length get zero gate gradients and carry dh/dc through unchanged,
 // matching the forward's frozen state.
-import { gemm, gemmTN, packB } from "../gemm";
+import { gemm, gemmTN, packB, evenBound } from "../gemm";
+import { TASK_BACKWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads";
 import { tanh4 } from "../activations";
 import { loadPartial } from "../simd";
 import { unpackGateRowsAdd } from "./layout";
@@ -95,7 +96,9 @@ function hPrev4(t: i32, b: i32, u: i32): v128 {
   return u + 4 <= P ? v128.load(row) : loadPartial(row, P - u);
 }
 
-export function recurrentBackward(desc: usize): void {
+// Sets the per-call context from the descriptor (each instance has its own globals: a worker
+// thread loads them itself).
+function loadContext(desc: usize): void {
   kind = field(desc, D_KIND);
   T = field(desc, D_T);
   B = field(desc, D_B);
@@ -116,7 +119,53 @@ export function recurrentBackward(desc: usize): void {
   aux = ptr(desc, D_AUX);
   peep = ptr(desc, D_PEEP);
   dGh = ptr(desc, D_DGH) != 0 ? ptr(desc, D_DGH) : gates;
+}
+
+// Threaded binaries: the time loop is split by batch rows (each row's gradient chain is
+// independent), one chunk per thread. Not with peepholes: their gradient sums over the rows of
+// every step, and a split would change that order.
+const MIN_ROWS: i32 = 5;
+const FORK_MACS: i64 = 1 << 18;
+
+export function recurrentBackward(desc: usize): void {
+  loadContext(desc);
   const I = field(desc, D_I);
+  // Step scratch: dht [B][Ps] | dm [B][Hp] | drh [B][Hp] | dpeep [3][Hp]
+  const dpeep = at(ptr(desc, D_STEP), B * (Ps + 2 * Hp));
+  if (peep != 0) zero(dpeep, 3 * Hp);
+  let forked = false;
+  if (ASC_FEATURE_THREADS) {
+    const chunks = min(threadsAvailable(), B / MIN_ROWS);
+    if (chunks > 1 && peep == 0 && <i64>T * <i64>B * <i64>width * <i64>P >= FORK_MACS) {
+      store<u32>(taskArg(0), <u32>desc);
+      fork(TASK_BACKWARD_ROWS, chunks);
+      forked = true;
+    }
+  }
+  if (!forked) backwardRange(desc, 0, B);
+
+  if (peep != 0) {
+    // Kernel order (i, f, o) back to ONNX's (i, o, f).
+    const gp = ptr(desc, D_GPEEP);
+    for (let u = 0; u < H; u++) {
+      store<f32>(at(gp, u), load<f32>(at(gp, u)) + load<f32>(at(dpeep, u)));
+      store<f32>(at(gp, 2 * H + u), load<f32>(at(gp, 2 * H + u)) + load<f32>(at(dpeep, Hp + u)));
+      store<f32>(at(gp, H + u), load<f32>(at(gp, H + u)) + load<f32>(at(dpeep, 2 * Hp + u)));
+    }
+  }
+  weightGradients(desc, I);
+}
+
+/** Chunk `chunk` of `chunks` of the time loop (an even split of the rows). */
+export function backwardRows(desc: usize, chunk: i32, chunks: i32): void {
+  loadContext(desc);
+  backwardRange(desc, evenBound(B, chunk, chunks), evenBound(B, chunk + 1, chunks));
+}
+
+// The time loop for batch rows b0 .. b1-1: every buffer is used in these rows only.
+function backwardRange(desc: usize, b0: i32, b1: i32): void {
+  if (b1 <= b0) return;
+  const nb = b1 - b0;
   const dOut = ptr(desc, D_DOUT);
   const dh = ptr(desc, D_DH), dc = ptr(desc, D_DC);
   const whr = ptr(desc, D_WHR_ROWS);
@@ -127,12 +176,11 @@ export function recurrentBackward(desc: usize): void {
   const drh = at(dm, B * Hp);
   const dpeep = at(drh, B * Hp);
   const dhTotAll = ptr(desc, D_DHTOT);
-  if (peep != 0) zero(dpeep, 3 * Hp);
 
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
     // Total gradient reaching h_t: from the future (dh) and from this step's output.
-    for (let b = 0; b < B; b++) {
+    for (let b = b0; b < b1; b++) {
       const active = t < lengthOf(b);
       for (let j = 0; j < Ps; j++) {
         const v = active && j < P ? load<f32>(at(dh, b * Ps + j)) + load<f32>(at(dOut, (t * B + b) * ldo + j)) : <f32>0;
@@ -141,11 +189,11 @@ export function recurrentBackward(desc: usize): void {
     }
     let dhCell = dht;
     if (kind == KIND_LSTM && whr != 0) {
-      if (dhTotAll != 0) for (let j = 0; j < B * Ps; j++) store<f32>(at(dhTotAll, t * B * Ps + j), load<f32>(at(dht, j)));
-      gemm(B, H, P, dht, Ps, whr, dm, Hp, false); // dm = dh W_hr: the gradient of o*tanh(c)
+      if (dhTotAll != 0) for (let j = b0 * Ps; j < b1 * Ps; j++) store<f32>(at(dhTotAll, t * B * Ps + j), load<f32>(at(dht, j)));
+      gemm(nb, H, P, at(dht, b0 * Ps), Ps, whr, at(dm, b0 * Hp), Hp, false); // dm = dh W_hr: the gradient of o*tanh(c)
       dhCell = dm;
     }
-    for (let b = 0; b < B; b++) {
+    for (let b = b0; b < b1; b++) {
       const gRow = at(gates, (t * B + b) * width);
       const hRow = at(dGh, (t * B + b) * width);
       if (t >= lengthOf(b)) {
@@ -166,30 +214,19 @@ export function recurrentBackward(desc: usize): void {
         zero(dhRow, Ps);
       }
     }
-    const stepRows = at(dGh, t * B * width);
+    const stepRows = at(dGh, (t * B + b0) * width);
     if (kind == KIND_GRU_RESET_BEFORE) {
       // d(r*h) = dn W_hn, then the r-gate gradient and the r*h path into dh.
-      gemm(B, H, Hp, at(stepRows, 2 * Hp), width, ptr(desc, D_WHN_ROWS), drh, Hp, false);
-      for (let b = 0; b < B; b++) {
+      gemm(nb, H, Hp, at(stepRows, 2 * Hp), width, ptr(desc, D_WHN_ROWS), at(drh, b0 * Hp), Hp, false);
+      for (let b = b0; b < b1; b++) {
         if (t >= lengthOf(b)) continue;
-        gruBeforeBackward2(t, b, at(gates, (t * B + b) * width), at(stepRows, b * width), at(drh, b * Hp), at(dh, b * Ps));
+        gruBeforeBackward2(t, b, at(gates, (t * B + b) * width), at(stepRows, (b - b0) * width), at(drh, b * Hp), at(dh, b * Ps));
       }
-      gemm(B, P, 2 * Hp, stepRows, width, ptr(desc, D_WHH_ROWS), dh, Ps, true);
+      gemm(nb, P, 2 * Hp, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, true);
     } else {
-      gemm(B, P, width, stepRows, width, ptr(desc, D_WHH_ROWS), dh, Ps, true);
+      gemm(nb, P, width, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, true);
     }
   }
-
-  if (peep != 0) {
-    // Kernel order (i, f, o) back to ONNX's (i, o, f).
-    const gp = ptr(desc, D_GPEEP);
-    for (let u = 0; u < H; u++) {
-      store<f32>(at(gp, u), load<f32>(at(gp, u)) + load<f32>(at(dpeep, u)));
-      store<f32>(at(gp, 2 * H + u), load<f32>(at(gp, 2 * H + u)) + load<f32>(at(dpeep, Hp + u)));
-      store<f32>(at(gp, H + u), load<f32>(at(gp, H + u)) + load<f32>(at(dpeep, 2 * Hp + u)));
-    }
-  }
-  weightGradients(desc, I);
 }
 
 function lstmCellBackward(t: i32, b: i32, g: usize, dhv: usize, dcRow: usize, dpeep: usize): void {

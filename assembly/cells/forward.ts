@@ -8,7 +8,8 @@
 //      which overwrites the step's gates with the activated gates (kept for backward).
 // Rows past a sequence's length (lengths != 0) keep their state and output zeros; the reverse
 // direction therefore starts at each sequence's own last step.
-import { gemm } from "../gemm";
+import { gemm, evenBound } from "../gemm";
+import { TASK_FORWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads";
 import { sigmoid4, tanh4, relu4 } from "../activations";
 import { madd, storePartial } from "../simd";
 
@@ -54,14 +55,48 @@ function f32at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);
 }
 
+// Threaded binaries: the time loop is split by batch rows (every row's recurrence is independent),
+// one chunk per thread: one fork per call instead of one per step. (Splitting by hidden units,
+// so that each thread keeps only its part of W_hh, was measured as fast on a quiet machine but
+// needs two barriers per step, which stall whenever another process takes a core.)
+const MIN_ROWS: i32 = 5;
+const FORK_MACS: i64 = 1 << 18;
+
 export function recurrentForward(desc: usize): void {
   const kind = field(desc, D_KIND);
   const T = field(desc, D_T), B = field(desc, D_B), I = field(desc, D_I);
   const H = field(desc, D_H), P = field(desc, D_P);
+  const width = gateCount(kind) * round8(H); // gate columns per row
+  gemm(T * B, width, I, ptr(desc, D_X), field(desc, D_LDX), ptr(desc, D_WIH), ptr(desc, D_GATES), width, false);
+  if (ASC_FEATURE_THREADS) {
+    const chunks = min(threadsAvailable(), B / MIN_ROWS);
+    if (chunks > 1 && <i64>T * <i64>B * <i64>width * <i64>P >= FORK_MACS) {
+      store<u32>(taskArg(0), <u32>desc);
+      fork(TASK_FORWARD_ROWS, chunks);
+      return;
+    }
+  }
+  forwardRange(desc, 0, B);
+}
+
+/** Chunk `chunk` of `chunks` of the time loop (an even split of the rows). */
+export function forwardRows(desc: usize, chunk: i32, chunks: i32): void {
+  const B = field(desc, D_B);
+  forwardRange(desc, evenBound(B, chunk, chunks), evenBound(B, chunk + 1, chunks));
+}
+
+// The time loop for batch rows b0 .. b1-1. Each range works in its own rows of every buffer; the
+// step's products go to its own rows of `rec`.
+function forwardRange(desc: usize, b0: i32, b1: i32): void {
+  if (b1 <= b0) return;
+  const kind = field(desc, D_KIND);
+  const T = field(desc, D_T), B = field(desc, D_B);
+  const H = field(desc, D_H), P = field(desc, D_P);
   const Hp = round8(H), Ps = round8(P);
   const G = gateCount(kind);
   const width = G * Hp; // gate columns per row
-  const gates = ptr(desc, D_GATES), rec = ptr(desc, D_REC);
+  const nb = b1 - b0;
+  const gates = ptr(desc, D_GATES), rec = f32at(ptr(desc, D_REC), b0 * width);
   const hState = ptr(desc, D_HSTATE), cState = ptr(desc, D_CSTATE);
   const out = ptr(desc, D_OUT), ldo = field(desc, D_LDO);
   const lengths = ptr(desc, D_LENGTHS);
@@ -69,24 +104,22 @@ export function recurrentForward(desc: usize): void {
   const cSeq = ptr(desc, D_CSEQ), aux = ptr(desc, D_AUX), scratch = ptr(desc, D_SCRATCH);
   const whh = ptr(desc, D_WHH), whr = ptr(desc, D_WHR), peep = ptr(desc, D_PEEP);
 
-  gemm(T * B, width, I, ptr(desc, D_X), field(desc, D_LDX), ptr(desc, D_WIH), gates, width, false);
-
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     const stepGates = f32at(gates, t * B * width);
     if (kind == KIND_GRU_RESET_BEFORE) {
-      gruResetBeforeStep(B, H, t, stepGates, rec, hState, whh, ptr(desc, D_WHN), scratch, out, ldo, lengths, aux);
+      gruResetBeforeStep(b0, b1, H, t, B, stepGates, rec, hState, whh, ptr(desc, D_WHN), scratch, out, ldo, lengths, aux);
       continue;
     }
-    gemm(B, width, P, hState, Ps, whh, rec, width, false);
-    for (let b = 0; b < B; b++) {
+    gemm(nb, width, P, f32at(hState, b0 * Ps), Ps, whh, rec, width, false);
+    for (let b = b0; b < b1; b++) {
       const outRow = f32at(out, (t * B + b) * ldo);
       if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
         zeroRow(outRow, P);
         continue;
       }
       const g = f32at(stepGates, b * width);
-      const r = f32at(rec, b * width);
+      const r = f32at(rec, (b - b0) * width);
       const h = f32at(hState, b * Ps);
       if (kind == KIND_LSTM) {
         const cs = cSeq != 0 ? f32at(cSeq, (t * B + b) * Hp) : 0;
@@ -99,7 +132,7 @@ export function recurrentForward(desc: usize): void {
         rnnCell(Hp, H, g, r, h, outRow, kind == KIND_RNN_RELU);
       }
     }
-    if (kind == KIND_LSTM && whr != 0) project(B, H, P, t, scratch, whr, rec, hState, out, ldo, lengths, aux);
+    if (kind == KIND_LSTM && whr != 0) project(b0, b1, B, H, P, t, scratch, whr, rec, hState, out, ldo, lengths, aux);
   }
 }
 
@@ -171,18 +204,19 @@ function rnnCell(Hp: i32, H: i32, g: usize, r: usize, h: usize, outRow: usize, r
   }
 }
 
-// h = W_hr m for the active rows; m (B x Hp) was written by lstmCell to scratch. The product
-// goes to rec (free again after the cell update) so inactive rows keep their state.
-function project(B: i32, H: i32, P: i32, t: i32, m: usize, whr: usize, tmp: usize, hState: usize, out: usize, ldo: i32, lengths: usize, mSeq: usize): void {
+// h = W_hr m for the active rows b0 .. b1-1; m (rows of Hp) was written by lstmCell to scratch.
+// The product goes to `tmp` (this range's rows of rec, free again after the cell update) so
+// inactive rows keep their state.
+function project(b0: i32, b1: i32, B: i32, H: i32, P: i32, t: i32, m: usize, whr: usize, tmp: usize, hState: usize, out: usize, ldo: i32, lengths: usize, mSeq: usize): void {
   const Hp = round8(H), Ps = round8(P);
-  gemm(B, P, H, m, Hp, whr, tmp, Ps, false);
-  for (let b = 0; b < B; b++) {
+  gemm(b1 - b0, P, H, f32at(m, b0 * Hp), Hp, whr, tmp, Ps, false);
+  for (let b = b0; b < b1; b++) {
     if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
       // The backward's dW_hr product reads every row of the m cache.
       if (mSeq != 0) for (let j = 0; j < Hp; j++) store<f32>(f32at(mSeq, (t * B + b) * Hp + j), 0);
       continue;
     }
-    const src = f32at(tmp, b * Ps);
+    const src = f32at(tmp, (b - b0) * Ps);
     const h = f32at(hState, b * Ps);
     const outRow = f32at(out, (t * B + b) * ldo);
     for (let j = 0; j < P; j++) {
@@ -198,12 +232,14 @@ function project(B: i32, H: i32, P: i32, t: i32, m: usize, whr: usize, tmp: usiz
 }
 
 // Reset-before GRU: n needs W_hn (r * h), so the step takes two products: [r z] first, then n.
-// whh holds the r and z blocks (2 gates interleaved), whn the n block.
-function gruResetBeforeStep(B: i32, H: i32, t: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize, rSeq: usize): void {
+// whh holds the r and z blocks (2 gates interleaved), whn the n block. Rows b0 .. b1-1; `rec` is
+// this range's part of the product buffer (3 Hp floats per row: room for both products).
+function gruResetBeforeStep(b0: i32, b1: i32, H: i32, t: i32, B: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize, rSeq: usize): void {
   const Hp = round8(H);
-  gemm(B, 2 * Hp, H, hState, Hp, whh, rec, 2 * Hp, false);
-  for (let b = 0; b < B; b++) {
-    const gb = f32at(g, b * 3 * Hp), rb = f32at(rec, b * 2 * Hp), h = f32at(hState, b * Hp), rhb = f32at(rh, b * Hp);
+  const nb = b1 - b0;
+  gemm(nb, 2 * Hp, H, f32at(hState, b0 * Hp), Hp, whh, rec, 2 * Hp, false);
+  for (let b = b0; b < b1; b++) {
+    const gb = f32at(g, b * 3 * Hp), rb = f32at(rec, (b - b0) * 2 * Hp), h = f32at(hState, b * Hp), rhb = f32at(rh, b * Hp);
     for (let u = 0; u < Hp; u += 4) {
       const col = (u >> 3) * 24 + (u & 7);
       const rcol = (u >> 3) * 16 + (u & 7);
@@ -215,17 +251,17 @@ function gruResetBeforeStep(B: i32, H: i32, t: i32, g: usize, rec: usize, hState
       if (rSeq != 0) v128.store(f32at(rSeq, (t * B + b) * Hp + u), rg); // for dW_hn in backward
     }
   }
-  gemm(B, Hp, H, rh, Hp, whn, rec, Hp, false);
-  for (let b = 0; b < B; b++) {
+  gemm(nb, Hp, H, f32at(rh, b0 * Hp), Hp, whn, rec, Hp, false);
+  for (let b = b0; b < b1; b++) {
     const outRow = f32at(out, (t * B + b) * ldo);
     if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
       zeroRow(outRow, H);
       continue;
     }
-    const gb = f32at(g, b * 3 * Hp), nb = f32at(rec, b * Hp), h = f32at(hState, b * Hp);
+    const gb = f32at(g, b * 3 * Hp), nr = f32at(rec, (b - b0) * Hp), h = f32at(hState, b * Hp);
     for (let u = 0; u < Hp; u += 4) {
       const col = (u >> 3) * 24 + (u & 7);
-      const n = tanh4(f32x4.add(v128.load(f32at(gb, col + 16)), v128.load(f32at(nb, u))));
+      const n = tanh4(f32x4.add(v128.load(f32at(gb, col + 16)), v128.load(f32at(nr, u))));
       const z = v128.load(f32at(gb, col + 8));
       const hNew = madd(z, f32x4.sub(v128.load(f32at(h, u)), n), n);
       v128.store(f32at(gb, col + 16), n);

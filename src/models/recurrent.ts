@@ -3,7 +3,7 @@ import type { Heap } from "../memory.js";
 import { createRng } from "../random.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { readStateDict, writeStateDict, type ParamSpec } from "../io/state-dict.js";
-import { checkTensor, numel, type Tensor } from "../tensor.js";
+import { checkTensor, numel, uninitializedF32, type Tensor } from "../tensor.js";
 import { fillOrthogonal, fillUniform } from "./init.js";
 import { Bptt, checkGrad } from "./bptt.js";
 import { DESC_BYTES, Field, Kind, gateCount, round8 } from "./layer-desc.js";
@@ -205,7 +205,7 @@ export abstract class RecurrentModel implements Trainable {
 
     const D = this.directions;
     const width = D * this.outputSize;
-    const outData = new Float32Array(T * B * width);
+    const outData = uninitializedF32(T * B * width); // every element is written below
     const produced = heap.f32(last, T * B * width);
     if (cfg.batchFirst && !unbatched) transposeTB(produced, outData, T, B, width);
     else outData.set(produced);

@@ -1,0 +1,197 @@
+// Fork/join over a shared memory (the threaded binaries only: built with `--enable threads`;
+// elsewhere ASC_FEATURE_THREADS is false and every fork below compiles away).
+//
+// One instance (the caller) runs the library; each worker thread runs workerMain() in its own
+// instance of the same module over the same memory. They talk through a control block in linear
+// memory that TypeScript reserves (src/threads.ts) and whose address every instance receives:
+// the module has no mutable data in linear memory (a worker's instantiation rewrites the data
+// segments), and its Wasm globals (the pool address, the GEMM scratch) are per instance.
+//
+// A task is split into chunks that every thread claims from a shared counter: the caller writes
+// the task, bumps the generation, claims and computes chunks itself, then waits until all chunks
+// are done. A worker that wakes late (or whose core another process holds) therefore finds the
+// work already taken instead of holding the caller up. Workers spin on the generation for a while
+// after each task (a fork/join then costs well under a microsecond), then park in
+// memory.atomic.wait32 (waking one costs ~60 us). The caller spins too, and parks only where its
+// thread may block (never on a browser's main thread).
+//
+// Every split keeps each output element's summation order as in the single-thread code, so
+// results are bit-identical whatever the thread count and whichever thread takes a chunk.
+import { gemmChunk, packChunk } from "./gemm";
+import { forwardRows } from "./cells/forward";
+import { backwardRows } from "./cells/backward";
+import { gemvChunk, syrkChunk } from "./reservoir";
+
+// Control block (byte offsets); hot words on their own cache lines. Keep in sync with src/threads.ts.
+const C_GEN = 0; // task generation; parked workers wait on this word
+const C_SLEEPERS = 64; // workers parked in wait32
+const C_CLAIM = 128; // (chunks << 12) | next chunk to claim
+const C_DONE = 192; // chunks finished
+const C_DONE_SLEEPERS = 196; // 1 while the caller is parked waiting for C_DONE
+const C_THREADS = 256; // threads in use (1: no fork), set by TypeScript
+const C_SPIN = 260; // spin iterations of a worker before it parks, set by TypeScript
+const C_STOP = 264; // 1: workers return from workerMain at the next generation
+const C_CALLER_WAITS = 268; // 1: the caller's thread may block (not a browser's main thread)
+const C_FORKS = 272; // tasks forked so far (a statistic for tests and benchmarks)
+const C_TASK = 320; // task kind, then its arguments (i32 words)
+const CONTROL_BYTES: usize = 448;
+const MAX_CHUNKS: i32 = 4095;
+
+export const TASK_GEMM_ROWS = 1;
+export const TASK_GEMM_PANELS = 2;
+export const TASK_FORWARD_ROWS = 3;
+export const TASK_SYRK = 4;
+export const TASK_BACKWARD_ROWS = 5;
+export const TASK_GEMV = 6;
+export const TASK_PACK = 7;
+
+// The caller's pool (0 in workers and when single-threaded) and whether it is inside a fork (its
+// chunks must not fork again). Wasm globals: one per instance.
+let pool: usize = 0;
+let forking = false;
+
+/** Bytes of the control block setThreadPool / workerMain expect (64-byte aligned). */
+export function threadControlSize(): usize {
+  return CONTROL_BYTES;
+}
+
+/** Makes this instance the caller of a pool (0: none). */
+export function setThreadPool(control: usize): void {
+  pool = control;
+}
+
+/** Threads a fork may use now (1 when there is no pool, inside a chunk, or in a worker). */
+// @ts-ignore: decorator
+@inline
+export function threadsAvailable(): i32 {
+  if (ASC_FEATURE_THREADS) {
+    if (pool == 0 || forking) return 1;
+    return max(1, atomic.load<i32>(pool + C_THREADS));
+  }
+  return 1;
+}
+
+/** Address of task argument word i, to be written before fork(). */
+// @ts-ignore: decorator
+@inline
+export function taskArg(i: i32): usize {
+  return pool + C_TASK + 4 + (<usize>i << 2);
+}
+
+/** Task argument word i, read inside a chunk. */
+// @ts-ignore: decorator
+@inline
+export function argI32(control: usize, i: i32): i32 {
+  return load<i32>(control + C_TASK + 4 + (<usize>i << 2));
+}
+
+/**
+ * Runs `chunks` chunks of the task whose arguments were written with taskArg() on the pool's
+ * threads, this one included. Only call after threadsAvailable() returned > 1.
+ */
+export function fork(kind: i32, chunks: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    const control = pool;
+    chunks = min(chunks, MAX_CHUNKS);
+    store<i32>(control + C_TASK, kind);
+    store<i32>(control + C_FORKS, load<i32>(control + C_FORKS) + 1);
+    atomic.store<i32>(control + C_DONE, 0);
+    atomic.store<i32>(control + C_CLAIM, chunks << 12);
+    atomic.add<i32>(control + C_GEN, 1);
+    if (atomic.load<i32>(control + C_SLEEPERS) > 0) atomic.notify(control + C_GEN, -1);
+    forking = true;
+    runChunks(control);
+    forking = false;
+    join(control, chunks);
+  }
+}
+
+// Waits until every chunk is done: spins, then parks if this thread may block, so a worker that
+// lost its core to another process costs a wake-up rather than the rest of a time slice.
+function join(control: usize, chunks: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    const budget = atomic.load<i32>(control + C_SPIN) >> 1;
+    const mayWait = atomic.load<i32>(control + C_CALLER_WAITS) != 0;
+    let spins = 0;
+    while (true) {
+      const done = atomic.load<i32>(control + C_DONE);
+      if (done >= chunks) return;
+      if (spins < budget || !mayWait) {
+        spins++;
+      } else {
+        atomic.store<i32>(control + C_DONE_SLEEPERS, 1);
+        memory.atomic.wait32(control + C_DONE, done, 1000000); // 1 ms at most
+        atomic.store<i32>(control + C_DONE_SLEEPERS, 0);
+      }
+    }
+  }
+}
+
+// Claims and runs chunks until none is left. The claim comes first and the task is read after
+// it: the caller rewrites the task only once every chunk of the previous one is done, so a
+// successful claim always pairs with the task it belongs to (even for a worker that saw an
+// older generation).
+function runChunks(control: usize): void {
+  if (ASC_FEATURE_THREADS) {
+    while (true) {
+      const word = atomic.load<i32>(control + C_CLAIM);
+      const next = word & 0xfff;
+      const chunks = word >>> 12;
+      if (next >= chunks) return;
+      if (atomic.cmpxchg<i32>(control + C_CLAIM, word, word + 1) != word) continue;
+      runChunk(control, load<i32>(control + C_TASK), next, chunks);
+      atomic.add<i32>(control + C_DONE, 1);
+      if (atomic.load<i32>(control + C_DONE_SLEEPERS) != 0) atomic.notify(control + C_DONE, 1);
+    }
+  }
+}
+
+function runChunk(control: usize, kind: i32, chunk: i32, chunks: i32): void {
+  if (kind == TASK_GEMM_ROWS || kind == TASK_GEMM_PANELS) gemmChunk(control, kind == TASK_GEMM_ROWS, chunk, chunks);
+  else if (kind == TASK_FORWARD_ROWS) forwardRows(argI32(control, 0), chunk, chunks);
+  else if (kind == TASK_SYRK) syrkChunk(control, chunk, chunks);
+  else if (kind == TASK_BACKWARD_ROWS) backwardRows(argI32(control, 0), chunk, chunks);
+  else if (kind == TASK_GEMV) gemvChunk(control, chunk, chunks);
+  else if (kind == TASK_PACK) packChunk(control, chunk, chunks);
+}
+
+/**
+ * A worker's whole life: waits for tasks on the pool at `control` and claims chunks of each
+ * while its index (1-based) is below the threads in use; returns once TypeScript sets the stop
+ * word and bumps the generation.
+ */
+export function workerMain(control: usize, index: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    let seen = atomic.load<i32>(control + C_GEN);
+    while (true) {
+      let gen = atomic.load<i32>(control + C_GEN);
+      let spins = 0;
+      while (gen == seen) {
+        if (spins < atomic.load<i32>(control + C_SPIN)) {
+          spins++;
+        } else {
+          atomic.add<i32>(control + C_SLEEPERS, 1);
+          memory.atomic.wait32(control + C_GEN, seen, -1);
+          atomic.sub<i32>(control + C_SLEEPERS, 1);
+          spins = 0;
+        }
+        gen = atomic.load<i32>(control + C_GEN);
+      }
+      seen = gen;
+      if (atomic.load<i32>(control + C_STOP) != 0) return;
+      if (index < atomic.load<i32>(control + C_THREADS)) runChunks(control);
+    }
+  }
+}
+
+/** The worker's spin loop alone, `iterations` rounds (TypeScript times it to size C_SPIN). */
+export function threadSpinProbe(control: usize, iterations: i32): i32 {
+  let s = 0;
+  if (ASC_FEATURE_THREADS) {
+    for (let i = 0; i < iterations; i++) {
+      if (i < atomic.load<i32>(control + C_SPIN)) s++;
+      s += atomic.load<i32>(control + C_GEN);
+    }
+  }
+  return s;
+}
