@@ -188,7 +188,7 @@ export function gemmTN(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c:
 // element is still computed by one thread in the single-thread order: results are bit-identical.
 const FORK_MACS: i64 = 1 << 18;
 const FORK_ROWS: i32 = 40;
-const MAX_CHUNKS: i32 = 16;
+const MAX_CHUNKS: i32 = 32;
 
 // A(r, kk) sits at a + r*rowStride + kk*kStride (bytes).
 function gemmStrided(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride: usize, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
@@ -200,9 +200,10 @@ function gemmStrided(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride
       let byRows = false;
       if (m >= FORK_ROWS * threads) {
         byRows = true;
-        // Several chunks per thread, claimed dynamically, absorb a late or busy thread; a multiple
-        // of the thread count, so that equal threads finish together.
-        chunks = min(min(m / FORK_ROWS, 4 * threads), MAX_CHUNKS);
+        // Several chunks per thread, claimed dynamically, absorb a late (parked) or busy thread:
+        // what is left when the first thread runs out of chunks is at most one of them. A
+        // multiple of the thread count, so that equal threads finish together.
+        chunks = min(min(m / FORK_ROWS, 8 * threads), MAX_CHUNKS);
         chunks = max(threads, chunks - chunks % threads);
       } else if (panels >= 2 * threads) {
         chunks = threads; // every chunk repacks A: no more chunks than threads

@@ -2,8 +2,8 @@
 // on a threaded core at 1 and N threads, next to the default single-thread binary, all timed in
 // the same interleaved passes.
 //
-// Three runtimes of the same backend: the default binary (what init() loads without `threads`),
-// the threaded binary with setThreads-equivalent pool.setActive(1), and the same at N threads.
+// Two runtimes of the same backend: the default binary (what init() loads without `threads`) and
+// the threaded binary, timed at 1 thread (pool.setActive(1), what setThreads(1) does) and at N.
 // The first two show that the threaded build costs nothing on one thread; the last two give the
 // speed-up. Rows: the raw kernel (B packed once) and the public matmul (copies in, packs B,
 // copies out on the calling thread).
@@ -93,7 +93,7 @@ export async function threadsSection({ threads, backend, sizes, timing, measure 
     columns: ["n", "what", "default binary, 1 thread", "threaded binary, 1 thread", `threaded binary, ${threads} threads`, "default / threaded@1 time", `speed-up ${threads} vs 1 (median · best)`, "bit-identical"],
     rows,
     notes: [
-      `Tasks run interleaved in ${timing.passes} passes. default = recur-${backend}.wasm (init() without threads); threaded = recur-${backend}-threads.wasm on a shared memory, 1 thread (pool.setActive(1)) or ${threads}. Products of at least 2^18 multiply-adds are split: by rows of A (chunks of 40 rows or more, claimed dynamically) or, for fewer rows, by panels of B. The public matmul's copies and B packing stay on the calling thread. The machine is shared: ratios need its CPUs idle.`,
+      `Tasks run interleaved in ${timing.passes} passes. default = recur-${backend}.wasm (init() without threads); threaded = recur-${backend}-threads.wasm on a shared memory, 1 thread (pool.setActive(1)) or ${threads}. Products of at least 2^18 multiply-adds are split: by rows of A (chunks of 40 rows or more, claimed dynamically) or, for fewer rows, by panels of B; packing B is split by panels. The public matmul's copies in and out (of a shared memory: slower than a plain memcpy) stay on the calling thread. The machine is shared: ratios need its CPUs idle.`,
     ],
     detail,
   };
