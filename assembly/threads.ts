@@ -33,6 +33,7 @@ const C_SPIN = 260; // spin iterations of a worker before it parks, set by TypeS
 const C_STOP = 264; // 1: workers return from workerMain at the next generation
 const C_CALLER_WAITS = 268; // 1: the caller's thread may block (not a browser's main thread)
 const C_FORKS = 272; // tasks forked so far (a statistic for tests and benchmarks)
+const C_DEAD = 276; // set (by the worker's JavaScript) when a worker died: no more forks
 const C_TASK = 320; // task kind, then its arguments (i32 words)
 const CONTROL_BYTES: usize = 448;
 const MAX_CHUNKS: i32 = 4095;
@@ -65,7 +66,7 @@ export function setThreadPool(control: usize): void {
 @inline
 export function threadsAvailable(): i32 {
   if (ASC_FEATURE_THREADS) {
-    if (pool == 0 || forking) return 1;
+    if (pool == 0 || forking || atomic.load<i32>(pool + C_DEAD) != 0) return 1;
     return max(1, atomic.load<i32>(pool + C_THREADS));
   }
   return 1;
@@ -116,6 +117,11 @@ function join(control: usize, chunks: i32): void {
     while (true) {
       const done = atomic.load<i32>(control + C_DONE);
       if (done >= chunks) return;
+      // A worker died holding a chunk (a bug): fail the call rather than wait forever.
+      if (atomic.load<i32>(control + C_DEAD) != 0) {
+        forking = false;
+        unreachable();
+      }
       if (spins < budget || !mayWait) {
         spins++;
       } else {

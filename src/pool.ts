@@ -10,6 +10,9 @@ const C_SPIN = 65;
 const C_STOP = 66;
 const C_CALLER_WAITS = 67;
 const C_FORKS = 68;
+const C_DEAD = 69;
+const C_DONE = 48;
+const CONTROL_WORDS = 112;
 
 /** How long a worker keeps spinning after a task before it parks. */
 const SPIN_US = 100;
@@ -32,6 +35,10 @@ function start(d, post) {
       k.workerMain(d.control, d.index);
       post({ stopped: true });
     } catch (e) {
+      // Tell the caller's kernels (which may be waiting for this worker's chunk) that it is gone.
+      var w = new Int32Array(d.memory.buffer, d.control, ${CONTROL_WORDS});
+      Atomics.store(w, ${C_DEAD}, 1);
+      Atomics.notify(w, ${C_DONE});
       post({ error: String(e && e.message || e) });
     }
   }, function (e) {
@@ -64,14 +71,18 @@ function callerMayBlock(): boolean {
   return typeof g.WorkerGlobalScope === "function" && globalThis instanceof g.WorkerGlobalScope;
 }
 
-async function spawn(index: number, data: Record<string, unknown>): Promise<Handle> {
+// `died` runs if the worker ends on its own after starting (a crash: its JavaScript could not run).
+async function spawn(index: number, data: Record<string, unknown>, died: () => void): Promise<Handle> {
   if (isNode) {
     const { Worker } = await import(/* @vite-ignore */ "node:worker_threads");
     const worker = new Worker(NODE_WORKER, { eval: true, name: `recur-${index}`, workerData: data });
     const first = new Promise<{ ready?: boolean; error?: string }>((resolve) => {
       worker.once("message", resolve);
       worker.once("error", (e: Error) => resolve({ error: e.message }));
-      worker.once("exit", (code: number) => resolve({ error: `worker exited (code ${code})` }));
+      worker.once("exit", (code: number) => {
+        resolve({ error: `worker exited (code ${code})` });
+        died();
+      });
     });
     // Parked or spinning workers never keep the process alive: the main thread's work is done
     // by then, and nothing a worker does is observable once the caller has returned.
@@ -82,7 +93,10 @@ async function spawn(index: number, data: Record<string, unknown>): Promise<Hand
   const worker = new Worker(url, { name: `recur-${index}` });
   const first = new Promise<{ ready?: boolean; error?: string }>((resolve) => {
     worker.onmessage = (e: MessageEvent) => resolve(e.data as { ready?: boolean; error?: string });
-    worker.onerror = (e: ErrorEvent) => resolve({ error: e.message || "worker failed to start" });
+    worker.onerror = (e: ErrorEvent) => {
+      resolve({ error: e.message || "worker failed to start" });
+      died();
+    };
   });
   worker.postMessage(data);
   first.then(() => URL.revokeObjectURL(url));
@@ -106,6 +120,13 @@ export async function startPool(module: WebAssembly.Module, kernels: Kernels, he
   const scratches: number[] = [];
   const handles: Handle[] = [];
   let stopped = false;
+  // A worker that dies leaves its chunks undone: no more forks, and a kernel waiting for it fails.
+  const markDead = () => {
+    if (stopped) return;
+    const w = words();
+    Atomics.store(w, C_DEAD, 1);
+    Atomics.notify(w, C_DONE);
+  };
   const stop = async () => {
     if (stopped) return;
     stopped = true;
@@ -123,7 +144,7 @@ export async function startPool(module: WebAssembly.Module, kernels: Kernels, he
       const scratch = heap.alloc(scratchBytes);
       heap.f32(scratch, scratchBytes >> 2).fill(0); // map the pages now, not in the first product
       scratches.push(scratch);
-      handles.push(await spawn(i, { module, memory: kernels.memory, control, index: i, scratch, scratchBytes }));
+      handles.push(await spawn(i, { module, memory: kernels.memory, control, index: i, scratch, scratchBytes }, markDead));
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<{ ready?: boolean; error?: string }>((resolve) => {
@@ -138,21 +159,22 @@ export async function startPool(module: WebAssembly.Module, kernels: Kernels, he
     throw err;
   }
   kernels.setThreadPool(control);
-  const pool: ThreadPool = {
+  let active = threads;
+  return {
     size: threads,
-    active: threads,
+    control,
+    get active() {
+      return stopped || words()[C_DEAD] !== 0 ? 1 : active;
+    },
     setActive(n: number) {
-      if (stopped) n = 1;
-      pool.active = n;
-      Atomics.store(words(), C_THREADS, n);
+      active = n;
+      if (!stopped) Atomics.store(words(), C_THREADS, n);
     },
     forks: () => (stopped ? 0 : words()[C_FORKS]),
     async shutdown() {
-      pool.active = 1;
       await stop();
     },
   };
-  return pool;
 }
 
 // Iterations of the workers' spin loop in SPIN_US, timed on this thread.

@@ -11,9 +11,11 @@ import { fail } from "./errors.js";
 export interface ThreadPool {
   /** Threads the pool was started with, the caller included. */
   readonly size: number;
-  /** Threads the kernels use now (1 .. size). */
-  active: number;
+  /** Threads the kernels use now (1 .. size; 1 once a worker died or the pool stopped). */
+  readonly active: number;
   setActive(threads: number): void;
+  /** Address of the control block in the core's memory (assembly/threads.ts). */
+  readonly control: number;
   /** Tasks the kernels have split between threads so far (a statistic for tests and benchmarks). */
   forks(): number;
   /** Stops the workers (the runtime then runs single-threaded); idempotent. */

@@ -240,6 +240,42 @@ describe("init({ threads }), setThreads, shutdown", () => {
     await lib.shutdown(); // idempotent
   });
 
+  it("a dead worker stops the forks instead of hanging the kernels", async () => {
+    const { lib, rt } = await freshLib();
+    await lib.init({ threads: 2 });
+    const { pool, heap } = rt.runtime();
+    const a = { shape: [300, 300], data: randomData(90_000, 3) };
+    const before = pool!.forks();
+    const ref = lib.matmul(a, a).data;
+    expect(pool!.forks()).toBeGreaterThan(before);
+    // What a worker's JavaScript does when its Wasm traps (src/pool.ts): the dead flag, word 69.
+    Atomics.store(heap.i32(pool!.control, 70), 69, 1);
+    expect(lib.backendInfo().threads).toBe(1);
+    const forks = pool!.forks();
+    expectIdentical(lib.matmul(a, a).data, ref, "matmul after a worker died");
+    expect(pool!.forks()).toBe(forks);
+    await lib.shutdown();
+  });
+
+  it("a kernel that traps in a worker or in the caller throws; it never hangs", async () => {
+    const { lib, rt } = await freshLib();
+    await lib.init({ threads: 2 });
+    const { kernels: kn, heap } = rt.runtime();
+    const [m, n, k] = [3200, 64, 64];
+    const bp = heap.alloc(kn.packedSize(k, n) * 4);
+    const c = heap.alloc(m * n * 4);
+    // A's first rows are in memory, its last ones past the end: whichever thread claims those
+    // chunks traps (a kernel bug in real use).
+    const a = heap.capacityBytes - 100 * k * 4;
+    expect(() => kn.gemm(m, n, k, a, k, bp, c, n, 0)).toThrow(WebAssembly.RuntimeError);
+    const x = { shape: [200, 200], data: randomData(40_000, 4) };
+    const y = lib.matmul(x, x);
+    expect(y.data.length).toBe(40_000);
+    heap.release(bp);
+    heap.release(c);
+    await lib.shutdown();
+  });
+
   it("bad threads values reject with E_VALUE naming the value", async () => {
     const { lib } = await freshLib();
     for (const bad of [0, -1, 2.5, 65, NaN, Infinity, "4", "max", null, true]) {
