@@ -24,17 +24,6 @@ export function sumSquaresF64(x: usize, n: i32): f64 {
   return sum;
 }
 
-/** Sum of |x[i]|^p over n floats in float64 (p = 1 without pow). */
-export function sumAbsPowF64(x: usize, n: i32, p: f64): f64 {
-  let sum: f64 = 0;
-  if (p == 1) {
-    for (let i = 0; i < n; i++) sum += Math.abs(<f64>load<f32>(x + (<usize>i << 2)));
-  } else {
-    for (let i = 0; i < n; i++) sum += Math.pow(Math.abs(<f64>load<f32>(x + (<usize>i << 2))), p);
-  }
-  return sum;
-}
-
 /** max |x[i]| over n floats (0 for n = 0); NaN if any element is NaN, as torch's max. */
 export function maxAbsF32(x: usize, n: i32): f32 {
   let m = f32x4.splat(0);

@@ -15,7 +15,7 @@ export { esnRun, csrMatvec, syrkUpper, ridgeSystem, cholSolve, rlsInit, denseMat
 export { packGateRows, unpackGateRowsAdd } from "./cells/layout";
 export { recurrentBackward } from "./cells/backward";
 export { sgdStep, rmspropStep, adagradStep, adamStep } from "./optimizers";
-export { sumSquaresF64, sumAbsPowF64, maxAbsF32, scaleInPlace, clampInPlace } from "./clip";
+export { sumSquaresF64, maxAbsF32, scaleInPlace, clampInPlace } from "./clip";
 export { crossEntropyRows, mseLoss } from "./loss";
 export { addColumnSums, embeddingForward, embeddingBackward } from "./layers";
 export { threadControlSize, setThreadPool, workerMain, threadSpinProbe } from "./threads";

@@ -10,19 +10,32 @@
 // Regions may hold zero padding (params = grads = 0). Where PyTorch divides, an exactly-zero
 // numerator yields 0 even when the denominator is 0 (possible only with eps = 0), so padding never
 // turns into NaN; any other result is PyTorch's.
+//
+// Each loop inlines its chunk once, for full and partial (last) chunks alike: the `cnt == 4`
+// branches predict well and the update is memory-bound, so a second, tail-only copy would only
+// add code size.
 import { loadPartial, storePartial } from "./simd";
+
+// The partial (last-chunk) paths are calls, not inlined: they run once per update.
+function loadTail(p: usize, cnt: i32): v128 {
+  return loadPartial(p, cnt);
+}
+
+function storeTail(p: usize, v: v128, cnt: i32): void {
+  storePartial(p, v, cnt);
+}
 
 // @ts-ignore: decorator
 @inline
 function ld(p: usize, cnt: i32): v128 {
-  return cnt == 4 ? v128.load(p) : loadPartial(p, cnt);
+  return cnt == 4 ? v128.load(p) : loadTail(p, cnt);
 }
 
 // @ts-ignore: decorator
 @inline
 function st(p: usize, v: v128, cnt: i32): void {
   if (cnt == 4) v128.store(p, v);
-  else storePartial(p, v, cnt);
+  else storeTail(p, v, cnt);
 }
 
 // num / den with 0 / x -> 0 (see the header).
@@ -66,9 +79,7 @@ export function sgdStep(p: usize, g: usize, buf: usize, n: i32, lr: f32, weightD
   const lrv = f32x4.splat(lr), wdv = f32x4.splat(weightDecay), mv = f32x4.splat(momentum);
   const omd = f32x4.splat(oneMinusDampening), sv = f32x4.splat(sign);
   const hasWd = weightDecay != 0, hasM = momentum != 0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) sgdChunk(<usize>i << 2, 4, p, g, buf, lrv, wdv, hasWd, mv, hasM, omd, nesterov, first, sv);
-  if (i < n) sgdChunk(<usize>i << 2, n - i, p, g, buf, lrv, wdv, hasWd, mv, hasM, omd, nesterov, first, sv);
+  for (let i = 0; i < n; i += 4) sgdChunk(<usize>i << 2, min(4, n - i), p, g, buf, lrv, wdv, hasWd, mv, hasM, omd, nesterov, first, sv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,9 +116,7 @@ export function rmspropStep(p: usize, g: usize, sq: usize, gavg: usize, buf: usi
   const lrv = f32x4.splat(lr), av = f32x4.splat(alpha), omav = f32x4.splat(oneMinusAlpha), ev = f32x4.splat(eps);
   const wdv = f32x4.splat(weightDecay), mv = f32x4.splat(momentum), sv = f32x4.splat(sign);
   const hasWd = weightDecay != 0, hasM = momentum > 0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) rmspropChunk(<usize>i << 2, 4, p, g, sq, gavg, buf, lrv, av, omav, ev, wdv, hasWd, mv, hasM, sv);
-  if (i < n) rmspropChunk(<usize>i << 2, n - i, p, g, sq, gavg, buf, lrv, av, omav, ev, wdv, hasWd, mv, hasM, sv);
+  for (let i = 0; i < n; i += 4) rmspropChunk(<usize>i << 2, min(4, n - i), p, g, sq, gavg, buf, lrv, av, omav, ev, wdv, hasWd, mv, hasM, sv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,9 +136,7 @@ function adagradChunk(off: usize, cnt: i32, p: usize, g: usize, sum: usize, clr:
 export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, eps: f32, weightDecay: f32, sign: f32): void {
   const cv = f32x4.splat(clr), ev = f32x4.splat(eps), wdv = f32x4.splat(weightDecay), sv = f32x4.splat(sign);
   const hasWd = weightDecay != 0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) adagradChunk(<usize>i << 2, 4, p, g, sum, cv, ev, wdv, hasWd, sv);
-  if (i < n) adagradChunk(<usize>i << 2, n - i, p, g, sum, cv, ev, wdv, hasWd, sv);
+  for (let i = 0; i < n; i += 4) adagradChunk(<usize>i << 2, min(4, n - i), p, g, sum, cv, ev, wdv, hasWd, sv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +169,5 @@ export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n:
   const omb2 = f32x4.splat(oneMinusBeta2), bc2 = f32x4.splat(bc2Sqrt), ev = f32x4.splat(eps), wdv = f32x4.splat(weightDecay);
   const dv = f32x4.splat(decay), sv = f32x4.splat(sign);
   const hasWd = weightDecay != 0, hasDecay = decay != 1;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) adamChunk(<usize>i << 2, 4, p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv);
-  if (i < n) adamChunk(<usize>i << 2, n - i, p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv);
+  for (let i = 0; i < n; i += 4) adamChunk(<usize>i << 2, min(4, n - i), p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv);
 }

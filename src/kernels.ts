@@ -49,7 +49,6 @@ export interface Kernels {
   adagradStep(p: number, g: number, sum: number, n: number, clr: number, eps: number, weightDecay: number, sign: number): void;
   adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number, sign: number): void;
   sumSquaresF64(x: number, n: number): number;
-  sumAbsPowF64(x: number, n: number, p: number): number;
   maxAbsF32(x: number, n: number): number;
   scaleInPlace(x: number, n: number, s: number): void;
   clampInPlace(x: number, n: number, lo: number, hi: number): void;
