@@ -2,6 +2,7 @@
 import type { Kernels } from "./kernels.js";
 import type { Heap } from "./memory.js";
 import type { ThreadPool } from "./threads.js";
+import { importNode, isNode } from "./platform.js";
 
 // Control block words (i32 index; byte offsets in assembly/threads.ts / 4).
 const C_GEN = 0;
@@ -18,8 +19,6 @@ const CONTROL_WORDS = 112;
 const SPIN_US = 100;
 /** A worker that has not started within this time fails the pool (the runtime stays single-threaded). */
 const START_TIMEOUT_MS = 20_000;
-
-const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
 // The worker's whole program, self-contained so it runs from a string (Node's `eval` workers)
 // or a Blob URL (browsers): nothing to locate or bundle. It instantiates the module on the shared
@@ -74,7 +73,7 @@ function callerMayBlock(): boolean {
 // `died` runs if the worker ends on its own after starting (a crash: its JavaScript could not run).
 async function spawn(index: number, data: Record<string, unknown>, died: () => void): Promise<Handle> {
   if (isNode) {
-    const { Worker } = await import(/* @vite-ignore */ "node:worker_threads");
+    const { Worker } = await importNode<typeof import("node:worker_threads")>("node:worker_threads");
     const worker = new Worker(NODE_WORKER, { eval: true, name: `recur-${index}`, workerData: data });
     const first = new Promise<{ ready?: boolean; error?: string }>((resolve) => {
       worker.once("message", resolve);

@@ -4,6 +4,7 @@ import type { Kernels } from "./kernels.js";
 import { Heap } from "./memory.js";
 import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
+import { importNode, isNode } from "./platform.js";
 
 export type Backend = "simd128" | "relaxed";
 
@@ -63,8 +64,6 @@ const RELAXED_PROBE = new Uint8Array([
   0x0b,
 ]);
 
-const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
-
 let enabledRelaxedFlag = false;
 
 async function relaxedSupported(): Promise<boolean> {
@@ -73,7 +72,7 @@ async function relaxedSupported(): Promise<boolean> {
     // Node 20 (V8 11.3) ships relaxed SIMD behind a flag that NODE_OPTIONS refuses but V8 accepts
     // at run time, before the module is compiled.
     enabledRelaxedFlag = true;
-    const v8 = await import(/* @vite-ignore */ "node:v8");
+    const v8 = await importNode<typeof import("node:v8")>("node:v8");
     v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
   }
   return WebAssembly.validate(RELAXED_PROBE);
@@ -112,7 +111,7 @@ async function loadSource(source: URL | string): Promise<Uint8Array | Response> 
   let response: Response;
   try {
     if (url.protocol === "file:" && isNode) {
-      const { readFile } = await import(/* @vite-ignore */ "node:fs/promises");
+      const { readFile } = await importNode<typeof import("node:fs/promises")>("node:fs/promises");
       return await readFile(url);
     }
     response = await fetch(url);

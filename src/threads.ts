@@ -1,4 +1,5 @@
 import { fail } from "./errors.js";
+import { importNode, isNode } from "./platform.js";
 
 /**
  * The worker pool of a threaded runtime. Every worker instantiates the same compiled module on
@@ -22,8 +23,6 @@ export interface ThreadPool {
   shutdown(): Promise<void>;
 }
 
-const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
-
 /** Why threads cannot run here, or undefined when they can. */
 export function threadsUnavailable(): string | undefined {
   if (typeof SharedArrayBuffer === "undefined") return "SharedArrayBuffer is not available (a page needs cross-origin isolation: COOP same-origin and COEP require-corp)";
@@ -38,7 +37,7 @@ export function threadsUnavailable(): string | undefined {
 /** Threads the hardware offers (for `threads: "auto"`). */
 export async function hardwareThreads(): Promise<number> {
   if (isNode) {
-    const os = await import(/* @vite-ignore */ "node:os");
+    const os = await importNode<typeof import("node:os")>("node:os");
     return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
   }
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
