@@ -5,8 +5,8 @@
 //   node scripts/size.js          prints the table (npm run size)
 //   node scripts/size.js --json   the numbers as JSON
 //
-// Two measurements: the whole library (every export, both Wasm binaries), and an inference-only
-// page (init + the recurrent models + loadModel, and the one binary a browser downloads).
+// Measured: the whole library (every export, both Wasm binaries), and typical pages, each with the
+// exports it imports and the one binary a browser downloads (tree-shaking drops the rest).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,12 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 /** The issue's budget for JavaScript + Wasm, in bytes. */
 export const BUDGET = { bytes: 150_000, gzip: 50_000 };
 
-const INFERENCE_EXPORTS = ["init", "LSTM", "GRU", "RNN", "StreamState", "loadModel", "readSafetensors"];
+/** Typical pages: what each imports. */
+export const PAGES = {
+  inference: ["init", "LSTM", "GRU", "RNN", "StreamState", "loadModel", "readSafetensors"],
+  training: ["init", "Embedding", "LSTM", "Linear", "SequenceModel", "Adam", "fit", "saveModel"],
+  esn: ["init", "ESN", "mackeyGlass", "nrmse"],
+};
 
 async function bundle(entrySource) {
   const dir = mkdtempSync(join(tmpdir(), "recur-size-"));
@@ -54,18 +59,19 @@ async function bundle(entrySource) {
   }
 }
 
-/** Bundles dist/index.js twice (whole library, inference-only page) and returns the sizes. */
+/** Bundles dist/index.js whole and as each page of PAGES, and returns the sizes. */
 export async function measureSize() {
   const index = JSON.stringify(join(root, "dist", "index.js"));
   const library = await bundle(`export * from ${index};\n`);
-  const inference = await bundle(`export { ${INFERENCE_EXPORTS.join(", ")} } from ${index};\n`);
   const add = (...parts) => ({ bytes: parts.reduce((a, p) => a + p.bytes, 0), gzip: parts.reduce((a, p) => a + p.gzip, 0) });
   // A browser downloads one binary: the larger of the two bounds it.
-  const larger = library.wasm.simd128.gzip >= library.wasm.relaxed.gzip ? inference.wasm.simd128 : inference.wasm.relaxed;
-  return {
-    library: { ...library, total: add(library.js, library.wasm.simd128, library.wasm.relaxed) },
-    inference: { js: inference.js, wasm: larger, total: add(inference.js, larger) },
-  };
+  const larger = library.wasm.simd128.gzip >= library.wasm.relaxed.gzip ? "simd128" : "relaxed";
+  const pages = {};
+  for (const [name, exports] of Object.entries(PAGES)) {
+    const page = await bundle(`export { ${exports.join(", ")} } from ${index};\n`);
+    pages[name] = { js: page.js, wasm: page.wasm[larger], total: add(page.js, page.wasm[larger]) };
+  }
+  return { library: { ...library, total: add(library.js, library.wasm.simd128, library.wasm.relaxed) }, pages };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -85,8 +91,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         row("**library + both binaries**", s.library.total),
         row("recur-simd128-threads.wasm (only with `init({ threads })`)", s.library.wasm["simd128-threads"]),
         row("recur-relaxed-threads.wasm (only with `init({ threads })`)", s.library.wasm["relaxed-threads"]),
-        row(`inference page JavaScript (${INFERENCE_EXPORTS.join(", ")})`, s.inference.js),
-        row("**inference page + the one binary it loads**", s.inference.total),
+        ...Object.entries(s.pages).map(([name, p]) => row(`${name} page (${PAGES[name].join(", ")}) + one binary`, p.total)),
         "",
         `budget: ${kb(BUDGET.bytes)} minified, ${kb(BUDGET.gzip)} gzipped`,
       ].join("\n"),

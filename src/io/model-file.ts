@@ -3,6 +3,7 @@ import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
 import { RNN } from "../models/rnn.js";
 import type { Tensor } from "../tensor.js";
+import { SequenceModel, type SequenceModelOptions } from "../train/sequence-model.js";
 import { readSafetensors, writeSafetensors } from "./safetensors.js";
 
 /** A model that can be written to a weight file. */
@@ -13,12 +14,16 @@ export interface SaveableModel {
   dispose(): void;
 }
 
+// The built-in types are listed here rather than registered by their own modules: a registration
+// is a side effect, and bundlers keep a module with side effects (and everything it imports) in
+// every page that imports recur at all, used or not.
 type Factory = (config: Record<string, unknown>) => SaveableModel;
 
 const factories = new Map<string, Factory>([
   ["LSTM", (c) => new LSTM(c as never)],
   ["GRU", (c) => new GRU(c as never)],
   ["RNN", (c) => new RNN(c as never)],
+  ["SequenceModel", (c) => new SequenceModel(c as unknown as SequenceModelOptions)],
 ]);
 
 /** Lets other model kinds (e.g. composed models) be rebuilt by loadModel. */

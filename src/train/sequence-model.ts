@@ -1,5 +1,4 @@
 import { fail, RecurError } from "../errors.js";
-import { registerModelType } from "../io/model-file.js";
 import { Embedding } from "../layers/embedding.js";
 import { Linear } from "../layers/linear.js";
 import { GRU } from "../models/gru.js";
@@ -576,5 +575,3 @@ class InitialState implements Trainable {
     this.heap.release(this.block);
   }
 }
-
-registerModelType("SequenceModel", (c) => new SequenceModel(c as unknown as SequenceModelOptions));
