@@ -54,7 +54,10 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
 
   // 1. Weights in JS memory (float64), in a fixed draw order per layer: W, W_in, bias, W_fb.
   // A float32 model rounds them first, so the spectral radius is that of the stored matrix.
-  const round = es === 4 ? (a: Float64Array): Float64Array => a.map(Math.fround) : (a: Float64Array): Float64Array => a;
+  const round = (a: Float64Array): Float64Array => {
+    if (es === 4) for (let i = 0; i < a.length; i++) a[i] = Math.fround(a[i]);
+    return a;
+  };
   const raws: RawLayer[] = [];
   const wname = (l: number, key: string): string => `weights${L > 1 ? `[${l}]` : ""}.${key}`;
   for (let l = 0; l < L; l++) {
@@ -92,13 +95,19 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
     // then does less than half the dense product's multiply-adds; measured in bench/esn.js).
     raw.nnz = raw.csr ? raw.csr.val.length : countNonzero(raw.dense!);
     if (s.sparse !== false) raw.csr ??= denseToCsr(raw.dense!, n);
-    const sparse = s.sparse === "auto" ? blockPattern(raw.csr!, n).col.length < 0.5 * Math.ceil(n / 4) * n : s.sparse;
+    const blocks = s.sparse === false ? undefined : blockPattern(raw.csr!, n, raw.win, kk);
+    let sparse = s.sparse;
+    if (sparse === "auto") {
+      let wBlocks = 0; // blocks of W: the columns below n
+      for (let b = 0; b < blocks!.col.length; b++) if (blocks!.col[b] < n) wBlocks++;
+      sparse = wBlocks < 0.5 * Math.ceil(n / 4) * n;
+    }
     if (sparse) raw.dense = undefined;
     else {
       raw.dense ??= csrToDense(raw.csr!, n);
       raw.csr = undefined;
     }
-    if (sparse && es === 4) raw.blocks = blockPattern(raw.csr!, n, raw.win, kk);
+    if (sparse && es === 4) raw.blocks = blocks;
     raws.push(raw);
   }
   const noiseSeed = [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32() | 1];

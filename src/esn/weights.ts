@@ -99,15 +99,15 @@ export function unpackBT(packed: Float32Array, k: number, n: number): { m: Float
 /**
  * The blocks of a sparse float32 layer: rows of [W W_in] in groups of four; per group, every
  * column (of W: 0..n-1, of W_in: n..n+k-1) where one of the four rows is nonzero, in increasing
- * order. `start[g]..start[g+1]` index group g's blocks in `col`. With k = 0 (W only), `col.length`
- * measures how well the blocks fit W: the product costs one f32x4 multiply-add per block.
+ * order. `start[g]..start[g+1]` index group g's blocks in `col`. The product costs one f32x4
+ * multiply-add per block.
  */
-export function blockPattern(w: Csr, n: number, win?: Float64Array, k = 0): { start: Int32Array; col: Int32Array } {
+export function blockPattern(w: Csr, n: number, win: Float64Array, k: number): { start: Int32Array; col: Int32Array } {
   const groups = Math.ceil(n / 4);
   const start = new Int32Array(groups + 1);
   const seen = new Int32Array(n + k).fill(-1);
   const cols: number[] = [];
-  const out = new Int32Array(w.col.length + (win ? n * k : 0)); // blocks <= nonzeros
+  const out = new Int32Array(w.col.length + n * k); // blocks <= nonzeros
   let nb = 0;
   for (let g = 0; g < groups; g++) {
     cols.length = 0;
@@ -120,7 +120,7 @@ export function blockPattern(w: Csr, n: number, win?: Float64Array, k = 0): { st
         }
       }
       for (let c = 0; c < k; c++) {
-        if (win![i * k + c] !== 0 && seen[n + c] !== g) {
+        if (win[i * k + c] !== 0 && seen[n + c] !== g) {
           seen[n + c] = g;
           cols.push(n + c);
         }
@@ -130,7 +130,7 @@ export function blockPattern(w: Csr, n: number, win?: Float64Array, k = 0): { st
     for (const c of cols) out[nb++] = c;
     start[g + 1] = nb;
   }
-  return { start, col: out.slice(0, nb) };
+  return { start, col: out.subarray(0, nb) };
 }
 
 /**
