@@ -168,7 +168,8 @@ export class ESN {
   /**
    * Trains the ridge readout: runs the reservoir over each sequence (teacher-forcing the output
    * feedback with `targets`), accumulates [Z Y]ᵀ[Z Y] in float64 from step `washout` on, and
-   * solves (ZᵀZ + ridge·I) W_outᵀ = ZᵀY by Cholesky. Continues from the current state unless
+   * solves (ZᵀZ + ridge·I) W_outᵀ = ZᵀY by Cholesky (or the same problem in dual form, see
+   * ESNOptions.ridgeSolver). Continues from the current state unless
    * `reset`; afterwards the state is the one after the last step and the previous output is the
    * last target, so `generate` continues the series.
    */

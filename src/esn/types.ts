@@ -35,9 +35,9 @@ export interface ReservoirOptions {
   /**
    * Storage of W: true = sparse, false = dense SIMD product, "auto" (default) = sparse when
    * fewer than half of W's 4-row blocks (rows 4i..4i+3 of one column) hold a nonzero: about 15 %
-   * connectivity. A sparse float32 layer multiplies [W W_in] by those blocks, one f32x4 each (at
-   * 10 % connectivity 0.6x the dense product's time for 100 units, 0.65x for 500); a float64 one
-   * is stored as CSR.
+   * connectivity. A sparse float32 layer multiplies [W W_in] by those blocks, one f32x4 each (a
+   * driven step at 10 % connectivity took 0.7x the dense step's time with 100 units, 0.45x with
+   * 500, 0.6x with 1000: bench/esn.js); a float64 one is stored as CSR.
    */
   sparse?: boolean | "auto";
   /**
@@ -111,9 +111,9 @@ export interface ESNOptions extends Partial<ReservoirOptions> {
    * every feature, the bias included, carries the same ridge) from the R x R matrix ZZᵀ of the R
    * training rows, which are kept (in the model's precision) until the next fit: memory
    * O(R·F + R²), for wide reservoirs trained on few steps (10,000 units at 1,000 steps: ~45 MB
-   * where the primal Gram alone would take 800 MB). "auto" (default): "dual" when the first
-   * `fit` / `partialFit` call after a reset of the statistics brings fewer training rows (after
-   * washout) than features, else "primal". With ridge 0 the dual form gives the minimum-norm
+   * where the primal Gram alone would take 800 MB). "auto" (default): "dual" when a `fit`
+   * (or the `partialFit` that starts the statistics) brings fewer training rows (after washout)
+   * than features, else "primal"; later `partialFit` calls keep the form. With ridge 0 the dual form gives the minimum-norm
    * solution where the primal one reports a singular system.
    */
   ridgeSolver?: "auto" | "primal" | "dual";
