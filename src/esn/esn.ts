@@ -207,7 +207,6 @@ export class ESN {
     this.alive(fn);
     const o = checkKeys(fn, options, ["washout", "reset"]);
     const seqs = this.prepareTraining(fn, inputs, targets, o);
-    const b = this.built!;
     this.transaction(() => {
       const g = this.newStats(seqs, this.gram);
       try {
@@ -611,7 +610,7 @@ export class ESN {
   }
 
   private build(I: number, O: number | undefined): void {
-    const cfg = { specs: this.specs, seed: this.seed, rin: this.rin, es: this.es, units: this.units, feedback: this.hasFeedback };
+    const cfg = { specs: this.specs, seed: this.seed, rin: this.rin, es: this.es, units: this.units };
     this.built = buildReservoir(this.arena, cfg, I, this.hasFeedback ? O! : 0);
     if (O !== undefined) this.setOutputDim(O);
   }

@@ -23,7 +23,6 @@ export interface ReservoirConfig {
   /** Bytes per state value: 4 (float32) or 8 (float64). */
   es: number;
   units: number;
-  feedback: boolean;
 }
 
 interface RawLayer {
