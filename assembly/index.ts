@@ -11,7 +11,8 @@ export function heapBase(): usize {
 export { peakProbe } from "./probe";
 export { packGates, packedGatesSize } from "./cells/layout";
 export { recurrentForward } from "./cells/forward";
-export { esnRun, csrMatvec, syrkUpper, ridgeSystem, cholSolve, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir";
+export { esnRun } from "./reservoir/run";
+export { syrkUpper, ridgeSystem, cholSolve, rowsToColumns, dualSystem, dualReadout, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir/linalg";
 export { packGateRows, unpackGateRowsAdd } from "./cells/layout";
 export { recurrentBackward } from "./cells/backward";
 export { sgdStep, rmspropStep, adagradStep, adamStep } from "./optimizers";

@@ -20,7 +20,8 @@
 import { gemmChunk, packChunk } from "./gemm";
 import { forwardRows } from "./cells/forward";
 import { backwardRows } from "./cells/backward";
-import { gemvChunk, syrkChunk } from "./reservoir";
+import { gemvChunk } from "./reservoir/step";
+import { syrkChunk } from "./reservoir/linalg";
 
 // Control block (byte offsets); hot words on their own cache lines. Keep in sync with src/threads.ts.
 const C_GEN = 0; // task generation; parked workers wait on this word

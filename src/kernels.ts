@@ -28,15 +28,17 @@ export interface Kernels {
   packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   packedGatesSize(k: number, hidden: number, gates: number): number;
   recurrentForward(desc: number): void;
-  // Echo state networks (assembly/reservoir.ts): descriptor layout in src/esn.ts.
+  // Echo state networks (assembly/reservoir/): descriptor layout in src/esn/layout.ts.
   esnRun(model: number, steps: number, inputs: number, teacher: number, outputs: number, states: number, washout: number, flags: number): number;
-  csrMatvec(n: number, rowPtr: number, col: number, vals: number, x: number, y: number, accumulate: number): void;
   syrkUpper(c: number, g: number, a: number, rows: number): void;
   ridgeSystem(gram: number, g: number, n: number, o: number, ridge: number, a: number, b: number): void;
   cholSolve(a: number, n: number, b: number, nrhs: number, tol: number): number;
+  rowsToColumns(rows: number, stride: number, es: number, count: number, c0: number, cols: number, g: number, dst: number): void;
+  dualSystem(a: number, g: number, count: number, ridge: number): void;
+  dualReadout(rows: number, stride: number, es: number, count: number, n: number, alpha: number, g: number, o: number, wout: number): void;
   rlsInit(p: number, n: number, alpha: number): void;
-  denseMatvec64(n: number, w: number, wide: number, x: number, y: number): void;
-  csrMatvec64(n: number, rowPtr: number, col: number, vals: number, wide: number, x: number, y: number): void;
+  denseMatvec64(n: number, w: number, x: number, y: number): void;
+  csrMatvec64(n: number, rowPtr: number, col: number, vals: number, x: number, y: number): void;
   dotsF64(v: number, count: number, n: number, w: number, out: number): void;
   axpyF64(n: number, alpha: number, x: number, y: number): void;
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;

@@ -32,7 +32,7 @@ export interface LinearOperator {
 }
 
 /**
- * Where the O(n)-vector work of Arnoldi happens. The default runs in JavaScript; src/esn.ts
+ * Where the O(n)-vector work of Arnoldi happens. The default runs in JavaScript; src/esn/reservoir.ts
  * passes one whose arrays are views of Wasm memory and whose kernels are SIMD (the basis work
  * costs more than the products for a sparse W). Arrays must stay valid for the whole call.
  */

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { lorenz, mackeyGlass, toTensor } from "../src/datasets.js";
-import { ESN, type SparseMatrix } from "../src/esn.js";
+import { ESN, type SparseMatrix } from "../src/esn/index.js";
 import { backendInfo, init } from "../src/runtime.js";
 import type { Tensor } from "../src/tensor.js";
 import { maxAbsDiff } from "./helpers/fixtures.js";
@@ -22,6 +22,29 @@ function denseOf(W: Tensor | SparseMatrix, n: number): Float64Array {
   if ("data" in W) out.set(W.data);
   else for (let i = 0; i < n; i++) for (let j = W.rowPtr[i]; j < W.rowPtr[i + 1]; j++) out[i * n + W.colIdx[j]] = W.values[j];
   return out;
+}
+
+/** Solves (A + ridge I) x = b (A: n x n, overwritten) by Gaussian elimination with partial pivoting in float64. */
+function solveRidgeReference(A: Float64Array, b: Float64Array, D: number, ridge: number): Float64Array {
+  for (let i = 0; i < D; i++) A[i * D + i] += ridge;
+  for (let c = 0; c < D; c++) {
+    let p = c;
+    for (let r = c + 1; r < D; r++) if (Math.abs(A[r * D + c]) > Math.abs(A[p * D + c])) p = r;
+    for (let j = 0; j < D; j++) [A[c * D + j], A[p * D + j]] = [A[p * D + j], A[c * D + j]];
+    [b[c], b[p]] = [b[p], b[c]];
+    for (let r = c + 1; r < D; r++) {
+      const f = A[r * D + c] / A[c * D + c];
+      for (let j = c; j < D; j++) A[r * D + j] -= f * A[c * D + j];
+      b[r] -= f * b[c];
+    }
+  }
+  const sol = new Float64Array(D);
+  for (let i = D - 1; i >= 0; i--) {
+    let s = b[i];
+    for (let j = i + 1; j < D; j++) s -= A[i * D + j] * sol[j];
+    sol[i] = s / A[i * D + i];
+  }
+  return sol;
 }
 
 /** Float64 reference of the state equations from the stored weights (teacher-forced feedback). */
@@ -130,25 +153,7 @@ describe("ESN equations", () => {
         for (let j = 0; j < D; j++) A[i * D + j] += z[i] * z[j];
       }
     }
-    for (let i = 0; i < D; i++) A[i * D + i] += 1e-3;
-    // Gaussian elimination with partial pivoting in float64.
-    for (let c = 0; c < D; c++) {
-      let p = c;
-      for (let r = c + 1; r < D; r++) if (Math.abs(A[r * D + c]) > Math.abs(A[p * D + c])) p = r;
-      for (let j = 0; j < D; j++) [A[c * D + j], A[p * D + j]] = [A[p * D + j], A[c * D + j]];
-      [b[c], b[p]] = [b[p], b[c]];
-      for (let r = c + 1; r < D; r++) {
-        const f = A[r * D + c] / A[c * D + c];
-        for (let j = c; j < D; j++) A[r * D + j] -= f * A[c * D + j];
-        b[r] -= f * b[c];
-      }
-    }
-    const sol = new Float64Array(D);
-    for (let i = D - 1; i >= 0; i--) {
-      let s = b[i];
-      for (let j = i + 1; j < D; j++) s -= A[i * D + j] * sol[j];
-      sol[i] = s / A[i * D + i];
-    }
+    const sol = solveRidgeReference(A, b, D, 1e-3);
     const W = esn.getReadout().data;
     const scale = Math.max(...sol.map(Math.abs));
     expect(maxAbsDiff(W, sol) / scale).toBeLessThan(1e-9);
@@ -157,6 +162,60 @@ describe("ESN equations", () => {
 });
 
 describe("ESN readouts", () => {
+  for (const precision of ["float32", "float64"] as const) {
+    it(`dual ridge solver (more features than rows) = primal solver = float64 reference (${precision})`, () => {
+      // 150 units, 100 rows after washout: 152 features. "auto" picks the dual form here.
+      const opts = { units: 150, leakRate: 0.3, spectralRadius: 1.1, inputConnectivity: 1, readoutInput: true, seed: 7, ridge: 1e-3, precision };
+      const T = 130;
+      const w = 30;
+      const u = seq(0, T);
+      const y = seq(1, T + 1);
+      const models = (["auto", "dual", "primal"] as const).map((ridgeSolver) => new ESN({ ...opts, ridgeSolver }).fit(u, y, { washout: w }));
+      const [auto, dual, primal] = models.map((m) => m.getReadout().data);
+      expect(auto).toEqual(dual);
+      const scale = Math.max(...primal.map(Math.abs));
+      expect(maxAbsDiff(dual, primal) / scale).toBeLessThan(1e-9);
+      // The normal equations on the collected states, solved in JavaScript (collectStates returns
+      // float32, so a float64 model's reference carries float32 rounding of its states).
+      const X = new ESN(opts).collectStates(u);
+      const D = 152;
+      const A = new Float64Array(D * D);
+      const b = new Float64Array(D);
+      const z = new Float64Array(D);
+      for (let t = w; t < T; t++) {
+        z[0] = 1;
+        z[1] = u.data[t];
+        for (let i = 0; i < 150; i++) z[2 + i] = X.data[t * 150 + i];
+        for (let i = 0; i < D; i++) {
+          b[i] += z[i] * y.data[t];
+          for (let j = 0; j < D; j++) A[i * D + j] += z[i] * z[j];
+        }
+      }
+      const ref = solveRidgeReference(A, b, D, 1e-3);
+      expect(maxAbsDiff(dual, ref) / scale).toBeLessThan(1e-5);
+      expect(maxAbsDiff(models[1].predict(seq(T, T + 100)).data, models[2].predict(seq(T, T + 100)).data)).toBeLessThan(1e-6);
+      for (const m of models) m.dispose();
+    });
+  }
+
+  it("dual solver: partialFit pieces + solveReadout = fit; re-solving with another ridge keeps the rows", () => {
+    const opts = { units: 200, leakRate: 0.3, spectralRadius: 1.25, readoutInput: true, seed: 2, ridge: 1e-4, ridgeSolver: "dual" as const };
+    const a = new ESN(opts).fit(seq(0, 180), seq(1, 181), { washout: 20 });
+    const b = new ESN(opts);
+    b.partialFit(seq(0, 100), seq(1, 101), { washout: 20 });
+    b.partialFit(seq(100, 180), seq(101, 181));
+    b.solveReadout();
+    const wa = a.getReadout().data;
+    expect(maxAbsDiff(wa, b.getReadout().data) / Math.max(...wa.map(Math.abs))).toBeLessThan(1e-9);
+    b.solveReadout({ ridge: 1e-1 });
+    const wc = b.getReadout().data;
+    expect(Math.max(...wc.map(Math.abs))).toBeLessThan(Math.max(...wa.map(Math.abs)));
+    b.solveReadout({ ridge: 1e-4 });
+    expect(maxAbsDiff(wa, b.getReadout().data) / Math.max(...wa.map(Math.abs))).toBeLessThan(1e-9);
+    a.dispose();
+    b.dispose();
+  });
+
   it("partialFit over two pieces + solveReadout = fit over the whole series; re-solving with another ridge", () => {
     const opts = { units: 100, leakRate: 0.3, spectralRadius: 1.25, inputConnectivity: 1, readoutInput: true, seed: 2, ridge: 1e-6 };
     const a = new ESN(opts);

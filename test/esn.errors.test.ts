@@ -3,7 +3,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { mackeyGlass } from "../src/datasets.js";
-import { ESN } from "../src/esn.js";
+import { ESN } from "../src/esn/index.js";
 import { RecurError } from "../src/errors.js";
 import { init } from "../src/runtime.js";
 import type { Tensor } from "../src/tensor.js";
@@ -100,6 +100,17 @@ describe("ESN bad input", () => {
     esn.dispose();
   });
 
+  it("a singular dual system (ridge 0, the same rows twice) is an E_NUMERIC error naming the training row", () => {
+    const esn = new ESN({ units: 100, spectralRadius: 0.9, seed: 1, ridge: 0, ridgeSolver: "dual" });
+    const e = thrown(() => esn.fit([seq(0, 40), seq(0, 40)], [seq(1, 41), seq(1, 41)], { washout: 10, reset: true }));
+    expect(e.code).toBe("E_NUMERIC");
+    expect(e.message).toMatch(/dual ridge system .* at training row \d+: training rows are linearly dependent; use ridge > 0/);
+    expect(esn.isFitted).toBe(false);
+    esn.fit([seq(0, 40), seq(0, 40)], [seq(1, 41), seq(1, 41)], { washout: 10, reset: true, ridge: 1e-6 });
+    expect(esn.isFitted).toBe(true);
+    esn.dispose();
+  });
+
   it("a diverging state (unbounded activation) is an E_NUMERIC error naming the step; state restored", () => {
     const esn = new ESN({ units: 20, activation: "identity", spectralRadius: 3, inputConnectivity: 1, seed: 2, inputDim: 1 });
     const x0 = esn.state.data;
@@ -124,6 +135,7 @@ describe("ESN bad input", () => {
     expect(thrown(() => new ESN({ units: 10, connectivity: 2 })).code).toBe("E_VALUE");
     expect(thrown(() => new ESN({ units: 0 })).code).toBe("E_VALUE");
     expect(thrown(() => new ESN({ units: 10, activation: "softplus" as never })).code).toBe("E_VALUE");
+    expect(thrown(() => new ESN({ units: 10, ridgeSolver: "qr" as never })).message).toMatch(/ridgeSolver must be "auto", "primal" or "dual", got "qr"/);
     expect(thrown(() => esn.solveReadout({ ridge: -1 })).code).toBe("E_VALUE");
     expect(thrown(() => esn.generate(-1)).code).toBe("E_VALUE");
     const two = new ESN({ units: 10, seed: 1, spectralRadius: 0.5 });

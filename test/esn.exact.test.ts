@@ -3,7 +3,7 @@
  * reproduced with float32 states and the float64 ridge solve, at the README's tolerances.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ESN } from "../src/esn.js";
+import { ESN } from "../src/esn/index.js";
 import { init } from "../src/runtime.js";
 import { loadJson, maxAbsDiff } from "./helpers/fixtures.js";
 

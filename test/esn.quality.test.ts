@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { mackeyGlass, narma10FromInput, nrmse } from "../src/datasets.js";
-import { ESN } from "../src/esn.js";
+import { ESN } from "../src/esn/index.js";
 import { init } from "../src/runtime.js";
 import type { Tensor } from "../src/tensor.js";
 import { loadJson } from "./helpers/fixtures.js";

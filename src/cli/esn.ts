@@ -1,5 +1,5 @@
 import { column, frequencyToSine, lorenz, mackeyGlass, narma10, nrmse } from "../datasets.js";
-import { ESN, type ESNOptions } from "../esn.js";
+import { ESN, type ESNOptions } from "../esn/index.js";
 import { init } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import { parseArgs, UsageError } from "./args.js";

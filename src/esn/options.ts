@@ -1,0 +1,152 @@
+/** Validation of the ESN's options, weights and data: every failure is a RecurError naming the culprit. */
+import { fail } from "../errors.js";
+import type { Tensor } from "../tensor.js";
+import { ACT_CODE } from "./layout.js";
+import type { ESNActivation, ReservoirWeights, SparseMatrix } from "./types.js";
+
+export const RESERVOIR_KEYS = [
+  "units", "leakRate", "spectralRadius", "inputScaling", "biasScaling", "connectivity", "inputConnectivity",
+  "activation", "sparse", "feedbackScaling", "feedbackConnectivity", "noise",
+] as const;
+export const ESN_KEYS = [...RESERVOIR_KEYS, "layers", "ridge", "readoutInput", "seed", "inputDim", "outputDim", "weights", "noiseWhen", "precision", "ridgeSolver"];
+
+export interface LayerSpec {
+  units: number;
+  leakRate: number;
+  spectralRadius: number;
+  radiusGiven: boolean;
+  inputScaling: number | number[];
+  biasScaling: number;
+  connectivity: number;
+  inputConnectivity: number;
+  activation: ESNActivation;
+  sparse: boolean | "auto";
+  feedbackScaling: number;
+  feedbackConnectivity: number;
+  noise: number;
+  weights: ReservoirWeights;
+}
+
+export function show(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(show).join(", ")}]`;
+  return String(v);
+}
+
+export function checkKeys(fn: string, o: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (o === undefined) return {};
+  if (typeof o !== "object" || o === null || Array.isArray(o)) fail("E_VALUE", `${fn}: options must be an object, got ${show(o)}`);
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) fail("E_VALUE", `${fn}: unknown option "${key}" (allowed: ${allowed.join(", ")})`);
+  }
+  return o as Record<string, unknown>;
+}
+
+export function num(fn: string, name: string, v: unknown, def: number, lo: number, hi = Infinity, loOpen = false): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi || (loOpen && v === lo)) {
+    const range = hi === Infinity ? `${loOpen ? ">" : ">="} ${lo}` : `in ${loOpen ? "(" : "["}${lo}, ${hi}]`;
+    fail("E_VALUE", `${fn}: ${name} must be a finite number ${range}, got ${show(v)}`);
+  }
+  return v;
+}
+
+export function int(fn: string, name: string, v: unknown, def: number | undefined, lo: number): number {
+  if (v === undefined && def !== undefined) return def;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < lo) fail("E_VALUE", `${fn}: ${name} must be an integer >= ${lo}, got ${show(v)}`);
+  return v;
+}
+
+export function bool(fn: string, name: string, v: unknown, def: boolean): boolean {
+  if (v === undefined) return def;
+  if (typeof v !== "boolean") fail("E_VALUE", `${fn}: ${name} must be a boolean, got ${show(v)}`);
+  return v;
+}
+
+export function resolveLayer(fn: string, top: Record<string, unknown>, own: Record<string, unknown>, weights: ReservoirWeights, l: number): LayerSpec {
+  // Output feedback enters the first layer only: deeper layers do not inherit its options.
+  const pick = (k: string): unknown => (own[k] !== undefined ? own[k] : l > 0 && k.startsWith("feedback") ? undefined : top[k]);
+  const where = `${fn}: layer ${l}`;
+  const units = int(fn, `layer ${l} units`, pick("units"), undefined, 1);
+  const act = pick("activation") ?? "tanh";
+  if (typeof act !== "string" || !(act in ACT_CODE)) fail("E_VALUE", `${where}: activation must be one of ${Object.keys(ACT_CODE).join(", ")}, got ${show(act)}`);
+  const sparse = pick("sparse") ?? "auto";
+  if (sparse !== true && sparse !== false && sparse !== "auto") fail("E_VALUE", `${where}: sparse must be true, false or "auto", got ${show(sparse)}`);
+  let inputScaling = pick("inputScaling") ?? 1;
+  if (Array.isArray(inputScaling)) {
+    inputScaling.forEach((s, i) => num(fn, `layer ${l} inputScaling[${i}]`, s, 0, 0));
+    inputScaling = [...inputScaling];
+  } else inputScaling = num(fn, `layer ${l} inputScaling`, inputScaling, 1, 0);
+  return {
+    units,
+    leakRate: num(fn, `layer ${l} leakRate`, pick("leakRate"), 1, 0, 1, true),
+    spectralRadius: num(fn, `layer ${l} spectralRadius`, pick("spectralRadius"), 0.9, 0),
+    radiusGiven: pick("spectralRadius") !== undefined,
+    inputScaling: inputScaling as number | number[],
+    biasScaling: num(fn, `layer ${l} biasScaling`, pick("biasScaling"), 1, 0),
+    connectivity: num(fn, `layer ${l} connectivity`, pick("connectivity"), 0.1, 0, 1),
+    inputConnectivity: num(fn, `layer ${l} inputConnectivity`, pick("inputConnectivity"), 0.1, 0, 1),
+    activation: act as ESNActivation,
+    sparse: sparse as boolean | "auto",
+    feedbackScaling: num(fn, `layer ${l} feedbackScaling`, pick("feedbackScaling"), 0, 0),
+    feedbackConnectivity: num(fn, `layer ${l} feedbackConnectivity`, pick("feedbackConnectivity"), 1, 0, 1),
+    noise: num(fn, `layer ${l} noise`, pick("noise"), 0, 0),
+    weights,
+  };
+}
+
+export function isSparse(w: unknown): w is SparseMatrix {
+  return typeof w === "object" && w !== null && "rowPtr" in w;
+}
+
+export function checkWeightTensor(fn: string, name: string, t: unknown, shape: number[]): Float32Array {
+  if (typeof t !== "object" || t === null) fail("E_TYPE", `${fn}: ${name} must be a tensor { shape, data }`);
+  const { shape: s, data } = t as Tensor;
+  if (!(data instanceof Float32Array)) fail("E_TYPE", `${fn}: ${name}.data must be a Float32Array`);
+  const flat = shape.length === 2 && shape[1] === 1 && Array.isArray(s) && s.length === 1 ? [s[0], 1] : s;
+  if (!Array.isArray(flat) || flat.length !== shape.length || flat.some((d, i) => d !== shape[i]) || data.length !== shape.reduce((a, b) => a * b, 1)) {
+    fail("E_SHAPE", `${fn}: ${name} must have shape [${shape.join(", ")}], got [${Array.isArray(s) ? s.join(", ") : String(s)}] with ${data.length} values`);
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) fail("E_VALUE", `${fn}: ${name} holds a non-finite value (${data[i]}) at index ${i}`);
+  }
+  return data;
+}
+
+/** A sequence tensor [T, cols] (a 1-D [T] counts as [T, 1] when cols is 1), finite throughout. */
+export function checkSequence(fn: string, name: string, t: unknown, cols: number | undefined): { T: number; cols: number; data: Float32Array } {
+  if (typeof t !== "object" || t === null) fail("E_TYPE", `${fn}: ${name} must be a tensor { shape: [T, channels], data }, got ${t === null ? "null" : typeof t}`);
+  const { shape, data } = t as Tensor;
+  if (!(data instanceof Float32Array)) fail("E_TYPE", `${fn}: ${name}.data must be a Float32Array`);
+  if (!Array.isArray(shape) || shape.length < 1 || shape.length > 2 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    fail("E_SHAPE", `${fn}: ${name} must have shape [T, channels], got [${Array.isArray(shape) ? shape.join(", ") : String(shape)}]`);
+  }
+  const T = shape[0];
+  const c = shape.length === 2 ? shape[1] : 1;
+  if (T * c !== data.length) fail("E_SHAPE", `${fn}: ${name}: shape [${shape.join(", ")}] needs ${T * c} values, data has ${data.length}`);
+  if (cols !== undefined && c !== cols) fail("E_SHAPE", `${fn}: ${name} must have ${cols} channel(s) (shape [T, ${cols}]), got [${shape.join(", ")}]`);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) {
+      fail("E_VALUE", `${fn}: ${name} holds ${v} at step ${Math.floor(i / c)}${c > 1 ? `, channel ${i % c}` : ""}; every value must be finite`);
+    }
+  }
+  return { T, cols: c, data };
+}
+
+export function checkCsr(fn: string, name: string, m: SparseMatrix, n: number): { rowPtr: Int32Array; col: Int32Array; val: Float64Array } {
+  const { shape, rowPtr, colIdx, values } = m;
+  if (!Array.isArray(shape) || shape[0] !== n || shape[1] !== n) fail("E_SHAPE", `${fn}: ${name} must have shape [${n}, ${n}], got [${shape?.join(", ")}]`);
+  if (!(rowPtr instanceof Int32Array) || !(colIdx instanceof Int32Array) || !(values instanceof Float32Array)) {
+    fail("E_TYPE", `${fn}: ${name} must be { shape, rowPtr: Int32Array, colIdx: Int32Array, values: Float32Array }`);
+  }
+  if (rowPtr.length !== n + 1 || rowPtr[0] !== 0 || rowPtr[n] !== values.length || colIdx.length !== values.length) {
+    fail("E_SHAPE", `${fn}: ${name}: rowPtr must have ${n + 1} entries from 0 to values.length (${values.length}), colIdx as many as values`);
+  }
+  for (let i = 0; i < n; i++) if (rowPtr[i + 1] < rowPtr[i]) fail("E_VALUE", `${fn}: ${name}: rowPtr decreases at row ${i}`);
+  for (let j = 0; j < colIdx.length; j++) {
+    if (!(colIdx[j] >= 0 && colIdx[j] < n)) fail("E_VALUE", `${fn}: ${name}: colIdx[${j}] = ${colIdx[j]} is out of [0, ${n})`);
+    if (!Number.isFinite(values[j])) fail("E_VALUE", `${fn}: ${name}: values[${j}] is not finite`);
+  }
+  return { rowPtr: rowPtr.slice(), col: colIdx.slice(), val: Float64Array.from(values) };
+}
