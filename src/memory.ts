@@ -121,3 +121,11 @@ export class Heap {
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
+
+/**
+ * Frees the blocks of a model collected without dispose(): a safety net only, it runs at the
+ * engine's leisure. `@__PURE__` lets bundlers drop it from pages that use no model.
+ */
+export const heapFinalizer = /* @__PURE__ */ new FinalizationRegistry<{ heap: Heap; ptrs: Iterable<number> }>(({ heap, ptrs }) => {
+  for (const p of ptrs) heap.release(p);
+});

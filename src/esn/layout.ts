@@ -3,7 +3,7 @@
  * descriptor of i32 fields, one 128-byte descriptor per layer, and the internal shapes the ESN's
  * modules pass around. Every pointer is an absolute byte address in Wasm memory.
  */
-import type { Heap } from "../memory.js";
+import { heapFinalizer, type Heap } from "../memory.js";
 import type { Runtime } from "../runtime.js";
 import type { ESNActivation, LayerInfo } from "./types.js";
 
@@ -106,11 +106,6 @@ export interface Readout {
   wout: number;
 }
 
-// Models are freed when disposed, or when collected without dispose (a safety net only: it runs
-// at the engine's leisure).
-const finalizer = new FinalizationRegistry<{ heap: Heap; ptrs: Set<number> }>(({ heap, ptrs }) => {
-  for (const p of ptrs) heap.release(p);
-});
 
 /** The Wasm blocks one model owns. */
 export class Arena {
@@ -120,7 +115,7 @@ export class Arena {
   constructor(rt: Runtime, owner: object) {
     this.rt = rt;
     this.owned = { heap: rt.heap, ptrs: new Set() };
-    finalizer.register(owner, this.owned, owner);
+    heapFinalizer.register(owner, this.owned, owner);
   }
 
   alloc(bytes: number): number {
@@ -135,7 +130,7 @@ export class Arena {
   }
 
   dispose(owner: object): void {
-    finalizer.unregister(owner);
+    heapFinalizer.unregister(owner);
     for (const p of this.owned.ptrs) this.rt.heap.release(p);
     this.owned.ptrs.clear();
   }

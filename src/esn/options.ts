@@ -8,7 +8,7 @@ export const RESERVOIR_KEYS = [
   "units", "leakRate", "spectralRadius", "inputScaling", "biasScaling", "connectivity", "inputConnectivity",
   "activation", "sparse", "feedbackScaling", "feedbackConnectivity", "noise",
 ] as const;
-export const ESN_KEYS = [...RESERVOIR_KEYS, "layers", "ridge", "readoutInput", "seed", "inputDim", "outputDim", "weights", "noiseWhen", "precision", "ridgeSolver"];
+export const ESN_KEYS: readonly string[] = /* @__PURE__ */ (RESERVOIR_KEYS as readonly string[]).concat(["layers", "ridge", "readoutInput", "seed", "inputDim", "outputDim", "weights", "noiseWhen", "precision", "ridgeSolver"]);
 
 export interface LayerSpec {
   units: number;

@@ -1,5 +1,5 @@
 import { fail } from "../errors.js";
-import type { Heap } from "../memory.js";
+import { heapFinalizer, type Heap } from "../memory.js";
 import { createRng } from "../random.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { readStateDict, writeStateDict, type ParamSpec } from "../io/state-dict.js";
@@ -78,11 +78,6 @@ interface LayerPack {
   peep: number;
 }
 
-// Models are freed when disposed, or when collected without dispose (a safety net only: it runs
-// at the engine's leisure).
-const finalizer = new FinalizationRegistry<{ heap: Heap; ptrs: number[] }>(({ heap, ptrs }) => {
-  for (const p of ptrs) heap.release(p);
-});
 
 const align = (n: number): number => Math.ceil(n / 64) * 64;
 
@@ -136,7 +131,7 @@ export abstract class RecurrentModel implements Trainable {
       for (const key of ["wih", "whh", "whn", "whr", "peep"] as const) if (p[key] !== 0) p[key] += this.block;
     }
     this.owned = { heap, ptrs: [this.block] };
-    finalizer.register(this, this.owned, this);
+    heapFinalizer.register(this, this.owned, this);
     this.initialise(options.seed ?? 0, options.init ?? "uniform");
     this.repack();
   }
@@ -265,7 +260,7 @@ export abstract class RecurrentModel implements Trainable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    finalizer.unregister(this);
+    heapFinalizer.unregister(this);
     for (const p of this.owned.ptrs) this.rt.heap.release(p);
     this.owned.ptrs.length = 0;
     this.bptt?.dispose();

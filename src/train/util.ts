@@ -52,7 +52,7 @@ export class OwnedBlocks {
 }
 
 /** Frees the blocks of objects collected without dispose(); a safety net that runs at the engine's leisure. */
-export const blockFinalizer = new FinalizationRegistry<OwnedBlocks>((owned) => owned.releaseAll());
+export const blockFinalizer = /* @__PURE__ */ new FinalizationRegistry<OwnedBlocks>((owned) => owned.releaseAll());
 
 /** `modules` as a non-empty array of distinct Trainables. */
 export function toModules(modules: Trainable | Trainable[], where: string): Trainable[] {
