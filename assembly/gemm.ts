@@ -39,6 +39,14 @@ const MR: i32 = 5;
 // the set of rows every panel of B sweeps over while it sits in L1; larger blocks stream B from
 // memory fewer times.
 const TILE_BYTES: usize = 256;
+// 32 zero bytes inside the tile region (after the 5 x 8 merge buffer): the "bias row" of every
+// K chunk after the first.
+const ZERO_ROW: usize = 192;
+// Products with K > KC run in K chunks of at most KC (an even split): a chunk of a B panel
+// (KC x 8 floats, 16 kB) and of an A strip (KC x 5, 10 kB) then stay in L1 together, where a
+// full panel of a 1024-deep product (32 kB) did not (measured at n = 1024: ~0.8 -> ~0.9 of the
+// relaxed peak). Chunks after the first add into C.
+const KC: i32 = 512;
 const PACK_BYTES: usize = 256 << 10;
 const MAX_STRIPS: i32 = 64;
 
@@ -55,11 +63,16 @@ export function gemmScratchSize(): usize {
 /**
  * Hands the GEMM a scratch region (owned by the caller for the instance's lifetime; 64-byte
  * aligned is best). Without one, or when five rows of A do not fit in it, products take the
- * slower unpacked path. Both paths sum in the same order, so results are bit-identical.
+ * slower unpacked path. Both paths sum in the same order (for K <= KC; longer products sum K
+ * chunks separately on the packed path), so results are then bit-identical.
  */
 export function setGemmScratch(ptr: usize, bytes: usize): void {
   scratch = ptr;
   scratchBytes = bytes;
+  if (bytes >= TILE_BYTES) {
+    v128.store(ptr + ZERO_ROW, i32x4.splat(0));
+    v128.store(ptr + ZERO_ROW, i32x4.splat(0), 16);
+  }
 }
 
 /** Floats needed to pack a K x N matrix. */
@@ -271,9 +284,10 @@ export function gemmChunk(control: usize, byRows: bool, chunk: i32, chunks: i32)
 function gemmSerial(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride: usize, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
   const panelBytes = <usize>(k + 1) * (PANEL << 2);
   const ldcBytes = <usize>ldc << 2;
-  const stripBytes = <usize>k * (MR << 2);
+  const kChunks = k > KC ? (k + KC - 1) / KC : 1;
+  const kc = (k + kChunks - 1) / kChunks;
   const room = scratchBytes > TILE_BYTES ? min(scratchBytes - TILE_BYTES, PACK_BYTES) : 0;
-  const strips = k > 0 ? min(<i32>(room / stripBytes), MAX_STRIPS) : 0;
+  const strips = k > 0 ? min(<i32>(room / (<usize>kc * (MR << 2))), MAX_STRIPS) : 0;
   // Rows 0 .. mPacked-1 go through packed strips, the rest (fewer than MR) through gemmRows.
   const mPacked = strips > 0 ? m - m % MR : 0;
   if (mPacked > 0) {
@@ -281,20 +295,27 @@ function gemmSerial(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride:
     const packed = scratch + TILE_BYTES;
     for (let r0 = 0; r0 < mPacked; r0 += strips * MR) {
       const rows = min(strips * MR, mPacked - r0);
-      packA(a + <usize>r0 * rowStride, rowStride, kStride, rows, k, packed);
-      for (let p = 0; p < panels; p++) {
-        const cols = min(PANEL, n - p * PANEL);
-        const b = bp + <usize>p * panelBytes;
-        for (let r = 0; r < rows; r += MR) {
-          const pa = packed + <usize>(r / MR) * stripBytes;
-          const dst = c + <usize>(r0 + r) * ldcBytes + (<usize>(p * PANEL) << 2);
-          if (cols == PANEL && !accumulate) {
-            tile5x8(k, pa, b, dst, ldcBytes);
-          } else {
-            tile5x8(k, pa, b, scratch, PANEL << 2);
-            for (let i = 0; i < MR; i++) {
-              const t = scratch + (<usize>(i * PANEL) << 2);
-              storeRow8(dst + <usize>i * ldcBytes, v128.load(t), v128.load(t, 16), cols, accumulate);
+      for (let k0 = 0; k0 < k; k0 += kc) {
+        const kn = min(kc, k - k0);
+        const add = accumulate || k0 > 0;
+        const stripBytes = <usize>kn * (MR << 2);
+        packA(a + <usize>r0 * rowStride + <usize>k0 * kStride, rowStride, kStride, rows, kn, packed);
+        for (let p = 0; p < panels; p++) {
+          const cols = min(PANEL, n - p * PANEL);
+          const b = bp + <usize>p * panelBytes;
+          const bias = k0 > 0 ? scratch + ZERO_ROW : b;
+          const pb = b + (<usize>(k0 + 1) << 5);
+          for (let r = 0; r < rows; r += MR) {
+            const pa = packed + <usize>(r / MR) * stripBytes;
+            const dst = c + <usize>(r0 + r) * ldcBytes + (<usize>(p * PANEL) << 2);
+            if (cols == PANEL && !add) {
+              tile5x8(kn, pa, bias, pb, dst, ldcBytes);
+            } else {
+              tile5x8(kn, pa, bias, pb, scratch, PANEL << 2);
+              for (let i = 0; i < MR; i++) {
+                const t = scratch + (<usize>(i * PANEL) << 2);
+                storeRow8(dst + <usize>i * ldcBytes, v128.load(t), v128.load(t, 16), cols, add);
+              }
             }
           }
         }
@@ -427,11 +448,11 @@ function lane(v: v128, j: i32): f32 {
   return f32x4.extract_lane(v, 3);
 }
 
-// Five rows of packed A (one strip, [k][5]) times one panel of B; plain stores of all 8 columns.
-function tile5x8(k: i32, pa: usize, b: usize, c: usize, ldcBytes: usize): void {
-  const bias0 = v128.load(b);
-  const bias1 = v128.load(b, 16);
-  let pb = b + (PANEL << 2);
+// Five rows of packed A (one strip, [k][5]) times k rows of a panel of B from `pb` on, plus the
+// 8 floats at `bias`; plain stores of all 8 columns. k >= 1.
+function tile5x8(k: i32, pa: usize, bias: usize, pb: usize, c: usize, ldcBytes: usize): void {
+  const bias0 = v128.load(bias);
+  const bias1 = v128.load(bias, 16);
   const end = pb + (<usize>k << 5);
   // The first k step is peeled (k >= 1): its broadcasts at offsets 4, 8 and 12 make V8 compute
   // those three addresses' bases once before the loop instead of one lea each per iteration.
