@@ -6,7 +6,7 @@
 // column sums, each computed in the interleaved gate order and added back in PyTorch order.
 // Rows past a sequence's length get zero gate gradients and carry dh/dc through unchanged,
 // matching the forward's frozen state.
-import { gemm, gemmTN, packB, evenBound } from "../gemm";
+import { gemm, gemmTN, packB, packedSize, evenBound } from "../gemm";
 import { TASK_BACKWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads";
 import { tanh4 } from "../activations";
 import { loadPartial } from "../simd";
@@ -352,28 +352,39 @@ function weightGradients(desc: usize, I: i32): void {
     }
   }
 
-  // dW_ih += dGx^T X and dX += dGx W_ih.
-  packB(x, ldx, TB, I, 0, pack);
-  gemmTN(width, I, TB, gates, width, pack, tmp, I, false);
-  unpackGateRowsAdd(tmp, I, I, H, G, gwIh, I);
   const dx = ptr(desc, D_DX);
   if (dx != 0) gemm(TB, I, width, gates, width, ptr(desc, D_WIH_ROWS), dx, field(desc, D_LDDX), true);
 
-  packB(hPrev, Ps, TB, P, 0, pack);
-  if (kind == KIND_GRU_RESET_BEFORE) {
-    // r and z rows from H_prev; n rows from (r * H_prev).
-    gemmTN(2 * Hp, P, TB, dGh, width, pack, tmp, P, false);
-    unpackGateRowsAdd(tmp, P, P, H, 2, gwHh, P);
-    // aux holds r for reset-before GRUs (forward.ts); H_prev becomes r * H_prev in place.
-    for (let j = 0; j < TB * Hp; j += 4) {
-      v128.store(at(hPrev, j), f32x4.mul(v128.load(at(hPrev, j)), v128.load(at(aux, j))));
-    }
-    packB(hPrev, Ps, TB, H, 0, pack);
-    gemmTN(Hp, H, TB, at(dGh, 2 * Hp), width, pack, tmp, H, false);
-    unpackGateRowsAdd(tmp, H, H, H, 1, gwHh + (<usize>(2 * H * P) << 2), P);
+  if (dGh == gates) {
+    // RNN and LSTM: both weight gradients multiply the same dG^T, so they are one product,
+    // dG^T [X | H_prev] (X's columns padded to whole panels): dG^T is packed once, not twice,
+    // and the product is wider. Row r of tmp holds dW_ih's row, then dW_hh's.
+    const Ip = round8(I);
+    packB(x, ldx, TB, I, 0, pack);
+    packB(hPrev, Ps, TB, P, 0, at(pack, packedSize(TB, I)));
+    gemmTN(width, Ip + P, TB, gates, width, pack, tmp, Ip + P, false);
+    unpackGateRowsAdd(tmp, Ip + P, I, H, G, gwIh, I);
+    unpackGateRowsAdd(at(tmp, Ip), Ip + P, P, H, G, gwHh, P);
   } else {
-    gemmTN(width, P, TB, dGh, width, pack, tmp, P, false);
-    unpackGateRowsAdd(tmp, P, P, H, G, gwHh, P);
+    packB(x, ldx, TB, I, 0, pack);
+    gemmTN(width, I, TB, gates, width, pack, tmp, I, false);
+    unpackGateRowsAdd(tmp, I, I, H, G, gwIh, I);
+    packB(hPrev, Ps, TB, P, 0, pack);
+    if (kind == KIND_GRU_RESET_BEFORE) {
+      // r and z rows from H_prev; n rows from (r * H_prev).
+      gemmTN(2 * Hp, P, TB, dGh, width, pack, tmp, P, false);
+      unpackGateRowsAdd(tmp, P, P, H, 2, gwHh, P);
+      // aux holds r for reset-before GRUs (forward.ts); H_prev becomes r * H_prev in place.
+      for (let j = 0; j < TB * Hp; j += 4) {
+        v128.store(at(hPrev, j), f32x4.mul(v128.load(at(hPrev, j)), v128.load(at(aux, j))));
+      }
+      packB(hPrev, Ps, TB, H, 0, pack);
+      gemmTN(Hp, H, TB, at(dGh, 2 * Hp), width, pack, tmp, H, false);
+      unpackGateRowsAdd(tmp, H, H, H, 1, gwHh + (<usize>(2 * H * P) << 2), P);
+    } else {
+      gemmTN(width, P, TB, dGh, width, pack, tmp, P, false);
+      unpackGateRowsAdd(tmp, P, P, H, G, gwHh, P);
+    }
   }
 
   if (gbIh != 0) {

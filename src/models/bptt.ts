@@ -289,6 +289,7 @@ export class Bptt {
     const TB = T * B;
     const width = D * P;
     const widest = Math.max(I, width, P, Hp);
+    const inWidest = L > 1 ? Math.max(I, width) : I; // the widest layer input
     const auxSize = m.kind === Kind.Gru || m.kind === Kind.GruResetBefore || m.projSize > 0 ? LD * TB * Hp * 4 : 0;
     const sizes = {
       desc: Field.Count * 4,
@@ -310,8 +311,9 @@ export class Bptt {
       dA: TB * Math.max(width, I) * 4,
       dB: TB * Math.max(width, I) * 4,
       hprev: TB * Ps * 4,
-      pack: (TB + 1) * round8(widest) * 4,
-      tmpw: G * Hp * Math.max(widest, 1) * 4,
+      // The weight gradients of RNN/LSTM layers are one product over [X | H_prev] (backward.ts).
+      pack: (TB + 1) * Math.max(round8(widest), round8(inWidest) + Ps) * 4,
+      tmpw: G * Hp * Math.max(widest, round8(inWidest) + Ps, 1) * 4,
       dhtot: m.projSize > 0 ? TB * Ps * 4 : 0,
       step: (B * Ps + 2 * B * Hp + 3 * Hp) * 4,
     };
