@@ -59,7 +59,9 @@ function dtanh(y: v128): v128 {
 }
 
 function zero(p: usize, n: i32): void {
-  for (let j = 0; j < n; j++) store<f32>(at(p, j), 0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(p, j), i32x4.splat(0));
+  for (; j < n; j++) store<f32>(at(p, j), 0);
 }
 
 // Per-call context, so the step helpers do not take thirty arguments.
@@ -180,12 +182,22 @@ function backwardRange(desc: usize, b0: i32, b1: i32): void {
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
     // Total gradient reaching h_t: from the future (dh) and from this step's output.
+    // dOut = 0: no gradient reaches the outputs (only h_T's, through dh).
     for (let b = b0; b < b1; b++) {
-      const active = t < lengthOf(b);
-      for (let j = 0; j < Ps; j++) {
-        const v = active && j < P ? load<f32>(at(dh, b * Ps + j)) + load<f32>(at(dOut, (t * B + b) * ldo + j)) : <f32>0;
-        store<f32>(at(dht, b * Ps + j), v);
+      const src = at(dh, b * Ps), dst = at(dht, b * Ps), out = at(dOut, (t * B + b) * ldo);
+      if (t >= lengthOf(b)) {
+        zero(dst, Ps);
+        continue;
       }
+      let j = 0;
+      if (dOut == 0) {
+        // dh rows are zero past P, as dht must be.
+        for (; j < Ps; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
+        continue;
+      }
+      for (; j + 4 <= P; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(src, j)), v128.load(at(out, j))));
+      for (; j < P; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) + load<f32>(at(out, j)));
+      for (; j < Ps; j++) store<f32>(at(dst, j), 0);
     }
     let dhCell = dht;
     if (kind == KIND_LSTM && whr != 0) {
@@ -395,7 +407,8 @@ function weightGradients(desc: usize, I: i32): void {
       unpackGateRowsAdd(tmp, 1, 1, H, 2, gbHh, 1);
       unpackGateRowsAdd(at(tmp, 2 * Hp), 1, 1, H, 1, gbHh + (<usize>(2 * H) << 2), 1);
     } else {
-      columnSums(dGh, TB, width, width, tmp);
+      // RNN and LSTM: both biases get the same sums.
+      if (dGh != gates) columnSums(dGh, TB, width, width, tmp);
       unpackGateRowsAdd(tmp, 1, 1, H, G, gbHh, 1);
     }
   }

@@ -172,10 +172,8 @@ export class Bptt {
     const Hp = round8(H), Ps = round8(P);
     const LD = L * D;
     const width = D * P;
-    // Upstream gradient of the last layer's output.
-    const top = heap.f32(ws.dA, T * B * Math.max(width, m.inputSize));
-    top.fill(0);
-    if (dOut) top.set(dOut);
+    // Upstream gradient of the last layer's output (none: the kernel takes it as zeros).
+    if (dOut) heap.f32(ws.dA, T * B * width).set(dOut);
     const dhs = heap.f32(ws.dh, LD * B * Ps);
     const dcs = heap.f32(ws.dc, LD * B * Hp);
     dhs.fill(0);
@@ -188,12 +186,13 @@ export class Bptt {
     let dDown = ws.dB;
     for (let l = L - 1; l >= 0; l--) {
       const I = l === 0 ? m.inputSize : width;
-      heap.f32(dDown, T * B * I).fill(0);
+      // The input gradient of layer 0 is one more large product: skipped when unused.
+      const dx = l > 0 || inputGrad;
+      if (dx) heap.f32(dDown, T * B * I).fill(0);
       for (let d = 0; d < D; d++) {
         const desc = this.describe(ws, l, d, T, B, tape.hasLengths);
-        desc[Field.DOut] = dUp + d * P * 4;
-        // The input gradient of layer 0 is one more large product: skipped when unused.
-        desc[Field.DX] = l > 0 || inputGrad ? dDown : 0;
+        desc[Field.DOut] = l === L - 1 && !dOut ? 0 : dUp + d * P * 4;
+        desc[Field.DX] = dx ? dDown : 0;
         desc[Field.LdDx] = I;
         m.rt.kernels.recurrentBackward(ws.desc);
       }
