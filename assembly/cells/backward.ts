@@ -11,7 +11,7 @@ import { TASK_BACKWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads"
 import { tanh4 } from "../activations";
 import { loadPartial } from "../simd";
 import { unpackGateRowsAdd } from "./layout";
-import { KIND_LSTM, KIND_GRU, KIND_GRU_RESET_BEFORE, KIND_RNN_RELU, gateCount } from "./forward";
+import { KIND_LSTM, KIND_GRU, KIND_GRU_RESET_BEFORE, KIND_RNN_TANH, KIND_RNN_RELU, gateCount } from "./forward";
 
 // Forward descriptor fields used here (see forward.ts), then the backward's own.
 const D_KIND = 0, D_T = 1, D_B = 2, D_I = 3, D_H = 4, D_P = 5, D_X = 6, D_LDX = 7;
@@ -178,6 +178,9 @@ function backwardRange(desc: usize, b0: i32, b1: i32): void {
   const drh = at(dm, B * Hp);
   const dpeep = at(drh, B * Hp);
   const dhTotAll = ptr(desc, D_DHTOT);
+  // dh_{t-1} of LSTM and RNN cells is dG W_hh alone: without lengths (an inactive row carries dh
+  // through unchanged) the product overwrites dh instead of adding to a zeroed row.
+  const overwrite = lengths == 0 && (kind == KIND_LSTM || kind == KIND_RNN_TANH || kind == KIND_RNN_RELU);
 
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
@@ -216,14 +219,14 @@ function backwardRange(desc: usize, b0: i32, b1: i32): void {
       const dhRow = at(dh, b * Ps);
       if (kind == KIND_LSTM) {
         lstmCellBackward(t, b, gRow, at(dhCell, b * Hp), at(dc, b * Hp), dpeep);
-        zero(dhRow, Ps);
+        if (!overwrite) zero(dhRow, Ps);
       } else if (kind == KIND_GRU) {
         gruCellBackward(t, b, gRow, hRow, at(dht, b * Ps), dhRow);
       } else if (kind == KIND_GRU_RESET_BEFORE) {
         gruBeforeBackward1(t, b, gRow, hRow, at(dht, b * Ps), dhRow);
       } else {
         rnnCellBackward(gRow, at(dht, b * Ps), kind == KIND_RNN_RELU);
-        zero(dhRow, Ps);
+        if (!overwrite) zero(dhRow, Ps);
       }
     }
     const stepRows = at(dGh, (t * B + b0) * width);
@@ -236,7 +239,7 @@ function backwardRange(desc: usize, b0: i32, b1: i32): void {
       }
       gemm(nb, P, 2 * Hp, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, true);
     } else {
-      gemm(nb, P, width, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, true);
+      gemm(nb, P, width, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, !overwrite);
     }
   }
 }
