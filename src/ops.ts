@@ -1,6 +1,6 @@
 import { fail } from "./errors.js";
 import { runtime, type Runtime } from "./runtime.js";
-import { checkTensor, type Tensor } from "./tensor.js";
+import { checkTensor, uninitializedF32, type Tensor } from "./tensor.js";
 
 // Rows of A per block of `matmul`: a block of A and its rows of C (about BLOCK_FLOATS floats
 // together, ~512 kB) stay in L2 while they are copied in, multiplied and copied out. A multiple of
@@ -30,7 +30,7 @@ export function matmulOn(rt: Runtime, a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
   if (k !== k2) fail("E_SHAPE", `matmul: inner sizes differ: a is [${m}, ${k}], b is [${k2}, ${n}]`);
-  const out = new Float32Array(new ArrayBuffer(m * n * 4));
+  const out = uninitializedF32(m * n); // every element is written below
   if (m === 0 || n === 0) return { shape: [m, n], data: out };
   const { kernels, heap } = rt;
   const rows = Math.min(m, Math.max(MIN_BLOCK_ROWS, Math.floor(BLOCK_FLOATS / (k + n) / BLOCK_ROW_MULTIPLE) * BLOCK_ROW_MULTIPLE));
