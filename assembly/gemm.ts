@@ -129,7 +129,7 @@ export function packChunk(control: usize, chunk: i32, chunks: i32): void {
 // copied with vectors (packing sits on matmul's per-call path): packB's panel rows are 8
 // contiguous floats; packBT's come from 8 rows of W, transposed 4 x 4 in registers.
 // Panels p0 .. p1-1.
-function packPanels(src: usize, rowStride: usize, colStride: usize, k: i32, n: i32, bias: usize, dst: usize, p0: i32, p1: i32): void {
+export function packPanels(src: usize, rowStride: usize, colStride: usize, k: i32, n: i32, bias: usize, dst: usize, p0: i32, p1: i32): void {
   let out = dst + <usize>p0 * (<usize>(k + 1) * (PANEL << 2));
   for (let p = p0; p < p1; p++) {
     const col0 = p * PANEL;
