@@ -8,7 +8,7 @@
 // matching the forward's frozen state.
 import { gemm, gemmTN, packB, packedSize, evenBound } from "../gemm";
 import { TASK_BACKWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads";
-import { tanh4 } from "../activations";
+import { tanhFast4 as tanh4 } from "../activations";
 import { loadPartial } from "../simd";
 import { unpackGateRowsAdd } from "./layout";
 import { KIND_LSTM, KIND_GRU, KIND_GRU_RESET_BEFORE, KIND_RNN_TANH, KIND_RNN_RELU, gateCount } from "./forward";

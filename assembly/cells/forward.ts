@@ -10,7 +10,7 @@
 // direction therefore starts at each sequence's own last step.
 import { gemm, evenBound } from "../gemm";
 import { TASK_FORWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads";
-import { sigmoid4, tanh4, relu4 } from "../activations";
+import { sigmoidFast4 as sigmoid4, tanhFast4 as tanh4, relu4 } from "../activations";
 import { madd, storePartial } from "../simd";
 
 export const KIND_RNN_TANH: i32 = 0;
