@@ -92,13 +92,14 @@ export function tanh4(x: v128): v128 {
 }
 
 // The recurrent cells' activations: a rational tanh, x P(x^2) / Q(x^2) with x clamped to
-// [-8, 8] (P of degree 4 and Q of degree 3 in x^2, fitted to minimise the largest error on [0, 8]
-// by scripts/fit-tanh.py, which also checks the float32 errors below; tanh(8) = 1 - 2.3e-7), and sigmoid(x) = 1/2 + tanh(x/2)/2. About half the work of the exp
-// forms above and a shorter dependency chain. Max abs error vs float64, measured over float32
-// inputs in [-30, 30] in a float32 model of both binaries: tanh 4.3e-7 (FMA) / 4.9e-7 (mul + add),
-// sigmoid 2.3e-7 / 2.5e-7. Unlike tanh4 / sigmoid4 they do not saturate exactly (tanh(inf) =
-// 1 - 2e-7, sigmoid(-inf) = 1e-7), which is why the public arrays keep the exp forms. NaN
-// propagates (pmin/pmax keep a NaN first operand).
+// [-8, 8] (P of degree 4 and Q of degree 3 in x^2, fitted to minimise the largest error on
+// [0, 8] by scripts/fit-tanh.py, which also checks the float32 errors below; tanh(8) is
+// 1 - 2.3e-7), and sigmoid(x) = 1/2 + tanh(x/2)/2. About half the work of the exp forms above
+// and a shorter dependency chain. Max abs error vs float64 over float32 inputs in [-30, 30], in a
+// float32 model of both binaries: tanh 4.3e-7 (FMA) / 4.9e-7 (mul + add), sigmoid 2.3e-7 /
+// 2.5e-7. Unlike tanh4 / sigmoid4 they do not saturate exactly (tanh(inf) = 1 - 2e-7,
+// sigmoid(-inf) = 1e-7), which is why the public arrays keep the exp forms. NaN propagates
+// (pmin/pmax keep a NaN first operand).
 // @ts-ignore: decorator
 @inline
 export function tanhFast4(x: v128): v128 {
