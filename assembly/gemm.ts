@@ -47,6 +47,8 @@ const ZERO_ROW: usize = 192;
 // full panel of a 1024-deep product (32 kB) did not (measured at n = 1024: ~0.8 -> ~0.9 of the
 // relaxed peak). Chunks after the first add into C.
 const KC: i32 = 512;
+// Packed B up to this size is swept once per strip instead of once per block of strips.
+const BY_STRIP_BYTES: usize = 160 << 10;
 const PACK_BYTES: usize = 256 << 10;
 const MAX_STRIPS: i32 = 64;
 
@@ -300,21 +302,29 @@ function gemmSerial(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride:
         const add = accumulate || k0 > 0;
         const stripBytes = <usize>kn * (MR << 2);
         packA(a + <usize>r0 * rowStride + <usize>k0 * kStride, rowStride, kStride, rows, kn, packed);
-        for (let p = 0; p < panels; p++) {
-          const cols = min(PANEL, n - p * PANEL);
-          const b = bp + <usize>p * panelBytes;
-          const bias = k0 > 0 ? scratch + ZERO_ROW : b;
-          const pb = b + (<usize>(k0 + 1) << 5);
-          for (let r = 0; r < rows; r += MR) {
+        // Panel by panel (a panel stays in L1 while every strip of the block passes), or, when all
+        // of B fits in L2 with room to spare, strip by strip (each strip's rows of C are written
+        // whole, left to right).
+        const byStrip = <usize>panels * panelBytes <= BY_STRIP_BYTES;
+        const outer = byStrip ? rows : panels * MR;
+        const inner = byStrip ? panels * MR : rows;
+        for (let o = 0; o < outer; o += MR) {
+          for (let i = 0; i < inner; i += MR) {
+            const p = (byStrip ? i : o) / MR;
+            const r = byStrip ? o : i;
+            const cols = min(PANEL, n - p * PANEL);
+            const b = bp + <usize>p * panelBytes;
+            const bias = k0 > 0 ? scratch + ZERO_ROW : b;
+            const pb = b + (<usize>(k0 + 1) << 5);
             const pa = packed + <usize>(r / MR) * stripBytes;
             const dst = c + <usize>(r0 + r) * ldcBytes + (<usize>(p * PANEL) << 2);
             if (cols == PANEL && !add) {
               tile5x8(kn, pa, bias, pb, dst, ldcBytes);
             } else {
               tile5x8(kn, pa, bias, pb, scratch, PANEL << 2);
-              for (let i = 0; i < MR; i++) {
-                const t = scratch + (<usize>(i * PANEL) << 2);
-                storeRow8(dst + <usize>i * ldcBytes, v128.load(t), v128.load(t, 16), cols, add);
+              for (let j = 0; j < MR; j++) {
+                const t = scratch + (<usize>(j * PANEL) << 2);
+                storeRow8(dst + <usize>j * ldcBytes, v128.load(t), v128.load(t, 16), cols, add);
               }
             }
           }
