@@ -1,12 +1,23 @@
 import { fail } from "./errors.js";
 import { runtime, type Runtime } from "./runtime.js";
-import { checkTensor, type Tensor } from "./tensor.js";
+import { checkTensor, uninitializedF32, type Tensor } from "./tensor.js";
+
+// Rows of A per block of `matmul`: a block of A and its rows of C (about BLOCK_FLOATS floats
+// together, ~512 kB) stay in L2 while they are copied in, multiplied and copied out. A multiple of
+// 20, so every block but the last fills the GEMM's packed strips (5 rows each) exactly.
+const BLOCK_FLOATS = 1 << 17;
+const BLOCK_ROW_MULTIPLE = 20;
+// Every block of A streams all of packed B through the cache once: blocks of fewer rows than the
+// GEMM packs at a time (125 for any K) would stream it more often than one large call.
+const MIN_BLOCK_ROWS = 120;
 
 /**
- * C = A B for row-major A [m, k] and B [k, n], through the SIMD GEMM. Each call copies A and B
- * into Wasm memory, packs B and copies C out (into a new array): measured ~1.1 ms at n = 512
- * (~13 % of the relaxed binary's product) and ~3.6 ms at n = 1024 (~6 %). Models keep their
- * weights in Wasm memory and pack them once instead.
+ * C = A B for row-major A [m, k] and B [k, n], through the SIMD GEMM. Each call copies B into
+ * Wasm memory and packs it, then runs the product in blocks of rows: copy the block of A in,
+ * multiply, copy its rows of C out into the result (a new array). Working in blocks keeps the
+ * copies in cache; the remaining per-call cost is mostly the first touch of the new result's
+ * pages (~0.5 ms per MB on a KVM guest). Models keep their weights in Wasm memory and pack them
+ * once instead.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   return matmulOn(runtime(), a, b);
@@ -19,22 +30,30 @@ export function matmulOn(rt: Runtime, a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
   if (k !== k2) fail("E_SHAPE", `matmul: inner sizes differ: a is [${m}, ${k}], b is [${k2}, ${n}]`);
-  if (m === 0 || n === 0) return { shape: [m, n], data: new Float32Array(m * n) };
+  const out = uninitializedF32(m * n); // every element is written below
+  if (m === 0 || n === 0) return { shape: [m, n], data: out };
   const { kernels, heap } = rt;
-  // One block for all operands: a single alloc/release pair per call.
-  const aPtr = heap.alloc(align64(m * k * 4) + align64(k * n * 4) + align64(kernels.packedSize(k, n) * 4) + m * n * 4);
-  const bPtr = aPtr + align64(m * k * 4);
-  const packedPtr = bPtr + align64(k * n * 4);
-  const cPtr = packedPtr + align64(kernels.packedSize(k, n) * 4);
+  const rows = Math.min(m, Math.max(MIN_BLOCK_ROWS, Math.floor(BLOCK_FLOATS / (k + n) / BLOCK_ROW_MULTIPLE) * BLOCK_ROW_MULTIPLE));
+  const packedBytes = align64(kernels.packedSize(k, n) * 4);
+  // One block for all operands (a single alloc/release pair per call): packed B, then B itself,
+  // whose room the blocks of A and C reuse once B is packed.
+  const blockBytes = align64(rows * k * 4) + rows * n * 4;
+  const packedPtr = heap.alloc(packedBytes + Math.max(k * n * 4, blockBytes));
+  const bPtr = packedPtr + packedBytes;
+  const aPtr = bPtr;
+  const cPtr = aPtr + align64(rows * k * 4);
   try {
-    heap.f32(aPtr, m * k).set(a.data);
     heap.f32(bPtr, k * n).set(b.data);
     kernels.packB(bPtr, n, k, n, 0, packedPtr);
-    kernels.gemm(m, n, k, aPtr, k, packedPtr, cPtr, n, 0);
-    // slice() allocates and copies in one pass (no zero-fill of a fresh array first).
-    return { shape: [m, n], data: heap.f32(cPtr, m * n).slice() };
+    for (let r0 = 0; r0 < m; r0 += rows) {
+      const r = Math.min(rows, m - r0);
+      heap.f32(aPtr, r * k).set(a.data.subarray(r0 * k, (r0 + r) * k));
+      kernels.gemm(r, n, k, aPtr, k, packedPtr, cPtr, n, 0);
+      out.set(heap.f32(cPtr, r * n), r0 * n);
+    }
+    return { shape: [m, n], data: out };
   } finally {
-    heap.release(aPtr);
+    heap.release(packedPtr);
   }
 }
 

@@ -6,12 +6,12 @@
 // column sums, each computed in the interleaved gate order and added back in PyTorch order.
 // Rows past a sequence's length get zero gate gradients and carry dh/dc through unchanged,
 // matching the forward's frozen state.
-import { gemm, gemmTN, packB, evenBound } from "../gemm";
+import { gemm, gemmTN, packB, packedSize, evenBound } from "../gemm";
 import { TASK_BACKWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads";
-import { tanh4 } from "../activations";
+import { tanhFast4 as tanh4 } from "../activations";
 import { loadPartial } from "../simd";
 import { unpackGateRowsAdd } from "./layout";
-import { KIND_LSTM, KIND_GRU, KIND_GRU_RESET_BEFORE, KIND_RNN_RELU, gateCount } from "./forward";
+import { KIND_LSTM, KIND_GRU, KIND_GRU_RESET_BEFORE, KIND_RNN_TANH, KIND_RNN_RELU, gateCount } from "./forward";
 
 // Forward descriptor fields used here (see forward.ts), then the backward's own.
 const D_KIND = 0, D_T = 1, D_B = 2, D_I = 3, D_H = 4, D_P = 5, D_X = 6, D_LDX = 7;
@@ -59,7 +59,9 @@ function dtanh(y: v128): v128 {
 }
 
 function zero(p: usize, n: i32): void {
-  for (let j = 0; j < n; j++) store<f32>(at(p, j), 0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(p, j), i32x4.splat(0));
+  for (; j < n; j++) store<f32>(at(p, j), 0);
 }
 
 // Per-call context, so the step helpers do not take thirty arguments.
@@ -176,16 +178,29 @@ function backwardRange(desc: usize, b0: i32, b1: i32): void {
   const drh = at(dm, B * Hp);
   const dpeep = at(drh, B * Hp);
   const dhTotAll = ptr(desc, D_DHTOT);
+  // dh_{t-1} of LSTM and RNN cells is dG W_hh alone: without lengths (an inactive row carries dh
+  // through unchanged) the product overwrites dh instead of adding to a zeroed row.
+  const overwrite = lengths == 0 && (kind == KIND_LSTM || kind == KIND_RNN_TANH || kind == KIND_RNN_RELU);
 
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
     // Total gradient reaching h_t: from the future (dh) and from this step's output.
+    // dOut = 0: no gradient reaches the outputs (only h_T's, through dh).
     for (let b = b0; b < b1; b++) {
-      const active = t < lengthOf(b);
-      for (let j = 0; j < Ps; j++) {
-        const v = active && j < P ? load<f32>(at(dh, b * Ps + j)) + load<f32>(at(dOut, (t * B + b) * ldo + j)) : <f32>0;
-        store<f32>(at(dht, b * Ps + j), v);
+      const src = at(dh, b * Ps), dst = at(dht, b * Ps), out = at(dOut, (t * B + b) * ldo);
+      if (t >= lengthOf(b)) {
+        zero(dst, Ps);
+        continue;
       }
+      let j = 0;
+      if (dOut == 0) {
+        // dh rows are zero past P, as dht must be.
+        for (; j < Ps; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
+        continue;
+      }
+      for (; j + 4 <= P; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(src, j)), v128.load(at(out, j))));
+      for (; j < P; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) + load<f32>(at(out, j)));
+      for (; j < Ps; j++) store<f32>(at(dst, j), 0);
     }
     let dhCell = dht;
     if (kind == KIND_LSTM && whr != 0) {
@@ -204,14 +219,14 @@ function backwardRange(desc: usize, b0: i32, b1: i32): void {
       const dhRow = at(dh, b * Ps);
       if (kind == KIND_LSTM) {
         lstmCellBackward(t, b, gRow, at(dhCell, b * Hp), at(dc, b * Hp), dpeep);
-        zero(dhRow, Ps);
+        if (!overwrite) zero(dhRow, Ps);
       } else if (kind == KIND_GRU) {
         gruCellBackward(t, b, gRow, hRow, at(dht, b * Ps), dhRow);
       } else if (kind == KIND_GRU_RESET_BEFORE) {
         gruBeforeBackward1(t, b, gRow, hRow, at(dht, b * Ps), dhRow);
       } else {
         rnnCellBackward(gRow, at(dht, b * Ps), kind == KIND_RNN_RELU);
-        zero(dhRow, Ps);
+        if (!overwrite) zero(dhRow, Ps);
       }
     }
     const stepRows = at(dGh, (t * B + b0) * width);
@@ -224,7 +239,7 @@ function backwardRange(desc: usize, b0: i32, b1: i32): void {
       }
       gemm(nb, P, 2 * Hp, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, true);
     } else {
-      gemm(nb, P, width, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, true);
+      gemm(nb, P, width, stepRows, width, ptr(desc, D_WHH_ROWS), at(dh, b0 * Ps), Ps, !overwrite);
     }
   }
 }
@@ -352,28 +367,39 @@ function weightGradients(desc: usize, I: i32): void {
     }
   }
 
-  // dW_ih += dGx^T X and dX += dGx W_ih.
-  packB(x, ldx, TB, I, 0, pack);
-  gemmTN(width, I, TB, gates, width, pack, tmp, I, false);
-  unpackGateRowsAdd(tmp, I, I, H, G, gwIh, I);
   const dx = ptr(desc, D_DX);
   if (dx != 0) gemm(TB, I, width, gates, width, ptr(desc, D_WIH_ROWS), dx, field(desc, D_LDDX), true);
 
-  packB(hPrev, Ps, TB, P, 0, pack);
-  if (kind == KIND_GRU_RESET_BEFORE) {
-    // r and z rows from H_prev; n rows from (r * H_prev).
-    gemmTN(2 * Hp, P, TB, dGh, width, pack, tmp, P, false);
-    unpackGateRowsAdd(tmp, P, P, H, 2, gwHh, P);
-    // aux holds r for reset-before GRUs (forward.ts); H_prev becomes r * H_prev in place.
-    for (let j = 0; j < TB * Hp; j += 4) {
-      v128.store(at(hPrev, j), f32x4.mul(v128.load(at(hPrev, j)), v128.load(at(aux, j))));
-    }
-    packB(hPrev, Ps, TB, H, 0, pack);
-    gemmTN(Hp, H, TB, at(dGh, 2 * Hp), width, pack, tmp, H, false);
-    unpackGateRowsAdd(tmp, H, H, H, 1, gwHh + (<usize>(2 * H * P) << 2), P);
+  if (dGh == gates) {
+    // RNN and LSTM: both weight gradients multiply the same dG^T, so they are one product,
+    // dG^T [X | H_prev] (X's columns padded to whole panels): dG^T is packed once, not twice,
+    // and the product is wider. Row r of tmp holds dW_ih's row, then dW_hh's.
+    const Ip = round8(I);
+    packB(x, ldx, TB, I, 0, pack);
+    packB(hPrev, Ps, TB, P, 0, at(pack, packedSize(TB, I)));
+    gemmTN(width, Ip + P, TB, gates, width, pack, tmp, Ip + P, false);
+    unpackGateRowsAdd(tmp, Ip + P, I, H, G, gwIh, I);
+    unpackGateRowsAdd(at(tmp, Ip), Ip + P, P, H, G, gwHh, P);
   } else {
-    gemmTN(width, P, TB, dGh, width, pack, tmp, P, false);
-    unpackGateRowsAdd(tmp, P, P, H, G, gwHh, P);
+    packB(x, ldx, TB, I, 0, pack);
+    gemmTN(width, I, TB, gates, width, pack, tmp, I, false);
+    unpackGateRowsAdd(tmp, I, I, H, G, gwIh, I);
+    packB(hPrev, Ps, TB, P, 0, pack);
+    if (kind == KIND_GRU_RESET_BEFORE) {
+      // r and z rows from H_prev; n rows from (r * H_prev).
+      gemmTN(2 * Hp, P, TB, dGh, width, pack, tmp, P, false);
+      unpackGateRowsAdd(tmp, P, P, H, 2, gwHh, P);
+      // aux holds r for reset-before GRUs (forward.ts); H_prev becomes r * H_prev in place.
+      for (let j = 0; j < TB * Hp; j += 4) {
+        v128.store(at(hPrev, j), f32x4.mul(v128.load(at(hPrev, j)), v128.load(at(aux, j))));
+      }
+      packB(hPrev, Ps, TB, H, 0, pack);
+      gemmTN(Hp, H, TB, at(dGh, 2 * Hp), width, pack, tmp, H, false);
+      unpackGateRowsAdd(tmp, H, H, H, 1, gwHh + (<usize>(2 * H * P) << 2), P);
+    } else {
+      gemmTN(width, P, TB, dGh, width, pack, tmp, P, false);
+      unpackGateRowsAdd(tmp, P, P, H, G, gwHh, P);
+    }
   }
 
   if (gbIh != 0) {
@@ -384,7 +410,8 @@ function weightGradients(desc: usize, I: i32): void {
       unpackGateRowsAdd(tmp, 1, 1, H, 2, gbHh, 1);
       unpackGateRowsAdd(at(tmp, 2 * Hp), 1, 1, H, 1, gbHh + (<usize>(2 * H) << 2), 1);
     } else {
-      columnSums(dGh, TB, width, width, tmp);
+      // RNN and LSTM: both biases get the same sums.
+      if (dGh != gates) columnSums(dGh, TB, width, width, tmp);
       unpackGateRowsAdd(tmp, 1, 1, H, G, gbHh, 1);
     }
   }

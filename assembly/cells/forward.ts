@@ -10,7 +10,7 @@
 // direction therefore starts at each sequence's own last step.
 import { gemm, evenBound } from "../gemm";
 import { TASK_FORWARD_ROWS, fork, taskArg, threadsAvailable } from "../threads";
-import { sigmoid4, tanh4, relu4 } from "../activations";
+import { sigmoidFast4 as sigmoid4, tanhFast4 as tanh4, relu4, one4 } from "../activations";
 import { madd, storePartial } from "../simd";
 
 export const KIND_RNN_TANH: i32 = 0;
@@ -149,28 +149,46 @@ function emit(h: usize, outRow: usize, u: i32, H: i32, v: v128): void {
   else storePartial(f32at(outRow, u), v, H - u);
 }
 
+// Vector v of a unit group's gates (i i f f g g o o, two vectors each) is activated as
+// tanh(s x) s + (1 - s): s = 1/2 gives the sigmoid (i, f, o), s = 1 the tanh (g).
+const GATE_SCALE: usize = memory.data<f32>([0.5, 0.5, 0.5, 0.5, 1, 1, 0.5, 0.5]);
+
+// Three passes over the row's gates (2 kB per row at H = 128: all in L1). In one loop body the
+// five activations of four units took ~60 broadcasts of constants, which TurboFan schedules at
+// the top of the body and spills to the stack; a body with one activation keeps them in registers.
 function lstmCell(Hp: i32, H: i32, g: usize, r: usize, c: usize, peep: usize, cs: usize, m: usize, h: usize, outRow: usize): void {
+  // 1. Pre-activations g + r, with the peepholes of i and f on c_{t-1}.
+  const width = Hp << 2;
+  for (let j = 0; j < width; j += 4) v128.store(f32at(g, j), f32x4.add(v128.load(f32at(g, j)), v128.load(f32at(r, j))));
+  if (peep != 0) {
+    for (let u = 0; u < Hp; u += 4) {
+      const col = (u >> 3) * 32 + (u & 7);
+      const cPrev = v128.load(f32at(c, u));
+      v128.store(f32at(g, col), madd(v128.load(f32at(peep, u)), cPrev, v128.load(f32at(g, col))));
+      v128.store(f32at(g, col + 8), madd(v128.load(f32at(peep, Hp + u)), cPrev, v128.load(f32at(g, col + 8))));
+    }
+  }
+  // 2. Activations of i, f, g and (without peepholes, where it needs c_t) o.
+  const vectors = peep != 0 ? 6 : 8;
+  for (let q = 0; q < width; q += 32) {
+    for (let v = 0; v < vectors; v++) {
+      const p = f32at(g, q + (v << 2));
+      const scale = v128.load32_splat(GATE_SCALE + (<usize>v << 2));
+      v128.store(p, madd(tanh4(f32x4.mul(v128.load(p), scale)), scale, f32x4.sub(one4(), scale)));
+    }
+  }
+  // 3. c_t and h_t.
   for (let u = 0; u < Hp; u += 4) {
     // Unit u sits in group u/8 at lane offset u%8; the gates of that group follow each other.
     const col = (u >> 3) * 32 + (u & 7);
-    let gi = f32x4.add(v128.load(f32at(g, col)), v128.load(f32at(r, col)));
-    let gf = f32x4.add(v128.load(f32at(g, col + 8)), v128.load(f32at(r, col + 8)));
-    const gg = f32x4.add(v128.load(f32at(g, col + 16)), v128.load(f32at(r, col + 16)));
-    let go = f32x4.add(v128.load(f32at(g, col + 24)), v128.load(f32at(r, col + 24)));
-    const cPrev = v128.load(f32at(c, u));
+    const i = v128.load(f32at(g, col)), f = v128.load(f32at(g, col + 8)), n = v128.load(f32at(g, col + 16));
+    const cNew = madd(i, n, f32x4.mul(f, v128.load(f32at(c, u))));
+    let o = v128.load(f32at(g, col + 24));
     if (peep != 0) {
-      gi = madd(v128.load(f32at(peep, u)), cPrev, gi);
-      gf = madd(v128.load(f32at(peep, Hp + u)), cPrev, gf);
+      o = sigmoid4(madd(v128.load(f32at(peep, 2 * Hp + u)), cNew, o));
+      v128.store(f32at(g, col + 24), o);
     }
-    const i = sigmoid4(gi), f = sigmoid4(gf), n = tanh4(gg);
-    const cNew = madd(i, n, f32x4.mul(f, cPrev));
-    if (peep != 0) go = madd(v128.load(f32at(peep, 2 * Hp + u)), cNew, go);
-    const o = sigmoid4(go);
     const hNew = f32x4.mul(o, tanh4(cNew));
-    v128.store(f32at(g, col), i);
-    v128.store(f32at(g, col + 8), f);
-    v128.store(f32at(g, col + 16), n);
-    v128.store(f32at(g, col + 24), o);
     v128.store(f32at(c, u), cNew);
     if (cs != 0) v128.store(f32at(cs, u), cNew);
     if (m != 0) v128.store(f32at(m, u), hNew);

@@ -8,6 +8,8 @@
 // so packed panel (q*G + g) holds gate g of units 8q..8q+7, the projection X W_ih^T and the
 // recurrent product h W_hh^T both come out in this order, and a cell reads the gates of 8 units
 // as adjacent vectors. Padding units have zero weights and bias; they stay at zero state.
+import { packPanels } from "../gemm";
+
 const PANEL: i32 = 8;
 
 /**
@@ -16,22 +18,15 @@ const PANEL: i32 = 8;
  * columns interleaved as above, with bias[gates*hidden] (0 = none) in the bias row.
  */
 export function packGates(src: usize, ldw: i32, k: i32, hidden: i32, gates: i32, bias: usize, dst: usize): void {
+  // Gate g's group q is panel q of packBT(W_g) (W_g = rows g*hidden.. of W), stored as panel
+  // q*gates + g: packPanels writes panel q at its dst + q*panelBytes.
   const groups = (hidden + PANEL - 1) / PANEL;
-  let out = dst;
-  for (let q = 0; q < groups; q++) {
-    for (let g = 0; g < gates; g++) {
-      for (let j = 0; j < PANEL; j++) {
-        const u = q * PANEL + j;
-        store<f32>(out + (<usize>j << 2), bias != 0 && u < hidden ? load<f32>(bias + (<usize>(g * hidden + u) << 2)) : 0);
-      }
-      out += PANEL << 2;
-      for (let kk = 0; kk < k; kk++) {
-        for (let j = 0; j < PANEL; j++) {
-          const u = q * PANEL + j;
-          store<f32>(out + (<usize>j << 2), u < hidden ? load<f32>(src + (<usize>((g * hidden + u) * ldw + kk) << 2)) : 0);
-        }
-        out += PANEL << 2;
-      }
+  const panelBytes = <usize>(k + 1) * (PANEL << 2);
+  for (let g = 0; g < gates; g++) {
+    const w = src + (<usize>(g * hidden) * <usize>ldw << 2);
+    const b = bias != 0 ? bias + (<usize>(g * hidden) << 2) : 0;
+    for (let q = 0; q < groups; q++) {
+      packPanels(w, 4, <usize>ldw << 2, k, hidden, b, dst + <usize>(q * (gates - 1) + g) * panelBytes, q, q + 1);
     }
   }
 }
@@ -47,23 +42,29 @@ export function packedGatesSize(k: i32, hidden: i32, gates: i32): i32 {
  * interleaved gate gradients directly. Padding rows are zero; the bias row is zero.
  */
 export function packGateRows(src: usize, ldw: i32, n: i32, hidden: i32, gates: i32, dst: usize): void {
-  const hp = (hidden + PANEL - 1) & ~(PANEL - 1);
-  const k = gates * hp;
+  const groups = (hidden + PANEL - 1) / PANEL;
   const panels = (n + PANEL - 1) / PANEL;
   let out = dst;
   for (let p = 0; p < panels; p++) {
-    for (let j = 0; j < PANEL; j++) store<f32>(out + (<usize>j << 2), 0);
+    const col0 = p * PANEL;
+    v128.store(out, i32x4.splat(0));
+    v128.store(out, i32x4.splat(0), 16);
     out += PANEL << 2;
-    for (let kk = 0; kk < k; kk++) {
-      const q = kk / (gates * PANEL);
-      const rem = kk - q * gates * PANEL;
-      const g = rem / PANEL;
-      const u = q * PANEL + (rem - g * PANEL);
-      for (let j = 0; j < PANEL; j++) {
-        const col = p * PANEL + j;
-        store<f32>(out + (<usize>j << 2), u < hidden && col < n ? load<f32>(src + (<usize>((g * hidden + u) * ldw + col) << 2)) : 0);
+    // Row kk = (q * gates + g) * 8 + j of the operand is row g*hidden + u of W, u = 8q + j.
+    for (let q = 0; q < groups; q++) {
+      for (let g = 0; g < gates; g++) {
+        for (let j = 0; j < PANEL; j++) {
+          const u = q * PANEL + j;
+          const row = src + (<usize>((g * hidden + u) * ldw + col0) << 2);
+          if (u < hidden && col0 + PANEL <= n) {
+            v128.store(out, v128.load(row));
+            v128.store(out, v128.load(row, 16), 16);
+          } else {
+            for (let c = 0; c < PANEL; c++) store<f32>(out + (<usize>c << 2), u < hidden && col0 + c < n ? load<f32>(row + (<usize>c << 2)) : 0);
+          }
+          out += PANEL << 2;
+        }
       }
-      out += PANEL << 2;
     }
   }
 }
@@ -74,7 +75,9 @@ export function unpackGateRowsAdd(src: usize, lds: i32, cols: i32, hidden: i32, 
     for (let u = 0; u < hidden; u++) {
       const s = src + (<usize>((((u >> 3) * gates + g) * PANEL + (u & 7)) * lds) << 2);
       const d = dst + (<usize>((g * hidden + u) * ldd) << 2);
-      for (let c = 0; c < cols; c++) store<f32>(d + (<usize>c << 2), load<f32>(d + (<usize>c << 2)) + load<f32>(s + (<usize>c << 2)));
+      let c = 0;
+      for (; c + 4 <= cols; c += 4) v128.store(d + (<usize>c << 2), f32x4.add(v128.load(d + (<usize>c << 2)), v128.load(s + (<usize>c << 2))));
+      for (; c < cols; c++) store<f32>(d + (<usize>c << 2), load<f32>(d + (<usize>c << 2)) + load<f32>(s + (<usize>c << 2)));
     }
   }
 }

@@ -116,7 +116,7 @@ export class Bptt {
    * Forward over time-major input rows already validated by the model; keeps every cache the
    * backward needs. `x` is [T*B][I] time-major, states are [L*D][B][n] flat or undefined.
    */
-  forward(x: Float32Array, T: number, B: number, h0?: Float32Array, c0?: Float32Array, lengths?: Int32Array): { output: Float32Array; hN: Float32Array; cN?: Float32Array } {
+  forward(x: Float32Array, T: number, B: number, h0?: Float32Array, c0?: Float32Array, lengths?: Int32Array, wantOutput = true): { output: Float32Array; hN: Float32Array; cN?: Float32Array } {
     const m = this.m;
     const ws = this.reserve(T, B);
     const heap = m.rt.heap;
@@ -145,7 +145,7 @@ export class Bptt {
     }
     this.tape = { T, B, hasLengths: lengths !== undefined, ws };
     const width = D * P;
-    const output = heap.f32(this.layerOut(ws, L - 1, T, B), T * B * width).slice();
+    const output = wantOutput ? heap.f32(this.layerOut(ws, L - 1, T, B), T * B * width).slice() : new Float32Array(0);
     const hs = heap.f32(ws.h, LD * B * Ps);
     const hN = new Float32Array(LD * B * P);
     for (let r = 0; r < LD * B; r++) hN.set(hs.subarray(r * Ps, r * Ps + P), r * P);
@@ -172,10 +172,8 @@ export class Bptt {
     const Hp = round8(H), Ps = round8(P);
     const LD = L * D;
     const width = D * P;
-    // Upstream gradient of the last layer's output.
-    const top = heap.f32(ws.dA, T * B * Math.max(width, m.inputSize));
-    top.fill(0);
-    if (dOut) top.set(dOut);
+    // Upstream gradient of the last layer's output (none: the kernel takes it as zeros).
+    if (dOut) heap.f32(ws.dA, T * B * width).set(dOut);
     const dhs = heap.f32(ws.dh, LD * B * Ps);
     const dcs = heap.f32(ws.dc, LD * B * Hp);
     dhs.fill(0);
@@ -188,12 +186,13 @@ export class Bptt {
     let dDown = ws.dB;
     for (let l = L - 1; l >= 0; l--) {
       const I = l === 0 ? m.inputSize : width;
-      heap.f32(dDown, T * B * I).fill(0);
+      // The input gradient of layer 0 is one more large product: skipped when unused.
+      const dx = l > 0 || inputGrad;
+      if (dx) heap.f32(dDown, T * B * I).fill(0);
       for (let d = 0; d < D; d++) {
         const desc = this.describe(ws, l, d, T, B, tape.hasLengths);
-        desc[Field.DOut] = dUp + d * P * 4;
-        // The input gradient of layer 0 is one more large product: skipped when unused.
-        desc[Field.DX] = l > 0 || inputGrad ? dDown : 0;
+        desc[Field.DOut] = l === L - 1 && !dOut ? 0 : dUp + d * P * 4;
+        desc[Field.DX] = dx ? dDown : 0;
         desc[Field.LdDx] = I;
         m.rt.kernels.recurrentBackward(ws.desc);
       }
@@ -289,6 +288,7 @@ export class Bptt {
     const TB = T * B;
     const width = D * P;
     const widest = Math.max(I, width, P, Hp);
+    const inWidest = L > 1 ? Math.max(I, width) : I; // the widest layer input
     const auxSize = m.kind === Kind.Gru || m.kind === Kind.GruResetBefore || m.projSize > 0 ? LD * TB * Hp * 4 : 0;
     const sizes = {
       desc: Field.Count * 4,
@@ -310,8 +310,9 @@ export class Bptt {
       dA: TB * Math.max(width, I) * 4,
       dB: TB * Math.max(width, I) * 4,
       hprev: TB * Ps * 4,
-      pack: (TB + 1) * round8(widest) * 4,
-      tmpw: G * Hp * Math.max(widest, 1) * 4,
+      // The weight gradients of RNN/LSTM layers are one product over [X | H_prev] (backward.ts).
+      pack: (TB + 1) * Math.max(round8(widest), round8(inWidest) + Ps) * 4,
+      tmpw: G * Hp * Math.max(widest, round8(inWidest) + Ps, 1) * 4,
       dhtot: m.projSize > 0 ? TB * Ps * 4 : 0,
       step: (B * Ps + 2 * B * Hp + 3 * Hp) * 4,
     };

@@ -60,6 +60,15 @@ export interface ForwardOptions {
   lengths?: ArrayLike<number>;
 }
 
+/** forwardTrain only. */
+export interface TrainForwardOptions {
+  /**
+   * false: do not copy the output sequence out of Wasm memory (the result's output then has the
+   * right shape but an empty data array), for callers that read only the final states. Default true.
+   */
+  output?: boolean;
+}
+
 export interface ForwardResult {
   /** [T, B, D*H_out] ([B, T, D*H_out] with batchFirst; [T, D*H_out] for an unbatched input). */
   output: Tensor;
@@ -277,19 +286,21 @@ export abstract class RecurrentModel implements Trainable {
    * forward() that records what backward() needs (every layer's outputs and gate activations).
    * Same inputs and results as forward().
    */
-  forwardTrain(x: Tensor, options: ForwardOptions = {}): ForwardResult {
+  forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): ForwardResult {
     this.checkAlive();
     const cfg = this.config;
     const { T, B, unbatched, lengths, states } = this.checkForwardInputs(x, options, "forwardTrain");
-    const xin = new Float32Array(T * B * cfg.inputSize);
-    if (cfg.batchFirst && !unbatched) transposeTB(x.data, xin, B, T, cfg.inputSize);
-    else xin.set(x.data);
-    const r = this.trainer().forward(xin, T, B, states.h0?.data, states.c0?.data, lengths);
+    let xin = x.data;
+    if (cfg.batchFirst && !unbatched) {
+      xin = new Float32Array(T * B * cfg.inputSize);
+      transposeTB(x.data, xin, B, T, cfg.inputSize);
+    }
+    const r = this.trainer().forward(xin, T, B, states.h0?.data, states.c0?.data, lengths, options.output !== false);
     this.trained = { T, B, unbatched };
     const width = this.directions * this.outputSize;
     const LD = cfg.numLayers * this.directions;
     let output = r.output;
-    if (cfg.batchFirst && !unbatched) {
+    if (cfg.batchFirst && !unbatched && options.output !== false) {
       output = new Float32Array(r.output.length);
       transposeTB(r.output, output, T, B, width);
     }

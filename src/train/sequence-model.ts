@@ -265,7 +265,8 @@ export class SequenceModel implements Trainable {
     if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
     const targetsChecked = this.checkTarget(batch.target, T, B, batch.lengths);
     const states = this.initialStates(batch, B);
-    const r = this.rnn.forwardTrain(x, { h0: states.h0, c0: states.c0, lengths: batch.lengths });
+    // With outputs "last" the head reads only the final states.
+    const r = this.rnn.forwardTrain(x, { h0: states.h0, c0: states.c0, lengths: batch.lengths, output: o.outputs !== "last" });
     const feats = this.headInput(r, T, B);
     const y = this.head.forward(feats);
     const rows = o.outputs === "last" ? B : T * B;
