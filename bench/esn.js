@@ -38,9 +38,9 @@ async function timeIt(name, fn, { time = 2000, iterations = 5, setup, teardown }
   return { median: r.latency.p50, mean: r.latency.mean, min: r.latency.min, samples: r.latency.samplesCount ?? undefined };
 }
 
-// The machines are shared: a register-only multiply-add probe tells how much of the quiet peak
-// (48-51 GFLOP/s per core, /work/shared/notes/wasm-kernels.md) this process gets per CPU second
-// right now, to put the CPU times below in perspective.
+// The machines are shared: a register-only multiply-add probe tells how much SIMD throughput this
+// process gets per CPU second right now (compare with a quiet run of the same machine) to put the
+// times below in perspective. It does not rescale them: memory-bound parts scale differently.
 async function calibrate(rows) {
   const rt = await createRuntime({ backend: "simd128", skipWarmup: true });
   rt.kernels.peakProbe(100000, 1);
@@ -52,11 +52,11 @@ async function calibrate(rows) {
     rates.push((rounds * 96) / ((process.cpuUsage(c0).user / 1e6) * 1e9));
   }
   const rate = median(rates);
-  rows.push({ name: "machine: SIMD128 peak probe per CPU second (quiet machine: 48-51)", value: rate, unit: "GFLOP/s", note: "CPU times scale roughly with 49 / this" });
+  rows.push({ name: "machine: SIMD128 peak probe per CPU second", value: rate, unit: "GFLOP/s" });
   return rate;
 }
 
-async function speed(rows, quick, peak) {
+async function speed(rows, quick) {
   // 50,000 steps of Mackey-Glass (ReservoirPy's discretisation, h = 1), 100 units, ReservoirPy's
   // defaults (connectivity 0.1, input connectivity 0.1) with its tutorial's lr 0.3, sr 1.25, ridge 1e-6.
   const T = 50_000;
@@ -88,7 +88,6 @@ async function speed(rows, quick, peak) {
     }
     m.dispose();
     rows.push({ name: "esn fit + run, 50,000 steps, 100 units (median CPU time)", value: median(cpu), unit: "ms", target: "<= 100" });
-    rows.push({ name: "  same, scaled to a quiet core (CPU time x probe / 49)", value: (median(cpu) * peak) / 49, unit: "ms", target: "<= 100", note: "an estimate: memory-bound parts scale differently" });
   }
   const whole = await timeIt(
     "build+fit+run 50k x 100",
@@ -321,8 +320,8 @@ export async function run(options = {}) {
     await memory(rows, quick);
     return rows;
   }
-  const peak = await calibrate(rows);
-  await speed(rows, quick, peak);
+  await calibrate(rows);
+  await speed(rows, quick);
   rows.push(...memoryInFreshProcess(quick));
   if (options.quality === true) await quality(rows, quick);
   return rows;
