@@ -1,7 +1,7 @@
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
 export { init, backendInfo, createRuntime, setThreads, shutdown, type InitOptions, type BackendInfo, type Backend } from "./runtime.js";
-export { matmul } from "./ops.js";
+export { matmul, type MatmulOptions } from "./ops.js";
 export { readSafetensors, writeSafetensors } from "./io/safetensors.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";

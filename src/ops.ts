@@ -11,27 +11,41 @@ const BLOCK_ROW_MULTIPLE = 20;
 // GEMM packs at a time (125 for any K) would stream it more often than one large call.
 const MIN_BLOCK_ROWS = 120;
 
+export interface MatmulOptions {
+  /**
+   * Writes C into this [m, n] tensor and returns it (torch.matmul's `out`), instead of a new
+   * array. Repeated products into one result skip the first touch of fresh pages, which costs
+   * about 0.5 ms per MB on a KVM guest. It must not overlap `a` or `b`. Default: a new tensor.
+   */
+  out?: Tensor;
+}
+
 /**
  * C = A B for row-major A [m, k] and B [k, n], through the SIMD GEMM. Each call copies B into
  * Wasm memory and packs it, then runs the product in blocks of rows: copy the block of A in,
- * multiply, copy its rows of C out into the result (a new array). Working in blocks keeps the
- * copies in cache; the remaining per-call cost is mostly the first touch of the new result's
- * pages (~0.5 ms per MB on a KVM guest). Models keep their weights in Wasm memory and pack them
- * once instead.
+ * multiply, copy its rows of C out into the result. Working in blocks keeps the copies in cache.
+ * Models keep their weights in Wasm memory and pack them once instead.
  */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  return matmulOn(runtime(), a, b);
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  return matmulOn(runtime(), a, b, options);
 }
 
 /** `matmul` on a given runtime (for tests and benchmarks that compare both binaries in one process). */
-export function matmulOn(rt: Runtime, a: Tensor, b: Tensor): Tensor {
+export function matmulOn(rt: Runtime, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   checkTensor(a, "matmul: a", [-1, -1]);
   checkTensor(b, "matmul: b", [-1, -1]);
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
   if (k !== k2) fail("E_SHAPE", `matmul: inner sizes differ: a is [${m}, ${k}], b is [${k2}, ${n}]`);
-  const out = uninitializedF32(m * n); // every element is written below
-  if (m === 0 || n === 0) return { shape: [m, n], data: out };
+  let out: Float32Array;
+  if (options.out !== undefined) {
+    out = checkTensor(options.out, "matmul: out", [m, n]).data;
+    if (overlaps(out, a.data) || overlaps(out, b.data)) fail("E_VALUE", `matmul: out must not overlap ${overlaps(out, a.data) ? "a" : "b"}`);
+  } else {
+    out = uninitializedF32(m * n); // every element is written below
+  }
+  const result = options.out ?? { shape: [m, n], data: out };
+  if (m === 0 || n === 0) return result;
   const { kernels, heap } = rt;
   const rows = Math.min(m, Math.max(MIN_BLOCK_ROWS, Math.floor(BLOCK_FLOATS / (k + n) / BLOCK_ROW_MULTIPLE) * BLOCK_ROW_MULTIPLE));
   const packedBytes = align64(kernels.packedSize(k, n) * 4);
@@ -51,10 +65,14 @@ export function matmulOn(rt: Runtime, a: Tensor, b: Tensor): Tensor {
       kernels.gemm(r, n, k, aPtr, k, packedPtr, cPtr, n, 0);
       out.set(heap.f32(cPtr, r * n), r0 * n);
     }
-    return { shape: [m, n], data: out };
+    return result;
   } finally {
     heap.release(packedPtr);
   }
+}
+
+function overlaps(x: Float32Array, y: Float32Array): boolean {
+  return x.buffer === y.buffer && x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }
 
 function align64(n: number): number {

@@ -272,6 +272,43 @@ describe("matmul (public, shared runtime)", () => {
     }
   });
 
+  it("out: writes the product into the given tensor and returns it, bit-identical to a fresh result", () => {
+    const next = rng(77);
+    // 300 rows: several row blocks of the blocked copy-in / copy-out.
+    const [m, k, n] = [300, 33, 70];
+    const a = tensor([m, k], randomF32(m * k, next));
+    const b = tensor([k, n], randomF32(k * n, next));
+    const fresh = matmul(a, b);
+    const out = tensor([m, n], new Float32Array(m * n).fill(Number.NaN));
+    expect(matmul(a, b, { out })).toBe(out);
+    expect(out.data).toEqual(fresh.data);
+    // Reused: the previous contents do not leak into the next product.
+    const b2 = tensor([k, n], randomF32(k * n, next));
+    matmul(a, b2, { out });
+    expect(out.data).toEqual(matmul(a, b2).data);
+  });
+
+  it("out: wrong shape is E_SHAPE, overlap with an operand is E_VALUE, and nothing is written", () => {
+    const a = tensor([4, 4], randomF32(16, rng(3)));
+    const b = tensor([4, 4], randomF32(16, rng(4)));
+    const wrong = tensor([4, 5]);
+    let e = thrown(() => matmul(a, b, { out: wrong }));
+    expect(e.code).toBe("E_SHAPE");
+    expect(e.message).toMatch(/matmul: out must have shape \[4, 4\], got \[4, 5\]/);
+    expect(Array.from(wrong.data).every((v) => v === 0)).toBe(true);
+    const before = Array.from(a.data);
+    e = thrown(() => matmul(a, b, { out: a }));
+    expect(e.code).toBe("E_VALUE");
+    expect(e.message).toMatch(/matmul: out must not overlap a/);
+    const shared = new Float32Array(40);
+    e = thrown(() => matmul(a, { shape: [4, 4], data: shared.subarray(0, 16) }, { out: { shape: [4, 4], data: shared.subarray(12, 28) } }));
+    expect(e.message).toMatch(/matmul: out must not overlap b/);
+    expect(Array.from(a.data)).toEqual(before);
+    // Disjoint views of one buffer are fine.
+    const c = matmul(a, { shape: [4, 4], data: shared.subarray(0, 16) }, { out: { shape: [4, 4], data: shared.subarray(16, 32) } });
+    expect(c.data.byteOffset).toBe(64);
+  });
+
   it("empty products: zero rows, zero columns, zero inner size", () => {
     expect(matmul(tensor([0, 3]), tensor([3, 4])).shape).toEqual([0, 4]);
     expect(matmul(tensor([2, 3]), tensor([3, 0])).shape).toEqual([2, 0]);
