@@ -105,7 +105,7 @@ describe("ESN equations", () => {
       const y = { shape: [T, 2], data: Float32Array.from({ length: 2 * T }, (_, i) => Math.cos(0.2 * i)) };
       const states = esn.collectStates(u, { teacher: y });
       expect(states.shape).toEqual([T, 50]);
-      expect(esn.layers!.map((l) => l.storage)).toEqual(["dense", "csr"]);
+      expect(esn.layers!.map((l) => l.storage)).toEqual(["dense", "sparse"]);
       expect(esn.layers![0].spectralRadius).toBeCloseTo(0.9, 6);
       expect(esn.layers![1].spectralRadius).toBeCloseTo(0.5, 6);
       const ref = referenceStates(esn, u, y, [0.3, 0.7]);
@@ -124,7 +124,7 @@ describe("ESN equations", () => {
     const a = dense.collectStates(u);
     const b = sparse.collectStates(u);
     expect(dense.layers![0].storage).toBe("dense");
-    expect(sparse.layers![0].storage).toBe("csr");
+    expect(sparse.layers![0].storage).toBe("sparse");
     expect(sparse.layers![0].nnz).toBe(300 * 15);
     expect(maxAbsDiff(a.data, b.data)).toBeLessThan(2e-6);
     dense.dispose();

@@ -75,7 +75,7 @@ export interface LayerMem {
   win: number; // float64: row-major W_in; float32 sparse: unused (fused into the blocks)
   bias: number; // float64: [n]; float32 sparse: [groups][4]; float32 dense: in the packed panels
   cat: number; // float32 dense layers: the [x(t-1); input] vector of the fused product
-  mode: "dense" | "csr";
+  mode: "dense" | "sparse";
   w: number; // packed dense [W W_in], row-major float64 W, CSR rowPtr, or block group starts
   col: number; // CSR columns, or block entry addresses
   val: number; // CSR values, or block weights [blocks][4]

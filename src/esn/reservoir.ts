@@ -248,7 +248,7 @@ function fillBlock(
       put(block + m.bias, r.bias);
     }
     const desc = block + LAYER0 + l * LAYER_BYTES;
-    const mode = r.dense ? "dense" : "csr";
+    const mode = r.dense ? "dense" : "sparse";
     layers.push({ n, k: r.k, desc, x, inp, pre: block + m.pre, win: es === 8 ? block + m.win : 0, bias: block + m.bias, cat: block + m.cat, mode, w: block + m.w, col: block + m.col, val: block + m.val, blocks: nb, nnz: r.nnz });
     info.push({ units: n, inputDim: r.kin, storage: mode, nnz: r.nnz, spectralRadius: radius, eigen });
   }

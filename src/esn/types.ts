@@ -172,8 +172,8 @@ export interface GenerateOptions {
 export interface LayerInfo {
   units: number;
   inputDim: number;
-  /** "csr": stored sparse (float32 models: in 4-row blocks, see ReservoirOptions.sparse). */
-  storage: "dense" | "csr";
+  /** "sparse": float32 models keep W in 4-row blocks, float64 models in CSR (see ReservoirOptions.sparse). */
+  storage: "dense" | "sparse";
   /** Nonzeros of W. */
   nnz: number;
   /** Spectral radius of the stored (float32) W, measured before scaling times the scale. */
