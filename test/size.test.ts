@@ -7,7 +7,7 @@ import { BUDGET, measureSize } from "../scripts/size.js";
 
 // The whole library with both binaries is over the 150 kB / 50 kB budget (README, "Size"): this
 // ceiling only stops it from growing unnoticed. Lower it as the library shrinks.
-const LIBRARY_CEILING = { bytes: 265_000, gzip: 102_000 };
+const LIBRARY_CEILING = { bytes: 240_000, gzip: 86_000 };
 
 type Part = { bytes: number; gzip: number };
 type Page = { js: Part; wasm: Part; total: Part };
@@ -25,8 +25,8 @@ describe("bundle size", () => {
     for (const [name, page] of Object.entries(size.pages)) expect(page.js.bytes, name).toBeLessThan(size.library.js.bytes);
   });
 
-  it("an inference page and a training page (their JavaScript and the one binary they load) fit the budget", () => {
-    for (const name of ["inference", "training"]) {
+  it("each typical page (inference, training, ESN: its JavaScript and the one binary it loads) fits the budget", () => {
+    for (const name of ["inference", "training", "esn"]) {
       expect(size.pages[name].total.bytes, name).toBeLessThanOrEqual(BUDGET.bytes);
       expect(size.pages[name].total.gzip, name).toBeLessThanOrEqual(BUDGET.gzip);
     }
