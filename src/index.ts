@@ -6,7 +6,7 @@ export { readSafetensors, writeSafetensors } from "./io/safetensors.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
-export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult } from "./models/recurrent.js";
+export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult } from "./models/recurrent.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel } from "./io/model-file.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";

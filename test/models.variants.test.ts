@@ -93,3 +93,31 @@ describe("streaming step", () => {
     model.dispose();
   });
 });
+
+describe("forwardTrain({ output: false })", () => {
+  it("returns no output, the same final states, and backward gives the same gradients", () => {
+    const make = (): LSTM => new LSTM({ inputSize: 5, hiddenSize: 12, numLayers: 2, batchFirst: true, seed: 3 });
+    const x = randn([3, 7, 5], 200);
+    const full = make();
+    const lean = make();
+    try {
+      const a = full.forwardTrain(x);
+      const b = lean.forwardTrain(x, { output: false });
+      expect("output" in b).toBe(false);
+      expect(b.hN.data).toEqual(a.hN.data);
+      expect(b.cN!.data).toEqual(a.cN!.data);
+      const dh = randn(a.hN.shape, 201);
+      const ga = full.backward({ hN: dh });
+      const gb = lean.backward({ hN: dh });
+      expect(gb.input!.data).toEqual(ga.input!.data);
+      const want = full.gradients();
+      const got = lean.gradients();
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+      expect(Object.keys(want).length).toBeGreaterThan(0);
+      for (const k of Object.keys(want)) expect(got[k].data, k).toEqual(want[k].data);
+    } finally {
+      full.dispose();
+      lean.dispose();
+    }
+  });
+});

@@ -116,7 +116,7 @@ export class Bptt {
    * Forward over time-major input rows already validated by the model; keeps every cache the
    * backward needs. `x` is [T*B][I] time-major, states are [L*D][B][n] flat or undefined.
    */
-  forward(x: Float32Array, T: number, B: number, h0?: Float32Array, c0?: Float32Array, lengths?: Int32Array, wantOutput = true): { output: Float32Array; hN: Float32Array; cN?: Float32Array } {
+  forward(x: Float32Array, T: number, B: number, h0?: Float32Array, c0?: Float32Array, lengths?: Int32Array, wantOutput = true): { output?: Float32Array; hN: Float32Array; cN?: Float32Array } {
     const m = this.m;
     const ws = this.reserve(T, B);
     const heap = m.rt.heap;
@@ -145,7 +145,7 @@ export class Bptt {
     }
     this.tape = { T, B, hasLengths: lengths !== undefined, ws };
     const width = D * P;
-    const output = wantOutput ? heap.f32(this.layerOut(ws, L - 1, T, B), T * B * width).slice() : new Float32Array(0);
+    const output = wantOutput ? heap.f32(this.layerOut(ws, L - 1, T, B), T * B * width).slice() : undefined;
     const hs = heap.f32(ws.h, LD * B * Ps);
     const hN = new Float32Array(LD * B * P);
     for (let r = 0; r < LD * B; r++) hN.set(hs.subarray(r * Ps, r * Ps + P), r * P);

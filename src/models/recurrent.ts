@@ -63,11 +63,14 @@ export interface ForwardOptions {
 /** forwardTrain only. */
 export interface TrainForwardOptions {
   /**
-   * false: do not copy the output sequence out of Wasm memory (the result's output then has the
-   * right shape but an empty data array), for callers that read only the final states. Default true.
+   * false: do not copy the output sequence out of Wasm memory (the result then has no `output`),
+   * for callers that read only the final states. Default true.
    */
   output?: boolean;
 }
+
+/** What forwardTrain returns: `output` is absent when it was called with `output: false`. */
+export type TrainForwardResult = Omit<ForwardResult, "output"> & { output?: Tensor };
 
 export interface ForwardResult {
   /** [T, B, D*H_out] ([B, T, D*H_out] with batchFirst; [T, D*H_out] for an unbatched input). */
@@ -286,7 +289,9 @@ export abstract class RecurrentModel implements Trainable {
    * forward() that records what backward() needs (every layer's outputs and gate activations).
    * Same inputs and results as forward().
    */
-  forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): ForwardResult {
+  forwardTrain(x: Tensor, options?: ForwardOptions & { output?: true }): ForwardResult;
+  forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions): TrainForwardResult;
+  forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): TrainForwardResult {
     this.checkAlive();
     const cfg = this.config;
     const { T, B, unbatched, lengths, states } = this.checkForwardInputs(x, options, "forwardTrain");
@@ -299,16 +304,16 @@ export abstract class RecurrentModel implements Trainable {
     this.trained = { T, B, unbatched };
     const width = this.directions * this.outputSize;
     const LD = cfg.numLayers * this.directions;
-    let output = r.output;
-    if (cfg.batchFirst && !unbatched && options.output !== false) {
-      output = new Float32Array(r.output.length);
-      transposeTB(r.output, output, T, B, width);
-    }
     const sh = (n: number): number[] => (unbatched ? [LD, n] : [LD, B, n]);
-    const result: ForwardResult = {
-      output: { shape: unbatched ? [T, width] : cfg.batchFirst ? [B, T, width] : [T, B, width], data: output },
-      hN: { shape: sh(this.outputSize), data: r.hN },
-    };
+    const result: TrainForwardResult = { hN: { shape: sh(this.outputSize), data: r.hN } };
+    if (r.output) {
+      let output = r.output;
+      if (cfg.batchFirst && !unbatched) {
+        output = new Float32Array(r.output.length);
+        transposeTB(r.output, output, T, B, width);
+      }
+      result.output = { shape: unbatched ? [T, width] : cfg.batchFirst ? [B, T, width] : [T, B, width], data: output };
+    }
     if (r.cN) result.cN = { shape: sh(cfg.hiddenSize), data: r.cN };
     return result;
   }

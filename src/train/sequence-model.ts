@@ -3,7 +3,7 @@ import { Embedding } from "../layers/embedding.js";
 import { Linear } from "../layers/linear.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
-import type { ForwardResult, RecurrentModel, StreamState } from "../models/recurrent.js";
+import type { RecurrentModel, StreamState, TrainForwardResult } from "../models/recurrent.js";
 import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
 import { runtime } from "../runtime.js";
@@ -280,7 +280,7 @@ export class SequenceModel implements Trainable {
     const dFeats = this.head.backward({ shape: [rows, o.outputSize], data: grad.data });
     const grads: { output?: Tensor; hN?: Tensor } = {};
     if (o.outputs === "last") grads.hN = this.lastToHN(dFeats, B);
-    else grads.output = { shape: r.output.shape, data: dFeats.data };
+    else grads.output = { shape: r.output!.shape, data: dFeats.data };
     const d = this.rnn.backward(grads, { inputGrad: this.embedding !== undefined });
     if (this.embedding && d.input) {
       const E = o.embeddingDim;
@@ -416,8 +416,9 @@ export class SequenceModel implements Trainable {
     return this.initial.expand(B);
   }
 
-  private headInput(r: ForwardResult, T: number, B: number): Tensor {
-    if (this.options.outputs === "sequence") return { shape: [T * B, r.output.shape[2]], data: r.output.data };
+  private headInput(r: TrainForwardResult, T: number, B: number): Tensor {
+    // outputs "sequence" asked forwardTrain for the output sequence.
+    if (this.options.outputs === "sequence") return { shape: [T * B, r.output!.shape[2]], data: r.output!.data };
     // Final state of the last layer, both directions: [B, D*P].
     const D = this.rnn.directions;
     const P = this.rnn.outputSize;
