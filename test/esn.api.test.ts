@@ -47,6 +47,27 @@ function solveRidgeReference(A: Float64Array, b: Float64Array, D: number, ridge:
   return sol;
 }
 
+/**
+ * The ridge readout on [1; u; x] solved in float64 JavaScript: normal equations over rows
+ * washout..T-1 of the states `X` ([T, units]), one input and one output column.
+ */
+function ridgeReadoutReference(X: Float32Array, units: number, u: Tensor, y: Tensor, washout: number, ridge: number): Float64Array {
+  const D = units + 2;
+  const A = new Float64Array(D * D);
+  const b = new Float64Array(D);
+  const z = new Float64Array(D);
+  for (let t = washout; t < u.shape[0]; t++) {
+    z[0] = 1;
+    z[1] = u.data[t];
+    for (let i = 0; i < units; i++) z[2 + i] = X[t * units + i];
+    for (let i = 0; i < D; i++) {
+      b[i] += z[i] * y.data[t];
+      for (let j = 0; j < D; j++) A[i * D + j] += z[i] * z[j];
+    }
+  }
+  return solveRidgeReference(A, b, D, ridge);
+}
+
 /** Float64 reference of the state equations from the stored weights (teacher-forced feedback). */
 function referenceStates(esn: ESN, u: Tensor, teacher: Tensor | undefined, leaks: number[]): Float64Array[] {
   const layers = esn.getWeights();
@@ -140,20 +161,7 @@ describe("ESN equations", () => {
     const X = esn.collectStates(u);
     esn.resetState();
     esn.fit(u, y, { washout: w });
-    const D = 42;
-    const A = new Float64Array(D * D);
-    const b = new Float64Array(D);
-    const z = new Float64Array(D);
-    for (let t = w; t < T; t++) {
-      z[0] = 1;
-      z[1] = u.data[t];
-      for (let i = 0; i < 40; i++) z[2 + i] = X.data[t * 40 + i];
-      for (let i = 0; i < D; i++) {
-        b[i] += z[i] * y.data[t];
-        for (let j = 0; j < D; j++) A[i * D + j] += z[i] * z[j];
-      }
-    }
-    const sol = solveRidgeReference(A, b, D, 1e-3);
+    const sol = ridgeReadoutReference(X.data, 40, u, y, w, 1e-3);
     const W = esn.getReadout().data;
     const scale = Math.max(...sol.map(Math.abs));
     expect(maxAbsDiff(W, sol) / scale).toBeLessThan(1e-9);
@@ -178,20 +186,7 @@ describe("ESN readouts", () => {
       // The normal equations on the collected states, solved in JavaScript (collectStates returns
       // float32, so a float64 model's reference carries float32 rounding of its states).
       const X = new ESN(opts).collectStates(u);
-      const D = 152;
-      const A = new Float64Array(D * D);
-      const b = new Float64Array(D);
-      const z = new Float64Array(D);
-      for (let t = w; t < T; t++) {
-        z[0] = 1;
-        z[1] = u.data[t];
-        for (let i = 0; i < 150; i++) z[2 + i] = X.data[t * 150 + i];
-        for (let i = 0; i < D; i++) {
-          b[i] += z[i] * y.data[t];
-          for (let j = 0; j < D; j++) A[i * D + j] += z[i] * z[j];
-        }
-      }
-      const ref = solveRidgeReference(A, b, D, 1e-3);
+      const ref = ridgeReadoutReference(X.data, 150, u, y, w, 1e-3);
       expect(maxAbsDiff(dual, ref) / scale).toBeLessThan(1e-5);
       expect(maxAbsDiff(models[1].predict(seq(T, T + 100)).data, models[2].predict(seq(T, T + 100)).data)).toBeLessThan(1e-6);
       for (const m of models) m.dispose();
