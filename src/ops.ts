@@ -40,7 +40,8 @@ export function matmulOn(rt: Runtime, a: Tensor, b: Tensor, options: MatmulOptio
   let out: Float32Array;
   if (options.out !== undefined) {
     out = checkTensor(options.out, "matmul: out", [m, n]).data;
-    if (overlaps(out, a.data) || overlaps(out, b.data)) fail("E_VALUE", `matmul: out must not overlap ${overlaps(out, a.data) ? "a" : "b"}`);
+    const clash = overlaps(out, a.data) ? "a" : overlaps(out, b.data) ? "b" : undefined;
+    if (clash) fail("E_VALUE", `matmul: out must not overlap ${clash}`);
   } else {
     out = uninitializedF32(m * n); // every element is written below
   }
