@@ -13,20 +13,10 @@ import { RecurError } from "../src/errors.js";
 import { type Backend, createRuntime, init, runtime, type Runtime } from "../src/runtime.js";
 import { matmul } from "../src/ops.js";
 import { tensor } from "../src/tensor.js";
+import { rng } from "./helpers/random.js";
 
 const U = 2 ** -24;
 const SIZES = [1, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 257];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Float32 values in [-1, 1) with the occasional exact zero and large or tiny magnitude. */
 function randomF32(n: number, next: () => number): Float32Array {

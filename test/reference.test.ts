@@ -15,21 +15,10 @@ import {
   type RefTensor,
   type StateDict,
 } from "./reference/rnn64.js";
+import { rng } from "./helpers/random.js";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** mulberry32: tiny deterministic PRNG so the random cases are reproducible across runs. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(rand: () => number, n: number, scale: number): Float64Array {
   return Float64Array.from({ length: n }, () => (2 * rand() - 1) * scale);
@@ -109,7 +98,7 @@ interface RandomProblem {
 }
 
 function randomProblem(cfg: RefConfig, T: number, B: number, lengths: number[] | null, seed: number): RandomProblem {
-  const rand = mulberry32(seed);
+  const rand = rng(seed);
   const D = cfg.bidirectional ? 2 : 1;
   const Hout = cfg.projSize > 0 ? cfg.projSize : cfg.hiddenSize;
   const isLstm = cfg.mode === "LSTM";

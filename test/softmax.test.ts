@@ -12,20 +12,10 @@
 //   (cols + 2) u.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Backend, createRuntime, type Runtime } from "../src/runtime.js";
+import { rng } from "./helpers/random.js";
 
 const U = 2 ** -24;
 const E = 2e-7;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** float64 softmax and log-softmax of one row (of float32 values). */
 function reference(row: Float32Array): { p: Float64Array; logp: Float64Array; m: number } {

@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { rng } from "./helpers/random.js";
 
 type Lib = typeof import("../src/index.js");
 type RuntimeModule = typeof import("../src/runtime.js");
@@ -17,17 +18,6 @@ async function freshLib(): Promise<{ lib: Lib; rt: RuntimeModule }> {
   const lib = await import("../src/index.js");
   const rt = await import("../src/runtime.js");
   return { lib, rt };
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 function randomData(n: number, seed: number, scale = 1): Float32Array {
