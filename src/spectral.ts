@@ -510,15 +510,18 @@ function realShift(h: Float64Array, ld: number, m: number, mu: number, q: Float6
 function complexShift(h: Float64Array, ld: number, m: number, re: number, im: number, q: Float64Array): void {
   const s = 2 * re;
   const t = re * re + im * im;
+  // Both arrays are made before the first loop: a construct reached only after on-stack
+  // replacement has no type feedback, and TurboFan then deoptimised this function on every call.
   const M = new Float64Array(m * m);
+  const v = new Float64Array(m);
+  // M has two subdiagonals; the entries below them stay zero.
   for (let i = 0; i < m; i++) {
-    for (let j = 0; j < m; j++) {
+    for (let j = Math.max(0, i - 2); j < m; j++) {
       let acc = 0;
       for (let k = Math.max(0, i - 1); k <= Math.min(j + 1, m - 1); k++) acc += h[i * ld + k] * h[k * ld + j];
       M[i * m + j] = acc - s * h[i * ld + j] + (i === j ? t : 0);
     }
   }
-  const v = new Float64Array(m);
   for (let c = 0; c < m - 1; c++) {
     const last = Math.min(c + 2, m - 1); // M has two subdiagonals
     let alpha = 0;
@@ -533,25 +536,30 @@ function complexShift(h: Float64Array, ld: number, m: number, re: number, im: nu
     }
     if (vv === 0) continue;
     const beta = 2 / vv;
-    // M <- P M, h <- P h P, q <- q P with P = I - beta v v^T on rows/cols c..last.
-    for (let j = 0; j < m; j++) {
+    // M <- P M, h <- P h P, q <- q P with P = I - beta v v^T on rows/cols c..last. The loops
+    // skip what is zero in exact arithmetic: M's columns before c (already reduced, never read
+    // again), h's entries below the bulge (cleared at the end), which halves the work.
+    for (let j = c; j < m; j++) {
       let acc = 0;
       for (let i = c; i <= last; i++) acc += v[i] * M[i * m + j];
       acc *= beta;
       for (let i = c; i <= last; i++) M[i * m + j] -= acc * v[i];
     }
-    for (let j = 0; j < m; j++) {
+    for (let j = Math.max(0, c - 1); j < m; j++) {
       let acc = 0;
       for (let i = c; i <= last; i++) acc += v[i] * h[i * ld + j];
       acc *= beta;
       for (let i = c; i <= last; i++) h[i * ld + j] -= acc * v[i];
     }
+    const below = Math.min(last + 1, m - 1);
     for (let r = 0; r < m; r++) {
       let acc = 0;
-      for (let i = c; i <= last; i++) acc += h[r * ld + i] * v[i];
-      acc *= beta;
-      for (let i = c; i <= last; i++) h[r * ld + i] -= acc * v[i];
-      acc = 0;
+      if (r <= below) {
+        for (let i = c; i <= last; i++) acc += h[r * ld + i] * v[i];
+        acc *= beta;
+        for (let i = c; i <= last; i++) h[r * ld + i] -= acc * v[i];
+        acc = 0;
+      }
       for (let i = c; i <= last; i++) acc += q[r * m + i] * v[i];
       acc *= beta;
       for (let i = c; i <= last; i++) q[r * m + i] -= acc * v[i];
