@@ -505,6 +505,43 @@ function realShift(h: Float64Array, ld: number, m: number, mu: number, q: Float6
   for (let i = 0; i < m; i++) h[i * ld + i] += mu;
 }
 
+// a <- P a on rows row0 .. row0+len-1 (len 2 or 3) and columns j0 .. j1-1 of a (row stride ld),
+// P = I - beta v v^T. Unrolled: loops of two or three iterations cost more than their arithmetic.
+function reflectRows(a: Float64Array, ld: number, row0: number, len: number, j0: number, j1: number, v0: number, v1: number, v2: number, beta: number): void {
+  const r0 = row0 * ld, r1 = r0 + ld, r2 = r1 + ld;
+  if (len === 3) {
+    for (let j = j0; j < j1; j++) {
+      const acc = (v0 * a[r0 + j] + v1 * a[r1 + j] + v2 * a[r2 + j]) * beta;
+      a[r0 + j] -= acc * v0;
+      a[r1 + j] -= acc * v1;
+      a[r2 + j] -= acc * v2;
+    }
+  } else {
+    for (let j = j0; j < j1; j++) {
+      const acc = (v0 * a[r0 + j] + v1 * a[r1 + j]) * beta;
+      a[r0 + j] -= acc * v0;
+      a[r1 + j] -= acc * v1;
+    }
+  }
+}
+
+// a <- a P on columns col0 .. col0+len-1 of rows 0 .. rows-1.
+function reflectCols(a: Float64Array, ld: number, col0: number, len: number, rows: number, v0: number, v1: number, v2: number, beta: number): void {
+  for (let r = 0; r < rows; r++) {
+    const i = r * ld + col0;
+    if (len === 3) {
+      const acc = (a[i] * v0 + a[i + 1] * v1 + a[i + 2] * v2) * beta;
+      a[i] -= acc * v0;
+      a[i + 1] -= acc * v1;
+      a[i + 2] -= acc * v2;
+    } else {
+      const acc = (a[i] * v0 + a[i + 1] * v1) * beta;
+      a[i] -= acc * v0;
+      a[i + 1] -= acc * v1;
+    }
+  }
+}
+
 // Double-shift step for the conjugate pair mu, conj(mu) in real arithmetic: Householder QR of
 // M = h^2 - 2 Re(mu) h + |mu|^2 I (explicitly formed: m is small), h <- Q^T h Q, q <- q Q.
 function complexShift(h: Float64Array, ld: number, m: number, re: number, im: number, q: Float64Array): void {
@@ -539,31 +576,12 @@ function complexShift(h: Float64Array, ld: number, m: number, re: number, im: nu
     // M <- P M, h <- P h P, q <- q P with P = I - beta v v^T on rows/cols c..last. The loops
     // skip what is zero in exact arithmetic: M's columns before c (already reduced, never read
     // again), h's entries below the bulge (cleared at the end), which halves the work.
-    for (let j = c; j < m; j++) {
-      let acc = 0;
-      for (let i = c; i <= last; i++) acc += v[i] * M[i * m + j];
-      acc *= beta;
-      for (let i = c; i <= last; i++) M[i * m + j] -= acc * v[i];
-    }
-    for (let j = Math.max(0, c - 1); j < m; j++) {
-      let acc = 0;
-      for (let i = c; i <= last; i++) acc += v[i] * h[i * ld + j];
-      acc *= beta;
-      for (let i = c; i <= last; i++) h[i * ld + j] -= acc * v[i];
-    }
-    const below = Math.min(last + 1, m - 1);
-    for (let r = 0; r < m; r++) {
-      let acc = 0;
-      if (r <= below) {
-        for (let i = c; i <= last; i++) acc += h[r * ld + i] * v[i];
-        acc *= beta;
-        for (let i = c; i <= last; i++) h[r * ld + i] -= acc * v[i];
-        acc = 0;
-      }
-      for (let i = c; i <= last; i++) acc += q[r * m + i] * v[i];
-      acc *= beta;
-      for (let i = c; i <= last; i++) q[r * m + i] -= acc * v[i];
-    }
+    const len = last - c + 1;
+    const v0 = v[c], v1 = v[c + 1], v2 = len === 3 ? v[c + 2] : 0;
+    reflectRows(M, m, c, len, c, m, v0, v1, v2, beta);
+    reflectRows(h, ld, c, len, Math.max(0, c - 1), m, v0, v1, v2, beta);
+    reflectCols(h, ld, c, len, Math.min(last + 1, m - 1) + 1, v0, v1, v2, beta);
+    reflectCols(q, m, c, len, m, v0, v1, v2, beta);
   }
   // Exact arithmetic keeps h Hessenberg; drop the rounding below the subdiagonal.
   for (let i = 2; i < m; i++) for (let j = 0; j < i - 1; j++) h[i * ld + j] = 0;
