@@ -93,6 +93,9 @@ function normal(s: usize): f64 {
 // accumulators and one index load per four rows; on random W at 1-10 % density (100-1000 units)
 // it took 0.6-0.7x the CSR time, and 0.6x the dense GEMV's at 10 % (100 units: the dense
 // [W W_in] is 42 KB, more than L1; the blocks 17 KB). Two accumulators hide the add latency.
+// Measured and dropped (100 units, 10 %): four FMA chains ran no faster (the loop issues ~7
+// instructions and 3 loads per block either way), and the leaky update fused into the group
+// loop ran 20-30 % slower (the activation's constants and temporaries crowd the registers).
 function blockProduct(groups: i32, start: usize, addr: usize, vals: usize, bias: usize, y: usize): void {
   let b = load<i32>(start);
   for (let g = 0; g < groups; g++) {
