@@ -182,7 +182,9 @@ function coldStartSection(quick) {
 export async function run(options = {}) {
   const quick = options.quick === true;
   const sizes = typeof options.sizes === "string" ? options.sizes.split(",").map(Number) : quick ? [64, 128, 256, 512] : [64, 128, 256, 512, 1024];
-  const timing = quick ? { time: 300, iterations: 3, passes: 2 } : { time: 2400, iterations: 6, passes: 4 };
+  // 12 passes of ~200 ms per task: on a shared host a burst of other processes' load lasts about a
+  // second, and with 4 passes of 600 ms one burst could move a task's median by itself.
+  const timing = quick ? { time: 300, iterations: 3, passes: 2 } : { time: 2400, iterations: 6, passes: 12 };
 
   // Cold start first, in child processes, before this process has compiled anything.
   const cold = coldStartSection(quick);
