@@ -114,12 +114,12 @@ describe("a Vite app importing recur", () => {
   it("emits both Wasm binaries and computes what Node computes", async () => {
     const app = join(tmp, "vite-app");
     mkdirSync(join(app, "node_modules"), { recursive: true });
-    symlinkSync(root, join(app, "node_modules", "recur"), "dir");
+    symlinkSync(root, join(app, "node_modules", "recur-nn"), "dir");
     copyFileSync(join(root, "web/inference-check.js"), join(app, "inference-check.js"));
     writeFileSync(join(app, "index.html"), `<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n`);
     writeFileSync(
       join(app, "main.js"),
-      `import * as recur from "recur";
+      `import * as recur from "recur-nn";
 import { inferenceCheck } from "./inference-check.js";
 const backend = new URLSearchParams(location.search).get("backend") ?? "simd128";
 inferenceCheck(recur, backend).then((r) => (window.recurCheck = r), (e) => (window.recurCheck = { error: e.message }));
