@@ -169,3 +169,19 @@ export function reluArray(x: usize, y: usize, n: i32): void {
     store<f32>(y + (<usize>i << 2), v < 0 ? 0 : v);
   }
 }
+
+// Derivatives of the activations from their outputs, as the backward passes have them.
+
+/** σ'(a) from s = σ(a): s (1 - s). */
+// @ts-ignore: decorator
+@inline
+export function dsigmoid4(s: v128): v128 {
+  return f32x4.mul(s, f32x4.sub(f32x4.splat(1), s));
+}
+
+/** tanh'(a) from y = tanh(a): 1 - y². */
+// @ts-ignore: decorator
+@inline
+export function dtanh4(y: v128): v128 {
+  return f32x4.sub(f32x4.splat(1), f32x4.mul(y, y));
+}

@@ -1,6 +1,7 @@
 // The module's exports: every kernel takes pointers into linear memory (byte addresses) and sizes,
 // and never allocates. TypeScript (src/) owns the layout.
-export { packedSize, packB, packBT, gemm, gemmTN, gemmScratchSize, setGemmScratch } from "./gemm";
+export { gemm, gemmTN, gemmScratchSize, setGemmScratch } from "./gemm/dispatch";
+export { packedSize, packB, packBT } from "./gemm/pack";
 export { tanhArray, sigmoidArray, reluArray } from "./activations";
 export { softmaxRows, logSoftmaxRows } from "./softmax";
 
@@ -9,12 +10,10 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { peakProbe } from "./probe";
-export { packGates, packedGatesSize } from "./cells/layout";
-export { recurrentForward } from "./cells/forward";
+export { packGates, packedGatesSize, packGateRows, unpackGateRowsAdd } from "./cells/layout";
+export { recurrentForward, recurrentBackward } from "./cells/recurrent";
 export { esnRun } from "./reservoir/run";
 export { syrkUpper, ridgeSystem, cholSolve, rowsToColumns, dualSystem, dualReadout, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir/linalg";
-export { packGateRows, unpackGateRowsAdd } from "./cells/layout";
-export { recurrentBackward } from "./cells/backward";
 export { sgdStep, rmspropStep, adagradStep, adamStep } from "./optimizers";
 export { sumSquaresF64, maxAbsF32, scaleInPlace, clampInPlace } from "./clip";
 export { crossEntropyRows, mseLoss } from "./loss";

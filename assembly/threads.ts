@@ -17,11 +17,17 @@
 //
 // Every split keeps each output element's summation order as in the single-thread code, so
 // results are bit-identical whatever the thread count and whichever thread takes a chunk.
-import { gemmChunk, packChunk } from "./gemm";
-import { forwardRows } from "./cells/forward";
-import { backwardRows } from "./cells/backward";
-import { gemvChunk } from "./reservoir/step";
-import { syrkChunk } from "./reservoir/linalg";
+//
+// The task table is the module's Wasm function table: a kernel forks with its own chunk function
+// (a Task), whose table index goes into the control block, and every thread calls that entry
+// (call_indirect). Instances of one module have identical tables, so a worker runs the same
+// function as the caller, and this file knows no kernel (the kernels import it, not the reverse).
+
+/**
+ * Chunk `chunk` of `chunks` of a forked task, run on any thread of the pool. Its arguments are
+ * the words the forking kernel wrote with taskArg() (read them with argI32(control, i)).
+ */
+export type Task = (control: usize, chunk: i32, chunks: i32) => void;
 
 // Control block (byte offsets); hot words on their own cache lines. Keep in sync with src/threads.ts.
 const C_GEN = 0; // task generation; parked workers wait on this word
@@ -35,17 +41,9 @@ const C_STOP = 264; // 1: workers return from workerMain at the next generation
 const C_CALLER_WAITS = 268; // 1: the caller's thread may block (not a browser's main thread)
 const C_FORKS = 272; // tasks forked so far (a statistic for tests and benchmarks)
 const C_DEAD = 276; // set (by the worker's JavaScript) when a worker died: no more forks
-const C_TASK = 320; // task kind, then its arguments (i32 words)
+const C_TASK = 320; // the task's function table index, then its arguments (i32 words)
 const CONTROL_BYTES: usize = 448;
 const MAX_CHUNKS: i32 = 4095;
-
-export const TASK_GEMM_ROWS = 1;
-export const TASK_GEMM_PANELS = 2;
-export const TASK_FORWARD_ROWS = 3;
-export const TASK_SYRK = 4;
-export const TASK_BACKWARD_ROWS = 5;
-export const TASK_GEMV = 6;
-export const TASK_PACK = 7;
 
 // The caller's pool (0 in workers and when single-threaded) and whether it is inside a fork (its
 // chunks must not fork again). Wasm globals: one per instance.
@@ -73,6 +71,14 @@ export function threadsAvailable(): i32 {
   return 1;
 }
 
+/**
+ * First index of chunk `i` of `chunks` over m items: an even split. For a few dozen rows this
+ * balances best (64 = 32 + 32 = 30 packed + a 2 x 16 pair each, vs 30 | 30 + 4).
+ */
+export function evenBound(m: i32, i: i32, chunks: i32): i32 {
+  return i >= chunks ? m : <i32>(<i64>m * i / chunks);
+}
+
 /** Address of task argument word i, to be written before fork(). */
 // @ts-ignore: decorator
 @inline
@@ -88,14 +94,14 @@ export function argI32(control: usize, i: i32): i32 {
 }
 
 /**
- * Runs `chunks` chunks of the task whose arguments were written with taskArg() on the pool's
+ * Runs `chunks` chunks of `task`, whose arguments were written with taskArg(), on the pool's
  * threads, this one included. Only call after threadsAvailable() returned > 1.
  */
-export function fork(kind: i32, chunks: i32): void {
+export function fork(task: Task, chunks: i32): void {
   if (ASC_FEATURE_THREADS) {
     const control = pool;
     chunks = min(chunks, MAX_CHUNKS);
-    store<i32>(control + C_TASK, kind);
+    store<i32>(control + C_TASK, task.index);
     store<i32>(control + C_FORKS, load<i32>(control + C_FORKS) + 1);
     atomic.store<i32>(control + C_DONE, 0);
     atomic.store<i32>(control + C_CLAIM, chunks << 12);
@@ -146,20 +152,11 @@ function runChunks(control: usize): void {
       const chunks = word >>> 12;
       if (next >= chunks) return;
       if (atomic.cmpxchg<i32>(control + C_CLAIM, word, word + 1) != word) continue;
-      runChunk(control, load<i32>(control + C_TASK), next, chunks);
+      call_indirect<void>(load<u32>(control + C_TASK), control, next, chunks);
       atomic.add<i32>(control + C_DONE, 1);
       if (atomic.load<i32>(control + C_DONE_SLEEPERS) != 0) atomic.notify(control + C_DONE, 1);
     }
   }
-}
-
-function runChunk(control: usize, kind: i32, chunk: i32, chunks: i32): void {
-  if (kind == TASK_GEMM_ROWS || kind == TASK_GEMM_PANELS) gemmChunk(control, kind == TASK_GEMM_ROWS, chunk, chunks);
-  else if (kind == TASK_FORWARD_ROWS) forwardRows(argI32(control, 0), chunk, chunks);
-  else if (kind == TASK_SYRK) syrkChunk(control, chunk, chunks);
-  else if (kind == TASK_BACKWARD_ROWS) backwardRows(argI32(control, 0), chunk, chunks);
-  else if (kind == TASK_GEMV) gemvChunk(control, chunk, chunks);
-  else if (kind == TASK_PACK) packChunk(control, chunk, chunks);
 }
 
 /**

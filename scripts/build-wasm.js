@@ -4,15 +4,18 @@
 // ASC_FEATURE_THREADS at compile time, so there is no runtime branch in the hot loops. The four
 // compilations run side by side, as many at once as there are CPUs.
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { descriptorIsCurrent, generateDescriptor } from "./gen-descriptor.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const asc = createRequire(import.meta.url).resolve("assemblyscript/bin/asc.js");
 mkdirSync(join(root, "build"), { recursive: true });
+// The recurrent layers' descriptor is defined in TypeScript; its AssemblyScript copy is generated.
+if (!descriptorIsCurrent()) writeFileSync(join(root, "assembly/cells/descriptor.ts"), generateDescriptor());
 
 function compile(target) {
   return new Promise((resolve) => {

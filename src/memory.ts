@@ -22,7 +22,7 @@ export class Heap {
 
   constructor(memory: WebAssembly.Memory, base: number) {
     this.memory = memory;
-    this.base = alignUp(base, ALIGN);
+    this.base = align64(base);
     this.end = this.base;
     const top = memory.buffer.byteLength;
     if (top > this.end) this.freeList.push({ ptr: this.end, size: top - this.end });
@@ -32,7 +32,7 @@ export class Heap {
   /** Reserves `bytes` (rounded up to 64) and returns the block's address. Contents are undefined. */
   alloc(bytes: number): number {
     if (!Number.isInteger(bytes) || bytes < 0) fail("E_VALUE", `alloc: bytes must be a non-negative integer, got ${bytes}`);
-    const size = Math.max(ALIGN, alignUp(bytes, ALIGN));
+    const size = Math.max(ALIGN, align64(bytes));
     let i = this.freeList.findIndex((b) => b.size >= size);
     if (i < 0) {
       this.grow(size);
@@ -118,8 +118,20 @@ export class Heap {
   }
 }
 
-function alignUp(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
+/** `bytes` rounded up to a whole cache line (64): every block and region starts on its own line. */
+export function align64(bytes: number): number {
+  return Math.ceil(bytes / ALIGN) * ALIGN;
+}
+
+/** Carves one block into named, 64-byte aligned regions: sizes in bytes in, offsets out. */
+export function carve<K extends string>(sizes: Record<K, number>): { offsets: Record<K, number>; total: number } {
+  let total = 0;
+  const offsets = {} as Record<K, number>;
+  for (const key of Object.keys(sizes) as K[]) {
+    offsets[key] = total;
+    total += align64(sizes[key]);
+  }
+  return { offsets, total };
 }
 
 /**

@@ -8,7 +8,7 @@
 // so packed panel (q*G + g) holds gate g of units 8q..8q+7, the projection X W_ih^T and the
 // recurrent product h W_hh^T both come out in this order, and a cell reads the gates of 8 units
 // as adjacent vectors. Padding units have zero weights and bias; they stay at zero state.
-import { packPanels } from "../gemm";
+import { packPanels } from "../gemm/pack";
 
 const PANEL: i32 = 8;
 

@@ -1,7 +1,7 @@
 // Float64 linear algebra of the ESN readout and the spectral radius: the Gram accumulation
 // (SYRK), the ridge systems (primal and dual), a Cholesky solve, the RLS start, and float64
 // products with the reservoir matrix for src/spectral.ts. Nothing here allocates.
-import { TASK_SYRK, argI32, fork, taskArg, threadsAvailable } from "../threads";
+import { argI32, fork, taskArg, threadsAvailable } from "../threads";
 
 // @ts-ignore: decorator
 @inline
@@ -76,7 +76,7 @@ export function syrkUpper(c: usize, g: i32, a: usize, rows: i32): void {
       store<i32>(taskArg(1), g);
       store<u32>(taskArg(2), <u32>a);
       store<i32>(taskArg(3), rows);
-      fork(TASK_SYRK, min(4 * threads, g >> 4));
+      fork(syrkChunk, min(4 * threads, g >> 4));
       return;
     }
   }
@@ -96,7 +96,7 @@ function syrkBound(tiles: i32, i: i32, chunks: i32): i32 {
 }
 
 /** One chunk of a forked syrkUpper. */
-export function syrkChunk(control: usize, chunk: i32, chunks: i32): void {
+function syrkChunk(control: usize, chunk: i32, chunks: i32): void {
   const c = <usize><u32>argI32(control, 0), g = argI32(control, 1);
   const a = <usize><u32>argI32(control, 2), rows = argI32(control, 3);
   const tiles = g >> 2;

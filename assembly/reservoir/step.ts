@@ -2,7 +2,7 @@
 // leaky update x = (1 - a) x + a (f(pre) + noise). Float32 models run it in f32x4, with W dense
 // (packed GEMV panels, [W W_in] fused) or block-sparse (below); float64 models run it in scalar
 // float64 over a row-major W_in and a dense or CSR W.
-import { TASK_GEMV, argI32, fork, taskArg, threadsAvailable } from "../threads";
+import { argI32, fork, taskArg, threadsAvailable } from "../threads";
 import { relu4, sigmoidFast4, tanhFast4 } from "../activations";
 import { madd } from "../simd";
 import { csrDot64, dot64 } from "./linalg";
@@ -205,7 +205,7 @@ function gemv(k: i32, a: usize, bp: usize, n: i32, y: usize): void {
       store<u32>(taskArg(2), <u32>bp);
       store<i32>(taskArg(3), n);
       store<u32>(taskArg(4), <u32>y);
-      fork(TASK_GEMV, chunks);
+      fork(gemvChunk, chunks);
       return;
     }
   }
@@ -213,7 +213,7 @@ function gemv(k: i32, a: usize, bp: usize, n: i32, y: usize): void {
 }
 
 /** One chunk of a forked reservoir product. */
-export function gemvChunk(control: usize, chunk: i32, chunks: i32): void {
+function gemvChunk(control: usize, chunk: i32, chunks: i32): void {
   const k = argI32(control, 0), a = <usize><u32>argI32(control, 1), bp = <usize><u32>argI32(control, 2);
   const n = argI32(control, 3), y = <usize><u32>argI32(control, 4);
   const triples = ((n + 7) >> 3) / 3;

@@ -1,7 +1,8 @@
 import { fail } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
-import { carve, Field, Kind, gateCount, round8 } from "./layer-desc.js";
+import { carve } from "../memory.js";
+import { Field, Kind, gateCount, round8 } from "./descriptor.js";
 
 /** What the trainer needs to know about a recurrent model's parameter block. */
 export interface ModelLayout {

@@ -6,7 +6,7 @@ import { readStateDict, writeStateDict, type ParamSpec } from "../io/state-dict.
 import { checkTensor, numel, uninitializedF32, type Tensor } from "../tensor.js";
 import { fillOrthogonal, fillUniform } from "./init.js";
 import { Bptt, checkGrad } from "./bptt.js";
-import { DESC_BYTES, Field, Kind, gateCount, round8 } from "./layer-desc.js";
+import { DESC_BYTES, Field, Kind, gateCount, round8 } from "./descriptor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 
 /** Options shared by RNN, LSTM and GRU; names and defaults follow torch.nn. */

@@ -1,0 +1,58 @@
+// What the cells (rnn.ts, lstm.ts, gru.ts) and their driver (recurrent.ts) share: addresses of
+// floats in a row, the padded widths and the gate-interleaved column of a unit. Rows of gates and
+// states are padded to whole groups of 8 units (Hp = H rounded up to 8, Ps = P rounded up to 8);
+// within a group the G gates follow each other (layout.ts), so unit u's gate k is at column
+// gateColumn(u, G) + 8 k.
+import { Kind } from "./descriptor";
+import { loadPartial, storePartial } from "../simd";
+
+/** Address of float `index` of the row at `base`. */
+// @ts-ignore: decorator
+@inline
+export function at(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+/** n rounded up to a whole group of 8. */
+// @ts-ignore: decorator
+@inline
+export function round8(n: i32): i32 {
+  return (n + 7) & ~7;
+}
+
+/** Gate blocks per unit: i f g o (LSTM), r z n (GRU), one for the Elman RNN. */
+export function gateCount(kind: i32): i32 {
+  if (kind == Kind.Lstm) return 4;
+  if (kind == Kind.Gru || kind == Kind.GruResetBefore) return 3;
+  return 1;
+}
+
+/** Column of unit u's first gate in a row of `gates` interleaved gates (u a multiple of 4). */
+// @ts-ignore: decorator
+@inline
+export function gateColumn(u: i32, gates: i32): i32 {
+  return (u >> 3) * (gates << 3) + (u & 7);
+}
+
+/** Zeroes n floats at p. */
+export function zero(p: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(p, j), i32x4.splat(0));
+  for (; j < n; j++) store<f32>(at(p, j), 0);
+}
+
+/** h_t of 4 units from u to the state row and, clipped to the real width H, to the output row. */
+// @ts-ignore: decorator
+@inline
+export function emit(h: usize, outRow: usize, u: i32, H: i32, v: v128): void {
+  v128.store(at(h, u), v);
+  if (u + 4 <= H) v128.store(at(outRow, u), v);
+  else storePartial(at(outRow, u), v, H - u);
+}
+
+/** 4 floats of a row with `valid` real floats from u on (zeros past them). */
+// @ts-ignore: decorator
+@inline
+export function load4(row: usize, u: i32, valid: i32): v128 {
+  return u + 4 <= valid ? v128.load(at(row, u)) : loadPartial(at(row, u), valid - u);
+}

@@ -1,0 +1,155 @@
+// GRU cell (torch.nn.GRU, gate order r, z, n), with the reset gate after the recurrent product
+// (PyTorch, cuDNN, ONNX linear_before_reset=1) or before it (Keras reset_after=False, ONNX's
+// default): one step of one batch row, forward and backward side by side. Notation of
+// test/reference/rnn64.ts, the float64 reference the tests check this cell against, with
+// W_hh = [W_hr; W_hz; W_hn] and b_hh = [b_hr; b_hz; b_hn] (row blocks of weight_hh, bias_hh):
+//
+//   forward
+//   a_t = W_ih x_t + b_ih                              blocks a_r, a_z, a_n (H each)
+//   r_t = σ(a_r + W_hr h_{t-1} + b_hr)                 reset gate
+//   z_t = σ(a_z + W_hz h_{t-1} + b_hz)                 update gate
+//   reset after:   ghn_t = W_hn h_{t-1} + b_hn,        n_t = tanh(a_n + r_t ⊙ ghn_t)
+//   reset before:  rh_t = r_t ⊙ h_{t-1},               n_t = tanh(a_n + W_hn rh_t + b_hn)
+//   h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+//
+//   backward, given dh_t (all that reaches h_t)
+//   da_n = dh_t ⊙ (1 - z_t) ⊙ (1 - n_t²)
+//   da_z = dh_t ⊙ (h_{t-1} - n_t) ⊙ z_t (1 - z_t)
+//   reset after:   da_r = da_n ⊙ ghn_t ⊙ r_t (1 - r_t);   the W_hn rows see dghn = da_n ⊙ r_t:
+//                  dh_{t-1} = dh_t ⊙ z_t + W_hrᵀ da_r + W_hzᵀ da_z + W_hnᵀ dghn,
+//                  dW_hn += dghn h_{t-1}ᵀ,  db_hn += dghn
+//   reset before:  drh = W_hnᵀ da_n,  da_r = drh ⊙ h_{t-1} ⊙ r_t (1 - r_t),
+//                  dh_{t-1} = dh_t ⊙ z_t + drh ⊙ r_t + W_hrᵀ da_r + W_hzᵀ da_z,
+//                  dW_hn += da_n rh_tᵀ,  db_hn += da_n
+//   dW_ih += da_t x_tᵀ,  db_ih += da_t,  dx_t = W_ihᵀ da_t,
+//   dW_h{r,z} += da_{r,z} h_{t-1}ᵀ,  db_h{r,z} += da_{r,z}
+//
+// The products (the input projection for every t at once, W_hh h_{t-1} at each step, W_hn rh_t
+// after r_t for the reset-before form, and every product of the backward) are GEMMs in the
+// driver, recurrent.ts; this file holds the element-wise part. A row holds groups of 8 units,
+// each group's gates as [r 8][z 8][n 8]. The reset-before form's step is two halves around its
+// second product: gruResetBeforeForwardRZ (r, z, rh), then gruResetBeforeForwardN (n, h); its
+// backward runs their adjoints in reverse, gruResetBeforeBackwardN then gruResetBeforeBackwardRZ.
+import { dsigmoid4, dtanh4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 } from "../activations";
+import { madd } from "../simd";
+import { at, emit, gateColumn, load4 } from "./common";
+
+/**
+ * Reset after: one step for the row's Hp units. On entry `gates` holds a_t = W_ih x_t + b_ih and
+ * `rec` holds W_hh h_{t-1} + b_hh; on return `gates` holds r_t, z_t, n_t (the backward reads them).
+ * h_t replaces h_{t-1} in the state row `h` and goes to the first H floats of `outRow`; `ghn`
+ * (0: none) receives ghn_t for the backward.
+ */
+export function gruForward(Hp: i32, H: i32, gates: usize, rec: usize, h: usize, ghn: usize, outRow: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const r = sigmoid4(f32x4.add(v128.load(at(gates, col)), v128.load(at(rec, col))));
+    const z = sigmoid4(f32x4.add(v128.load(at(gates, col + 8)), v128.load(at(rec, col + 8))));
+    const gh = v128.load(at(rec, col + 16)); // ghn_t = W_hn h + b_hn: the reset gate scales it whole
+    const n = tanh4(madd(r, gh, v128.load(at(gates, col + 16))));
+    const hPrev = v128.load(at(h, u));
+    const hNew = madd(z, f32x4.sub(hPrev, n), n);
+    v128.store(at(gates, col), r);
+    v128.store(at(gates, col + 8), z);
+    v128.store(at(gates, col + 16), n);
+    if (ghn != 0) v128.store(at(ghn, u), gh);
+    emit(h, outRow, u, H, hNew);
+  }
+}
+
+/**
+ * Reset after: the step's backward for the row's Hp units. `gates` holds r_t, z_t, n_t and
+ * receives da_r, da_z, da_n (the input side's gate gradients); `gh` receives the recurrent
+ * side's [da_r, da_z, dghn] (for dh_{t-1} and dW_hh); `dh` is dh_t; `hPrev` is h_{t-1} (P valid
+ * floats); `ghn` is ghn_t. `dhPrev` receives dh_t ⊙ z_t, to which the driver adds W_hhᵀ gh.
+ */
+export function gruBackward(Hp: i32, P: i32, gates: usize, gh: usize, dh: usize, hPrev: usize, ghn: usize, dhPrev: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const r = v128.load(at(gates, col)), z = v128.load(at(gates, col + 8)), n = v128.load(at(gates, col + 16));
+    const hp = load4(hPrev, u, P);
+    const dH = v128.load(at(dh, u));
+    const dN = f32x4.mul(f32x4.mul(dH, f32x4.sub(f32x4.splat(1), z)), dtanh4(n));
+    const dZ = f32x4.mul(f32x4.mul(dH, f32x4.sub(hp, n)), dsigmoid4(z));
+    const dR = f32x4.mul(f32x4.mul(dN, v128.load(at(ghn, u))), dsigmoid4(r));
+    v128.store(at(gates, col), dR);
+    v128.store(at(gates, col + 8), dZ);
+    v128.store(at(gates, col + 16), dN);
+    v128.store(at(gh, col), dR);
+    v128.store(at(gh, col + 8), dZ);
+    v128.store(at(gh, col + 16), f32x4.mul(dN, r)); // dghn: the reset gate scales W_hn h + b_hn
+    v128.store(at(dhPrev, u), f32x4.mul(dH, z));
+  }
+}
+
+/**
+ * Reset before, first half of the forward step: r_t and z_t from `gates` (a_t, three gates per
+ * group) and `rec` (W_hr h + b_hr, W_hz h + b_hz: two gates per group), stored over a_r and a_z;
+ * rh_t = r_t ⊙ h_{t-1} to `rh` (the driver multiplies it by W_hn) and r_t to `rSeq` (0: not kept).
+ */
+export function gruResetBeforeForwardRZ(Hp: i32, gates: usize, rec: usize, h: usize, rh: usize, rSeq: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const r = sigmoid4(f32x4.add(v128.load(at(gates, col)), v128.load(at(rec, rcol))));
+    const z = sigmoid4(f32x4.add(v128.load(at(gates, col + 8)), v128.load(at(rec, rcol + 8))));
+    v128.store(at(gates, col), r);
+    v128.store(at(gates, col + 8), z);
+    v128.store(at(rh, u), f32x4.mul(r, v128.load(at(h, u))));
+    if (rSeq != 0) v128.store(at(rSeq, u), r); // for dW_hn in the backward
+  }
+}
+
+/**
+ * Reset before, second half: n_t from a_n and `wrh` (W_hn rh_t + b_hn), stored over a_n, and h_t,
+ * which replaces h_{t-1} in the state row `h` and goes to the first H floats of `outRow`.
+ */
+export function gruResetBeforeForwardN(Hp: i32, H: i32, gates: usize, wrh: usize, h: usize, outRow: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const n = tanh4(f32x4.add(v128.load(at(gates, col + 16)), v128.load(at(wrh, u))));
+    const z = v128.load(at(gates, col + 8));
+    const hNew = madd(z, f32x4.sub(v128.load(at(h, u)), n), n);
+    v128.store(at(gates, col + 16), n);
+    emit(h, outRow, u, H, hNew);
+  }
+}
+
+/**
+ * Reset before, the adjoint of gruResetBeforeForwardN: da_z and da_n from dh_t (`dh`) into
+ * `gates` (over z_t, n_t) and into `gh`, whose rows are [r z interleaved (2 Hp) | n (Hp)];
+ * `dhPrev` receives dh_t ⊙ z_t. `hPrev` is h_{t-1} (P valid floats).
+ */
+export function gruResetBeforeBackwardN(Hp: i32, P: i32, gates: usize, gh: usize, dh: usize, hPrev: usize, dhPrev: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const z = v128.load(at(gates, col + 8)), n = v128.load(at(gates, col + 16));
+    const hp = load4(hPrev, u, P);
+    const dH = v128.load(at(dh, u));
+    const dN = f32x4.mul(f32x4.mul(dH, f32x4.sub(f32x4.splat(1), z)), dtanh4(n));
+    const dZ = f32x4.mul(f32x4.mul(dH, f32x4.sub(hp, n)), dsigmoid4(z));
+    v128.store(at(gates, col + 8), dZ);
+    v128.store(at(gates, col + 16), dN);
+    v128.store(at(gh, rcol + 8), dZ);
+    v128.store(at(gh, 2 * Hp + u), dN);
+    v128.store(at(dhPrev, u), f32x4.mul(dH, z));
+  }
+}
+
+/**
+ * Reset before, the adjoint of gruResetBeforeForwardRZ, once the driver has drh = W_hnᵀ da_n
+ * (`drh`): da_r into `gates` (over r_t) and `gh`, and drh ⊙ r_t added to `dhPrev`.
+ */
+export function gruResetBeforeBackwardRZ(Hp: i32, P: i32, gates: usize, gh: usize, drh: usize, hPrev: usize, dhPrev: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const r = v128.load(at(gates, col));
+    const d = v128.load(at(drh, u));
+    const dR = f32x4.mul(f32x4.mul(d, load4(hPrev, u, P)), dsigmoid4(r));
+    v128.store(at(gates, col), dR);
+    v128.store(at(gh, rcol), dR);
+    v128.store(at(dhPrev, u), f32x4.add(v128.load(at(dhPrev, u)), f32x4.mul(d, r)));
+  }
+}

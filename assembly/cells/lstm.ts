@@ -1,0 +1,135 @@
+// LSTM cell (torch.nn.LSTM, gate order i, f, g, o) with ONNX-style peepholes and PyTorch's
+// projection: one step of one batch row, forward and backward side by side. Notation of
+// test/reference/rnn64.ts, the float64 reference the tests check this cell against:
+//
+//   forward
+//   a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh       blocks a_i, a_f, a_g, a_o (H each)
+//   i_t = σ(a_i + p_i ⊙ c_{t-1})                      input gate
+//   f_t = σ(a_f + p_f ⊙ c_{t-1})                      forget gate
+//   g_t = tanh(a_g)                                   candidate
+//   c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+//   o_t = σ(a_o + p_o ⊙ c_t)                          output gate (its peephole sees the new c)
+//   m_t = o_t ⊙ tanh(c_t)
+//   h_t = W_hr m_t      (projection, projSize > 0; without it h_t = m_t)
+//
+//   backward, given dh_t (all that reaches h_t) and dc_t (from step t+1)
+//   dm_t = W_hrᵀ dh_t   (projection; without it dm_t = dh_t),   dW_hr += dh_t m_tᵀ
+//   da_o = dm_t ⊙ tanh(c_t) ⊙ o_t (1 - o_t)
+//   dc   = dc_t + dm_t ⊙ o_t ⊙ (1 - tanh²(c_t)) + da_o ⊙ p_o
+//   da_i = dc ⊙ g_t ⊙ i_t (1 - i_t)
+//   da_f = dc ⊙ c_{t-1} ⊙ f_t (1 - f_t)
+//   da_g = dc ⊙ i_t ⊙ (1 - g_t²)
+//   dc_{t-1} = dc ⊙ f_t + da_i ⊙ p_i + da_f ⊙ p_f
+//   dp_i += da_i ⊙ c_{t-1},  dp_f += da_f ⊙ c_{t-1},  dp_o += da_o ⊙ c_t
+//   dW_ih += da_t x_tᵀ,  dW_hh += da_t h_{t-1}ᵀ,  db_ih += da_t,  db_hh += da_t,
+//   dx_t = W_ihᵀ da_t,   dh_{t-1} = W_hhᵀ da_t
+//
+// Without peepholes p_i = p_f = p_o = 0. They are stored as weight_peephole [3H] in ONNX's order
+// (i, o, f) and packed for the cell as [3][Hp] in (i, f, o) order (src/models/params.ts).
+// The products (the input projection for every t at once, W_hh h_{t-1} and W_hr m_t at each step,
+// and every product of the backward) are GEMMs in the driver, recurrent.ts; this file holds the
+// element-wise part. A row holds groups of 8 units, each group's gates as [i 8][f 8][g 8][o 8].
+import { dsigmoid4, dtanh4, one4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 } from "../activations";
+import { madd } from "../simd";
+import { at, emit, gateColumn } from "./common";
+
+// Per gate vector of a group (i i f f g g o o: two vectors of 4 units each), the s that gives
+// its activation as tanh(s a) s + (1 - s): s = 1/2 is σ(a) = tanh(a/2)/2 + 1/2 (i, f, o), and
+// s = 1 is tanh(a) (g). One formula lets lstmForward activate every gate in a loop with a single
+// activation in its body (see there).
+const GATE_SCALE: usize = memory.data<f32>([0.5, 0.5, 0.5, 0.5, 1, 1, 0.5, 0.5]);
+
+/**
+ * One step of the cell for the row's Hp units. On entry `gates` holds W_ih x_t + b_ih and `rec`
+ * holds W_hh h_{t-1} + b_hh; on return `gates` holds i_t, f_t, g_t, o_t (the backward reads them)
+ * and `c` holds c_t (was c_{t-1}). `peep` is [3][Hp] (i, f, o) or 0; `cSeq` (0: none) receives
+ * c_t for the backward. With a projection (`m` != 0) m_t goes to `m` and the driver computes h_t;
+ * otherwise h_t = m_t goes to the state row `h` and the first H floats of `outRow`.
+ *
+ * Three passes over the row (2 kB at H = 128: all in L1). In one loop body the five activations
+ * of four units took ~60 broadcasts of constants, which TurboFan schedules at the top of the body
+ * and spills to the stack; a body with one activation keeps them in registers.
+ */
+export function lstmForward(Hp: i32, H: i32, gates: usize, rec: usize, c: usize, peep: usize, cSeq: usize, m: usize, h: usize, outRow: usize): void {
+  // 1. a_t = gates + rec, then the peepholes of i and f on c_{t-1}: a_i += p_i c, a_f += p_f c.
+  const width = Hp << 2;
+  for (let j = 0; j < width; j += 4) v128.store(at(gates, j), f32x4.add(v128.load(at(gates, j)), v128.load(at(rec, j))));
+  if (peep != 0) {
+    for (let u = 0; u < Hp; u += 4) {
+      const col = gateColumn(u, 4);
+      const cPrev = v128.load(at(c, u));
+      v128.store(at(gates, col), madd(v128.load(at(peep, u)), cPrev, v128.load(at(gates, col))));
+      v128.store(at(gates, col + 8), madd(v128.load(at(peep, Hp + u)), cPrev, v128.load(at(gates, col + 8))));
+    }
+  }
+  // 2. i_t = σ(a_i), f_t = σ(a_f), g_t = tanh(a_g) and, without peepholes, o_t = σ(a_o) (with
+  //    them o needs c_t: step 3). Vector v of a group has the scale s of GATE_SCALE.
+  const vectors = peep != 0 ? 6 : 8;
+  for (let q = 0; q < width; q += 32) {
+    for (let v = 0; v < vectors; v++) {
+      const p = at(gates, q + (v << 2));
+      const s = v128.load32_splat(GATE_SCALE + (<usize>v << 2));
+      v128.store(p, madd(tanh4(f32x4.mul(v128.load(p), s)), s, f32x4.sub(one4(), s)));
+    }
+  }
+  // 3. c_t = f_t c_{t-1} + i_t g_t, o_t = σ(a_o + p_o c_t) with peepholes, m_t = o_t tanh(c_t).
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 4);
+    const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8)), g = v128.load(at(gates, col + 16));
+    const cNew = madd(i, g, f32x4.mul(f, v128.load(at(c, u))));
+    let o = v128.load(at(gates, col + 24));
+    if (peep != 0) {
+      o = sigmoid4(madd(v128.load(at(peep, 2 * Hp + u)), cNew, o));
+      v128.store(at(gates, col + 24), o);
+    }
+    const mNew = f32x4.mul(o, tanh4(cNew));
+    v128.store(at(c, u), cNew);
+    if (cSeq != 0) v128.store(at(cSeq, u), cNew);
+    if (m != 0) v128.store(at(m, u), mNew);
+    else emit(h, outRow, u, H, mNew);
+  }
+}
+
+/**
+ * The step's backward for the row's Hp units. `gates` holds i_t, f_t, g_t, o_t as lstmForward
+ * left them and receives da_i, da_f, da_g, da_o; `dm` is dm_t; `dc` holds dc_t and receives
+ * dc_{t-1}; `cPrev` and `cNow` are c_{t-1} and c_t. With peepholes (`peep` != 0) their gradients
+ * are added to `dpeep` ([3][Hp], order i, f, o).
+ */
+export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 4);
+    const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8));
+    const g = v128.load(at(gates, col + 16)), o = v128.load(at(gates, col + 24));
+    const ct = v128.load(at(cNow, u)), cp = v128.load(at(cPrev, u));
+    const tc = tanh4(ct);
+    const dM = v128.load(at(dm, u));
+    const dO = f32x4.mul(f32x4.mul(dM, tc), dsigmoid4(o));
+    let dC = f32x4.add(v128.load(at(dc, u)), f32x4.mul(f32x4.mul(dM, o), dtanh4(tc)));
+    if (peep != 0) dC = f32x4.add(dC, f32x4.mul(dO, v128.load(at(peep, 2 * Hp + u))));
+    const dI = f32x4.mul(f32x4.mul(dC, g), dsigmoid4(i));
+    const dF = f32x4.mul(f32x4.mul(dC, cp), dsigmoid4(f));
+    const dG = f32x4.mul(f32x4.mul(dC, i), dtanh4(g));
+    let dCPrev = f32x4.mul(dC, f);
+    if (peep != 0) {
+      dCPrev = f32x4.add(dCPrev, f32x4.add(f32x4.mul(dI, v128.load(at(peep, u))), f32x4.mul(dF, v128.load(at(peep, Hp + u)))));
+      v128.store(at(dpeep, u), f32x4.add(v128.load(at(dpeep, u)), f32x4.mul(dI, cp)));
+      v128.store(at(dpeep, Hp + u), f32x4.add(v128.load(at(dpeep, Hp + u)), f32x4.mul(dF, cp)));
+      v128.store(at(dpeep, 2 * Hp + u), f32x4.add(v128.load(at(dpeep, 2 * Hp + u)), f32x4.mul(dO, ct)));
+    }
+    v128.store(at(dc, u), dCPrev);
+    v128.store(at(gates, col), dI);
+    v128.store(at(gates, col + 8), dF);
+    v128.store(at(gates, col + 16), dG);
+    v128.store(at(gates, col + 24), dO);
+  }
+}
+
+/** Adds the peephole gradients dp ([3][Hp], order i, f, o) to weight_peephole's (ONNX order i, o, f). */
+export function lstmPeepholeGradAdd(dpeep: usize, H: i32, Hp: i32, grad: usize): void {
+  for (let u = 0; u < H; u++) {
+    store<f32>(at(grad, u), load<f32>(at(grad, u)) + load<f32>(at(dpeep, u)));
+    store<f32>(at(grad, 2 * H + u), load<f32>(at(grad, 2 * H + u)) + load<f32>(at(dpeep, Hp + u)));
+    store<f32>(at(grad, H + u), load<f32>(at(grad, H + u)) + load<f32>(at(dpeep, 2 * Hp + u)));
+  }
+}

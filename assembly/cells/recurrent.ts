@@ -1,0 +1,443 @@
+// The time loops of every recurrent cell: the forward pass and backpropagation through time of one
+// layer in one direction over a whole sequence, one Wasm call each. The cells' element-wise
+// equations are in rnn.ts, lstm.ts and gru.ts (each opens with them); this driver runs the
+// products (GEMMs) and the loops around them.
+//
+// TypeScript describes a call in the descriptor block (src/models/descriptor.ts; descriptor.ts here
+// is its generated copy): sizes, the packed weights, the state, the input and output rows,
+// optional lengths, and for training the caches and gradients. Forward, per call:
+//   1. gates[T*B][G*Hp] = X W_ih^T + b_ih          one GEMM over all steps (gate-interleaved)
+//   2. for each step: rec[B][G*Hp] = h W_hh^T + b_hh (one GEMM/GEMV), then the cell update,
+//      which overwrites the step's gates with the activated gates (kept for backward).
+// Backward: only the gate gradients and dh_{t-1} = dG W_hh are sequential. Everything else is a
+// large product after the time loop: dW_ih += dG^T X, dW_hh += dG^T H_prev, dX += dG W_ih, biases
+// as column sums, each computed in the interleaved gate order and added back in PyTorch order.
+// Rows past a sequence's length (lengths != 0) keep their state and output zeros, get zero gate
+// gradients and carry dh/dc through unchanged; the reverse direction starts at each sequence's
+// own last step.
+import { gemm, gemmTN } from "../gemm/dispatch";
+import { packB, packedSize } from "../gemm/pack";
+import { argI32, evenBound, fork, taskArg, threadsAvailable } from "../threads";
+import { at, gateCount, load4, round8, zero } from "./common";
+import { Field, Kind } from "./descriptor";
+import { gruBackward, gruForward, gruResetBeforeBackwardN, gruResetBeforeBackwardRZ, gruResetBeforeForwardN, gruResetBeforeForwardRZ } from "./gru";
+import { unpackGateRowsAdd } from "./layout";
+import { lstmBackward, lstmForward, lstmPeepholeGradAdd } from "./lstm";
+import { rnnBackward, rnnForward } from "./rnn";
+
+// @ts-ignore: decorator
+@inline
+function field(desc: usize, f: i32): i32 {
+  return load<i32>(desc + (<usize>f << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function ptr(desc: usize, f: i32): usize {
+  return <usize>load<u32>(desc + (<usize>f << 2));
+}
+
+// Threaded binaries: the time loop is split by batch rows (every row's recurrence and gradient
+// chain is independent), one chunk per thread: one fork per call instead of one per step.
+// (Splitting by hidden units, so that each thread keeps only its part of W_hh, was measured as
+// fast on a quiet machine but needs two barriers per step, which stall whenever another process
+// takes a core.)
+const MIN_ROWS: i32 = 5;
+const FORK_MACS: i64 = 1 << 18;
+
+// Rows to split the time loop into (1: run it on this thread).
+function rowChunks(desc: usize): i32 {
+  if (ASC_FEATURE_THREADS) {
+    const T = field(desc, Field.T), B = field(desc, Field.B), P = field(desc, Field.P);
+    const width = gateCount(field(desc, Field.Kind)) * round8(field(desc, Field.H));
+    const chunks = min(threadsAvailable(), B / MIN_ROWS);
+    if (chunks > 1 && <i64>T * <i64>B * <i64>width * <i64>P >= FORK_MACS) return chunks;
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+/** The forward pass of one layer and direction described by `desc`. */
+export function recurrentForward(desc: usize): void {
+  const T = field(desc, Field.T), B = field(desc, Field.B);
+  const width = gateCount(field(desc, Field.Kind)) * round8(field(desc, Field.H));
+  gemm(T * B, width, field(desc, Field.I), ptr(desc, Field.X), field(desc, Field.Ldx), ptr(desc, Field.Wih), ptr(desc, Field.Gates), width, false);
+  const chunks = rowChunks(desc);
+  if (chunks > 1) {
+    store<u32>(taskArg(0), <u32>desc);
+    fork(forwardRowsTask, chunks);
+  } else {
+    forwardRows(desc, 0, B);
+  }
+}
+
+// Chunk `chunk` of `chunks` of the forward time loop: an even split of the rows.
+function forwardRowsTask(control: usize, chunk: i32, chunks: i32): void {
+  const desc = <usize><u32>argI32(control, 0);
+  const B = field(desc, Field.B);
+  forwardRows(desc, evenBound(B, chunk, chunks), evenBound(B, chunk + 1, chunks));
+}
+
+// The time loop for batch rows b0 .. b1-1. Each range works in its own rows of every buffer; the
+// step's products go to its own rows of `rec`.
+function forwardRows(desc: usize, b0: i32, b1: i32): void {
+  if (b1 <= b0) return;
+  const kind = field(desc, Field.Kind);
+  const T = field(desc, Field.T), B = field(desc, Field.B);
+  const H = field(desc, Field.H), P = field(desc, Field.P);
+  const Hp = round8(H), Ps = round8(P);
+  const width = gateCount(kind) * Hp; // gate columns per row
+  const nb = b1 - b0;
+  const gates = ptr(desc, Field.Gates), rec = at(ptr(desc, Field.Rec), b0 * width);
+  const hState = ptr(desc, Field.HState), cState = ptr(desc, Field.CState);
+  const out = ptr(desc, Field.Out), ldo = field(desc, Field.Ldo);
+  const lengths = ptr(desc, Field.Lengths);
+  const reverse = field(desc, Field.Reverse) != 0;
+  const cSeq = ptr(desc, Field.CSeq), aux = ptr(desc, Field.Aux), scratch = ptr(desc, Field.Scratch);
+  const whh = ptr(desc, Field.Whh), whr = ptr(desc, Field.Whr), peep = ptr(desc, Field.Peep);
+
+  for (let s = 0; s < T; s++) {
+    const t = reverse ? T - 1 - s : s;
+    const stepGates = at(gates, t * B * width);
+    if (kind == Kind.GruResetBefore) {
+      gruResetBeforeStep(b0, b1, H, t, B, stepGates, rec, hState, whh, ptr(desc, Field.Whn), scratch, out, ldo, lengths, aux);
+      continue;
+    }
+    gemm(nb, width, P, at(hState, b0 * Ps), Ps, whh, rec, width, false);
+    for (let b = b0; b < b1; b++) {
+      const outRow = at(out, (t * B + b) * ldo);
+      if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
+        zero(outRow, P);
+        continue;
+      }
+      const g = at(stepGates, b * width);
+      const r = at(rec, (b - b0) * width);
+      const h = at(hState, b * Ps);
+      if (kind == Kind.Lstm) {
+        const cs = cSeq != 0 ? at(cSeq, (t * B + b) * Hp) : 0;
+        // With a projection the cell writes m_t to scratch; h_t = W_hr m_t follows below.
+        const m = whr != 0 ? at(scratch, b * Hp) : 0;
+        lstmForward(Hp, H, g, r, at(cState, b * Hp), peep, cs, m, h, outRow);
+      } else if (kind == Kind.Gru) {
+        gruForward(Hp, H, g, r, h, aux != 0 ? at(aux, (t * B + b) * Hp) : 0, outRow);
+      } else {
+        rnnForward(Hp, H, g, r, h, outRow, kind == Kind.RnnRelu);
+      }
+    }
+    if (kind == Kind.Lstm && whr != 0) project(b0, b1, B, H, P, t, scratch, whr, rec, hState, out, ldo, lengths, aux);
+  }
+}
+
+// The LSTM projection h_t = W_hr m_t (lstm.ts) for the active rows b0 .. b1-1; m_t (rows of Hp)
+// was written by lstmForward to `m`. The product goes to `tmp` (this range's rows of rec, free
+// again after the cell update) so inactive rows keep their state; `mSeq` (0: none) keeps m_t for
+// the backward's dW_hr.
+function project(b0: i32, b1: i32, B: i32, H: i32, P: i32, t: i32, m: usize, whr: usize, tmp: usize, hState: usize, out: usize, ldo: i32, lengths: usize, mSeq: usize): void {
+  const Hp = round8(H), Ps = round8(P);
+  gemm(b1 - b0, P, H, at(m, b0 * Hp), Hp, whr, tmp, Ps, false);
+  for (let b = b0; b < b1; b++) {
+    if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
+      // The backward's dW_hr product reads every row of the m cache.
+      if (mSeq != 0) for (let j = 0; j < Hp; j++) store<f32>(at(mSeq, (t * B + b) * Hp + j), 0);
+      continue;
+    }
+    const src = at(tmp, (b - b0) * Ps);
+    const h = at(hState, b * Ps);
+    const outRow = at(out, (t * B + b) * ldo);
+    for (let j = 0; j < P; j++) {
+      const v = load<f32>(at(src, j));
+      store<f32>(at(h, j), v);
+      store<f32>(at(outRow, j), v);
+    }
+    if (mSeq != 0) {
+      const dst = at(mSeq, (t * B + b) * Hp);
+      for (let j = 0; j < Hp; j += 4) v128.store(at(dst, j), v128.load(at(m, b * Hp + j)));
+    }
+  }
+}
+
+// The reset-before GRU's step (gru.ts): n_t needs W_hn (r_t ⊙ h_{t-1}), so it takes two
+// products: [r z] first, then n. whh holds the r and z blocks (2 gates interleaved), whn the n
+// block. Rows b0 .. b1-1; `rec` is this range's part of the product buffer (3 Hp floats per row:
+// room for both products); `rh` holds r_t ⊙ h_{t-1}; `rSeq` (0: none) keeps r_t for the backward.
+function gruResetBeforeStep(b0: i32, b1: i32, H: i32, t: i32, B: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize, rSeq: usize): void {
+  const Hp = round8(H);
+  const nb = b1 - b0;
+  gemm(nb, 2 * Hp, H, at(hState, b0 * Hp), Hp, whh, rec, 2 * Hp, false);
+  for (let b = b0; b < b1; b++) {
+    const rs = rSeq != 0 ? at(rSeq, (t * B + b) * Hp) : 0;
+    gruResetBeforeForwardRZ(Hp, at(g, b * 3 * Hp), at(rec, (b - b0) * 2 * Hp), at(hState, b * Hp), at(rh, b * Hp), rs);
+  }
+  gemm(nb, Hp, H, at(rh, b0 * Hp), Hp, whn, rec, Hp, false);
+  for (let b = b0; b < b1; b++) {
+    const outRow = at(out, (t * B + b) * ldo);
+    if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {
+      zero(outRow, H);
+      continue;
+    }
+    gruResetBeforeForwardN(Hp, H, at(g, b * 3 * Hp), at(rec, (b - b0) * Hp), at(hState, b * Hp), outRow);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+// Valid steps of row b.
+// @ts-ignore: decorator
+@inline
+function lengthOf(desc: usize, b: i32): i32 {
+  const lengths = ptr(desc, Field.Lengths);
+  return lengths != 0 ? load<i32>(lengths + (<usize>b << 2)) : field(desc, Field.T);
+}
+
+// Is step t the first that row b processed (its previous state is h0 / c0)?
+// @ts-ignore: decorator
+@inline
+function isFirst(desc: usize, t: i32, b: i32): bool {
+  return field(desc, Field.Reverse) != 0 ? t == lengthOf(desc, b) - 1 : t == 0;
+}
+
+// The step before t in processing order.
+// @ts-ignore: decorator
+@inline
+function prevStep(desc: usize, t: i32): i32 {
+  return field(desc, Field.Reverse) != 0 ? t + 1 : t - 1;
+}
+
+// h_{t-1} of row b: the initial state at the row's first step, else the row's output of the
+// previous step. P floats of it are valid (the padded h0 row holds zeros past them).
+function hPrevRow(desc: usize, t: i32, b: i32): usize {
+  if (isFirst(desc, t, b)) return at(ptr(desc, Field.H0), b * round8(field(desc, Field.P)));
+  return at(ptr(desc, Field.Out), (prevStep(desc, t) * field(desc, Field.B) + b) * field(desc, Field.Ldo));
+}
+
+// c_{t-1} of row b (LSTM): c0 at the row's first step, else the forward's cached c of the
+// previous step.
+function cPrevRow(desc: usize, t: i32, b: i32): usize {
+  const Hp = round8(field(desc, Field.H));
+  if (isFirst(desc, t, b)) return at(ptr(desc, Field.C0), b * Hp);
+  return at(ptr(desc, Field.CSeq), (prevStep(desc, t) * field(desc, Field.B) + b) * Hp);
+}
+
+// The recurrent side's gate gradients: a buffer of their own for GRUs, whose W_hh rows see other
+// gradients than W_ih's (gru.ts), else the same as the input side's.
+function recurrentGateGrads(desc: usize): usize {
+  const dGh = ptr(desc, Field.DGh);
+  return dGh != 0 ? dGh : ptr(desc, Field.Gates);
+}
+
+/** Backpropagation through the last forward of the layer and direction described by `desc`. */
+export function recurrentBackward(desc: usize): void {
+  const B = field(desc, Field.B);
+  const Hp = round8(field(desc, Field.H)), Ps = round8(field(desc, Field.P));
+  const peep = ptr(desc, Field.Peep);
+  // Step scratch: dht [B][Ps] | dm [B][Hp] | drh [B][Hp] | dpeep [3][Hp]
+  const dpeep = at(ptr(desc, Field.Step), B * (Ps + 2 * Hp));
+  if (peep != 0) zero(dpeep, 3 * Hp);
+  // Not split with peepholes: their gradient sums over the rows of every step, and a split would
+  // change that order.
+  const chunks = peep == 0 ? rowChunks(desc) : 1;
+  if (chunks > 1) {
+    store<u32>(taskArg(0), <u32>desc);
+    fork(backwardRowsTask, chunks);
+  } else {
+    backwardRows(desc, 0, B);
+  }
+  if (peep != 0) lstmPeepholeGradAdd(dpeep, field(desc, Field.H), Hp, ptr(desc, Field.GPeep));
+  weightGradients(desc);
+}
+
+// Chunk `chunk` of `chunks` of the backward time loop: an even split of the rows.
+function backwardRowsTask(control: usize, chunk: i32, chunks: i32): void {
+  const desc = <usize><u32>argI32(control, 0);
+  const B = field(desc, Field.B);
+  backwardRows(desc, evenBound(B, chunk, chunks), evenBound(B, chunk + 1, chunks));
+}
+
+// The time loop for batch rows b0 .. b1-1: every buffer is used in these rows only.
+function backwardRows(desc: usize, b0: i32, b1: i32): void {
+  if (b1 <= b0) return;
+  const kind = field(desc, Field.Kind);
+  const T = field(desc, Field.T), B = field(desc, Field.B);
+  const H = field(desc, Field.H), P = field(desc, Field.P);
+  const Hp = round8(H), Ps = round8(P);
+  const width = gateCount(kind) * Hp;
+  const nb = b1 - b0;
+  const reverse = field(desc, Field.Reverse) != 0;
+  const lengths = ptr(desc, Field.Lengths);
+  const gates = ptr(desc, Field.Gates), dGh = recurrentGateGrads(desc);
+  const ldo = field(desc, Field.Ldo);
+  const cSeq = ptr(desc, Field.CSeq), aux = ptr(desc, Field.Aux), peep = ptr(desc, Field.Peep);
+  const dOut = ptr(desc, Field.DOut);
+  const dh = ptr(desc, Field.DH), dc = ptr(desc, Field.DC);
+  const whr = ptr(desc, Field.WhrRows);
+  const step = ptr(desc, Field.Step);
+  // Step scratch: dht [B][Ps] | dm [B][Hp] | drh [B][Hp] | dpeep [3][Hp]
+  const dht = step;
+  const dm = at(step, B * Ps);
+  const drh = at(dm, B * Hp);
+  const dpeep = at(drh, B * Hp);
+  const dhTotAll = ptr(desc, Field.DHTot);
+  // dh_{t-1} of LSTM and RNN cells is dG W_hh alone: without lengths (an inactive row carries dh
+  // through unchanged) the product overwrites dh instead of adding to a zeroed row.
+  const overwrite = lengths == 0 && (kind == Kind.Lstm || kind == Kind.RnnTanh || kind == Kind.RnnRelu);
+
+  for (let s = T - 1; s >= 0; s--) {
+    const t = reverse ? T - 1 - s : s;
+    // Total gradient reaching h_t: from the future (dh) and from this step's output.
+    // dOut = 0: no gradient reaches the outputs (only h_T's, through dh).
+    for (let b = b0; b < b1; b++) {
+      const src = at(dh, b * Ps), dst = at(dht, b * Ps), out = at(dOut, (t * B + b) * ldo);
+      if (t >= lengthOf(desc, b)) {
+        zero(dst, Ps);
+        continue;
+      }
+      let j = 0;
+      if (dOut == 0) {
+        // dh rows are zero past P, as dht must be.
+        for (; j < Ps; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
+        continue;
+      }
+      for (; j + 4 <= P; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(src, j)), v128.load(at(out, j))));
+      for (; j < P; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) + load<f32>(at(out, j)));
+      for (; j < Ps; j++) store<f32>(at(dst, j), 0);
+    }
+    let dhCell = dht;
+    if (kind == Kind.Lstm && whr != 0) {
+      if (dhTotAll != 0) for (let j = b0 * Ps; j < b1 * Ps; j++) store<f32>(at(dhTotAll, t * B * Ps + j), load<f32>(at(dht, j)));
+      gemm(nb, H, P, at(dht, b0 * Ps), Ps, whr, at(dm, b0 * Hp), Hp, false); // dm_t = W_hrᵀ dh_t
+      dhCell = dm;
+    }
+    for (let b = b0; b < b1; b++) {
+      const gRow = at(gates, (t * B + b) * width);
+      const hRow = at(dGh, (t * B + b) * width);
+      if (t >= lengthOf(desc, b)) {
+        zero(gRow, width);
+        if (dGh != gates) zero(hRow, width);
+        continue;
+      }
+      const dhRow = at(dh, b * Ps);
+      if (kind == Kind.Lstm) {
+        lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep);
+        if (!overwrite) zero(dhRow, Ps);
+      } else if (kind == Kind.Gru) {
+        gruBackward(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), at(aux, (t * B + b) * Hp), dhRow);
+      } else if (kind == Kind.GruResetBefore) {
+        gruResetBeforeBackwardN(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), dhRow);
+      } else {
+        rnnBackward(Hp, gRow, at(dht, b * Ps), kind == Kind.RnnRelu);
+        if (!overwrite) zero(dhRow, Ps);
+      }
+    }
+    const stepRows = at(dGh, (t * B + b0) * width);
+    if (kind == Kind.GruResetBefore) {
+      // drh = W_hnᵀ da_n, then da_r and the rh path into dh.
+      gemm(nb, H, Hp, at(stepRows, 2 * Hp), width, ptr(desc, Field.WhnRows), at(drh, b0 * Hp), Hp, false);
+      for (let b = b0; b < b1; b++) {
+        if (t >= lengthOf(desc, b)) continue;
+        gruResetBeforeBackwardRZ(Hp, P, at(gates, (t * B + b) * width), at(stepRows, (b - b0) * width), at(drh, b * Hp), hPrevRow(desc, t, b), at(dh, b * Ps));
+      }
+      gemm(nb, P, 2 * Hp, stepRows, width, ptr(desc, Field.WhhRows), at(dh, b0 * Ps), Ps, true);
+    } else {
+      gemm(nb, P, width, stepRows, width, ptr(desc, Field.WhhRows), at(dh, b0 * Ps), Ps, !overwrite);
+    }
+  }
+}
+
+// Column sums of rows [rows][cols] (stride ld) into out[cols].
+function columnSums(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void {
+  zero(out, cols);
+  for (let r = 0; r < rows; r++) {
+    const row = at(src, r * ld);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) v128.store(at(out, j), f32x4.add(v128.load(at(out, j)), v128.load(at(row, j))));
+    for (; j < cols; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(row, j)));
+  }
+}
+
+// The products after the time loop: dX, dW_ih, dW_hh, the biases and dW_hr.
+function weightGradients(desc: usize): void {
+  const kind = field(desc, Field.Kind);
+  const T = field(desc, Field.T), B = field(desc, Field.B), I = field(desc, Field.I);
+  const H = field(desc, Field.H), P = field(desc, Field.P);
+  const Hp = round8(H), Ps = round8(P);
+  const G = gateCount(kind);
+  const width = G * Hp;
+  const TB = T * B;
+  const gates = ptr(desc, Field.Gates), dGh = recurrentGateGrads(desc), aux = ptr(desc, Field.Aux);
+  const x = ptr(desc, Field.X), ldx = field(desc, Field.Ldx);
+  const hPrev = ptr(desc, Field.HPrev), pack = ptr(desc, Field.Pack), tmp = ptr(desc, Field.TmpW);
+  const gwIh = ptr(desc, Field.GWih), gwHh = ptr(desc, Field.GWhh);
+  const gbIh = ptr(desc, Field.GBih), gbHh = ptr(desc, Field.GBhh);
+
+  // H_prev rows: the state each step started from (zeros where the row was inactive).
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const dst = at(hPrev, (t * B + b) * Ps);
+      if (t >= lengthOf(desc, b)) {
+        zero(dst, Ps);
+        continue;
+      }
+      const src = hPrevRow(desc, t, b);
+      for (let u = 0; u < Ps; u += 4) v128.store(at(dst, u), load4(src, u, P));
+    }
+  }
+
+  const dx = ptr(desc, Field.DX);
+  if (dx != 0) gemm(TB, I, width, gates, width, ptr(desc, Field.WihRows), dx, field(desc, Field.LdDx), true);
+
+  if (dGh == gates) {
+    // RNN and LSTM: both weight gradients multiply the same dG^T, so they are one product,
+    // dG^T [X | H_prev] (X's columns padded to whole panels): dG^T is packed once, not twice,
+    // and the product is wider. Row r of tmp holds dW_ih's row, then dW_hh's.
+    const Ip = round8(I);
+    packB(x, ldx, TB, I, 0, pack);
+    packB(hPrev, Ps, TB, P, 0, at(pack, packedSize(TB, I)));
+    gemmTN(width, Ip + P, TB, gates, width, pack, tmp, Ip + P, false);
+    unpackGateRowsAdd(tmp, Ip + P, I, H, G, gwIh, I);
+    unpackGateRowsAdd(at(tmp, Ip), Ip + P, P, H, G, gwHh, P);
+  } else {
+    packB(x, ldx, TB, I, 0, pack);
+    gemmTN(width, I, TB, gates, width, pack, tmp, I, false);
+    unpackGateRowsAdd(tmp, I, I, H, G, gwIh, I);
+    packB(hPrev, Ps, TB, P, 0, pack);
+    if (kind == Kind.GruResetBefore) {
+      // r and z rows from H_prev; n rows from rh = r ⊙ H_prev.
+      gemmTN(2 * Hp, P, TB, dGh, width, pack, tmp, P, false);
+      unpackGateRowsAdd(tmp, P, P, H, 2, gwHh, P);
+      // aux holds r for reset-before GRUs (the forward's rSeq); H_prev becomes rh in place.
+      for (let j = 0; j < TB * Hp; j += 4) {
+        v128.store(at(hPrev, j), f32x4.mul(v128.load(at(hPrev, j)), v128.load(at(aux, j))));
+      }
+      packB(hPrev, Ps, TB, H, 0, pack);
+      gemmTN(Hp, H, TB, at(dGh, 2 * Hp), width, pack, tmp, H, false);
+      unpackGateRowsAdd(tmp, H, H, H, 1, gwHh + (<usize>(2 * H * P) << 2), P);
+    } else {
+      gemmTN(width, P, TB, dGh, width, pack, tmp, P, false);
+      unpackGateRowsAdd(tmp, P, P, H, G, gwHh, P);
+    }
+  }
+
+  if (gbIh != 0) {
+    columnSums(gates, TB, width, width, tmp);
+    unpackGateRowsAdd(tmp, 1, 1, H, G, gbIh, 1);
+    if (kind == Kind.GruResetBefore) {
+      columnSums(dGh, TB, width, width, tmp);
+      unpackGateRowsAdd(tmp, 1, 1, H, 2, gbHh, 1);
+      unpackGateRowsAdd(at(tmp, 2 * Hp), 1, 1, H, 1, gbHh + (<usize>(2 * H) << 2), 1);
+    } else {
+      // RNN and LSTM: both biases get the same sums.
+      if (dGh != gates) columnSums(dGh, TB, width, width, tmp);
+      unpackGateRowsAdd(tmp, 1, 1, H, G, gbHh, 1);
+    }
+  }
+
+  const gwHr = ptr(desc, Field.GWhr);
+  if (gwHr != 0) {
+    // dW_hr += dH_total^T M, M = m_t rows cached by the forward in aux.
+    packB(aux, Hp, TB, H, 0, pack);
+    gemmTN(P, H, TB, ptr(desc, Field.DHTot), Ps, pack, gwHr, H, true);
+  }
+}

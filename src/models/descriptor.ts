@@ -1,0 +1,87 @@
+/**
+ * The i32 descriptor block that `recurrentForward` and `recurrentBackward`
+ * (assembly/cells/recurrent.ts) read: one call per layer and direction takes its sizes and byte
+ * addresses from here instead of dozens of arguments. This file is the only definition of the
+ * block: `scripts/gen-descriptor.js` copies the two enums below into assembly/cells/descriptor.ts
+ * (run by the Wasm build; a test checks the copy is current), so both sides index it alike.
+ *
+ * Sizes: T steps, B rows, I input features, H hidden units, P = H_out (projSize or H). Rows of
+ * the state and gate buffers are padded: Hp = H rounded up to 8, Ps = P rounded up to 8.
+ */
+
+// BEGIN SHARED ENUMS (copied verbatim into AssemblyScript)
+/** Which cell a layer runs. */
+export enum Kind {
+  RnnTanh = 0,
+  RnnRelu = 1,
+  Lstm = 2,
+  /** Reset gate after the recurrent product (PyTorch, cuDNN, ONNX linear_before_reset=1). */
+  Gru = 3,
+  /** Reset gate before the recurrent product (Keras reset_after=False, ONNX default). */
+  GruResetBefore = 4,
+}
+
+/** Field indices of the descriptor (i32 words). Fields from DOut on are read by the backward only. */
+export enum Field {
+  Kind, // a Kind
+  T,
+  B,
+  I,
+  H,
+  P,
+  X, // input rows [T*B][ldx], time-major
+  Ldx,
+  Wih, // W_ih packed gate-interleaved with b_ih (assembly/cells/layout.ts)
+  Whh, // W_hh packed with b_hh (reset-before GRU: the r and z blocks only)
+  Whn, // reset-before GRU: the n block of W_hh, with b_hn
+  Whr, // LSTM projection W_hr packed (0: none)
+  Peep, // LSTM peepholes [3][Hp] in the cell's (i, f, o) order (0: none)
+  HState, // running h [B][Ps]: h0 in, h_T out
+  CState, // running c [B][Hp] (LSTM)
+  Out, // output rows [T*B][ldo] (this direction's columns)
+  Ldo,
+  Lengths, // i32 [B] valid steps per row (0: all T)
+  Reverse, // 1: the reverse direction
+  Gates, // [T*B][G*Hp]: the input projection, then the activated gates (kept for backward)
+  Rec, // [B][max(G*Hp, Ps)]: one step's recurrent products
+  CSeq, // LSTM, training: c_t of every step [T*B][Hp] (0: not kept)
+  Aux, // training: W_hn h + b_hn (GRU), r (reset-before GRU) or m = o tanh(c) (LSTM with projection), [T*B][Hp]
+  Scratch, // [B][Hp]: m (LSTM with projection) or r h (reset-before GRU)
+  DOut, // upstream gradient of the output rows (stride ldo; 0: none)
+  DH, // dh [B][Ps]: dh_T in, dh_0 out
+  DC, // dc [B][Hp]: dc_T in, dc_0 out (LSTM)
+  H0, // initial h [B][Ps], as the forward started
+  C0, // initial c [B][Hp]
+  DGh, // GRU: gate gradients of the recurrent part [T*B][G*Hp] (0: the same as Gates)
+  WhhRows, // W_hh packed for dG W_hh (packGateRows)
+  WhnRows, // reset-before GRU: the n block of W_hh, for dn W_hn
+  WhrRows, // LSTM projection: W_hr packed for dh W_hr
+  WihRows, // W_ih packed for dX = dG W_ih
+  DX, // input gradient rows [T*B][lddx] (0: not wanted)
+  LdDx,
+  GWih, // parameter gradients in PyTorch layout (each 0: none)
+  GWhh,
+  GBih,
+  GBhh,
+  GWhr,
+  GPeep,
+  HPrev, // scratch [T*B][Ps]: the state each step started from
+  Pack, // scratch for packing X and H_prev
+  TmpW, // scratch for weight gradients in gate-interleaved order
+  DHTot, // LSTM projection: the total dh of every step [T*B][Ps] (0: none)
+  Step, // per-step scratch: dht [B][Ps] | dm [B][Hp] | drh [B][Hp] | dpeep [3][Hp]
+  Count,
+}
+// END SHARED ENUMS
+
+export const DESC_BYTES = Field.Count * 4;
+
+/** Gate blocks per unit: i f g o (LSTM), r z n (GRU), one for the Elman RNN. */
+export function gateCount(kind: Kind): number {
+  return kind === Kind.Lstm ? 4 : kind === Kind.Gru || kind === Kind.GruResetBefore ? 3 : 1;
+}
+
+/** n rounded up to a whole GEMM panel (8 floats): the padded width of state and gate rows. */
+export function round8(n: number): number {
+  return (n + 7) & ~7;
+}
