@@ -135,9 +135,86 @@ export function carve<K extends string>(sizes: Record<K, number>): { offsets: Re
 }
 
 /**
- * Frees the blocks of a model collected without dispose(): a safety net only, it runs at the
- * engine's leisure. `@__PURE__` lets bundlers drop it from pages that use no model.
+ * The Wasm blocks one object owns: the single owner of Wasm memory in recur. Every object that
+ * holds Wasm memory (recurrent models with their gradient and training workspaces, layers,
+ * optimizer state, learned initial states, echo state networks) keeps its blocks here, by slot
+ * name or anonymously, and one FinalizationRegistry releases them if the object is collected
+ * without dispose(). The blocks object never references its owner, so the registry holding it
+ * does not keep the owner alive.
  */
-export const heapFinalizer = /* @__PURE__ */ new FinalizationRegistry<{ heap: Heap; ptrs: Iterable<number> }>(({ heap, ptrs }) => {
-  for (const p of ptrs) heap.release(p);
-});
+export class WasmBlocks {
+  private readonly sizes = new Map<number, number>();
+  private readonly slots = new Map<string, number>();
+
+  private constructor(readonly heap: Heap) {}
+
+  /** An empty set of blocks for `owner`, released when `owner` is collected without dispose(). */
+  static of(heap: Heap, owner: object): WasmBlocks {
+    const blocks = new WasmBlocks(heap);
+    blockFinalizer.register(owner, blocks, blocks);
+    return blocks;
+  }
+
+  /** A new block of `bytes` (contents undefined), released with the others. */
+  alloc(bytes: number): number {
+    const ptr = this.heap.alloc(bytes);
+    this.sizes.set(ptr, bytes);
+    return ptr;
+  }
+
+  /** Returns one block (from alloc, or a slot's) to the heap. */
+  release(ptr: number): void {
+    if (!this.sizes.delete(ptr)) fail("E_STATE", `WasmBlocks.release: ${ptr} is not a block of this owner`);
+    for (const [slot, p] of this.slots) if (p === ptr) this.slots.delete(slot);
+    this.heap.release(ptr);
+  }
+
+  /**
+   * The block of `slot`, reallocated when smaller than `bytes` (its contents are then lost).
+   * Allocates before releasing, so a failed allocation leaves the old block valid.
+   */
+  ensure(slot: string, bytes: number): number {
+    const cur = this.slots.get(slot);
+    if (cur !== undefined && this.sizes.get(cur)! >= bytes) return cur;
+    const ptr = this.alloc(Math.max(bytes, 1));
+    if (cur !== undefined) this.release(cur);
+    this.slots.set(slot, ptr);
+    return ptr;
+  }
+
+  /** Address of `slot`'s block, 0 when it has none. */
+  get(slot: string): number {
+    return this.slots.get(slot) ?? 0;
+  }
+
+  /** Runs fn on a block of `bytes` that is released afterwards. */
+  scratch<T>(bytes: number, fn: (ptr: number) => T): T {
+    const ptr = this.alloc(bytes);
+    try {
+      return fn(ptr);
+    } finally {
+      this.release(ptr);
+    }
+  }
+
+  /** Releases every block and forgets the owner: for dispose(), or a constructor that fails. */
+  dispose(): void {
+    blockFinalizer.unregister(this);
+    this.releaseAll();
+  }
+
+  private releaseAll(): void {
+    for (const ptr of this.sizes.keys()) this.heap.release(ptr);
+    this.sizes.clear();
+    this.slots.clear();
+  }
+
+  /** @internal The registry's callback. */
+  static collected(blocks: WasmBlocks): void {
+    blocks.releaseAll();
+  }
+}
+
+// A safety net only: it runs at the engine's leisure. `@__PURE__` lets bundlers drop it from
+// pages that hold no Wasm memory.
+const blockFinalizer = /* @__PURE__ */ new FinalizationRegistry<WasmBlocks>((blocks) => WasmBlocks.collected(blocks));

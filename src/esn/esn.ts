@@ -18,7 +18,8 @@
 import { fail } from "../errors.js";
 import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
-import { align, Arena, bytes, Field, Flag, vec, type Built, type Readout } from "./layout.js";
+import { bytes, Field, Flag, vec, type Arena, type Built, type Readout } from "./layout.js";
+import { align64, WasmBlocks } from "../memory.js";
 import { bool, checkKeys, checkSequence, checkWeightTensor, ESN_KEYS, int, num, RESERVOIR_KEYS, resolveLayer, show, type LayerSpec } from "./options.js";
 import { buildReservoir, readWeights } from "./reservoir.js";
 import { allocDual, allocPrimal, bindStats, solveRidge, syncStats, type RidgeStats } from "./ridge.js";
@@ -106,8 +107,13 @@ export class ESN {
     const solver = o.ridgeSolver ?? "auto";
     if (solver !== "auto" && solver !== "primal" && solver !== "dual") fail("E_VALUE", `${fn}: ridgeSolver must be "auto", "primal" or "dual", got ${show(solver)}`);
     this.ridgeSolver = solver;
-    this.arena = new Arena(this.rt, this);
-    if (inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
+    this.arena = { rt: this.rt, blocks: WasmBlocks.of(this.rt.heap, this) };
+    try {
+      if (inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
+    } catch (err) {
+      this.arena.blocks.dispose(); // a constructor that fails keeps no Wasm memory
+      throw err;
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -186,10 +192,10 @@ export class ESN {
         this.accumulate(fn, seqs, g, o);
         solveRidge(fn, this.arena, b, g, this.es, ridge, this.readout!.wout, (i) => this.featureName(i));
       } catch (e) {
-        this.arena.release(g.block);
+        this.arena.blocks.release(g.block);
         throw e;
       }
-      if (this.gram !== undefined) this.arena.release(this.gram.block);
+      if (this.gram !== undefined) this.arena.blocks.release(this.gram.block);
       this.gram = g;
     });
     this.dropRls();
@@ -213,10 +219,10 @@ export class ESN {
         if (g.kind === "primal" && this.gram?.kind === "primal") this.rt.heap.f64(g.gram, g.G * g.G).set(this.rt.heap.f64(this.gram.gram, g.G * g.G));
         this.accumulate(fn, seqs, g, o);
       } catch (e) {
-        this.arena.release(g.block);
+        this.arena.blocks.release(g.block);
         throw e;
       }
-      if (this.gram !== undefined) this.arena.release(this.gram.block);
+      if (this.gram !== undefined) this.arena.blocks.release(this.gram.block);
       this.gram = g;
     });
     return this;
@@ -274,7 +280,7 @@ export class ESN {
       () => {
         if (this.rls === undefined || restart || this.rls.alpha !== alpha) {
           // A new P: the old one (if any) is released only on success.
-          created = this.arena.alloc(b.D * b.D * 8);
+          created = this.arena.blocks.alloc(b.D * b.D * 8);
           this.rt.kernels.rlsInit(created, b.D, alpha);
           if (restart || !this.fitted) heap.f64(r.wout, b.O * b.D).fill(0);
           this.rls = { block: created, alpha };
@@ -296,13 +302,13 @@ export class ESN {
       () => {
         heap.f64(r.wout, oldW.length).set(oldW);
         if (created !== 0) {
-          this.arena.release(created);
+          this.arena.blocks.release(created);
           this.rls = oldRls;
         } else if (oldP !== undefined && this.rls !== undefined) heap.f64(this.rls.block, oldP.length).set(oldP);
         this.fitted = wasFitted;
       },
     );
-    if (created !== 0 && oldRls !== undefined) this.arena.release(oldRls.block);
+    if (created !== 0 && oldRls !== undefined) this.arena.blocks.release(oldRls.block);
     this.fitted = true;
     return { shape: [seq.T, b.O], data: outputs };
   }
@@ -428,7 +434,7 @@ export class ESN {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    this.arena.dispose(this);
+    this.arena.blocks.dispose();
     this.built = undefined;
     this.readout = undefined;
     this.gram = undefined;
@@ -472,7 +478,7 @@ export class ESN {
 
   private dropRls(): void {
     if (this.rls !== undefined) {
-      this.arena.release(this.rls.block);
+      this.arena.blocks.release(this.rls.block);
       this.rls = undefined;
     }
   }
@@ -580,14 +586,14 @@ export class ESN {
     const b = this.built!;
     if (this.readout !== undefined) {
       if (this.readout.wout !== 0 && b.O === O) return;
-      this.arena.release(this.readout.block);
+      this.arena.blocks.release(this.readout.block);
       this.readout = undefined;
     }
     const D = b.D;
-    const yPrevB = align(O * this.es);
-    const yB = align(O * 8);
-    const zB = align(D * 8);
-    const block = this.arena.alloc(yPrevB + yB + 2 * zB + O * D * 8);
+    const yPrevB = align64(O * this.es);
+    const yB = align64(O * 8);
+    const zB = align64(D * 8);
+    const block = this.arena.blocks.alloc(yPrevB + yB + 2 * zB + O * D * 8);
     const r: Readout = { block, yPrev: block, y: block + yPrevB, z: block + yPrevB + yB, k: block + yPrevB + yB + zB, wout: block + yPrevB + yB + 2 * zB };
     const heap = this.rt.heap;
     this.vec(r.yPrev, O).fill(0);
@@ -602,7 +608,7 @@ export class ESN {
     desc[Field.K] = r.k;
     desc[Field.Wout] = r.wout;
     if (this.gram !== undefined && this.gram.O !== O) {
-      this.arena.release(this.gram.block);
+      this.arena.blocks.release(this.gram.block);
       this.gram = undefined;
     }
     this.dropRls();

@@ -3,7 +3,7 @@
  * descriptor of i32 fields, one 128-byte descriptor per layer, and the internal shapes the ESN's
  * modules pass around. Every pointer is an absolute byte address in Wasm memory.
  */
-import { heapFinalizer, type Heap } from "../memory.js";
+import type { Heap, WasmBlocks } from "../memory.js";
 import type { Runtime } from "../runtime.js";
 import type { ESNActivation, LayerInfo } from "./types.js";
 
@@ -62,8 +62,6 @@ export const enum Flag {
 }
 export const ACT_CODE: Record<ESNActivation, number> = { tanh: 0, sigmoid: 1, relu: 2, identity: 3 };
 
-export const align = (n: number): number => Math.ceil(n / 64) * 64;
-
 /** One layer as laid out in the model block. */
 export interface LayerMem {
   n: number;
@@ -107,43 +105,10 @@ export interface Readout {
 }
 
 
-/** The Wasm blocks one model owns. */
-export class Arena {
+/** An ESN's runtime and the Wasm blocks it owns (released by dispose, or when it is collected). */
+export interface Arena {
   readonly rt: Runtime;
-  private readonly owned: { heap: Heap; ptrs: Set<number> };
-
-  constructor(rt: Runtime, owner: object) {
-    this.rt = rt;
-    this.owned = { heap: rt.heap, ptrs: new Set() };
-    heapFinalizer.register(owner, this.owned, owner);
-  }
-
-  alloc(bytes: number): number {
-    const p = this.rt.heap.alloc(bytes);
-    this.owned.ptrs.add(p);
-    return p;
-  }
-
-  release(p: number): void {
-    this.owned.ptrs.delete(p);
-    this.rt.heap.release(p);
-  }
-
-  dispose(owner: object): void {
-    heapFinalizer.unregister(owner);
-    for (const p of this.owned.ptrs) this.rt.heap.release(p);
-    this.owned.ptrs.clear();
-  }
-
-  /** Runs fn on a block of `bytes` that is released afterwards. */
-  scratch<T>(bytes: number, fn: (p: number) => T): T {
-    const p = this.alloc(bytes);
-    try {
-      return fn(p);
-    } finally {
-      this.release(p);
-    }
-  }
+  readonly blocks: WasmBlocks;
 }
 
 /** A fresh view of n state elements (es = 4: float32, 8: float64). */

@@ -7,7 +7,8 @@ import { fail } from "../errors.js";
 import { createRng } from "../random.js";
 import { spectralRadius, type KrylovWorkspace, type LinearOperator } from "../spectral.js";
 import type { Tensor } from "../tensor.js";
-import { ACT_CODE, align, Field, LAYER0, LAYER_BYTES, LField, L_LEAK64, vec, type Arena, type Built, type LayerMem } from "./layout.js";
+import { ACT_CODE, Field, LAYER0, LAYER_BYTES, LField, L_LEAK64, vec, type Arena, type Built, type LayerMem } from "./layout.js";
+import { align64 } from "../memory.js";
 import { checkCsr, checkWeightTensor, isSparse, type LayerSpec } from "./options.js";
 import type { LayerInfo, SparseMatrix } from "./types.js";
 import { blockPattern, countNonzero, csrToDense, denseToCsr, fillBlocks, randomCsr, randomDenseBlock, unpackBlocks, unpackBT, type Csr } from "./weights.js";
@@ -115,56 +116,56 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
   // matrix in GEMM panels, for one product per step over the vector cat = [x(t-1); input]; a
   // sparse layer keeps its blocks and a [groups][4] bias. Float64: row-major W_in, bias, and W
   // dense or CSR. Pre-activations are padded to whole 8-float panels.
-  let off = align(LAYER0 + L * LAYER_BYTES);
+  let off = align64(LAYER0 + L * LAYER_BYTES);
   const rngOff = off;
   off += 64;
   const fOff = off;
-  off += align(D * es);
+  off += align64(D * es);
   const extOff = off;
-  off += align((I + fb) * es);
+  off += align64((I + fb) * es);
   const lay: Offsets[] = raws.map((r) => {
     const m = { pre: 0, win: 0, bias: 0, w: 0, col: 0, val: 0, cat: 0 };
     const fused = es === 4 && r.dense !== undefined;
     const groups = Math.ceil(r.n / 4);
     m.pre = off;
-    off += align(Math.ceil(r.n / 8) * 8 * es);
+    off += align64(Math.ceil(r.n / 8) * 8 * es);
     if (es === 8) {
       m.win = off;
-      off += align(r.n * r.k * 8);
+      off += align64(r.n * r.k * 8);
     }
     if (!fused) {
       m.bias = off;
-      off += align(es === 8 ? r.n * 8 : groups * 16);
+      off += align64(es === 8 ? r.n * 8 : groups * 16);
     }
     if (fused) {
       m.cat = off;
-      off += align((r.n + r.k) * 4);
+      off += align64((r.n + r.k) * 4);
     }
     m.w = off;
-    if (fused) off += align(k.packedSize(r.n + r.k, r.n) * 4);
-    else if (r.dense) off += align(r.n * r.n * 8);
+    if (fused) off += align64(k.packedSize(r.n + r.k, r.n) * 4);
+    else if (r.dense) off += align64(r.n * r.n * 8);
     else if (r.blocks) {
       const nb = r.blocks.col.length;
-      off += align((groups + 1) * 4);
+      off += align64((groups + 1) * 4);
       m.col = off;
-      off += align(nb * 4);
+      off += align64(nb * 4);
       m.val = off;
-      off += align(nb * 16);
+      off += align64(nb * 16);
     } else {
       const nnz = r.csr!.val.length;
-      off += align((r.n + 1) * 4);
+      off += align64((r.n + 1) * 4);
       m.col = off;
-      off += align(nnz * 4);
+      off += align64(nnz * 4);
       m.val = off;
-      off += align(nnz * 8);
+      off += align64(nnz * 8);
     }
     return m;
   });
-  const block = arena.alloc(off);
+  const block = arena.blocks.alloc(off);
   try {
     return fillBlock(arena, cfg, block, off, raws, lay, I, fb, D, rngOff, fOff, extOff, noiseSeed);
   } catch (e) {
-    arena.release(block); // e.g. an all-zero W asked for a spectral radius
+    arena.blocks.release(block); // e.g. an all-zero W asked for a spectral radius
     throw e;
   }
 }
@@ -237,10 +238,10 @@ function fillBlock(
         cat.set(vals.subarray(i * n, (i + 1) * n), i * kk);
         cat.set(r.win.subarray(i * r.k, (i + 1) * r.k), i * kk + n);
       }
-      arena.scratch(align(n * kk * 4) + n * 4, (tmp) => {
+      arena.blocks.scratch(align64(n * kk * 4) + n * 4, (tmp) => {
         put(tmp, cat);
-        put(tmp + align(n * kk * 4), r.bias);
-        k.packBT(tmp, kk, kk, n, tmp + align(n * kk * 4), block + m.w);
+        put(tmp + align64(n * kk * 4), r.bias);
+        k.packBT(tmp, kk, kk, n, tmp + align64(n * kk * 4), block + m.w);
       });
     }
     if (es === 8) {
@@ -298,16 +299,16 @@ function measureRadius(arena: Arena, r: RawLayer): { radius: number; residual: n
   const n = r.n;
   const vals = r.dense ?? r.csr!.val;
   const nnz = vals.length;
-  const csrBytes = r.csr ? align((n + 1) * 4) + align(nnz * 4) : 0;
+  const csrBytes = r.csr ? align64((n + 1) * 4) + align64(nnz * 4) : 0;
   let fro = 0;
   for (let i = 0; i < nnz; i++) fro += vals[i] * vals[i];
   const norm = Math.sqrt(fro);
-  const tmp = arena.alloc(align(nnz * 8) + csrBytes + 16 * n);
+  const tmp = arena.blocks.alloc(align64(nnz * 8) + csrBytes + 16 * n);
   let krylov = 0;
   try {
-    const rowPtr = tmp + align(nnz * 8);
-    const col = rowPtr + align((n + 1) * 4);
-    const xPtr = tmp + align(nnz * 8) + csrBytes;
+    const rowPtr = tmp + align64(nnz * 8);
+    const col = rowPtr + align64((n + 1) * 4);
+    const xPtr = tmp + align64(nnz * 8) + csrBytes;
     const yPtr = xPtr + 8 * n;
     heap.f64(tmp, nnz).set(vals);
     if (r.csr) {
@@ -330,7 +331,7 @@ function measureRadius(arena: Arena, r: RawLayer): { radius: number; residual: n
       // nothing allocates in Wasm while spectralRadius runs.
       const m = Math.min(KRYLOV_DIM, n - 1);
       const capacity = (m + 1 + 3 + Math.floor(m / 3) + 2) * n + 64;
-      krylov = arena.alloc(capacity * 8 + 64 * 8);
+      krylov = arena.blocks.alloc(capacity * 8 + 64 * 8);
       const out = krylov + capacity * 8;
       let used = 0;
       workspace = {
@@ -353,8 +354,8 @@ function measureRadius(arena: Arena, r: RawLayer): { radius: number; residual: n
     }
     return { ...spectralRadius(op, { krylovDim: KRYLOV_DIM, workspace }), norm };
   } finally {
-    if (krylov !== 0) arena.release(krylov);
-    arena.release(tmp);
+    if (krylov !== 0) arena.blocks.release(krylov);
+    arena.blocks.release(tmp);
   }
 }
 

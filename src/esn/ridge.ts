@@ -10,8 +10,8 @@
  *           memory O(R·F + R²), for reservoirs wider than their training data. Nothing F x F.
  */
 import { fail } from "../errors.js";
-import type { Heap } from "../memory.js";
-import { align, Field, vec, type Arena, type Built } from "./layout.js";
+import { align64, type Heap } from "../memory.js";
+import { Field, vec, type Arena, type Built } from "./layout.js";
 
 const EPS = 2.220446049250313e-16;
 const CHUNK_BYTES = 256 << 10;
@@ -27,8 +27,8 @@ export type RidgeStats =
 export function allocPrimal(arena: Arena, b: Built, O: number): RidgeStats {
   const G = Math.ceil((b.D + O) / 4) * 4;
   const cap = Math.max(8, Math.min(256, Math.floor(CHUNK_BYTES / (G * 8))));
-  const chunkBytes = align(cap * G * 8);
-  const block = arena.alloc(chunkBytes + G * G * 8);
+  const chunkBytes = align64(cap * G * 8);
+  const block = arena.blocks.alloc(chunkBytes + G * G * 8);
   arena.rt.heap.f64(block, (chunkBytes + G * G * 8) / 8).fill(0);
   return { kind: "primal", block, rows: block, cap, gram: block + chunkBytes, G, O };
 }
@@ -37,7 +37,7 @@ export function allocPrimal(arena: Arena, b: Built, O: number): RidgeStats {
 export function allocDual(arena: Arena, b: Built, O: number, es: number, rows: number, prev?: RidgeStats): RidgeStats {
   const count = prev?.kind === "dual" ? prev.count : 0;
   const rowBytes = (b.D + O) * es;
-  const block = arena.alloc(Math.max(64, (count + rows) * rowBytes));
+  const block = arena.blocks.alloc(Math.max(64, (count + rows) * rowBytes));
   if (count > 0) new Uint8Array(arena.rt.heap.memory.buffer).copyWithin(block, prev!.rows, prev!.rows + count * rowBytes);
   return { kind: "dual", block, rows: block, cap: count + rows, count, O };
 }
@@ -63,8 +63,8 @@ export function solveRidge(fn: string, arena: Arena, b: Built, s: RidgeStats, es
   const D = b.D;
   const O = b.O;
   if (s.kind === "primal") {
-    arena.scratch(align(D * D * 8) + O * D * 8, (a) => {
-      const rhs = a + align(D * D * 8);
+    arena.blocks.scratch(align64(D * D * 8) + O * D * 8, (a) => {
+      const rhs = a + align64(D * D * 8);
       k.ridgeSystem(s.gram, s.G, D, O, ridge, a, rhs);
       const piv = factor(fn, heap.f64(a, D * D), D, D, ridge, () => k.cholSolve(a, D, rhs, O, ridge > 0 ? 0 : D * EPS * maxDiag(heap.f64(a, D * D), D, D)));
       if (piv >= 0) {
@@ -82,10 +82,10 @@ export function solveRidge(fn: string, arena: Arena, b: Built, s: RidgeStats, es
   const g = Math.ceil(R / 4) * 4;
   const stride = D + O;
   const chunk = Math.max(4, Math.min(256, Math.floor(DUAL_CHUNK_BYTES / (g * 8))));
-  arena.scratch(align(g * g * 8) + align(chunk * g * 8) + align(O * g * 8) + O * D * 8, (K) => {
-    const cols = K + align(g * g * 8);
-    const rhs = cols + align(chunk * g * 8);
-    const sol = rhs + align(O * g * 8);
+  arena.blocks.scratch(align64(g * g * 8) + align64(chunk * g * 8) + align64(O * g * 8) + O * D * 8, (K) => {
+    const cols = K + align64(g * g * 8);
+    const rhs = cols + align64(chunk * g * 8);
+    const sol = rhs + align64(O * g * 8);
     heap.f64(K, g * g).fill(0);
     for (let c0 = 0; c0 < D; c0 += chunk) {
       const c = Math.min(chunk, D - c0);

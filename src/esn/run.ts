@@ -1,6 +1,7 @@
 /** The driven run: one or more `esnRun` calls (assembly/reservoir/run.ts) over a whole sequence. */
 import { fail } from "../errors.js";
-import { align, Flag, type Arena, type Built, type Readout } from "./layout.js";
+import { Flag, type Arena, type Built, type Readout } from "./layout.js";
+import { align64 } from "../memory.js";
 
 // Bytes of the buffers of one Wasm call; longer sequences are cut into several calls.
 const SLICE_BYTES = 16 << 20;
@@ -28,10 +29,10 @@ export function runModel(arena: Arena, b: Built, readout: Readout | undefined, u
   const U = units;
   const perStep = 4 * ((req.inputs ? I : 0) + (req.teacher ? O : 0) + (req.outputs ? O : 0) + (req.states ? U : 0));
   const slice = perStep === 0 ? req.steps : Math.max(1, Math.min(req.steps, Math.floor(SLICE_BYTES / perStep)));
-  const inBytes = req.inputs ? align(slice * I * 4) : 0;
-  const tBytes = req.teacher ? align(slice * O * 4) : 0;
-  const oBytes = req.outputs ? align(slice * O * 4) : 0;
-  const buf = arena.alloc(inBytes + tBytes + oBytes + (req.states ? slice * U * 4 : 0));
+  const inBytes = req.inputs ? align64(slice * I * 4) : 0;
+  const tBytes = req.teacher ? align64(slice * O * 4) : 0;
+  const oBytes = req.outputs ? align64(slice * O * 4) : 0;
+  const buf = arena.blocks.alloc(inBytes + tBytes + oBytes + (req.states ? slice * U * 4 : 0));
   const inPtr = buf;
   const tPtr = buf + inBytes;
   const oPtr = tPtr + tBytes;
@@ -62,6 +63,6 @@ export function runModel(arena: Arena, b: Built, readout: Readout | undefined, u
       if (req.states) req.states.set(heap.f32(sPtr, len * U), start * U);
     }
   } finally {
-    arena.release(buf);
+    arena.blocks.release(buf);
   }
 }

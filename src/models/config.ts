@@ -1,0 +1,133 @@
+/** The options and structure of RNN, LSTM and GRU models. */
+import { boolean, integer, objectArgument, oneOf } from "../validate.js";
+import { gateCount, Kind, round8 } from "./descriptor.js";
+
+/** Options shared by RNN, LSTM and GRU; names and defaults follow torch.nn. */
+export interface RecurrentOptions {
+  /** Features per input step. Required. */
+  inputSize: number;
+  /** Features of the hidden state. Required. */
+  hiddenSize: number;
+  /** Stacked layers; layer k > 0 reads the (concatenated) output of layer k-1. Default 1. */
+  numLayers?: number;
+  /** Adds bias_ih and bias_hh. Default true. */
+  bias?: boolean;
+  /** Input and output are [B, T, features] instead of [T, B, features]. States never are. Default false. */
+  batchFirst?: boolean;
+  /** Runs a second, reversed direction per layer; outputs are concatenated [forward; reverse]. Default false. */
+  bidirectional?: boolean;
+  /** Seed of the initial weights (same seed, same weights, everywhere). Default 0. */
+  seed?: number;
+  /**
+   * "uniform": PyTorch's U(-1/sqrt(H), 1/sqrt(H)) for every parameter. "orthogonal": the same, but
+   * each gate block of weight_hh is a random orthogonal matrix. Default "uniform".
+   */
+  init?: "uniform" | "orthogonal";
+}
+
+/** Everything that defines a model's structure; saved in weight files to rebuild it. */
+export interface RecurrentConfig {
+  mode: "RNN" | "LSTM" | "GRU";
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bias: boolean;
+  batchFirst: boolean;
+  bidirectional: boolean;
+  nonlinearity: "tanh" | "relu";
+  projSize: number;
+  peepholes: boolean;
+  resetAfter: boolean;
+}
+
+/** Validates sizes common to all recurrent models and fills the defaults. */
+export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): RecurrentConfig {
+  objectArgument(mode, o);
+  return {
+    mode,
+    inputSize: integer(mode, "inputSize", o.inputSize, { min: 1 }),
+    hiddenSize: integer(mode, "hiddenSize", o.hiddenSize, { min: 1 }),
+    numLayers: integer(mode, "numLayers", o.numLayers, { min: 1 }, 1),
+    bias: boolean(mode, "bias", o.bias, true),
+    batchFirst: boolean(mode, "batchFirst", o.batchFirst, false),
+    bidirectional: boolean(mode, "bidirectional", o.bidirectional, false),
+    nonlinearity: "tanh",
+    projSize: 0,
+    peepholes: false,
+    resetAfter: true,
+  };
+}
+
+/** How the initial weights are drawn (validated before the model reserves any memory). */
+export function initOptions(mode: string, o: RecurrentOptions): { seed: number; init: "uniform" | "orthogonal" } {
+  return { seed: o.seed ?? 0, init: oneOf(mode, "init", o.init, ["uniform", "orthogonal"] as const, "uniform") };
+}
+
+/** What a weight file stores to rebuild a model (see saveModel/loadModel). */
+export function modelSpecOf(c: RecurrentConfig): { type: string; config: Record<string, unknown> } {
+  const config: Record<string, unknown> = {
+    inputSize: c.inputSize,
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numLayers,
+    bias: c.bias,
+    batchFirst: c.batchFirst,
+    bidirectional: c.bidirectional,
+  };
+  if (c.mode === "RNN") config.nonlinearity = c.nonlinearity;
+  if (c.mode === "LSTM") Object.assign(config, { projSize: c.projSize, peepholes: c.peepholes });
+  if (c.mode === "GRU") config.resetAfter = c.resetAfter;
+  return { type: c.mode, config };
+}
+
+/** A model's sizes as the kernels see them (H_out = P; padded widths Hp, Ps). */
+export interface Dims {
+  kind: Kind;
+  /** Gate blocks per unit. */
+  G: number;
+  inputSize: number;
+  H: number;
+  Hp: number;
+  /** H_out: projSize when projecting, H otherwise. */
+  P: number;
+  Ps: number;
+  /** Directions (1 or 2). */
+  D: number;
+  /** Layers. */
+  L: number;
+  /** Features of each layer's output rows: D * P. */
+  width: number;
+  bias: boolean;
+  projSize: number;
+  peepholes: boolean;
+}
+
+export function dimsOf(c: RecurrentConfig): Dims {
+  const kind = c.mode === "LSTM" ? Kind.Lstm : c.mode === "GRU" ? (c.resetAfter ? Kind.Gru : Kind.GruResetBefore) : c.nonlinearity === "relu" ? Kind.RnnRelu : Kind.RnnTanh;
+  const P = c.projSize > 0 ? c.projSize : c.hiddenSize;
+  const D = c.bidirectional ? 2 : 1;
+  return {
+    kind,
+    G: gateCount(kind),
+    inputSize: c.inputSize,
+    H: c.hiddenSize,
+    Hp: round8(c.hiddenSize),
+    P,
+    Ps: round8(P),
+    D,
+    L: c.numLayers,
+    width: D * P,
+    bias: c.bias,
+    projSize: c.projSize,
+    peepholes: c.peepholes,
+  };
+}
+
+/** Input features of layer l: the model's input, or the previous layer's output rows. */
+export function layerInputSize(d: Dims, l: number): number {
+  return l === 0 ? d.inputSize : d.width;
+}
+
+/** The parameter-name suffix of layer l, direction dir (PyTorch's `_l0`, `_l1_reverse`, ...). */
+export function paramSuffix(l: number, dir: number): string {
+  return `_l${l}${dir === 1 ? "_reverse" : ""}`;
+}

@@ -1,0 +1,167 @@
+/**
+ * The parameter block of a recurrent model: every parameter in PyTorch's state-dict layout (each
+ * tensor 64-byte aligned), followed by the gate-interleaved packed copies the forward kernels
+ * read (assembly/cells/layout.ts), rebuilt after every parameter change.
+ */
+import { align64, type WasmBlocks } from "../memory.js";
+import type { ParamSpec } from "../io/state-dict.js";
+import type { Runtime } from "../runtime.js";
+import { createRng } from "../random.js";
+import { numel } from "../tensor.js";
+import { layerInputSize, paramSuffix, type Dims } from "./config.js";
+import { Kind } from "./descriptor.js";
+import { fillOrthogonal, fillUniform } from "./init.js";
+
+/** Byte addresses of one layer-direction's packed forward weights (0: the model has none). */
+export interface LayerPack {
+  wih: number;
+  whh: number;
+  whn: number;
+  whr: number;
+  peep: number;
+}
+
+const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep"] as const;
+
+/** Parameter names, shapes and offsets in state-dict order, and the bytes they take. */
+function paramLayout(d: Dims): { specs: ParamSpec[]; bytes: number } {
+  const specs: ParamSpec[] = [];
+  let bytes = 0;
+  const add = (name: string, shape: number[]): void => {
+    specs.push({ name, shape, offset: bytes });
+    bytes += align64(numel(shape) * 4);
+  };
+  const { G, H, P } = d;
+  for (let l = 0; l < d.L; l++) {
+    for (let dir = 0; dir < d.D; dir++) {
+      const sfx = paramSuffix(l, dir);
+      add(`weight_ih${sfx}`, [G * H, layerInputSize(d, l)]);
+      add(`weight_hh${sfx}`, [G * H, P]);
+      if (d.bias) {
+        add(`bias_ih${sfx}`, [G * H]);
+        add(`bias_hh${sfx}`, [G * H]);
+      }
+      if (d.projSize > 0) add(`weight_hr${sfx}`, [P, H]);
+      if (d.peepholes) add(`weight_peephole${sfx}`, [3 * H]);
+    }
+  }
+  return { specs, bytes };
+}
+
+/** The parameters of a recurrent model and their packed copies, in one block of `blocks`. */
+export class RecurrentParams {
+  readonly specs: ParamSpec[];
+  /** Bytes of the parameters (the gradient block has this size and layout). */
+  readonly bytes: number;
+  /** Address of the block: the parameters first. */
+  readonly block: number;
+  /** Packed forward weights, index l * D + dir. */
+  readonly packs: LayerPack[] = [];
+  private readonly offsets: Map<string, number>;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly d: Dims,
+    blocks: WasmBlocks,
+  ) {
+    const { specs, bytes } = paramLayout(d);
+    this.specs = specs;
+    this.bytes = bytes;
+    this.offsets = new Map(specs.map((s) => [s.name, s.offset]));
+    const k = rt.kernels;
+    const { G, H, P } = d;
+    const before = d.kind === Kind.GruResetBefore;
+    let total = bytes;
+    const relative: LayerPack[] = [];
+    for (let l = 0; l < d.L; l++) {
+      for (let dir = 0; dir < d.D; dir++) {
+        const sizes: LayerPack = {
+          wih: k.packedGatesSize(layerInputSize(d, l), H, G),
+          whh: k.packedGatesSize(P, H, before ? 2 : G),
+          whn: before ? k.packedGatesSize(P, H, 1) : 0,
+          whr: d.projSize > 0 ? k.packedSize(H, P) : 0,
+          peep: d.peepholes ? 3 * d.Hp : 0,
+        };
+        const pack: LayerPack = { wih: -1, whh: -1, whn: -1, whr: -1, peep: -1 };
+        for (const key of PACK_KEYS) {
+          pack[key] = sizes[key] > 0 ? total : -1;
+          if (sizes[key] > 0) total += align64(sizes[key] * 4);
+        }
+        relative.push(pack);
+      }
+    }
+    this.block = blocks.ensure("params", total);
+    // Zero padding between the tensors: optimizers update whole regions, padding included.
+    rt.heap.f32(this.block, total / 4).fill(0);
+    for (const r of relative) {
+      const pack = {} as LayerPack;
+      for (const key of PACK_KEYS) pack[key] = r[key] < 0 ? 0 : this.block + r[key];
+      this.packs.push(pack);
+    }
+  }
+
+  /** Byte offset of parameter `name` inside the parameter area, or -1 when the model has none. */
+  offset(name: string): number {
+    return this.offsets.get(name) ?? -1;
+  }
+
+  /** Byte address of parameter `name`, or 0 when the model has none. */
+  at(name: string): number {
+    const o = this.offset(name);
+    return o < 0 ? 0 : this.block + o;
+  }
+
+  /** Draws the initial weights (see RecurrentOptions.init) and packs them. */
+  initialise(seed: number, init: "uniform" | "orthogonal"): void {
+    const rng = createRng(seed);
+    const bound = 1 / Math.sqrt(this.d.H);
+    const G = this.d.G;
+    for (const s of this.specs) {
+      const view = this.rt.heap.f32(this.block + s.offset, numel(s.shape));
+      if (init === "orthogonal" && s.name.startsWith("weight_hh")) {
+        const [rows, cols] = s.shape;
+        const block = new Float32Array((rows / G) * cols);
+        for (let g = 0; g < G; g++) {
+          fillOrthogonal(block, rows / G, cols, rng);
+          view.set(block, g * block.length);
+        }
+      } else {
+        fillUniform(view, bound, rng);
+      }
+    }
+    this.repack();
+  }
+
+  /** Rebuilds the packed copies the forward kernels read; called after every parameter change. */
+  repack(): void {
+    const k = this.rt.kernels;
+    const heap = this.rt.heap;
+    const { G, H, Hp, P } = this.d;
+    for (let l = 0; l < this.d.L; l++) {
+      for (let dir = 0; dir < this.d.D; dir++) {
+        const sfx = paramSuffix(l, dir);
+        const at = (name: string): number => this.at(name + sfx);
+        const pack = this.packs[l * this.d.D + dir];
+        const I = layerInputSize(this.d, l);
+        k.packGates(at("weight_ih"), I, I, H, G, at("bias_ih"), pack.wih);
+        if (this.d.kind === Kind.GruResetBefore) {
+          const bhh = at("bias_hh");
+          k.packGates(at("weight_hh"), P, P, H, 2, bhh, pack.whh);
+          k.packGates(at("weight_hh") + 2 * H * P * 4, P, P, H, 1, bhh === 0 ? 0 : bhh + 2 * H * 4, pack.whn);
+        } else {
+          k.packGates(at("weight_hh"), P, P, H, G, at("bias_hh"), pack.whh);
+        }
+        if (pack.whr) k.packBT(at("weight_hr"), H, H, P, 0, pack.whr);
+        if (pack.peep) {
+          // ONNX's peephole order (i, o, f) to the cell's (i, f, o), each padded to Hp.
+          const src = heap.f32(at("weight_peephole"), 3 * H);
+          const dst = heap.f32(pack.peep, 3 * Hp);
+          dst.fill(0);
+          dst.set(src.subarray(0, H), 0);
+          dst.set(src.subarray(2 * H, 3 * H), Hp);
+          dst.set(src.subarray(H, 2 * H), 2 * Hp);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The workspace of a recurrent model's calls and the one forward driver that inference and
+ * training share: one `recurrentForward` Wasm call per layer and direction
+ * (assembly/cells/recurrent.ts), described in the descriptor block (descriptor.ts).
+ *
+ * One block holds every region of a call, sized for the largest (T, B) so far. Inference keeps
+ * two output buffers (layer l writes one while reading the other) and one gate buffer; training
+ * keeps every layer's outputs, gates and caches for the backward, plus the backward's regions.
+ */
+import { carve, type WasmBlocks } from "../memory.js";
+import type { Runtime } from "../runtime.js";
+import { layerInputSize, type Dims } from "./config.js";
+import { Field, Kind, DESC_BYTES, round8 } from "./descriptor.js";
+import type { LayerPack } from "./params.js";
+
+/** Byte addresses of a call's regions (0 or unused where the call needs none). */
+export interface Workspace {
+  training: boolean;
+  T: number;
+  B: number;
+  desc: number;
+  lengths: number;
+  /** Input rows [T*B][I], time-major. */
+  x: number;
+  /** Output rows of the layers: layer l at outs + slot(l) * outStride. */
+  outs: number;
+  outStride: number;
+  /** Gates [T*B][G*Hp] (training: one region per layer and direction). */
+  gates: number;
+  cseq: number;
+  aux: number;
+  rec: number;
+  scratch: number;
+  /** Running states [L*D][B][Ps] and [L*D][B][Hp]. */
+  h: number;
+  c: number;
+  // Training only: the initial states as the forward started, and the backward's regions.
+  h0: number;
+  c0: number;
+  dh: number;
+  dc: number;
+  dgh: number;
+  dA: number;
+  dB: number;
+  hprev: number;
+  pack: number;
+  tmpw: number;
+  dhtot: number;
+  step: number;
+}
+
+/** Does a layer keep a per-step cache in `aux` for the backward (GRU's W_hn h, r, or LSTM's m)? */
+function hasAux(d: Dims): boolean {
+  return d.kind === Kind.Gru || d.kind === Kind.GruResetBefore || d.projSize > 0;
+}
+
+/** The workspace of a (T, B) call, in `blocks`' slot `slot` (reallocated when too small). */
+export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B: number, training: boolean): Workspace {
+  const { G, Hp, Ps, P, width } = d;
+  const I = d.inputSize;
+  const LD = d.L * d.D;
+  const TB = T * B;
+  const gru = d.kind === Kind.Gru || d.kind === Kind.GruResetBefore;
+  const outStride = Math.ceil((TB * width * 4) / 64) * 64;
+  const train = (bytes: number): number => (training ? bytes : 0);
+  const widest = Math.max(I, width, P, Hp);
+  const inWidest = d.L > 1 ? Math.max(I, width) : I; // the widest layer input
+  const sizes = {
+    desc: DESC_BYTES,
+    lengths: B * 4,
+    x: TB * I * 4,
+    outs: (training ? d.L : Math.min(d.L, 2)) * outStride,
+    gates: (training ? LD : 1) * TB * G * Hp * 4,
+    cseq: train(d.kind === Kind.Lstm ? LD * TB * Hp * 4 : 0),
+    aux: train(hasAux(d) ? LD * TB * Hp * 4 : 0),
+    rec: B * Math.max(G * Hp, Ps) * 4,
+    scratch: B * Hp * 4,
+    h: LD * B * Ps * 4,
+    c: LD * B * Hp * 4,
+    h0: train(LD * B * Ps * 4),
+    c0: train(LD * B * Hp * 4),
+    dh: train(LD * B * Ps * 4),
+    dc: train(LD * B * Hp * 4),
+    dgh: train(gru ? TB * G * Hp * 4 : 0),
+    dA: train(TB * Math.max(width, I) * 4),
+    dB: train(TB * Math.max(width, I) * 4),
+    hprev: train(TB * Ps * 4),
+    // The weight gradients of RNN/LSTM layers are one product over [X | H_prev] (assembly/cells/recurrent.ts).
+    pack: train((TB + 1) * Math.max(round8(widest), round8(inWidest) + Ps) * 4),
+    tmpw: train(G * Hp * Math.max(widest, round8(inWidest) + Ps, 1) * 4),
+    dhtot: train(d.projSize > 0 ? TB * Ps * 4 : 0),
+    step: train((B * Ps + 2 * B * Hp + 3 * Hp) * 4),
+  };
+  const { offsets, total } = carve(sizes);
+  const base = blocks.ensure(slot, total); // may throw (out of memory): the old block stays valid
+  const ws = { training, T, B, outStride } as Workspace;
+  for (const key of Object.keys(offsets) as (keyof typeof sizes)[]) ws[key] = base + offsets[key];
+  return ws;
+}
+
+/** Address of layer l's output rows [T*B][D*P]. */
+export function layerOut(ws: Workspace, l: number): number {
+  return ws.outs + (ws.training ? l : l % 2) * ws.outStride;
+}
+
+/** Fills the forward fields of the descriptor for layer l, direction dir. */
+export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: Workspace, l: number, dir: number, hasLengths: boolean): void {
+  const { T, B } = ws;
+  const ld = l * d.D + dir;
+  const TB = T * B;
+  const cache = (region: number, present: boolean): number => (ws.training && present ? region + ld * TB * d.Hp * 4 : 0);
+  desc[Field.Kind] = d.kind;
+  desc[Field.T] = T;
+  desc[Field.B] = B;
+  desc[Field.I] = layerInputSize(d, l);
+  desc[Field.H] = d.H;
+  desc[Field.P] = d.P;
+  desc[Field.X] = l === 0 ? ws.x : layerOut(ws, l - 1);
+  desc[Field.Ldx] = layerInputSize(d, l);
+  desc[Field.Wih] = pack.wih;
+  desc[Field.Whh] = pack.whh;
+  desc[Field.Whn] = pack.whn;
+  desc[Field.Whr] = pack.whr;
+  desc[Field.Peep] = pack.peep;
+  desc[Field.HState] = ws.h + ld * B * d.Ps * 4;
+  desc[Field.CState] = ws.c + ld * B * d.Hp * 4;
+  desc[Field.Out] = layerOut(ws, l) + dir * d.P * 4;
+  desc[Field.Ldo] = d.width;
+  desc[Field.Lengths] = hasLengths ? ws.lengths : 0;
+  desc[Field.Reverse] = dir;
+  desc[Field.Gates] = ws.gates + (ws.training ? ld * TB * d.G * d.Hp * 4 : 0);
+  desc[Field.Rec] = ws.rec;
+  desc[Field.CSeq] = cache(ws.cseq, d.kind === Kind.Lstm);
+  desc[Field.Aux] = cache(ws.aux, hasAux(d));
+  desc[Field.Scratch] = ws.scratch;
+}
+
+/**
+ * Runs every layer and direction over the input rows and states already in `ws`; returns the
+ * address of the last layer's output rows.
+ */
+export function runForward(rt: Runtime, d: Dims, packs: LayerPack[], ws: Workspace, hasLengths: boolean): number {
+  const desc = rt.heap.i32(ws.desc, Field.Count);
+  for (let l = 0; l < d.L; l++) {
+    for (let dir = 0; dir < d.D; dir++) {
+      describeForward(desc, d, packs[l * d.D + dir], ws, l, dir, hasLengths);
+      rt.kernels.recurrentForward(ws.desc);
+    }
+  }
+  return layerOut(ws, d.L - 1);
+}
+
+/**
+ * rows x n values of `src` (or zeros) into rows of `stride` floats of `dst`, the padding zeroed:
+ * states in and out of the kernels' padded rows.
+ */
+export function writePadded(dst: Float32Array, src: Float32Array | undefined, rows: number, n: number, stride: number): void {
+  dst.fill(0);
+  if (src) for (let r = 0; r < rows; r++) dst.set(src.subarray(r * n, r * n + n), r * stride);
+}
+
+/** The first n floats of each of `rows` padded rows of `src` (stride floats apart), packed into `dst`. */
+export function readPadded(src: Float32Array, rows: number, n: number, stride: number, dst: Float32Array = new Float32Array(rows * n)): Float32Array {
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * stride, r * stride + n), r * n);
+  return dst;
+}
+
+/**
+ * Copies a [A][C][n] sequence into `dst`, as [C][A][n] when `transpose` (batch-first to
+ * time-major, or back), else as it is: the one copy between a tensor and Wasm memory.
+ */
+export function copySequence(src: Float32Array, dst: Float32Array, A: number, C: number, n: number, transpose: boolean): void {
+  if (!transpose) {
+    dst.set(src);
+    return;
+  }
+  for (let a = 0; a < A; a++) {
+    for (let c = 0; c < C; c++) dst.set(src.subarray((a * C + c) * n, (a * C + c + 1) * n), (c * A + a) * n);
+  }
+}
