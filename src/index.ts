@@ -23,6 +23,6 @@ export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBa
 export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
 export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityResult, type ParityCheck, type ParityOptions } from "./parity.js";
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";
-export { mackeyGlass, narma10, narma10FromInput, lorenz, frequencyToSine, toTensor, column, rmse, nrmse } from "./datasets.js";
+export { mackeyGlass, narma10, narma10FromInput, lorenz, frequencyToSine, toTensor, column, rmse, nrmse } from "./datasets/index.js";
 export { createRng, type Rng } from "./random.js";
 export { CharLM, CharVocab, VOCAB_KEY, type CharLMOptions, type CharLMTrainOptions, type CharLMTrainResult, type CharLMProgress, type CharLMSampleOptions, type OptimizerName } from "./apps/char-lm.js";

@@ -1,4 +1,5 @@
 import { fail } from "./errors.js";
+import { align64 } from "./memory.js";
 import { runtime, type Runtime } from "./runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "./tensor.js";
 
@@ -74,8 +75,4 @@ export function matmulOn(rt: Runtime, a: Tensor, b: Tensor, options: MatmulOptio
 
 function overlaps(x: Float32Array, y: Float32Array): boolean {
   return x.buffer === y.buffer && x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
-}
-
-function align64(n: number): number {
-  return Math.ceil(n / 64) * 64;
 }

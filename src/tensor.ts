@@ -74,10 +74,3 @@ export function checkTensor(t: unknown, name: string, expected?: readonly number
   }
   return t as Tensor;
 }
-
-export function checkSize(value: unknown, name: string, min = 1): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    fail("E_VALUE", `${name} must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   column,
@@ -11,7 +11,7 @@ import {
   powInt,
   rmse,
   toTensor,
-} from "../src/datasets.js";
+} from "../src/datasets/index.js";
 import { RecurError } from "../src/errors.js";
 import { createRng, log } from "../src/random.js";
 import { loadJson, maxAbsDiff } from "./helpers/fixtures.js";
@@ -597,11 +597,12 @@ describe("toTensor, column, rmse, nrmse", () => {
 });
 
 describe("browser safety", () => {
-  it("src/datasets.ts and src/random.ts import no Node modules", () => {
-    for (const f of ["../src/datasets.ts", "../src/random.ts"]) {
+  it("src/datasets/ and src/random.ts import no Node modules", () => {
+    const datasets = readdirSync(new URL("../src/datasets/", import.meta.url)).map((f) => `../src/datasets/${f}`);
+    for (const f of [...datasets, "../src/random.ts"]) {
       const src = readFileSync(new URL(f, import.meta.url), "utf8");
       const imports = [...src.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]);
-      for (const spec of imports) expect(spec.startsWith("./")).toBe(true);
+      for (const spec of imports) expect(spec.startsWith("./") || spec.startsWith("../"), `${f} imports ${spec}`).toBe(true);
       expect(src).not.toMatch(/\bprocess\.|\bBuffer\b|require\(/);
     }
   });

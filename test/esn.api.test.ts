@@ -4,7 +4,7 @@
  * slicing of long runs, state handling and disposal.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { lorenz, mackeyGlass, toTensor } from "../src/datasets.js";
+import { lorenz, mackeyGlass, toTensor } from "../src/datasets/index.js";
 import { ESN, type SparseMatrix } from "../src/esn/index.js";
 import { backendInfo, init } from "../src/runtime.js";
 import type { Tensor } from "../src/tensor.js";

@@ -2,7 +2,7 @@
  * Bad input gives a clear RecurError and leaves the model as it was (state, readout, statistics).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { mackeyGlass } from "../src/datasets.js";
+import { mackeyGlass } from "../src/datasets/index.js";
 import { ESN } from "../src/esn/index.js";
 import { RecurError } from "../src/errors.js";
 import { init } from "../src/runtime.js";

@@ -5,7 +5,7 @@
  * 2000 training steps). Three seeds here; bench/esn-quality.js runs ten.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { mackeyGlass, narma10FromInput, nrmse } from "../src/datasets.js";
+import { mackeyGlass, narma10FromInput, nrmse } from "../src/datasets/index.js";
 import { ESN } from "../src/esn/index.js";
 import { init } from "../src/runtime.js";
 import type { Tensor } from "../src/tensor.js";

@@ -1,4 +1,4 @@
-import { column, frequencyToSine, lorenz, mackeyGlass, narma10, nrmse } from "../datasets.js";
+import { column, frequencyToSine, lorenz, mackeyGlass, narma10, nrmse } from "../datasets/index.js";
 import { ESN, type ESNOptions } from "../esn/index.js";
 import { init } from "../runtime.js";
 import type { Tensor } from "../tensor.js";

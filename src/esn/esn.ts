@@ -20,7 +20,8 @@ import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import { bytes, Field, Flag, vec, type Arena, type Built, type Readout } from "./layout.js";
 import { align64, WasmBlocks } from "../memory.js";
-import { bool, checkKeys, checkSequence, checkWeightTensor, ESN_KEYS, int, num, RESERVOIR_KEYS, resolveLayer, show, type LayerSpec } from "./options.js";
+import { checkSequence, checkWeightTensor, ESN_KEYS, RESERVOIR_KEYS, resolveLayer, type LayerSpec } from "./options.js";
+import { boolean, integer, number, oneOf, optionsObject, show } from "../validate.js";
 import { buildReservoir, readWeights } from "./reservoir.js";
 import { allocDual, allocPrimal, bindStats, solveRidge, syncStats, type RidgeStats } from "./ridge.js";
 import { runModel, type RunRequest } from "./run.js";
@@ -65,16 +66,16 @@ export class ESN {
   constructor(options: ESNOptions) {
     const fn = "ESN";
     if (options === undefined) fail("E_VALUE", `${fn}: options are required (at least { units })`);
-    const o = checkKeys(fn, options, ESN_KEYS);
+    const o = optionsObject(fn, options, ESN_KEYS);
     this.rt = runtime();
     const layerOpts = o.layers === undefined ? [{}] : o.layers;
     if (!Array.isArray(layerOpts) || layerOpts.length === 0) fail("E_VALUE", `${fn}: layers must be a non-empty array of layer options`);
     const weightList = o.weights === undefined ? [] : Array.isArray(o.weights) ? (o.weights as ReservoirWeights[]) : [o.weights as ReservoirWeights];
     if (weightList.length > layerOpts.length) fail("E_VALUE", `${fn}: weights has ${weightList.length} entries for ${layerOpts.length} layer(s)`);
     this.specs = layerOpts.map((lo, l) => {
-      const own = { ...checkKeys(`${fn}: layers[${l}]`, lo, RESERVOIR_KEYS) };
+      const own = { ...optionsObject(`${fn}: layers[${l}]`, lo, RESERVOIR_KEYS) };
       const w = weightList[l] ?? {};
-      checkKeys(`${fn}: weights${weightList.length > 1 ? `[${l}]` : ""}`, w, ["Win", "bias", "W", "Wfb"]);
+      optionsObject(`${fn}: weights${weightList.length > 1 ? `[${l}]` : ""}`, w, ["Win", "bias", "W", "Wfb"]);
       if (l > 0 && w.Wfb !== undefined) fail("E_VALUE", `${fn}: weights[${l}].Wfb: output feedback enters the first layer only`);
       const top = { ...o };
       // An explicit W's size decides units when none is given.
@@ -85,28 +86,22 @@ export class ESN {
       if (this.specs[l].feedbackScaling > 0) fail("E_VALUE", `${fn}: layer ${l} feedbackScaling: output feedback enters the first layer only`);
     }
     this.units = this.specs.reduce((a, s) => a + s.units, 0);
-    this.ridge = num(fn, "ridge", o.ridge, 1e-8, 0);
-    this.rin = bool(fn, "readoutInput", o.readoutInput, false);
+    this.ridge = number(fn, "ridge", o.ridge, { min: 0 }, 1e-8);
+    this.rin = boolean(fn, "readoutInput", o.readoutInput, false);
     this.seed = o.seed === undefined ? 0 : (o.seed as number);
     if (typeof this.seed !== "number" || !Number.isSafeInteger(this.seed)) fail("E_VALUE", `${fn}: seed must be a safe integer, got ${show(o.seed)}`);
-    const nw = o.noiseWhen ?? "fit";
-    if (nw !== "fit" && nw !== "always") fail("E_VALUE", `${fn}: noiseWhen must be "fit" or "always", got ${show(nw)}`);
-    this.noiseAlways = nw === "always";
-    const prec = o.precision ?? "float32";
-    if (prec !== "float32" && prec !== "float64") fail("E_VALUE", `${fn}: precision must be "float32" or "float64", got ${show(prec)}`);
-    this.es = prec === "float64" ? 8 : 4;
+    this.noiseAlways = oneOf(fn, "noiseWhen", o.noiseWhen, ["fit", "always"], "fit") === "always";
+    this.es = oneOf(fn, "precision", o.precision, ["float32", "float64"], "float32") === "float64" ? 8 : 4;
     const w0 = this.specs[0].weights;
-    let inDim = o.inputDim === undefined ? undefined : int(fn, "inputDim", o.inputDim, undefined, 0);
+    let inDim = o.inputDim === undefined ? undefined : integer(fn, "inputDim", o.inputDim, { min: 0 });
     const winShape = (w0.Win as Tensor | undefined)?.shape;
     if (inDim === undefined && Array.isArray(winShape)) inDim = winShape.length === 2 ? winShape[1] : 1;
     this.fixedInputDim = inDim;
-    let outDim = o.outputDim === undefined ? undefined : int(fn, "outputDim", o.outputDim, undefined, 1);
+    let outDim = o.outputDim === undefined ? undefined : integer(fn, "outputDim", o.outputDim, { min: 1 });
     const wfbShape = (w0.Wfb as Tensor | undefined)?.shape;
     if (outDim === undefined && Array.isArray(wfbShape)) outDim = wfbShape.length === 2 ? wfbShape[1] : 1;
     this.fixedOutputDim = outDim;
-    const solver = o.ridgeSolver ?? "auto";
-    if (solver !== "auto" && solver !== "primal" && solver !== "dual") fail("E_VALUE", `${fn}: ridgeSolver must be "auto", "primal" or "dual", got ${show(solver)}`);
-    this.ridgeSolver = solver;
+    this.ridgeSolver = oneOf(fn, "ridgeSolver", o.ridgeSolver, ["auto", "primal", "dual"] as const, "auto");
     this.arena = { rt: this.rt, blocks: WasmBlocks.of(this.rt.heap, this) };
     try {
       if (inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
@@ -182,8 +177,8 @@ export class ESN {
   fit(inputs: Tensor | Tensor[], targets: Tensor | Tensor[], options: FitOptions = {}): this {
     const fn = "ESN.fit";
     this.alive(fn);
-    const o = checkKeys(fn, options, ["washout", "reset", "ridge"]);
-    const ridge = num(fn, "ridge", o.ridge, this.ridge, 0);
+    const o = optionsObject(fn, options, ["washout", "reset", "ridge"]);
+    const ridge = number(fn, "ridge", o.ridge, { min: 0 }, this.ridge);
     const seqs = this.prepareTraining(fn, inputs, targets, o);
     const b = this.built!;
     this.transaction(() => {
@@ -211,7 +206,7 @@ export class ESN {
   partialFit(inputs: Tensor | Tensor[], targets: Tensor | Tensor[], options: Omit<FitOptions, "ridge"> = {}): this {
     const fn = "ESN.partialFit";
     this.alive(fn);
-    const o = checkKeys(fn, options, ["washout", "reset"]);
+    const o = optionsObject(fn, options, ["washout", "reset"]);
     const seqs = this.prepareTraining(fn, inputs, targets, o);
     this.transaction(() => {
       const g = this.newStats(seqs, this.gram);
@@ -235,8 +230,8 @@ export class ESN {
   solveReadout(options: SolveOptions = {}): this {
     const fn = "ESN.solveReadout";
     this.alive(fn);
-    const o = checkKeys(fn, options, ["ridge"]);
-    const ridge = num(fn, "ridge", o.ridge, this.ridge, 0);
+    const o = optionsObject(fn, options, ["ridge"]);
+    const ridge = number(fn, "ridge", o.ridge, { min: 0 }, this.ridge);
     if (this.gram === undefined) fail("E_STATE", `${fn}: nothing accumulated; call partialFit (or fit) first`);
     const wout = this.readout === undefined ? undefined : this.rt.heap.f64(this.readout.wout, this.built!.O * this.built!.D).slice();
     try {
@@ -260,12 +255,12 @@ export class ESN {
   fitOnline(inputs: Tensor, targets: Tensor, options: OnlineFitOptions = {}): Tensor {
     const fn = "ESN.fitOnline";
     this.alive(fn);
-    const o = checkKeys(fn, options, ["washout", "reset", "alpha", "forgetting", "feedbackFrom", "restart"]);
-    const alpha = num(fn, "alpha", o.alpha, 1e-6, 0, Infinity, true);
-    const forgetting = num(fn, "forgetting", o.forgetting, 1, 0, 1, true);
+    const o = optionsObject(fn, options, ["washout", "reset", "alpha", "forgetting", "feedbackFrom", "restart"]);
+    const alpha = number(fn, "alpha", o.alpha, { min: 0, open: true }, 1e-6);
+    const forgetting = number(fn, "forgetting", o.forgetting, { min: 0, max: 1, open: true }, 1);
     const from = o.feedbackFrom ?? "teacher";
-    if (from !== "teacher" && from !== "output") fail("E_VALUE", `${fn}: feedbackFrom must be "teacher" or "output", got ${show(from)}`);
-    const restart = bool(fn, "restart", o.restart, false);
+    oneOf(fn, "feedbackFrom", from, ["teacher", "output"]);
+    const restart = boolean(fn, "restart", o.restart, false);
     const [seq] = this.prepareTraining(fn, inputs, targets, o);
     const b = this.built!;
     const heap = this.rt.heap;
@@ -321,7 +316,7 @@ export class ESN {
   predict(inputs: Tensor, options: PredictOptions = {}): Tensor {
     const fn = "ESN.predict";
     this.alive(fn);
-    const o = checkKeys(fn, options, ["teacher", "reset"]);
+    const o = optionsObject(fn, options, ["teacher", "reset"]);
     if (!this.fitted) fail("E_STATE", `${fn}: the readout is not trained; call fit (or fitOnline / setReadout) first`);
     const b = this.built!;
     const seq = checkSequence(fn, "inputs", inputs, b.I);
@@ -345,8 +340,8 @@ export class ESN {
   generate(steps: number, options: GenerateOptions = {}): Tensor {
     const fn = "ESN.generate";
     this.alive(fn);
-    const o = checkKeys(fn, options, ["warmup", "reset"]);
-    int(fn, "steps", steps, undefined, 0);
+    const o = optionsObject(fn, options, ["warmup", "reset"]);
+    integer(fn, "steps", steps, { min: 0 });
     if (!this.fitted) fail("E_STATE", `${fn}: the readout is not trained; call fit (or fitOnline / setReadout) first`);
     const b = this.built!;
     if (b.I !== 0 && b.I !== b.O) fail("E_SHAPE", `${fn}: closed-loop generation feeds outputs back as inputs, so inputDim (${b.I}) must equal outputDim (${b.O}) (or be 0)`);
@@ -377,7 +372,7 @@ export class ESN {
   collectStates(inputs: Tensor, options: PredictOptions = {}): Tensor {
     const fn = "ESN.collectStates";
     this.alive(fn);
-    const o = checkKeys(fn, options, ["teacher", "reset"]);
+    const o = optionsObject(fn, options, ["teacher", "reset"]);
     const seq0 = checkSequence(fn, "inputs", inputs, this.built?.I ?? this.fixedInputDim);
     const tdim = o.teacher === undefined ? undefined : checkSequence(fn, "teacher", o.teacher, this.built?.O || this.fixedOutputDim);
     this.ensureBuilt(fn, seq0.cols, tdim?.cols);
@@ -520,8 +515,8 @@ export class ESN {
     const tgs = Array.isArray(targets) ? targets : [targets];
     if (ins.length !== tgs.length) fail("E_SHAPE", `${fn}: ${ins.length} input sequence(s) but ${tgs.length} target sequence(s)`);
     if (ins.length === 0) fail("E_VALUE", `${fn}: no sequences given`);
-    const washout = int(fn, "washout", o.washout, 0, 0);
-    bool(fn, "reset", o.reset, false);
+    const washout = integer(fn, "washout", o.washout, { min: 0 }, 0);
+    boolean(fn, "reset", o.reset, false);
     const multi = ins.length > 1;
     const seqs = ins.map((x, s) => {
       const name = multi ? `inputs[${s}]` : "inputs";

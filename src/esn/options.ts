@@ -1,5 +1,6 @@
 /** Validation of the ESN's options, weights and data: every failure is a RecurError naming the culprit. */
 import { fail } from "../errors.js";
+import { integer, number, oneOf, show } from "../validate.js";
 import type { Tensor } from "../tensor.js";
 import { ACT_CODE } from "./layout.js";
 import type { ESNActivation, ReservoirWeights, SparseMatrix } from "./types.js";
@@ -27,70 +28,33 @@ export interface LayerSpec {
   weights: ReservoirWeights;
 }
 
-export function show(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(show).join(", ")}]`;
-  return String(v);
-}
-
-export function checkKeys(fn: string, o: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (o === undefined) return {};
-  if (typeof o !== "object" || o === null || Array.isArray(o)) fail("E_VALUE", `${fn}: options must be an object, got ${show(o)}`);
-  for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) fail("E_VALUE", `${fn}: unknown option "${key}" (allowed: ${allowed.join(", ")})`);
-  }
-  return o as Record<string, unknown>;
-}
-
-export function num(fn: string, name: string, v: unknown, def: number, lo: number, hi = Infinity, loOpen = false): number {
-  if (v === undefined) return def;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi || (loOpen && v === lo)) {
-    const range = hi === Infinity ? `${loOpen ? ">" : ">="} ${lo}` : `in ${loOpen ? "(" : "["}${lo}, ${hi}]`;
-    fail("E_VALUE", `${fn}: ${name} must be a finite number ${range}, got ${show(v)}`);
-  }
-  return v;
-}
-
-export function int(fn: string, name: string, v: unknown, def: number | undefined, lo: number): number {
-  if (v === undefined && def !== undefined) return def;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < lo) fail("E_VALUE", `${fn}: ${name} must be an integer >= ${lo}, got ${show(v)}`);
-  return v;
-}
-
-export function bool(fn: string, name: string, v: unknown, def: boolean): boolean {
-  if (v === undefined) return def;
-  if (typeof v !== "boolean") fail("E_VALUE", `${fn}: ${name} must be a boolean, got ${show(v)}`);
-  return v;
-}
-
 export function resolveLayer(fn: string, top: Record<string, unknown>, own: Record<string, unknown>, weights: ReservoirWeights, l: number): LayerSpec {
   // Output feedback enters the first layer only: deeper layers do not inherit its options.
   const pick = (k: string): unknown => (own[k] !== undefined ? own[k] : l > 0 && k.startsWith("feedback") ? undefined : top[k]);
   const where = `${fn}: layer ${l}`;
-  const units = int(fn, `layer ${l} units`, pick("units"), undefined, 1);
+  const units = integer(fn, `layer ${l} units`, pick("units"), { min: 1 });
   const act = pick("activation") ?? "tanh";
   if (typeof act !== "string" || !(act in ACT_CODE)) fail("E_VALUE", `${where}: activation must be one of ${Object.keys(ACT_CODE).join(", ")}, got ${show(act)}`);
-  const sparse = pick("sparse") ?? "auto";
-  if (sparse !== true && sparse !== false && sparse !== "auto") fail("E_VALUE", `${where}: sparse must be true, false or "auto", got ${show(sparse)}`);
+  const sparse = oneOf(where, "sparse", pick("sparse"), [true, false, "auto"] as const, "auto");
   let inputScaling = pick("inputScaling") ?? 1;
   if (Array.isArray(inputScaling)) {
-    inputScaling.forEach((s, i) => num(fn, `layer ${l} inputScaling[${i}]`, s, 0, 0));
+    inputScaling.forEach((s, i) => number(fn, `layer ${l} inputScaling[${i}]`, s, { min: 0 }, 0));
     inputScaling = [...inputScaling];
-  } else inputScaling = num(fn, `layer ${l} inputScaling`, inputScaling, 1, 0);
+  } else inputScaling = number(fn, `layer ${l} inputScaling`, inputScaling, { min: 0 }, 1);
   return {
     units,
-    leakRate: num(fn, `layer ${l} leakRate`, pick("leakRate"), 1, 0, 1, true),
-    spectralRadius: num(fn, `layer ${l} spectralRadius`, pick("spectralRadius"), 0.9, 0),
+    leakRate: number(fn, `layer ${l} leakRate`, pick("leakRate"), { min: 0, max: 1, open: true }, 1),
+    spectralRadius: number(fn, `layer ${l} spectralRadius`, pick("spectralRadius"), { min: 0 }, 0.9),
     radiusGiven: pick("spectralRadius") !== undefined,
     inputScaling: inputScaling as number | number[],
-    biasScaling: num(fn, `layer ${l} biasScaling`, pick("biasScaling"), 1, 0),
-    connectivity: num(fn, `layer ${l} connectivity`, pick("connectivity"), 0.1, 0, 1),
-    inputConnectivity: num(fn, `layer ${l} inputConnectivity`, pick("inputConnectivity"), 0.1, 0, 1),
+    biasScaling: number(fn, `layer ${l} biasScaling`, pick("biasScaling"), { min: 0 }, 1),
+    connectivity: number(fn, `layer ${l} connectivity`, pick("connectivity"), { min: 0, max: 1 }, 0.1),
+    inputConnectivity: number(fn, `layer ${l} inputConnectivity`, pick("inputConnectivity"), { min: 0, max: 1 }, 0.1),
     activation: act as ESNActivation,
     sparse: sparse as boolean | "auto",
-    feedbackScaling: num(fn, `layer ${l} feedbackScaling`, pick("feedbackScaling"), 0, 0),
-    feedbackConnectivity: num(fn, `layer ${l} feedbackConnectivity`, pick("feedbackConnectivity"), 1, 0, 1),
-    noise: num(fn, `layer ${l} noise`, pick("noise"), 0, 0),
+    feedbackScaling: number(fn, `layer ${l} feedbackScaling`, pick("feedbackScaling"), { min: 0 }, 0),
+    feedbackConnectivity: number(fn, `layer ${l} feedbackConnectivity`, pick("feedbackConnectivity"), { min: 0, max: 1 }, 1),
+    noise: number(fn, `layer ${l} noise`, pick("noise"), { min: 0 }, 0),
     weights,
   };
 }

@@ -3,7 +3,7 @@ import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import { readStateDict, writeStateDict, type ParamSpec } from "../io/state-dict.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { blockFinalizer, OwnedBlocks } from "../train/util.js";
+import { WasmBlocks } from "../memory.js";
 
 export type { ParamSpec };
 
@@ -14,7 +14,7 @@ export type { ParamSpec };
  */
 export abstract class ParamLayer implements Trainable {
   protected readonly rt: Runtime;
-  protected readonly owned: OwnedBlocks;
+  protected readonly owned: WasmBlocks;
   protected readonly specs: ParamSpec[];
   /** Floats of the parameter region (padding between tensors included, always zero). */
   protected readonly regionFloats: number;
@@ -28,8 +28,7 @@ export abstract class ParamLayer implements Trainable {
     this.rt = runtime();
     this.specs = specs;
     this.regionFloats = regionFloats;
-    this.owned = new OwnedBlocks(this.rt.heap);
-    blockFinalizer.register(this, this.owned, this);
+    this.owned = WasmBlocks.of(this.rt.heap, this);
     const params = this.owned.ensure("params", regionFloats * 4);
     this.rt.heap.f32(params, regionFloats).fill(0);
   }
@@ -78,8 +77,7 @@ export abstract class ParamLayer implements Trainable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    blockFinalizer.unregister(this);
-    this.owned.releaseAll();
+    this.owned.dispose();
   }
 
   get isDisposed(): boolean {

@@ -2,6 +2,7 @@ import { fail } from "../errors.js";
 import { createRng } from "../random.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { checkPtr } from "../train/util.js";
+import { integer, objectArgument } from "../validate.js";
 import { ParamLayer } from "./base.js";
 
 export interface EmbeddingOptions {
@@ -36,18 +37,12 @@ export class Embedding extends ParamLayer {
   private lastShape: number[] = [];
 
   constructor(options: EmbeddingOptions) {
-    if (typeof options !== "object" || options === null) fail("E_TYPE", "Embedding: options must be an object { numEmbeddings, embeddingDim }");
-    const int = (name: string, v: unknown): number => {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail("E_VALUE", `Embedding: ${name} must be an integer >= 1, got ${String(v)}`);
-      return v;
-    };
-    const num = int("numEmbeddings", options.numEmbeddings);
-    const dim = int("embeddingDim", options.embeddingDim);
+    objectArgument("Embedding", options);
+    const num = integer("Embedding", "numEmbeddings", options.numEmbeddings, { min: 1 });
+    const dim = integer("Embedding", "embeddingDim", options.embeddingDim, { min: 1 });
     let pad = options.paddingIdx;
     if (pad !== undefined) {
-      if (typeof pad !== "number" || !Number.isInteger(pad) || pad < -num || pad >= num) {
-        fail("E_VALUE", `Embedding: paddingIdx must be an integer in [${-num}, ${num - 1}], got ${String(pad)}`);
-      }
+      integer("Embedding", "paddingIdx", pad, { min: -num, max: num - 1 });
       if (pad < 0) pad += num;
     }
     super("Embedding", [{ name: "weight", shape: [num, dim], offset: 0 }], num * dim);

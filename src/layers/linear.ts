@@ -1,7 +1,9 @@
 import { fail } from "../errors.js";
 import { createRng } from "../random.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
-import { align64, checkPtr } from "../train/util.js";
+import { align64 } from "../memory.js";
+import { checkPtr } from "../train/util.js";
+import { boolean, integer, objectArgument } from "../validate.js";
 import { ParamLayer, type ParamSpec } from "./base.js";
 
 export interface LinearOptions {
@@ -41,15 +43,10 @@ export class Linear extends ParamLayer {
   private lastN = -1;
 
   constructor(options: LinearOptions) {
-    if (typeof options !== "object" || options === null) fail("E_TYPE", "Linear: options must be an object { inFeatures, outFeatures }");
-    const int = (name: string, v: unknown): number => {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail("E_VALUE", `Linear: ${name} must be an integer >= 1, got ${String(v)}`);
-      return v;
-    };
-    const inF = int("inFeatures", options.inFeatures);
-    const outF = int("outFeatures", options.outFeatures);
-    const bias = options.bias ?? true;
-    if (typeof bias !== "boolean") fail("E_VALUE", `Linear: bias must be a boolean, got ${String(bias)}`);
+    objectArgument("Linear", options);
+    const inF = integer("Linear", "inFeatures", options.inFeatures, { min: 1 });
+    const outF = integer("Linear", "outFeatures", options.outFeatures, { min: 1 });
+    const bias = boolean("Linear", "bias", options.bias, true);
     const seed = options.seed ?? 0;
     const biasOffset = align64(inF * outF * 4);
     const specs: ParamSpec[] = [{ name: "weight", shape: [outF, inF], offset: 0 }];

@@ -1,5 +1,6 @@
-import { fail } from "../errors.js";
-import { baseConfig, RecurrentModel, type RecurrentOptions } from "./recurrent.js";
+import { boolean } from "../validate.js";
+import { baseConfig, type RecurrentOptions } from "./config.js";
+import { RecurrentModel } from "./recurrent.js";
 
 export interface GRUOptions extends RecurrentOptions {
   /**
@@ -14,7 +15,6 @@ export interface GRUOptions extends RecurrentOptions {
 export class GRU extends RecurrentModel {
   constructor(options: GRUOptions) {
     const cfg = baseConfig("GRU", options);
-    if (options.resetAfter !== undefined && typeof options.resetAfter !== "boolean") fail("E_VALUE", `GRU: resetAfter must be a boolean, got ${String(options.resetAfter)}`);
-    super({ ...cfg, resetAfter: options.resetAfter ?? true }, options);
+    super({ ...cfg, resetAfter: boolean("GRU", "resetAfter", options.resetAfter, true) }, options);
   }
 }

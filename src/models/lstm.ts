@@ -1,5 +1,7 @@
 import { fail } from "../errors.js";
-import { baseConfig, RecurrentModel, type RecurrentOptions } from "./recurrent.js";
+import { boolean } from "../validate.js";
+import { baseConfig, type RecurrentOptions } from "./config.js";
+import { RecurrentModel } from "./recurrent.js";
 
 export interface LSTMOptions extends RecurrentOptions {
   /** Projects h to this size with weight_hr (PyTorch proj_size); 0 = no projection. Default 0. */
@@ -16,11 +18,10 @@ export interface LSTMOptions extends RecurrentOptions {
 export class LSTM extends RecurrentModel {
   constructor(options: LSTMOptions) {
     const cfg = baseConfig("LSTM", options);
-    const proj = options.projSize ?? 0;
-    if (!Number.isInteger(proj) || proj < 0 || (proj > 0 && proj >= cfg.hiddenSize)) {
-      fail("E_VALUE", `LSTM: projSize must be an integer in 0..hiddenSize-1 (${cfg.hiddenSize - 1}), got ${proj}`);
+    const projSize = options.projSize ?? 0;
+    if (!Number.isInteger(projSize) || projSize < 0 || (projSize > 0 && projSize >= cfg.hiddenSize)) {
+      fail("E_VALUE", `LSTM: projSize must be an integer in 0..hiddenSize-1 (${cfg.hiddenSize - 1}), got ${projSize}`);
     }
-    if (options.peepholes !== undefined && typeof options.peepholes !== "boolean") fail("E_VALUE", `LSTM: peepholes must be a boolean, got ${String(options.peepholes)}`);
-    super({ ...cfg, projSize: proj, peepholes: options.peepholes ?? false }, options);
+    super({ ...cfg, projSize, peepholes: boolean("LSTM", "peepholes", options.peepholes, false) }, options);
   }
 }

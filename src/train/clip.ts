@@ -4,7 +4,8 @@
 import { fail } from "../errors.js";
 import { runtime } from "../runtime.js";
 import type { Trainable } from "./module.js";
-import { checkNumber, collectRegions, toModules } from "./util.js";
+import { number } from "../validate.js";
+import { collectRegions, toModules } from "./util.js";
 
 export interface ClipGradNormOptions {
   /** Throw RecurError E_NUMERIC (and leave the gradients alone) when the total norm is NaN or infinite. Default false. */
@@ -23,7 +24,7 @@ export interface ClipGradNormOptions {
 export function clipGradNorm(modules: Trainable | Trainable[], maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): number {
   const where = "clipGradNorm";
   const list = toModules(modules, where);
-  checkNumber(where, "maxNorm", maxNorm, 0, false, true);
+  number(where, "maxNorm", maxNorm, { min: 0, infinite: true });
   if (typeof normType !== "number" || !(normType > 0)) fail("E_VALUE", `${where}: normType must be a number > 0 or Infinity, got ${String(normType)}`);
   const { kernels: k, heap } = runtime();
   const regions = collectRegions(list, where);
@@ -52,7 +53,7 @@ export function clipGradNorm(modules: Trainable | Trainable[], maxNorm: number, 
 export function clipGradValue(modules: Trainable | Trainable[], clipValue: number): void {
   const where = "clipGradValue";
   const list = toModules(modules, where);
-  checkNumber(where, "clipValue", clipValue, 0, false, true);
+  number(where, "clipValue", clipValue, { min: 0, infinite: true });
   const { kernels: k } = runtime();
   for (const r of collectRegions(list, where)) k.clampInPlace(r.grads, r.floats, -clipValue, clipValue);
 }

@@ -5,7 +5,8 @@
 import { fail } from "../errors.js";
 import { runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
-import { align64, checkPtr } from "./util.js";
+import { align64 } from "../memory.js";
+import { checkPtr } from "./util.js";
 
 export type Reduction = "mean" | "sum";
 

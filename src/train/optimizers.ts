@@ -1,266 +1,13 @@
 /**
- * Optimizers with the update rules, defaults and state of PyTorch 1.13 (`torch.optim`, the
- * single-tensor code path). Each keeps its state (momentum, moments, sums) in Wasm regions laid out
- * exactly like the parameter regions of its modules, so one kernel call updates a whole region.
- * All parameters form one group sharing the hyper-parameters; `lr` is settable for schedules.
+ * The optimizers, with the update rules, defaults and state of PyTorch 1.13 (`torch.optim`, the
+ * single-tensor code path); the machinery they share is Optimizer (optimizer.ts).
  */
 import { fail } from "../errors.js";
-import { runtime, type Runtime } from "../runtime.js";
-import type { Tensor } from "../tensor.js";
+import { boolean, exactKeys, number } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
-import { align64, blockFinalizer, checkBool, checkNumber, collectRegions, OwnedBlocks, toModules } from "./util.js";
+import { Optimizer, type BaseHyper } from "./optimizer.js";
 
-export type OptimizerType = "SGD" | "RMSprop" | "Adagrad" | "Adam" | "AdamW";
-
-/** A hyper-parameter value: a number, a flag, or a pair (`betas`). */
-export type HyperValue = number | boolean | number[];
-
-/**
- * Everything needed to resume training exactly: load it into a fresh optimizer over the same
- * modules and the next `step()` is bit-identical to an uninterrupted run.
- */
-export interface OptimizerStateDict {
-  type: OptimizerType;
-  /** Completed steps (PyTorch's per-parameter `step`; here shared by all parameters). */
-  step: number;
-  /** Hyper-parameters under their PyTorch `param_groups` names (lr, betas, weight_decay, ...). */
-  hyperParameters: Record<string, HyperValue>;
-  /**
-   * One entry per parameter region (modules in order, each module's regions in order), holding
-   * the state buffers under their PyTorch names (momentum_buffer, exp_avg, ...) as flat tensors of
-   * the region's float count.
-   */
-  state: Record<string, Tensor>[];
-}
-
-interface BaseHyper {
-  lr: number;
-  [key: string]: HyperValue;
-}
-
-/** The shared machinery; use SGD, RMSprop, Adagrad, Adam or AdamW. */
-export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
-  abstract readonly type: OptimizerType;
-  /**
-   * The learning rate the first scheduler found (PyTorch's `initial_lr`); schedulers created
-   * later on the same optimizer start from it too.
-   */
-  initialLr: number | undefined;
-  protected readonly rt: Runtime;
-  protected h!: H;
-  private readonly modules: Trainable[];
-  private readonly sizes: number[];
-  private readonly owned: OwnedBlocks;
-  private names: string[] = [];
-  private steps = 0;
-  private disposed = false;
-
-  protected constructor(modules: Trainable | Trainable[], where: string) {
-    this.rt = runtime();
-    this.modules = toModules(modules, where);
-    this.sizes = collectRegions(this.modules, where).map((r) => r.floats);
-    this.owned = new OwnedBlocks(this.rt.heap);
-    blockFinalizer.register(this, this.owned, this);
-  }
-
-  /** The current learning rate. Setting it (e.g. from a schedule) takes effect at the next step. */
-  get lr(): number {
-    return this.h.lr;
-  }
-
-  set lr(value: number) {
-    this.h.lr = checkNumber(this.type, "lr", value, 0);
-  }
-
-  /** Completed steps. */
-  get stepCount(): number {
-    return this.steps;
-  }
-
-  /** A copy of the hyper-parameters under their PyTorch names. */
-  get hyperParameters(): Record<string, HyperValue> {
-    return copyHyper(this.h);
-  }
-
-  /** Updates every parameter region (one Wasm call each), then tells each module its parameters changed. */
-  step(): void {
-    this.checkAlive();
-    const regions = this.currentRegions();
-    const t = this.steps + 1;
-    regions.forEach((r, i) => {
-      if (r.floats === 0) return;
-      const block = this.owned.get(`r${i}`);
-      const stride = align64(r.floats * 4);
-      const bufs = this.names.map((_, k) => block + k * stride);
-      this.update(r, bufs, t);
-    });
-    this.steps = t;
-    for (const m of this.modules) m.parametersChanged();
-  }
-
-  /** Zeroes the gradients of every module. */
-  zeroGrad(): void {
-    this.checkAlive();
-    for (const m of this.modules) m.zeroGrad();
-  }
-
-  stateDict(): OptimizerStateDict {
-    this.checkAlive();
-    const heap = this.rt.heap;
-    const state = this.sizes.map((floats, i) => {
-      const block = this.owned.get(`r${i}`);
-      const entry: Record<string, Tensor> = {};
-      this.names.forEach((name, k) => {
-        entry[name] = { shape: [floats], data: heap.f32(block + k * align64(floats * 4), floats).slice() };
-      });
-      return entry;
-    });
-    return { type: this.type, step: this.steps, hyperParameters: copyHyper(this.h), state };
-  }
-
-  /**
-   * Restores step count, hyper-parameters and state (PyTorch's load_state_dict: the saved
-   * hyper-parameters replace the current ones). Everything is checked first: a wrong type or step
-   * is E_VALUE, missing/unexpected/misshaped keys or non-finite state are listed in one E_KEY, and
-   * the optimizer is unchanged on failure.
-   */
-  loadStateDict(sd: OptimizerStateDict): void {
-    this.checkAlive();
-    const where = `${this.type}.loadStateDict`;
-    if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${where}: expected a state dict object, got ${sd === null ? "null" : typeof sd}`);
-    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${String(sd.type)} optimizer, this is ${this.type}`);
-    if (typeof sd.step !== "number" || !Number.isInteger(sd.step) || sd.step < 0) fail("E_VALUE", `${where}: step must be an integer >= 0, got ${String(sd.step)}`);
-    if (typeof sd.hyperParameters !== "object" || sd.hyperParameters === null) fail("E_TYPE", `${where}: hyperParameters must be an object`);
-    const h = this.parse(sd.hyperParameters, where);
-    const names = this.bufferNames(h);
-    if (!Array.isArray(sd.state)) fail("E_TYPE", `${where}: state must be an array (one entry per parameter region)`);
-    const problems: string[] = [];
-    if (sd.state.length !== this.sizes.length) {
-      problems.push(`state has ${sd.state.length} regions, the modules have ${this.sizes.length}`);
-    } else {
-      sd.state.forEach((entry, i) => {
-        if (typeof entry !== "object" || entry === null) {
-          problems.push(`state[${i}]: not an object`);
-          return;
-        }
-        const missing = names.filter((n) => !(n in entry));
-        const unexpected = Object.keys(entry).filter((k) => !names.includes(k));
-        if (missing.length) problems.push(`state[${i}]: missing keys: ${missing.join(", ")}`);
-        if (unexpected.length) problems.push(`state[${i}]: unexpected keys: ${unexpected.join(", ")}`);
-        for (const n of names) {
-          const t = entry[n] as Tensor | undefined;
-          if (t === undefined) continue;
-          if (typeof t !== "object" || t === null || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
-            problems.push(`state[${i}].${n}: not a tensor { shape, data: Float32Array }`);
-          } else if (t.shape.length !== 1 || t.shape[0] !== this.sizes[i] || t.data.length !== this.sizes[i]) {
-            problems.push(`state[${i}].${n}: expected shape [${this.sizes[i]}], got [${t.shape.join(", ")}] with ${t.data.length} values`);
-          } else {
-            const bad = t.data.findIndex((v) => !Number.isFinite(v));
-            if (bad >= 0) problems.push(`state[${i}].${n}: non-finite value ${t.data[bad]} at index ${bad}`);
-          }
-        }
-      });
-    }
-    if (problems.length) fail("E_KEY", `${where}: ${problems.join("; ")}`);
-    this.allocate(names, false);
-    const heap = this.rt.heap;
-    this.sizes.forEach((floats, i) => {
-      const block = this.owned.get(`r${i}`);
-      names.forEach((n, k) => heap.f32(block + k * align64(floats * 4), floats).set(sd.state[i][n].data));
-    });
-    this.h = h;
-    this.steps = sd.step;
-  }
-
-  /** Returns the optimizer state's Wasm memory; using the optimizer afterwards throws. The modules are untouched. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    blockFinalizer.unregister(this);
-    this.owned.releaseAll();
-  }
-
-  get isDisposed(): boolean {
-    return this.disposed;
-  }
-
-  // ---- for subclasses ----
-
-  /** Validates hyper-parameters given under PyTorch names (constructor options are converted first). */
-  protected abstract parse(rec: Record<string, unknown>, where: string): H;
-  /** State buffers for these hyper-parameters, in layout order. */
-  protected abstract bufferNames(h: H): string[];
-  /** One update of region `r`; `bufs` are the addresses of the buffers named by bufferNames. */
-  protected abstract update(r: ParameterRegion, bufs: number[], t: number): void;
-  /** The value a buffer starts from (PyTorch: zeros, Adagrad's sum: initial_accumulator_value). */
-  protected initialValue(_name: string): number {
-    return 0;
-  }
-
-  protected init(h: H): void {
-    this.h = h;
-    this.allocate(this.bufferNames(h), true);
-  }
-
-  // Makes the state blocks fit `names`; `fill` initialises them. A layout change allocates every
-  // new block before releasing the old ones, so running out of memory leaves the state intact.
-  private allocate(names: string[], fill: boolean): void {
-    const same = names.length === this.names.length && names.every((n, k) => n === this.names[k]);
-    if (!same) {
-      const fresh = new OwnedBlocks(this.rt.heap);
-      try {
-        this.sizes.forEach((floats, i) => {
-          if (names.length > 0 && floats > 0) fresh.ensure(`r${i}`, names.length * align64(floats * 4));
-        });
-      } catch (e) {
-        fresh.releaseAll();
-        throw e;
-      }
-      this.owned.releaseAll();
-      this.sizes.forEach((_, i) => {
-        const p = fresh.get(`r${i}`);
-        if (p !== 0) this.owned.adopt(`r${i}`, p, names.length * align64(this.sizes[i] * 4));
-      });
-      this.names = names;
-      fill = true;
-    }
-    if (!fill) return;
-    const heap = this.rt.heap;
-    this.sizes.forEach((floats, i) => {
-      const block = this.owned.get(`r${i}`);
-      if (block === 0) return;
-      names.forEach((n, k) => heap.f32(block + k * align64(floats * 4), floats).fill(this.initialValue(n)));
-    });
-  }
-
-  private currentRegions(): ParameterRegion[] {
-    const regions = collectRegions(this.modules, `${this.type}.step`);
-    if (regions.length !== this.sizes.length || regions.some((r, i) => r.floats !== this.sizes[i])) {
-      fail("E_STATE", `${this.type}.step: the modules' parameter regions changed since the optimizer was built (${this.sizes.length} regions of [${this.sizes.join(", ")}] floats, now ${regions.length} of [${regions.map((r) => r.floats).join(", ")}])`);
-    }
-    return regions;
-  }
-
-  private checkAlive(): void {
-    if (this.disposed) fail("E_STATE", `${this.type}: the optimizer was disposed`);
-  }
-}
-
-function copyHyper(h: BaseHyper): Record<string, HyperValue> {
-  const out: Record<string, HyperValue> = {};
-  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? [...v] : v;
-  return out;
-}
-
-// Checks that `rec` has exactly `keys` (E_KEY lists the differences).
-function checkKeys(rec: Record<string, unknown>, keys: string[], where: string): void {
-  const missing = keys.filter((k) => rec[k] === undefined);
-  const unexpected = Object.keys(rec).filter((k) => !keys.includes(k));
-  const problems: string[] = [];
-  if (missing.length) problems.push(`missing hyper-parameters: ${missing.join(", ")}`);
-  if (unexpected.length) problems.push(`unexpected hyper-parameters: ${unexpected.join(", ")}`);
-  if (problems.length) fail("E_KEY", `${where}: ${problems.join("; ")}`);
-}
+export { Optimizer, type HyperValue, type OptimizerStateDict, type OptimizerType } from "./optimizer.js";
 
 function checkBetas(where: string, v: unknown): [number, number] {
   if (!Array.isArray(v) || v.length !== 2) fail("E_VALUE", `${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(v)}`);
@@ -326,14 +73,14 @@ export class SGD extends Optimizer<SGDHyper> {
   }
 
   protected parse(rec: Record<string, unknown>, where: string): SGDHyper {
-    checkKeys(rec, ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"], where);
+    exactKeys(where, rec, ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"], "hyper-parameters");
     const h: SGDHyper = {
-      lr: checkNumber(where, "lr", rec.lr, 0),
-      momentum: checkNumber(where, "momentum", rec.momentum, 0),
-      dampening: checkNumber(where, "dampening", rec.dampening),
-      weight_decay: checkNumber(where, "weight_decay", rec.weight_decay, 0),
-      nesterov: checkBool(where, "nesterov", rec.nesterov),
-      maximize: checkBool(where, "maximize", rec.maximize),
+      lr: number(where, "lr", rec.lr, { min: 0 }),
+      momentum: number(where, "momentum", rec.momentum, { min: 0 }),
+      dampening: number(where, "dampening", rec.dampening),
+      weight_decay: number(where, "weight_decay", rec.weight_decay, { min: 0 }),
+      nesterov: boolean(where, "nesterov", rec.nesterov),
+      maximize: boolean(where, "maximize", rec.maximize),
     };
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
       fail("E_VALUE", `${where}: nesterov needs momentum > 0 and dampening = 0, got momentum ${h.momentum}, dampening ${h.dampening}`);
@@ -407,15 +154,15 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
   }
 
   protected parse(rec: Record<string, unknown>, where: string): RMSpropHyper {
-    checkKeys(rec, ["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"], where);
+    exactKeys(where, rec, ["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"], "hyper-parameters");
     return {
-      lr: checkNumber(where, "lr", rec.lr, 0),
-      alpha: checkNumber(where, "alpha", rec.alpha, 0),
-      eps: checkNumber(where, "eps", rec.eps, 0),
-      weight_decay: checkNumber(where, "weight_decay", rec.weight_decay, 0),
-      momentum: checkNumber(where, "momentum", rec.momentum, 0),
-      centered: checkBool(where, "centered", rec.centered),
-      maximize: checkBool(where, "maximize", rec.maximize),
+      lr: number(where, "lr", rec.lr, { min: 0 }),
+      alpha: number(where, "alpha", rec.alpha, { min: 0 }),
+      eps: number(where, "eps", rec.eps, { min: 0 }),
+      weight_decay: number(where, "weight_decay", rec.weight_decay, { min: 0 }),
+      momentum: number(where, "momentum", rec.momentum, { min: 0 }),
+      centered: boolean(where, "centered", rec.centered),
+      maximize: boolean(where, "maximize", rec.maximize),
     };
   }
 
@@ -482,14 +229,14 @@ export class Adagrad extends Optimizer<AdagradHyper> {
   }
 
   protected parse(rec: Record<string, unknown>, where: string): AdagradHyper {
-    checkKeys(rec, ["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"], where);
+    exactKeys(where, rec, ["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"], "hyper-parameters");
     return {
-      lr: checkNumber(where, "lr", rec.lr, 0),
-      lr_decay: checkNumber(where, "lr_decay", rec.lr_decay, 0),
-      weight_decay: checkNumber(where, "weight_decay", rec.weight_decay, 0),
-      initial_accumulator_value: checkNumber(where, "initial_accumulator_value", rec.initial_accumulator_value, 0),
-      eps: checkNumber(where, "eps", rec.eps, 0),
-      maximize: checkBool(where, "maximize", rec.maximize),
+      lr: number(where, "lr", rec.lr, { min: 0 }),
+      lr_decay: number(where, "lr_decay", rec.lr_decay, { min: 0 }),
+      weight_decay: number(where, "weight_decay", rec.weight_decay, { min: 0 }),
+      initial_accumulator_value: number(where, "initial_accumulator_value", rec.initial_accumulator_value, { min: 0 }),
+      eps: number(where, "eps", rec.eps, { min: 0 }),
+      maximize: boolean(where, "maximize", rec.maximize),
     };
   }
 
@@ -553,14 +300,14 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
   }
 
   protected parse(rec: Record<string, unknown>, where: string): AdamHyper {
-    checkKeys(rec, ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"], where);
+    exactKeys(where, rec, ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"], "hyper-parameters");
     return {
-      lr: checkNumber(where, "lr", rec.lr, 0),
+      lr: number(where, "lr", rec.lr, { min: 0 }),
       betas: checkBetas(where, rec.betas),
-      eps: checkNumber(where, "eps", rec.eps, 0),
-      weight_decay: checkNumber(where, "weight_decay", rec.weight_decay, 0),
-      amsgrad: checkBool(where, "amsgrad", rec.amsgrad),
-      maximize: checkBool(where, "maximize", rec.maximize),
+      eps: number(where, "eps", rec.eps, { min: 0 }),
+      weight_decay: number(where, "weight_decay", rec.weight_decay, { min: 0 }),
+      amsgrad: boolean(where, "amsgrad", rec.amsgrad),
+      maximize: boolean(where, "maximize", rec.maximize),
     };
   }
 

@@ -8,7 +8,7 @@
  */
 import { fail } from "../errors.js";
 import type { Optimizer } from "./optimizers.js";
-import { checkNumber } from "./util.js";
+import { integer, number, objectArgument } from "../validate.js";
 
 export interface SchedulerStateDict {
   type: string;
@@ -73,10 +73,10 @@ export abstract class LRScheduler {
     const where = `${this.type}.loadStateDict`;
     if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${where}: expected a state dict object`);
     if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${String(sd.type)}, this is ${this.type}`);
-    if (!Number.isInteger(sd.lastEpoch) || sd.lastEpoch < 0) fail("E_VALUE", `${where}: lastEpoch must be an integer >= 0, got ${String(sd.lastEpoch)}`);
-    if (!Number.isInteger(sd.stepCount) || sd.stepCount < 1) fail("E_VALUE", `${where}: stepCount must be an integer >= 1, got ${String(sd.stepCount)}`);
-    checkNumber(where, "baseLr", sd.baseLr, 0);
-    checkNumber(where, "lastLr", sd.lastLr, 0);
+    integer(where, "lastEpoch", sd.lastEpoch, { min: 0 });
+    integer(where, "stepCount", sd.stepCount, { min: 1 });
+    number(where, "baseLr", sd.baseLr, { min: 0 });
+    number(where, "lastLr", sd.lastLr, { min: 0 });
     const mine = this.settings();
     const theirs = sd.settings ?? {};
     const differ = Object.keys({ ...mine, ...theirs }).filter((k) => mine[k] !== theirs[k]);
@@ -104,10 +104,10 @@ export class StepLR extends LRScheduler {
   /** `stepSize`: epochs between decays (integer >= 1). `gamma`: the factor, default 0.1. */
   constructor(optimizer: Optimizer, options: { stepSize: number; gamma?: number }) {
     super(optimizer);
-    if (typeof options !== "object" || options === null) fail("E_TYPE", "StepLR: options must be an object { stepSize, gamma? }");
-    if (!Number.isInteger(options.stepSize) || options.stepSize < 1) fail("E_VALUE", `StepLR: stepSize must be an integer >= 1, got ${String(options.stepSize)}`);
+    objectArgument("StepLR", options);
+    integer("StepLR", "stepSize", options.stepSize, { min: 1 });
     this.stepSize = options.stepSize;
-    this.gamma = checkNumber("StepLR", "gamma", options.gamma ?? 0.1, 0);
+    this.gamma = number("StepLR", "gamma", options.gamma ?? 0.1, { min: 0 });
     this.step();
   }
 
@@ -130,8 +130,8 @@ export class ExponentialLR extends LRScheduler {
   /** `gamma`: the factor per epoch. Required. */
   constructor(optimizer: Optimizer, options: { gamma: number }) {
     super(optimizer);
-    if (typeof options !== "object" || options === null) fail("E_TYPE", "ExponentialLR: options must be an object { gamma }");
-    this.gamma = checkNumber("ExponentialLR", "gamma", options.gamma, 0);
+    objectArgument("ExponentialLR", options);
+    this.gamma = number("ExponentialLR", "gamma", options.gamma, { min: 0 });
     this.step();
   }
 
@@ -157,10 +157,10 @@ export class CosineAnnealingLR extends LRScheduler {
   /** `tMax`: epochs of a half period (integer >= 1). `etaMin`: the lowest rate, default 0. */
   constructor(optimizer: Optimizer, options: { tMax: number; etaMin?: number }) {
     super(optimizer);
-    if (typeof options !== "object" || options === null) fail("E_TYPE", "CosineAnnealingLR: options must be an object { tMax, etaMin? }");
-    if (!Number.isInteger(options.tMax) || options.tMax < 1) fail("E_VALUE", `CosineAnnealingLR: tMax must be an integer >= 1, got ${String(options.tMax)}`);
+    objectArgument("CosineAnnealingLR", options);
+    integer("CosineAnnealingLR", "tMax", options.tMax, { min: 1 });
     this.tMax = options.tMax;
-    this.etaMin = checkNumber("CosineAnnealingLR", "etaMin", options.etaMin ?? 0, 0);
+    this.etaMin = number("CosineAnnealingLR", "etaMin", options.etaMin ?? 0, { min: 0 });
     this.step();
   }
 

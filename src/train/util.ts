@@ -1,58 +1,6 @@
 import { fail } from "../errors.js";
-import type { Heap } from "../memory.js";
 import type { Runtime } from "../runtime.js";
 import type { ParameterRegion, Trainable } from "./module.js";
-
-export const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
-
-/**
- * The Wasm blocks one object owns, by slot name. Kept apart from the object so a
- * FinalizationRegistry can hold it without keeping the object alive.
- */
-export class OwnedBlocks {
-  private readonly slots = new Map<string, { ptr: number; bytes: number }>();
-
-  constructor(readonly heap: Heap) {}
-
-  /**
-   * The block of `slot`, reallocated when smaller than `bytes` (its contents are then lost).
-   * Allocates before releasing, so a failed allocation leaves the old block valid.
-   */
-  ensure(slot: string, bytes: number): number {
-    const cur = this.slots.get(slot);
-    if (cur !== undefined && cur.bytes >= bytes) return cur.ptr;
-    const ptr = this.heap.alloc(bytes);
-    if (cur !== undefined) this.heap.release(cur.ptr);
-    this.slots.set(slot, { ptr, bytes: Math.max(bytes, 1) });
-    return ptr;
-  }
-
-  /** Takes ownership of a block allocated elsewhere (replacing nothing: the slot must be free). */
-  adopt(slot: string, ptr: number, bytes: number): void {
-    if (this.slots.has(slot)) fail("E_STATE", `OwnedBlocks.adopt: slot ${slot} is taken`);
-    this.slots.set(slot, { ptr, bytes });
-  }
-
-  /** Address of `slot`, 0 when it was never allocated. */
-  get(slot: string): number {
-    return this.slots.get(slot)?.ptr ?? 0;
-  }
-
-  release(slot: string): void {
-    const cur = this.slots.get(slot);
-    if (cur === undefined) return;
-    this.slots.delete(slot);
-    this.heap.release(cur.ptr);
-  }
-
-  releaseAll(): void {
-    for (const { ptr } of this.slots.values()) this.heap.release(ptr);
-    this.slots.clear();
-  }
-}
-
-/** Frees the blocks of objects collected without dispose(); a safety net that runs at the engine's leisure. */
-export const blockFinalizer = /* @__PURE__ */ new FinalizationRegistry<OwnedBlocks>((owned) => owned.releaseAll());
 
 /** `modules` as a non-empty array of distinct Trainables. */
 export function toModules(modules: Trainable | Trainable[], where: string): Trainable[] {
@@ -88,19 +36,4 @@ export function checkPtr(rt: Runtime, where: string, name: string, ptr: unknown,
     fail("E_VALUE", `${where}: ${name} must be a 4-byte aligned address of ${bytes} bytes inside Wasm memory (size ${top}), got ${String(ptr)}`);
   }
   return ptr;
-}
-
-/** A finite number >= min (or > min when `open`), else E_VALUE naming it. */
-export function checkNumber(where: string, name: string, v: unknown, min = -Infinity, open = false, allowInfinity = false): number {
-  const ok = typeof v === "number" && !Number.isNaN(v) && (allowInfinity || Number.isFinite(v)) && (open ? v > min : v >= min);
-  if (!ok) {
-    const bound = min === -Infinity ? "a finite number" : `a ${allowInfinity ? "" : "finite "}number ${open ? ">" : ">="} ${min}`;
-    fail("E_VALUE", `${where}: ${name} must be ${bound}, got ${String(v)}`);
-  }
-  return v as number;
-}
-
-export function checkBool(where: string, name: string, v: unknown): boolean {
-  if (typeof v !== "boolean") fail("E_VALUE", `${where}: ${name} must be a boolean, got ${String(v)}`);
-  return v;
 }

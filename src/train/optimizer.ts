@@ -1,0 +1,251 @@
+/**
+ * What every optimizer shares (the algorithms are in optimizers.ts): hyper-parameters under
+ * PyTorch's names, the step count, and the state (momentum, moments, sums) in Wasm blocks laid out
+ * exactly like the parameter regions of its modules, so one kernel call updates a whole region.
+ * All parameters form one group sharing the hyper-parameters; `lr` is settable for schedules.
+ */
+import { fail } from "../errors.js";
+import { align64, WasmBlocks } from "../memory.js";
+import { runtime, type Runtime } from "../runtime.js";
+import type { Tensor } from "../tensor.js";
+import { number } from "../validate.js";
+import type { ParameterRegion, Trainable } from "./module.js";
+import { collectRegions, toModules } from "./util.js";
+
+export type OptimizerType = "SGD" | "RMSprop" | "Adagrad" | "Adam" | "AdamW";
+
+/** A hyper-parameter value: a number, a flag, or a pair (`betas`). */
+export type HyperValue = number | boolean | number[];
+
+/**
+ * Everything needed to resume training exactly: load it into a fresh optimizer over the same
+ * modules and the next `step()` is bit-identical to an uninterrupted run.
+ */
+export interface OptimizerStateDict {
+  type: OptimizerType;
+  /** Completed steps (PyTorch's per-parameter `step`; here shared by all parameters). */
+  step: number;
+  /** Hyper-parameters under their PyTorch `param_groups` names (lr, betas, weight_decay, ...). */
+  hyperParameters: Record<string, HyperValue>;
+  /**
+   * One entry per parameter region (modules in order, each module's regions in order), holding
+   * the state buffers under their PyTorch names (momentum_buffer, exp_avg, ...) as flat tensors of
+   * the region's float count.
+   */
+  state: Record<string, Tensor>[];
+}
+
+export interface BaseHyper {
+  lr: number;
+  [key: string]: HyperValue;
+}
+
+/** The shared machinery; use SGD, RMSprop, Adagrad, Adam or AdamW. */
+export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
+  abstract readonly type: OptimizerType;
+  /**
+   * The learning rate the first scheduler found (PyTorch's `initial_lr`); schedulers created
+   * later on the same optimizer start from it too.
+   */
+  initialLr: number | undefined;
+  protected readonly rt: Runtime;
+  protected h!: H;
+  private readonly modules: Trainable[];
+  private readonly sizes: number[];
+  private readonly blocks: WasmBlocks;
+  /** Per parameter region, the block of its state buffers (0: none), each buffer align64(floats * 4) bytes. */
+  private state: number[];
+  private names: string[] = [];
+  private steps = 0;
+  private disposed = false;
+
+  protected constructor(modules: Trainable | Trainable[], where: string) {
+    this.rt = runtime();
+    this.modules = toModules(modules, where);
+    this.sizes = collectRegions(this.modules, where).map((r) => r.floats);
+    this.state = this.sizes.map(() => 0);
+    this.blocks = WasmBlocks.of(this.rt.heap, this);
+  }
+
+  /** The current learning rate. Setting it (e.g. from a schedule) takes effect at the next step. */
+  get lr(): number {
+    return this.h.lr;
+  }
+
+  set lr(value: number) {
+    this.h.lr = number(this.type, "lr", value, { min: 0 });
+  }
+
+  /** Completed steps. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** A copy of the hyper-parameters under their PyTorch names. */
+  get hyperParameters(): Record<string, HyperValue> {
+    return copyHyper(this.h);
+  }
+
+  /** Updates every parameter region (one Wasm call each), then tells each module its parameters changed. */
+  step(): void {
+    this.checkAlive();
+    const regions = this.currentRegions();
+    const t = this.steps + 1;
+    regions.forEach((r, i) => {
+      if (r.floats === 0) return;
+      const block = this.state[i];
+      const stride = align64(r.floats * 4);
+      const bufs = this.names.map((_, k) => block + k * stride);
+      this.update(r, bufs, t);
+    });
+    this.steps = t;
+    for (const m of this.modules) m.parametersChanged();
+  }
+
+  /** Zeroes the gradients of every module. */
+  zeroGrad(): void {
+    this.checkAlive();
+    for (const m of this.modules) m.zeroGrad();
+  }
+
+  stateDict(): OptimizerStateDict {
+    this.checkAlive();
+    const heap = this.rt.heap;
+    const state = this.sizes.map((floats, i) => {
+      const block = this.state[i];
+      const entry: Record<string, Tensor> = {};
+      this.names.forEach((name, k) => {
+        entry[name] = { shape: [floats], data: heap.f32(block + k * align64(floats * 4), floats).slice() };
+      });
+      return entry;
+    });
+    return { type: this.type, step: this.steps, hyperParameters: copyHyper(this.h), state };
+  }
+
+  /**
+   * Restores step count, hyper-parameters and state (PyTorch's load_state_dict: the saved
+   * hyper-parameters replace the current ones). Everything is checked first: a wrong type or step
+   * is E_VALUE, missing/unexpected/misshaped keys or non-finite state are listed in one E_KEY, and
+   * the optimizer is unchanged on failure.
+   */
+  loadStateDict(sd: OptimizerStateDict): void {
+    this.checkAlive();
+    const where = `${this.type}.loadStateDict`;
+    if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${where}: expected a state dict object, got ${sd === null ? "null" : typeof sd}`);
+    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${String(sd.type)} optimizer, this is ${this.type}`);
+    if (typeof sd.step !== "number" || !Number.isInteger(sd.step) || sd.step < 0) fail("E_VALUE", `${where}: step must be an integer >= 0, got ${String(sd.step)}`);
+    if (typeof sd.hyperParameters !== "object" || sd.hyperParameters === null) fail("E_TYPE", `${where}: hyperParameters must be an object`);
+    const h = this.parse(sd.hyperParameters, where);
+    const names = this.bufferNames(h);
+    if (!Array.isArray(sd.state)) fail("E_TYPE", `${where}: state must be an array (one entry per parameter region)`);
+    const problems: string[] = [];
+    if (sd.state.length !== this.sizes.length) {
+      problems.push(`state has ${sd.state.length} regions, the modules have ${this.sizes.length}`);
+    } else {
+      sd.state.forEach((entry, i) => {
+        if (typeof entry !== "object" || entry === null) {
+          problems.push(`state[${i}]: not an object`);
+          return;
+        }
+        const missing = names.filter((n) => !(n in entry));
+        const unexpected = Object.keys(entry).filter((k) => !names.includes(k));
+        if (missing.length) problems.push(`state[${i}]: missing keys: ${missing.join(", ")}`);
+        if (unexpected.length) problems.push(`state[${i}]: unexpected keys: ${unexpected.join(", ")}`);
+        for (const n of names) {
+          const t = entry[n] as Tensor | undefined;
+          if (t === undefined) continue;
+          if (typeof t !== "object" || t === null || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
+            problems.push(`state[${i}].${n}: not a tensor { shape, data: Float32Array }`);
+          } else if (t.shape.length !== 1 || t.shape[0] !== this.sizes[i] || t.data.length !== this.sizes[i]) {
+            problems.push(`state[${i}].${n}: expected shape [${this.sizes[i]}], got [${t.shape.join(", ")}] with ${t.data.length} values`);
+          } else {
+            const bad = t.data.findIndex((v) => !Number.isFinite(v));
+            if (bad >= 0) problems.push(`state[${i}].${n}: non-finite value ${t.data[bad]} at index ${bad}`);
+          }
+        }
+      });
+    }
+    if (problems.length) fail("E_KEY", `${where}: ${problems.join("; ")}`);
+    this.allocate(names, false);
+    const heap = this.rt.heap;
+    this.sizes.forEach((floats, i) => {
+      const block = this.state[i];
+      names.forEach((n, k) => heap.f32(block + k * align64(floats * 4), floats).set(sd.state[i][n].data));
+    });
+    this.h = h;
+    this.steps = sd.step;
+  }
+
+  /** Returns the optimizer state's Wasm memory; using the optimizer afterwards throws. The modules are untouched. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.blocks.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  // ---- for subclasses ----
+
+  /** Validates hyper-parameters given under PyTorch names (constructor options are converted first). */
+  protected abstract parse(rec: Record<string, unknown>, where: string): H;
+  /** State buffers for these hyper-parameters, in layout order. */
+  protected abstract bufferNames(h: H): string[];
+  /** One update of region `r`; `bufs` are the addresses of the buffers named by bufferNames. */
+  protected abstract update(r: ParameterRegion, bufs: number[], t: number): void;
+  /** The value a buffer starts from (PyTorch: zeros, Adagrad's sum: initial_accumulator_value). */
+  protected initialValue(_name: string): number {
+    return 0;
+  }
+
+  protected init(h: H): void {
+    this.h = h;
+    this.allocate(this.bufferNames(h), true);
+  }
+
+  // Makes the state blocks fit `names`; `fill` initialises them. A layout change allocates every
+  // new block before releasing the old ones, so running out of memory leaves the state intact.
+  private allocate(names: string[], fill: boolean): void {
+    const same = names.length === this.names.length && names.every((n, k) => n === this.names[k]);
+    if (!same) {
+      const fresh: number[] = [];
+      try {
+        for (const floats of this.sizes) fresh.push(names.length > 0 && floats > 0 ? this.blocks.alloc(names.length * align64(floats * 4)) : 0);
+      } catch (e) {
+        for (const p of fresh) if (p !== 0) this.blocks.release(p);
+        throw e;
+      }
+      for (const p of this.state) if (p !== 0) this.blocks.release(p);
+      this.state = fresh;
+      this.names = names;
+      fill = true;
+    }
+    if (!fill) return;
+    const heap = this.rt.heap;
+    this.sizes.forEach((floats, i) => {
+      const block = this.state[i];
+      if (block === 0) return;
+      names.forEach((n, k) => heap.f32(block + k * align64(floats * 4), floats).fill(this.initialValue(n)));
+    });
+  }
+
+  private currentRegions(): ParameterRegion[] {
+    const regions = collectRegions(this.modules, `${this.type}.step`);
+    if (regions.length !== this.sizes.length || regions.some((r, i) => r.floats !== this.sizes[i])) {
+      fail("E_STATE", `${this.type}.step: the modules' parameter regions changed since the optimizer was built (${this.sizes.length} regions of [${this.sizes.join(", ")}] floats, now ${regions.length} of [${regions.map((r) => r.floats).join(", ")}])`);
+    }
+    return regions;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) fail("E_STATE", `${this.type}: the optimizer was disposed`);
+  }
+}
+
+export function copyHyper(h: BaseHyper): Record<string, HyperValue> {
+  const out: Record<string, HyperValue> = {};
+  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? [...v] : v;
+  return out;
+}
