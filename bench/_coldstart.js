@@ -5,8 +5,7 @@
 //
 // Prints one JSON line: the time to create the runtime, the first 512^3 product after it, and the
 // median of the next ones.
-import { createRuntime } from "../dist/index.js";
-import { matmulOn } from "../dist/ops.js";
+import { createRuntime, matmulOn } from "../dist/testing/index.js";
 
 const [backend, what] = process.argv.slice(2);
 const skipWarmup = process.argv.includes("--skip-warmup");

@@ -7,8 +7,7 @@
 // The first two show that the threaded build costs nothing on one thread; the last two give the
 // speed-up. Rows: the raw kernel (B packed once) and the public matmul (copies in, packs B,
 // copies out on the calling thread).
-import { createRuntime } from "../dist/index.js";
-import { matmulOn } from "../dist/ops.js";
+import { createRuntime, matmulOn } from "../dist/testing/index.js";
 
 function random(seed) {
   let s = seed >>> 0;

@@ -15,8 +15,10 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { ESN, backendInfo, createRuntime, init } from "../dist/index.js";
-import { mackeyGlass, narma10FromInput, nrmse } from "../dist/datasets.js";
+import { backendInfo, init } from "../dist/index.js";
+import { mackeyGlass, narma10FromInput, nrmse } from "../dist/datasets/index.js";
+import { ESN } from "../dist/esn/index.js";
+import { createRuntime } from "../dist/testing/index.js";
 
 const fixtures = fileURLToPath(new URL("../../shared/fixtures/esn/", import.meta.url));
 

@@ -15,8 +15,8 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { createRuntime, init, matmul } from "../dist/index.js";
-import { matmulOn } from "../dist/ops.js";
+import { init, matmul } from "../dist/index.js";
+import { createRuntime, matmulOn } from "../dist/testing/index.js";
 import { threadsSection } from "./_threads.js";
 
 const BACKENDS = ["simd128", "relaxed"];

@@ -9,7 +9,8 @@
 //   node examples/char-lm.js           (about 20 s)
 //   node examples/char-lm.js --quick   (a few seconds, small sizes; the test suite runs this)
 import { readFileSync } from "node:fs";
-import { Adam, CharLM, SequenceModel, init } from "../dist/index.js";
+import { Adam, SequenceModel, init } from "../dist/index.js";
+import { CharLM } from "../dist/char-lm/index.js";
 
 const quick = process.argv.includes("--quick");
 const info = await init();

@@ -5,8 +5,9 @@
 //   node scripts/size.js          prints the table (npm run size)
 //   node scripts/size.js --json   the numbers as JSON
 //
-// Measured: the whole library (every export, both Wasm binaries), and typical pages, each with the
-// exports it imports and the one binary a browser downloads (tree-shaking drops the rest).
+// Measured: each entry point of the package (every export it has, with the one binary a browser
+// downloads when it loads the core), all of them with both binaries, and typical pages, each with
+// the exports it imports (tree-shaking drops the rest).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,14 +17,24 @@ import { build } from "vite";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** The issue's budget for JavaScript + Wasm, in bytes. */
+/** The budget of one page (its JavaScript and the one binary it downloads), in bytes. */
 export const BUDGET = { bytes: 150_000, gzip: 50_000 };
 
-/** Typical pages: what each imports. */
+/** The package's entry points (package.json "exports") and their files in dist/. */
+export const ENTRIES = {
+  "recur-nn": "index.js",
+  "recur-nn/esn": "esn/index.js",
+  "recur-nn/datasets": "datasets/index.js",
+  "recur-nn/char-lm": "char-lm/index.js",
+  "recur-nn/testing": "testing/index.js",
+  "recur-nn/wasm": "wasm/index.js",
+};
+
+/** Typical pages: what each imports, from which entry point. */
 export const PAGES = {
-  inference: ["init", "LSTM", "GRU", "RNN", "StreamState", "loadModel", "readSafetensors"],
-  training: ["init", "Embedding", "LSTM", "Linear", "SequenceModel", "Adam", "fit", "saveModel"],
-  esn: ["init", "ESN", "mackeyGlass", "nrmse"],
+  inference: { "recur-nn": ["init", "LSTM", "GRU", "RNN", "StreamState", "loadModel", "readSafetensors"] },
+  training: { "recur-nn": ["init", "Embedding", "LSTM", "Linear", "SequenceModel", "Adam", "fit", "saveModel"] },
+  esn: { "recur-nn": ["init"], "recur-nn/esn": ["ESN"], "recur-nn/datasets": ["mackeyGlass", "nrmse"] },
 };
 
 async function bundle(entrySource) {
@@ -59,19 +70,25 @@ async function bundle(entrySource) {
   }
 }
 
-/** Bundles dist/index.js whole and as each page of PAGES, and returns the sizes. */
+const file = (entry) => JSON.stringify(join(root, "dist", ENTRIES[entry]));
+
+/**
+ * Bundles every entry point whole (each with the one binary a browser downloads, when it loads
+ * the core), all of them together with both binaries, and each page of PAGES; returns the sizes.
+ */
 export async function measureSize() {
-  const index = JSON.stringify(join(root, "dist", "index.js"));
-  const library = await bundle(`export * from ${index};\n`);
   const add = (...parts) => ({ bytes: parts.reduce((a, p) => a + p.bytes, 0), gzip: parts.reduce((a, p) => a + p.gzip, 0) });
+  const library = await bundle(Object.keys(ENTRIES).map((e) => `export * from ${file(e)};\n`).join(""));
   // A browser downloads one binary: the larger of the two bounds it.
   const larger = library.wasm.simd128.gzip >= library.wasm.relaxed.gzip ? "simd128" : "relaxed";
+  const withBinary = (b) => ({ js: b.js, wasm: b.wasm[larger], total: add(b.js, b.wasm[larger]) });
+  const entries = {};
+  for (const entry of Object.keys(ENTRIES)) entries[entry] = withBinary(await bundle(`export * from ${file(entry)};\n`));
   const pages = {};
-  for (const [name, exports] of Object.entries(PAGES)) {
-    const page = await bundle(`export { ${exports.join(", ")} } from ${index};\n`);
-    pages[name] = { js: page.js, wasm: page.wasm[larger], total: add(page.js, page.wasm[larger]) };
+  for (const [name, imports] of Object.entries(PAGES)) {
+    pages[name] = withBinary(await bundle(Object.entries(imports).map(([e, names]) => `export { ${names.join(", ")} } from ${file(e)};\n`).join("")));
   }
-  return { library: { ...library, total: add(library.js, library.wasm.simd128, library.wasm.relaxed) }, pages };
+  return { library: { ...library, total: add(library.js, library.wasm.simd128, library.wasm.relaxed) }, entries, pages };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -85,13 +102,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       [
         "| what | minified | gzip -9 |",
         "| --- | ---: | ---: |",
-        row("library JavaScript (every export)", s.library.js),
+        ...Object.entries(s.entries).map(([entry, e]) => row(`\`${entry}\` (every export)${e.wasm.bytes > 0 ? " + one binary" : ""}`, e.total)),
         row("recur-simd128.wasm", s.library.wasm.simd128),
         row("recur-relaxed.wasm", s.library.wasm.relaxed),
-        row("**library + both binaries**", s.library.total),
         row("recur-simd128-threads.wasm (only with `init({ threads })`)", s.library.wasm["simd128-threads"]),
         row("recur-relaxed-threads.wasm (only with `init({ threads })`)", s.library.wasm["relaxed-threads"]),
-        ...Object.entries(s.pages).map(([name, p]) => row(`${name} page (${PAGES[name].join(", ")}) + one binary`, p.total)),
+        row("every entry point + both binaries", s.library.total),
+        ...Object.entries(s.pages).map(([name, p]) => row(`${name} page (${Object.values(PAGES[name]).flat().join(", ")}) + one binary`, p.total)),
         "",
         `budget: ${kb(BUDGET.bytes)} minified, ${kb(BUDGET.gzip)} gzipped`,
       ].join("\n"),

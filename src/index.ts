@@ -1,13 +1,22 @@
+/**
+ * recur-nn: the core. The runtime, tensors, recurrent models (RNN, LSTM, GRU), layers, training
+ * (losses, optimizers, schedulers, clipping, SequenceModel, fit) and weight files. Everything
+ * else has an entry point of its own, so a page pulls in only what it imports:
+ *   recur-nn/esn       echo state networks
+ *   recur-nn/datasets  benchmark time series (Mackey-Glass, NARMA10, Lorenz, ...) and metrics
+ *   recur-nn/char-lm   character-level language models (CharLM, CharVocab)
+ *   recur-nn/testing   PyTorch parity cases and side-by-side runtimes
+ *   recur-nn/wasm      the pointer-level API over the core's linear memory
+ */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
-export { init, backendInfo, createRuntime, setThreads, shutdown, type InitOptions, type BackendInfo, type Backend } from "./runtime.js";
+export { init, backendInfo, setThreads, shutdown, type InitOptions, type BackendInfo, type Backend } from "./runtime.js";
 export { matmul, type MatmulOptions } from "./ops.js";
-export { readSafetensors, writeSafetensors } from "./io/safetensors.js";
+export { createRng, type Rng } from "./random.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
 export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult } from "./models/recurrent.js";
-export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel } from "./io/model-file.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
@@ -17,12 +26,9 @@ export {
 } from "./train/optimizers.js";
 export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type SchedulerStateDict } from "./train/schedulers.js";
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
-export { crossEntropy, crossEntropyPtr, mse, msePtr, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
-export { ESN, type ESNOptions, type ReservoirOptions, type ReservoirWeights, type SparseMatrix, type ESNActivation, type FitOptions, type SolveOptions, type OnlineFitOptions, type PredictOptions, type GenerateOptions, type LayerInfo } from "./esn/index.js";
+export { crossEntropy, mse, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
 export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
-export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityResult, type ParityCheck, type ParityOptions } from "./parity.js";
+export { readSafetensors, writeSafetensors } from "./io/safetensors.js";
+export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel } from "./io/model-file.js";
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";
-export { mackeyGlass, narma10, narma10FromInput, lorenz, frequencyToSine, toTensor, column, rmse, nrmse } from "./datasets/index.js";
-export { createRng, type Rng } from "./random.js";
-export { CharLM, CharVocab, VOCAB_KEY, type CharLMOptions, type CharLMTrainOptions, type CharLMTrainResult, type CharLMProgress, type CharLMSampleOptions, type OptimizerName } from "./apps/char-lm.js";

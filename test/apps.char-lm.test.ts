@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { CharLM, CharVocab, VOCAB_KEY } from "../src/apps/char-lm.js";
+import { CharLM, CharVocab, VOCAB_KEY } from "../src/char-lm/index.js";
 import { RecurError } from "../src/errors.js";
 import { readSafetensors } from "../src/io/safetensors.js";
 import { saveModel } from "../src/io/model-file.js";

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, crossEntropy, crossEntropyPtr, Embedding, init, Linear, RecurError, SGD, type Tensor } from "../src/index.js";
+import { Adam, crossEntropy, Embedding, init, Linear, RecurError, SGD, type Tensor } from "../src/index.js";
+import { crossEntropyPtr } from "../src/wasm/index.js";
 import { runtime } from "../src/runtime.js";
 import { createRng } from "../src/random.js";
 import { randn } from "./helpers/random.js";

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { init } from "../src/index.js";
-import { modelFromTorchConfig } from "../src/parity.js";
+import { modelFromTorchConfig } from "../src/testing/index.js";
 import { listTorchCases, loadTorchCase, maxAbsDiff, toleranceFor } from "./helpers/fixtures.js";
 
 beforeAll(async () => {

@@ -10,12 +10,12 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { rng } from "./helpers/random.js";
 
-type Lib = typeof import("../src/index.js");
+type Lib = typeof import("../src/index.js") & typeof import("../src/esn/index.js") & typeof import("../src/testing/index.js");
 type RuntimeModule = typeof import("../src/runtime.js");
 
 async function freshLib(): Promise<{ lib: Lib; rt: RuntimeModule }> {
   vi.resetModules();
-  const lib = await import("../src/index.js");
+  const lib = { ...(await import("../src/index.js")), ...(await import("../src/esn/index.js")), ...(await import("../src/testing/index.js")) };
   const rt = await import("../src/runtime.js");
   return { lib, rt };
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { assertFiniteLoss, crossEntropy, crossEntropyPtr, init, mse, msePtr, RecurError, type CrossEntropyOptions } from "../src/index.js";
+import { assertFiniteLoss, crossEntropy, init, mse, RecurError, type CrossEntropyOptions } from "../src/index.js";
+import { crossEntropyPtr, msePtr } from "../src/wasm/index.js";
 import { runtime } from "../src/runtime.js";
 import { createRng } from "../src/random.js";
 import { randn } from "./helpers/random.js";

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  Adam, fit, init, loadCheckpoint, optimizerFromState, RecurError, runParityCase, saveCheckpoint, SequenceModel, SGD,
+  Adam, fit, init, loadCheckpoint, optimizerFromState, RecurError, saveCheckpoint, SequenceModel, SGD,
   type SequenceBatch, type SequenceModelOptions, type Tensor,
 } from "../src/index.js";
+import { runParityCase } from "../src/testing/index.js";
 import { fixturesDir, listTrajectories } from "./helpers/fixtures.js";
 import { randn } from "./helpers/random.js";
 import { readFileSync } from "node:fs";

@@ -4,6 +4,8 @@
 // isolated page and on 1 thread in Node, and compares the bits. Inputs come from recur's seeded
 // generator (integer arithmetic), so both sides start from the same bits.
 
+import { ESN } from "../dist/esn/index.js";
+
 /** Runs the check with `recur` (the module namespace of dist/index.js) on `threads` threads. */
 export async function threadsCheck(recur, backend, threads) {
   const info = await recur.init({ backend, threads });
@@ -32,7 +34,7 @@ export async function threadsCheck(recur, backend, threads) {
   for (const [k, g] of Object.entries(lm.gradients())) keep(`train.${k}`, g.data);
   lm.dispose();
   const u = Float32Array.from({ length: 401 }, (_, t) => Math.sin(t * 0.2));
-  const esn = new recur.ESN({ units: 300, seed: 5, ridge: 1e-6 });
+  const esn = new ESN({ units: 300, seed: 5, ridge: 1e-6 });
   esn.fit({ shape: [400, 1], data: u.subarray(0, 400) }, { shape: [400, 1], data: u.slice(1) }, { washout: 20 });
   keep("esn.readout", new Float32Array(esn.getReadout().data));
   esn.dispose();

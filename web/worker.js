@@ -1,7 +1,10 @@
 // The demo's Web Worker: trains and samples the character model and runs the ESN forecast off
 // the page's thread, so the page stays responsive. Messages in: train, stop, sample, esn.
 // Messages out: ready, progress, sample, done, esn, error.
-import { CharLM, ESN, init, mackeyGlass, nrmse, toTensor } from "../dist/index.js";
+import { init } from "../dist/index.js";
+import { CharLM } from "../dist/char-lm/index.js";
+import { ESN } from "../dist/esn/index.js";
+import { mackeyGlass, nrmse, toTensor } from "../dist/datasets/index.js";
 
 const ready = init();
 let lm;

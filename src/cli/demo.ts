@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CharLM, CharVocab } from "../apps/char-lm.js";
+import { CharLM, CharVocab } from "../char-lm/index.js";
 import { backendInfo, init } from "../runtime.js";
 import { parseArgs } from "./args.js";
 import { writeOutput } from "./files.js";

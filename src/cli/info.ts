@@ -1,4 +1,4 @@
-import { VOCAB_KEY } from "../apps/char-lm.js";
+import { VOCAB_KEY } from "../char-lm/index.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { parseArgs } from "./args.js";
 import { readInput } from "./files.js";

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { formatParityResult, runParityCase, type ParityResult } from "../parity.js";
+import { formatParityResult, runParityCase, type ParityResult } from "../testing/parity.js";
 import { init } from "../runtime.js";
 import { UsageError } from "./args.js";
 

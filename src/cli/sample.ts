@@ -1,4 +1,4 @@
-import { CharLM } from "../apps/char-lm.js";
+import { CharLM } from "../char-lm/index.js";
 import { init } from "../runtime.js";
 import { parseArgs } from "./args.js";
 import { readInput } from "./files.js";

@@ -1,5 +1,5 @@
 import { basename, extname } from "node:path";
-import { CharLM, CharVocab, type CharLMProgress, type CharLMTrainResult, type OptimizerName } from "../apps/char-lm.js";
+import { CharLM, CharVocab, type CharLMProgress, type CharLMTrainResult, type OptimizerName } from "../char-lm/index.js";
 import { init } from "../runtime.js";
 import { parseArgs, UsageError } from "./args.js";
 import { exists, readInput, readText, writeOutput } from "./files.js";

@@ -1,41 +1,20 @@
-import { RecurError } from "./errors.js";
-import { GRU } from "./models/gru.js";
-import { LSTM } from "./models/lstm.js";
-import type { RecurrentModel } from "./models/recurrent.js";
-import { RNN } from "./models/rnn.js";
-import type { Tensor } from "./tensor.js";
-import { runTrajectory } from "./train/trajectory.js";
+/**
+ * PyTorch parity: runs a case of the reference format (a PyTorch module's config, parameters,
+ * inputs, outputs and gradients, or a whole training trajectory) through the public API and
+ * compares every stored tensor at the format's tolerances.
+ */
+import { RecurError } from "../errors.js";
+import { GRU } from "../models/gru.js";
+import { LSTM } from "../models/lstm.js";
+import type { RecurrentModel } from "../models/recurrent.js";
+import { RNN } from "../models/rnn.js";
+import type { Tensor } from "../tensor.js";
+import { tensorOf, type ParityCheck, type ParityOptions, type ParityResult } from "./compare.js";
+import { runTrajectory } from "./trajectory.js";
 
-/** One compared tensor: worst absolute error and the tolerance it must stay under. */
-export interface ParityCheck {
-  tensor: string;
-  error: number;
-  tolerance: number;
-}
-
-export interface ParityResult {
-  name: string;
-  passed: boolean;
-  /** Empty when the case could not be run (see reason). */
-  checks: ParityCheck[];
-  /** Why the case failed to run, or was skipped. */
-  reason?: string;
-  skipped?: boolean;
-}
-
-export interface ParityOptions {
-  /** Check outputs and final states only (no gradients, no training trajectories). Default false. */
-  forwardOnly?: boolean;
-}
+export type { ParityCheck, ParityOptions, ParityResult } from "./compare.js";
 
 type Json = Record<string, unknown>;
-
-/** {shape, data: number[]} -> Tensor, with every value rounded to float32 as the format says. */
-function tensorOf(value: unknown, what: string): Tensor {
-  const v = value as { shape?: unknown; data?: unknown } | undefined;
-  if (!v || !Array.isArray(v.shape) || !Array.isArray(v.data)) throw new RecurError("E_FORMAT", `${what} is not a {shape, data} tensor`);
-  return { shape: v.shape as number[], data: Float32Array.from(v.data as number[]) };
-}
 
 function worst(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (got.length !== ref.length) return Infinity;

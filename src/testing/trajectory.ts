@@ -1,17 +1,12 @@
+/** Replays a training trajectory of the reference format (its README's section 3). */
 import { fail } from "../errors.js";
-import type { ParityCheck, ParityResult } from "../parity.js";
 import type { Tensor } from "../tensor.js";
-import { clipGradNorm } from "./clip.js";
-import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from "./optimizers.js";
-import { SequenceModel, type SequenceBatch } from "./sequence-model.js";
+import { clipGradNorm } from "../train/clip.js";
+import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from "../train/optimizers.js";
+import { SequenceModel, type SequenceBatch } from "../train/sequence-model.js";
+import { tensorOf, type ParityCheck, type ParityResult } from "./compare.js";
 
 type Json = Record<string, unknown>;
-
-function tensorOf(v: unknown, what: string): Tensor {
-  const t = v as { shape?: unknown; data?: unknown } | undefined;
-  if (!t || !Array.isArray(t.shape) || !Array.isArray(t.data)) fail("E_FORMAT", `${what} is not a {shape, data} tensor`);
-  return { shape: t.shape as number[], data: Float32Array.from(t.data as number[]) };
-}
 
 function optimizerFor(model: SequenceModel, o: Json): Optimizer {
   const num = (k: string): number | undefined => (o[k] === undefined ? undefined : (o[k] as number));
