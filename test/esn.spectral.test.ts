@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createRng } from "../src/random.js";
-import { csrOperator, denseEigenvalues, denseOperator, spectralRadius } from "../src/spectral.js";
+import { csrOperator, denseEigenvalues, denseOperator, spectralRadius } from "../src/spectral/index.js";
 
 function randomDense(n: number, seed: number): Float64Array {
   const rng = createRng(seed);

@@ -1,6 +1,5 @@
 /** The Lorenz-63 system, integrated by RK4. */
 import { fail } from "../errors.js";
-import type { Tensor } from "../tensor.js";
 import { integer, number, optionsObject, show } from "../validate.js";
 
 export interface LorenzOptions {

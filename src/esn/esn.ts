@@ -16,16 +16,14 @@
  * readout). The online readout (fitOnline) and generation run through the same `esnRun`.
  */
 import { fail } from "../errors.js";
-import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
-import { bytes, Field, Flag, vec, type Arena, type Built, type Readout } from "./layout.js";
-import { align64, WasmBlocks } from "../memory.js";
-import { checkSequence, checkWeightTensor, ESN_KEYS, RESERVOIR_KEYS, resolveLayer, type LayerSpec } from "./options.js";
-import { boolean, integer, number, oneOf, optionsObject, show } from "../validate.js";
-import { buildReservoir, readWeights } from "./reservoir.js";
-import { allocDual, allocPrimal, bindStats, solveRidge, syncStats, type RidgeStats } from "./ridge.js";
-import { runModel, type RunRequest } from "./run.js";
-import type { ESNOptions, FitOptions, GenerateOptions, LayerInfo, OnlineFitOptions, PredictOptions, ReservoirWeights, SolveOptions, SparseMatrix } from "./types.js";
+import { boolean, integer, number, oneOf, optionsObject } from "../validate.js";
+import { ESNCore } from "./core.js";
+import { Field, Flag } from "./layout.js";
+import { checkSequence, checkWeightTensor } from "./options.js";
+import { readWeights } from "./reservoir.js";
+import { featureName, solveRidge } from "./ridge.js";
+import type { ESNOptions, FitOptions, GenerateOptions, LayerInfo, OnlineFitOptions, PredictOptions, SolveOptions, SparseMatrix } from "./types.js";
 
 /**
  * An echo state network. `await init()` first; call `dispose()` when done (a finalizer frees the
@@ -41,78 +39,10 @@ import type { ESNOptions, FitOptions, GenerateOptions, LayerInfo, OnlineFitOptio
  * Failed calls (bad arguments, non-finite states, singular systems) throw a RecurError and leave
  * the model as it was: state, readout and accumulated statistics are restored.
  */
-export class ESN {
-  /** Total reservoir units (all layers). */
-  readonly units: number;
-  private readonly rt: Runtime;
-  private readonly specs: LayerSpec[];
-  private readonly seed: number;
-  private readonly rin: boolean;
-  private ridge: number;
-  private readonly noiseAlways: boolean;
-  /** Bytes per state element: 4 (float32) or 8 (float64). */
-  private readonly es: number;
-  private readonly fixedInputDim: number | undefined;
-  private fixedOutputDim: number | undefined;
-  private built: Built | undefined;
-  private readout: Readout | undefined;
-  private fitted = false;
-  private readonly ridgeSolver: "auto" | "primal" | "dual";
-  private gram: RidgeStats | undefined;
-  private rls: { block: number; alpha: number } | undefined;
-  private isDisposed = false;
-  private readonly arena: Arena;
-
+export class ESN extends ESNCore {
   constructor(options: ESNOptions) {
-    const fn = "ESN";
-    if (options === undefined) fail("E_VALUE", `${fn}: options are required (at least { units })`);
-    const o = optionsObject(fn, options, ESN_KEYS);
-    this.rt = runtime();
-    const layerOpts = o.layers === undefined ? [{}] : o.layers;
-    if (!Array.isArray(layerOpts) || layerOpts.length === 0) fail("E_VALUE", `${fn}: layers must be a non-empty array of layer options`);
-    const weightList = o.weights === undefined ? [] : Array.isArray(o.weights) ? (o.weights as ReservoirWeights[]) : [o.weights as ReservoirWeights];
-    if (weightList.length > layerOpts.length) fail("E_VALUE", `${fn}: weights has ${weightList.length} entries for ${layerOpts.length} layer(s)`);
-    this.specs = layerOpts.map((lo, l) => {
-      const own = { ...optionsObject(`${fn}: layers[${l}]`, lo, RESERVOIR_KEYS) };
-      const w = weightList[l] ?? {};
-      optionsObject(`${fn}: weights${weightList.length > 1 ? `[${l}]` : ""}`, w, ["Win", "bias", "W", "Wfb"]);
-      if (l > 0 && w.Wfb !== undefined) fail("E_VALUE", `${fn}: weights[${l}].Wfb: output feedback enters the first layer only`);
-      const top = { ...o };
-      // An explicit W's size decides units when none is given.
-      if (top.units === undefined && own.units === undefined && w.W !== undefined) own.units = (w.W as { shape: number[] }).shape?.[0];
-      return resolveLayer(fn, top, own, w, l);
-    });
-    for (let l = 1; l < this.specs.length; l++) {
-      if (this.specs[l].feedbackScaling > 0) fail("E_VALUE", `${fn}: layer ${l} feedbackScaling: output feedback enters the first layer only`);
-    }
-    this.units = this.specs.reduce((a, s) => a + s.units, 0);
-    this.ridge = number(fn, "ridge", o.ridge, { min: 0 }, 1e-8);
-    this.rin = boolean(fn, "readoutInput", o.readoutInput, false);
-    this.seed = o.seed === undefined ? 0 : (o.seed as number);
-    if (typeof this.seed !== "number" || !Number.isSafeInteger(this.seed)) fail("E_VALUE", `${fn}: seed must be a safe integer, got ${show(o.seed)}`);
-    this.noiseAlways = oneOf(fn, "noiseWhen", o.noiseWhen, ["fit", "always"], "fit") === "always";
-    this.es = oneOf(fn, "precision", o.precision, ["float32", "float64"], "float32") === "float64" ? 8 : 4;
-    const w0 = this.specs[0].weights;
-    let inDim = o.inputDim === undefined ? undefined : integer(fn, "inputDim", o.inputDim, { min: 0 });
-    const winShape = (w0.Win as Tensor | undefined)?.shape;
-    if (inDim === undefined && Array.isArray(winShape)) inDim = winShape.length === 2 ? winShape[1] : 1;
-    this.fixedInputDim = inDim;
-    let outDim = o.outputDim === undefined ? undefined : integer(fn, "outputDim", o.outputDim, { min: 1 });
-    const wfbShape = (w0.Wfb as Tensor | undefined)?.shape;
-    if (outDim === undefined && Array.isArray(wfbShape)) outDim = wfbShape.length === 2 ? wfbShape[1] : 1;
-    this.fixedOutputDim = outDim;
-    this.ridgeSolver = oneOf(fn, "ridgeSolver", o.ridgeSolver, ["auto", "primal", "dual"] as const, "auto");
-    this.arena = { rt: this.rt, blocks: WasmBlocks.of(this.rt.heap, this) };
-    try {
-      if (inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
-    } catch (err) {
-      this.arena.blocks.dispose(); // a constructor that fails keeps no Wasm memory
-      throw err;
-    }
+    super(options);
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Public API
 
   /** Input channels (undefined until known). */
   get inputDim(): number | undefined {
@@ -185,7 +115,7 @@ export class ESN {
       const g = this.newStats(seqs);
       try {
         this.accumulate(fn, seqs, g, o);
-        solveRidge(fn, this.arena, b, g, this.es, ridge, this.readout!.wout, (i) => this.featureName(i));
+        solveRidge(fn, this.arena, b, g, this.es, ridge, this.readout!.wout, (i) => featureName(this.built!, this.rin, i));
       } catch (e) {
         this.arena.blocks.release(g.block);
         throw e;
@@ -235,7 +165,7 @@ export class ESN {
     if (this.gram === undefined) fail("E_STATE", `${fn}: nothing accumulated; call partialFit (or fit) first`);
     const wout = this.readout === undefined ? undefined : this.rt.heap.f64(this.readout.wout, this.built!.O * this.built!.D).slice();
     try {
-      solveRidge(fn, this.arena, this.built!, this.gram, this.es, ridge, this.readout!.wout, (i) => this.featureName(i));
+      solveRidge(fn, this.arena, this.built!, this.gram, this.es, ridge, this.readout!.wout, (i) => featureName(this.built!, this.rin, i));
     } catch (e) {
       if (wout !== undefined) this.rt.heap.f64(this.readout!.wout, wout.length).set(wout);
       throw e;
@@ -434,185 +364,5 @@ export class ESN {
     this.readout = undefined;
     this.gram = undefined;
     this.rls = undefined;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Internals
-
-  private get hasFeedback(): boolean {
-    return this.specs[0].feedbackScaling > 0 || this.specs[0].weights.Wfb !== undefined;
-  }
-
-  private alive(fn: string): void {
-    if (this.isDisposed) fail("E_STATE", `${fn}: the ESN was disposed`);
-  }
-
-  private requireBuilt(fn: string): Built {
-    if (this.built === undefined) fail("E_STATE", `${fn}: the reservoir is not built yet (its input size is unknown until the first data or inputDim)`);
-    return this.built;
-  }
-
-  private noiseFlag(training: boolean): number {
-    return (training || this.noiseAlways) && this.specs.some((s) => s.noise > 0) ? Flag.Noise : 0;
-  }
-
-  private zeroState(): void {
-    const b = this.built!;
-    this.vec(b.F, b.D).fill(0);
-    if (this.readout !== undefined) this.vec(this.readout.yPrev, b.O).fill(0);
-  }
-
-  /** A fresh view of n state elements (float32 or float64 by precision). */
-  private vec(ptr: number, n: number): Float32Array | Float64Array {
-    return vec(this.rt.heap, this.es, ptr, n);
-  }
-
-  private bytes(ptr: number, n: number): Uint8Array {
-    return bytes(this.rt.heap, ptr, n);
-  }
-
-  private dropRls(): void {
-    if (this.rls !== undefined) {
-      this.arena.blocks.release(this.rls.block);
-      this.rls = undefined;
-    }
-  }
-
-  // Runs fn; on a throw restores the state, the previous output and the noise generator (and
-  // whatever `undo` restores) before rethrowing, so a failed call leaves the model as it was.
-  private transaction(fn: () => void, undo?: () => void): void {
-    const b = this.built!;
-    const F = this.bytes(b.F, b.D * this.es).slice();
-    const rng = this.bytes(b.rng, 32).slice();
-    const yPrev = this.readout === undefined ? undefined : this.bytes(this.readout.yPrev, b.O * this.es).slice();
-    try {
-      fn();
-    } catch (e) {
-      this.bytes(b.F, F.length).set(F);
-      this.bytes(b.rng, 32).set(rng);
-      if (yPrev !== undefined && this.readout !== undefined) this.bytes(this.readout.yPrev, yPrev.length).set(yPrev);
-      undo?.();
-      throw e;
-    }
-  }
-
-  private ensureBuilt(fn: string, inDim: number, outDim: number | undefined): void {
-    if (this.built === undefined) {
-      if (this.fixedInputDim !== undefined && inDim !== this.fixedInputDim) fail("E_SHAPE", `${fn}: inputs have ${inDim} channel(s), the model expects ${this.fixedInputDim}`);
-      const O = outDim ?? this.fixedOutputDim;
-      if (this.hasFeedback && O === undefined) fail("E_STATE", `${fn}: the model has output feedback; its output size is unknown (pass outputDim, or fit first)`);
-      this.build(inDim, O);
-    } else if (inDim !== this.built.I) fail("E_SHAPE", `${fn}: inputs have ${inDim} channel(s), the model expects ${this.built.I}`);
-    const b = this.built!;
-    if (outDim !== undefined && outDim !== b.O) {
-      if (b.fb > 0 || (b.O > 0 && this.fitted)) fail("E_SHAPE", `${fn}: targets have ${outDim} channel(s), the model outputs ${b.O}`);
-      this.setOutputDim(outDim);
-    } else if (b.O > 0 && this.readout === undefined) this.setOutputDim(b.O);
-  }
-
-  private prepareTraining(fn: string, inputs: Tensor | Tensor[], targets: Tensor | Tensor[], o: Record<string, unknown>): { T: number; inputs: Float32Array; targets: Float32Array; washout: number }[] {
-    const ins = Array.isArray(inputs) ? inputs : [inputs];
-    const tgs = Array.isArray(targets) ? targets : [targets];
-    if (ins.length !== tgs.length) fail("E_SHAPE", `${fn}: ${ins.length} input sequence(s) but ${tgs.length} target sequence(s)`);
-    if (ins.length === 0) fail("E_VALUE", `${fn}: no sequences given`);
-    const washout = integer(fn, "washout", o.washout, { min: 0 }, 0);
-    boolean(fn, "reset", o.reset, false);
-    const multi = ins.length > 1;
-    const seqs = ins.map((x, s) => {
-      const name = multi ? `inputs[${s}]` : "inputs";
-      const seq = checkSequence(fn, name, x, this.built?.I ?? this.fixedInputDim);
-      const tg = checkSequence(fn, multi ? `targets[${s}]` : "targets", tgs[s], this.built !== undefined && this.built.O > 0 ? this.built.O : this.fixedOutputDim);
-      if (tg.T !== seq.T) fail("E_SHAPE", `${fn}: ${name} has ${seq.T} steps but its targets have ${tg.T}`);
-      if (washout >= seq.T) fail("E_VALUE", `${fn}: washout (${washout}) must be smaller than the sequence length (${seq.T}${multi ? `, sequence ${s}` : ""}): nothing would be left to fit`);
-      return { T: seq.T, cols: seq.cols, outCols: tg.cols, inputs: seq.data, targets: tg.data, washout };
-    });
-    for (const s of seqs) {
-      if (s.cols !== seqs[0].cols || s.outCols !== seqs[0].outCols) fail("E_SHAPE", `${fn}: all sequences must have the same numbers of channels`);
-    }
-    this.ensureBuilt(fn, seqs[0].cols, seqs[0].outCols);
-    return seqs;
-  }
-
-  // Statistics for the rows of `seqs` (added to `prev`'s when given: the same form).
-  private newStats(seqs: { T: number; washout: number }[], prev?: RidgeStats): RidgeStats {
-    const b = this.built!;
-    const rows = seqs.reduce((a, s) => a + s.T - s.washout, 0);
-    const kind = prev?.kind ?? (this.ridgeSolver === "auto" ? (rows < b.D ? "dual" : "primal") : this.ridgeSolver);
-    return kind === "dual" ? allocDual(this.arena, b, b.O, this.es, rows, prev) : allocPrimal(this.arena, b, b.O);
-  }
-
-  private accumulate(fn: string, seqs: { T: number; inputs: Float32Array; targets: Float32Array; washout: number }[], g: RidgeStats, o: Record<string, unknown>): void {
-    const b = this.built!;
-    bindStats(this.rt.heap, b, g);
-    seqs.forEach((s, i) => {
-      if (o.reset === true) this.zeroState();
-      this.run({
-        label: seqs.length > 1 ? `${fn} (sequence ${i})` : fn,
-        steps: s.T,
-        inputs: s.inputs,
-        teacher: s.targets,
-        washout: s.washout,
-        flags: Flag.Teacher | Flag.Gram | this.noiseFlag(true),
-      });
-    });
-    syncStats(this.rt.heap, b, g);
-  }
-
-  private run(req: RunRequest): void {
-    runModel(this.arena, this.built!, this.readout, this.units, this.specs.some((s) => s.activation === "identity" || s.activation === "relu"), req);
-  }
-
-  private featureName(i: number): string {
-    const b = this.built!;
-    if (i === 0) return "the constant/bias";
-    let j = i - 1;
-    if (this.rin) {
-      if (j < b.I) return `input channel ${j}`;
-      j -= b.I;
-    }
-    for (let l = 0; l < b.layers.length; l++) {
-      if (j < b.layers[l].n) return `unit ${j}${b.layers.length > 1 ? ` of layer ${l}` : ""}`;
-      j -= b.layers[l].n;
-    }
-    return `output column ${j}`;
-  }
-
-  private setOutputDim(O: number): void {
-    const b = this.built!;
-    if (this.readout !== undefined) {
-      if (this.readout.wout !== 0 && b.O === O) return;
-      this.arena.blocks.release(this.readout.block);
-      this.readout = undefined;
-    }
-    const D = b.D;
-    const yPrevB = align64(O * this.es);
-    const yB = align64(O * 8);
-    const zB = align64(D * 8);
-    const block = this.arena.blocks.alloc(yPrevB + yB + 2 * zB + O * D * 8);
-    const r: Readout = { block, yPrev: block, y: block + yPrevB, z: block + yPrevB + yB, k: block + yPrevB + yB + zB, wout: block + yPrevB + yB + 2 * zB };
-    const heap = this.rt.heap;
-    this.vec(r.yPrev, O).fill(0);
-    heap.f64(r.wout, O * D).fill(0);
-    this.readout = r;
-    b.O = O;
-    const desc = heap.i32(b.desc, 32);
-    desc[Field.Out] = O;
-    desc[Field.YPrev] = r.yPrev;
-    desc[Field.Y] = r.y;
-    desc[Field.Z] = r.z;
-    desc[Field.K] = r.k;
-    desc[Field.Wout] = r.wout;
-    if (this.gram !== undefined && this.gram.O !== O) {
-      this.arena.blocks.release(this.gram.block);
-      this.gram = undefined;
-    }
-    this.dropRls();
-    this.fitted = false;
-  }
-
-  private build(I: number, O: number | undefined): void {
-    const cfg = { specs: this.specs, seed: this.seed, rin: this.rin, es: this.es, units: this.units };
-    this.built = buildReservoir(this.arena, cfg, I, this.hasFeedback ? O! : 0);
-    if (O !== undefined) this.setOutputDim(O);
   }
 }

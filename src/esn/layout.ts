@@ -3,7 +3,7 @@
  * descriptor of i32 fields, one 128-byte descriptor per layer, and the internal shapes the ESN's
  * modules pass around. Every pointer is an absolute byte address in Wasm memory.
  */
-import type { Heap, WasmBlocks } from "../memory.js";
+import { align64, type Heap, type WasmBlocks } from "../memory.js";
 import type { Runtime } from "../runtime.js";
 import type { ESNActivation, LayerInfo } from "./types.js";
 
@@ -104,6 +104,15 @@ export interface Readout {
   wout: number;
 }
 
+
+/** A readout's block: the previous output y(t-1) (state precision), y, z, k ([D] float64) and W_out [O][D] float64. */
+export function allocReadout(arena: Arena, O: number, D: number, es: number): Readout {
+  const yPrevB = align64(O * es);
+  const yB = align64(O * 8);
+  const zB = align64(D * 8);
+  const block = arena.blocks.alloc(yPrevB + yB + 2 * zB + O * D * 8);
+  return { block, yPrev: block, y: block + yPrevB, z: block + yPrevB + yB, k: block + yPrevB + yB + zB, wout: block + yPrevB + yB + 2 * zB };
+}
 
 /** An ESN's runtime and the Wasm blocks it owns (released by dispose, or when it is collected). */
 export interface Arena {

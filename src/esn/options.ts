@@ -1,9 +1,9 @@
 /** Validation of the ESN's options, weights and data: every failure is a RecurError naming the culprit. */
 import { fail } from "../errors.js";
-import { integer, number, oneOf, show } from "../validate.js";
+import { boolean, integer, number, oneOf, optionsObject, show } from "../validate.js";
 import type { Tensor } from "../tensor.js";
 import { ACT_CODE } from "./layout.js";
-import type { ESNActivation, ReservoirWeights, SparseMatrix } from "./types.js";
+import type { ESNActivation, ESNOptions, ReservoirWeights, SparseMatrix } from "./types.js";
 
 export const RESERVOIR_KEYS = [
   "units", "leakRate", "spectralRadius", "inputScaling", "biasScaling", "connectivity", "inputConnectivity",
@@ -113,4 +113,61 @@ export function checkCsr(fn: string, name: string, m: SparseMatrix, n: number): 
     if (!Number.isFinite(values[j])) fail("E_VALUE", `${fn}: ${name}: values[${j}] is not finite`);
   }
   return { rowPtr: rowPtr.slice(), col: colIdx.slice(), val: Float64Array.from(values) };
+}
+
+/** An ESN's options, checked, with every default filled. */
+export interface ESNConfig {
+  specs: LayerSpec[];
+  /** Total reservoir units (all layers). */
+  units: number;
+  ridge: number;
+  /** The readout sees the input too. */
+  rin: boolean;
+  seed: number;
+  noiseAlways: boolean;
+  /** Bytes per state element: 4 (float32) or 8 (float64). */
+  es: 4 | 8;
+  /** Known before the first data (given, or read from given weights). */
+  inputDim: number | undefined;
+  outputDim: number | undefined;
+  ridgeSolver: "auto" | "primal" | "dual";
+}
+
+/** Checks the ESN constructor's options (layers, weights, readout) and fills the defaults. */
+export function resolveESNOptions(fn: string, options: ESNOptions): ESNConfig {
+  if (options === undefined) fail("E_VALUE", `${fn}: options are required (at least { units })`);
+  const o = optionsObject(fn, options, ESN_KEYS);
+  const layerOpts = o.layers === undefined ? [{}] : o.layers;
+  if (!Array.isArray(layerOpts) || layerOpts.length === 0) fail("E_VALUE", `${fn}: layers must be a non-empty array of layer options`);
+  const weightList = o.weights === undefined ? [] : Array.isArray(o.weights) ? (o.weights as ReservoirWeights[]) : [o.weights as ReservoirWeights];
+  if (weightList.length > layerOpts.length) fail("E_VALUE", `${fn}: weights has ${weightList.length} entries for ${layerOpts.length} layer(s)`);
+  const specs = layerOpts.map((lo, l) => {
+    const own = { ...optionsObject(`${fn}: layers[${l}]`, lo, RESERVOIR_KEYS) };
+    const w = weightList[l] ?? {};
+    optionsObject(`${fn}: weights${weightList.length > 1 ? `[${l}]` : ""}`, w, ["Win", "bias", "W", "Wfb"]);
+    if (l > 0 && w.Wfb !== undefined) fail("E_VALUE", `${fn}: weights[${l}].Wfb: output feedback enters the first layer only`);
+    const top = { ...o };
+    // An explicit W's size decides units when none is given.
+    if (top.units === undefined && own.units === undefined && w.W !== undefined) own.units = (w.W as { shape: number[] }).shape?.[0];
+    return resolveLayer(fn, top, own, w, l);
+  });
+  for (let l = 1; l < specs.length; l++) {
+    if (specs[l].feedbackScaling > 0) fail("E_VALUE", `${fn}: layer ${l} feedbackScaling: output feedback enters the first layer only`);
+  }
+  const units = specs.reduce((a, s) => a + s.units, 0);
+  const ridge = number(fn, "ridge", o.ridge, { min: 0 }, 1e-8);
+  const rin = boolean(fn, "readoutInput", o.readoutInput, false);
+  const seed = o.seed === undefined ? 0 : (o.seed as number);
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) fail("E_VALUE", `${fn}: seed must be a safe integer, got ${show(o.seed)}`);
+  const noiseAlways = oneOf(fn, "noiseWhen", o.noiseWhen, ["fit", "always"], "fit") === "always";
+  const es: 4 | 8 = oneOf(fn, "precision", o.precision, ["float32", "float64"], "float32") === "float64" ? 8 : 4;
+  const w0 = specs[0].weights;
+  let inDim = o.inputDim === undefined ? undefined : integer(fn, "inputDim", o.inputDim, { min: 0 });
+  const winShape = (w0.Win as Tensor | undefined)?.shape;
+  if (inDim === undefined && Array.isArray(winShape)) inDim = winShape.length === 2 ? winShape[1] : 1;
+  let outDim = o.outputDim === undefined ? undefined : integer(fn, "outputDim", o.outputDim, { min: 1 });
+  const wfbShape = (w0.Wfb as Tensor | undefined)?.shape;
+  if (outDim === undefined && Array.isArray(wfbShape)) outDim = wfbShape.length === 2 ? wfbShape[1] : 1;
+  const ridgeSolver = oneOf(fn, "ridgeSolver", o.ridgeSolver, ["auto", "primal", "dual"] as const, "auto");
+  return { specs, units, ridge, rin, seed, noiseAlways, es, inputDim: inDim, outputDim: outDim, ridgeSolver };
 }

@@ -5,7 +5,7 @@
  */
 import { fail } from "../errors.js";
 import { createRng } from "../random.js";
-import { spectralRadius, type KrylovWorkspace, type LinearOperator } from "../spectral.js";
+import { spectralRadius, type KrylovWorkspace, type LinearOperator } from "../spectral/index.js";
 import type { Tensor } from "../tensor.js";
 import { ACT_CODE, Field, LAYER0, LAYER_BYTES, LField, L_LEAK64, vec, type Arena, type Built, type LayerMem } from "./layout.js";
 import { align64 } from "../memory.js";

@@ -129,3 +129,18 @@ function store(fn: string, heap: Heap, sol: Float64Array, D: number, wout: numbe
   }
   heap.f64(wout, sol.length).set(sol);
 }
+
+/** What readout feature i is, for messages. */
+export function featureName(b: Built, rin: boolean, i: number): string {
+  if (i === 0) return "the constant/bias";
+  let j = i - 1;
+  if (rin) {
+    if (j < b.I) return `input channel ${j}`;
+    j -= b.I;
+  }
+  for (let l = 0; l < b.layers.length; l++) {
+    if (j < b.layers[l].n) return `unit ${j}${b.layers.length > 1 ? ` of layer ${l}` : ""}`;
+    j -= b.layers[l].n;
+  }
+  return `output column ${j}`;
+}

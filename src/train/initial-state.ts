@@ -15,7 +15,7 @@ export class InitialState implements Trainable {
   private readonly rows: number;
   private readonly floats: number;
   constructor(
-    private readonly rnn: RecurrentModel,
+    rnn: RecurrentModel,
     seed: number,
   ) {
     this.rows = rnn.config.numLayers * rnn.directions;

@@ -3,7 +3,7 @@ import { Embedding } from "../layers/embedding.js";
 import { Linear } from "../layers/linear.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
-import type { RecurrentModel, StreamState, TrainForwardResult } from "../models/recurrent.js";
+import type { RecurrentModel, TrainForwardResult } from "../models/recurrent.js";
 import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
 import { InitialState } from "./initial-state.js";
