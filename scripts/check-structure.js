@@ -1,7 +1,8 @@
 // Structural checks of the sources (npm run check:structure; test/structure.test.ts runs them):
 // - no import cycle among the modules of assembly/ or of src/ (type-only imports count too: a
 //   cycle of types is still two modules that cannot be read one without the other);
-// - no source file over MAX_LINES lines, except generated ones (first line starts "// GENERATED").
+// - no source file (TypeScript, JavaScript, Python, HTML) over MAX_LINES lines, except generated
+//   ones (their first line starts "// GENERATED").
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,12 +10,13 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 export const MAX_LINES = 500;
 
-function sourceFiles(dir) {
+function sourceFiles(dir, extensions = [".ts"]) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...sourceFiles(path));
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) out.push(path);
+    if (entry.isDirectory()) {
+      if (entry.name !== "node_modules") out.push(...sourceFiles(path, extensions));
+    } else if (extensions.some((e) => entry.name.endsWith(e)) && !entry.name.endsWith(".d.ts")) out.push(path);
   }
   return out.sort();
 }
@@ -78,7 +80,7 @@ export function cycles(graph) {
 export function longFiles(dirs) {
   const out = [];
   for (const dir of dirs) {
-    for (const file of sourceFiles(join(root, dir))) {
+    for (const file of sourceFiles(join(root, dir), [".ts", ".js", ".py", ".html"])) {
       const text = readFileSync(file, "utf8");
       if (text.startsWith("// GENERATED")) continue;
       const lines = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
@@ -96,7 +98,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       console.error(`import cycle in ${dir}/: ${c.join(" -> ")}`);
     }
   }
-  for (const { file, lines } of longFiles(["assembly", "src", "test", "bench", "scripts"])) {
+  for (const { file, lines } of longFiles(["assembly", "src", "test", "bench", "scripts", "examples", "web"])) {
     failed = true;
     console.error(`${file}: ${lines} lines (at most ${MAX_LINES})`);
   }

@@ -5,6 +5,7 @@ import { Heap } from "./memory.js";
 import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 import { importNode, isNode } from "./platform.js";
+import { oneOf } from "./validate.js";
 
 export type Backend = "simd128" | "relaxed";
 
@@ -130,10 +131,7 @@ async function compileResponse(response: Response): Promise<WebAssembly.Module> 
 }
 
 function checkBackend(value: unknown, where: string): Backend | "auto" {
-  if (value !== "auto" && value !== "simd128" && value !== "relaxed") {
-    fail("E_VALUE", `${where}: backend must be "auto", "simd128" or "relaxed", got ${JSON.stringify(value)}`);
-  }
-  return value;
+  return oneOf(where, "backend", value, ["auto", "simd128", "relaxed"] as const);
 }
 
 /**
