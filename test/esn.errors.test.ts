@@ -7,6 +7,7 @@ import { ESN } from "../src/esn/index.js";
 import { RecurError } from "../src/errors.js";
 import { init } from "../src/runtime.js";
 import type { Tensor } from "../src/tensor.js";
+import { thrown } from "./helpers/errors.js";
 
 beforeAll(async () => {
   await init();
@@ -14,16 +15,6 @@ beforeAll(async () => {
 
 const mg = mackeyGlass({ length: 1500 });
 const seq = (a: number, b: number): Tensor => ({ shape: [b - a, 1], data: Float32Array.from(mg.subarray(a, b)) });
-
-function thrown(fn: () => unknown): RecurError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RecurError);
-    return e as RecurError;
-  }
-  throw new Error("expected a RecurError");
-}
 
 /** A fitted model and a snapshot of everything a failed call must not change. */
 function fitted(extra: object = {}): { esn: ESN; snap: () => { state: Float32Array; readout: Float64Array; next: Float32Array } } {

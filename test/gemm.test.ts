@@ -14,6 +14,7 @@ import { type Backend, createRuntime, init, runtime, type Runtime } from "../src
 import { matmul } from "../src/ops.js";
 import { tensor } from "../src/tensor.js";
 import { rng } from "./helpers/random.js";
+import { thrown } from "./helpers/errors.js";
 
 const U = 2 ** -24;
 const SIZES = [1, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 257];
@@ -306,16 +307,6 @@ describe("matmul (public, shared runtime)", () => {
     expect(z.shape).toEqual([2, 3]);
     expect(Array.from(z.data)).toEqual([0, 0, 0, 0, 0, 0]);
   });
-
-  function thrown(fn: () => unknown): RecurError {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(RecurError);
-      return e as RecurError;
-    }
-    throw new Error("expected a RecurError, nothing was thrown");
-  }
 
   it("shape errors name the argument (E_SHAPE)", () => {
     let e = thrown(() => matmul(tensor([2, 3]), tensor([4, 2])));

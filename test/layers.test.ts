@@ -4,20 +4,12 @@ import { crossEntropyPtr } from "../src/wasm/index.js";
 import { runtime } from "../src/runtime.js";
 import { createRng } from "../src/random.js";
 import { randn } from "./helpers/random.js";
+import { codeOf } from "./helpers/errors.js";
+import { numericGrad } from "./helpers/numeric.js";
 
 beforeAll(async () => {
   await init();
 });
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RecurError);
-    return `${(e as RecurError).code}: ${(e as Error).message}`;
-  }
-  return "no error";
-}
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
@@ -48,21 +40,6 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-function numericGrad(f: (x: Float64Array) => number, x0: ArrayLike<number>, h = 1e-3): Float64Array {
-  const x = Float64Array.from(x0);
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    x[i] = v + h;
-    const up = f(x);
-    x[i] = v - h;
-    const down = f(x);
-    x[i] = v;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
 describe("Linear", () => {
   const shapes: [number, number, number, boolean][] = [
     [1, 1, 1, true],
@@ -90,14 +67,14 @@ describe("Linear", () => {
         const dx = lin.backward(R);
         const g = lin.gradients();
         const L = (xx: ArrayLike<number>, ww: ArrayLike<number>, bb: ArrayLike<number> | undefined): number => dot(linear64(xx, N, I, O, ww, bb), R.data);
-        const dxNum = numericGrad((xx) => L(xx, w, b), x.data);
-        const dwNum = numericGrad((ww) => L(x.data, ww, b), w);
+        const dxNum = numericGrad((xx) => L(xx, w, b), x.data, 1e-3);
+        const dwNum = numericGrad((ww) => L(x.data, ww, b), w, 1e-3);
         expect(dx.shape).toEqual([N, I]);
         expect(maxAbs(dx.data, dxNum)).toBeLessThan(1e-5 * scaleOf(dxNum));
         expect(g.weight.shape).toEqual([O, I]);
         expect(maxAbs(g.weight.data, dwNum)).toBeLessThan(1e-5 * scaleOf(dwNum));
         if (b) {
-          const dbNum = numericGrad((bb) => L(x.data, w, bb), b);
+          const dbNum = numericGrad((bb) => L(x.data, w, bb), b, 1e-3);
           expect(maxAbs(g.bias.data, dbNum)).toBeLessThan(1e-5 * scaleOf(dbNum));
         } else {
           expect(Object.keys(g)).toEqual(["weight"]);
@@ -260,7 +237,7 @@ describe("Embedding", () => {
       });
       return s;
     };
-    const num = numericGrad(L, w);
+    const num = numericGrad(L, w, 1e-3);
     const g = emb.gradients().weight.data;
     for (let j = 12; j < 18; j++) num[j] = 0; // paddingIdx receives no gradient
     expect(maxAbs(g, num)).toBeLessThan(1e-5);

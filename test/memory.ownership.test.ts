@@ -4,8 +4,9 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { backendInfo, init, LSTM, RecurError, SequenceModel, SGD, Adam, type Tensor } from "../src/index.js";
+import { Adam, backendInfo, init, LSTM, SequenceModel, type Tensor } from "../src/index.js";
 import { ESN } from "../src/esn/index.js";
+import { thrown } from "./helpers/errors.js";
 
 const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 
@@ -15,32 +16,22 @@ beforeAll(async () => {
 
 const used = (): number => backendInfo().heapUsedBytes;
 
-function throws(fn: () => unknown): RecurError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RecurError);
-    return e as RecurError;
-  }
-  throw new Error("expected a RecurError, nothing was thrown");
-}
-
 describe("a constructor that throws keeps no Wasm memory", () => {
   it("recurrent models, optimizers, sequence models and ESNs that fail give back what they reserved", () => {
     const before = used();
-    expect(throws(() => new LSTM({ inputSize: 3, hiddenSize: 4, init: "xavier" as never })).code).toBe("E_VALUE");
+    expect(thrown(() => new LSTM({ inputSize: 3, hiddenSize: 4, init: "xavier" as never })).code).toBe("E_VALUE");
     // The LSTM and the embedding are built before the head's options fail.
-    expect(throws(() => new SequenceModel({ vocabSize: 7, hiddenSize: 16, outputSize: 0 })).code).toBe("E_VALUE");
+    expect(thrown(() => new SequenceModel({ vocabSize: 7, hiddenSize: 16, outputSize: 0 })).code).toBe("E_VALUE");
     const model = new LSTM({ inputSize: 3, hiddenSize: 4 });
     model.parameterRegions(); // the model's gradient block, made on first use, is the model's
     const withModel = used();
-    expect(throws(() => new Adam(model, { lr: 1e-3, betas: [2, 0.5] })).code).toBe("E_VALUE");
+    expect(thrown(() => new Adam(model, { lr: 1e-3, betas: [2, 0.5] })).code).toBe("E_VALUE");
     expect(used()).toBe(withModel);
     model.dispose();
     // An ESN that builds its reservoir in the constructor (inputDim given) and then fails: an
     // all-zero W has no spectral radius to scale to.
     const zero: Tensor = { shape: [5, 5], data: new Float32Array(25) };
-    expect(throws(() => new ESN({ units: 5, inputDim: 1, spectralRadius: 0.9, weights: { W: zero } })).message).toMatch(/spectral radius 0/);
+    expect(thrown(() => new ESN({ units: 5, inputDim: 1, spectralRadius: 0.9, weights: { W: zero } })).message).toMatch(/spectral radius 0/);
     expect(used()).toBe(before);
   });
 });

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { clipGradNorm, clipGradValue, gradientsFinite, init, RecurError } from "../src/index.js";
 import { createRng } from "../src/random.js";
 import { FakeModule } from "./helpers/trainable.js";
+import { codeOf } from "./helpers/errors.js";
 
 beforeAll(async () => {
   await init();
@@ -27,16 +28,6 @@ function norm64(gs: Float32Array[], p: number): number {
   }
   for (const g of gs) for (const v of g) s += Math.abs(v) ** p;
   return s ** (1 / p);
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RecurError);
-    return `${(e as RecurError).code}: ${(e as Error).message}`;
-  }
-  return "no error";
 }
 
 describe("clipGradNorm (torch.nn.utils.clip_grad_norm_)", () => {

@@ -4,6 +4,8 @@ import { crossEntropyPtr, msePtr } from "../src/wasm/index.js";
 import { runtime } from "../src/runtime.js";
 import { createRng } from "../src/random.js";
 import { randn } from "./helpers/random.js";
+import { codeOf } from "./helpers/errors.js";
+import { numericGrad } from "./helpers/numeric.js";
 
 beforeAll(async () => {
   await init();
@@ -34,22 +36,6 @@ function mse64(a: ArrayLike<number>, b: ArrayLike<number>, reduction = "mean"): 
   return reduction === "mean" ? s / a.length : s;
 }
 
-// Central differences of a float64 function, per coordinate.
-function numericGrad(f: (x: Float64Array) => number, x0: ArrayLike<number>, h = 1e-5): Float64Array {
-  const x = Float64Array.from(x0);
-  const g = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    x[i] = v + h;
-    const up = f(x);
-    x[i] = v - h;
-    const down = f(x);
-    x[i] = v;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
@@ -60,16 +46,6 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function targetsFor(N: number, C: number, seed: number): Int32Array {
   const rng = createRng(seed);
   return Int32Array.from({ length: N }, () => rng.int(C));
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RecurError);
-    return `${(e as RecurError).code}: ${(e as Error).message}`;
-  }
-  return "no error";
 }
 
 describe("crossEntropy vs float64", () => {
@@ -105,7 +81,7 @@ describe("crossEntropy vs float64", () => {
         }
         expect(Math.abs(loss - ref)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(ref)));
         expect(grad.shape).toEqual([N, C]);
-        const num = numericGrad((xx) => ce64(xx, N, C, t, o), x.data);
+        const num = numericGrad((xx) => ce64(xx, N, C, t, o), x.data, 1e-5);
         expect(maxAbs(grad.data, num)).toBeLessThan(2e-6);
       });
     }
@@ -193,7 +169,7 @@ describe("mse vs float64", () => {
         const { loss, grad } = mse(a, b, { reduction });
         const ref = mse64(a.data, b.data, reduction);
         expect(Math.abs(loss - ref)).toBeLessThanOrEqual(1e-12 * Math.max(1, ref));
-        const num = numericGrad((x) => mse64(x, b.data, reduction), a.data);
+        const num = numericGrad((x) => mse64(x, b.data, reduction), a.data, 1e-5);
         expect(maxAbs(grad.data, num)).toBeLessThan(1e-6 * Math.max(1, ...Array.from(num, Math.abs)));
       });
     }

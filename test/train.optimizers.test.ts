@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Adagrad, Adam, AdamW, init, Optimizer, RecurError, RMSprop, SGD, type OptimizerStateDict } from "../src/index.js";
 import { createRng } from "../src/random.js";
 import { FakeModule } from "./helpers/trainable.js";
+import { codeOf } from "./helpers/errors.js";
 
 beforeAll(async () => {
   await init();
@@ -337,16 +338,6 @@ describe("optimizer state: save, load, resume bit-exactly", () => {
     expect(dst.stateDict().state[0].max_exp_avg_sq.data[0]).toBeCloseTo(0.001, 6);
   });
 });
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RecurError);
-    return `${(e as RecurError).code}: ${(e as Error).message}`;
-  }
-  return "no error";
-}
 
 describe("optimizer input validation", () => {
   it("rejects bad hyper-parameters with E_VALUE naming them", () => {

@@ -1,20 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Adam, CosineAnnealingLR, ExponentialLR, init, LambdaLR, RecurError, SGD, StepLR } from "../src/index.js";
 import { FakeModule } from "./helpers/trainable.js";
+import { codeOf } from "./helpers/errors.js";
 
 beforeAll(async () => {
   await init();
 });
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RecurError);
-    return `${(e as RecurError).code}: ${(e as Error).message}`;
-  }
-  return "no error";
-}
 
 // The closed forms from the PyTorch documentation; the schedulers use PyTorch's recursive forms,
 // so the two agree up to float64 rounding.

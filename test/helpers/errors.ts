@@ -14,3 +14,25 @@ export function expectRecurError(f: () => unknown, code: string, ...parts: strin
   expect(err.code).toBe(code);
   for (const p of parts) expect(err.message).toContain(p);
 }
+
+/** "CODE: message" of the RecurError `fn` throws (anything else fails the test), or "no error". */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(RecurError);
+    return `${(e as RecurError).code}: ${(e as Error).message}`;
+  }
+  return "no error";
+}
+
+/** The RecurError `fn` throws (anything else, or nothing, fails the test). */
+export function thrown(fn: () => unknown): RecurError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(RecurError);
+    return e as RecurError;
+  }
+  throw new Error("expected a RecurError, nothing was thrown");
+}
