@@ -7,7 +7,7 @@
  * two output buffers (layer l writes one while reading the other) and one gate buffer; training
  * keeps every layer's outputs, gates and caches for the backward, plus the backward's regions.
  */
-import { carve, type WasmBlocks } from "../memory.js";
+import { align64, carve, type WasmBlocks } from "../memory.js";
 import type { Runtime } from "../runtime.js";
 import { layerInputSize, type Dims } from "./config.js";
 import { Field, Kind, DESC_BYTES, round8 } from "./descriptor.js";
@@ -61,7 +61,7 @@ export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: n
   const LD = d.L * d.D;
   const TB = T * B;
   const gru = d.kind === Kind.Gru || d.kind === Kind.GruResetBefore;
-  const outStride = Math.ceil((TB * width * 4) / 64) * 64;
+  const outStride = align64(TB * width * 4);
   const train = (bytes: number): number => (training ? bytes : 0);
   const widest = Math.max(I, width, P, Hp);
   const inWidest = d.L > 1 ? Math.max(I, width) : I; // the widest layer input

@@ -1,6 +1,6 @@
 /** Learned initial states of a SequenceModel (`trainableInitialState`), a Trainable of their own. */
 import { fail } from "../errors.js";
-import { WasmBlocks } from "../memory.js";
+import { align64, WasmBlocks } from "../memory.js";
 import type { RecurrentModel, StreamState } from "../models/recurrent.js";
 import { runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
@@ -21,7 +21,7 @@ export class InitialState implements Trainable {
     this.rows = rnn.config.numLayers * rnn.directions;
     this.hSize = rnn.outputSize;
     this.cSize = rnn.config.mode === "LSTM" ? rnn.config.hiddenSize : 0;
-    this.floats = Math.ceil((this.rows * (this.hSize + this.cSize)) / 16) * 16;
+    this.floats = align64(this.rows * (this.hSize + this.cSize) * 4) / 4;
     const heap = runtime().heap;
     this.blocks = WasmBlocks.of(heap, this);
     this.block = this.blocks.ensure("params", this.floats * 8); // parameters, then their gradients
