@@ -78,6 +78,8 @@ export abstract class RecurrentModel implements Trainable {
   private readonly params: RecurrentParams;
   private bptt: Bptt | undefined;
   private trained: (Call & { ws: Workspace }) | undefined;
+  // The last layout of the inference and the training workspace (reused while it fits).
+  private readonly layouts: { workspace?: Workspace; train?: Workspace } = {};
   private disposed = false;
 
   protected constructor(config: RecurrentConfig, options: RecurrentOptions) {
@@ -145,7 +147,7 @@ export abstract class RecurrentModel implements Trainable {
   initialState(batch = 1): StreamState {
     this.checkAlive();
     integer("initialState", "batch", batch, { min: 1 });
-    reserveWorkspace(this.blocks, "workspace", this.d, 1, batch, false);
+    this.reserve(1, batch, false);
     const L = this.config.numLayers;
     return new StreamState(
       { shape: [L, batch, this.d.P], data: new Float32Array(L * batch * this.d.P) },
@@ -279,6 +281,11 @@ export abstract class RecurrentModel implements Trainable {
     this.bptt?.repack();
   }
 
+  private reserve(T: number, B: number, training: boolean): Workspace {
+    const slot = training ? "train" : "workspace";
+    return (this.layouts[slot] = reserveWorkspace(this.blocks, slot, this.d, T, B, training, this.layouts[slot]));
+  }
+
   // The gradient block and the backward's packed weights, made on first use.
   private trainer(): Bptt {
     this.bptt ??= new Bptt(this.rt, this.d, this.params, this.blocks);
@@ -292,7 +299,7 @@ export abstract class RecurrentModel implements Trainable {
     const d = this.d;
     const heap = this.rt.heap;
     const LD = d.L * d.D;
-    const ws = reserveWorkspace(this.blocks, training ? "train" : "workspace", d, T, B, training);
+    const ws = this.reserve(T, B, training);
     copySequence(x.data, heap.f32(ws.x, T * B * d.inputSize), B, T, d.inputSize, batchFirst);
     if (call.lengths) heap.i32(ws.lengths, B).set(call.lengths);
     const h = heap.f32(ws.h, LD * B * d.Ps);

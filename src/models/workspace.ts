@@ -15,6 +15,8 @@ import type { LayerPack } from "./params.js";
 
 /** Byte addresses of a call's regions (0 or unused where the call needs none). */
 export interface Workspace {
+  /** The block holding every region. */
+  base: number;
   training: boolean;
   T: number;
   B: number;
@@ -54,8 +56,13 @@ function hasAux(d: Dims): boolean {
   return d.kind === Kind.Gru || d.kind === Kind.GruResetBefore || d.projSize > 0;
 }
 
-/** The workspace of a (T, B) call, in `blocks`' slot `slot` (reallocated when too small). */
-export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B: number, training: boolean): Workspace {
+/**
+ * The workspace of a (T, B) call, in `blocks`' slot `slot` (reallocated when too small).
+ * `previous`, the last layout of that slot, is returned as it is when it still fits: streaming
+ * steps then compute no layout at all.
+ */
+export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B: number, training: boolean, previous?: Workspace): Workspace {
+  if (previous !== undefined && previous.T === T && previous.B === B && previous.training === training && blocks.get(slot) === previous.base) return previous;
   const { G, Hp, Ps, P, width } = d;
   const I = d.inputSize;
   const LD = d.L * d.D;
@@ -93,7 +100,7 @@ export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: n
   };
   const { offsets, total } = carve(sizes);
   const base = blocks.ensure(slot, total); // may throw (out of memory): the old block stays valid
-  const ws = { training, T, B, outStride } as Workspace;
+  const ws = { base, training, T, B, outStride } as Workspace;
   for (const key of Object.keys(offsets) as (keyof typeof sizes)[]) ws[key] = base + offsets[key];
   return ws;
 }
