@@ -1,7 +1,7 @@
 /** Series to tensors, and the error metrics. */
 import { fail } from "../errors.js";
 import type { Tensor } from "../tensor.js";
-import { show } from "../validate.js";
+import { integer, show } from "../validate.js";
 
 function checkSeries(fn: string, name: string, s: unknown): ArrayLike<number> {
   if (s === null || typeof s !== "object" || typeof (s as ArrayLike<number>).length !== "number") {
@@ -11,10 +11,7 @@ function checkSeries(fn: string, name: string, s: unknown): ArrayLike<number> {
 }
 
 function checkColumns(fn: string, columns: unknown): number {
-  if (typeof columns !== "number" || !Number.isInteger(columns) || columns < 1) {
-    fail("E_VALUE", `${fn}: columns must be an integer >= 1, got ${show(columns)}`);
-  }
-  return columns;
+  return integer(fn, "columns", columns, { min: 1 });
 }
 
 /**
@@ -38,9 +35,7 @@ export function column(series: ArrayLike<number>, columns: number, index: number
   const fn = "column";
   checkSeries(fn, "series", series);
   checkColumns(fn, columns);
-  if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= columns) {
-    fail("E_VALUE", `${fn}: index must be an integer in [0, ${columns - 1}], got ${show(index)}`);
-  }
+  integer(fn, "index", index, { min: 0, max: columns - 1 });
   if (series.length % columns !== 0) {
     fail("E_SHAPE", `${fn}: series has ${series.length} values, not a multiple of columns=${columns}`);
   }

@@ -7,6 +7,7 @@ import { runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { align64 } from "../memory.js";
 import { checkPtr } from "./util.js";
+import { oneOf } from "../validate.js";
 
 export type Reduction = "mean" | "sum";
 
@@ -79,9 +80,7 @@ function prepareTargets(where: string, targets: ArrayLike<number>, rows: number,
 }
 
 function checkReduction(where: string, r: unknown): Reduction {
-  if (r === undefined) return "mean";
-  if (r !== "mean" && r !== "sum") fail("E_VALUE", `${where}: reduction must be "mean" or "sum", got ${JSON.stringify(r)}`);
-  return r;
+  return oneOf(where, "reduction", r, ["mean", "sum"] as const, "mean");
 }
 
 // Runs the kernel on logits already in Wasm memory; targets and weights go through a scratch block.
