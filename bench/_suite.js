@@ -230,7 +230,7 @@ export async function compare(cases, options = {}) {
       }
       for (const k of keys) {
         const med = median(samples[k]);
-        Object.assign(row.engines[k], { median: med, min: Math.min(...samples[k]), samples: samples[k].length, gflops: c.flops ? c.flops / med / 1e6 : undefined });
+        Object.assign(row.engines[k], { median: med, min: samples[k].reduce((a, b) => Math.min(a, b), Infinity), samples: samples[k].length, gflops: c.flops ? c.flops / med / 1e6 : undefined });
       }
       console.error(`    ${keys.map((k) => `${k} ${formatTime(row.engines[k].median)} (${samples[k].length} samples, ${(spent[k] / 1000).toFixed(1)} s)`).join(", ")}`);
       results.push(row);
