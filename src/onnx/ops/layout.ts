@@ -1,0 +1,558 @@
+// Operators that move data without arithmetic: views (Identity, Reshape, Flatten, Squeeze,
+// Unsqueeze, Dropout at inference) share their input's array; Transpose, Concat, Split, Slice,
+// Gather, Expand and Pad copy through index maps kept per input shape; Shape, Size, Constant and
+// ConstantOfShape make values.
+import { fail } from "../../errors.js";
+import { alloc, clampBig, ensure, numel, toNumbers, type OnnxTensor, type TypedData } from "../values.js";
+import { BroadcastPlan, sameShape } from "./elementwise.js";
+import { axis, shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
+
+type Outs = (OnnxTensor | undefined)[];
+
+/** An output that shares the input's data under another shape. */
+function viewOp(ctx: BuildContext, shapeOf: (input: OnnxTensor, ins: readonly (OnnxTensor | undefined)[]) => readonly number[]): Op {
+  const out: OnnxTensor = { dtype: "float32", shape: [], data: new Float32Array(0) };
+  const outs: Outs = [out];
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!;
+      const shape = shapeOf(x, ins);
+      if (numel(shape) !== x.data.length) fail("E_SHAPE", `${ctx.label}: cannot view ${shapeStr(x.shape)} as ${shapeStr(shape)}`);
+      out.dtype = x.dtype;
+      out.data = x.data;
+      if (out.shape !== shape) {
+        out.shape.length = shape.length;
+        for (let i = 0; i < shape.length; i++) out.shape[i] = shape[i];
+      }
+    },
+  };
+}
+
+/** Axes from the attribute (older opsets) or from input 1 (newer ones). */
+function axesOf(ctx: BuildContext, ins: readonly (OnnxTensor | undefined)[], inputIndex = 1): number[] | undefined {
+  if (ctx.attrs.has("axes")) return ctx.attrs.ints("axes");
+  const t = ins[inputIndex];
+  return t === undefined ? undefined : toNumbers(t, `${ctx.label}: axes`);
+}
+
+const identity: OpFactory = (ctx) => viewOp(ctx, (x) => x.shape);
+
+function dropout(ctx: BuildContext): Op {
+  const view = viewOp(ctx, (x) => x.shape);
+  const outs: Outs = [undefined, undefined];
+  return {
+    outs,
+    run(ins) {
+      view.run(ins);
+      outs[0] = view.outs[0];
+      if (ctx.wants(1)) {
+        const x = ins[0]!;
+        const mask = ensure(outs[1], "bool", x.shape);
+        (mask.data as Uint8Array).fill(1);
+        outs[1] = mask;
+      }
+    },
+  };
+}
+
+function reshape(ctx: BuildContext): Op {
+  const allowZero = ctx.attrs.int("allowzero", 0) === 1;
+  const shape: number[] = [];
+  return viewOp(ctx, (x, ins) => {
+    const target = ctx.attrs.has("shape") ? ctx.attrs.ints("shape")! : toNumbers(ins[1]!, `${ctx.label}: shape`);
+    shape.length = 0;
+    let infer = -1, known = 1;
+    for (let i = 0; i < target.length; i++) {
+      let d = target[i];
+      if (d === 0 && !allowZero) {
+        if (i >= x.shape.length) fail("E_SHAPE", `${ctx.label}: shape ${shapeStr(target)} copies dimension ${i} of a rank-${x.shape.length} input`);
+        d = x.shape[i];
+      }
+      if (d === -1) {
+        if (infer >= 0) fail("E_SHAPE", `${ctx.label}: shape ${shapeStr(target)} has two -1`);
+        infer = i;
+      } else if (d < 0) fail("E_SHAPE", `${ctx.label}: shape ${shapeStr(target)} has ${d}`);
+      else known *= d;
+      shape.push(d);
+    }
+    if (infer >= 0) {
+      const n = x.data.length;
+      if (known === 0 || n % known !== 0) fail("E_SHAPE", `${ctx.label}: cannot reshape ${shapeStr(x.shape)} to ${shapeStr(target)}`);
+      shape[infer] = n / known;
+    }
+    return shape;
+  });
+}
+
+function flatten(ctx: BuildContext): Op {
+  const shape = [0, 0];
+  return viewOp(ctx, (x) => {
+    const r = x.shape.length;
+    let a = ctx.attrs.int("axis", 1);
+    if (a < 0) a += r;
+    if (a < 0 || a > r) fail("E_SHAPE", `${ctx.label}: axis ${ctx.attrs.int("axis", 1)} out of range for rank ${r}`);
+    shape[0] = numel(x.shape.slice(0, a));
+    shape[1] = numel(x.shape.slice(a));
+    return shape;
+  });
+}
+
+function squeeze(ctx: BuildContext): Op {
+  const shape: number[] = [];
+  return viewOp(ctx, (x, ins) => {
+    const axes = axesOf(ctx, ins);
+    shape.length = 0;
+    const r = x.shape.length;
+    const drop = axes?.map((a) => axis(ctx.label, a, r));
+    for (let i = 0; i < r; i++) {
+      if (drop === undefined ? x.shape[i] === 1 : drop.includes(i)) {
+        if (x.shape[i] !== 1) fail("E_SHAPE", `${ctx.label}: cannot squeeze axis ${i} of size ${x.shape[i]}`);
+        continue;
+      }
+      shape.push(x.shape[i]);
+    }
+    return shape;
+  });
+}
+
+function unsqueeze(ctx: BuildContext): Op {
+  const shape: number[] = [];
+  return viewOp(ctx, (x, ins) => {
+    const axes = axesOf(ctx, ins);
+    if (axes === undefined) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label} has no axes`);
+    const r = x.shape.length + axes.length;
+    const add = axes.map((a) => axis(ctx.label, a, r));
+    shape.length = 0;
+    let k = 0;
+    for (let i = 0; i < r; i++) shape.push(add.includes(i) ? 1 : x.shape[k++]);
+    return shape;
+  });
+}
+
+/** An op whose output element i is input element map[i]; the map is rebuilt when the input shape changes. */
+function gatherCopy(out: OnnxTensor, src: TypedData, map: Int32Array): void {
+  const o = out.data as unknown as (number | bigint)[];
+  const s = src as unknown as (number | bigint)[];
+  for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let st = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = st;
+    st *= shape[i];
+  }
+  return s;
+}
+
+/**
+ * Flat input index of each output element, for an output of `outShape` whose coordinate c along
+ * axis d reads input coordinate `coord(d, c)` (-1: outside the input, e.g. constant padding).
+ */
+function indexMap(outShape: readonly number[], inShape: readonly number[], coord: (d: number, c: number) => number): Int32Array {
+  const n = numel(outShape);
+  const r = outShape.length;
+  const inStrides = stridesOf(inShape);
+  const tables = outShape.map((size, d) => Int32Array.from({ length: size }, (_, c) => coord(d, c)));
+  const map = new Int32Array(n);
+  const idx = new Array<number>(r).fill(0);
+  for (let o = 0; o < n; o++) {
+    let at = 0;
+    for (let d = 0; d < r; d++) {
+      const c = tables[d][idx[d]];
+      if (c < 0) {
+        at = -1;
+        break;
+      }
+      at += c * inStrides[d];
+    }
+    map[o] = at;
+    for (let d = r - 1; d >= 0; d--) {
+      if (++idx[d] < outShape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return map;
+}
+
+function transpose(ctx: BuildContext): Op {
+  const permAttr = ctx.attrs.ints("perm");
+  const outs: Outs = [undefined];
+  let key: number[] = [];
+  let map: Int32Array = new Int32Array(0);
+  const shape: number[] = [];
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!;
+      const r = x.shape.length;
+      const perm = permAttr ?? Array.from({ length: r }, (_, i) => r - 1 - i);
+      if (perm.length !== r) fail("E_SHAPE", `${ctx.label}: perm ${shapeStr(perm)} does not fit rank ${r}`);
+      if (!sameShape(key, x.shape)) {
+        key = [...x.shape];
+        shape.length = 0;
+        for (const p of perm) shape.push(x.shape[axis(ctx.label, p, r, "perm entry")]);
+        const st = stridesOf(x.shape);
+        const n = numel(shape);
+        map = new Int32Array(n);
+        const idx = new Array<number>(r).fill(0);
+        for (let o = 0; o < n; o++) {
+          let at = 0;
+          for (let d = 0; d < r; d++) at += idx[d] * st[perm[d]];
+          map[o] = at;
+          for (let d = r - 1; d >= 0; d--) {
+            if (++idx[d] < shape[d]) break;
+            idx[d] = 0;
+          }
+        }
+      }
+      const out = ensure(outs[0], x.dtype, shape);
+      outs[0] = out;
+      gatherCopy(out, x.data, map);
+    },
+  };
+}
+
+function concat(ctx: BuildContext): Op {
+  const a = ctx.attrs.int("axis");
+  if (a === undefined) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label} has no axis`);
+  const outs: Outs = [undefined];
+  const shape: number[] = [];
+  return {
+    outs,
+    run(ins) {
+      const parts = ins.filter((t): t is OnnxTensor => t !== undefined);
+      const first = parts[0];
+      const r = first.shape.length;
+      const ax = axis(ctx.label, a, r);
+      shape.length = 0;
+      for (const d of first.shape) shape.push(d);
+      shape[ax] = 0;
+      for (const p of parts) {
+        if (p.dtype !== first.dtype) fail("E_TYPE", `${ctx.label}: inputs have types ${first.dtype} and ${p.dtype}`);
+        if (p.shape.length !== r || p.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
+          fail("E_SHAPE", `${ctx.label}: cannot concatenate ${shapeStr(first.shape)} and ${shapeStr(p.shape)} along axis ${a}`);
+        }
+        shape[ax] += p.shape[ax];
+      }
+      const out = ensure(outs[0], first.dtype, shape);
+      outs[0] = out;
+      const outer = numel(shape.slice(0, ax));
+      const inner = numel(shape.slice(ax + 1));
+      const rowOut = shape[ax] * inner;
+      let off = 0;
+      const o = out.data as Float32Array;
+      for (const p of parts) {
+        const row = p.shape[ax] * inner;
+        const src = p.data as Float32Array;
+        for (let k = 0; k < outer; k++) o.set(src.subarray(k * row, (k + 1) * row), k * rowOut + off);
+        off += row;
+      }
+    },
+  };
+}
+
+function split(ctx: BuildContext): Op {
+  const a = ctx.attrs.int("axis", 0);
+  const count = ctx.node.outputs.length;
+  const outs: Outs = new Array(count).fill(undefined);
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!;
+      const r = x.shape.length;
+      const ax = axis(ctx.label, a, r);
+      const len = x.shape[ax];
+      let sizes: number[];
+      if (ctx.attrs.has("split")) sizes = ctx.attrs.ints("split")!;
+      else if (ins[1] !== undefined) sizes = toNumbers(ins[1], `${ctx.label}: split`);
+      else {
+        const per = Math.ceil(len / count);
+        sizes = Array.from({ length: count }, (_, i) => Math.max(0, Math.min(per, len - i * per)));
+      }
+      if (sizes.length !== count || sizes.reduce((s, v) => s + v, 0) !== len) {
+        fail("E_SHAPE", `${ctx.label}: split sizes ${shapeStr(sizes)} do not divide axis ${a} of size ${len} into ${count} outputs`);
+      }
+      const outer = numel(x.shape.slice(0, ax));
+      const inner = numel(x.shape.slice(ax + 1));
+      let off = 0;
+      const src = x.data as Float32Array;
+      for (let k = 0; k < count; k++) {
+        const shape = [...x.shape];
+        shape[ax] = sizes[k];
+        const out = ensure(outs[k], x.dtype, shape);
+        outs[k] = out;
+        const row = sizes[k] * inner;
+        const o = out.data as Float32Array;
+        for (let j = 0; j < outer; j++) o.set(src.subarray(j * len * inner + off, j * len * inner + off + row), j * row);
+        off += row;
+      }
+    },
+  };
+}
+
+function slice(ctx: BuildContext): Op {
+  const outs: Outs = [undefined];
+  let key = "";
+  let map: Int32Array = new Int32Array(0);
+  const shape: number[] = [];
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!;
+      const r = x.shape.length;
+      let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
+      if (ctx.opset < 10) {
+        starts = ctx.attrs.ints("starts") ?? [];
+        ends = ctx.attrs.ints("ends") ?? [];
+        axes = ctx.attrs.ints("axes");
+      } else {
+        starts = toNumbers(ins[1]!, `${ctx.label}: starts`);
+        ends = toNumbers(ins[2]!, `${ctx.label}: ends`);
+        axes = ins[3] ? toNumbers(ins[3], `${ctx.label}: axes`) : undefined;
+        steps = ins[4] ? toNumbers(ins[4], `${ctx.label}: steps`) : undefined;
+      }
+      const k = `${x.shape.join(",")}|${starts.join(",")}|${ends.join(",")}|${axes?.join(",")}|${steps?.join(",")}`;
+      if (k !== key) {
+        key = k;
+        const first = new Array<number>(r).fill(0);
+        const step = new Array<number>(r).fill(1);
+        shape.length = 0;
+        for (const d of x.shape) shape.push(d);
+        const ax = axes ?? starts.map((_, i) => i);
+        if (ends.length !== starts.length || ax.length !== starts.length || (steps && steps.length !== starts.length)) {
+          fail("E_SHAPE", `${ctx.label}: starts, ends, axes and steps have different lengths`);
+        }
+        ax.forEach((a0, i) => {
+          const a = axis(ctx.label, a0, r);
+          const dim = x.shape[a];
+          const st = steps?.[i] ?? 1;
+          if (st === 0) fail("E_VALUE", `${ctx.label}: step 0 on axis ${a0}`);
+          let s = starts[i], e = ends[i];
+          if (s < 0) s += dim;
+          if (e < 0) e += dim;
+          if (st > 0) {
+            s = Math.min(Math.max(s, 0), dim);
+            e = Math.min(Math.max(e, 0), dim);
+            shape[a] = Math.max(0, Math.ceil((e - s) / st));
+          } else {
+            s = Math.min(Math.max(s, -1), dim - 1);
+            e = Math.min(Math.max(e, -1), dim - 1);
+            shape[a] = Math.max(0, Math.ceil((e - s) / st));
+          }
+          first[a] = s;
+          step[a] = st;
+        });
+        map = indexMap(shape, x.shape, (d, c) => first[d] + c * step[d]);
+      }
+      const out = ensure(outs[0], x.dtype, shape);
+      outs[0] = out;
+      gatherCopy(out, x.data, map);
+    },
+  };
+}
+
+function gather(ctx: BuildContext): Op {
+  const a0 = ctx.attrs.int("axis", 0);
+  const outs: Outs = [undefined];
+  const shape: number[] = [];
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!, idx = ins[1]!;
+      const r = x.shape.length;
+      const a = axis(ctx.label, a0, r);
+      shape.length = 0;
+      for (let i = 0; i < a; i++) shape.push(x.shape[i]);
+      for (const d of idx.shape) shape.push(d);
+      for (let i = a + 1; i < r; i++) shape.push(x.shape[i]);
+      const out = ensure(outs[0], x.dtype, shape);
+      outs[0] = out;
+      const outer = numel(x.shape.slice(0, a));
+      const inner = numel(x.shape.slice(a + 1));
+      const dim = x.shape[a];
+      const n = idx.data.length;
+      const src = x.data as Float32Array, o = out.data as Float32Array;
+      const ids = idx.data;
+      for (let j = 0; j < n; j++) {
+        let k = typeof ids[j] === "bigint" ? clampBig(ids[j] as bigint) : (ids[j] as number);
+        if (k < 0) k += dim;
+        if (!(k >= 0 && k < dim)) fail("E_VALUE", `${ctx.label}: index ${String(ids[j])} is out of range for axis ${a0} of size ${dim}`);
+        for (let m = 0; m < outer; m++) {
+          const from = (m * dim + k) * inner;
+          const to = (m * n + j) * inner;
+          if (inner === 1) o[to] = src[from];
+          else o.set(src.subarray(from, from + inner), to);
+        }
+      }
+    },
+  };
+}
+
+function expand(ctx: BuildContext): Op {
+  const plan = new BroadcastPlan(ctx.label);
+  const outs: Outs = [undefined];
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!;
+      const target = toNumbers(ins[1]!, `${ctx.label}: shape`);
+      plan.update([x.shape, target]);
+      const out = ensure(outs[0], x.dtype, plan.shape);
+      outs[0] = out;
+      const map = plan.maps[0];
+      if (map === null) {
+        if (plan.scalar[0]) (out.data as Float32Array).fill(x.data[0] as number);
+        else (out.data as Float32Array).set(x.data as Float32Array);
+        if (plan.scalar[0] && x.dtype === "int64") (out.data as BigInt64Array).fill(x.data[0] as bigint);
+      } else gatherCopy(out, x.data, map);
+    },
+  };
+}
+
+function pad(ctx: BuildContext): Op {
+  const mode = ctx.attrs.string("mode", "constant");
+  if (mode !== "constant" && mode !== "reflect" && mode !== "edge") fail("E_UNSUPPORTED", `${ctx.label}: Pad mode "${mode}" (supported: constant, reflect, edge)`);
+  const outs: Outs = [undefined];
+  let key = "";
+  let map: Int32Array = new Int32Array(0);
+  const shape: number[] = [];
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!;
+      const r = x.shape.length;
+      let pads: number[];
+      let value = 0 as number | bigint;
+      if (ctx.opset < 11) {
+        pads = ctx.attrs.ints("pads") ?? [];
+        value = ctx.attrs.float("value", 0);
+      } else {
+        pads = toNumbers(ins[1]!, `${ctx.label}: pads`);
+        if (ins[2] !== undefined && ins[2].data.length > 0) value = ins[2].data[0];
+      }
+      let axes = Array.from({ length: r }, (_, i) => i);
+      if (ins[3] !== undefined) axes = toNumbers(ins[3], `${ctx.label}: axes`).map((a) => axis(ctx.label, a, r));
+      if (pads.length !== 2 * axes.length) fail("E_SHAPE", `${ctx.label}: pads has ${pads.length} entries for ${axes.length} axes`);
+      const k = `${x.shape.join(",")}|${pads.join(",")}|${axes.join(",")}`;
+      if (k !== key) {
+        key = k;
+        const before = new Array<number>(r).fill(0);
+        shape.length = 0;
+        for (const d of x.shape) shape.push(d);
+        axes.forEach((a, i) => {
+          before[a] = pads[i];
+          shape[a] = x.shape[a] + pads[i] + pads[i + axes.length];
+          if (shape[a] < 0) fail("E_SHAPE", `${ctx.label}: pads ${shapeStr(pads)} remove more than axis ${a} holds`);
+          if (mode === "reflect" && (pads[i] >= x.shape[a] || pads[i + axes.length] >= x.shape[a])) {
+            fail("E_SHAPE", `${ctx.label}: reflect padding ${pads[i]}/${pads[i + axes.length]} needs an axis longer than that, axis ${a} has ${x.shape[a]}`);
+          }
+        });
+        map = indexMap(shape, x.shape, (d, c) => {
+          const dim = x.shape[d];
+          let i = c - before[d];
+          if (i >= 0 && i < dim) return i;
+          if (mode === "constant" || dim === 0) return -1;
+          if (mode === "edge") return i < 0 ? 0 : dim - 1;
+          // reflect: mirror without repeating the edge
+          const period = 2 * (dim - 1);
+          if (period === 0) return 0;
+          i = ((i % period) + period) % period;
+          return i < dim ? i : period - i;
+        });
+      }
+      const out = ensure(outs[0], x.dtype, shape);
+      outs[0] = out;
+      const o = out.data as unknown as (number | bigint)[];
+      const s = x.data as unknown as (number | bigint)[];
+      const fillValue = x.dtype === "int64" ? BigInt(value) : Number(value);
+      for (let i = 0; i < map.length; i++) o[i] = map[i] < 0 ? fillValue : s[map[i]];
+    },
+  };
+}
+
+function shapeOp(ctx: BuildContext): Op {
+  const outs: Outs = [undefined];
+  return {
+    outs,
+    run(ins) {
+      const x = ins[0]!;
+      const r = x.shape.length;
+      let start = ctx.attrs.int("start", 0), end = ctx.attrs.int("end", r);
+      if (start < 0) start += r;
+      if (end < 0) end += r;
+      start = Math.min(Math.max(start, 0), r);
+      end = Math.min(Math.max(end, start), r);
+      const out = ensure(outs[0], "int64", [end - start]);
+      outs[0] = out;
+      for (let i = start; i < end; i++) (out.data as BigInt64Array)[i - start] = BigInt(x.shape[i]);
+    },
+  };
+}
+
+function size(_ctx: BuildContext): Op {
+  const outs: Outs = [undefined];
+  return {
+    outs,
+    run(ins) {
+      const out = ensure(outs[0], "int64", []);
+      outs[0] = out;
+      (out.data as BigInt64Array)[0] = BigInt(ins[0]!.data.length);
+    },
+  };
+}
+
+function constant(ctx: BuildContext): Op {
+  const a = ctx.attrs;
+  let value: OnnxTensor;
+  if (a.has("value")) value = a.tensor("value")!;
+  else if (a.has("value_float")) value = { dtype: "float32", shape: [], data: Float32Array.of(a.float("value_float", 0)) };
+  else if (a.has("value_floats")) value = { dtype: "float32", shape: [a.floats("value_floats")!.length], data: Float32Array.from(a.floats("value_floats")!) };
+  else if (a.has("value_int")) value = { dtype: "int64", shape: [], data: BigInt64Array.of(BigInt(a.int("value_int", 0))) };
+  else if (a.has("value_ints")) value = { dtype: "int64", shape: [a.ints("value_ints")!.length], data: BigInt64Array.from(a.ints("value_ints")!, (v) => BigInt(v)) };
+  else fail("E_UNSUPPORTED", `${ctx.label}: Constant with attribute ${a.names().join(", ") || "(none)"} (supported: value, value_float(s), value_int(s))`);
+  return {
+    outs: [value],
+    run() {},
+  };
+}
+
+function constantOfShape(ctx: BuildContext): Op {
+  const value = ctx.attrs.tensor("value") ?? { dtype: "float32", shape: [1], data: new Float32Array(1) };
+  if (value.data.length !== 1) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label}: value must hold one element`);
+  const outs: Outs = [undefined];
+  return {
+    outs,
+    run(ins) {
+      const shape = toNumbers(ins[0]!, `${ctx.label}: shape`);
+      if (shape.some((d) => d < 0)) fail("E_SHAPE", `${ctx.label}: shape ${shapeStr(shape)} has a negative size`);
+      const out = ensure(outs[0], value.dtype, shape);
+      outs[0] = out;
+      (out.data as Float32Array).fill(value.data[0] as number);
+    },
+  };
+}
+
+export const layoutOps: Record<string, OpFactory> = {
+  Identity: identity,
+  Dropout: dropout,
+  Reshape: reshape,
+  Flatten: flatten,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  Transpose: transpose,
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Gather: gather,
+  Expand: expand,
+  Pad: pad,
+  Shape: shapeOp,
+  Size: size,
+  Constant: constant,
+  ConstantOfShape: constantOfShape,
+};
+
+export { alloc };
