@@ -79,3 +79,32 @@ describe("tfjs layers models match tfjs's outputs", () => {
     expect(missing?.code).toBe("E_KEY");
   });
 });
+
+describe("Keras files (.keras, legacy .h5): HDF5 by libhdf5/h5py in Keras's layout, PyTorch's outputs", () => {
+  const kdir = new URL("./fixtures/keras/", import.meta.url);
+  for (const file of ["gru_reset_after_dense.keras", "bidirectional_lstm_softmax.keras", "simple_rnn_time_distributed.h5"]) {
+    it(file, () => {
+      const ref = JSON.parse(readFileSync(new URL(file.replace(/\.(keras|h5)$/, ".json"), kdir), "utf8")) as Ref;
+      const model = loadKeras(readFileSync(new URL(file, kdir)));
+      const y = model.predict({ shape: ref.input.shape, data: Float32Array.from(ref.input.data) });
+      expect(y.shape).toEqual(ref.output.shape);
+      let worst = 0;
+      for (let i = 0; i < ref.output.data.length; i++) worst = Math.max(worst, Math.abs(y.data[i] - ref.output.data[i]));
+      expect(worst).toBeLessThanOrEqual(1e-5 * Math.max(1, ...ref.output.data.map(Math.abs)));
+      model.dispose();
+    });
+  }
+
+  it("rejects bytes that are neither and truncated files with E_FORMAT", () => {
+    const good = readFileSync(new URL("gru_reset_after_dense.keras", kdir));
+    for (const bad of [new Uint8Array([1, 2, 3, 4]), good.subarray(0, good.length / 2)]) {
+      let code: string | undefined;
+      try {
+        loadKeras(bad);
+      } catch (e) {
+        code = (e as RecurError).code;
+      }
+      expect(code).toBe("E_FORMAT");
+    }
+  });
+});

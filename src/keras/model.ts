@@ -154,7 +154,7 @@ function recurrentModel(where: string, p: RecurrentParts, inputSize: number, dir
     if (r.shape.length !== 2 || r.shape[0] !== U || r.shape[1] !== G * U) fail("E_SHAPE", `${where}: recurrent_kernel "${r.name}" is [${r.shape.join(", ")}], expected [${U}, ${G * U}]`);
     sd[`weight_ih${sfx}`] = kernelToTorch(p.kind, k, U);
     sd[`weight_hh${sfx}`] = kernelToTorch(p.kind, r, U);
-    let bi = new Float32Array(G * U), bh = new Float32Array(G * U);
+    let bi: Float32Array = new Float32Array(G * U), bh: Float32Array = new Float32Array(G * U);
     if (b !== undefined) {
       if (b.data.length === 2 * G * U && p.kind === "GRU") {
         // reset_after=True: [2, 3U] = input bias, recurrent bias
