@@ -241,3 +241,40 @@ describe("Silero VAD as @ricky0123/vad-web ships it matches onnxruntime-node fra
     });
   }
 });
+
+describe("fromOnnx: a pure recurrent graph as recur's own trainable classes", () => {
+  it("Gather -> 2-layer LSTM -> MatMul exported by PyTorch becomes a SequenceModel with PyTorch's outputs, trains and saves", async () => {
+    const { fromOnnx } = await import("../src/onnx/index.js");
+    const { SequenceModel, saveModel, loadModel, SGD } = await import("../src/index.js");
+    const ref = JSON.parse(readFileSync(new URL("torch_lstm_embedding_linear.json", dir), "utf8")) as { inputs: Record<string, JsonTensor>; outputs: Record<string, JsonTensor> };
+    const r = fromOnnx(bytesOf("torch_lstm_embedding_linear.onnx"));
+    expect(r.model).toBeInstanceOf(SequenceModel);
+    expect(r.batchFirst).toBe(true);
+    const model = r.model as InstanceType<typeof SequenceModel>;
+    expect(model.options).toMatchObject({ cell: "LSTM", numLayers: 2, vocabSize: 12, embeddingDim: 5, hiddenSize: 8, outputSize: 7 });
+    // PyTorch's logits [B, T, 7] from ids [B, T]; recur's SequenceModel is time major.
+    const [B, T] = ref.inputs.ids.shape;
+    const ids = new Int32Array(T * B);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ids[t * B + b] = ref.inputs.ids.data[b * T + t];
+    const logits = model.predict({ input: { shape: [T, B], data: ids } });
+    const want = new Float32Array(T * B * 7);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let k = 0; k < 7; k++) want[(t * B + b) * 7 + k] = ref.outputs.logits.data[(b * T + t) * 7 + k];
+    expectClose({ dtype: "float32", shape: [T, B, 7], data: logits.data }, { shape: [T, B, 7], data: want }, "logits");
+    // Saved and reloaded: same outputs; one training step lowers the loss on its batch.
+    const again = loadModel(saveModel(model)) as InstanceType<typeof SequenceModel>;
+    expect([...again.predict({ input: { shape: [T, B], data: ids } }).data]).toEqual([...logits.data]);
+    const batch = { input: { shape: [T, B], data: ids }, target: { shape: [T, B], data: ids.map((v) => (v + 1) % 7) } };
+    const opt = new SGD(model, { lr: 0.5 });
+    const first = model.trainStep(batch, opt).loss;
+    for (let i = 0; i < 5; i++) model.trainStep(batch, opt);
+    expect(model.trainStep(batch, opt).loss).toBeLessThan(first);
+    again.dispose();
+    model.dispose();
+  });
+
+  it("refuses graphs that are not such a chain", async () => {
+    const { fromOnnx } = await import("../src/onnx/index.js");
+    expect(catchError(() => fromOnnx(bytesOf("helper_unsupported_ops.onnx"))).code).toBe("E_UNSUPPORTED");
+    expect(catchError(() => fromOnnx(bytesOf("helper_rnn_reverse_nobias.onnx"))).message).toContain("reverse-only");
+  });
+});

@@ -109,8 +109,9 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** A recur model built from a spec (one layer; batchFirst for layout 1). */
-export function modelFromSpec(spec: RecurrentSpec, options: { batchFirst?: boolean } = {}): RecurrentModel {
+export function modelFromSpec(spec: RecurrentSpec, options: { batchFirst?: boolean; numLayers?: number } = {}): RecurrentModel {
   const common = {
+    numLayers: options.numLayers ?? 1,
     inputSize: spec.inputSize,
     hiddenSize: spec.hiddenSize,
     bidirectional: spec.direction === "bidirectional",
