@@ -2,11 +2,13 @@ import { VOCAB_KEY } from "../apps/char-lm.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { parseArgs } from "./args.js";
 import { readInput } from "./files.js";
+import { onnxInfo } from "./onnx.js";
 import { formatCount } from "./progress.js";
 
 const HELP = `Usage: recur info <model>
 
-Describes a .safetensors file: the model type and config (for files written by recur), the
+Describes an ONNX file (inputs, outputs, operators, and which nodes recur runs on its fused
+recurrent kernels) or a .safetensors file: the model type and config (for files written by recur), the
 parameter count, every tensor with its shape, the optimizer state of a checkpoint, and the rest
 of the metadata. Plain PyTorch files work too (tensors and metadata only).
 
@@ -23,6 +25,10 @@ export async function infoCommand(args: string[]): Promise<number> {
   }
   const path = positionals[0];
   const bytes = await readInput(path, "model");
+  if (path.toLowerCase().endsWith(".onnx")) {
+    console.log((await onnxInfo(path, bytes)).join("\n"));
+    return 0;
+  }
   const { tensors, metadata } = readSafetensors(bytes);
   const lines: string[] = [`file: ${path} (${formatCount(bytes.length)} bytes)`];
   const rawSpec = metadata["recur.model"];

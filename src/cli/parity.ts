@@ -3,13 +3,17 @@ import { join } from "node:path";
 import { formatParityResult, runParityCase, type ParityResult } from "../parity.js";
 import { init } from "../runtime.js";
 import { UsageError } from "./args.js";
+import { onnxParity } from "./onnx.js";
 
 const HELP = `Usage: recur parity [--forward-only] <file-or-dir>...
+       recur parity --onnx <model.onnx> [--feeds f.json] [--dim n=size] [--set name=v] [--steps n]
 
 Runs fixture files of the PyTorch reference format (one JSON case per file; a directory means
 every *.json in it) through recur and prints one line per case: each tensor's worst absolute
 error against its tolerance. The last line is "N passed, M failed". Exit status 1 if any case
 failed or could not be run.
+
+With --onnx, compares recur with onnxruntime-node on one ONNX file (see recur parity --onnx --help).
 
 Options:
   --forward-only   check outputs and final states only (no gradients, no training runs)
@@ -23,6 +27,7 @@ async function expand(path: string): Promise<string[]> {
 }
 
 export async function parityCommand(args: string[]): Promise<number> {
+  if (args.includes("--onnx")) return onnxParity(args);
   if (args.includes("--help") || args.includes("-h")) {
     console.log(HELP);
     return 0;
