@@ -4,6 +4,7 @@ import { fail } from "../../errors.js";
 import { ensure, isFloat, numel, toNumbers, type OnnxTensor } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
 import { axis, shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
+import { WasmLinear } from "./wasm-linear.js";
 
 type Outs = (OnnxTensor | undefined)[];
 type F = Float32Array | Float64Array;
@@ -30,10 +31,27 @@ function matMul(ctx: BuildContext): Op {
   const outs: Outs = [undefined];
   const plan = new BroadcastPlan(ctx.label);
   const shape: number[] = [];
+  // A constant float32 [k, n] right-hand side: every row of A through the Wasm GEMM.
+  const constB = ctx.constant(1);
+  const wasm = constB !== undefined && constB.dtype === "float32" && constB.shape.length === 2 ? new WasmLinear(constB.shape[0], constB.shape[1], transposed(constB.data as Float32Array, constB.shape[0], constB.shape[1])) : undefined;
   return {
     outs,
+    kernel: wasm ? "TypeScript + recur's Wasm GEMM (packed constant weight)" : undefined,
+    dispose: () => wasm?.dispose(),
     run(ins) {
       const A = ins[0]!, B = ins[1]!;
+      if (wasm && B === constB && A.dtype === "float32" && A.shape.length >= 1 && A.shape[A.shape.length - 1] === wasm.inFeatures) {
+        const k = wasm.inFeatures, n = wasm.outFeatures;
+        const N = A.data.length / k;
+        shape.length = 0;
+        for (let i = 0; i < A.shape.length - 1; i++) shape.push(A.shape[i]);
+        shape.push(n);
+        const out = ensure(outs[0], "float32", shape);
+        outs[0] = out;
+        wasm.input(N).set(A.data as Float32Array);
+        (out.data as Float32Array).set(wasm.run(N));
+        return;
+      }
       const a = floatInput(ctx, A, "A"), b = floatInput(ctx, B, "B");
       const ar = A.shape.length, br = B.shape.length;
       if (ar === 0 || br === 0) fail("E_SHAPE", `${ctx.label}: MatMul needs tensors of rank 1 or more`);
@@ -61,6 +79,12 @@ function matMul(ctx: BuildContext): Op {
   };
 }
 
+function transposed(src: Float32Array, r: number, c: number): Float32Array {
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = src[i * c + j];
+  return out;
+}
+
 function gemm(ctx: BuildContext): Op {
   const alpha = ctx.attrs.float("alpha", 1), beta = ctx.attrs.float("beta", 1);
   const transA = ctx.attrs.int("transA", 0) === 1, transB = ctx.attrs.int("transB", 0) === 1;
@@ -79,10 +103,28 @@ function gemm(ctx: BuildContext): Op {
   }
   let aT: F = new Float32Array(0);
   const shape = [0, 0];
+  // Constant float32 B (and C a constant bias row, or none): the Wasm GEMM with B packed once.
+  const constC = ctx.has(2) ? ctx.constant(2) : undefined;
+  const cRow = constC !== undefined && constC.dtype === "float32" && constC.data.length === (transB ? constB?.shape[0] : constB?.shape[1]);
+  const wasm =
+    constB !== undefined && constB.dtype === "float32" && constB.shape.length === 2 && !transA && alpha === 1 && (!ctx.has(2) || (cRow && beta === 1))
+      ? new WasmLinear(transB ? constB.shape[1] : constB.shape[0], transB ? constB.shape[0] : constB.shape[1], transB ? (constB.data as Float32Array) : transposed(constB.data as Float32Array, constB.shape[0], constB.shape[1]), cRow ? (constC!.data as Float32Array) : undefined)
+      : undefined;
   return {
     outs,
+    kernel: wasm ? "TypeScript + recur's Wasm GEMM (packed constant weight)" : undefined,
+    dispose: () => wasm?.dispose(),
     run(ins) {
       const A = ins[0]!, B = ins[1]!, C = ins[2];
+      if (wasm && B === constB && (C === undefined || C === constC) && A.dtype === "float32" && A.shape.length === 2 && A.shape[1] === wasm.inFeatures) {
+        shape[0] = A.shape[0];
+        shape[1] = wasm.outFeatures;
+        const out = ensure(outs[0], "float32", shape);
+        outs[0] = out;
+        wasm.input(A.shape[0]).set(A.data as Float32Array);
+        (out.data as Float32Array).set(wasm.run(A.shape[0]));
+        return;
+      }
       if (A.shape.length !== 2 || B.shape.length !== 2) fail("E_SHAPE", `${ctx.label}: Gemm needs 2-D A and B, got ${shapeStr(A.shape)} and ${shapeStr(B.shape)}`);
       let a = floatInput(ctx, A, "A");
       const m = transA ? A.shape[1] : A.shape[0], k = transA ? A.shape[0] : A.shape[1];
@@ -137,8 +179,17 @@ function conv(ctx: BuildContext): Op {
   const padsAttr = attrs.ints("pads") ?? [0, 0];
   const outs: Outs = [undefined];
   const shape = [0, 0, 0];
+  let cols = new Float64Array(0);
+  // group 1 with constant float32 weights: the columns through the Wasm GEMM, W packed once.
+  const constBias = ctx.has(2) ? ctx.constant(2) : undefined;
+  const wasm =
+    group === 1 && W !== undefined && W.dtype === "float32" && W.shape.length === 3 && (!ctx.has(2) || constBias?.dtype === "float32")
+      ? new WasmLinear(W.shape[1] * W.shape[2], W.shape[0], W.data as Float32Array, constBias?.data as Float32Array | undefined)
+      : undefined;
   return {
     outs,
+    kernel: wasm ? "TypeScript + recur's Wasm GEMM (im2col, packed constant weight)" : undefined,
+    dispose: () => wasm?.dispose(),
     run(ins) {
       const X = ins[0]!, Wt = ins[1]!, Bt = ins[2];
       const x = floatInput(ctx, X, "X"), w = floatInput(ctx, Wt, "W");
@@ -165,23 +216,62 @@ function conv(ctx: BuildContext): Op {
       const o = out.data as F;
       const bias = Bt ? floatInput(ctx, Bt, "B") : undefined;
       const Mg = M / group;
+      const CK = Cg * K;
+      if (wasm && Wt === W && Bt === constBias && X.dtype === "float32") {
+        for (let nIdx = 0; nIdx < N; nIdx++) {
+          const rows = wasm.input(Lo);
+          for (let t = 0; t < Lo; t++) {
+            const base = t * stride - padL;
+            for (let c = 0; c < C; c++) {
+              const xb = (nIdx * C + c) * L;
+              const cb = t * CK + c * K;
+              for (let kk = 0; kk < K; kk++) {
+                const at = base + kk * dilation;
+                rows[cb + kk] = at >= 0 && at < L ? x[xb + at] : 0;
+              }
+            }
+          }
+          const y = wasm.run(Lo);
+          for (let m = 0; m < M; m++) {
+            const ob = (nIdx * M + m) * Lo;
+            for (let t = 0; t < Lo; t++) o[ob + t] = y[t * M + m];
+          }
+        }
+        return;
+      }
+      // im2col per group: cols[t][c*K + k] is the input under tap k of channel c at output t, so
+      // each output is one contiguous dot product of length C/group * K.
+      if (cols.length < Lo * CK) cols = new Float64Array(Lo * CK);
       for (let nIdx = 0; nIdx < N; nIdx++) {
-        for (let m = 0; m < M; m++) {
-          const g = Math.floor(m / Mg);
-          const ob = (nIdx * M + m) * Lo;
-          const b0 = bias ? bias[m] : 0;
-          for (let t = 0; t < Lo; t++) o[ob + t] = b0;
-          for (let c = 0; c < Cg; c++) {
-            const xb = (nIdx * C + g * Cg + c) * L;
-            const wb = (m * Cg + c) * K;
-            for (let kk = 0; kk < K; kk++) {
-              const wv = w[wb + kk];
-              if (wv === 0) continue;
-              const off = kk * dilation - padL;
-              // t range where 0 <= t*stride + off < L
-              const t0 = Math.max(0, Math.ceil(-off / stride));
-              const t1 = Math.min(Lo, Math.ceil((L - off) / stride));
-              for (let t = t0; t < t1; t++) o[ob + t] += wv * x[xb + t * stride + off];
+        for (let g = 0; g < group; g++) {
+          for (let t = 0; t < Lo; t++) {
+            const base = t * stride - padL;
+            for (let c = 0; c < Cg; c++) {
+              const xb = (nIdx * C + g * Cg + c) * L;
+              const cb = t * CK + c * K;
+              for (let kk = 0; kk < K; kk++) {
+                const at = base + kk * dilation;
+                cols[cb + kk] = at >= 0 && at < L ? x[xb + at] : 0;
+              }
+            }
+          }
+          for (let mm = 0; mm < Mg; mm++) {
+            const m = g * Mg + mm;
+            const wb = m * CK;
+            const ob = (nIdx * M + m) * Lo;
+            const b0 = bias ? bias[m] : 0;
+            for (let t = 0; t < Lo; t++) {
+              const cb = t * CK;
+              let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+              let j = 0;
+              for (; j + 3 < CK; j += 4) {
+                s0 += w[wb + j] * cols[cb + j];
+                s1 += w[wb + j + 1] * cols[cb + j + 1];
+                s2 += w[wb + j + 2] * cols[cb + j + 2];
+                s3 += w[wb + j + 3] * cols[cb + j + 3];
+              }
+              for (; j < CK; j++) s0 += w[wb + j] * cols[cb + j];
+              o[ob + t] = b0 + (s0 + s1 + s2 + s3);
             }
           }
         }
