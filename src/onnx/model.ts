@@ -54,6 +54,7 @@ export class OnnxModel {
   private readonly exec: Executor;
   private readonly feedSlots: { info: ProtoValueInfo; slot: number; dtype: DType; value: OnnxTensor; converted?: TypedData }[];
   private readonly results: Record<string, OnnxTensor> = {};
+  private readonly symbols = new Map<string, number>();
   private disposed = false;
 
   constructor(private readonly proto: ProtoModel, options: LoadOnnxOptions = {}) {
@@ -102,10 +103,11 @@ export class OnnxModel {
   run(feeds: Record<string, OnnxFeed>): Record<string, OnnxTensor> {
     if (this.disposed) fail("E_STATE", "OnnxModel.run: the model was disposed");
     if (typeof feeds !== "object" || feeds === null) fail("E_TYPE", "OnnxModel.run: feeds must be an object of named tensors");
-    for (const name of Object.keys(feeds)) {
+    for (const name in feeds) {
       if (!this.exec.inputSlots.has(name)) fail("E_KEY", `OnnxModel.run: the model has no input "${name}" (inputs: ${this.inputs.map((i) => i.name).join(", ")})`);
     }
-    const symbols = new Map<string, number>();
+    const symbols = this.symbols;
+    symbols.clear();
     for (const f of this.feedSlots) this.bind(f, feeds[f.info.name], symbols);
     const values = this.exec.values;
     for (const f of this.feedSlots) values[f.slot] = f.value;
@@ -229,7 +231,7 @@ export class OnnxStream {
 
   /** Runs one step with the other inputs in `feeds`; returns every output (valid until the next step). */
   step(feeds: Record<string, OnnxFeed>): Record<string, OnnxTensor> {
-    for (const k of Object.keys(feeds)) {
+    for (const k in feeds) {
       if (k in this.state) fail("E_KEY", `OnnxStream.step: "${k}" is state, which the stream feeds itself`);
       this.feeds[k] = feeds[k];
     }
@@ -237,16 +239,18 @@ export class OnnxStream {
     for (const { input, output } of this.pairs) {
       const s = this.state[input];
       const o = out[output];
-      if (o.data.length !== s.data.length) {
+      if (o.data.length !== s.data.length || o.data.constructor !== s.data.constructor) {
         // The state grew or shrank (a batch change): take the new size once.
         s.data = o.data.slice() as TypedData;
         s.shape = [...o.shape];
       } else {
         (s.data as Float32Array).set(o.data as Float32Array);
-        if (s.shape.length !== o.shape.length || s.shape.some((d, i) => d !== o.shape[i])) s.shape = [...o.shape];
+        let same = s.shape.length === o.shape.length;
+        for (let i = 0; same && i < o.shape.length; i++) same = s.shape[i] === o.shape[i];
+        if (!same) s.shape = [...o.shape];
       }
     }
-    for (const k of Object.keys(feeds)) delete this.feeds[k];
+    for (const k in feeds) delete this.feeds[k];
     return out;
   }
 

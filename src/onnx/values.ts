@@ -106,6 +106,16 @@ export function toNumbers(t: OnnxTensor, what: string): number[] {
   return out;
 }
 
+/** toNumbers into a reused array (no allocation once it is long enough). */
+export function readInts(t: OnnxTensor, out: number[], what: string): number[] {
+  const d = t.data;
+  out.length = d.length;
+  if (d instanceof BigInt64Array) for (let i = 0; i < d.length; i++) out[i] = clampBig(d[i]);
+  else if (d instanceof Int32Array || d instanceof Int8Array || d instanceof Uint8Array) for (let i = 0; i < d.length; i++) out[i] = d[i];
+  else fail("E_TYPE", `${what} must be an integer tensor, got ${t.dtype}`);
+  return out;
+}
+
 /** A bigint as a number, int64 extremes mapped to +-Infinity-like sentinels that stay exact enough. */
 export function clampBig(v: bigint): number {
   if (v > 9007199254740991n) return Number.MAX_SAFE_INTEGER;

@@ -34,7 +34,11 @@ export class BroadcastPlan {
   constructor(private readonly label: string) {}
 
   update(shapes: readonly (readonly number[])[]): void {
-    if (shapes.length === this.keys.length && shapes.every((s, i) => sameShape(s, this.keys[i]))) return;
+    if (shapes.length === this.keys.length) {
+      let same = true;
+      for (let i = 0; i < shapes.length && same; i++) same = sameShape(shapes[i], this.keys[i]);
+      if (same) return;
+    }
     this.keys = shapes.map((s) => [...s]);
     this.shape = broadcastShapes(this.label, shapes);
     const n = numel(this.shape);
@@ -72,6 +76,55 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+// Float arithmetic, one function per operator so that each loop stays monomorphic in V8 (a
+// shared loop calling an operator callback is megamorphic and several times slower).
+type FloatData = Float32Array | Float64Array;
+const FLOAT_LOOPS: Record<string, typeof addLoop> = { Add: addLoop, Sub: subLoop, Mul: mulLoop, Div: divLoop };
+
+function addLoop(o: FloatData, x: FloatData, y: FloatData, n: number, ma: Int32Array | null, mb: Int32Array | null, sa: boolean, sb: boolean): void {
+  if (ma === null && mb === null && !sa && !sb) for (let i = 0; i < n; i++) o[i] = x[i] + y[i];
+  else if (ma === null && sb && !sa) {
+    const s = y[0];
+    for (let i = 0; i < n; i++) o[i] = x[i] + s;
+  } else if (mb === null && sa && !sb) {
+    const s = x[0];
+    for (let i = 0; i < n; i++) o[i] = s + y[i];
+  } else for (let i = 0; i < n; i++) o[i] = x[ma === null ? (sa ? 0 : i) : ma[i]] + y[mb === null ? (sb ? 0 : i) : mb[i]];
+}
+
+function subLoop(o: FloatData, x: FloatData, y: FloatData, n: number, ma: Int32Array | null, mb: Int32Array | null, sa: boolean, sb: boolean): void {
+  if (ma === null && mb === null && !sa && !sb) for (let i = 0; i < n; i++) o[i] = x[i] - y[i];
+  else if (ma === null && sb && !sa) {
+    const s = y[0];
+    for (let i = 0; i < n; i++) o[i] = x[i] - s;
+  } else if (mb === null && sa && !sb) {
+    const s = x[0];
+    for (let i = 0; i < n; i++) o[i] = s - y[i];
+  } else for (let i = 0; i < n; i++) o[i] = x[ma === null ? (sa ? 0 : i) : ma[i]] - y[mb === null ? (sb ? 0 : i) : mb[i]];
+}
+
+function mulLoop(o: FloatData, x: FloatData, y: FloatData, n: number, ma: Int32Array | null, mb: Int32Array | null, sa: boolean, sb: boolean): void {
+  if (ma === null && mb === null && !sa && !sb) for (let i = 0; i < n; i++) o[i] = x[i] * y[i];
+  else if (ma === null && sb && !sa) {
+    const s = y[0];
+    for (let i = 0; i < n; i++) o[i] = x[i] * s;
+  } else if (mb === null && sa && !sb) {
+    const s = x[0];
+    for (let i = 0; i < n; i++) o[i] = s * y[i];
+  } else for (let i = 0; i < n; i++) o[i] = x[ma === null ? (sa ? 0 : i) : ma[i]] * y[mb === null ? (sb ? 0 : i) : mb[i]];
+}
+
+function divLoop(o: FloatData, x: FloatData, y: FloatData, n: number, ma: Int32Array | null, mb: Int32Array | null, sa: boolean, sb: boolean): void {
+  if (ma === null && mb === null && !sa && !sb) for (let i = 0; i < n; i++) o[i] = x[i] / y[i];
+  else if (ma === null && sb && !sa) {
+    const s = y[0];
+    for (let i = 0; i < n; i++) o[i] = x[i] / s;
+  } else if (mb === null && sa && !sb) {
+    const s = x[0];
+    for (let i = 0; i < n; i++) o[i] = s / y[i];
+  } else for (let i = 0; i < n; i++) o[i] = x[ma === null ? (sa ? 0 : i) : ma[i]] / y[mb === null ? (sb ? 0 : i) : mb[i]];
+}
+
 type Num = number & bigint; // lets one callback serve number and bigint arrays
 
 function binaryOp(
@@ -81,13 +134,18 @@ function binaryOp(
 ): OpFactory {
   return (ctx: BuildContext): Op => {
     const plan = new BroadcastPlan(ctx.label);
+    const shapes: (readonly number[])[] = [[], []];
+    const bool = options.out === "bool";
+    const floatLoop = FLOAT_LOOPS[name];
     const op: Op & { outs: (OnnxTensor | undefined)[] } = {
       outs: [undefined],
       run(ins) {
         const a = ins[0]!, b = ins[1]!;
         if (a.dtype !== b.dtype) fail("E_TYPE", `${ctx.label}: inputs have types ${a.dtype} and ${b.dtype}, ONNX ${name} needs one type`);
         if (options.types === "bool" && a.dtype !== "bool") fail("E_TYPE", `${ctx.label}: needs bool inputs, got ${a.dtype}`);
-        plan.update([a.shape, b.shape]);
+        shapes[0] = a.shape;
+        shapes[1] = b.shape;
+        plan.update(shapes);
         const outType: DType = options.out ?? a.dtype;
         const out = ensure(op.outs[0], outType, plan.shape);
         op.outs[0] = out;
@@ -95,23 +153,28 @@ function binaryOp(
         const x = a.data as unknown as Num[], y = b.data as unknown as Num[];
         const n = o.length;
         const f = options.intFn !== undefined && !isFloat(a.dtype) && a.dtype !== "int64" ? (options.intFn as unknown as typeof fn) : fn;
-        const [ma, mb] = plan.maps;
-        const toOut = options.out === "bool" ? (v: Num): Num => (v ? 1 : 0) as Num : undefined;
-        if (ma === null && mb === null && !plan.scalar[0] && !plan.scalar[1]) {
-          if (toOut) for (let i = 0; i < n; i++) o[i] = toOut(f(x[i], y[i]));
+        const ma = plan.maps[0], mb = plan.maps[1];
+        const sa = plan.scalar[0], sb = plan.scalar[1];
+        if (floatLoop !== undefined && isFloat(a.dtype)) {
+          floatLoop(o as unknown as FloatData, x as unknown as FloatData, y as unknown as FloatData, n, ma, mb, sa, sb);
+          return;
+        }
+        // Comparisons give booleans, stored as 0 / 1.
+        if (ma === null && mb === null && !sa && !sb) {
+          if (bool) for (let i = 0; i < n; i++) o[i] = (f(x[i], y[i]) ? 1 : 0) as Num;
           else for (let i = 0; i < n; i++) o[i] = f(x[i], y[i]);
-        } else if (ma === null && plan.scalar[1] && !plan.scalar[0]) {
+        } else if (ma === null && sb && !sa) {
           const s = y[0];
-          if (toOut) for (let i = 0; i < n; i++) o[i] = toOut(f(x[i], s));
+          if (bool) for (let i = 0; i < n; i++) o[i] = (f(x[i], s) ? 1 : 0) as Num;
           else for (let i = 0; i < n; i++) o[i] = f(x[i], s);
-        } else if (mb === null && plan.scalar[0] && !plan.scalar[1]) {
+        } else if (mb === null && sa && !sb) {
           const s = x[0];
-          if (toOut) for (let i = 0; i < n; i++) o[i] = toOut(f(s, y[i]));
+          if (bool) for (let i = 0; i < n; i++) o[i] = (f(s, y[i]) ? 1 : 0) as Num;
           else for (let i = 0; i < n; i++) o[i] = f(s, y[i]);
         } else {
           for (let i = 0; i < n; i++) {
-            const v = f(x[ma === null ? (plan.scalar[0] ? 0 : i) : ma[i]], y[mb === null ? (plan.scalar[1] ? 0 : i) : mb[i]]);
-            o[i] = toOut ? toOut(v) : v;
+            const v = f(x[ma === null ? (sa ? 0 : i) : ma[i]], y[mb === null ? (sb ? 0 : i) : mb[i]]);
+            o[i] = bool ? ((v ? 1 : 0) as Num) : v;
           }
         }
       },
@@ -128,16 +191,28 @@ const div = (x: Num, y: Num): Num => (x / y) as Num;
 
 function pow(ctx: BuildContext): Op {
   const plan = new BroadcastPlan(ctx.label);
+  const shapes: (readonly number[])[] = [[], []];
   const op: Op & { outs: (OnnxTensor | undefined)[] } = {
     outs: [undefined],
     run(ins) {
       const a = ins[0]!, b = ins[1]!;
-      plan.update([a.shape, b.shape]);
+      shapes[0] = a.shape;
+      shapes[1] = b.shape;
+      plan.update(shapes);
       const out = ensure(op.outs[0], a.dtype, plan.shape);
       op.outs[0] = out;
       const o = out.data, x = a.data, y = b.data;
       const [ma, mb] = plan.maps;
       const big = a.dtype === "int64";
+      if (isFloat(a.dtype) && ma === null && plan.scalar[1] && !plan.scalar[0]) {
+        // A float tensor to a scalar power (x^2, x^0.5 in spectral magnitudes): one tight loop.
+        const e = Number(y[0]);
+        const of = o as FloatData, xf = x as FloatData;
+        if (e === 2) for (let i = 0; i < of.length; i++) of[i] = xf[i] * xf[i];
+        else if (e === 0.5) for (let i = 0; i < of.length; i++) of[i] = Math.sqrt(xf[i]);
+        else for (let i = 0; i < of.length; i++) of[i] = Math.pow(xf[i], e);
+        return;
+      }
       for (let i = 0; i < o.length; i++) {
         const xa = x[ma === null ? (plan.scalar[0] ? 0 : i) : ma[i]];
         const yb = y[mb === null ? (plan.scalar[1] ? 0 : i) : mb[i]];
@@ -151,27 +226,78 @@ function pow(ctx: BuildContext): Op {
 
 function where(ctx: BuildContext): Op {
   const plan = new BroadcastPlan(ctx.label);
+  const shapes: (readonly number[])[] = [[], [], []];
   const op: Op & { outs: (OnnxTensor | undefined)[] } = {
     outs: [undefined],
     run(ins) {
       const c = ins[0]!, a = ins[1]!, b = ins[2]!;
       if (c.dtype !== "bool") fail("E_TYPE", `${ctx.label}: condition must be bool, got ${c.dtype}`);
       if (a.dtype !== b.dtype) fail("E_TYPE", `${ctx.label}: X and Y have types ${a.dtype} and ${b.dtype}`);
-      plan.update([c.shape, a.shape, b.shape]);
+      shapes[0] = c.shape;
+      shapes[1] = a.shape;
+      shapes[2] = b.shape;
+      plan.update(shapes);
       const out = ensure(op.outs[0], a.dtype, plan.shape);
       op.outs[0] = out;
       const o = out.data as unknown as Num[];
       const cc = c.data, x = a.data as unknown as Num[], y = b.data as unknown as Num[];
-      const idx = (k: number, i: number): number => (plan.maps[k] === null ? (plan.scalar[k] ? 0 : i) : plan.maps[k]![i]);
-      for (let i = 0; i < o.length; i++) o[i] = cc[idx(0, i)] ? x[idx(1, i)] : y[idx(2, i)];
+      const [m0, m1, m2] = plan.maps;
+      const [s0, s1, s2] = plan.scalar;
+      for (let i = 0; i < o.length; i++) {
+        o[i] = cc[m0 === null ? (s0 ? 0 : i) : m0[i]] ? x[m1 === null ? (s1 ? 0 : i) : m1[i]] : y[m2 === null ? (s2 ? 0 : i) : m2[i]];
+      }
     },
   };
   return op;
 }
 
-function unaryFloat(fn: (x: number) => number, options: { ints?: boolean; attrs?: (ctx: BuildContext) => (x: number) => number } = {}): OpFactory {
+type UnaryLoop = (o: FloatData, x: FloatData, n: number, alpha: number) => void;
+
+// One function per operator, as for the arithmetic above.
+const UNARY: Record<string, UnaryLoop> = {
+  Sigmoid: (o, x, n) => {
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      if (v >= 0) o[i] = 1 / (1 + Math.exp(-v));
+      else {
+        const e = Math.exp(v);
+        o[i] = e / (1 + e);
+      }
+    }
+  },
+  Tanh: (o, x, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]);
+  },
+  Relu: (o, x, n) => {
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      o[i] = v > 0 ? v : 0;
+    }
+  },
+  LeakyRelu: (o, x, n, alpha) => {
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      o[i] = v >= 0 ? v : alpha * v;
+    }
+  },
+  Exp: (o, x, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]);
+  },
+  Log: (o, x, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.log(x[i]);
+  },
+  Sqrt: (o, x, n) => {
+    for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]);
+  },
+  Neg: (o, x, n) => {
+    for (let i = 0; i < n; i++) o[i] = -x[i];
+  },
+};
+
+function unary(name: string, options: { ints?: boolean } = {}): OpFactory {
+  const loop = UNARY[name];
   return (ctx) => {
-    const f = options.attrs ? options.attrs(ctx) : fn;
+    const alpha = name === "LeakyRelu" ? ctx.attrs.float("alpha", 0.01) : 0;
     const op: Op & { outs: (OnnxTensor | undefined)[] } = {
       outs: [undefined],
       run(ins) {
@@ -179,11 +305,10 @@ function unaryFloat(fn: (x: number) => number, options: { ints?: boolean; attrs?
         if (!isFloat(a.dtype) && !options.ints) fail("E_TYPE", `${ctx.label}: needs a float tensor, got ${a.dtype}`);
         const out = ensure(op.outs[0], a.dtype, a.shape);
         op.outs[0] = out;
-        const o = out.data as Float32Array, x = a.data as Float32Array;
         if (a.dtype === "int64") {
           const ob = out.data as BigInt64Array, xb = a.data as BigInt64Array;
-          for (let i = 0; i < ob.length; i++) ob[i] = BigInt(f(Number(xb[i])));
-        } else for (let i = 0; i < o.length; i++) o[i] = f(x[i]);
+          for (let i = 0; i < ob.length; i++) ob[i] = name === "Neg" ? -xb[i] : xb[i] > 0n ? xb[i] : 0n;
+        } else loop(out.data as FloatData, a.data as FloatData, a.data.length, alpha);
       },
     };
     return op;
@@ -239,7 +364,6 @@ export function castInto(src: TypedData, from: DType, dst: TypedData, to: DType)
   } else (dst as Float32Array).set(src as Float32Array);
 }
 
-const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 export const elementwiseOps: Record<string, OpFactory> = {
   Add: binaryOp("Add", add),
@@ -253,17 +377,12 @@ export const elementwiseOps: Record<string, OpFactory> = {
   Where: where,
   Not: not,
   Cast: cast,
-  Sigmoid: unaryFloat(sigmoid),
-  Tanh: unaryFloat(Math.tanh),
-  Relu: unaryFloat((x) => (x > 0 ? x : 0), { ints: true }),
-  LeakyRelu: unaryFloat((x) => x, {
-    attrs: (ctx) => {
-      const alpha = ctx.attrs.float("alpha", 0.01);
-      return (x) => (x >= 0 ? x : alpha * x);
-    },
-  }),
-  Exp: unaryFloat(Math.exp),
-  Log: unaryFloat(Math.log),
-  Sqrt: unaryFloat(Math.sqrt),
-  Neg: unaryFloat((x) => -x, { ints: true }),
+  Sigmoid: unary("Sigmoid"),
+  Tanh: unary("Tanh"),
+  Relu: unary("Relu", { ints: true }),
+  LeakyRelu: unary("LeakyRelu"),
+  Exp: unary("Exp"),
+  Log: unary("Log"),
+  Sqrt: unary("Sqrt"),
+  Neg: unary("Neg", { ints: true }),
 };

@@ -3,7 +3,7 @@
 // Gather, Expand and Pad copy through index maps kept per input shape; Shape, Size, Constant and
 // ConstantOfShape make values.
 import { fail } from "../../errors.js";
-import { alloc, clampBig, ensure, numel, toNumbers, type OnnxTensor, type TypedData } from "../values.js";
+import { alloc, clampBig, ensure, numel, readInts, toNumbers, type OnnxTensor, type TypedData } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
 import { axis, shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
 
@@ -29,11 +29,16 @@ function viewOp(ctx: BuildContext, shapeOf: (input: OnnxTensor, ins: readonly (O
   };
 }
 
-/** Axes from the attribute (older opsets) or from input 1 (newer ones). */
-function axesOf(ctx: BuildContext, ins: readonly (OnnxTensor | undefined)[], inputIndex = 1): number[] | undefined {
-  if (ctx.attrs.has("axes")) return ctx.attrs.ints("axes");
-  const t = ins[inputIndex];
-  return t === undefined ? undefined : toNumbers(t, `${ctx.label}: axes`);
+/** Axes from the attribute (older opsets) or from input 1 (newer ones), read into `into`. */
+function axesReader(ctx: BuildContext, inputIndex = 1): (ins: readonly (OnnxTensor | undefined)[]) => number[] | undefined {
+  const attr = ctx.attrs.ints("axes");
+  const into: number[] = [];
+  const what = `${ctx.label}: axes`;
+  return (ins) => {
+    if (attr !== undefined) return attr;
+    const t = ins[inputIndex];
+    return t === undefined ? undefined : readInts(t, into, what);
+  };
 }
 
 const identity: OpFactory = (ctx) => viewOp(ctx, (x) => x.shape);
@@ -59,8 +64,11 @@ function dropout(ctx: BuildContext): Op {
 function reshape(ctx: BuildContext): Op {
   const allowZero = ctx.attrs.int("allowzero", 0) === 1;
   const shape: number[] = [];
+  const attr = ctx.attrs.ints("shape");
+  const into: number[] = [];
+  const what = `${ctx.label}: shape`;
   return viewOp(ctx, (x, ins) => {
-    const target = ctx.attrs.has("shape") ? ctx.attrs.ints("shape")! : toNumbers(ins[1]!, `${ctx.label}: shape`);
+    const target = attr ?? readInts(ins[1]!, into, what);
     shape.length = 0;
     let infer = -1, known = 1;
     for (let i = 0; i < target.length; i++) {
@@ -100,13 +108,18 @@ function flatten(ctx: BuildContext): Op {
 
 function squeeze(ctx: BuildContext): Op {
   const shape: number[] = [];
+  const axesOf = axesReader(ctx);
+  const drop: number[] = [];
   return viewOp(ctx, (x, ins) => {
-    const axes = axesOf(ctx, ins);
+    const axes = axesOf(ins);
     shape.length = 0;
     const r = x.shape.length;
-    const drop = axes?.map((a) => axis(ctx.label, a, r));
+    if (axes !== undefined) {
+      drop.length = axes.length;
+      for (let i = 0; i < axes.length; i++) drop[i] = axis(ctx.label, axes[i], r);
+    }
     for (let i = 0; i < r; i++) {
-      if (drop === undefined ? x.shape[i] === 1 : drop.includes(i)) {
+      if (axes === undefined ? x.shape[i] === 1 : drop.includes(i)) {
         if (x.shape[i] !== 1) fail("E_SHAPE", `${ctx.label}: cannot squeeze axis ${i} of size ${x.shape[i]}`);
         continue;
       }
@@ -118,11 +131,14 @@ function squeeze(ctx: BuildContext): Op {
 
 function unsqueeze(ctx: BuildContext): Op {
   const shape: number[] = [];
+  const axesOf = axesReader(ctx);
+  const add: number[] = [];
   return viewOp(ctx, (x, ins) => {
-    const axes = axesOf(ctx, ins);
+    const axes = axesOf(ins);
     if (axes === undefined) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label} has no axes`);
     const r = x.shape.length + axes.length;
-    const add = axes.map((a) => axis(ctx.label, a, r));
+    add.length = axes.length;
+    for (let i = 0; i < axes.length; i++) add[i] = axis(ctx.label, axes[i], r);
     shape.length = 0;
     let k = 0;
     for (let i = 0; i < r; i++) shape.push(add.includes(i) ? 1 : x.shape[k++]);
@@ -295,40 +311,67 @@ function split(ctx: BuildContext): Op {
 
 function slice(ctx: BuildContext): Op {
   const outs: Outs = [undefined];
-  let key = "";
   let map: Int32Array = new Int32Array(0);
   const shape: number[] = [];
+  // The arguments of the last call: the index map is rebuilt only when one of them changes.
+  const last = { shape: [] as number[], starts: [] as number[], ends: [] as number[], axes: [] as number[], steps: [] as number[], valid: false };
+  const cur = { starts: [] as number[], ends: [] as number[], axes: [] as number[], steps: [] as number[] };
+  const labels = ["starts", "ends", "axes", "steps"].map((n) => `${ctx.label}: ${n}`);
+  const copy = (from: readonly number[], to: number[]): void => {
+    to.length = from.length;
+    for (let i = 0; i < from.length; i++) to[i] = from[i];
+  };
   return {
     outs,
     run(ins) {
       const x = ins[0]!;
       const r = x.shape.length;
-      let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
       if (ctx.opset < 10) {
-        starts = ctx.attrs.ints("starts") ?? [];
-        ends = ctx.attrs.ints("ends") ?? [];
-        axes = ctx.attrs.ints("axes");
+        copy(ctx.attrs.ints("starts") ?? [], cur.starts);
+        copy(ctx.attrs.ints("ends") ?? [], cur.ends);
+        const a = ctx.attrs.ints("axes");
+        if (a) copy(a, cur.axes);
+        else {
+          cur.axes.length = cur.starts.length;
+          for (let i = 0; i < cur.starts.length; i++) cur.axes[i] = i;
+        }
+        cur.steps.length = cur.starts.length;
+        cur.steps.fill(1);
       } else {
-        starts = toNumbers(ins[1]!, `${ctx.label}: starts`);
-        ends = toNumbers(ins[2]!, `${ctx.label}: ends`);
-        axes = ins[3] ? toNumbers(ins[3], `${ctx.label}: axes`) : undefined;
-        steps = ins[4] ? toNumbers(ins[4], `${ctx.label}: steps`) : undefined;
+        readInts(ins[1]!, cur.starts, labels[0]);
+        readInts(ins[2]!, cur.ends, labels[1]);
+        if (ins[3]) readInts(ins[3], cur.axes, labels[2]);
+        else {
+          cur.axes.length = cur.starts.length;
+          for (let i = 0; i < cur.starts.length; i++) cur.axes[i] = i;
+        }
+        if (ins[4]) readInts(ins[4], cur.steps, labels[3]);
+        else {
+          cur.steps.length = cur.starts.length;
+          cur.steps.fill(1);
+        }
       }
-      const k = `${x.shape.join(",")}|${starts.join(",")}|${ends.join(",")}|${axes?.join(",")}|${steps?.join(",")}`;
-      if (k !== key) {
-        key = k;
+      const same = last.valid && sameShape(last.shape, x.shape) && sameShape(last.starts, cur.starts) && sameShape(last.ends, cur.ends) && sameShape(last.axes, cur.axes) && sameShape(last.steps, cur.steps);
+      if (!same) {
+        copy(x.shape, last.shape);
+        copy(cur.starts, last.starts);
+        copy(cur.ends, last.ends);
+        copy(cur.axes, last.axes);
+        copy(cur.steps, last.steps);
+        last.valid = true;
+        const { starts, ends, axes: ax, steps } = cur;
         const first = new Array<number>(r).fill(0);
         const step = new Array<number>(r).fill(1);
         shape.length = 0;
         for (const d of x.shape) shape.push(d);
-        const ax = axes ?? starts.map((_, i) => i);
-        if (ends.length !== starts.length || ax.length !== starts.length || (steps && steps.length !== starts.length)) {
+        if (ends.length !== starts.length || ax.length !== starts.length || steps.length !== starts.length) {
+          last.valid = false;
           fail("E_SHAPE", `${ctx.label}: starts, ends, axes and steps have different lengths`);
         }
         ax.forEach((a0, i) => {
           const a = axis(ctx.label, a0, r);
           const dim = x.shape[a];
-          const st = steps?.[i] ?? 1;
+          const st = steps[i];
           if (st === 0) fail("E_VALUE", `${ctx.label}: step 0 on axis ${a0}`);
           let s = starts[i], e = ends[i];
           if (s < 0) s += dim;
@@ -336,12 +379,11 @@ function slice(ctx: BuildContext): Op {
           if (st > 0) {
             s = Math.min(Math.max(s, 0), dim);
             e = Math.min(Math.max(e, 0), dim);
-            shape[a] = Math.max(0, Math.ceil((e - s) / st));
           } else {
             s = Math.min(Math.max(s, -1), dim - 1);
             e = Math.min(Math.max(e, -1), dim - 1);
-            shape[a] = Math.max(0, Math.ceil((e - s) / st));
           }
+          shape[a] = Math.max(0, Math.ceil((e - s) / st));
           first[a] = s;
           step[a] = st;
         });
@@ -394,12 +436,17 @@ function gather(ctx: BuildContext): Op {
 function expand(ctx: BuildContext): Op {
   const plan = new BroadcastPlan(ctx.label);
   const outs: Outs = [undefined];
+  const into: number[] = [];
+  const shapes: number[][] = [[], []];
+  const what = `${ctx.label}: shape`;
   return {
     outs,
     run(ins) {
       const x = ins[0]!;
-      const target = toNumbers(ins[1]!, `${ctx.label}: shape`);
-      plan.update([x.shape, target]);
+      const target = readInts(ins[1]!, into, what);
+      shapes[0] = x.shape;
+      shapes[1] = target;
+      plan.update(shapes);
       const out = ensure(outs[0], x.dtype, plan.shape);
       outs[0] = out;
       const map = plan.maps[0];
@@ -416,9 +463,12 @@ function pad(ctx: BuildContext): Op {
   const mode = ctx.attrs.string("mode", "constant");
   if (mode !== "constant" && mode !== "reflect" && mode !== "edge") fail("E_UNSUPPORTED", `${ctx.label}: Pad mode "${mode}" (supported: constant, reflect, edge)`);
   const outs: Outs = [undefined];
-  let key = "";
   let map: Int32Array = new Int32Array(0);
   const shape: number[] = [];
+  const padsInto: number[] = [];
+  const axesInto: number[] = [];
+  const last = { shape: [] as number[], pads: [] as number[], axes: [] as number[], valid: false };
+  const labels = [`${ctx.label}: pads`, `${ctx.label}: axes`];
   return {
     outs,
     run(ins) {
@@ -430,15 +480,23 @@ function pad(ctx: BuildContext): Op {
         pads = ctx.attrs.ints("pads") ?? [];
         value = ctx.attrs.float("value", 0);
       } else {
-        pads = toNumbers(ins[1]!, `${ctx.label}: pads`);
+        pads = readInts(ins[1]!, padsInto, labels[0]);
         if (ins[2] !== undefined && ins[2].data.length > 0) value = ins[2].data[0];
       }
-      let axes = Array.from({ length: r }, (_, i) => i);
-      if (ins[3] !== undefined) axes = toNumbers(ins[3], `${ctx.label}: axes`).map((a) => axis(ctx.label, a, r));
+      axesInto.length = r;
+      for (let i = 0; i < r; i++) axesInto[i] = i;
+      let axes = axesInto;
+      if (ins[3] !== undefined) {
+        axes = readInts(ins[3], axesInto, labels[1]);
+        for (let i = 0; i < axes.length; i++) axes[i] = axis(ctx.label, axes[i], r);
+      }
       if (pads.length !== 2 * axes.length) fail("E_SHAPE", `${ctx.label}: pads has ${pads.length} entries for ${axes.length} axes`);
-      const k = `${x.shape.join(",")}|${pads.join(",")}|${axes.join(",")}`;
-      if (k !== key) {
-        key = k;
+      const same = last.valid && sameShape(last.shape, x.shape) && sameShape(last.pads, pads) && sameShape(last.axes, axes);
+      if (!same) {
+        last.shape = [...x.shape];
+        last.pads = [...pads];
+        last.axes = [...axes];
+        last.valid = true;
         const before = new Array<number>(r).fill(0);
         shape.length = 0;
         for (const d of x.shape) shape.push(d);
@@ -523,10 +581,12 @@ function constantOfShape(ctx: BuildContext): Op {
   const value = ctx.attrs.tensor("value") ?? { dtype: "float32", shape: [1], data: new Float32Array(1) };
   if (value.data.length !== 1) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label}: value must hold one element`);
   const outs: Outs = [undefined];
+  const into: number[] = [];
+  const what = `${ctx.label}: shape`;
   return {
     outs,
     run(ins) {
-      const shape = toNumbers(ins[0]!, `${ctx.label}: shape`);
+      const shape = readInts(ins[0]!, into, what);
       if (shape.some((d) => d < 0)) fail("E_SHAPE", `${ctx.label}: shape ${shapeStr(shape)} has a negative size`);
       const out = ensure(outs[0], value.dtype, shape);
       outs[0] = out;

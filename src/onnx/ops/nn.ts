@@ -33,6 +33,8 @@ function matMul(ctx: BuildContext): Op {
   const shape: number[] = [];
   // A constant float32 [k, n] right-hand side: every row of A through the Wasm GEMM.
   const constB = ctx.constant(1);
+  const aBatch: number[] = [], bBatch: number[] = [];
+  const batches2 = [aBatch, bBatch];
   const wasm = constB !== undefined && constB.dtype === "float32" && constB.shape.length === 2 ? new WasmLinear(constB.shape[0], constB.shape[1], transposed(constB.data as Float32Array, constB.shape[0], constB.shape[1])) : undefined;
   return {
     outs,
@@ -58,9 +60,11 @@ function matMul(ctx: BuildContext): Op {
       const m = ar === 1 ? 1 : A.shape[ar - 2], k = A.shape[ar - 1];
       const k2 = br === 1 ? B.shape[0] : B.shape[br - 2], n = br === 1 ? 1 : B.shape[br - 1];
       if (k !== k2) fail("E_SHAPE", `${ctx.label}: MatMul of ${shapeStr(A.shape)} and ${shapeStr(B.shape)}: inner sizes ${k} and ${k2} differ`);
-      const aBatch = ar > 2 ? A.shape.slice(0, ar - 2) : [];
-      const bBatch = br > 2 ? B.shape.slice(0, br - 2) : [];
-      plan.update([aBatch, bBatch]);
+      aBatch.length = Math.max(0, ar - 2);
+      for (let i = 0; i < ar - 2; i++) aBatch[i] = A.shape[i];
+      bBatch.length = Math.max(0, br - 2);
+      for (let i = 0; i < br - 2; i++) bBatch[i] = B.shape[i];
+      plan.update(batches2);
       shape.length = 0;
       for (const d of plan.shape) shape.push(d);
       if (ar > 1) shape.push(m);
@@ -103,6 +107,7 @@ function gemm(ctx: BuildContext): Op {
   }
   let aT: F = new Float32Array(0);
   const shape = [0, 0];
+  const cShapes: (readonly number[])[] = [[], []];
   // Constant float32 B (and C a constant bias row, or none): the Wasm GEMM with B packed once.
   const constC = ctx.has(2) ? ctx.constant(2) : undefined;
   const cRow = constC !== undefined && constC.dtype === "float32" && constC.data.length === (transB ? constB?.shape[0] : constB?.shape[1]);
@@ -154,7 +159,9 @@ function gemm(ctx: BuildContext): Op {
       gemmRows(m, n, k, a, 0, k, b, 0, n, c, 0, n);
       if (alpha !== 1) for (let i = 0; i < c.length; i++) c[i] *= alpha;
       if (C !== undefined && beta !== 0) {
-        plan.update([C.shape, shape]);
+        cShapes[0] = C.shape;
+        cShapes[1] = shape;
+        plan.update(cShapes);
         if (!sameShape(plan.shape, shape)) fail("E_SHAPE", `${ctx.label}: C ${shapeStr(C.shape)} does not broadcast to [${m}, ${n}]`);
         const cv = floatInput(ctx, C, "C");
         const map = plan.maps[0];
@@ -235,6 +242,30 @@ function conv(ctx: BuildContext): Op {
           for (let m = 0; m < M; m++) {
             const ob = (nIdx * M + m) * Lo;
             for (let t = 0; t < Lo; t++) o[ob + t] = y[t * M + m];
+          }
+        }
+        return;
+      }
+      if (Cg === 1 && Mg === 1) {
+        // Depthwise: each channel convolved with its own kernel.
+        for (let nIdx = 0; nIdx < N; nIdx++) {
+          for (let m = 0; m < M; m++) {
+            const xb = (nIdx * C + m) * L;
+            const ob = (nIdx * M + m) * Lo;
+            const wb = m * K;
+            const b0 = bias ? bias[m] : 0;
+            for (let t = 0; t < Lo; t++) {
+              const base = t * stride - padL;
+              let acc = b0;
+              if (base >= 0 && base + (K - 1) * dilation < L) for (let kk = 0; kk < K; kk++) acc += w[wb + kk] * x[xb + base + kk * dilation];
+              else {
+                for (let kk = 0; kk < K; kk++) {
+                  const at = base + kk * dilation;
+                  if (at >= 0 && at < L) acc += w[wb + kk] * x[xb + at];
+                }
+              }
+              o[ob + t] = acc;
+            }
           }
         }
         return;
