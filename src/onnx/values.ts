@@ -38,6 +38,13 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/** Product of shape[from..to): sizes before / after an axis without slicing. */
+export function span(shape: readonly number[], from: number, to = shape.length): number {
+  let n = 1;
+  for (let i = from; i < to; i++) n *= shape[i];
+  return n;
+}
+
 export function alloc(dtype: DType, n: number): TypedData {
   switch (dtype) {
     case "float32":
@@ -106,11 +113,56 @@ export function toNumbers(t: OnnxTensor, what: string): number[] {
   return out;
 }
 
+// int64 elements read and written through an Int32Array view of the same bytes (little-endian
+// words): reading a BigInt64Array element makes a new BigInt on the heap, which would allocate
+// on every shape computation. Values are exact up to 2^53 in magnitude.
+const wordViews = new WeakMap<BigInt64Array, Int32Array>();
+
+export function words(d: BigInt64Array): Int32Array {
+  let w = wordViews.get(d);
+  if (w === undefined) {
+    w = new Int32Array(d.buffer, d.byteOffset, d.length * 2);
+    wordViews.set(d, w);
+  }
+  return w;
+}
+
+export function getInt64(d: BigInt64Array, i: number): number {
+  const w = words(d);
+  const hi = w[2 * i + 1], lo = w[2 * i] >>> 0;
+  if (hi > 0x1fffff) return Number.MAX_SAFE_INTEGER;
+  if (hi < -0x200000) return Number.MIN_SAFE_INTEGER;
+  return hi * 4294967296 + lo;
+}
+
+export function setInt64(d: BigInt64Array, i: number, v: number): void {
+  const w = words(d);
+  if (v >= -2147483648 && v <= 2147483647) {
+    w[2 * i] = v | 0;
+    w[2 * i + 1] = v < 0 ? -1 : 0;
+  } else {
+    const hi = Math.floor(v / 4294967296);
+    w[2 * i] = (v - hi * 4294967296) | 0;
+    w[2 * i + 1] = hi | 0;
+  }
+}
+
+/** Copies n elements from src[srcAt..] to dst[dstAt..] (same element type) without views. */
+export function copyElems(dst: TypedData, dstAt: number, src: TypedData, srcAt: number, n: number): void {
+  if (dst instanceof BigInt64Array) {
+    const dw = words(dst), sw = words(src as BigInt64Array);
+    for (let i = 0; i < 2 * n; i++) dw[2 * dstAt + i] = sw[2 * srcAt + i];
+  } else {
+    const d = dst as Float32Array, s = src as Float32Array;
+    for (let i = 0; i < n; i++) d[dstAt + i] = s[srcAt + i];
+  }
+}
+
 /** toNumbers into a reused array (no allocation once it is long enough). */
 export function readInts(t: OnnxTensor, out: number[], what: string): number[] {
   const d = t.data;
   out.length = d.length;
-  if (d instanceof BigInt64Array) for (let i = 0; i < d.length; i++) out[i] = clampBig(d[i]);
+  if (d instanceof BigInt64Array) for (let i = 0; i < d.length; i++) out[i] = getInt64(d, i);
   else if (d instanceof Int32Array || d instanceof Int8Array || d instanceof Uint8Array) for (let i = 0; i < d.length; i++) out[i] = d[i];
   else fail("E_TYPE", `${what} must be an integer tensor, got ${t.dtype}`);
   return out;
@@ -161,8 +213,8 @@ export function decodeTensor(t: ProtoTensor, where: string, external?: (entries:
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function scalarNumber(t: OnnxTensor, i = 0): number {
-  const v = t.data[i];
-  return typeof v === "bigint" ? clampBig(v) : v;
+  const d = t.data;
+  return d instanceof BigInt64Array ? getInt64(d, i) : d[i];
 }
 
 export function describe(t: OnnxTensor): string {

@@ -2,7 +2,7 @@
 // activations, Cast. A broadcast's index maps are computed once per input shapes and kept, so a
 // warm call is one loop over the output.
 import { fail } from "../../errors.js";
-import { ensure, isFloat, numel, type DType, type OnnxTensor, type TypedData } from "../values.js";
+import { ensure, getInt64, isFloat, numel, setInt64, type DType, type OnnxTensor, type TypedData } from "../values.js";
 import { shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
 
 export function broadcastShapes(label: string, shapes: readonly (readonly number[])[]): number[] {
@@ -125,6 +125,28 @@ function divLoop(o: FloatData, x: FloatData, y: FloatData, n: number, ma: Int32A
   } else for (let i = 0; i < n; i++) o[i] = x[ma === null ? (sa ? 0 : i) : ma[i]] / y[mb === null ? (sb ? 0 : i) : mb[i]];
 }
 
+const INT64_CODES: Record<string, number> = { Add: 0, Sub: 1, Mul: 2, Div: 3, Equal: 4, Less: 5, Greater: 6 };
+
+function int64Op(code: number, u: number, v: number): number {
+  switch (code) {
+    case 0:
+      return u + v;
+    case 1:
+      return u - v;
+    case 2:
+      return u * v;
+    case 3:
+      if (v === 0) fail("E_VALUE", "integer division by zero");
+      return Math.trunc(u / v);
+    case 4:
+      return u === v ? 1 : 0;
+    case 5:
+      return u < v ? 1 : 0;
+    default:
+      return u > v ? 1 : 0;
+  }
+}
+
 type Num = number & bigint; // lets one callback serve number and bigint arrays
 
 function binaryOp(
@@ -137,6 +159,7 @@ function binaryOp(
     const shapes: (readonly number[])[] = [[], []];
     const bool = options.out === "bool";
     const floatLoop = FLOAT_LOOPS[name];
+    const code = INT64_CODES[name];
     const op: Op & { outs: (OnnxTensor | undefined)[] } = {
       outs: [undefined],
       run(ins) {
@@ -157,6 +180,18 @@ function binaryOp(
         const sa = plan.scalar[0], sb = plan.scalar[1];
         if (floatLoop !== undefined && isFloat(a.dtype)) {
           floatLoop(o as unknown as FloatData, x as unknown as FloatData, y as unknown as FloatData, n, ma, mb, sa, sb);
+          return;
+        }
+        if (a.dtype === "int64") {
+          // Shape arithmetic: through the int64 words, as doubles (no BigInt per element).
+          const xa = a.data as BigInt64Array, yb = b.data as BigInt64Array;
+          for (let i = 0; i < n; i++) {
+            const u = getInt64(xa, ma === null ? (sa ? 0 : i) : ma[i]);
+            const v = getInt64(yb, mb === null ? (sb ? 0 : i) : mb[i]);
+            const r = int64Op(code, u, v);
+            if (bool) (out.data as Uint8Array)[i] = r;
+            else setInt64(out.data as BigInt64Array, i, r);
+          }
           return;
         }
         // Comparisons give booleans, stored as 0 / 1.
@@ -307,7 +342,10 @@ function unary(name: string, options: { ints?: boolean } = {}): OpFactory {
         op.outs[0] = out;
         if (a.dtype === "int64") {
           const ob = out.data as BigInt64Array, xb = a.data as BigInt64Array;
-          for (let i = 0; i < ob.length; i++) ob[i] = name === "Neg" ? -xb[i] : xb[i] > 0n ? xb[i] : 0n;
+          for (let i = 0; i < ob.length; i++) {
+            const v = getInt64(xb, i);
+            setInt64(ob, i, name === "Neg" ? -v : v > 0 ? v : 0);
+          }
         } else loop(out.data as FloatData, a.data as FloatData, a.data.length, alpha);
       },
     };
@@ -352,11 +390,11 @@ export function castInto(src: TypedData, from: DType, dst: TypedData, to: DType)
   if (to === "int64") {
     const o = dst as BigInt64Array;
     if (from === "int64") o.set(src as BigInt64Array);
-    else for (let i = 0; i < n; i++) o[i] = BigInt(Math.trunc(src[i] as number));
+    else for (let i = 0; i < n; i++) setInt64(o, i, Math.trunc(src[i] as number));
   } else if (from === "int64") {
     const s = src as BigInt64Array;
-    if (to === "bool") for (let i = 0; i < n; i++) dst[i] = s[i] !== 0n ? 1 : 0;
-    else for (let i = 0; i < n; i++) dst[i] = Number(s[i]);
+    if (to === "bool") for (let i = 0; i < n; i++) dst[i] = getInt64(s, i) !== 0 ? 1 : 0;
+    else for (let i = 0; i < n; i++) dst[i] = getInt64(s, i);
   } else if (to === "bool") {
     for (let i = 0; i < n; i++) dst[i] = (src[i] as number) !== 0 ? 1 : 0;
   } else if (isFloat(from) && !isFloat(to)) {

@@ -3,7 +3,7 @@
 // Gather, Expand and Pad copy through index maps kept per input shape; Shape, Size, Constant and
 // ConstantOfShape make values.
 import { fail } from "../../errors.js";
-import { alloc, clampBig, ensure, numel, readInts, toNumbers, type OnnxTensor, type TypedData } from "../values.js";
+import { alloc, copyElems, ensure, getInt64, numel, readInts, setInt64, span, toNumbers, words, type OnnxTensor, type TypedData } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
 import { axis, shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
 
@@ -100,8 +100,8 @@ function flatten(ctx: BuildContext): Op {
     let a = ctx.attrs.int("axis", 1);
     if (a < 0) a += r;
     if (a < 0 || a > r) fail("E_SHAPE", `${ctx.label}: axis ${ctx.attrs.int("axis", 1)} out of range for rank ${r}`);
-    shape[0] = numel(x.shape.slice(0, a));
-    shape[1] = numel(x.shape.slice(a));
+    shape[0] = span(x.shape, 0, a);
+    shape[1] = span(x.shape, a);
     return shape;
   });
 }
@@ -148,8 +148,15 @@ function unsqueeze(ctx: BuildContext): Op {
 
 /** An op whose output element i is input element map[i]; the map is rebuilt when the input shape changes. */
 function gatherCopy(out: OnnxTensor, src: TypedData, map: Int32Array): void {
-  const o = out.data as unknown as (number | bigint)[];
-  const s = src as unknown as (number | bigint)[];
+  if (src instanceof BigInt64Array) {
+    const o = words(out.data as BigInt64Array), s = words(src);
+    for (let i = 0; i < map.length; i++) {
+      o[2 * i] = s[2 * map[i]];
+      o[2 * i + 1] = s[2 * map[i] + 1];
+    }
+    return;
+  }
+  const o = out.data as Float32Array, s = src as Float32Array;
   for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
 }
 
@@ -235,11 +242,13 @@ function concat(ctx: BuildContext): Op {
   const a = ctx.attrs.int("axis");
   if (a === undefined) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label} has no axis`);
   const outs: Outs = [undefined];
+  const parts: OnnxTensor[] = [];
   const shape: number[] = [];
   return {
     outs,
     run(ins) {
-      const parts = ins.filter((t): t is OnnxTensor => t !== undefined);
+      parts.length = 0;
+      for (const t of ins) if (t !== undefined) parts.push(t);
       const first = parts[0];
       const r = first.shape.length;
       const ax = axis(ctx.label, a, r);
@@ -255,15 +264,13 @@ function concat(ctx: BuildContext): Op {
       }
       const out = ensure(outs[0], first.dtype, shape);
       outs[0] = out;
-      const outer = numel(shape.slice(0, ax));
-      const inner = numel(shape.slice(ax + 1));
+      const outer = span(shape, 0, ax);
+      const inner = span(shape, ax + 1);
       const rowOut = shape[ax] * inner;
       let off = 0;
-      const o = out.data as Float32Array;
       for (const p of parts) {
         const row = p.shape[ax] * inner;
-        const src = p.data as Float32Array;
-        for (let k = 0; k < outer; k++) o.set(src.subarray(k * row, (k + 1) * row), k * rowOut + off);
+        for (let k = 0; k < outer; k++) copyElems(out.data, k * rowOut + off, p.data, k * row, row);
         off += row;
       }
     },
@@ -291,18 +298,16 @@ function split(ctx: BuildContext): Op {
       if (sizes.length !== count || sizes.reduce((s, v) => s + v, 0) !== len) {
         fail("E_SHAPE", `${ctx.label}: split sizes ${shapeStr(sizes)} do not divide axis ${a} of size ${len} into ${count} outputs`);
       }
-      const outer = numel(x.shape.slice(0, ax));
-      const inner = numel(x.shape.slice(ax + 1));
+      const outer = span(x.shape, 0, ax);
+      const inner = span(x.shape, ax + 1);
       let off = 0;
-      const src = x.data as Float32Array;
       for (let k = 0; k < count; k++) {
         const shape = [...x.shape];
         shape[ax] = sizes[k];
         const out = ensure(outs[k], x.dtype, shape);
         outs[k] = out;
         const row = sizes[k] * inner;
-        const o = out.data as Float32Array;
-        for (let j = 0; j < outer; j++) o.set(src.subarray(j * len * inner + off, j * len * inner + off + row), j * row);
+        for (let j = 0; j < outer; j++) copyElems(out.data, j * row, x.data, j * len * inner + off, row);
         off += row;
       }
     },
@@ -412,21 +417,20 @@ function gather(ctx: BuildContext): Op {
       for (let i = a + 1; i < r; i++) shape.push(x.shape[i]);
       const out = ensure(outs[0], x.dtype, shape);
       outs[0] = out;
-      const outer = numel(x.shape.slice(0, a));
-      const inner = numel(x.shape.slice(a + 1));
+      const outer = span(x.shape, 0, a);
+      const inner = span(x.shape, a + 1);
       const dim = x.shape[a];
       const n = idx.data.length;
-      const src = x.data as Float32Array, o = out.data as Float32Array;
       const ids = idx.data;
+      const big = ids instanceof BigInt64Array;
       for (let j = 0; j < n; j++) {
-        let k = typeof ids[j] === "bigint" ? clampBig(ids[j] as bigint) : (ids[j] as number);
+        let k = big ? getInt64(ids, j) : (ids[j] as number);
         if (k < 0) k += dim;
         if (!(k >= 0 && k < dim)) fail("E_VALUE", `${ctx.label}: index ${String(ids[j])} is out of range for axis ${a0} of size ${dim}`);
         for (let m = 0; m < outer; m++) {
           const from = (m * dim + k) * inner;
           const to = (m * n + j) * inner;
-          if (inner === 1) o[to] = src[from];
-          else o.set(src.subarray(from, from + inner), to);
+          copyElems(out.data, to, x.data, from, inner);
         }
       }
     },
@@ -451,9 +455,8 @@ function expand(ctx: BuildContext): Op {
       outs[0] = out;
       const map = plan.maps[0];
       if (map === null) {
-        if (plan.scalar[0]) (out.data as Float32Array).fill(x.data[0] as number);
-        else (out.data as Float32Array).set(x.data as Float32Array);
-        if (plan.scalar[0] && x.dtype === "int64") (out.data as BigInt64Array).fill(x.data[0] as bigint);
+        if (plan.scalar[0]) for (let i = 0; i < out.data.length; i++) copyElems(out.data, i, x.data, 0, 1);
+        else copyElems(out.data, 0, x.data, 0, x.data.length);
       } else gatherCopy(out, x.data, map);
     },
   };
@@ -481,7 +484,8 @@ function pad(ctx: BuildContext): Op {
         value = ctx.attrs.float("value", 0);
       } else {
         pads = readInts(ins[1]!, padsInto, labels[0]);
-        if (ins[2] !== undefined && ins[2].data.length > 0) value = ins[2].data[0];
+        const cv = ins[2];
+        if (cv !== undefined && cv.data.length > 0) value = cv.data instanceof BigInt64Array ? getInt64(cv.data, 0) : (cv.data[0] as number);
       }
       axesInto.length = r;
       for (let i = 0; i < r; i++) axesInto[i] = i;
@@ -523,10 +527,17 @@ function pad(ctx: BuildContext): Op {
       }
       const out = ensure(outs[0], x.dtype, shape);
       outs[0] = out;
-      const o = out.data as unknown as (number | bigint)[];
-      const s = x.data as unknown as (number | bigint)[];
-      const fillValue = x.dtype === "int64" ? BigInt(value) : Number(value);
-      for (let i = 0; i < map.length; i++) o[i] = map[i] < 0 ? fillValue : s[map[i]];
+      if (x.dtype === "int64") {
+        const v = Number(value);
+        for (let i = 0; i < map.length; i++) {
+          if (map[i] < 0) setInt64(out.data as BigInt64Array, i, v);
+          else copyElems(out.data, i, x.data, map[i], 1);
+        }
+      } else {
+        const o = out.data as Float32Array, s = x.data as Float32Array;
+        const v = Number(value);
+        for (let i = 0; i < map.length; i++) o[i] = map[i] < 0 ? v : s[map[i]];
+      }
     },
   };
 }
@@ -545,7 +556,7 @@ function shapeOp(ctx: BuildContext): Op {
       end = Math.min(Math.max(end, start), r);
       const out = ensure(outs[0], "int64", [end - start]);
       outs[0] = out;
-      for (let i = start; i < end; i++) (out.data as BigInt64Array)[i - start] = BigInt(x.shape[i]);
+      for (let i = start; i < end; i++) setInt64(out.data as BigInt64Array, i - start, x.shape[i]);
     },
   };
 }
@@ -557,7 +568,7 @@ function size(_ctx: BuildContext): Op {
     run(ins) {
       const out = ensure(outs[0], "int64", []);
       outs[0] = out;
-      (out.data as BigInt64Array)[0] = BigInt(ins[0]!.data.length);
+      setInt64(out.data as BigInt64Array, 0, ins[0]!.data.length);
     },
   };
 }

@@ -1,7 +1,7 @@
 // Products, convolution, softmax and reductions, float32/float64 in TypeScript. Constant weights
 // (Gemm's B, Conv's W) are laid out once at load in the order the inner loops read them.
 import { fail } from "../../errors.js";
-import { ensure, isFloat, numel, toNumbers, type OnnxTensor } from "../values.js";
+import { ensure, getInt64, isFloat, numel, readInts, setInt64, span, type OnnxTensor } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
 import { axis, shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
 import { WasmLinear } from "./wasm-linear.js";
@@ -201,8 +201,8 @@ function conv(ctx: BuildContext): Op {
       const X = ins[0]!, Wt = ins[1]!, Bt = ins[2];
       const x = floatInput(ctx, X, "X"), w = floatInput(ctx, Wt, "W");
       if (X.shape.length !== 3 || Wt.shape.length !== 3) fail("E_SHAPE", `${ctx.label}: 1-D Conv needs X [N, C, L] and W [M, C/group, K], got ${shapeStr(X.shape)} and ${shapeStr(Wt.shape)}`);
-      const [N, C, L] = X.shape;
-      const [M, Cg, K] = Wt.shape;
+      const N = X.shape[0], C = X.shape[1], L = X.shape[2];
+      const M = Wt.shape[0], Cg = Wt.shape[1], K = Wt.shape[2];
       if (Cg * group !== C || M % group !== 0) fail("E_SHAPE", `${ctx.label}: X has ${C} channels, W ${shapeStr(Wt.shape)} with group ${group} needs ${Cg * group}`);
       const span = (K - 1) * dilation + 1;
       let padL = padsAttr[0], padR = padsAttr[1];
@@ -327,9 +327,9 @@ function softmax(log: boolean): OpFactory {
         outs[0] = out;
         const o = out.data as F;
         // Opset < 13 normalises over all axes from `axis` on (the input coerced to 2-D).
-        const outer = numel(X.shape.slice(0, a));
-        const len = legacy ? numel(X.shape.slice(a)) : X.shape[a] ?? 1;
-        const inner = legacy ? 1 : numel(X.shape.slice(a + 1));
+        const outer = span(X.shape, 0, a);
+        const len = legacy ? span(X.shape, a) : X.shape[a] ?? 1;
+        const inner = legacy ? 1 : span(X.shape, a + 1);
         for (let p = 0; p < outer; p++) {
           for (let q = 0; q < inner; q++) {
             const base = p * len * inner + q;
@@ -353,6 +353,9 @@ function reduce(mean: boolean): OpFactory {
     const keep = ctx.attrs.int("keepdims", 1) === 1;
     const noopEmpty = ctx.attrs.int("noop_with_empty_axes", 0) === 1;
     const axesFromInput = !ctx.attrs.has("axes");
+    const attrAxes = ctx.attrs.ints("axes");
+    const axesInto: number[] = [], axNorm: number[] = [];
+    const axesLabel = `${ctx.label}: axes`;
     const outs: Outs = [undefined];
     let key: number[] = [];
     let keyAxes: number[] = [];
@@ -365,7 +368,7 @@ function reduce(mean: boolean): OpFactory {
       run(ins) {
         const X = ins[0]!;
         const r = X.shape.length;
-        let axes = axesFromInput ? (ins[1] ? toNumbers(ins[1], `${ctx.label}: axes`) : undefined) : ctx.attrs.ints("axes");
+        let axes = axesFromInput ? (ins[1] ? readInts(ins[1], axesInto, axesLabel) : undefined) : attrAxes;
         if (axes !== undefined && axes.length === 0) axes = undefined;
         if (axes === undefined && noopEmpty) {
           const out = ensure(outs[0], X.dtype, X.shape);
@@ -373,10 +376,12 @@ function reduce(mean: boolean): OpFactory {
           (out.data as Float32Array).set(X.data as Float32Array);
           return;
         }
-        const ax = (axes ?? Array.from({ length: r }, (_, i) => i)).map((a) => axis(ctx.label, a, r));
+        const ax = axNorm;
+        ax.length = axes?.length ?? r;
+        for (let i = 0; i < ax.length; i++) ax[i] = axes ? axis(ctx.label, axes[i], r) : i;
         if (!sameShape(key, X.shape) || !sameShape(keyAxes, ax)) {
           key = [...X.shape];
-          keyAxes = ax;
+          keyAxes = [...ax];
           shape.length = 0;
           const reducedShape: number[] = [];
           counts = 1;
@@ -415,12 +420,12 @@ function reduce(mean: boolean): OpFactory {
         outs[0] = out;
         acc.fill(0);
         const x = X.data;
-        if (X.dtype === "int64") for (let e = 0; e < map.length; e++) acc[map[e]] += Number(x[e]);
+        if (X.dtype === "int64") for (let e = 0; e < map.length; e++) acc[map[e]] += getInt64(x as BigInt64Array, e);
         else for (let e = 0; e < map.length; e++) acc[map[e]] += x[e] as number;
-        const o = out.data as unknown as (number | bigint)[];
         for (let i = 0; i < acc.length; i++) {
           const v = mean ? acc[i] / counts : acc[i];
-          o[i] = X.dtype === "int64" ? BigInt(Math.trunc(v)) : v;
+          if (X.dtype === "int64") setInt64(out.data as BigInt64Array, i, Math.trunc(v));
+          else (out.data as Float32Array)[i] = v;
         }
       },
     };

@@ -149,13 +149,17 @@ function recurrent(kind: RecurrentKind): OpFactory {
     let flipped = new Float32Array(0);
     let h0Buf: Float32Array = new Float32Array(0), c0Buf: Float32Array = new Float32Array(0);
 
+    const want = [0, 0, 0];
     const stateInput = (t: OnnxTensor | undefined, B: number, name: string): Float32Array | undefined => {
       if (t === undefined) return undefined;
-      const want = layout === 0 ? [D, B, H] : [B, D, H];
+      want[0] = layout === 0 ? D : B;
+      want[1] = layout === 0 ? B : D;
+      want[2] = H;
       if (t.dtype !== "float32") fail("E_TYPE", `${ctx.label}: ${name} must be float32, got ${t.dtype}`);
       if (!sameDims(t.shape, want)) fail("E_SHAPE", `${ctx.label}: ${name} is ${shapeStr(t.shape)}, expected ${shapeStr(want)}`);
       return t.data as Float32Array;
     };
+    const yShape = [0, 0, 0, 0], hShape = [0, 0, 0];
 
     return {
       outs,
@@ -176,9 +180,16 @@ function recurrent(kind: RecurrentKind): OpFactory {
         }
         const h0 = stateInput(ins[5], B, "initial_h");
         const c0 = lstm ? stateInput(ins[6], B, "initial_c") : undefined;
-        const Y = ctx.wants(0) ? ensure(outs[0], "float32", layout === 0 ? [T, D, B, H] : [B, T, D, H]) : undefined;
-        const Yh = ensure(outs[1], "float32", layout === 0 ? [D, B, H] : [B, D, H]);
-        const Yc = lstm ? ensure(outs[2], "float32", layout === 0 ? [D, B, H] : [B, D, H]) : undefined;
+        if (layout === 0) {
+          yShape[0] = T, yShape[1] = D, yShape[2] = B, yShape[3] = H;
+          hShape[0] = D, hShape[1] = B, hShape[2] = H;
+        } else {
+          yShape[0] = B, yShape[1] = T, yShape[2] = D, yShape[3] = H;
+          hShape[0] = B, hShape[1] = D, hShape[2] = H;
+        }
+        const Y = ctx.wants(0) ? ensure(outs[0], "float32", yShape) : undefined;
+        const Yh = ensure(outs[1], "float32", hShape);
+        const Yc = lstm ? ensure(outs[2], "float32", hShape) : undefined;
         outs[0] = Y;
         outs[1] = Yh;
         outs[2] = Yc;
