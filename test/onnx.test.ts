@@ -106,6 +106,9 @@ describe("recurrent attributes torch.onnx.export never writes (onnx.helper files
     ["helper_lstm_peephole_reverse_lens.onnx", {}, [5, 2, 3]],
     ["helper_lstm_layout0_bidir_lens.onnx", {}, [4, 5, 1]],
     ["helper_rnn_reverse_nobias.onnx", {}, undefined],
+    // Longer than the step-by-step limit: the whole-sequence path of a one-direction node.
+    ["torch_lstm_1layer.onnx", { T: 20, B: 2 }, undefined],
+    ["torch_gru_1layer.onnx", { T: 12, B: 1 }, undefined],
   ];
   for (const [file, dims, lens] of cases) {
     it(file, async () => {

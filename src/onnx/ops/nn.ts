@@ -172,6 +172,31 @@ function gemm(ctx: BuildContext): Op {
   };
 }
 
+/** Depthwise 1-D convolution (one input channel per output channel), kept apart so V8 optimises it on its own. */
+function depthwise(x: F, w: F, bias: F | undefined, o: F, N: number, M: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number): void {
+  for (let nIdx = 0; nIdx < N; nIdx++) {
+    for (let m = 0; m < M; m++) {
+      const xb = (nIdx * M + m) * L;
+      const ob = (nIdx * M + m) * Lo;
+      const wb = m * K;
+      const b0 = bias ? bias[m] : 0;
+      for (let t = 0; t < Lo; t++) {
+        const base = t * stride - padL;
+        let acc = b0;
+        if (base >= 0 && base + (K - 1) * dilation < L) {
+          for (let kk = 0; kk < K; kk++) acc += w[wb + kk] * x[xb + base + kk * dilation];
+        } else {
+          for (let kk = 0; kk < K; kk++) {
+            const at = base + kk * dilation;
+            if (at >= 0 && at < L) acc += w[wb + kk] * x[xb + at];
+          }
+        }
+        o[ob + t] = acc;
+      }
+    }
+  }
+}
+
 /** 1-D convolution: X [N, C, L], W [M, C/group, K], B [M]. */
 function conv(ctx: BuildContext): Op {
   const attrs = ctx.attrs;
@@ -247,27 +272,7 @@ function conv(ctx: BuildContext): Op {
         return;
       }
       if (Cg === 1 && Mg === 1) {
-        // Depthwise: each channel convolved with its own kernel.
-        for (let nIdx = 0; nIdx < N; nIdx++) {
-          for (let m = 0; m < M; m++) {
-            const xb = (nIdx * C + m) * L;
-            const ob = (nIdx * M + m) * Lo;
-            const wb = m * K;
-            const b0 = bias ? bias[m] : 0;
-            for (let t = 0; t < Lo; t++) {
-              const base = t * stride - padL;
-              let acc = b0;
-              if (base >= 0 && base + (K - 1) * dilation < L) for (let kk = 0; kk < K; kk++) acc += w[wb + kk] * x[xb + base + kk * dilation];
-              else {
-                for (let kk = 0; kk < K; kk++) {
-                  const at = base + kk * dilation;
-                  if (at >= 0 && at < L) acc += w[wb + kk] * x[xb + at];
-                }
-              }
-              o[ob + t] = acc;
-            }
-          }
-        }
+        depthwise(x, w, bias, o, N, M, L, Lo, K, stride, dilation, padL);
         return;
       }
       // im2col per group: cols[t][c*K + k] is the input under tap k of channel c at output t, so

@@ -13,6 +13,9 @@ import { shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
 
 export type RecurrentKind = "LSTM" | "GRU" | "RNN";
 
+/** Sequences up to this long (one direction, no lengths) run as steps instead of one forward call. */
+const STEP_LIMIT = 8;
+
 /** For each PyTorch gate block (LSTM i f g o, GRU r z n), the ONNX block it comes from (LSTM i o f c, GRU z r h). */
 export const TORCH_FROM_ONNX: Record<RecurrentKind, number[]> = { LSTM: [0, 2, 3, 1], GRU: [1, 0, 2], RNN: [0] };
 const GATES: Record<RecurrentKind, number> = { LSTM: 4, GRU: 3, RNN: 1 };
@@ -145,7 +148,8 @@ function recurrent(kind: RecurrentKind): OpFactory {
     const xt: Tensor = { shape: [1, 0, I], data: new Float32Array(0) };
     const hT: Tensor = { shape: [1, 0, H], data: new Float32Array(0) };
     const cT: Tensor = { shape: [1, 0, H], data: new Float32Array(0) };
-    let scratchY = new Float32Array(0);
+    let rowsX: Float32Array[] = [], rowsY: Float32Array[] = [];
+    let yAll: OnnxTensor | undefined;
     let flipped = new Float32Array(0);
     let h0Buf: Float32Array = new Float32Array(0), c0Buf: Float32Array = new Float32Array(0);
 
@@ -187,15 +191,19 @@ function recurrent(kind: RecurrentKind): OpFactory {
           yShape[0] = B, yShape[1] = T, yShape[2] = D, yShape[3] = H;
           hShape[0] = B, hShape[1] = D, hShape[2] = H;
         }
-        const Y = ctx.wants(0) ? ensure(outs[0], "float32", yShape) : undefined;
+        // Y is computed even when the graph does not read it (the step path writes into it).
+        yAll = ensure(yAll, "float32", yShape);
+        const Y = yAll;
         const Yh = ensure(outs[1], "float32", hShape);
         const Yc = lstm ? ensure(outs[2], "float32", hShape) : undefined;
-        outs[0] = Y;
+        outs[0] = ctx.wants(0) ? Y : undefined;
         outs[1] = Yh;
         outs[2] = Yc;
         const yh = Yh.data as Float32Array, yc = Yc?.data as Float32Array | undefined;
 
-        if (T === 1 && D === 1 && lengths === undefined && B > 0) {
+        // Short single-direction sequences (streaming chunks of a few frames) step by step: no
+        // allocation, and cheaper than a whole-sequence call at these sizes.
+        if (D === 1 && lengths === undefined && B > 0 && T <= STEP_LIMIT && (layout === 0 || B === 1)) {
           // One step: the state lives in Y_h / Y_c, the output goes straight into Y.
           if (stream === undefined || streamBatch !== B) {
             stream = model.initialState(B);
@@ -216,14 +224,19 @@ function recurrent(kind: RecurrentKind): OpFactory {
             stream.c = cT;
           }
           xt.shape[1] = B;
-          xt.data = x;
-          let out: Float32Array;
-          if (Y !== undefined) out = Y.data as Float32Array;
-          else {
-            if (scratchY.length !== B * H) scratchY = new Float32Array(B * H);
-            out = scratchY;
+          const y = Y.data as Float32Array;
+          if (rowsX.length < T) {
+            rowsX = Array.from({ length: T }, () => new Float32Array(0));
+            rowsY = Array.from({ length: T }, () => new Float32Array(0));
           }
-          model.step(xt, stream, out);
+          for (let k = 0; k < T; k++) {
+            const t = reverse ? T - 1 - k : k;
+            // Views on step t's rows, kept while the arrays stay the same.
+            if (rowsX[t].buffer !== x.buffer || rowsX[t].byteOffset !== x.byteOffset + t * B * I * 4 || rowsX[t].length !== B * I) rowsX[t] = x.subarray(t * B * I, (t + 1) * B * I);
+            if (rowsY[t].buffer !== y.buffer || rowsY[t].byteOffset !== y.byteOffset + t * B * H * 4 || rowsY[t].length !== B * H) rowsY[t] = y.subarray(t * B * H, (t + 1) * B * H);
+            xt.data = rowsX[t];
+            model.step(xt, stream, rowsY[t]);
+          }
           return;
         }
 
