@@ -204,12 +204,12 @@ const MG_KEYS = ["length", "tau", "a", "b", "n", "x0", "dt", "subsample", "disca
  *
  * - `"rk4"` (default): classic RK4 with step dt (delay D = τ/dt steps), history x(t) = x0 for
  *   t <= 0. Stage 1 uses x(t−τ), stage 4 x(t−τ+dt), and the two half-step stages the mean of
- *   the two (linear interpolation). Reproduces fixtures/esn/mackey_glass_tau17_rk4_dt0.1.json
+ *   the two (linear interpolation). Reproduces test/fixtures/esn/mackey_glass_tau17_rk4_dt0.1.json
  *   with the defaults (t = 1000 … 7999).
  * - `"rpy"`: the discretisation of ReservoirPy's `reservoirpy.datasets.mackey_glass`: one RK4 step
  *   of size h = dt per step, with x(t−τ) read from a FIFO of the floor(τ/h) previous steps and
  *   held constant over the 4 stages; initial FIFO constant x0 (ReservoirPy jitters it randomly,
- *   this does not). Step 0 is x0. Reproduces fixtures/esn/mackey_glass_tau17_rpy_h1.json with
+ *   this does not). Step 0 is x0. Reproduces test/fixtures/esn/mackey_glass_tau17_rpy_h1.json with
  *   `{ method: "rpy" }` (defaults dt = 1, subsample = 1, discard = 1000).
  *
  * Throws RecurError "E_VALUE" for invalid options, "E_NUMERIC" if the series becomes non-finite.
@@ -344,7 +344,7 @@ const NARMA_DIVERGED = 1e3;
  * `discard` samples.
  *
  * The 10-term sum is evaluated in NumPy's pairwise order (((y0+y1)+(y2+y3)) + ((y4+y5)+(y6+y7)))
- * + y8 + y9 so that NumPy-generated data (fixtures/esn/narma10.json) is reproduced bit for bit.
+ * + y8 + y9 so that NumPy-generated data (test/fixtures/esn/narma10.json) is reproduced bit for bit.
  *
  * Throws RecurError "E_NUMERIC" (naming the time step) if y diverges (|y| > 1000 or non-finite),
  * "E_VALUE" for a non-finite input, a bad `discard` or a `yInit` that is not 10 finite numbers.
@@ -413,7 +413,7 @@ const NARMA_MAX_ATTEMPTS = 100;
  * plausible for very long series), or at the first divergence with `onDivergence: "throw"`, it
  * throws RecurError "E_NUMERIC" naming the seed.
  *
- * The fixture fixtures/esn/narma10.json was generated with NumPy's PCG64 input, which this
+ * The fixture test/fixtures/esn/narma10.json was generated with NumPy's PCG64 input, which this
  * generator does not reproduce; use `narma10FromInput` with its `u` to reproduce its `y`.
  */
 export function narma10(options: Narma10Options): Narma10Series {

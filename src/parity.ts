@@ -47,7 +47,7 @@ function worst(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   return m;
 }
 
-/** The fixture README's tolerance: 1e-5 * max(1, max |ref|). */
+/** The tolerance of docs/parity.md: 1e-5 * max(1, max |ref|). */
 function toleranceOf(ref: ArrayLike<number>): number {
   let m = 1;
   for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(ref[i]));
@@ -78,8 +78,8 @@ export function modelFromTorchConfig(module: unknown, config: unknown): Recurren
 }
 
 /**
- * Runs one case of the PyTorch fixture format (see the fixtures README) through the public API
- * and compares every stored tensor at the README's tolerances. Never throws: a case that cannot
+ * Runs one case of the PyTorch fixture format (docs/parity.md) through the public API
+ * and compares every stored tensor at its tolerances. Never throws: a case that cannot
  * run is a failed result with the reason.
  */
 export function runParityCase(fixture: unknown, options: ParityOptions = {}): ParityResult {

@@ -3,10 +3,8 @@ import {
   Adam, fit, init, loadCheckpoint, optimizerFromState, RecurError, runParityCase, saveCheckpoint, SequenceModel, SGD,
   type SequenceBatch, type SequenceModelOptions, type Tensor,
 } from "../src/index.js";
-import { fixturesDir, listTrajectories } from "./helpers/fixtures.js";
+import { listTrajectories, loadTorchJson } from "./helpers/fixtures.js";
 import { randn } from "./helpers/random.js";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createRng } from "../src/random.js";
 
 beforeAll(async () => {
@@ -16,7 +14,7 @@ beforeAll(async () => {
 describe("training trajectories (PyTorch fixtures)", () => {
   for (const name of listTrajectories()) {
     it(name, () => {
-      const r = runParityCase(JSON.parse(readFileSync(join(fixturesDir, "torch", `${name}.json`), "utf8")));
+      const r = runParityCase(loadTorchJson(name));
       expect(r.reason).toBeUndefined();
       for (const c of r.checks) expect(c.error, c.tensor).toBeLessThanOrEqual(c.tolerance);
       expect(r.passed).toBe(true);
