@@ -1,20 +1,21 @@
 /**
- * recur in a real browser (Debian's headless Chromium, driven by playwright-core): the package
+ * recur in a real browser (headless Chromium driven by playwright-core; test/helpers/browser.ts
+ * picks the system's or the one of the @sparticuz/chromium dev dependency): the package
  * as plain ESM and through a Vite build must compute bit-identical results to Node's for the
  * same weights, input and backend; the demo page must train in its worker and plot an ESN
- * forecast. Needs /usr/bin/chromium (.ci/run installs it); without it this test fails.
+ * forecast. Without any browser this test fails and says how to get one.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { build } from "vite";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startServer } from "../web/serve.js";
+import { launchChromium } from "./helpers/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "recur-e2e-"));
 type CheckResult = { backend: string; weights: string; outputs: Record<string, string>; error?: string };
@@ -49,14 +50,10 @@ function expectIdentical(browser: CheckResult, node: CheckResult): void {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get update && apt-get install -y chromium); .ci/run does this`);
-  }
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmp, "profile-")), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const chromium = inject("chromium");
+  if ("error" in chromium) throw new Error(chromium.error);
+  console.log(`browser: ${chromium.executablePath} (${chromium.source})`);
+  context = await launchChromium(chromium, mkdtempSync(join(tmp, "profile-")));
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
 });
