@@ -1,3 +1,4 @@
+import type { WasmModule } from "./wasm.js";
 import { instantiate } from "./instantiate.js";
 import { fail } from "./errors.js";
 import type { Kernels } from "./kernels.js";
@@ -16,7 +17,7 @@ export interface InitOptions {
    * the bytes, or a compiled module of the chosen backend. Default: the binary beside this
    * package, located with `import.meta.url`.
    */
-  wasm?: URL | string | ArrayBuffer | Uint8Array | WebAssembly.Module;
+  wasm?: URL | string | ArrayBuffer | Uint8Array | WasmModule;
   /** Skip the warm-up calls (default false). Warm-up moves V8's tier-up out of the first real call. */
   skipWarmup?: boolean;
   /**
@@ -166,6 +167,7 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   let source: BufferSource | Response | WebAssembly.Module;
   const given = options.wasm;
   if (given instanceof WebAssembly.Module || given instanceof ArrayBuffer || given instanceof Uint8Array) source = given;
+  else if (typeof given === "object" && !(given instanceof URL)) fail("E_TYPE", `createRuntime: wasm must be a URL, a string, the bytes or a WebAssembly.Module, got ${Object.prototype.toString.call(given)}`);
   else source = await loadSource(given ?? defaultUrl(backend, threaded));
   // Bytes are compiled here so instantiate() takes its Module path: its Response check reads the
   // global `Response`, which in Node 20 first loads the whole fetch implementation (~80 ms).

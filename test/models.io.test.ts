@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { GRU, init, loadModel, LSTM, readSafetensors, RecurError, RNN, saveModel, withoutPrefix, writeSafetensors, type RecurrentModel } from "../src/index.js";
+import { backendInfo, GRU, init, loadModel, LSTM, readSafetensors, RecurError, RNN, saveModel, withoutPrefix, writeSafetensors, type RecurrentModel } from "../src/index.js";
 import { fixturesDir, loadTorchCase } from "./helpers/fixtures.js";
 import { randn } from "./helpers/random.js";
 
@@ -21,13 +21,33 @@ describe("weight files", () => {
     for (const m of models) {
       const bytes = saveModel(m, { note: "test" });
       expect(readSafetensors(bytes).metadata.note).toBe("test");
-      const back = loadModel(bytes) as RecurrentModel;
+      const loaded = loadModel(bytes);
+      expect(loaded.type).toBe(m.constructor.name);
+      expect(loaded.model).toBeInstanceOf(m.constructor);
+      const back = loaded.model as RecurrentModel;
       expect(back.config).toEqual(m.config);
       const x = randn(m.config.batchFirst ? [2, 5, m.config.inputSize] : [5, 2, m.config.inputSize], 9);
       expect(back.forward(x).output.data).toEqual(m.forward(x).output.data);
       back.dispose();
       m.dispose();
     }
+  });
+
+  it("the result's type narrows the model; an expected type is checked before anything is built", () => {
+    const lstm = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 4 });
+    const bytes = saveModel(lstm);
+    const loaded = loadModel(bytes);
+    // Compile-time: inside the check, loaded.model is an LSTM (projSize exists only on LSTM's config).
+    if (loaded.type !== "LSTM") throw new Error(`expected an LSTM, got ${loaded.type}`);
+    expect(loaded.model.config.projSize).toBe(0);
+    loaded.model.dispose();
+    const { model } = loadModel(bytes, "LSTM");
+    expect(model.config.hiddenSize).toBe(3);
+    model.dispose();
+    const used = backendInfo().heapUsedBytes;
+    expect(() => loadModel(bytes, "GRU")).toThrow(/loadModel: the file.s model type is LSTM, not GRU/);
+    expect(backendInfo().heapUsedBytes).toBe(used);
+    lstm.dispose();
   });
 
   it("a plain PyTorch state dict (no config) loads with loadStateDict, even nested under a prefix", () => {
@@ -42,8 +62,7 @@ describe("weight files", () => {
     model.dispose();
   });
 
-  it("a corrupt or truncated file is a RecurError and allocates nothing", async () => {
-    const { backendInfo } = await import("../src/index.js");
+  it("a corrupt or truncated file is a RecurError and allocates nothing", () => {
     const m = new GRU({ inputSize: 2, hiddenSize: 3 });
     const bytes = saveModel(m);
     m.dispose();
@@ -142,7 +161,6 @@ describe("state dicts and bad input", () => {
   });
 
   it("dispose returns the memory; build/dispose cycles leave the heap flat", async () => {
-    const { backendInfo } = await import("../src/index.js");
     const warm = new LSTM({ inputSize: 8, hiddenSize: 16 });
     warm.forward(randn([4, 2, 8], 1));
     warm.dispose();

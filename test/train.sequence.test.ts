@@ -229,8 +229,7 @@ describe("sampling and checkpoints", () => {
     const first = new SequenceModel(opts);
     const opt1 = new Adam(first, { lr: 0.01 });
     for (let i = 0; i < 3; i++) first.trainStep(batch, opt1, { clipGradNorm: 1 });
-    const { model, optimizerState } = loadCheckpoint(saveCheckpoint(first, opt1));
-    const resumed = model as SequenceModel;
+    const { model: resumed, optimizerState } = loadCheckpoint(saveCheckpoint(first, opt1), "SequenceModel");
     const opt2 = optimizerFromState(resumed, optimizerState!);
     for (let i = 0; i < 3; i++) resumed.trainStep(batch, opt2, { clipGradNorm: 1 });
     for (const [k, v] of Object.entries(straight.stateDict())) expect(resumed.stateDict()[k].data, k).toEqual(v.data);

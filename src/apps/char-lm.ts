@@ -204,7 +204,7 @@ export class CharLM {
     } catch {
       chars = undefined;
     }
-    if (!Array.isArray(chars) || !(ck.model instanceof SequenceModel)) {
+    if (!Array.isArray(chars) || ck.type !== "SequenceModel") {
       ck.model.dispose();
       fail("E_FORMAT", `CharLM.load: not a character model (needs a SequenceModel and a "${VOCAB_KEY}" vocabulary in the metadata)`);
     }
