@@ -21,7 +21,7 @@ export { crossEntropy, crossEntropyPtr, mse, msePtr, assertFiniteLoss, type Cros
 export { ESN, type ESNOptions, type ReservoirOptions, type ReservoirWeights, type SparseMatrix, type ESNActivation, type FitOptions, type SolveOptions, type OnlineFitOptions, type PredictOptions, type GenerateOptions, type LayerInfo } from "./esn/index.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
 export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
-export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityResult, type ParityCheck, type ParityOptions } from "./parity.js";
+export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityResult, type ParityCheck, type ParityOptions, type ParityFormatOptions } from "./parity.js";
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";
 export { mackeyGlass, narma10, narma10FromInput, lorenz, frequencyToSine, toTensor, column, rmse, nrmse } from "./datasets.js";
 export { createRng, type Rng } from "./random.js";
