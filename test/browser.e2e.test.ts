@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { readSafetensors } from "../src/index.js";
 import { startServer } from "../web/serve.js";
 import { launchChromium } from "./helpers/browser.js";
 
@@ -80,13 +81,16 @@ describe("plain ESM in Chromium", () => {
     }
   });
 
-  it("the demo page trains a character model in a worker and plots an ESN forecast", async () => {
+  it("the demo page starts with a text, trains in a worker, plots without hiding data, downloads the model, forecasts", async () => {
     const server = servers[0] ?? (await startServer({ port: 0 }));
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(new URL(r.url()).pathname));
     await page.goto(`${server.url}web/index.html?quick=1`);
-    await page.waitForFunction(() => {
-      const d = (window as unknown as { demo?: { backend?: string } }).demo;
-      return d?.backend !== undefined && (document.getElementById("text") as HTMLTextAreaElement).value.length > 1000;
-    }, null, { timeout: 30_000 });
+    // The sample text is in the page itself: ready before anything loads.
+    expect(await page.evaluate(() => (document.getElementById("text") as HTMLTextAreaElement).value.length)).toBeGreaterThan(2000);
+    expect(await page.getAttribute('link[rel="icon"]', "href")).toBe("favicon.svg");
+    expect((await page.request.get(`${server.url}web/favicon.svg`)).status()).toBe(200);
+    await page.waitForFunction(() => (window as unknown as { demo?: { backend?: string } }).demo?.backend !== undefined, null, { timeout: 30_000 });
     await page.click("#train");
     await page.click("#esn");
     await page.waitForFunction(() => {
@@ -102,8 +106,31 @@ describe("plain ESM in Chromium", () => {
     expect(demo.samples.at(-1)!.length).toBe(400);
     expect(demo.esn.points).toBe(400);
     expect(demo.esn.nrmse).toBeLessThan(0.1);
-    expect(await page.locator("#lossPlot polyline").count()).toBe(2);
-    expect(await page.locator("#esnPlot polyline").count()).toBe(2);
+    expect(await page.textContent("#status")).toMatch(/loss \d\.\d{3} bits\/char/);
+    for (const plot of ["#lossPlot", "#esnPlot"]) {
+      expect(await page.locator(`${plot} polyline`).count()).toBe(2);
+      // The legend sits above the plot frame: no legend mark or label overlaps the data area.
+      const overlap = await page.evaluate((sel) => {
+        const svg = document.querySelector(`${sel} svg`)!;
+        const frame = svg.querySelector("rect")!.getBoundingClientRect();
+        const marks = [...svg.querySelectorAll(".legend")];
+        return { marks: marks.length, inside: marks.filter((e) => e.getBoundingClientRect().bottom > frame.top).length };
+      }, plot);
+      expect(overlap.marks).toBe(4);
+      expect(overlap.inside).toBe(0);
+    }
+    // The trained model downloads as a .safetensors file with its vocabulary.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    expect(download.suggestedFilename()).toBe("recur-char-model.safetensors");
+    const file = readSafetensors(readFileSync((await download.path())!));
+    expect(JSON.parse(file.metadata["recur.vocab"]).length).toBeGreaterThan(30);
+    expect(JSON.parse(file.metadata["recur.model"]).type).toBe("SequenceModel");
+    // The page is an example of the public API: it loads recur only through the package's entry.
+    expect(requests.filter((p) => p.startsWith("/dist/") && !/^\/dist\/[\w/-]+\.js$/.test(p))).toEqual([]);
+    for (const f of ["index.html", "app.js", "worker.js", "plot.js"]) {
+      const source = readFileSync(join(root, "web", f), "utf8");
+      expect(source.match(/["'][./]*dist\/[^"']*["']/g) ?? [], f).toEqual(f === "index.html" ? ['"../dist/index.js"'] : []);
+    }
   });
 });
 
