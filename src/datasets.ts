@@ -171,8 +171,10 @@ export function powInt(x: number, n: number): number {
 // Mackey-Glass
 // ---------------------------------------------------------------------------------------------
 
+/** How `mackeyGlass` integrates: classic RK4 at a small step, or ReservoirPy's one step per sample. */
 export type MackeyGlassMethod = "rk4" | "rpy";
 
+/** Options of `mackeyGlass`: the equation's parameters and the sampling. */
 export interface MackeyGlassOptions {
   /** Number of samples returned. Default 7000. */
   length?: number;
@@ -303,6 +305,7 @@ export function mackeyGlass(options: MackeyGlassOptions = {}): Float64Array {
 // NARMA10
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `narma10`. */
 export interface Narma10Options {
   /** Number of samples returned (after `discard`). */
   length: number;
@@ -318,6 +321,7 @@ export interface Narma10Options {
   onDivergence?: "resample" | "throw";
 }
 
+/** What `narma10` returns. */
 export interface Narma10Series {
   /** Input u[t], i.i.d. uniform on [0, 0.5). */
   u: Float64Array;
@@ -327,6 +331,7 @@ export interface Narma10Series {
   attempts: number;
 }
 
+/** Options of `narma10FromInput`. */
 export interface Narma10FromInputOptions {
   /** Initial samples dropped from the returned y. Default 0. */
   discard?: number;
@@ -446,6 +451,7 @@ export function narma10(options: Narma10Options): Narma10Series {
 // Lorenz-63
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `lorenz`. */
 export interface LorenzOptions {
   /** Number of samples (rows) returned. */
   length: number;
@@ -543,6 +549,7 @@ export function lorenz(options: LorenzOptions): Float64Array {
 // Frequency-to-sine generator task
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `frequencyToSine`. */
 export interface FrequencyToSineOptions {
   /** Number of samples. */
   length: number;
@@ -558,6 +565,7 @@ export interface FrequencyToSineOptions {
   holdMax?: number;
 }
 
+/** What `frequencyToSine` returns. */
 export interface FrequencyToSineSeries {
   /** Piecewise-constant input frequency f[t] (cycles per sample). */
   input: Float64Array;

@@ -7,8 +7,10 @@ import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 import { importNode, isNode } from "./platform.js";
 
+/** Which Wasm binary computes: plain SIMD128, or relaxed SIMD (fused multiply-add). */
 export type Backend = "simd128" | "relaxed";
 
+/** Options of `init`. */
 export interface InitOptions {
   /** Which binary: "auto" (default) takes relaxed SIMD when the engine validates it. */
   backend?: Backend | "auto";
@@ -31,16 +33,21 @@ export interface InitOptions {
   threads?: number | "auto";
 }
 
+/** What `init` and `backendInfo` report about the loaded core. */
 export interface BackendInfo {
+  /** The binary in use. */
   backend: Backend;
   /** Threads the kernels use now, the calling thread included. */
   threads: number;
   /** Set when fewer threads run than `init` asked for: the reason. */
   threadsFallback?: string;
+  /** Size of the Wasm memory. */
   memoryBytes: number;
+  /** Bytes of the Wasm memory that models, layers and optimizers hold now. */
   heapUsedBytes: number;
 }
 
+/** @internal A loaded core: its binary, exports, allocator and worker pool. */
 export interface Runtime {
   backend: Backend;
   kernels: Kernels;
@@ -142,6 +149,8 @@ function checkBackend(value: unknown, where: string): Backend | "auto" {
  * runtime; this is for tests and tools that compare both binaries (or thread counts) side by side.
  * A threaded runtime's workers are stopped by `runtime.pool.shutdown()`; they never keep a Node
  * process alive.
+ *
+ * @internal
  */
 export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
   const requested = checkBackend(options.backend ?? "auto", "createRuntime");
@@ -257,6 +266,7 @@ export function runtime(): Runtime {
   return current;
 }
 
+/** Which binary runs, how many threads, and how much Wasm memory is in use. Needs `init()` first. */
 export function backendInfo(): BackendInfo {
   const rt = runtime();
   const info: BackendInfo = { backend: rt.backend, threads: rt.pool?.active ?? 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };

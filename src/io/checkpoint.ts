@@ -28,6 +28,7 @@ export function saveCheckpoint(model: SaveableModel, optimizer: Optimizer, metad
 export type Checkpoint<K extends ModelType = ModelType> = LoadedModel<K> & {
   /** Undefined for a plain model file. */
   optimizerState?: OptimizerStateDict;
+  /** The file's string metadata (a vocabulary, a training history, ...). */
   metadata: Record<string, string>;
 };
 

@@ -8,9 +8,18 @@ import { readSafetensors, writeSafetensors } from "./safetensors.js";
 
 /** A model that can be written to a weight file. */
 export interface SaveableModel {
+  /** Every parameter, by its PyTorch name. */
   stateDict(): Record<string, Tensor>;
+  /** Replaces the parameters (all or nothing). */
   loadStateDict(sd: Record<string, Tensor>): void;
-  modelSpec(): { type: string; config: Record<string, unknown> };
+  /** The type name and constructor options that rebuild the model. */
+  modelSpec(): {
+    /** The name `loadModel` looks up (see ModelTypes). */
+    type: string;
+    /** The options the model is rebuilt from. */
+    config: Record<string, unknown>;
+  };
+  /** Frees the model's Wasm memory. */
   dispose(): void;
 }
 
@@ -25,9 +34,13 @@ export interface SaveableModel {
  * ```
  */
 export interface ModelTypes {
+  /** `saveModel(new LSTM(...))` */
   LSTM: LSTM;
+  /** `saveModel(new GRU(...))` */
   GRU: GRU;
+  /** `saveModel(new RNN(...))` */
   RNN: RNN;
+  /** `saveModel(new SequenceModel(...))`, `CharLM.save()` */
   SequenceModel: SequenceModel;
 }
 
@@ -38,7 +51,14 @@ export type ModelType = keyof ModelTypes;
  * What `loadModel` returns: `type` says which model `model` is, so a check of `type` narrows it
  * (`if (loaded.type === "LSTM") loaded.model.forward(x)`).
  */
-export type LoadedModel<K extends ModelType = ModelType> = { [T in K]: { type: T; model: ModelTypes[T] } }[K];
+export type LoadedModel<K extends ModelType = ModelType> = {
+  [T in K]: {
+    /** The model's type, as the file records it. */
+    type: T;
+    /** The rebuilt model, its weights loaded. */
+    model: ModelTypes[T];
+  };
+}[K];
 
 /** Builds a model of one type from the config its file recorded. */
 export type ModelFactory<M extends SaveableModel = SaveableModel> = (config: Record<string, unknown>) => M;

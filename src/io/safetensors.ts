@@ -23,8 +23,11 @@ const ITEM_SIZE: Record<string, number> = {
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** What `readSafetensors` returns. */
 export interface SafetensorsContents {
+  /** Every tensor, converted to float32, by name. */
   tensors: Record<string, Tensor>;
+  /** The file's `__metadata__` strings. */
   metadata: Record<string, string>;
 }
 
