@@ -264,7 +264,7 @@ describe("fromOnnx: a pure recurrent graph as recur's own trainable classes", ()
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let k = 0; k < 7; k++) want[(t * B + b) * 7 + k] = ref.outputs.logits.data[(b * T + t) * 7 + k];
     expectClose({ dtype: "float32", shape: [T, B, 7], data: logits.data }, { shape: [T, B, 7], data: want }, "logits");
     // Saved and reloaded: same outputs; one training step lowers the loss on its batch.
-    const again = loadModel(saveModel(model)) as InstanceType<typeof SequenceModel>;
+    const again = loadModel(saveModel(model), "SequenceModel").model;
     expect([...again.predict({ input: { shape: [T, B], data: ids } }).data]).toEqual([...logits.data]);
     const batch = { input: { shape: [T, B], data: ids }, target: { shape: [T, B], data: ids.map((v) => (v + 1) % 7) } };
     const opt = new SGD(model, { lr: 0.5 });

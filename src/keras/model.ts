@@ -13,8 +13,11 @@ import type { Tensor } from "../tensor.js";
 
 /** A weight as a file stores it: its name in the file, shape and float32 values. */
 export interface KerasWeight {
+  /** Its name or path in the file. */
   name: string;
+  /** Sizes as stored (Keras layout, e.g. kernel [in, G*units]). */
   shape: number[];
+  /** The values, row-major. */
   data: Float32Array;
 }
 
@@ -26,8 +29,11 @@ export interface LayerConfig {
 
 export type WeightSource = (layer: string) => KerasWeight[];
 
+/** One layer of a loaded Keras model and what recur runs it with (`KerasModel.layers`). */
 export interface KerasLayerInfo {
+  /** The layer's name in the config. */
   name: string;
+  /** Its Keras class, e.g. "Bidirectional". */
   className: string;
   /** What recur runs it with. */
   runs: string;
@@ -182,13 +188,24 @@ function recurrentModel(where: string, p: RecurrentParts, inputSize: number, dir
 
 const MERGES = ["concat", "sum", "mul", "ave"];
 
+/**
+ * A Keras or TensorFlow.js Sequential model on recur's kernels (made by `loadKeras`): `predict`
+ * gives the Keras model's output.
+ */
 export class KerasModel {
+  /** Every layer that computes something, in order, with what recur runs it with. */
   readonly layers: KerasLayerInfo[] = [];
   private readonly stages: Stage[] = [];
   private readonly tokenInput: boolean;
   private disposed = false;
 
-  constructor(topology: unknown, weights: WeightSource, readonly format: string) {
+  /** @internal Use `loadKeras`. */
+  constructor(
+    topology: unknown,
+    weights: WeightSource,
+    /** What the model was read from, e.g. "tfjs layers model (TensorFlow.js tfjs-layers v4.22.0)". */
+    readonly format: string,
+  ) {
     const top = unwrap(topology);
     if (top.className !== "Sequential") fail("E_UNSUPPORTED", `loadKeras: a ${top.className || "model without class_name"} model (recur loads Sequential models)`);
     const rawLayers = Array.isArray(top.config) ? top.config : (top.config.layers as unknown[]);
@@ -442,6 +459,7 @@ export class KerasModel {
     return { shape: flow.T > 0 ? [flow.B, flow.T, flow.F] : [flow.B, flow.F], data: flow.data };
   }
 
+  /** Returns the Wasm memory of the recurrent layers. Using the model afterwards throws. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -16,6 +16,7 @@ import type { ProtoGraph, ProtoNode } from "./proto.js";
 import { readModelProto } from "./proto.js";
 import { decodeTensor, type OnnxTensor } from "./values.js";
 
+/** What `fromOnnx` returns. */
 export interface FromOnnxResult {
   /** SequenceModel when the graph has an embedding or a head, else the LSTM / GRU / RNN itself. */
   model: SequenceModel | RecurrentModel;

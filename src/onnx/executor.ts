@@ -48,8 +48,11 @@ export interface Program {
   readonly outputNames: string[];
 }
 
+/** What runs one node of a loaded model (`OnnxModel.nodes`). */
 export interface NodeReport {
+  /** The node's name in the file (may be empty). */
   name: string;
+  /** Its operator, e.g. "LSTM". */
   opType: string;
   /** "folded": evaluated once at load; "removed": feeds no output; else what runs it. */
   runs: string;

@@ -5,6 +5,7 @@ import { readModelProto, type ProtoDim, type ProtoModel, type ProtoValueInfo } f
 import { castInto } from "./ops/elementwise.js";
 import { alloc, dtypeName, dtypeOf, numel, type DType, type OnnxTensor, type TypedData } from "./values.js";
 
+/** Options of `loadOnnx`. */
 export interface LoadOnnxOptions {
   /**
    * Bytes of the files that tensors stored as external data point to, by their `location` (as
@@ -16,12 +17,17 @@ export interface LoadOnnxOptions {
 
 /** A tensor handed to `run`: float32 as Float32Array, int64 as BigInt64Array (or Int32Array), bool as Uint8Array. */
 export interface OnnxFeed {
+  /** Sizes, outermost first ([] for a scalar). */
   shape: readonly number[];
+  /** The elements, row-major, in the typed array of the input's type. */
   data: TypedData;
 }
 
+/** A graph input or output as the file declares it. */
 export interface OnnxValueInfo {
+  /** Its name in the graph. */
   name: string;
+  /** Element type ("float32", "int64", ...). */
   dtype: string;
   /** Sizes; a string is a symbolic dimension, null an unknown one. undefined: unknown rank. */
   shape?: (number | string | null)[];
@@ -29,7 +35,9 @@ export interface OnnxValueInfo {
 
 /** One input paired with the output that holds its next value, for streaming. */
 export interface StatePair {
+  /** The state input, fed by the stream. */
   input: string;
+  /** The output holding that input's next value. */
   output: string;
 }
 
@@ -47,9 +55,13 @@ function valueInfo(v: ProtoValueInfo): OnnxValueInfo {
  * tensors `run` returns are those arrays: valid until the next `run` (copy what you keep).
  */
 export class OnnxModel {
+  /** The inputs to feed (initializers listed as inputs excluded). */
   readonly inputs: readonly OnnxValueInfo[];
+  /** The outputs `run` returns. */
   readonly outputs: readonly OnnxValueInfo[];
+  /** The opset version of the default domain. */
   readonly opset: number;
+  /** The producer the file names, e.g. "pytorch 1.13.1". */
   readonly producer: string;
   private readonly exec: Executor;
   private readonly feedSlots: { info: ProtoValueInfo; slot: number; dtype: DType; value: OnnxTensor; converted?: TypedData }[];
@@ -57,6 +69,7 @@ export class OnnxModel {
   private readonly symbols = new Map<string, number>();
   private disposed = false;
 
+  /** @internal Use `loadOnnx`. */
   constructor(private readonly proto: ProtoModel, options: LoadOnnxOptions = {}) {
     const ops = proto.opsets.find((o) => o.domain === "" || o.domain === "ai.onnx");
     const opset = ops?.version ?? 0;
@@ -204,7 +217,15 @@ export class OnnxStream {
   private readonly feeds: Record<string, OnnxFeed> = {};
   private readonly initialState: Record<string, TypedData> = {};
 
-  constructor(readonly model: OnnxModel, readonly pairs: readonly StatePair[], initial: Record<string, OnnxFeed> | undefined, batch: number) {
+  /** @internal Use `OnnxModel.stream`. */
+  constructor(
+    /** The model this stream runs. */
+    readonly model: OnnxModel,
+    /** The state inputs and the outputs fed back into them. */
+    readonly pairs: readonly StatePair[],
+    initial: Record<string, OnnxFeed> | undefined,
+    batch: number,
+  ) {
     if (pairs.length === 0) fail("E_VALUE", "OnnxModel.stream: no state inputs (pass pairs: [{ input, output }])");
     for (const { input, output } of pairs) {
       const info = model.inputs.find((i) => i.name === input);
@@ -289,7 +310,7 @@ export function loadOnnx(bytes: Uint8Array | ArrayBuffer, options: LoadOnnxOptio
   return new OnnxModel(proto, options);
 }
 
-/** Parses the file without preparing it to run (no init() needed): for listing what it holds. */
+/** @internal Parses the file without preparing it to run (no init() needed): for `recur info`. */
 export function readOnnx(bytes: Uint8Array): ProtoModel {
   return readModelProto(bytes);
 }

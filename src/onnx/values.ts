@@ -3,14 +3,19 @@
 import { fail } from "../errors.js";
 import type { ProtoTensor } from "./proto.js";
 
+/** The element types the executor runs, by their ONNX names. */
 export type DType = "float32" | "float64" | "int64" | "int32" | "int8" | "uint8" | "bool";
 
+/** The typed array of each DType: int64 is a BigInt64Array, bool a Uint8Array of 0 and 1. */
 export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
 
 /** A tensor in the ONNX executor. `data` has exactly numel(shape) elements. */
 export interface OnnxTensor {
+  /** Element type. */
   dtype: DType;
+  /** Sizes, outermost first ([] for a scalar). */
   shape: number[];
+  /** The elements, row-major. */
   data: TypedData;
 }
 
