@@ -62,8 +62,19 @@ export function nodeLabel(node: ProtoNode): string {
   return `${node.opType} node "${node.name || node.outputs[0] || "?"}"`;
 }
 
+const freeNamesCache = new WeakMap<ProtoGraph, Set<string>>();
+
 /** Names a graph uses from outer scopes (If branches read values of the graph around them). */
 function freeNames(g: ProtoGraph): Set<string> {
+  let cached = freeNamesCache.get(g);
+  if (cached === undefined) {
+    cached = computeFreeNames(g);
+    freeNamesCache.set(g, cached);
+  }
+  return cached;
+}
+
+function computeFreeNames(g: ProtoGraph): Set<string> {
   const defined = new Set<string>([...g.initializers.map((t) => t.name), ...g.inputs.map((v) => v.name)]);
   const used = new Set<string>();
   for (const n of g.nodes) {
@@ -75,7 +86,18 @@ function freeNames(g: ProtoGraph): Set<string> {
   return used;
 }
 
+const implicitCache = new WeakMap<ProtoNode, string[]>();
+
 function implicitInputs(node: ProtoNode): string[] {
+  let cached = implicitCache.get(node);
+  if (cached === undefined) {
+    cached = computeImplicitInputs(node);
+    implicitCache.set(node, cached);
+  }
+  return cached;
+}
+
+function computeImplicitInputs(node: ProtoNode): string[] {
   const out = new Set<string>();
   for (const a of node.attributes) for (const sg of [a.g, ...a.graphs]) if (sg) for (const f of freeNames(sg)) out.add(f);
   return [...out];
