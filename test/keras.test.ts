@@ -56,6 +56,16 @@ describe("tfjs layers models match tfjs's outputs", () => {
     });
   }
 
+  it("rejects a config missing what Keras always writes with E_FORMAT", () => {
+    let err: RecurError | undefined;
+    try {
+      loadKeras({ modelJson: { modelTopology: { class_name: "Sequential", config: { layers: [{ class_name: "Bidirectional", config: {} }] } }, weightsManifest: [] }, weights: new Uint8Array(0) });
+    } catch (e) {
+      err = e as RecurError;
+    }
+    expect(err?.code).toBe("E_FORMAT");
+  });
+
   it("accepts the shards as one buffer or an array, and checks them", () => {
     const json = readFileSync(new URL("gru_sigmoid.model.json", dir), "utf8");
     const bin = readFileSync(new URL("gru_sigmoid.weights.bin", dir));

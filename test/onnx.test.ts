@@ -173,6 +173,22 @@ describe("what recur cannot run fails at load, naming every node", () => {
     }
   });
 
+  it("never allocates what a file claims but does not hold (E_FORMAT)", () => {
+    // A ModelProto whose only initializer claims 2^40 floats and carries none.
+    const varint = (n: number): number[] => {
+      const o: number[] = [];
+      for (; n >= 0x80; n = Math.floor(n / 0x80)) o.push((n % 0x80) | 0x80);
+      return [...o, n];
+    };
+    const field = (f: number, bytes: number[]): number[] => [...varint(f * 8 + 2), ...varint(bytes.length), ...bytes];
+    const int = (f: number, n: number): number[] => [...varint(f * 8), ...varint(n)];
+    const name = [...new TextEncoder().encode("W")];
+    const graph = [...field(5, [...int(1, 2 ** 40), ...int(2, 1), ...field(8, name)]), ...field(12, field(1, name))];
+    const err = catchError(() => loadOnnx(Uint8Array.from([...int(1, 8), ...field(7, graph), ...field(8, int(2, 17))])));
+    expect(err.code).toBe("E_FORMAT");
+    expect(err.message).toContain('tensor "W" [1099511627776] float32 needs 1099511627776 values, the file has 0');
+  });
+
   it("checks feeds before running anything (names, types, shapes)", () => {
     const model = loadOnnx(bytesOf("torch_lstm_embedding_linear.onnx"));
     expect(catchError(() => model.run({})).code).toBe("E_KEY");

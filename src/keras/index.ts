@@ -73,6 +73,16 @@ function tfjsWeights(source: TfjsLayersModel, manifest: ManifestGroup[]): Map<st
  */
 export function loadKeras(source: TfjsLayersModel | Uint8Array | ArrayBuffer): KerasModel {
   runtime();
+  try {
+    return load(source);
+  } catch (e) {
+    // A config missing what Keras always writes surfaces as a TypeError deep in the rebuild.
+    if (e instanceof RecurError) throw e;
+    throw new RecurError("E_FORMAT", `loadKeras: malformed model: ${(e as Error).message}`);
+  }
+}
+
+function load(source: TfjsLayersModel | Uint8Array | ArrayBuffer): KerasModel {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const file = readKerasFile(bytesOf(source));
     return new KerasModel(file.config, file.weights, file.format);

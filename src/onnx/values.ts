@@ -193,13 +193,17 @@ export function decodeTensor(t: ProtoTensor, where: string, external?: (entries:
   if (dtype === undefined) fail("E_UNSUPPORTED", `${where}: tensor "${t.name}" has data type ${dtypeName(t.dataType)}, which recur's ONNX executor does not run`);
   for (const d of t.dims) if (!Number.isInteger(d) || d < 0) fail("E_FORMAT", `loadOnnx: malformed file: ${where}: tensor "${t.name}" has dimension ${d}`);
   const n = numel(t.dims);
-  const out = alloc(dtype, n);
   let raw = t.raw;
   if (t.external !== undefined) {
     if (external === undefined) fail("E_VALUE", `${where}: tensor "${t.name}" keeps its data in an external file "${t.external.location ?? ""}": pass options.externalData`);
     raw = external(t.external, t.name);
   }
-  const bytesPer = out.BYTES_PER_ELEMENT;
+  const bytesPer = BYTES[dtype];
+  // Sizes are checked against the data present before anything is allocated: a hostile file
+  // cannot make the loader reserve memory it does not back with bytes.
+  const have = raw !== undefined ? raw.length / bytesPer : (dtype === "float32" ? t.floats : dtype === "float64" ? t.doubles : dtype === "int64" ? t.int64s : t.int32s)?.length ?? 0;
+  if (have !== n) fail("E_FORMAT", `loadOnnx: malformed file: ${where}: tensor "${t.name}" [${t.dims.join(", ")}] ${dtype} needs ${n} values, the file has ${have}`);
+  const out = alloc(dtype, n);
   if (raw !== undefined) {
     if (raw.length !== n * bytesPer) fail("E_FORMAT", `loadOnnx: malformed file: ${where}: tensor "${t.name}" [${t.dims.join(", ")}] ${dtype} needs ${n * bytesPer} bytes of raw data, has ${raw.length}`);
     // Copy through a byte view: raw data need not be aligned for the element type.
@@ -209,11 +213,11 @@ export function decodeTensor(t: ProtoTensor, where: string, external?: (entries:
   }
   const src: ArrayLike<number | bigint> | undefined =
     dtype === "float32" ? t.floats : dtype === "float64" ? t.doubles : dtype === "int64" ? t.int64s : t.int32s;
-  const have = src?.length ?? 0;
-  if (have !== n) fail("E_FORMAT", `loadOnnx: malformed file: ${where}: tensor "${t.name}" [${t.dims.join(", ")}] needs ${n} values, has ${have}`);
   for (let i = 0; i < n; i++) (out as unknown as Record<number, number | bigint>)[i] = src![i];
   return { dtype, shape: [...t.dims], data: out };
 }
+
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 };
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
