@@ -10,7 +10,7 @@ import { elementwiseOps } from "./ops/elementwise.js";
 import { layoutOps } from "./ops/layout.js";
 import { nnOps } from "./ops/nn.js";
 import { Attrs, type BuildContext, type Op, type OpFactory, type Subgraph } from "./ops/op.js";
-import { recurrentOps } from "./ops/recurrent.js";
+import { recurrentOps, yBatchMajor } from "./ops/recurrent.js";
 import type { ProtoGraph, ProtoModel, ProtoNode, ProtoTensor } from "./proto.js";
 import { decodeTensor, type OnnxTensor } from "./values.js";
 
@@ -148,6 +148,7 @@ export class Executor {
   }
 
   private compile(g: ProtoGraph, parent: Scope | undefined, isMain: boolean): Program {
+    this.foldTransposes(g);
     const scope = new Scope(parent);
     const where = isMain ? "graph" : `subgraph "${g.name}"`;
     if (g.sparseInitializers > 0) fail("E_UNSUPPORTED", `loadOnnx: ${where} has sparse initializers`);
@@ -200,6 +201,37 @@ export class Executor {
       return slot;
     });
     return { steps, outputSlots, outputNames: g.outputs.map((o) => o.name) };
+  }
+
+  // A bidirectional recurrent node (layout 0) whose Y feeds only a Transpose(perm [0, 2, 1, 3])
+  // writes the transposed Y itself (its kernels produce that order) and the Transpose goes.
+  private foldTransposes(g: ProtoGraph): void {
+    const outputs = new Set(g.outputs.map((o) => o.name));
+    const readers = new Map<string, ProtoNode[]>();
+    const note = (name: string, n: ProtoNode): void => {
+      if (name !== "") readers.set(name, [...(readers.get(name) ?? []), n]);
+    };
+    for (const n of g.nodes) {
+      for (const i of n.inputs) note(i, n);
+      for (const f of implicitInputs(n)) note(f, n);
+    }
+    const removed = new Set<ProtoNode>();
+    for (const n of g.nodes) {
+      if (!(n.opType in recurrentOps) || (n.domain !== "" && n.domain !== "ai.onnx")) continue;
+      const y = n.outputs[0];
+      if (!y || outputs.has(y)) continue;
+      const attrs = new Attrs(n, nodeLabel(n));
+      if (attrs.string("direction", "forward") !== "bidirectional" || attrs.int("layout", 0) !== 0) continue;
+      const r = readers.get(y) ?? [];
+      if (r.length !== 1 || r[0].opType !== "Transpose" || r[0].inputs[0] !== y) continue;
+      const perm = new Attrs(r[0], nodeLabel(r[0])).ints("perm");
+      if (perm === undefined || perm.join(",") !== "0,2,1,3") continue;
+      n.outputs[0] = r[0].outputs[0];
+      yBatchMajor.add(n);
+      removed.add(r[0]);
+      this.report.push({ name: r[0].name, opType: "Transpose", runs: `folded into ${nodeLabel(n)}` });
+    }
+    if (removed.size > 0) g.nodes = g.nodes.filter((n) => !removed.has(n));
   }
 
   private addConstant(scope: Scope, t: ProtoTensor, where: string): void {

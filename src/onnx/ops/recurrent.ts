@@ -13,6 +13,13 @@ import { shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
 
 export type RecurrentKind = "LSTM" | "GRU" | "RNN";
 
+/**
+ * Recurrent nodes whose Y the graph only reads through Transpose(perm [0, 2, 1, 3]) (what
+ * torch.onnx.export writes after every bidirectional layer): the node then writes Y as
+ * [T, B, D, H], the order recur's kernels produce, and the Transpose is removed at load.
+ */
+export const yBatchMajor = new WeakSet<object>();
+
 /** Sequences up to this long (one direction, no lengths) run as steps instead of one forward call. */
 const STEP_LIMIT = 8;
 
@@ -139,6 +146,7 @@ function recurrent(kind: RecurrentKind): OpFactory {
     const D = spec.direction === "bidirectional" ? 2 : 1;
     const reverse = spec.direction === "reverse";
     const layout = spec.layout;
+    const tbdh = yBatchMajor.has(ctx.node);
     const lstm = kind === "LSTM";
     const outs: (OnnxTensor | undefined)[] = [undefined, undefined, undefined];
     // Reused between calls: the streaming state whose arrays are the node's Y_h / Y_c outputs,
@@ -167,7 +175,7 @@ function recurrent(kind: RecurrentKind): OpFactory {
 
     return {
       outs,
-      kernel: `recur ${kind}${kind === "GRU" ? (spec.resetAfter ? " (reset after)" : " (reset before)") : ""}${spec.peepholes ? " with peepholes" : ""}, ${spec.direction}: fused Wasm kernel`,
+      kernel: `${yBatchMajor.has(ctx.node) ? "(Transpose of Y folded in) " : ""}recur ${kind}${kind === "GRU" ? (spec.resetAfter ? " (reset after)" : " (reset before)") : ""}${spec.peepholes ? " with peepholes" : ""}, ${spec.direction}: fused Wasm kernel`,
       dispose: () => model.dispose(),
       run(ins) {
         const X = ins[0]!;
@@ -185,7 +193,8 @@ function recurrent(kind: RecurrentKind): OpFactory {
         const h0 = stateInput(ins[5], B, "initial_h");
         const c0 = lstm ? stateInput(ins[6], B, "initial_c") : undefined;
         if (layout === 0) {
-          yShape[0] = T, yShape[1] = D, yShape[2] = B, yShape[3] = H;
+          if (tbdh) yShape[0] = T, yShape[1] = B, yShape[2] = D, yShape[3] = H;
+          else yShape[0] = T, yShape[1] = D, yShape[2] = B, yShape[3] = H;
           hShape[0] = D, hShape[1] = B, hShape[2] = H;
         } else {
           yShape[0] = B, yShape[1] = T, yShape[2] = D, yShape[3] = H;
@@ -279,7 +288,7 @@ function recurrent(kind: RecurrentKind): OpFactory {
         }
         if (Y !== undefined) {
           const y = Y.data as Float32Array;
-          if (layout === 1 || D === 1) y.set(output);
+          if (layout === 1 || D === 1 || tbdh) y.set(output);
           else for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) y.set(output.subarray(((t * B + b) * D + d) * H, ((t * B + b) * D + d + 1) * H), ((t * D + d) * B + b) * H);
         }
         const fromDBH = (src: Float32Array, dst: Float32Array): void => {
