@@ -204,6 +204,49 @@ def helper_fixtures():
         [helper.make_tensor_value_info("X", f32, [T, B, I])],
         [helper.make_tensor_value_info("Y", f32, [T, 1, B, H])],
     )
+    # The same computation in the oldest and a recent opset: attributes that became inputs
+    # (Squeeze / Unsqueeze axes, Slice starts / ends, Pad pads, Split sizes, ReduceSum axes; python3-onnx 1.12
+    # knows opsets up to 17) and
+    # Softmax's axis semantics (before opset 13: the input coerced to 2-D from the axis on).
+    for opset in [9, 17]:
+        old = opset < 13
+        nodes, inits = [], {}
+
+        def const(name, values):
+            inits[name] = np.array(values, dtype=np.int64)
+            return name
+
+        x = "X"  # [2, 3, 4]
+        if old:
+            nodes.append(helper.make_node("Unsqueeze", [x], ["u"], axes=[0]))
+            nodes.append(helper.make_node("Slice", ["u"], ["s"], starts=[1, 0], ends=[3, 100], axes=[2, 3]))
+            nodes.append(helper.make_node("Squeeze", ["s"], ["q"], axes=[0]))
+            nodes.append(helper.make_node("Pad", ["q"], ["p"], pads=[0, 1, 0, 0, 1, 2], mode="reflect"))
+            nodes.append(helper.make_node("Split", ["p"], ["a", "b"], axis=2, split=[3, 3]))
+            nodes.append(helper.make_node("ReduceSum", ["b"], ["m"], axes=[1], keepdims=1))
+        else:
+            nodes.append(helper.make_node("Unsqueeze", [x, const("ax0", [0])], ["u"]))
+            nodes.append(helper.make_node("Slice", ["u", const("st", [1, 0]), const("en", [3, 100]), const("sa", [2, 3])], ["s"]))
+            nodes.append(helper.make_node("Squeeze", ["s", const("ax0b", [0])], ["q"]))
+            nodes.append(helper.make_node("Pad", ["q", const("pads", [0, 1, 0, 0, 1, 2])], ["p"], mode="reflect"))
+            nodes.append(helper.make_node("Split", ["p", const("sizes", [3, 3])], ["a", "b"], axis=2))
+            nodes.append(helper.make_node("ReduceSum", ["b", const("ax1", [1])], ["m"], keepdims=1))
+        nodes.append(helper.make_node("Mul", ["a", "m"], ["am"]))
+        nodes.append(helper.make_node("Softmax", ["am"], ["sm"], axis=1))
+        nodes.append(helper.make_node("LogSoftmax", ["am"], ["lsm"], axis=1))
+        nodes.append(helper.make_node("Concat", ["sm", "lsm"], ["Y"], axis=2))
+        g = helper.make_graph(
+            nodes,
+            f"opset{opset}",
+            [helper.make_tensor_value_info("X", f32, [2, 3, 4])],
+            [helper.make_tensor_value_info("Y", f32, [2, 4, 6])],
+            initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()],
+        )
+        model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="onnx.helper")
+        model.ir_version = 7 if old else 8
+        onnx.checker.check_model(model)
+        onnx.save(model, os.path.join(OUT, f"helper_opset{opset}_layout_ops.onnx"))
+
     # Operators recur does not run: the load must name both nodes.
     g = helper.make_graph(
         [helper.make_node("Erf", ["X"], ["e"], name="gelu_erf"), helper.make_node("Tanh", ["e"], ["t"], name="fine"), helper.make_node("Atan", ["t"], ["Y"], name="angle")],
