@@ -70,7 +70,7 @@ export class OnnxModel {
   private disposed = false;
 
   /** @internal Use `loadOnnx`. */
-  constructor(private readonly proto: ProtoModel, options: LoadOnnxOptions = {}) {
+  constructor(proto: ProtoModel, options: LoadOnnxOptions = {}) {
     const ops = proto.opsets.find((o) => o.domain === "" || o.domain === "ai.onnx");
     const opset = ops?.version ?? 0;
     if (opset < MIN_OPSET || opset > MAX_OPSET) fail("E_UNSUPPORTED", `loadOnnx: the model uses opset ${opset} of the default domain; recur runs opsets ${MIN_OPSET} to ${MAX_OPSET}`);
@@ -241,8 +241,8 @@ export class OnnxStream {
         if (info.shape === undefined) fail("E_SHAPE", `OnnxModel.stream: input "${input}" has no declared shape: pass initial`);
         // Symbolic sizes: the batch for a dimension named like one, else 1.
         shape = info.shape.map((d) => (typeof d === "number" && d > 0 ? d : typeof d === "string" && /batch/i.test(d) ? batch : d === null || typeof d === "string" ? batch : 1));
-        const dtype = dtypeOf(["", "float32", "uint8", "int8", "", "", "int32", "int64", "", "bool", "", "float64"].indexOf(info.dtype)) ?? (info.dtype as DType);
-        data = alloc(dtype, numel(shape));
+        // OnnxValueInfo.dtype names one of the DTypes for every input the model accepted.
+        data = alloc(info.dtype as DType, numel(shape));
       }
       this.state[input] = { shape, data };
       this.initialState[input] = data.slice() as TypedData;

@@ -208,6 +208,18 @@ class Reader {
   }
 }
 
+/** A StringStringEntryProto: key 1, value 2. */
+function readEntry(e: Reader): [string, string] {
+  let key = "", value = "";
+  while (!e.done) {
+    const f = e.tag();
+    if (f.field === 1 && f.wire === 2) key = e.string();
+    else if (f.field === 2 && f.wire === 2) value = e.string();
+    else e.skip(f.wire);
+  }
+  return [key, value];
+}
+
 function readTensor(r: Reader): ProtoTensor {
   const t: ProtoTensor = { name: "", dims: [], dataType: 0 };
   let location = 0;
@@ -255,14 +267,7 @@ function readTensor(r: Reader): ProtoTensor {
         break;
       case 13: {
         r.expect(wire, 2, field);
-        const e = r.sub("external_data entry");
-        let key = "", value = "";
-        while (!e.done) {
-          const f = e.tag();
-          if (f.field === 1 && f.wire === 2) key = e.string();
-          else if (f.field === 2 && f.wire === 2) value = e.string();
-          else e.skip(f.wire);
-        }
+        const [key, value] = readEntry(r.sub("external_data entry"));
         (t.external ??= {})[key] = value;
         break;
       }
@@ -488,14 +493,7 @@ export function readModelProto(bytes: Uint8Array): ProtoModel {
       }
       case 14: {
         r.expect(wire, 2, field);
-        const e = r.sub("StringStringEntryProto");
-        let key = "", value = "";
-        while (!e.done) {
-          const f = e.tag();
-          if (f.field === 1 && f.wire === 2) key = e.string();
-          else if (f.field === 2 && f.wire === 2) value = e.string();
-          else e.skip(f.wire);
-        }
+        const [key, value] = readEntry(r.sub("StringStringEntryProto"));
         m.metadata[key] = value;
         break;
       }

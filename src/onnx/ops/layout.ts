@@ -3,7 +3,7 @@
 // Gather, Expand and Pad copy through index maps kept per input shape; Shape, Size, Constant and
 // ConstantOfShape make values.
 import { fail } from "../../errors.js";
-import { alloc, copyElems, ensure, getInt64, numel, readInts, setInt64, span, toNumbers, words, type OnnxTensor, type TypedData } from "../values.js";
+import { copyElems, ensure, getInt64, numel, readInts, setInt64, span, toNumbers, words, type OnnxTensor, type TypedData } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
 import { axis, shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
 
@@ -626,4 +626,3 @@ export const layoutOps: Record<string, OpFactory> = {
   ConstantOfShape: constantOfShape,
 };
 
-export { alloc };

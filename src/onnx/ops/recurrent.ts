@@ -9,7 +9,7 @@ import { RNN } from "../../models/rnn.js";
 import { StreamState, type RecurrentModel } from "../../models/recurrent.js";
 import type { Tensor } from "../../tensor.js";
 import { ensure, toNumbers, type OnnxTensor } from "../values.js";
-import { shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
+import { shapeStr, type BuildContext, type OpFactory } from "./op.js";
 
 export type RecurrentKind = "LSTM" | "GRU" | "RNN";
 
