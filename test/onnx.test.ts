@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, RecurError } from "../src/index.js";
+import { backendInfo, init, RecurError } from "../src/index.js";
 import { loadOnnx, type OnnxFeed, type OnnxTensor } from "../src/onnx/index.js";
 import { rng } from "./helpers/random.js";
 
@@ -195,6 +195,17 @@ describe("what recur cannot run fails at load, naming every node", () => {
     const err = catchError(() => loadOnnx(Uint8Array.from([...int(1, 8), ...field(7, graph), ...field(8, int(2, 17))])));
     expect(err.code).toBe("E_FORMAT");
     expect(err.message).toContain('tensor "W" [1099511627776] float32 needs 1099511627776 values, the file has 0');
+  });
+
+  it("returns every byte of Wasm memory on dispose and on a failed load", () => {
+    const before = backendInfo().heapUsedBytes;
+    const model = loadOnnx(readFileSync(require.resolve("@ricky0123/vad-web/dist/silero_vad_legacy.onnx")));
+    model.stream().step({ input: { shape: [1, 1536], data: new Float32Array(1536) }, sr: { shape: [], data: BigInt64Array.of(16000n) } });
+    expect(backendInfo().heapUsedBytes).toBeGreaterThan(before);
+    model.dispose();
+    expect(backendInfo().heapUsedBytes).toBe(before);
+    catchError(() => loadOnnx(bytesOf("helper_lstm_clip_hardsigmoid.onnx")));
+    expect(backendInfo().heapUsedBytes).toBe(before);
   });
 
   it("checks feeds before running anything (names, types, shapes)", () => {

@@ -4,6 +4,7 @@
 // rows, and the views on it are remade only after Wasm memory grows: a warm call allocates
 // nothing.
 import { Linear } from "../../layers/linear.js";
+import { heapFinalizer } from "../../memory.js";
 import { runtime } from "../../runtime.js";
 
 export class WasmLinear {
@@ -13,11 +14,14 @@ export class WasmLinear {
   private xView: Float32Array = new Float32Array(0);
   private yView: Float32Array = new Float32Array(0);
   private buffer: ArrayBufferLike | undefined;
+  // The row block, freed by dispose() or, as a safety net, when this object is collected.
+  private readonly owned = { heap: runtime().heap, ptrs: [] as number[] };
 
   /** weight [outFeatures, inFeatures] (PyTorch layout), bias [outFeatures] or none. */
   constructor(readonly inFeatures: number, readonly outFeatures: number, weight: Float32Array, bias?: Float32Array) {
     this.linear = new Linear({ inFeatures, outFeatures, bias: true });
     this.linear.loadStateDict({ weight: { shape: [outFeatures, inFeatures], data: weight }, bias: { shape: [outFeatures], data: bias ?? new Float32Array(outFeatures) } });
+    heapFinalizer.register(this, this.owned, this);
     this.reserve(1);
     this.linear.forwardPtr(this.block, 0, this.block + this.inFeatures * 4); // packs the weight now, not in the first run
   }
@@ -42,6 +46,7 @@ export class WasmLinear {
       const ptr = heap.alloc(N * (this.inFeatures + this.outFeatures) * 4);
       if (this.block) heap.release(this.block);
       this.block = ptr;
+      this.owned.ptrs[0] = ptr;
       this.rows = N;
       this.buffer = undefined;
     }
@@ -53,8 +58,10 @@ export class WasmLinear {
   }
 
   dispose(): void {
+    heapFinalizer.unregister(this);
     if (this.block) runtime().heap.release(this.block);
     this.block = 0;
+    this.owned.ptrs.length = 0;
     this.linear.dispose();
   }
 }
