@@ -69,18 +69,33 @@ def rnn_config(cell, name, **kw):
     return layer(cell, **base)
 
 
-def keras3(name, layers, weights, inputs, outputs):
-    config = {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": True, "layers": layers}, "registered_name": None}
+def keras3(name, layers, weights, inputs, outputs, functional=False):
+    if functional:
+        # Keras 3's functional config: each layer names the tensors it reads (keras_history).
+        chained = []
+        for i, l in enumerate(layers):
+            l = {**l, "name": l["config"]["name"], "inbound_nodes": []}
+            if i > 0:
+                prev = layers[i - 1]["config"]["name"]
+                l["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [None, T, I], "dtype": "float32", "keras_history": [prev, 0, 0]}}], "kwargs": {"training": False}}]
+            chained.append(l)
+        first, last = layers[0]["config"]["name"], layers[-1]["config"]["name"]
+        inner = {"name": "functional", "trainable": True, "layers": chained, "input_layers": [[first, 0, 0]], "output_layers": [[last, 0, 0]]}
+        config = {"module": "keras", "class_name": "Functional", "config": inner, "registered_name": "Functional"}
+    else:
+        config = {"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "trainable": True, "layers": layers}, "registered_name": None}
     h5 = io.BytesIO()
     with h5py.File(h5, "w") as f:
         for path, arrays in weights.items():
             g = f.create_group(f"layers/{path}/vars")
             for i, a in enumerate(arrays):
-                g.create_dataset(str(i), data=a.astype(np.float32))
+                g.create_dataset(str(i), data=a.astype(np.float32), track_times=False)
     with zipfile.ZipFile(os.path.join(OUT, f"{name}.keras"), "w") as z:
-        z.writestr("metadata.json", json.dumps({"keras_version": "3.x (layout reproduced, see scripts/keras-fixtures.py)"}))
-        z.writestr("config.json", json.dumps(config))
-        z.writestr("model.weights.h5", h5.getvalue())
+        # A fixed timestamp keeps the file the same from run to run.
+        entry = lambda n: zipfile.ZipInfo(n, date_time=(2024, 1, 1, 0, 0, 0))
+        z.writestr(entry("metadata.json"), json.dumps({"keras_version": "3.x (layout reproduced, see scripts/keras-fixtures.py)"}))
+        z.writestr(entry("config.json"), json.dumps(config))
+        z.writestr(entry("model.weights.h5"), h5.getvalue())
     save_ref(name, inputs, outputs)
 
 
@@ -125,6 +140,20 @@ def main():
         y.numpy(),
     )
 
+    # Keras 3 functional model (one chain): LSTM with all steps, then Dense with tanh.
+    lstm = torch.nn.LSTM(I, H, batch_first=True)
+    dense = torch.nn.Linear(H, 2)
+    with torch.no_grad():
+        y = torch.tanh(dense(lstm(x)[0]))
+    keras3(
+        "functional_lstm_dense",
+        [layer("InputLayer", batch_shape=[None, T, I], name="input_layer"), rnn_config("LSTM", "lstm", return_sequences=True), layer("Dense", name="dense", units=2, activation="tanh", use_bias=True)],
+        {"lstm/cell": rnn_vars("LSTM", lstm, "", False), "dense": [dense.weight.detach().numpy().T, dense.bias.detach().numpy()]},
+        x.numpy(),
+        y.numpy(),
+        functional=True,
+    )
+
     # Legacy Keras 2 .h5: SimpleRNN (all steps) then TimeDistributed(Dense).
     rnn = torch.nn.RNN(I, H, batch_first=True)
     dense = torch.nn.Linear(H, 2)
@@ -150,12 +179,12 @@ def main():
         g = mw.create_group("simple_rnn")
         g.attrs["weight_names"] = [n.encode() for n in names]
         for n, a in zip(names, rnn_vars("RNN", rnn, "", False)):
-            g.create_dataset(n, data=a.astype(np.float32))
+            g.create_dataset(n, data=a.astype(np.float32), track_times=False)
         names = ["time_distributed/kernel:0", "time_distributed/bias:0"]
         g = mw.create_group("time_distributed")
         g.attrs["weight_names"] = [n.encode() for n in names]
-        g.create_dataset(names[0], data=dense.weight.detach().numpy().T.astype(np.float32))
-        g.create_dataset(names[1], data=dense.bias.detach().numpy().astype(np.float32))
+        g.create_dataset(names[0], data=dense.weight.detach().numpy().T.astype(np.float32), track_times=False)
+        g.create_dataset(names[1], data=dense.bias.detach().numpy().astype(np.float32), track_times=False)
     save_ref("simple_rnn_time_distributed", x.numpy(), y.numpy())
     print("wrote", sorted(os.listdir(OUT)))
 

@@ -92,6 +92,12 @@ const models = {
     }),
   masking_simple_rnn: () =>
     tf.sequential({ layers: [tf.layers.masking({ maskValue: 0, inputShape: [T, I] }), tf.layers.simpleRNN({ units: H, returnSequences: true, ...rnnInit() })] }),
+  // The functional API (tf.model) with one chain of layers.
+  functional_gru_dense: () => {
+    const input = tf.input({ shape: [T, I] });
+    const gru = tf.layers.gru({ units: H, returnSequences: true, recurrentActivation: "sigmoid", ...rnnInit() }).apply(input);
+    return tf.model({ inputs: input, outputs: dense(2, "relu").apply(gru) });
+  },
   // tfjs defaults: recurrentActivation "hardSigmoid".
   lstm_hard_sigmoid: () => tf.sequential({ layers: [tf.layers.lstm({ units: H, inputShape: [T, I], ...rnnInit() })] }),
   gru_hard_sigmoid: () => tf.sequential({ layers: [tf.layers.gru({ units: H, inputShape: [T, I], ...rnnInit() })] }),

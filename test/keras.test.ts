@@ -23,7 +23,7 @@ beforeAll(async () => {
 
 describe("tfjs layers models match tfjs's outputs", () => {
   const names = readdirSync(dir).filter((f) => f.endsWith(".model.json")).map((f) => f.replace(".model.json", ""));
-  it("has the fixtures", () => expect(names.length).toBeGreaterThanOrEqual(13));
+  it("has the fixtures", () => expect(names.length).toBeGreaterThanOrEqual(14));
   for (const name of names.filter((n) => !HARD_SIGMOID.includes(n))) {
     it(name, () => {
       const ref = JSON.parse(readFileSync(new URL(`${name}.json`, dir), "utf8")) as Ref;
@@ -92,7 +92,7 @@ describe("tfjs layers models match tfjs's outputs", () => {
 
 describe("Keras files (.keras, legacy .h5): HDF5 by libhdf5/h5py in Keras's layout, PyTorch's outputs", () => {
   const kdir = new URL("./fixtures/keras/", import.meta.url);
-  for (const file of ["gru_reset_after_dense.keras", "bidirectional_lstm_softmax.keras", "simple_rnn_time_distributed.h5"]) {
+  for (const file of ["gru_reset_after_dense.keras", "bidirectional_lstm_softmax.keras", "functional_lstm_dense.keras", "simple_rnn_time_distributed.h5"]) {
     it(file, () => {
       const ref = JSON.parse(readFileSync(new URL(file.replace(/\.(keras|h5)$/, ".json"), kdir), "utf8")) as Ref;
       const model = loadKeras(readFileSync(new URL(file, kdir)));

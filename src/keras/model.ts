@@ -85,6 +85,59 @@ interface Stage {
   dispose?(): void;
 }
 
+/** Names of the layers whose outputs feed a functional model's layer (tfjs / Keras 2 and Keras 3 forms). */
+function inboundNames(layer: Record<string, unknown>): string[] {
+  const nodes = (layer.inbound_nodes ?? []) as unknown[];
+  const names: string[] = [];
+  for (const node of nodes) {
+    if (Array.isArray(node)) for (const t of node) names.push(String((t as unknown[])[0]));
+    else {
+      // Keras 3: { args: [ { class_name: "__keras_tensor__", config: { keras_history: [name, 0, 0] } } ], kwargs }
+      const visit = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(visit);
+        else if (v && typeof v === "object") {
+          const history = (v as { config?: { keras_history?: unknown[] } }).config?.keras_history;
+          if (Array.isArray(history)) names.push(String(history[0]));
+          else Object.values(v).forEach(visit);
+        }
+      };
+      visit((node as { args?: unknown }).args);
+    }
+  }
+  return names;
+}
+
+/**
+ * The layers of a functional model that is one chain (each layer reads the one before it), in
+ * order from the input; anything else (branches, merges, several inputs or outputs) is refused.
+ */
+function chainOf(config: Record<string, unknown>): unknown[] {
+  const layers = config.layers as Record<string, unknown>[] | undefined;
+  if (!Array.isArray(layers)) fail("E_FORMAT", "loadKeras: malformed model config: the model has no layers list");
+  const nameOf = (l: Record<string, unknown>): string => String(l.name ?? (l.config as { name?: string } | undefined)?.name ?? "");
+  const byName = new Map(layers.map((l) => [nameOf(l), l]));
+  const outputs = (config.output_layers ?? []) as unknown[][];
+  if (outputs.length !== 1) fail("E_UNSUPPORTED", `loadKeras: a functional model with ${outputs.length} outputs (recur loads one chain of layers)`);
+  const chain: unknown[] = [];
+  const seen = new Set<string>();
+  let name: string | undefined = String((outputs[0] as unknown[])[0]);
+  while (name !== undefined) {
+    const layer = byName.get(name);
+    if (layer === undefined) fail("E_FORMAT", `loadKeras: malformed model config: no layer "${name}"`);
+    if (seen.has(name)) fail("E_FORMAT", `loadKeras: malformed model config: layer "${name}" feeds itself`);
+    seen.add(name);
+    chain.unshift(layer);
+    const from = inboundNames(layer);
+    if (from.length > 1) fail("E_UNSUPPORTED", `loadKeras: layer "${name}" reads ${from.length} tensors (${from.join(", ")}): recur loads functional models that are one chain of layers`);
+    name = from[0];
+  }
+  if (chain.length !== layers.length) {
+    const off = layers.map(nameOf).filter((n) => !seen.has(n));
+    fail("E_UNSUPPORTED", `loadKeras: layers ${off.join(", ")} are off the chain from input to output (recur loads one chain of layers)`);
+  }
+  return chain;
+}
+
 function unwrap(c: unknown): LayerConfig {
   const o = c as { class_name?: string; className?: string; config?: Record<string, unknown> };
   return { className: String(o.class_name ?? o.className ?? ""), config: o.config ?? {} };
@@ -207,9 +260,12 @@ export class KerasModel {
     readonly format: string,
   ) {
     const top = unwrap(topology);
-    if (top.className !== "Sequential") fail("E_UNSUPPORTED", `loadKeras: a ${top.className || "model without class_name"} model (recur loads Sequential models)`);
-    const rawLayers = Array.isArray(top.config) ? top.config : (top.config.layers as unknown[]);
-    if (!Array.isArray(rawLayers)) fail("E_FORMAT", "loadKeras: malformed model config: Sequential has no layers list");
+    let rawLayers: unknown[];
+    if (top.className === "Sequential") {
+      rawLayers = (Array.isArray(top.config) ? top.config : top.config.layers) as unknown[];
+      if (!Array.isArray(rawLayers)) fail("E_FORMAT", "loadKeras: malformed model config: Sequential has no layers list");
+    } else if (top.className === "Model" || top.className === "Functional") rawLayers = chainOf(top.config);
+    else fail("E_UNSUPPORTED", `loadKeras: a ${top.className || "model without class_name"} model (recur loads Sequential models and functional models that are one chain of layers)`);
     const layers = rawLayers.map(unwrap);
     // Input size from the first layer's batch_input_shape / batch_shape / build_config.
     let features = 0;
