@@ -5,7 +5,7 @@
 //   node examples/digits.js --quick   (seconds, 1500 images; the test suite runs this)
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 await init();
@@ -53,7 +53,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     loss += model.trainStep(toBatch(train.slice(i, i + batchSize)), optimizer, { clipGradNorm: 5 }).loss;
     n++;
   }
-  console.log(`epoch ${epoch}: mean loss ${(loss / n).toFixed(3)}, test accuracy ${(100 * accuracy(test)).toFixed(1)} %`);
+  console.log(`epoch ${epoch}: mean loss ${(loss / n / Math.LN2).toFixed(3)} bits per image, test accuracy ${(100 * accuracy(test)).toFixed(1)} %`);
 }
 const testAccuracy = accuracy(test);
 console.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; test accuracy ${(100 * testAccuracy).toFixed(1)} % (chance: 10 %)`);

@@ -5,9 +5,9 @@
 //
 //   node examples/esn-mackey-glass.js [--quick] [--out file.svg]
 import { writeFileSync } from "node:fs";
-import { init } from "../dist/index.js";
-import { ESN } from "../dist/esn/index.js";
-import { mackeyGlass, nrmse, toTensor } from "../dist/datasets/index.js";
+import { init } from "recur-nn";
+import { mackeyGlass, nrmse, toTensor } from "recur-nn/datasets";
+import { ESN } from "recur-nn/esn";
 import { linePlot } from "../dist/cli/svg.js";
 
 const quick = process.argv.includes("--quick");

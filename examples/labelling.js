@@ -6,7 +6,7 @@
 //
 //   node examples/labelling.js           (about 20 s)
 //   node examples/labelling.js --quick   (a few seconds; the test suite runs this)
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 await init();

@@ -28,6 +28,8 @@ export const ENTRIES = {
   "recur-nn/char-lm": "char-lm/index.js",
   "recur-nn/testing": "testing/index.js",
   "recur-nn/wasm": "wasm/index.js",
+  "recur-nn/onnx": "onnx/index.js",
+  "recur-nn/keras": "keras/index.js",
 };
 
 /** Typical pages: what each imports, from which entry point. */
@@ -37,7 +39,7 @@ export const PAGES = {
   esn: { "recur-nn": ["init"], "recur-nn/esn": ["ESN"], "recur-nn/datasets": ["mackeyGlass", "nrmse"] },
 };
 
-async function bundle(entrySource) {
+export async function bundle(entrySource) {
   const dir = mkdtempSync(join(tmpdir(), "recur-size-"));
   try {
     const entry = join(dir, "entry.js");

@@ -7,6 +7,8 @@
  *   recur-nn/char-lm   character-level language models (CharLM, CharVocab)
  *   recur-nn/testing   PyTorch parity cases and side-by-side runtimes
  *   recur-nn/wasm      the pointer-level API over the core's linear memory
+ *   recur-nn/onnx      ONNX models (loadOnnx, fromOnnx)
+ *   recur-nn/keras     Keras and TensorFlow.js models
  */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
@@ -22,13 +24,13 @@ export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
 export {
   Optimizer, SGD, RMSprop, Adagrad, Adam, AdamW,
-  type OptimizerType, type OptimizerStateDict, type HyperValue, type SGDOptions, type RMSpropOptions, type AdagradOptions, type AdamOptions,
+  type OptimizerType, type OptimizerStateDict, type HyperValue, type HyperParameters, type SGDOptions, type RMSpropOptions, type AdagradOptions, type AdamOptions,
 } from "./train/optimizers.js";
 export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type SchedulerStateDict } from "./train/schedulers.js";
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
 export { crossEntropy, mse, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
 export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
-export { readSafetensors, writeSafetensors } from "./io/safetensors.js";
-export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel } from "./io/model-file.js";
+export { readSafetensors, writeSafetensors, type SafetensorsContents } from "./io/safetensors.js";
+export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel, type ModelTypes, type ModelType, type LoadedModel, type ModelFactory } from "./io/model-file.js";
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";

@@ -1,6 +1,6 @@
 /**
  * What recur costs a web page, measured by scripts/size.js (Vite's minified build of dist/ and
- * the Wasm binaries it emits). README "Size" reports the same numbers.
+ * the Wasm binaries it emits). docs/performance.md ("Size") reports the same numbers.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";

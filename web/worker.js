@@ -1,10 +1,12 @@
 // The demo's Web Worker: trains and samples the character model and runs the ESN forecast off
-// the page's thread, so the page stays responsive. Messages in: train, stop, sample, esn.
-// Messages out: ready, progress, sample, done, esn, error.
-import { init } from "../dist/index.js";
-import { CharLM } from "../dist/char-lm/index.js";
-import { ESN } from "../dist/esn/index.js";
-import { mackeyGlass, nrmse, toTensor } from "../dist/datasets/index.js";
+// the page's thread, so the page stays responsive. Messages in: train, stop, sample, save, esn.
+// Messages out: ready, started, progress, sample, done, saved, esn, error.
+//
+// recur's entry points are imported by the URLs the page resolved for them (import maps do not
+// apply in workers); in a bundled app this is simply `import { CharLM } from "recur-nn/char-lm"`
+// and so on.
+const entry = (name) => import(new URL(location.href).searchParams.get(name));
+const [{ init }, { CharLM }, { ESN }, { mackeyGlass, nrmse, toTensor }] = await Promise.all(["recur-nn", "recur-nn/char-lm", "recur-nn/esn", "recur-nn/datasets"].map(entry));
 
 const ready = init();
 let lm;
@@ -21,6 +23,7 @@ onmessage = async ({ data: msg }) => {
     if (msg.type === "train") await train(msg);
     else if (msg.type === "stop") controller?.abort();
     else if (msg.type === "sample") postMessage({ type: "sample", text: sample(msg), temperature: msg.temperature });
+    else if (msg.type === "save") save();
     else if (msg.type === "esn") esn(msg);
   } catch (err) {
     postMessage({ type: "error", message: err.message });
@@ -58,6 +61,13 @@ async function train({ text, hiddenSize, seconds, steps, seqLength, batchSize, t
 function sample({ temperature = 0.8, length = 300, seed = Math.floor(Math.random() * 1e9) }) {
   if (!lm) throw new Error("train a model first");
   return lm.sample({ length, temperature, seed });
+}
+
+// The model with its vocabulary, as a .safetensors file (CharLM.load reads it back).
+function save() {
+  if (!lm) throw new Error("train a model first");
+  const bytes = lm.save();
+  postMessage({ type: "saved", bytes }, [bytes.buffer]);
 }
 
 function esn({ units = 400, horizon = 400 }) {

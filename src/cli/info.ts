@@ -1,12 +1,14 @@
 import { VOCAB_KEY } from "../char-lm/index.js";
-import { readSafetensors } from "../io/safetensors.js";
 import { parseArgs } from "./args.js";
-import { readInput } from "./files.js";
+import { readInput, readModelFile } from "./files.js";
+import { onnxInfo } from "./onnx.js";
 import { formatCount } from "./progress.js";
+import { formatBits, HISTORY_KEY, readHistory } from "./train.js";
 
 const HELP = `Usage: recur info <model>
 
-Describes a .safetensors file: the model type and config (for files written by recur), the
+Describes an ONNX file (inputs, outputs, operators, and which nodes recur runs on its fused
+recurrent kernels) or a .safetensors file: the model type and config (for files written by recur), the
 parameter count, every tensor with its shape, the optimizer state of a checkpoint, and the rest
 of the metadata. Plain PyTorch files work too (tensors and metadata only).
 
@@ -22,8 +24,11 @@ export async function infoCommand(args: string[]): Promise<number> {
     return 0;
   }
   const path = positionals[0];
-  const bytes = await readInput(path, "model");
-  const { tensors, metadata } = readSafetensors(bytes);
+  if (path.toLowerCase().endsWith(".onnx")) {
+    console.log((await onnxInfo(path, await readInput(path))).join("\n"));
+    return 0;
+  }
+  const { bytes, tensors, metadata } = await readModelFile(path);
   const lines: string[] = [`file: ${path} (${formatCount(bytes.length)} bytes)`];
   const rawSpec = metadata["recur.model"];
   if (rawSpec !== undefined) {
@@ -60,7 +65,7 @@ export async function infoCommand(args: string[]): Promise<number> {
   const rest = Object.entries(metadata).filter(([k]) => k !== "recur.model" && k !== "recur.optimizer");
   if (rest.length) {
     lines.push("metadata:");
-    for (const [k, v] of rest) lines.push(`  ${k}: ${k === VOCAB_KEY ? describeVocab(v) : v.length > 200 ? `${v.slice(0, 200)}...` : v}`);
+    for (const [k, v] of rest) lines.push(`  ${k}: ${k === VOCAB_KEY ? describeVocab(v) : k === HISTORY_KEY ? describeHistory(metadata) : v.length > 200 ? `${v.slice(0, 200)}...` : v}`);
   }
   console.log(lines.join("\n"));
   return 0;
@@ -73,4 +78,11 @@ function describeVocab(raw: string): string {
   } catch {
     return "(not valid JSON)";
   }
+}
+
+function describeHistory(metadata: Record<string, string>): string {
+  const losses = readHistory(metadata);
+  if (losses.length === 0) return "(no losses)";
+  const tail = losses.slice(-20);
+  return `losses of ${losses.length} updates, from ${formatBits(losses[0])} to ${formatBits(tail.reduce((a, b) => a + b, 0) / tail.length)} (mean of the last ${tail.length})`;
 }

@@ -2,6 +2,7 @@
 import { fail } from "../errors.js";
 import { integer, number, optionsObject, show } from "../validate.js";
 
+/** Options of `lorenz`. */
 export interface LorenzOptions {
   /** Number of samples (rows) returned. */
   length: number;

@@ -4,8 +4,10 @@ import { integer, number, optionsObject, show } from "../validate.js";
 import { checkFiniteSeries } from "./common.js";
 import { powInt } from "./power.js";
 
+/** How `mackeyGlass` integrates: classic RK4 at a small step, or ReservoirPy's one step per sample. */
 export type MackeyGlassMethod = "rk4" | "rpy";
 
+/** Options of `mackeyGlass`: the equation's parameters and the sampling. */
 export interface MackeyGlassOptions {
   /** Number of samples returned. Default 7000. */
   length?: number;
@@ -37,12 +39,12 @@ const MG_KEYS = ["length", "tau", "a", "b", "n", "x0", "dt", "subsample", "disca
  *
  * - `"rk4"` (default): classic RK4 with step dt (delay D = τ/dt steps), history x(t) = x0 for
  *   t <= 0. Stage 1 uses x(t−τ), stage 4 x(t−τ+dt), and the two half-step stages the mean of
- *   the two (linear interpolation). Reproduces fixtures/esn/mackey_glass_tau17_rk4_dt0.1.json
+ *   the two (linear interpolation). Reproduces test/fixtures/esn/mackey_glass_tau17_rk4_dt0.1.json
  *   with the defaults (t = 1000 … 7999).
  * - `"rpy"`: the discretisation of ReservoirPy's `reservoirpy.datasets.mackey_glass`: one RK4 step
  *   of size h = dt per step, with x(t−τ) read from a FIFO of the floor(τ/h) previous steps and
  *   held constant over the 4 stages; initial FIFO constant x0 (ReservoirPy jitters it randomly,
- *   this does not). Step 0 is x0. Reproduces fixtures/esn/mackey_glass_tau17_rpy_h1.json with
+ *   this does not). Step 0 is x0. Reproduces test/fixtures/esn/mackey_glass_tau17_rpy_h1.json with
  *   `{ method: "rpy" }` (defaults dt = 1, subsample = 1, discard = 1000).
  *
  * Throws RecurError "E_VALUE" for invalid options, "E_NUMERIC" if the series becomes non-finite.

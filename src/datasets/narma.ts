@@ -4,6 +4,7 @@ import { createRng } from "../random.js";
 import { integer, optionsObject, show } from "../validate.js";
 import { seedOption } from "./common.js";
 
+/** Options of `narma10`. */
 export interface Narma10Options {
   /** Number of samples returned (after `discard`). */
   length: number;
@@ -19,6 +20,7 @@ export interface Narma10Options {
   onDivergence?: "resample" | "throw";
 }
 
+/** What `narma10` returns. */
 export interface Narma10Series {
   /** Input u[t], i.i.d. uniform on [0, 0.5). */
   u: Float64Array;
@@ -28,6 +30,7 @@ export interface Narma10Series {
   attempts: number;
 }
 
+/** Options of `narma10FromInput`. */
 export interface Narma10FromInputOptions {
   /** Initial samples dropped from the returned y. Default 0. */
   discard?: number;
@@ -45,7 +48,7 @@ const NARMA_DIVERGED = 1e3;
  * `discard` samples.
  *
  * The 10-term sum is evaluated in NumPy's pairwise order (((y0+y1)+(y2+y3)) + ((y4+y5)+(y6+y7)))
- * + y8 + y9 so that NumPy-generated data (fixtures/esn/narma10.json) is reproduced bit for bit.
+ * + y8 + y9 so that NumPy-generated data (test/fixtures/esn/narma10.json) is reproduced bit for bit.
  *
  * Throws RecurError "E_NUMERIC" (naming the time step) if y diverges (|y| > 1000 or non-finite),
  * "E_VALUE" for a non-finite input, a bad `discard` or a `yInit` that is not 10 finite numbers.
@@ -114,7 +117,7 @@ const NARMA_MAX_ATTEMPTS = 100;
  * plausible for very long series), or at the first divergence with `onDivergence: "throw"`, it
  * throws RecurError "E_NUMERIC" naming the seed.
  *
- * The fixture fixtures/esn/narma10.json was generated with NumPy's PCG64 input, which this
+ * The fixture test/fixtures/esn/narma10.json was generated with NumPy's PCG64 input, which this
  * generator does not reproduce; use `narma10FromInput` with its `u` to reproduce its `y`.
  */
 export function narma10(options: Narma10Options): Narma10Series {

@@ -4,6 +4,7 @@ import { createRng } from "../random.js";
 import { integer, number, optionsObject } from "../validate.js";
 import { seedOption } from "./common.js";
 
+/** Options of `frequencyToSine`. */
 export interface FrequencyToSineOptions {
   /** Number of samples. */
   length: number;
@@ -19,6 +20,7 @@ export interface FrequencyToSineOptions {
   holdMax?: number;
 }
 
+/** What `frequencyToSine` returns. */
 export interface FrequencyToSineSeries {
   /** Piecewise-constant input frequency f[t] (cycles per sample). */
   input: Float64Array;

@@ -8,26 +8,76 @@ import { readSafetensors, writeSafetensors } from "./safetensors.js";
 
 /** A model that can be written to a weight file. */
 export interface SaveableModel {
+  /** Every parameter, by its PyTorch name. */
   stateDict(): Record<string, Tensor>;
+  /** Replaces the parameters (all or nothing). */
   loadStateDict(sd: Record<string, Tensor>): void;
-  modelSpec(): { type: string; config: Record<string, unknown> };
+  /** The type name and constructor options that rebuild the model. */
+  modelSpec(): {
+    /** The name `loadModel` looks up (see ModelTypes). */
+    type: string;
+    /** The options the model is rebuilt from. */
+    config: Record<string, unknown>;
+  };
+  /** Frees the model's Wasm memory. */
   dispose(): void;
 }
+
+/**
+ * The model kinds `loadModel` rebuilds, by the `type` a file records. A type added with
+ * `registerModelType` joins the result's types by declaration merging:
+ *
+ * ```ts
+ * declare module "recur-nn" {
+ *   interface ModelTypes { Seq2Seq: Seq2Seq }
+ * }
+ * ```
+ */
+export interface ModelTypes {
+  /** `saveModel(new LSTM(...))` */
+  LSTM: LSTM;
+  /** `saveModel(new GRU(...))` */
+  GRU: GRU;
+  /** `saveModel(new RNN(...))` */
+  RNN: RNN;
+  /** `saveModel(new SequenceModel(...))`, `CharLM.save()` */
+  SequenceModel: SequenceModel;
+}
+
+/** A type name `loadModel` knows. */
+export type ModelType = keyof ModelTypes;
+
+/**
+ * What `loadModel` returns: `type` says which model `model` is, so a check of `type` narrows it
+ * (`if (loaded.type === "LSTM") loaded.model.forward(x)`).
+ */
+export type LoadedModel<K extends ModelType = ModelType> = {
+  [T in K]: {
+    /** The model's type, as the file records it. */
+    type: T;
+    /** The rebuilt model, its weights loaded. */
+    model: ModelTypes[T];
+  };
+}[K];
+
+/** Builds a model of one type from the config its file recorded. */
+export type ModelFactory<M extends SaveableModel = SaveableModel> = (config: Record<string, unknown>) => M;
 
 // The built-in types are listed here rather than registered by their own modules: a registration
 // is a side effect, and bundlers keep a module with side effects (and everything it imports) in
 // every page that imports recur at all, used or not.
-type Factory = (config: Record<string, unknown>) => SaveableModel;
-
-const factories = new Map<string, Factory>([
+const factories = new Map<string, ModelFactory>([
   ["LSTM", (c) => new LSTM(c as never)],
   ["GRU", (c) => new GRU(c as never)],
   ["RNN", (c) => new RNN(c as never)],
   ["SequenceModel", (c) => new SequenceModel(c as unknown as SequenceModelOptions)],
 ]);
 
-/** Lets other model kinds (e.g. composed models) be rebuilt by loadModel. */
-export function registerModelType(type: string, factory: Factory): void {
+/**
+ * Lets `loadModel` rebuild another model kind (e.g. a composed model) from files whose
+ * `modelSpec().type` is `type`. Add the type to `ModelTypes` for typed results.
+ */
+export function registerModelType(type: string, factory: ModelFactory): void {
   factories.set(type, factory);
 }
 
@@ -50,11 +100,21 @@ export function saveModel(model: SaveableModel, metadata: Record<string, string>
 }
 
 /**
- * Rebuilds a model saved by saveModel. A plain PyTorch file (no recur metadata) cannot say which
- * model it holds: build the model yourself and call
- * `model.loadStateDict(readSafetensors(bytes).tensors)`.
+ * Rebuilds a model saved by `saveModel` and says which it is:
+ *
+ * ```ts
+ * const loaded = loadModel(bytes);
+ * if (loaded.type === "LSTM") loaded.model.forward(x); // loaded.model is an LSTM here
+ * const { model } = loadModel(bytes, "GRU");           // a GRU, or a RecurError if the file holds another type
+ * ```
+ *
+ * A plain PyTorch file (no recur metadata) cannot say which model it holds: build the model
+ * yourself and call `model.loadStateDict(readSafetensors(bytes).tensors)`. Throws RecurError
+ * `E_FORMAT` for a file that is not a recur model (or not of `expected`), naming what is wrong.
  */
-export function loadModel(bytes: Uint8Array | ArrayBuffer): SaveableModel {
+export function loadModel(bytes: Uint8Array | ArrayBuffer): LoadedModel;
+export function loadModel<K extends ModelType>(bytes: Uint8Array | ArrayBuffer, expected: K): LoadedModel<K>;
+export function loadModel(bytes: Uint8Array | ArrayBuffer, expected?: string): LoadedModel {
   const { tensors, metadata } = readSafetensors(bytes);
   const raw = metadata["recur.model"];
   if (raw === undefined) {
@@ -66,8 +126,10 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer): SaveableModel {
   } catch {
     fail("E_FORMAT", "loadModel: the recur.model metadata is not valid JSON");
   }
-  const factory = typeof spec.type === "string" ? factories.get(spec.type) : undefined;
-  if (!factory) fail("E_FORMAT", `loadModel: unknown model type ${JSON.stringify(spec.type)} (known: ${[...factories.keys()].join(", ")})`);
+  const type = spec.type;
+  const factory = typeof type === "string" ? factories.get(type) : undefined;
+  if (typeof type !== "string" || !factory) fail("E_FORMAT", `loadModel: unknown model type ${JSON.stringify(type)} (known: ${[...factories.keys()].join(", ")})`);
+  if (expected !== undefined && type !== expected) fail("E_FORMAT", `loadModel: the file's model type is ${type}, not ${expected}`);
   if (typeof spec.config !== "object" || spec.config === null) fail("E_FORMAT", "loadModel: the recur.model metadata has no config object");
   const model = factory(spec.config as Record<string, unknown>);
   try {
@@ -76,7 +138,7 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer): SaveableModel {
     model.dispose();
     throw err instanceof RecurError ? err : new RecurError("E_FORMAT", `loadModel: ${String(err)}`);
   }
-  return model;
+  return { type, model } as LoadedModel;
 }
 
 /**

@@ -80,6 +80,7 @@ export abstract class ParamLayer implements Trainable {
     this.owned.dispose();
   }
 
+  /** Whether `dispose` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }

@@ -6,6 +6,7 @@ import { checkPtr } from "../train/util.js";
 import { boolean, integer, objectArgument } from "../validate.js";
 import { ParamLayer, type ParamSpec } from "./base.js";
 
+/** Options of `Linear` (torch.nn.Linear's, in camelCase). */
 export interface LinearOptions {
   /** Features of each input row. Required. */
   inFeatures: number;
@@ -33,8 +34,11 @@ export interface LinearOptions {
  * clear them with `zeroGrad()`.
  */
 export class Linear extends ParamLayer {
+  /** Features of each input row. */
   readonly inFeatures: number;
+  /** Features of each output row. */
   readonly outFeatures: number;
+  /** Whether y = x W^T + b (true) or x W^T. */
   readonly hasBias: boolean;
   private readonly biasOffset: number;
   private packedForward = false;

@@ -25,18 +25,29 @@ export interface RecurrentOptions {
   init?: "uniform" | "orthogonal";
 }
 
-/** Everything that defines a model's structure; saved in weight files to rebuild it. */
+/** A recurrent model's complete configuration: its options with every default filled in. */
 export interface RecurrentConfig {
+  /** Which cell. */
   mode: "RNN" | "LSTM" | "GRU";
+  /** Features of each input step (I). */
   inputSize: number;
+  /** Hidden units per layer and direction (H). */
   hiddenSize: number;
+  /** Stacked layers; layer k > 0 reads the outputs of layer k - 1. */
   numLayers: number;
+  /** Whether the layers have the biases `bias_ih` and `bias_hh`. */
   bias: boolean;
+  /** Inputs and outputs are [B, T, ...] instead of [T, B, ...] (states never are). */
   batchFirst: boolean;
+  /** A second direction reads each sequence backwards; outputs concatenate both (D = 2). */
   bidirectional: boolean;
+  /** RNN only: the activation. */
   nonlinearity: "tanh" | "relu";
+  /** LSTM only: size of the projected hidden state (0 = no projection). */
   projSize: number;
+  /** LSTM only: peephole connections from the cell state to the gates. */
   peepholes: boolean;
+  /** GRU only: the reset gate applies after the recurrent product (PyTorch) or before it (Keras reset_after=False). */
   resetAfter: boolean;
 }
 

@@ -21,6 +21,7 @@ import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, ty
 export { baseConfig, type RecurrentConfig, type RecurrentOptions } from "./config.js";
 export { StreamState } from "./stream-state.js";
 
+/** Options of `forward` and `forwardTrain`. */
 export interface ForwardOptions {
   /** Initial hidden state [numLayers*D, B, H_out]. Default zeros. */
   h0?: Tensor;
@@ -44,8 +45,12 @@ export interface TrainForwardOptions {
 }
 
 /** What forwardTrain returns: `output` is absent when it was called with `output: false`. */
-export type TrainForwardResult = Omit<ForwardResult, "output"> & { output?: Tensor };
+export type TrainForwardResult = Omit<ForwardResult, "output"> & {
+  /** As in ForwardResult; absent with `output: false`. */
+  output?: Tensor;
+};
 
+/** What `forward` returns. H_out is projSize for a projecting LSTM, else hiddenSize; D is 2 when bidirectional. */
 export interface ForwardResult {
   /** [T, B, D*H_out] ([B, T, D*H_out] with batchFirst; [T, D*H_out] for an unbatched input). */
   output: Tensor;
@@ -71,6 +76,7 @@ interface Call {
  * forward/step/backward calls, each one Wasm call per layer and direction.
  */
 export abstract class RecurrentModel implements Trainable {
+  /** The model's configuration, every default filled in. */
   readonly config: Readonly<RecurrentConfig>;
   protected readonly rt: Runtime;
   private readonly d: Dims;
@@ -97,6 +103,7 @@ export abstract class RecurrentModel implements Trainable {
     }
   }
 
+  /** 2 for a bidirectional model, else 1 (D). */
   get directions(): number {
     return this.d.D;
   }
@@ -107,7 +114,12 @@ export abstract class RecurrentModel implements Trainable {
   }
 
   /** What a weight file stores to rebuild this model (see saveModel/loadModel). */
-  modelSpec(): { type: string; config: Record<string, unknown> } {
+  modelSpec(): {
+    /** The class name ("LSTM", "GRU" or "RNN"). */
+    type: string;
+    /** The constructor options that rebuild it. */
+    config: Record<string, unknown>;
+  } {
     return modelSpecOf(this.config);
   }
 
@@ -159,7 +171,16 @@ export abstract class RecurrentModel implements Trainable {
    * Advances every stream in `state` by one step. `xt` is [1, B, I] (or [B, I]). The state is
    * updated in place and returned; `output` is [1, B, H_out] (pass `out` to reuse a buffer).
    */
-  step(xt: Tensor, state: StreamState, out?: Float32Array): { output: Tensor; state: StreamState } {
+  step(
+    xt: Tensor,
+    state: StreamState,
+    out?: Float32Array,
+  ): {
+    /** The last layer's new hidden state, [1, B, H_out]. */
+    output: Tensor;
+    /** `state`, advanced. */
+    state: StreamState;
+  } {
     this.checkAlive();
     const cfg = this.config;
     if (cfg.bidirectional) fail("E_UNSUPPORTED", "step: a bidirectional model needs the whole sequence; use forward()");
@@ -190,6 +211,7 @@ export abstract class RecurrentModel implements Trainable {
     this.trained = undefined;
   }
 
+  /** Whether `dispose` was called (the model can no longer compute). */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -219,7 +241,17 @@ export abstract class RecurrentModel implements Trainable {
    * gradients(); the gradients of the input (unless `inputGrad` is false, which saves one large
    * product) and of the initial states are returned.
    */
-  backward(grads: { output?: Tensor; hN?: Tensor; cN?: Tensor }, options: { inputGrad?: boolean } = {}): { input?: Tensor; h0: Tensor; c0?: Tensor } {
+  backward(
+    grads: { output?: Tensor; hN?: Tensor; cN?: Tensor },
+    options: { inputGrad?: boolean } = {},
+  ): {
+    /** Gradient of the input sequence, shaped like it (absent with `inputGrad: false`). */
+    input?: Tensor;
+    /** Gradient of the initial hidden state, [numLayers*D, B, H_out]. */
+    h0: Tensor;
+    /** LSTM only: gradient of the initial cell state. */
+    c0?: Tensor;
+  } {
     this.checkAlive();
     const run = this.trained;
     if (!run || !this.bptt) fail("E_STATE", "backward: call forwardTrain() first (each forwardTrain allows one backward)");

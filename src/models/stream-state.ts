@@ -7,7 +7,9 @@ import type { Tensor } from "../tensor.js";
  * c [numLayers, B, hiddenSize]. Plain tensors: keep one per stream, clone, reset or batch them.
  */
 export class StreamState {
+  /** Hidden states, [numLayers, B, H_out]. */
   h: Tensor;
+  /** LSTM only: cell states, [numLayers, B, hiddenSize]. */
   c?: Tensor;
 
   constructor(h: Tensor, c?: Tensor) {
@@ -15,10 +17,12 @@ export class StreamState {
     if (c) this.c = c;
   }
 
+  /** Number of streams (B). */
   get batch(): number {
     return this.h.shape[1];
   }
 
+  /** An independent copy (e.g. to branch a stream). */
   clone(): StreamState {
     return new StreamState(
       { shape: [...this.h.shape], data: this.h.data.slice() },

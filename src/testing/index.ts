@@ -3,6 +3,6 @@
  * parity` reads) and runtimes of their own, to compare both binaries or thread counts in one
  * process.
  */
-export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityResult, type ParityCheck, type ParityOptions } from "./parity.js";
+export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityResult, type ParityCheck, type ParityOptions, type ParityFormatOptions } from "./parity.js";
 export { createRuntime, type Runtime } from "../runtime.js";
 export { matmulOn } from "../ops.js";

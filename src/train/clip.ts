@@ -7,6 +7,7 @@ import type { Trainable } from "./module.js";
 import { number } from "../validate.js";
 import { collectRegions, toModules } from "./util.js";
 
+/** Options of `clipGradNorm`. */
 export interface ClipGradNormOptions {
   /** Throw RecurError E_NUMERIC (and leave the gradients alone) when the total norm is NaN or infinite. Default false. */
   errorIfNonfinite?: boolean;

@@ -12,6 +12,7 @@ import { number } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { collectRegions, toModules } from "./util.js";
 
+/** The optimizer classes by name. */
 export type OptimizerType = "SGD" | "RMSprop" | "Adagrad" | "Adam" | "AdamW";
 
 /** A hyper-parameter value: a number, a flag, or a pair (`betas`). */
@@ -22,6 +23,7 @@ export type HyperValue = number | boolean | number[];
  * modules and the next `step()` is bit-identical to an uninterrupted run.
  */
 export interface OptimizerStateDict {
+  /** The optimizer's class. */
   type: OptimizerType;
   /** Completed steps (PyTorch's per-parameter `step`; here shared by all parameters). */
   step: number;
@@ -35,13 +37,16 @@ export interface OptimizerStateDict {
   state: Record<string, Tensor>[];
 }
 
-export interface BaseHyper {
+/** An optimizer's hyper-parameters under their PyTorch names: `lr` and the type's own. */
+export interface HyperParameters {
+  /** The learning rate. */
   lr: number;
   [key: string]: HyperValue;
 }
 
 /** The shared machinery; use SGD, RMSprop, Adagrad, Adam or AdamW. */
-export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
+export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
+  /** The optimizer's class name. */
   abstract readonly type: OptimizerType;
   /**
    * The learning rate the first scheduler found (PyTorch's `initial_lr`); schedulers created
@@ -72,6 +77,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     return this.h.lr;
   }
 
+  /** Sets the learning rate for the next steps (>= 0). */
   set lr(value: number) {
     this.h.lr = number(this.type, "lr", value, { min: 0 });
   }
@@ -108,6 +114,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     for (const m of this.modules) m.zeroGrad();
   }
 
+  /** The step count, hyper-parameters and every state buffer: `loadStateDict` resumes exactly. */
   stateDict(): OptimizerStateDict {
     this.checkAlive();
     const heap = this.rt.heap;
@@ -183,6 +190,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     this.blocks.dispose();
   }
 
+  /** Whether `dispose` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -244,7 +252,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   }
 }
 
-export function copyHyper(h: BaseHyper): Record<string, HyperValue> {
+export function copyHyper(h: HyperParameters): Record<string, HyperValue> {
   const out: Record<string, HyperValue> = {};
   for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? [...v] : v;
   return out;

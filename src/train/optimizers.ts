@@ -5,9 +5,9 @@
 import { fail } from "../errors.js";
 import { boolean, exactKeys, number } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
-import { Optimizer, type BaseHyper } from "./optimizer.js";
+import { Optimizer, type HyperParameters } from "./optimizer.js";
 
-export { Optimizer, type HyperValue, type OptimizerStateDict, type OptimizerType } from "./optimizer.js";
+export { Optimizer, type HyperParameters, type HyperValue, type OptimizerStateDict, type OptimizerType } from "./optimizer.js";
 
 function checkBetas(where: string, v: unknown): [number, number] {
   if (!Array.isArray(v) || v.length !== 2) fail("E_VALUE", `${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(v)}`);
@@ -22,6 +22,7 @@ const sign = (maximize: boolean): number => (maximize ? -1 : 1);
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `SGD` (torch.optim.SGD's, in camelCase). */
 export interface SGDOptions {
   /** Learning rate. Required (as in PyTorch 1.13). */
   lr: number;
@@ -37,7 +38,7 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
-interface SGDHyper extends BaseHyper {
+interface SGDHyper extends HyperParameters {
   momentum: number;
   dampening: number;
   weight_decay: number;
@@ -100,6 +101,7 @@ export class SGD extends Optimizer<SGDHyper> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `RMSprop` (torch.optim.RMSprop's, in camelCase). */
 export interface RMSpropOptions {
   /** Learning rate. Default 1e-2. */
   lr?: number;
@@ -117,7 +119,7 @@ export interface RMSpropOptions {
   maximize?: boolean;
 }
 
-interface RMSpropHyper extends BaseHyper {
+interface RMSpropHyper extends HyperParameters {
   alpha: number;
   eps: number;
   weight_decay: number;
@@ -183,6 +185,7 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `Adagrad` (torch.optim.Adagrad's, in camelCase). */
 export interface AdagradOptions {
   /** Learning rate. Default 1e-2. */
   lr?: number;
@@ -198,7 +201,7 @@ export interface AdagradOptions {
   maximize?: boolean;
 }
 
-interface AdagradHyper extends BaseHyper {
+interface AdagradHyper extends HyperParameters {
   lr_decay: number;
   weight_decay: number;
   initial_accumulator_value: number;
@@ -257,6 +260,7 @@ export class Adagrad extends Optimizer<AdagradHyper> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `Adam` and `AdamW` (torch.optim's, in camelCase). */
 export interface AdamOptions {
   /** Learning rate. Default 1e-3. */
   lr?: number;
@@ -272,7 +276,7 @@ export interface AdamOptions {
   maximize?: boolean;
 }
 
-interface AdamHyper extends BaseHyper {
+interface AdamHyper extends HyperParameters {
   betas: [number, number];
   eps: number;
   weight_decay: number;

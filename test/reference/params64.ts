@@ -91,7 +91,7 @@ export function paramShapes(cfg: RefConfig): Record<string, number[]> {
   return shapes;
 }
 
-/** RefConfig for a fixture case (`module` and snake_case `config` of README 2.1). */
+/** RefConfig for a fixture case (`module` and snake_case `config` of a reference case). */
 export function configFromTorch(
   module: "RNN" | "LSTM" | "GRU",
   c: {
