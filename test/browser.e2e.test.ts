@@ -123,11 +123,12 @@ describe("plain ESM in Chromium", () => {
     const file = readSafetensors(readFileSync((await download.path())!));
     expect(JSON.parse(file.metadata["recur.vocab"]).length).toBeGreaterThan(30);
     expect(JSON.parse(file.metadata["recur.model"]).type).toBe("SequenceModel");
-    // The page is an example of the public API: its only path into the package is the import
-    // map's entry for "recur-nn"; the code imports the package by name.
+    // The page is an example of the public API: its only paths into the package are the import
+    // map's entries for the entry points it uses; the code imports them by name.
+    const entries = ['"../dist/index.js"', '"../dist/char-lm/index.js"', '"../dist/esn/index.js"', '"../dist/datasets/index.js"'];
     for (const f of ["index.html", "app.js", "worker.js", "plot.js"]) {
       const source = readFileSync(join(root, "web", f), "utf8");
-      expect(source.match(/["'][./]*dist\/[^"']*["']/g) ?? [], f).toEqual(f === "index.html" ? ['"../dist/index.js"'] : []);
+      expect(source.match(/["'][./]*dist\/[^"']*["']/g) ?? [], f).toEqual(f === "index.html" ? entries : []);
     }
   });
 });
