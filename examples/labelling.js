@@ -6,9 +6,12 @@
 //
 //   node examples/labelling.js           (about 20 s)
 //   node examples/labelling.js --quick   (a few seconds; the test suite runs this)
+//   add --json to print only the final metrics, as one JSON line
 import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 await init();
 const rng = createRng(7);
 const T = 24;
@@ -56,9 +59,9 @@ for (const bidirectional of [false, true]) {
   const { accuracy, majority } = evaluate(model, test);
   results[bidirectional ? "bidirectional" : "unidirectional"] = accuracy;
   results.majority = majority;
-  console.log(`${bidirectional ? "bidirectional " : "left-to-right "} LSTM, ${steps} updates: ${(100 * accuracy).toFixed(1)} % of steps tagged right`);
+  say(`${bidirectional ? "bidirectional " : "left-to-right "} LSTM, ${steps} updates: ${(100 * accuracy).toFixed(1)} % of steps tagged right`);
   optimizer.dispose();
   model.dispose();
 }
-console.log(`always answering "no peak" would score ${(100 * results.majority).toFixed(1)} %`);
-console.log(`result: ${JSON.stringify(results)}`);
+say(`always answering "no peak" would score ${(100 * results.majority).toFixed(1)} %`);
+if (json) console.log(JSON.stringify(results));

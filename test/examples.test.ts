@@ -1,7 +1,7 @@
 /**
  * Every example in examples/ runs as a person would run it (`node examples/<name>.js`, against
- * the built dist/), at the small sizes of --quick, and must reach a meaningful result. Each
- * example prints its numbers as JSON on a last line "result: {...}".
+ * the built dist/), at the small sizes of --quick, and must reach a meaningful result. With
+ * --json an example prints nothing but its final metrics, as one JSON line.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,11 +16,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(name: string, ...args: string[]): Promise<Record<string, any>> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(root, "examples", name), "--quick", ...args], { cwd: dir, encoding: "utf8", timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(root, "examples", name), "--quick", "--json", ...args], { cwd: dir, encoding: "utf8", timeout: 90_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${name} failed: ${stderr || err.message}`));
-      const line = stdout.trimEnd().split("\n").at(-1) ?? "";
-      if (!line.startsWith("result: ")) return reject(new Error(`${name} printed no result line:\n${stdout}`));
-      resolve(JSON.parse(line.slice("result: ".length)));
+      const lines = stdout.trimEnd().split("\n");
+      if (lines.length !== 1) return reject(new Error(`${name} --json printed ${lines.length} lines, not one:\n${stdout}`));
+      resolve(JSON.parse(lines[0]));
     });
   });
 }
@@ -74,5 +74,13 @@ describe.concurrent("examples", () => {
     expect(r.keys).toBe(10);
     expect(r.frames).toBe(200);
     expect(r.maxDiff).toBeLessThan(1e-6);
+  });
+
+  it("cooking: the hand-set RNN plans the week and follows the rule on 1000 random days", async () => {
+    const r = await run("cooking.js");
+    expect(r.week).toEqual(r.weekByRule);
+    expect(new Set(r.week).size).toBe(3); // the week visits every dish
+    expect(r.days).toBe(1000);
+    expect(r.mismatches).toBe(0);
   });
 });
