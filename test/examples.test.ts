@@ -83,4 +83,12 @@ describe.concurrent("examples", () => {
     expect(r.days).toBe(1000);
     expect(r.mismatches).toBe(0);
   });
+
+  it("binary-addition: trained on 8-bit numbers, adds 16- and 32-bit ones; a hidden unit holds the carry", async () => {
+    const r = await run("binary-addition.js");
+    for (const bits of ["8", "16", "32"]) expect(r.accuracy[bits].sums, `${bits} bits`).toBeGreaterThan(0.95);
+    expect(r.carryAgreement).toBe(1);
+    expect(r.table).toHaveLength(8);
+    for (const row of r.table) expect(row.sum + 2 * row.carryOut).toBe(row.carryIn + row.a + row.b);
+  });
 });
