@@ -19,11 +19,35 @@ import { fail } from "../errors.js";
 import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import { align, Arena, bytes, Field, Flag, vec, type Built, type Readout } from "./layout.js";
-import { bool, checkKeys, checkSequence, checkWeightTensor, ESN_KEYS, int, num, RESERVOIR_KEYS, resolveLayer, show, type LayerSpec } from "./options.js";
-import { buildReservoir, readWeights } from "./reservoir.js";
+import { bool, checkKeys, checkSequence, checkWeightTensor, ESN_KEYS, int, isSparse, num, RESERVOIR_KEYS, resolveLayer, show, type LayerSpec } from "./options.js";
+import { registerModelType } from "../io/registry.js";
+import type { StoredTensor } from "../io/safetensors.js";
+import { buildReservoir, readWeights, readWeights64, type StoredLayer } from "./reservoir.js";
 import { allocDual, allocPrimal, bindStats, solveRidge, syncStats, type RidgeStats } from "./ridge.js";
 import { runModel, type RunRequest } from "./run.js";
+import type { Csr } from "./weights.js";
 import type { ESNOptions, FitOptions, GenerateOptions, LayerInfo, OnlineFitOptions, PredictOptions, ReservoirWeights, SolveOptions, SparseMatrix } from "./types.js";
+
+/** Version of the ESN's state-dict layout in weight files (saveModel / loadModel). */
+export const ESN_FILE_VERSION = 1;
+
+// Set while restoreESN constructs a model: the reservoir is then built from the file's weights
+// by loadStateDict, not drawn from the seed first.
+let restoring = false;
+
+/** An ESN from the config of a weight file, to be filled by loadStateDict (loadModel's factory). */
+export function restoreESN(config: Record<string, unknown>): ESN {
+  const { version, ...options } = config;
+  if (version !== ESN_FILE_VERSION) {
+    fail("E_FORMAT", `loadModel: the file holds an ESN of file version ${show(version)}; this version of recur reads ESN version ${ESN_FILE_VERSION}`);
+  }
+  restoring = true;
+  try {
+    return new ESN(options as unknown as ESNOptions);
+  } finally {
+    restoring = false;
+  }
+}
 
 /**
  * An echo state network. `await init()` first; call `dispose()` when done (a finalizer frees the
@@ -107,7 +131,7 @@ export class ESN {
     if (solver !== "auto" && solver !== "primal" && solver !== "dual") fail("E_VALUE", `${fn}: ridgeSolver must be "auto", "primal" or "dual", got ${show(solver)}`);
     this.ridgeSolver = solver;
     this.arena = new Arena(this.rt, this);
-    if (inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
+    if (!restoring && inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -416,6 +440,208 @@ export class ESN {
   }
 
   /**
+   * Type and config for a weight file (saveModel): the options of every layer as resolved (the
+   * storage chosen for W included), the readout and run options, the seed and the sizes.
+   */
+  modelSpec(): { type: string; config: Record<string, unknown> } {
+    this.alive("ESN.modelSpec");
+    const b = this.built;
+    const layers = this.specs.map((s, l) => ({
+      units: s.units,
+      leakRate: s.leakRate,
+      spectralRadius: s.spectralRadius,
+      inputScaling: s.inputScaling,
+      biasScaling: s.biasScaling,
+      connectivity: s.connectivity,
+      inputConnectivity: s.inputConnectivity,
+      activation: s.activation,
+      sparse: b !== undefined ? b.layers[l].mode === "sparse" : s.sparse,
+      feedbackScaling: s.feedbackScaling,
+      feedbackConnectivity: s.feedbackConnectivity,
+      noise: s.noise,
+    }));
+    const config: Record<string, unknown> = {
+      version: ESN_FILE_VERSION,
+      layers,
+      ridge: this.ridge,
+      readoutInput: this.rin,
+      seed: this.seed,
+      noiseWhen: this.noiseAlways ? "always" : "fit",
+      precision: this.es === 8 ? "float64" : "float32",
+      ridgeSolver: this.ridgeSolver,
+    };
+    if (this.inputDim !== undefined) config.inputDim = this.inputDim;
+    if (this.outputDim !== undefined) config.outputDim = this.outputDim;
+    return { type: ESN_TYPE, config };
+  }
+
+  /**
+   * Everything a weight file needs to continue exactly where this model is: per layer
+   * `reservoir.{l}.W` (dense [n, n], or CSR as `W.crow_indices`, `W.col_indices`, `W.values`),
+   * `Win` [n, inDim], `bias` [n] and `Wfb` [n, outDim] (first layer, with feedback), in the
+   * model's precision; `readout.Wout` [outDim, featureDim] (float64) once trained; the state
+   * `state.x` [units], the previous output `state.y` [outDim] and the noise generator
+   * `state.rng` (4 uint32). The ridge statistics of `partialFit` and the RLS matrix of
+   * `fitOnline` are not included. Empty before the reservoir is built.
+   */
+  stateDict(): Record<string, StoredTensor> {
+    this.alive("ESN.stateDict");
+    const b = this.built;
+    const sd: Record<string, StoredTensor> = {};
+    if (b === undefined) return sd;
+    const float = (a: Float64Array | Float32Array): Float32Array | Float64Array => (this.es === 8 ? Float64Array.from(a) : Float32Array.from(a));
+    const layers = this.es === 8 ? readWeights64(this.arena, b) : readWeights(this.arena, b, 4).map((w) => ({
+      Win: w.Win.data,
+      bias: w.bias.data,
+      W: isSparse(w.W) ? { rowPtr: w.W.rowPtr, col: w.W.colIdx, val: w.W.values } : w.W.data,
+      Wfb: w.Wfb?.data,
+    }));
+    layers.forEach((w, l) => {
+      const n = b.layers[l].n;
+      const p = `reservoir.${l}.`;
+      if (w.W instanceof Float32Array || w.W instanceof Float64Array) sd[`${p}W`] = { shape: [n, n], data: float(w.W) };
+      else {
+        sd[`${p}W.crow_indices`] = { shape: [n + 1], data: Int32Array.from(w.W.rowPtr) };
+        sd[`${p}W.col_indices`] = { shape: [w.W.col.length], data: Int32Array.from(w.W.col) };
+        sd[`${p}W.values`] = { shape: [w.W.val.length], data: float(w.W.val) };
+      }
+      sd[`${p}Win`] = { shape: [n, w.Win.length / n], data: float(w.Win) };
+      sd[`${p}bias`] = { shape: [n], data: float(w.bias) };
+      if (w.Wfb !== undefined) sd[`${p}Wfb`] = { shape: [n, b.fb], data: float(w.Wfb) };
+    });
+    if (this.fitted) sd["readout.Wout"] = { shape: [b.O, b.D], data: this.rt.heap.f64(this.readout!.wout, b.O * b.D).slice() };
+    sd["state.x"] = { shape: [this.units], data: float(this.vec(b.F + this.es * (b.D - this.units), this.units)) };
+    if (this.readout !== undefined) sd["state.y"] = { shape: [b.O], data: float(this.vec(this.readout.yPrev, b.O)) };
+    sd["state.rng"] = { shape: [4], data: new Uint32Array(this.rt.heap.memory.buffer, b.rng, 4).slice() };
+    return sd;
+  }
+
+  /**
+   * Loads a state dict of `stateDict()`'s form: the reservoir is rebuilt from the given weights
+   * (used exactly, never rescaled), and the readout and the state are set, so the model computes
+   * bit for bit what the saved one would. Float values may come as float32 or float64 data (a
+   * float32 model rounds float64 ones), indices as int32. Every missing, unexpected, misshaped
+   * or non-finite entry is listed in one RecurError and the model is left unchanged.
+   */
+  loadStateDict(sd: Record<string, StoredTensor>): void {
+    const fn = "ESN.loadStateDict";
+    this.alive(fn);
+    if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${fn}: expected an object of tensors`);
+    if (Object.keys(sd).length === 0) {
+      if (this.built !== undefined) fail("E_KEY", `${fn}: the state dict is empty but the model's reservoir is built; expected reservoir.*, state.*`);
+      return;
+    }
+    const parsed = this.parseStateDict(fn, sd);
+    const old = { built: this.built, readout: this.readout, gram: this.gram, rls: this.rls, fitted: this.fitted };
+    this.built = this.readout = this.gram = this.rls = undefined;
+    try {
+      const cfg = { specs: this.specs, seed: this.seed, rin: this.rin, es: this.es, units: this.units, stored: { layers: parsed.layers, noiseSeed: parsed.rng } };
+      this.built = buildReservoir(this.arena, cfg, parsed.I, parsed.fb);
+      const b = this.built;
+      if (parsed.O > 0) this.setOutputDim(parsed.O);
+      this.vec(b.F + this.es * (b.D - this.units), this.units).set(parsed.x);
+      if (parsed.y !== undefined) this.vec(this.readout!.yPrev, b.O).set(parsed.y);
+      if (parsed.wout !== undefined) this.rt.heap.f64(this.readout!.wout, parsed.wout.length).set(parsed.wout);
+      this.fitted = parsed.wout !== undefined;
+    } catch (e) {
+      const made = this as unknown as { built?: Built; readout?: Readout };
+      if (made.readout !== undefined) this.arena.release(made.readout.block);
+      if (made.built !== undefined) this.arena.release(made.built.block);
+      Object.assign(this, old);
+      throw e;
+    }
+    for (const block of [old.built?.block, old.readout?.block, old.gram?.block, old.rls?.block]) if (block !== undefined) this.arena.release(block);
+  }
+
+  // Validates a state dict against this model's config and returns it in build form.
+  private parseStateDict(fn: string, sd: Record<string, StoredTensor>): { layers: StoredLayer[]; I: number; O: number; fb: number; x: Float64Array; y?: Float64Array; wout?: Float64Array; rng: Uint32Array } {
+    const problems: string[] = [];
+    const used = new Set<string>();
+    const isArray = (d: unknown): d is ArrayLike<number> => ArrayBuffer.isView(d) && !(d instanceof DataView) && !(d instanceof BigInt64Array) && !(d instanceof BigUint64Array);
+    // A float tensor of the given shape (-1: any size), finite, as float64 (rounded to float32 first in a float32 model).
+    const floats = (key: string, shape: number[], float32 = this.es === 4): Float64Array | undefined => {
+      const t = sd[key];
+      if (t === undefined) {
+        problems.push(`missing key ${key}`);
+        return undefined;
+      }
+      used.add(key);
+      if (typeof t !== "object" || t === null || !isArray(t.data) || !Array.isArray(t.shape)) {
+        problems.push(`${key} is not a tensor { shape, data }`);
+        return undefined;
+      }
+      const n = t.shape.reduce((a, d) => a * d, 1);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => shape[i] !== -1 && d !== shape[i]) || n !== t.data.length) {
+        problems.push(`${key} has shape [${t.shape.join(", ")}] (${t.data.length} values), expected [${shape.map((d) => (d === -1 ? "*" : d)).join(", ")}]`);
+        return undefined;
+      }
+      const out = Float64Array.from(t.data as ArrayLike<number>, (v) => (float32 ? Math.fround(v) : v));
+      const bad = out.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        problems.push(`${key} holds a non-finite value at index ${bad}`);
+        return undefined;
+      }
+      return out;
+    };
+    const ints = (key: string, shape: number[], lo: number, hi: number): Float64Array | undefined => {
+      const v = floats(key, shape, false);
+      if (v === undefined) return undefined;
+      const bad = v.findIndex((x) => !Number.isInteger(x) || x < lo || x > hi);
+      if (bad >= 0) {
+        problems.push(`${key}[${bad}] = ${v[bad]} is not an integer in [${lo}, ${hi}]`);
+        return undefined;
+      }
+      return v;
+    };
+    const L = this.specs.length;
+    const win0 = sd["reservoir.0.Win"];
+    const I = Array.isArray(win0?.shape) && win0.shape.length === 2 ? win0.shape[1] : this.inputDim ?? 0;
+    if (this.inputDim !== undefined && I !== this.inputDim) problems.push(`reservoir.0.Win has ${I} input column(s), the model has inputDim ${this.inputDim}`);
+    const wfb = sd["reservoir.0.Wfb"];
+    const fb = Array.isArray(wfb?.shape) && wfb.shape.length === 2 ? wfb.shape[1] : 0;
+    if (this.hasFeedback && fb === 0) problems.push("missing key reservoir.0.Wfb (the model has output feedback)");
+    if (!this.hasFeedback && wfb !== undefined) problems.push("unexpected key reservoir.0.Wfb (the model has no output feedback: feedbackScaling 0)");
+    const wout = sd["readout.Wout"];
+    const O = Array.isArray(wout?.shape) && wout.shape.length === 2 ? wout.shape[0] : fb > 0 ? fb : this.outputDim ?? 0;
+    if (fb > 0 && O !== fb) problems.push(`readout.Wout has ${O} output row(s) but reservoir.0.Wfb feeds back ${fb}`);
+    if (this.outputDim !== undefined && O !== 0 && O !== this.outputDim) problems.push(`the state dict has ${O} output(s), the model has outputDim ${this.outputDim}`);
+    const layers: StoredLayer[] = [];
+    for (let l = 0; l < L; l++) {
+      const n = this.specs[l].units;
+      const kin = l === 0 ? I : this.specs[l - 1].units;
+      const p = `reservoir.${l}.`;
+      const dense = sd[`${p}W`] !== undefined;
+      const wantSparse = this.specs[l].sparse;
+      if (wantSparse !== "auto" && wantSparse === dense) problems.push(`layer ${l} stores W ${wantSparse ? "sparse" : "dense"}: expected ${wantSparse ? `${p}W.crow_indices, ${p}W.col_indices, ${p}W.values` : `${p}W`}`);
+      let W: Float64Array | Csr | undefined;
+      if (dense) W = floats(`${p}W`, [n, n]);
+      else {
+        const rowPtr = ints(`${p}W.crow_indices`, [n + 1], 0, 2 ** 31 - 1);
+        const col = ints(`${p}W.col_indices`, [-1], 0, n - 1);
+        const val = floats(`${p}W.values`, [-1]);
+        if (rowPtr && col && val) {
+          let ok = rowPtr[0] === 0 && rowPtr[n] === val.length && col.length === val.length;
+          for (let i = 0; i < n && ok; i++) ok = rowPtr[i + 1] >= rowPtr[i];
+          if (ok) W = { rowPtr: Int32Array.from(rowPtr), col: Int32Array.from(col), val };
+          else problems.push(`${p}W: crow_indices must rise from 0 to the number of values (${val.length}), col_indices as many as values`);
+        }
+      }
+      const Win = floats(`${p}Win`, [n, kin]);
+      const bias = floats(`${p}bias`, [n]);
+      const Wfb = l === 0 && fb > 0 ? floats(`${p}Wfb`, [n, fb]) : undefined;
+      if (W && Win && bias) layers.push({ W, Win, bias, ...(Wfb ? { Wfb } : {}) });
+    }
+    const D = 1 + (this.rin ? I : 0) + this.units;
+    const out = wout === undefined ? undefined : floats("readout.Wout", [O, D], false);
+    const x = floats("state.x", [this.units]);
+    const y = O > 0 ? floats("state.y", [O]) : undefined;
+    const rng = ints("state.rng", [4], 0, 2 ** 32 - 1);
+    for (const k of Object.keys(sd)) if (!used.has(k)) problems.push(`unexpected key ${k}`);
+    if (problems.length) fail("E_KEY", `${fn}: ${problems.join("; ")}`);
+    return { layers, I, O, fb, x: x!, ...(y ? { y } : {}), ...(out ? { wout: out } : {}), rng: Uint32Array.from(rng!) };
+  }
+
+  /**
    * The reservoir weights as stored (after rescaling; rounded to float32 for a float64 model): per layer W_in [units, inDim],
    * bias [units], W (dense tensor, or CSR when stored sparse) and W_fb [units, outDim] if any.
    */
@@ -615,3 +841,7 @@ export class ESN {
     if (O !== undefined) this.setOutputDim(O);
   }
 }
+
+// loadModel rebuilds ESNs through this registration. Marked pure, so a bundle that never uses
+// the ESN drops it with the class; modelSpec reads ESN_TYPE, so a bundle that does keeps it.
+const ESN_TYPE = /* @__PURE__ */ registerModelType("ESN", restoreESN, { keepTypes: true });

@@ -3,7 +3,7 @@ import type { Tensor } from "../tensor.js";
 import type { Trainable } from "../train/module.js";
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer, type OptimizerStateDict } from "../train/optimizers.js";
 import { loadModel, saveModel, type SaveableModel } from "./model-file.js";
-import { readSafetensors, writeSafetensors } from "./safetensors.js";
+import { readSafetensors, writeSafetensors, type StoredTensor } from "./safetensors.js";
 
 const OPT_PREFIX = "optimizer.";
 
@@ -13,7 +13,7 @@ const OPT_PREFIX = "optimizer.";
  */
 export function saveCheckpoint(model: SaveableModel, optimizer: Optimizer, metadata: Record<string, string> = {}): Uint8Array {
   const modelBytes = saveModel(model, metadata);
-  const { tensors, metadata: meta } = readSafetensors(modelBytes);
+  const { tensors, metadata: meta } = readSafetensors(modelBytes, { keepTypes: true });
   const sd = optimizer.stateDict();
   sd.state.forEach((entry, i) => {
     for (const [name, t] of Object.entries(entry)) tensors[`${OPT_PREFIX}${i}.${name}`] = t;
@@ -30,10 +30,10 @@ export interface Checkpoint {
 
 /** Reads a checkpoint (or a plain model file). Rebuild the optimizer with optimizerFromState. */
 export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoint {
-  const { tensors, metadata } = readSafetensors(bytes);
+  const { tensors, metadata } = readSafetensors(bytes, { keepTypes: true });
   const rawOpt = metadata["recur.optimizer"];
-  const modelTensors: Record<string, Tensor> = {};
-  const optTensors: Record<string, Tensor> = {};
+  const modelTensors: Record<string, StoredTensor> = {};
+  const optTensors: Record<string, StoredTensor> = {};
   for (const [k, v] of Object.entries(tensors)) (k.startsWith(OPT_PREFIX) ? optTensors : modelTensors)[k] = v;
   const model = loadModel(writeSafetensors(modelTensors, metadata));
   if (rawOpt === undefined) return { model, metadata };
@@ -51,7 +51,7 @@ export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoint {
       model.dispose();
       fail("E_FORMAT", `loadCheckpoint: optimizer tensor ${k} names no region (the file has ${head.regions})`);
     }
-    state[i][name] = v;
+    state[i][name] = v.data instanceof Float32Array ? (v as Tensor) : { shape: v.shape, data: Float32Array.from(v.data) };
   }
   return { model, optimizerState: { type: head.type, step: head.step, hyperParameters: head.hyperParameters, state }, metadata };
 }

@@ -1,0 +1,35 @@
+/**
+ * Model types that loadModel can rebuild besides the built-in recurrent models. A module adds
+ * its own type here when it is loaded (src/esn/esn.ts does), so a page that never imports that
+ * module does not carry its code; the built-ins are listed in model-file.ts.
+ */
+import type { SaveableModel } from "./model-file.js";
+
+/** Builds an empty model of a type from the config in a weight file. */
+export type ModelFactory = (config: Record<string, unknown>) => SaveableModel;
+
+export interface RegisteredType {
+  create: ModelFactory;
+  /** loadStateDict takes float64 and integer tensors as the file stores them (else float32). */
+  keepTypes: boolean;
+}
+
+const types = new Map<string, RegisteredType>();
+
+/**
+ * Lets other model kinds (e.g. composed models) be rebuilt by loadModel. With `keepTypes`, the
+ * model's loadStateDict receives float64, int32 and uint32 tensors as the file stores them
+ * (readSafetensors' keepTypes); otherwise every tensor is float32. Returns `type`.
+ */
+export function registerModelType(type: string, factory: ModelFactory, options: { keepTypes?: boolean } = {}): string {
+  types.set(type, { create: factory, keepTypes: options.keepTypes === true });
+  return type;
+}
+
+export function registeredType(type: string): RegisteredType | undefined {
+  return types.get(type);
+}
+
+export function registeredTypeNames(): string[] {
+  return [...types.keys()];
+}
