@@ -12,6 +12,7 @@ export { peakProbe } from "./probe";
 export { packGates, packedGatesSize } from "./cells/layout";
 export { recurrentForward } from "./cells/forward";
 export { esnRun } from "./reservoir/run";
+export { esnTrialsStart, esnTrialsFinish } from "./reservoir/trials";
 export { syrkUpper, ridgeSystem, cholSolve, rowsToColumns, dualSystem, dualReadout, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir/linalg";
 export { packGateRows, unpackGateRowsAdd } from "./cells/layout";
 export { recurrentBackward } from "./cells/backward";

@@ -22,6 +22,7 @@ import { forwardRows } from "./cells/forward";
 import { backwardRows } from "./cells/backward";
 import { gemvChunk } from "./reservoir/step";
 import { syrkChunk } from "./reservoir/linalg";
+import { esnTrialChunk } from "./reservoir/trials";
 
 // Control block (byte offsets); hot words on their own cache lines. Keep in sync with src/threads.ts.
 const C_GEN = 0; // task generation; parked workers wait on this word
@@ -46,6 +47,7 @@ export const TASK_SYRK = 4;
 export const TASK_BACKWARD_ROWS = 5;
 export const TASK_GEMV = 6;
 export const TASK_PACK = 7;
+export const TASK_ESN_TRIALS = 8;
 
 // The caller's pool (0 in workers and when single-threaded) and whether it is inside a fork (its
 // chunks must not fork again). Wasm globals: one per instance.
@@ -108,6 +110,37 @@ export function fork(kind: i32, chunks: i32): void {
   }
 }
 
+/**
+ * Starts the chunks of the task whose arguments were written with taskArg() on the workers and
+ * returns at once, so this thread can do other work (JavaScript) meanwhile; finishBackground()
+ * then takes the chunks still unclaimed and waits for the rest. In between, every kernel on this
+ * thread runs single-threaded (the pool is busy). Only call after threadsAvailable() returned > 1.
+ */
+export function forkBackground(kind: i32, chunks: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    const control = pool;
+    chunks = min(chunks, MAX_CHUNKS);
+    store<i32>(control + C_TASK, kind);
+    store<i32>(control + C_FORKS, load<i32>(control + C_FORKS) + 1);
+    atomic.store<i32>(control + C_DONE, 0);
+    atomic.store<i32>(control + C_CLAIM, chunks << 12);
+    atomic.add<i32>(control + C_GEN, 1);
+    if (atomic.load<i32>(control + C_SLEEPERS) > 0) atomic.notify(control + C_GEN, -1);
+    forking = true;
+  }
+}
+
+/** Completes a forkBackground of `chunks` chunks: runs what is left here, then joins. */
+export function finishBackground(chunks: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    const control = pool;
+    chunks = min(chunks, MAX_CHUNKS);
+    runChunks(control);
+    forking = false;
+    join(control, chunks);
+  }
+}
+
 // Waits until every chunk is done: spins, then parks if this thread may block, so a worker that
 // lost its core to another process costs a wake-up rather than the rest of a time slice.
 function join(control: usize, chunks: i32): void {
@@ -160,6 +193,7 @@ function runChunk(control: usize, kind: i32, chunk: i32, chunks: i32): void {
   else if (kind == TASK_BACKWARD_ROWS) backwardRows(argI32(control, 0), chunk, chunks);
   else if (kind == TASK_GEMV) gemvChunk(control, chunk, chunks);
   else if (kind == TASK_PACK) packChunk(control, chunk, chunks);
+  else if (kind == TASK_ESN_TRIALS) esnTrialChunk(control, chunk, chunks);
 }
 
 /**

@@ -1,5 +1,6 @@
-import { column, frequencyToSine, lorenz, mackeyGlass, narma10, nrmse } from "../datasets.js";
+import { nrmse } from "../datasets.js";
 import { ESN, type ESNOptions } from "../esn/index.js";
+import { ESN_TASKS, esnTask, type EsnTaskName } from "../esn/tasks.js";
 import { init } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import { parseArgs, UsageError } from "./args.js";
@@ -32,8 +33,7 @@ const SPEC = {
   out: { type: "string" },
 } as const;
 
-export const ESN_TASKS = ["mackey-glass", "narma10", "lorenz", "sine"] as const;
-export type EsnTask = (typeof ESN_TASKS)[number];
+export type EsnTask = EsnTaskName;
 
 export interface EsnTaskResult {
   /** Metric name -> NRMSE on held-out data. */
@@ -44,77 +44,40 @@ export interface EsnTaskResult {
   title: string;
 }
 
-const f32 = (a: ArrayLike<number>, cols = 1): Tensor => ({ shape: [a.length / cols, cols], data: Float32Array.from(a) });
 const f64 = (t: Tensor, col = 0, cols = 1): Float64Array => Float64Array.from({ length: t.data.length / cols }, (_, i) => t.data[i * cols + col]);
 
 /** Runs one task end to end (exported for the tests). */
-export function runEsnTask(task: EsnTask, options: { units?: number; seed?: number } = {}): EsnTaskResult {
+export function runEsnTask(name: EsnTask, options: { units?: number; seed?: number; overrides?: ESNOptions } = {}): EsnTaskResult {
   const seed = options.seed ?? 1;
-  const make = (defaults: ESNOptions): ESN => new ESN({ ...defaults, units: options.units ?? defaults.units, seed });
-  if (task === "mackey-glass") {
-    const s = mackeyGlass({ length: 3000 });
-    const esn = make({ units: 500, leakRate: 0.3, spectralRadius: 1.25, inputScaling: 0.5, biasScaling: 0.5, connectivity: 0.1, ridge: 1e-8, readoutInput: true });
-    try {
-      esn.fit(f32(s.subarray(0, 2000)), f32(s.subarray(1, 2001)), { washout: 100 });
+  const task = esnTask(name, { seed });
+  const esn = new ESN({ ...task.options, ...options.overrides, ...(options.units !== undefined ? { units: options.units } : {}), seed });
+  try {
+    esn.fit(task.train.inputs, task.train.targets, { washout: task.washout });
+    const truth = f64(task.test.targets);
+    if (name === "mackey-glass") {
       const trained = esn.state;
       const free = f64(esn.generate(300));
       esn.setState(trained);
-      const oneStep = f64(esn.predict(f32(s.subarray(2000, 2999))));
-      const truthFree = s.slice(2001, 2301);
+      const oneStep = f64(esn.predict(task.test.inputs));
+      const truthFree = truth.slice(0, 300);
       return {
-        nrmse: { "one-step": nrmse(oneStep, s.subarray(2001, 3000)), "free run, 100 steps": nrmse(free.subarray(0, 100), truthFree.subarray(0, 100)), "free run, 300 steps": nrmse(free, truthFree) },
+        nrmse: { "one-step": nrmse(oneStep, truth), "free run, 100 steps": nrmse(free.subarray(0, 100), truthFree.subarray(0, 100)), "free run, 300 steps": nrmse(free, truthFree) },
         truth: truthFree,
         prediction: free,
         title: "Mackey-Glass: 300-step free run",
       };
-    } finally {
-      esn.dispose();
     }
-  }
-  if (task === "narma10") {
-    const { u, y } = narma10({ length: 4000, seed });
-    const esn = make({ units: 400, leakRate: 1, spectralRadius: 0.9, inputScaling: 1, biasScaling: 0.2, connectivity: 0.1, inputConnectivity: 1, ridge: 1e-7, readoutInput: true });
-    try {
-      // u[t] -> y[t+1]
-      esn.fit(f32(u.subarray(0, 2999)), f32(y.subarray(1, 3000)), { washout: 200 });
-      const p = f64(esn.predict(f32(u.subarray(2999, 3999))));
-      const truth = y.slice(3000, 4000);
-      return { nrmse: { "one-step": nrmse(p, truth) }, truth: truth.slice(0, 200), prediction: p.slice(0, 200), title: "NARMA10: prediction on held-out input" };
-    } finally {
-      esn.dispose();
+    const p = esn.predict(task.test.inputs);
+    if (name === "lorenz") {
+      const x = f64(task.test.targets, 0, 3);
+      return { nrmse: { "one-step (x, y, z)": nrmse(p.data, task.test.targets.data), "one-step x": nrmse(f64(p, 0, 3), x) }, truth: x.slice(0, 400), prediction: f64(p, 0, 3).slice(0, 400), title: "Lorenz-63: one-step prediction of x (scaled)" };
     }
+    const predicted = f64(p);
+    if (name === "narma10") return { nrmse: { "one-step": nrmse(predicted, truth) }, truth: truth.slice(0, 200), prediction: predicted.slice(0, 200), title: "NARMA10: prediction on held-out input" };
+    return { nrmse: { "generated, 1000 steps": nrmse(predicted, truth) }, truth: truth.slice(0, 300), prediction: predicted.slice(0, 300), title: "Frequency to sine: generated with output feedback" };
+  } finally {
+    esn.dispose();
   }
-  if (task === "lorenz") {
-    const raw = lorenz({ length: 4001, dt: 0.01, subsample: 5, discard: 200 });
-    // Scale each coordinate to unit range so one input scaling fits all three.
-    const scaled = Float64Array.from(raw, (v, i) => v / [20, 25, 45][i % 3]);
-    const esn = make({ units: 400, leakRate: 0.5, spectralRadius: 0.9, inputScaling: 0.5, biasScaling: 0.5, connectivity: 0.1, inputConnectivity: 1, ridge: 1e-7, readoutInput: true });
-    try {
-      esn.fit(f32(scaled.subarray(0, 3000 * 3), 3), f32(scaled.subarray(3, 3001 * 3), 3), { washout: 100 });
-      const p = esn.predict(f32(scaled.subarray(3000 * 3, 4000 * 3), 3));
-      const truth = scaled.subarray(3001 * 3, 4001 * 3);
-      const x = column(truth, 3, 0);
-      return { nrmse: { "one-step (x, y, z)": nrmse(p.data, truth), "one-step x": nrmse(f64(p, 0, 3), x) }, truth: x.slice(0, 400), prediction: f64(p, 0, 3).slice(0, 400), title: "Lorenz-63: one-step prediction of x (scaled)" };
-    } finally {
-      esn.dispose();
-    }
-  }
-  if (task === "sine") {
-    const { input, target } = frequencyToSine({ length: 6000, seed });
-    // Frequencies in [0.05, 0.2) cycles per sample, centred and scaled to about [-1, 1].
-    const fin = Float64Array.from(input, (f) => (f - 0.125) / 0.075);
-    // Small state noise during the teacher-forced fit keeps the closed loop stable.
-    const esn = make({ units: 600, leakRate: 0.5, spectralRadius: 0.8, inputScaling: 0.5, biasScaling: 0.2, connectivity: 0.1, inputConnectivity: 1, feedbackScaling: 1, outputDim: 1, noise: 1e-4, ridge: 1e-6, readoutInput: true });
-    try {
-      esn.fit(f32(fin.subarray(0, 5000)), f32(target.subarray(0, 5000)), { washout: 100 });
-      const p = f64(esn.predict(f32(fin.subarray(5000, 6000))));
-      const truth = target.slice(5000, 6000);
-      return { nrmse: { "generated, 1000 steps": nrmse(p, truth) }, truth: truth.slice(0, 300), prediction: p.slice(0, 300), title: "Frequency to sine: generated with output feedback" };
-    } finally {
-      esn.dispose();
-    }
-  }
-  throw new Error(`unknown task ${JSON.stringify(task)}`);
 }
 
 export async function esnCommand(args: string[]): Promise<number> {

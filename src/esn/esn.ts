@@ -642,6 +642,23 @@ export class ESN {
   }
 
   /**
+   * @internal For esnSearch (src/esn/search.ts): builds the reservoir for `inputDim` inputs and
+   * `outputDim` outputs, binds fresh primal ridge statistics to it, and returns the descriptor,
+   * the feature count and the esnRun flag for state noise in training runs. The model owns
+   * everything (dispose frees it).
+   */
+  prepareTrial(inputDim: number, outputDim: number): { desc: number; D: number; noiseFlag: number } {
+    const fn = "esnSearch";
+    this.alive(fn);
+    this.ensureBuilt(fn, inputDim, outputDim);
+    const b = this.built!;
+    if (this.gram !== undefined) this.arena.release(this.gram.block);
+    this.gram = allocPrimal(this.arena, b, b.O);
+    bindStats(this.rt.heap, b, this.gram);
+    return { desc: b.desc, D: b.D, noiseFlag: this.noiseFlag(true) };
+  }
+
+  /**
    * The reservoir weights as stored (after rescaling; rounded to float32 for a float64 model): per layer W_in [units, inDim],
    * bias [units], W (dense tensor, or CSR when stored sparse) and W_fb [units, outDim] if any.
    */
