@@ -1,11 +1,12 @@
 import { nrmse } from "../datasets.js";
-import { ESN, type ESNOptions } from "../esn/index.js";
+import { ESN, esnSearch, SEARCH_PARAMETERS, type ESNOptions, type SearchResult, type SearchSpace } from "../esn/index.js";
 import { ESN_TASKS, esnTask, type EsnTaskName } from "../esn/tasks.js";
 import { init } from "../runtime.js";
+import { checkThreads } from "../threads.js";
 import type { Tensor } from "../tensor.js";
 import { parseArgs, UsageError } from "./args.js";
 import { writeOutput } from "./files.js";
-import { linePlot } from "./svg.js";
+import { linePlot, scatterGrid } from "./svg.js";
 
 const HELP = `Usage: recur esn <task> [options]
 
@@ -21,17 +22,41 @@ Tasks:
   sine           frequency to sine: a sine whose frequency follows the input, generated with
                  output feedback
 
+With --search N (or --grid P), searches the reservoir's hyperparameters first: N random
+trials (or every combination of P values per parameter) over spectral radius 0.1-2, leak rate
+0.05-1, input scaling 0.05-2 (log-uniform), connectivity 0.02-0.5 and ridge 1e-10-0.1 (log),
+each scored by cross-validation on the training span only; prints the best, fits it on the
+whole training span, compares its held-out NRMSE with the task's default reservoir, and writes
+an SVG of the loss against each hyperparameter.
+
 Options:
-  --units <n>    reservoir size (default: per task, 400 to 600)
-  --seed <n>     seed of the reservoir and the data (default 1)
-  --out <path>   the SVG (default esn-<task>.svg)
-  -h, --help     show this help`;
+  --units <n>      reservoir size (default: per task, 400 to 600)
+  --seed <n>       seed of the reservoir and the data (default 1)
+  --out <path>     the SVG (default esn-<task>.svg, or esn-<task>-search.svg)
+  --search <n>     random search of n trials
+  --grid <p>       grid search, p values per parameter (p^5 trials)
+  --folds <k>      cross-validation folds (default 3)
+  --threads <n>    threads for the search: a number or "auto" (default auto)
+  -h, --help       show this help`;
 
 const SPEC = {
   units: { type: "int", min: 1 },
   seed: { type: "int", min: 0, default: 1 },
   out: { type: "string" },
+  search: { type: "int", min: 1 },
+  grid: { type: "int", min: 2 },
+  folds: { type: "int", min: 1, default: 3 },
+  threads: { type: "string", default: "auto" },
 } as const;
+
+/** What `recur esn <task> --search` varies. */
+export const CLI_SEARCH_SPACE: SearchSpace = {
+  spectralRadius: [0.1, 2],
+  leakRate: [0.05, 1],
+  inputScaling: [0.05, 2],
+  connectivity: [0.02, 0.5],
+  ridge: [1e-10, 1e-1],
+};
 
 export type EsnTask = EsnTaskName;
 
@@ -90,11 +115,24 @@ export async function esnCommand(args: string[]): Promise<number> {
   if (!task) {
     throw new UsageError(`unknown task ${JSON.stringify(positionals[0])} (tasks: ${ESN_TASKS.join(", ")})`);
   }
+  if (o.search !== undefined && o.grid !== undefined) throw new UsageError("give --search or --grid, not both");
+  const searching = o.search !== undefined || o.grid !== undefined;
+  const units = o.units !== undefined ? { units: o.units } : {};
+  if (searching) {
+    const threads = o.threads === "auto" ? "auto" : Number(o.threads);
+    try {
+      checkThreads(threads, "--threads");
+    } catch {
+      throw new UsageError(`--threads must be a positive integer or "auto", got ${JSON.stringify(o.threads)}`);
+    }
+    const info = await init({ threads });
+    return searchCommand(task, { ...units, seed: o.seed, folds: o.folds, out: o.out ?? `esn-${task}-search.svg`, threads: info.threads, ...(o.grid !== undefined ? { grid: o.grid } : { trials: o.search! }) });
+  }
   await init();
   const t0 = performance.now();
-  const r = runEsnTask(task, { ...(o.units !== undefined ? { units: o.units } : {}), seed: o.seed });
+  const r = runEsnTask(task, { ...units, seed: o.seed });
   const ms = performance.now() - t0;
-  for (const [k, v] of Object.entries(r.nrmse)) console.log(`NRMSE ${k}: ${v < 1e-3 ? v.toExponential(2) : v.toFixed(4)}`);
+  for (const [k, v] of Object.entries(r.nrmse)) console.log(`NRMSE ${k}: ${fmt(v)}`);
   const out = o.out ?? `esn-${task}.svg`;
   await writeOutput(
     out,
@@ -108,4 +146,42 @@ export async function esnCommand(args: string[]): Promise<number> {
   );
   console.log(`${task} in ${(ms / 1000).toFixed(1)} s; wrote ${out}`);
   return 0;
+}
+
+const fmt = (v: number): string => (v < 1e-3 ? v.toExponential(2) : v.toFixed(4));
+
+async function searchCommand(task: EsnTask, o: { units?: number; seed: number; folds: number; out: string; threads: number; trials?: number; grid?: number }): Promise<number> {
+  const t0 = performance.now();
+  const total = o.grid !== undefined ? o.grid ** SEARCH_PARAMETERS.length : o.trials!;
+  const step = total >= 20 ? Math.ceil(total / 10) : Infinity; // progress in tenths of a long search
+  const r = await esnSearch(task, CLI_SEARCH_SPACE, {
+    ...(o.grid !== undefined ? { method: "grid" as const, gridPoints: o.grid } : { trials: o.trials }),
+    folds: o.folds,
+    seed: o.seed,
+    ...(o.units !== undefined ? { reservoir: { units: o.units } } : {}),
+    onTrial: (_, done) => void (done % step === 0 && done < total && console.log(`  ${done}/${total} trials`)),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const failed = r.trials.filter((t) => t.status !== "ok").length;
+  console.log(`${r.method} search of ${r.trials.length} trials, ${r.folds}-fold cross-validation on the training span, ${o.threads} thread${o.threads > 1 ? "s" : ""}: ${seconds.toFixed(1)} s${failed ? ` (${failed} trials failed)` : ""}`);
+  const b = r.best;
+  console.log(`best (trial ${b.index}): ${SEARCH_PARAMETERS.map((p) => `${p} ${Number(b.params[p].toPrecision(3))}`).join(", ")}`);
+  console.log(`  cross-validated NRMSE ${fmt(b.loss)} (folds ${b.foldLosses.map(fmt).join(", ")})`);
+  const units = o.units !== undefined ? { units: o.units } : {};
+  const tuned = runEsnTask(task, { ...units, seed: o.seed, overrides: b.params });
+  const plain = runEsnTask(task, { ...units, seed: o.seed });
+  for (const k of Object.keys(tuned.nrmse)) console.log(`held-out NRMSE ${k}: best ${fmt(tuned.nrmse[k])}, default reservoir ${fmt(plain.nrmse[k])}`);
+  await writeOutput(o.out, searchPlot(r, `${task}: ${r.method} search, ${r.trials.length} trials`));
+  console.log(`wrote ${o.out}`);
+  return 0;
+}
+
+/** Cross-validated loss against each searched hyperparameter, the best trial in red. */
+export function searchPlot(r: SearchResult, title: string): string {
+  const varied = SEARCH_PARAMETERS.filter((p) => r.space[p].kind !== "fixed");
+  const loss = r.trials.map((t) => t.loss);
+  return scatterGrid(
+    varied.map((p) => ({ label: p, x: r.trials.map((t) => t.params[p]), y: loss, logX: r.space[p].scale === "log" })),
+    { title, yLabel: "cross-validated NRMSE", logY: true, highlight: r.trials.indexOf(r.best) },
+  );
 }
