@@ -91,4 +91,20 @@ describe.concurrent("examples", () => {
     expect(r.table).toHaveLength(8);
     for (const row of r.table) expect(row.sum + 2 * row.carryOut).toBe(row.carryIn + row.a + row.b);
   });
+
+  it("spam: a GRU over words classifies held-out SpamAssassin mail, beside a bag-of-words baseline", async () => {
+    const r = await run("spam.js");
+    expect(r.test).toBe(240);
+    expect(r.majority).toBeLessThan(0.75);
+    expect(r.rnn).toBeGreaterThan(r.majority + 0.08);
+    expect(r.baseline).toBeGreaterThan(0.9); // the classic filter works on this data
+  });
+
+  it("frames: an LSTM over frames tells the moving digit and its direction in held-out clips", async () => {
+    const r = await run("frames.js");
+    expect(r.test).toBe(300);
+    expect(r.frames).toBe(8);
+    expect(r.direction).toBeGreaterThan(0.9); // chance 0.25: needs more than one frame
+    expect(r.digit).toBeGreaterThan(0.4); // chance 0.1
+  });
 });
