@@ -7,7 +7,9 @@ import { BUDGET, measureSize } from "../scripts/size.js";
 
 // The whole library with both binaries is over the 150 kB / 50 kB budget (README, "Size"): this
 // ceiling only stops it from growing unnoticed. Lower it as the library shrinks.
-const LIBRARY_CEILING = { bytes: 240_000, gzip: 86_000 };
+// Raised from 240,000 / 86,000 for the ESN hyperparameter search, ESN weight files and loss
+// target forms (248.9 kB / 88.1 kB measured with them).
+const LIBRARY_CEILING = { bytes: 252_000, gzip: 89_500 };
 
 type Part = { bytes: number; gzip: number };
 type Page = { js: Part; wasm: Part; total: Part };
