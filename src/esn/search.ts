@@ -12,10 +12,11 @@
  * after ESN.fit on blocks 0..k with the same washout; with output feedback the validation blocks
  * are teacher-forced, and state noise (if any) applies as in training runs.
  *
- * Trials run in batches: TypeScript builds the batch's reservoirs (weights and spectral radius),
- * then one Wasm call runs them, one trial per chunk of the thread pool (init({ threads })), so a
- * batch of n trials uses min(n, threads) cores. Everything is seeded: the same task, space and
- * options give the same trials and losses on any thread count.
+ * Trials run in batches. TypeScript builds a batch's reservoirs (weights, spectral radius), then
+ * one Wasm call starts them, one trial per chunk of the thread pool (init({ threads })): the
+ * workers run them while the calling thread builds the next batch, then takes whatever trials of
+ * the started batch are still waiting. Everything is seeded: the same task, space and options
+ * give the same trials and losses on any thread count.
  */
 import { fail, RecurError } from "../errors.js";
 import { createRng } from "../random.js";
@@ -409,8 +410,7 @@ function resolveTask(fn: string, task: string | SearchData): { inputs: { T: numb
       if (e instanceof RecurError) fail(e.code, `${fn}: ${e.message}`);
       throw e;
     }
-    const { seed: _seed, ...reservoir } = t.options;
-    return { inputs: checkSequence(fn, "inputs", t.train.inputs, undefined), targets: checkSequence(fn, "targets", t.train.targets, undefined), washout: t.washout, reservoir };
+    return { inputs: checkSequence(fn, "inputs", t.train.inputs, undefined), targets: checkSequence(fn, "targets", t.train.targets, undefined), washout: t.washout, reservoir: t.options };
   }
   if (typeof task !== "object" || task === null) fail("E_TYPE", `${fn}: task must be a task name or { inputs, targets, washout }, got ${show(task)}`);
   checkKeys(`${fn}: task`, task, ["inputs", "targets", "washout"]);
