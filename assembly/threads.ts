@@ -94,20 +94,8 @@ export function argI32(control: usize, i: i32): i32 {
  * threads, this one included. Only call after threadsAvailable() returned > 1.
  */
 export function fork(kind: i32, chunks: i32): void {
-  if (ASC_FEATURE_THREADS) {
-    const control = pool;
-    chunks = min(chunks, MAX_CHUNKS);
-    store<i32>(control + C_TASK, kind);
-    store<i32>(control + C_FORKS, load<i32>(control + C_FORKS) + 1);
-    atomic.store<i32>(control + C_DONE, 0);
-    atomic.store<i32>(control + C_CLAIM, chunks << 12);
-    atomic.add<i32>(control + C_GEN, 1);
-    if (atomic.load<i32>(control + C_SLEEPERS) > 0) atomic.notify(control + C_GEN, -1);
-    forking = true;
-    runChunks(control);
-    forking = false;
-    join(control, chunks);
-  }
+  forkBackground(kind, chunks);
+  finishBackground(chunks);
 }
 
 /**

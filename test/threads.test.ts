@@ -188,24 +188,8 @@ describe("bit-identical results on 2 threads and on the single-thread binary", (
     expectIdentical(results[0].readout, results[1].readout, "ESN readout");
     expectIdentical(results[0].y, results[1].y, "ESN predict");
   });
-});
 
-describe("esnSearch on 2 threads", () => {
-  let one: { lib: Lib; rt: RuntimeModule };
-  let two: { lib: Lib; rt: RuntimeModule };
-
-  beforeAll(async () => {
-    one = await freshLib();
-    await one.lib.init();
-    two = await freshLib();
-    expect((await two.lib.init({ threads: 2 })).threads).toBe(2);
-  });
-
-  afterAll(async () => {
-    await two?.lib.shutdown();
-  });
-
-  it("spreads the trials over the workers and finds the same losses as one thread", async () => {
+  it("esnSearch: the trials spread over the workers and find the same losses as on one thread", async () => {
     const T = 400;
     const u = Float32Array.from({ length: T + 1 }, (_, t) => Math.sin(t * 0.21) + 0.5 * Math.sin(t * 0.063));
     const task = { inputs: { shape: [T, 1], data: u.subarray(0, T) }, targets: { shape: [T, 1], data: u.slice(1) }, washout: 30 };

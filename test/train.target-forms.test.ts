@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { fit, init, RecurError, SGD, SequenceModel, type SequenceBatch, type SequenceModelOptions, type Tensor } from "../src/index.js";
 import { createRng } from "../src/random.js";
 import { backward64, forward64, type RefConfig } from "./reference/rnn64.js";
+import { directionalCheck } from "./helpers/gradcheck.js";
 import { randn } from "./helpers/random.js";
 
 beforeAll(async () => {
@@ -106,29 +107,6 @@ function expectMatches(model: SequenceModel, batch: SequenceBatch, counted: (t: 
   }
 }
 
-// Directional finite differences of recur's loss against its analytic gradient.
-function directionalCheck(model: SequenceModel, batch: SequenceBatch): void {
-  model.zeroGrad();
-  model.lossAndGrad(batch);
-  const grads = model.gradients();
-  const base = model.stateDict();
-  const rng = createRng(11);
-  const eps = 1e-2;
-  for (const [name, p] of Object.entries(base)) {
-    const u = Float32Array.from(p.data, () => rng.normal());
-    const norm = Math.hypot(...u);
-    const at = (s: number): number => {
-      model.loadStateDict({ ...base, [name]: { shape: p.shape, data: p.data.map((v, i) => v + (s * eps * u[i]) / norm) } });
-      return model.lossAndGrad(batch).loss;
-    };
-    const numeric = (at(1) - at(-1)) / (2 * eps);
-    let analytic = 0;
-    grads[name].data.forEach((g, i) => (analytic += (g * u[i]) / norm));
-    expect(Math.abs(numeric - analytic), `${name}: numeric ${numeric} vs analytic ${analytic}`).toBeLessThanOrEqual(1e-2 * Math.abs(analytic) + 2e-5);
-    model.loadStateDict(base);
-  }
-}
-
 const T = 7;
 const B = 3;
 const base: SequenceModelOptions = { cell: "RNN", inputSize: 2, hiddenSize: 5, outputSize: 4, seed: 3 };
@@ -139,7 +117,7 @@ describe("target forms: the loss on the last k steps and on a subset of output u
     const lengths = [7, 4, 5];
     const batch: SequenceBatch = { input: randn([T, B, 2], 1), target: randn([T, B, 4], 2), lengths };
     expectMatches(model, batch, (t, b) => t < lengths[b] && t >= lengths[b] - 2);
-    directionalCheck(model, batch);
+    directionalCheck(model, batch, 11);
     model.dispose();
   });
 
@@ -147,7 +125,7 @@ describe("target forms: the loss on the last k steps and on a subset of output u
     const model = new SequenceModel({ ...base, loss: "mse", lossUnits: [3, 1] });
     const batch: SequenceBatch = { input: randn([T, B, 2], 3), target: randn([T, B, 2], 4) };
     expectMatches(model, batch, () => true);
-    directionalCheck(model, batch);
+    directionalCheck(model, batch, 11);
     model.dispose();
   });
 
