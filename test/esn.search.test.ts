@@ -63,6 +63,18 @@ describe("esnSearch", () => {
     best.dispose();
   });
 
+  it("trials that share W (connectivity not searched) measure its spectral radius once and still match a fresh ESN", async () => {
+    const reservoir = { units: 80, readoutInput: true };
+    const r = await esnSearch(data, { spectralRadius: [0.3, 1.3], leakRate: [0.2, 1] }, { trials: 3, folds: 1, seed: 5, reservoir });
+    const half = 40 + 330; // washout + half of the rows
+    for (const trial of r.trials) {
+      const esn = new ESN({ ...reservoir, ...trial.params, seed: 5 });
+      esn.fit(slice(data.inputs, 0, half), slice(data.targets, 0, half), { washout: 40 });
+      expect(trial.foldLosses[0]).toBe(nrmse(esn.predict(slice(data.inputs, half, T)), slice(data.targets, half, T)));
+      esn.dispose();
+    }
+  });
+
   it("draws each parameter on its scale within its range, reproducibly; instances average seeds", async () => {
     const space = { ridge: [1e-8, 1] as const, leakRate: { min: 0.2, max: 0.8, scale: "linear" as const }, spectralRadius: { values: [0.5, 0.9] } };
     const opts = { trials: 60, folds: 1, seed: 3, reservoir: { units: 8 } };

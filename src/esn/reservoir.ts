@@ -51,7 +51,19 @@ interface RawLayer {
   rescale: boolean;
   nnz: number;
   spec: LayerSpec;
+  /** Set when W is the first draw of the seed's generator: what decides W entirely. */
+  memoKey?: string;
 }
+
+type Radius = ReturnType<typeof measureRadius>;
+
+/**
+ * Spectral radii of random first-layer W before scaling, by what decides W (seed, units, nonzeros
+ * per row, precision). esnSearch sets a map while it builds reservoirs: trials that share W (all
+ * of them when connectivity is not searched) then measure it once. Reuse gives the very same
+ * radius, so a reservoir is the same with or without it.
+ */
+export const radiusMemo: { map?: Map<string, Radius> } = {};
 
 type Offsets = { pre: number; win: number; bias: number; w: number; col: number; val: number; cat: number };
 
@@ -90,6 +102,7 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
       else raw.dense = Float64Array.from(checkWeightTensor(fn, wname(l, "W"), w.W as Tensor, [n, n]));
     } else {
       const per = s.connectivity === 0 ? 0 : Math.max(1, Math.round(s.connectivity * n));
+      if (l === 0) raw.memoKey = `${cfg.seed}/${n}/${per}/${es}`;
       raw.csr = randomCsr(rng, n, per);
       raw.csr.val = round(raw.csr.val);
     }
@@ -218,7 +231,9 @@ function fillBlock(
       vals.fill(0);
       radius = 0;
     } else {
-      const res = measureRadius(arena, r);
+      const memo = r.memoKey === undefined ? undefined : radiusMemo.map;
+      const res = memo?.get(r.memoKey!) ?? measureRadius(arena, r);
+      if (memo && r.memoKey !== undefined) memo.set(r.memoKey, res);
       eigen = { residual: res.residual, converged: res.converged, products: res.products };
       radius = res.radius;
       if (r.rescale && !(radius > 1e-10 * res.norm)) {

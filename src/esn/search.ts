@@ -24,6 +24,7 @@ import { runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import { ESN } from "./esn.js";
 import { align } from "./layout.js";
+import { radiusMemo } from "./reservoir.js";
 import { checkKeys, checkSequence, show } from "./options.js";
 import { esnTask } from "./tasks.js";
 import type { ESNOptions } from "./types.js";
@@ -203,6 +204,9 @@ export async function esnSearch(task: string | SearchData, space: SearchSpace, o
   const dataBytes = align(T * I * 4) + align(T * O * 4);
   const dataBlock = rt.heap.alloc(dataBytes);
   const trials: SearchTrial[] = [];
+  // Trials that share W (same seed, units and connectivity) measure its spectral radius once.
+  const outerMemo = radiusMemo.map;
+  radiusMemo.map = outerMemo ?? new Map();
   let stopped: SearchResult["stopped"];
   // Batch n runs on the pool's workers while this thread builds batch n + 1.
   let running: Batch | undefined;
@@ -260,6 +264,7 @@ export async function esnSearch(task: string | SearchData, space: SearchSpace, o
     // A started batch must be joined before its memory goes.
     for (const b of [running, next]) if (b !== undefined) finishBatch(b, undefined);
     rt.heap.release(dataBlock);
+    radiusMemo.map = outerMemo;
   }
   if (trials.length === 0) fail("E_STATE", `${fn}: stopped before the first trial`);
   const best = trials.reduce((a, t) => (t.loss < a.loss ? t : a), trials[0]);
