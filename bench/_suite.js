@@ -765,7 +765,7 @@ export function tables({ title, short = title, results, versions, notes, failure
   };
   const out = [main, check];
   if (targets.length) {
-    out.push({ title: `${short}: issue targets`, columns: ["target", "measured", "verdict"], rows: targets.map((t) => [t.target, t.measured, t.pass === undefined ? "n/a" : t.pass ? "met" : "MISSED"]) });
+    out.push({ title: `${short}: targets`, columns: ["target", "measured", "verdict"], rows: targets.map((t) => [t.target, t.measured, t.pass === undefined ? "n/a" : t.pass ? "met" : "MISSED"]) });
   }
   return out;
 }

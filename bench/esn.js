@@ -1,4 +1,4 @@
-// Echo state network benchmarks (issue 5). Plain ESM over the built package:
+// Echo state network benchmarks. Plain ESM over the built package:
 //
 //   npm run build && node --expose-gc bench/esn.js [--quick] [--quality] [--memory] [--json]
 //   (or through the dispatcher: npm run bench -- esn [--quality])

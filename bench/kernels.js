@@ -1,4 +1,4 @@
-// Kernel benchmarks of both Wasm binaries in one process (issue "Foundation"):
+// Kernel benchmarks of both Wasm binaries in one process:
 //
 // 1. GEMM GFLOP/s for square n through the raw kernel (B packed once, outside the timing) and the
 //    public matmul (copies in, packs B, multiplies, copies out), next to the binary's peak

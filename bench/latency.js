@@ -1,4 +1,4 @@
-// Workload A (issue 6): one whole sequence at batch 1 -- T = 100, I = 32, H = 32 / 128 / 512 --
+// Workload A: one whole sequence at batch 1 -- T = 100, I = 32, H = 32 / 128 / 512 --
 // for LSTM, GRU and RNN, on recur and its peers (see bench/_suite.js), float32, one thread.
 //
 //   npm run bench -- latency [--quick] [--json] [--cells=LSTM,GRU] [--hidden=32,128] [--no-peers]

@@ -1,4 +1,4 @@
-// Workload C (issue 6): one stateful step, batch 1, I = 128, H = 256, the state fed back call
+// Workload C: one stateful step, batch 1, I = 128, H = 256, the state fed back call
 // after call, for LSTM, GRU and RNN, on recur and its peers (see bench/_suite.js).
 //
 //   npm run bench -- step [--quick] [--json] [--cells=LSTM] [--no-peers]

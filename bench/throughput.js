@@ -1,4 +1,4 @@
-// Workload B (issue 6): batch 64, T = 50, I = 128, H = 256, sequences per second, for LSTM, GRU
+// Workload B: batch 64, T = 50, I = 128, H = 256, sequences per second, for LSTM, GRU
 // and RNN, on recur and its peers (see bench/_suite.js), float32, one thread.
 //
 //   npm run bench -- throughput [--quick] [--json] [--cells=LSTM] [--no-peers] [--threads=2]

@@ -1,4 +1,4 @@
-// Workload D (issue 6): one training step -- LSTM, B = 32, T = 50, I = 64, H = 128, a Linear
+// Workload D: one training step -- LSTM, B = 32, T = 50, I = 64, H = 128, a Linear
 // head of 64 classes on h_T, softmax cross-entropy, SGD -- on recur, PyTorch (native, 1 thread)
 // and tfjs-wasm (see bench/_suite.js). ONNX Runtime has no training API in these packages.
 //

@@ -8,7 +8,7 @@
 //   node examples/binary-addition.js           (about 10 s)
 //   node examples/binary-addition.js --quick   (a few seconds; the test suite runs this)
 //   add --json to print only the final metrics, as one JSON line
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json");

@@ -9,8 +9,7 @@
 //
 //   node examples/captioning.js           (about 10 s)
 //   node examples/captioning.js --quick   (a few seconds; the test suite runs this)
-//   add --json to print only the final metrics, as one JSON line
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
@@ -77,7 +76,7 @@ const accuracy = (list, n) => {
 const steps = quick ? 120 : 400;
 for (let step = 1; step <= steps; step++) {
   const { loss } = model.trainStep(makeBatch(trainScenes, 32), optimizer, { clipGradNorm: 5 });
-  if (step % (steps / 5) === 0) say(`step ${step}: loss ${loss.toFixed(3)}`);
+  if (step % (steps / 5) === 0) say(`step ${step}: loss ${(loss / Math.LN2).toFixed(3)} bits per word`);
 }
 const seen = accuracy(trainScenes, 90);
 const novel = accuracy(testScenes, 30);

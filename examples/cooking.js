@@ -13,7 +13,7 @@
 // The weights go in with loadStateDict under PyTorch's names; there is no training.
 //
 //   node examples/cooking.js [--quick] [--json]
-import { SequenceModel, createRng, init } from "../dist/index.js";
+import { SequenceModel, createRng, init } from "recur-nn";
 
 const json = process.argv.includes("--json");
 const say = json ? () => {} : console.log;

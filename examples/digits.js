@@ -6,7 +6,7 @@
 //   add --json to print only the final metrics, as one JSON line
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
@@ -56,7 +56,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     loss += model.trainStep(toBatch(train.slice(i, i + batchSize)), optimizer, { clipGradNorm: 5 }).loss;
     n++;
   }
-  say(`epoch ${epoch}: mean loss ${(loss / n).toFixed(3)}, test accuracy ${(100 * accuracy(test)).toFixed(1)} %`);
+  say(`epoch ${epoch}: mean loss ${(loss / n / Math.LN2).toFixed(3)} bits per image, test accuracy ${(100 * accuracy(test)).toFixed(1)} %`);
 }
 const testAccuracy = accuracy(test);
 say(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; test accuracy ${(100 * testAccuracy).toFixed(1)} % (chance: 10 %)`);

@@ -5,7 +5,7 @@
 //
 //   node examples/esn-mackey-glass.js [--quick] [--json] [--out file.svg]
 import { writeFileSync } from "node:fs";
-import { ESN, init, mackeyGlass, nrmse, toTensor } from "../dist/index.js";
+import { ESN, init, mackeyGlass, nrmse, toTensor } from "recur-nn";
 import { linePlot } from "../dist/cli/svg.js";
 
 const quick = process.argv.includes("--quick");

@@ -13,7 +13,7 @@
 //   add --json to print only the final metrics, as one JSON line
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json");

@@ -6,8 +6,7 @@
 //
 //   node examples/labelling.js           (about 20 s)
 //   node examples/labelling.js --quick   (a few seconds; the test suite runs this)
-//   add --json to print only the final metrics, as one JSON line
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json"); // only the final metrics, as one JSON line

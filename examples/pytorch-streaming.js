@@ -17,7 +17,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { GRU, Linear, createRng, init, readSafetensors, withoutPrefix, writeSafetensors } from "../dist/index.js";
+import { GRU, Linear, createRng, init, readSafetensors, withoutPrefix, writeSafetensors } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json"); // only the final metrics, as one JSON line

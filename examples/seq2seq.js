@@ -8,7 +8,7 @@
 //   node examples/seq2seq.js           (about 40 s)
 //   node examples/seq2seq.js --quick   (a few seconds; the test suite runs this)
 //   add --json to print only the final metrics, as one JSON line
-import { Adam, LSTM, Linear, clipGradNorm, createRng, crossEntropy, init } from "../dist/index.js";
+import { Adam, LSTM, Linear, clipGradNorm, createRng, crossEntropy, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
@@ -98,7 +98,7 @@ for (let step = 1; step <= steps; step++) {
   loss = trainStep(64);
   if (step % (steps / 4) === 0) {
     const e = evaluate(200);
-    say(`step ${step}: loss ${loss.toFixed(3)}, digits right ${(100 * e.tokenAccuracy).toFixed(1)} %, whole sequences right ${(100 * e.sequenceAccuracy).toFixed(1)} %`);
+    say(`step ${step}: loss ${(loss / Math.LN2).toFixed(3)} bits per digit, digits right ${(100 * e.tokenAccuracy).toFixed(1)} %, whole sequences right ${(100 * e.sequenceAccuracy).toFixed(1)} %`);
   }
 }
 const final = evaluate(1000);

@@ -12,7 +12,7 @@
 //   node examples/spam.js --quick   (seconds, 1200 messages; the test suite runs this)
 //   add --json to print only the final metrics, as one JSON line
 import { createRequire } from "node:module";
-import { Adam, SequenceModel, createRng, init } from "../dist/index.js";
+import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json");

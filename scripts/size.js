@@ -16,7 +16,7 @@ import { build } from "vite";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** The budget for JavaScript + Wasm, in bytes. */
+/** The budget of a typical page, JavaScript + Wasm, in bytes. */
 export const BUDGET = { bytes: 150_000, gzip: 50_000 };
 
 /** Typical pages: what each imports. */

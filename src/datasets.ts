@@ -171,8 +171,10 @@ export function powInt(x: number, n: number): number {
 // Mackey-Glass
 // ---------------------------------------------------------------------------------------------
 
+/** How `mackeyGlass` integrates: classic RK4 at a small step, or ReservoirPy's one step per sample. */
 export type MackeyGlassMethod = "rk4" | "rpy";
 
+/** Options of `mackeyGlass`: the equation's parameters and the sampling. */
 export interface MackeyGlassOptions {
   /** Number of samples returned. Default 7000. */
   length?: number;
@@ -204,12 +206,12 @@ const MG_KEYS = ["length", "tau", "a", "b", "n", "x0", "dt", "subsample", "disca
  *
  * - `"rk4"` (default): classic RK4 with step dt (delay D = τ/dt steps), history x(t) = x0 for
  *   t <= 0. Stage 1 uses x(t−τ), stage 4 x(t−τ+dt), and the two half-step stages the mean of
- *   the two (linear interpolation). Reproduces fixtures/esn/mackey_glass_tau17_rk4_dt0.1.json
+ *   the two (linear interpolation). Reproduces test/fixtures/esn/mackey_glass_tau17_rk4_dt0.1.json
  *   with the defaults (t = 1000 … 7999).
  * - `"rpy"`: the discretisation of ReservoirPy's `reservoirpy.datasets.mackey_glass`: one RK4 step
  *   of size h = dt per step, with x(t−τ) read from a FIFO of the floor(τ/h) previous steps and
  *   held constant over the 4 stages; initial FIFO constant x0 (ReservoirPy jitters it randomly,
- *   this does not). Step 0 is x0. Reproduces fixtures/esn/mackey_glass_tau17_rpy_h1.json with
+ *   this does not). Step 0 is x0. Reproduces test/fixtures/esn/mackey_glass_tau17_rpy_h1.json with
  *   `{ method: "rpy" }` (defaults dt = 1, subsample = 1, discard = 1000).
  *
  * Throws RecurError "E_VALUE" for invalid options, "E_NUMERIC" if the series becomes non-finite.
@@ -303,6 +305,7 @@ export function mackeyGlass(options: MackeyGlassOptions = {}): Float64Array {
 // NARMA10
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `narma10`. */
 export interface Narma10Options {
   /** Number of samples returned (after `discard`). */
   length: number;
@@ -318,6 +321,7 @@ export interface Narma10Options {
   onDivergence?: "resample" | "throw";
 }
 
+/** What `narma10` returns. */
 export interface Narma10Series {
   /** Input u[t], i.i.d. uniform on [0, 0.5). */
   u: Float64Array;
@@ -327,6 +331,7 @@ export interface Narma10Series {
   attempts: number;
 }
 
+/** Options of `narma10FromInput`. */
 export interface Narma10FromInputOptions {
   /** Initial samples dropped from the returned y. Default 0. */
   discard?: number;
@@ -344,7 +349,7 @@ const NARMA_DIVERGED = 1e3;
  * `discard` samples.
  *
  * The 10-term sum is evaluated in NumPy's pairwise order (((y0+y1)+(y2+y3)) + ((y4+y5)+(y6+y7)))
- * + y8 + y9 so that NumPy-generated data (fixtures/esn/narma10.json) is reproduced bit for bit.
+ * + y8 + y9 so that NumPy-generated data (test/fixtures/esn/narma10.json) is reproduced bit for bit.
  *
  * Throws RecurError "E_NUMERIC" (naming the time step) if y diverges (|y| > 1000 or non-finite),
  * "E_VALUE" for a non-finite input, a bad `discard` or a `yInit` that is not 10 finite numbers.
@@ -413,7 +418,7 @@ const NARMA_MAX_ATTEMPTS = 100;
  * plausible for very long series), or at the first divergence with `onDivergence: "throw"`, it
  * throws RecurError "E_NUMERIC" naming the seed.
  *
- * The fixture fixtures/esn/narma10.json was generated with NumPy's PCG64 input, which this
+ * The fixture test/fixtures/esn/narma10.json was generated with NumPy's PCG64 input, which this
  * generator does not reproduce; use `narma10FromInput` with its `u` to reproduce its `y`.
  */
 export function narma10(options: Narma10Options): Narma10Series {
@@ -446,6 +451,7 @@ export function narma10(options: Narma10Options): Narma10Series {
 // Lorenz-63
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `lorenz`. */
 export interface LorenzOptions {
   /** Number of samples (rows) returned. */
   length: number;
@@ -543,6 +549,7 @@ export function lorenz(options: LorenzOptions): Float64Array {
 // Frequency-to-sine generator task
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `frequencyToSine`. */
 export interface FrequencyToSineOptions {
   /** Number of samples. */
   length: number;
@@ -558,6 +565,7 @@ export interface FrequencyToSineOptions {
   holdMax?: number;
 }
 
+/** What `frequencyToSine` returns. */
 export interface FrequencyToSineSeries {
   /** Piecewise-constant input frequency f[t] (cycles per sample). */
   input: Float64Array;

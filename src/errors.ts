@@ -13,7 +13,9 @@ export type RecurErrorCode =
   | "E_NUMERIC" // a computation produced NaN/inf or a system was singular
   | "E_UNSUPPORTED"; // a valid request this build cannot serve
 
+/** The error recur throws for bad input or a failed computation; `code` says which kind. */
 export class RecurError extends Error {
+  /** The kind of failure (see RecurErrorCode). */
   readonly code: RecurErrorCode;
   constructor(code: RecurErrorCode, message: string) {
     super(message);

@@ -1,9 +1,11 @@
+import type { WasmMemory } from "./wasm.js";
+
 /**
  * The Wasm core's exports. Every pointer is a byte address in the shared linear memory; every
  * size is an element count. Booleans travel as 0/1.
  */
 export interface Kernels {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   heapBase(): number;
   packedSize(k: number, n: number): number;
   packB(src: number, ldb: number, k: number, n: number, bias: number, dst: number): void;

@@ -1,4 +1,5 @@
 import { fail } from "./errors.js";
+import type { WasmMemory } from "./wasm.js";
 
 const ALIGN = 64; // one cache line: regions never share a line, and v128 loads are aligned
 const PAGE = 65536;
@@ -13,14 +14,14 @@ const PAGE = 65536;
  * detaches the old ArrayBuffer.
  */
 export class Heap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   private readonly base: number;
   private readonly freeList: { ptr: number; size: number }[] = [];
   private readonly sizes = new Map<number, number>();
   private end: number;
   private used = 0;
 
-  constructor(memory: WebAssembly.Memory, base: number) {
+  constructor(memory: WasmMemory, base: number) {
     this.memory = memory;
     this.base = alignUp(base, ALIGN);
     this.end = this.base;

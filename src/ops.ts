@@ -11,6 +11,7 @@ const BLOCK_ROW_MULTIPLE = 20;
 // GEMM packs at a time (125 for any K) would stream it more often than one large call.
 const MIN_BLOCK_ROWS = 120;
 
+/** Options of `matmul`. */
 export interface MatmulOptions {
   /**
    * Writes C into this [m, n] tensor and returns it (torch.matmul's `out`), instead of a new

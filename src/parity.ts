@@ -8,21 +8,29 @@ import { runTrajectory } from "./train/trajectory.js";
 
 /** One compared tensor: worst absolute error and the tolerance it must stay under. */
 export interface ParityCheck {
+  /** What was compared: "output", "h_n", "grad weight_ih_l0", "losses", ... */
   tensor: string;
+  /** Largest absolute difference from the reference (Infinity for a shape mismatch or NaN). */
   error: number;
+  /** The largest error that passes. */
   tolerance: number;
 }
 
+/** What `runParityCase` returns for one case. */
 export interface ParityResult {
+  /** The case's name. */
   name: string;
+  /** Every check within its tolerance (and the case could run). */
   passed: boolean;
   /** Empty when the case could not be run (see reason). */
   checks: ParityCheck[];
   /** Why the case failed to run, or was skipped. */
   reason?: string;
+  /** The case was not run (a training trajectory with `forwardOnly`). */
   skipped?: boolean;
 }
 
+/** Options of `runParityCase`. */
 export interface ParityOptions {
   /** Check outputs and final states only (no gradients, no training trajectories). Default false. */
   forwardOnly?: boolean;
@@ -47,7 +55,7 @@ function worst(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   return m;
 }
 
-/** The fixture README's tolerance: 1e-5 * max(1, max |ref|). */
+/** The tolerance of docs/parity.md: 1e-5 * max(1, max |ref|). */
 function toleranceOf(ref: ArrayLike<number>): number {
   let m = 1;
   for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(ref[i]));
@@ -78,8 +86,8 @@ export function modelFromTorchConfig(module: unknown, config: unknown): Recurren
 }
 
 /**
- * Runs one case of the PyTorch fixture format (see the fixtures README) through the public API
- * and compares every stored tensor at the README's tolerances. Never throws: a case that cannot
+ * Runs one case of the PyTorch fixture format (docs/parity.md) through the public API
+ * and compares every stored tensor at its tolerances. Never throws: a case that cannot
  * run is a failed result with the reason.
  */
 export function runParityCase(fixture: unknown, options: ParityOptions = {}): ParityResult {
@@ -141,10 +149,35 @@ function runTrajectoryCase(c: Json, name: string): ParityResult {
   }
 }
 
-/** One line per case: name, then each tensor's worst error against its tolerance. */
-export function formatParityResult(r: ParityResult): string {
+/** Options of `formatParityResult`. */
+export interface ParityFormatOptions {
+  /** Every tensor on a line of its own (default: only the failing ones). */
+  verbose?: boolean;
+  /** Wrap the first line after the name when it would be longer than this. Default 100. */
+  width?: number;
+}
+
+const sci = (v: number): string => (Number.isFinite(v) ? v.toExponential(1) : String(v));
+
+/**
+ * A case's result for a person: one line with the status, the name and the worst tensor
+ * (relative to its tolerance), then one indented line per failing tensor, or per tensor with
+ * `verbose`. Lines stay short whatever the number of tensors: a long first line wraps after the
+ * name.
+ */
+export function formatParityResult(r: ParityResult, options: ParityFormatOptions = {}): string {
   const status = r.skipped ? "SKIP" : r.passed ? "PASS" : "FAIL";
   if (r.checks.length === 0) return `${status} ${r.name}: ${r.reason ?? ""}`.trimEnd();
-  const parts = r.checks.map((k) => `${k.tensor} ${k.error.toExponential(1)}/${k.tolerance.toExponential(1)}${k.error <= k.tolerance ? "" : " !"}`);
-  return `${status} ${r.name}  ${parts.join("  ")}`;
+  const ratio = (k: ParityCheck): number => (Number.isNaN(k.error) ? Infinity : k.error / k.tolerance);
+  const worst = r.checks.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
+  const failing = r.checks.filter((k) => !(k.error <= k.tolerance));
+  const summary = failing.length
+    ? `${failing.length} of ${r.checks.length} tensors over tolerance`
+    : `${r.checks.length} tensors, worst ${worst.tensor} ${sci(worst.error)} (tolerance ${sci(worst.tolerance)})`;
+  const oneLine = `${status} ${r.name}  ${summary}`;
+  const head = oneLine.length <= (options.width ?? 100) ? oneLine : `${status} ${r.name}\n    ${summary}`;
+  const listed = options.verbose ? r.checks : failing;
+  const width = Math.max(0, ...listed.map((k) => k.tensor.length));
+  const lines = listed.map((k) => `    ${k.tensor.padEnd(width)}  ${sci(k.error)} ${k.error <= k.tolerance ? "<=" : ">"} ${sci(k.tolerance)}`);
+  return [head, ...lines].join("\n");
 }

@@ -1,4 +1,5 @@
 // The worker pool of a threaded runtime (see ThreadPool in threads.ts and assembly/threads.ts).
+import type { WasmModule } from "./wasm.js";
 import type { Kernels } from "./kernels.js";
 import type { Heap } from "./memory.js";
 import type { ThreadPool } from "./threads.js";
@@ -106,7 +107,7 @@ async function spawn(index: number, data: Record<string, unknown>, died: () => v
  * Starts `threads - 1` workers on the memory of a threaded core. Rejects (after stopping any
  * worker that did start) if a worker cannot start.
  */
-export async function startPool(module: WebAssembly.Module, kernels: Kernels, heap: Heap, threads: number): Promise<ThreadPool> {
+export async function startPool(module: WasmModule, kernels: Kernels, heap: Heap, threads: number): Promise<ThreadPool> {
   const controlBytes = kernels.threadControlSize();
   const control = heap.alloc(controlBytes);
   heap.i32(control, controlBytes >> 2).fill(0);

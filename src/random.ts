@@ -17,6 +17,7 @@
  */
 import { fail } from "./errors.js";
 
+/** A seeded random generator (xoshiro128**): the same seed gives the same numbers everywhere. */
 export interface Rng {
   /** Uniform double in [0, 1) with 53 random bits (consumes two 32-bit outputs). */
   next(): number;

@@ -1,3 +1,4 @@
+import type { WasmModule } from "./wasm.js";
 import { instantiate } from "./instantiate.js";
 import { fail } from "./errors.js";
 import type { Kernels } from "./kernels.js";
@@ -6,8 +7,10 @@ import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 import { importNode, isNode } from "./platform.js";
 
+/** Which Wasm binary computes: plain SIMD128, or relaxed SIMD (fused multiply-add). */
 export type Backend = "simd128" | "relaxed";
 
+/** Options of `init`. */
 export interface InitOptions {
   /** Which binary: "auto" (default) takes relaxed SIMD when the engine validates it. */
   backend?: Backend | "auto";
@@ -16,7 +19,7 @@ export interface InitOptions {
    * the bytes, or a compiled module of the chosen backend. Default: the binary beside this
    * package, located with `import.meta.url`.
    */
-  wasm?: URL | string | ArrayBuffer | Uint8Array | WebAssembly.Module;
+  wasm?: URL | string | ArrayBuffer | Uint8Array | WasmModule;
   /** Skip the warm-up calls (default false). Warm-up moves V8's tier-up out of the first real call. */
   skipWarmup?: boolean;
   /**
@@ -30,16 +33,21 @@ export interface InitOptions {
   threads?: number | "auto";
 }
 
+/** What `init` and `backendInfo` report about the loaded core. */
 export interface BackendInfo {
+  /** The binary in use. */
   backend: Backend;
   /** Threads the kernels use now, the calling thread included. */
   threads: number;
   /** Set when fewer threads run than `init` asked for: the reason. */
   threadsFallback?: string;
+  /** Size of the Wasm memory. */
   memoryBytes: number;
+  /** Bytes of the Wasm memory that models, layers and optimizers hold now. */
   heapUsedBytes: number;
 }
 
+/** @internal A loaded core: its binary, exports, allocator and worker pool. */
 export interface Runtime {
   backend: Backend;
   kernels: Kernels;
@@ -141,6 +149,8 @@ function checkBackend(value: unknown, where: string): Backend | "auto" {
  * runtime; this is for tests and tools that compare both binaries (or thread counts) side by side.
  * A threaded runtime's workers are stopped by `runtime.pool.shutdown()`; they never keep a Node
  * process alive.
+ *
+ * @internal
  */
 export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
   const requested = checkBackend(options.backend ?? "auto", "createRuntime");
@@ -166,6 +176,7 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   let source: BufferSource | Response | WebAssembly.Module;
   const given = options.wasm;
   if (given instanceof WebAssembly.Module || given instanceof ArrayBuffer || given instanceof Uint8Array) source = given;
+  else if (typeof given === "object" && !(given instanceof URL)) fail("E_TYPE", `createRuntime: wasm must be a URL, a string, the bytes or a WebAssembly.Module, got ${Object.prototype.toString.call(given)}`);
   else source = await loadSource(given ?? defaultUrl(backend, threaded));
   // Bytes are compiled here so instantiate() takes its Module path: its Response check reads the
   // global `Response`, which in Node 20 first loads the whole fetch implementation (~80 ms).
@@ -255,6 +266,7 @@ export function runtime(): Runtime {
   return current;
 }
 
+/** Which binary runs, how many threads, and how much Wasm memory is in use. Needs `init()` first. */
 export function backendInfo(): BackendInfo {
   const rt = runtime();
   const info: BackendInfo = { backend: rt.backend, threads: rt.pool?.active ?? 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };

@@ -2,10 +2,13 @@ import { fail } from "./errors.js";
 
 /** A dense row-major float32 tensor: the last index varies fastest. */
 export interface Tensor {
+  /** Size of each dimension, outermost first. */
   shape: number[];
+  /** The values, row-major; its length is the product of `shape`. */
   data: Float32Array;
 }
 
+/** Number of elements of a tensor of this shape (the product of its dimensions). */
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -33,6 +36,7 @@ export function tensor(shape: readonly number[], data?: ArrayLike<number>): Tens
   return { shape: [...shape], data: out };
 }
 
+/** A tensor of this shape filled with zeros. */
 export function zeros(shape: readonly number[]): Tensor {
   return tensor(shape);
 }

@@ -1,20 +1,21 @@
 /**
- * init({ threads: 2 }) in a real browser (Debian's headless Chromium through playwright-core):
+ * init({ threads: 2 }) in a real browser (headless Chromium through playwright-core, as in
+ * test/browser.e2e.test.ts):
  * on a cross-origin isolated page the workers start (Blob-URL Web Workers) and the work they
  * split is bit-identical to Node's single-thread results; on a page without isolation the
  * runtime falls back to one thread and says why. The page's main thread never blocks (the core
- * only spins there). Needs /usr/bin/chromium, as test/browser.e2e.test.ts.
+ * only spins there).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startServer } from "../web/serve.js";
+import { launchChromium } from "./helpers/browser.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "recur-e2e-threads-"));
 type Check = { backend: string; threads: number; fallback: string | null; isolated?: boolean; outputs: Record<string, string>; error?: string };
@@ -41,14 +42,10 @@ async function pageCheck(url: string): Promise<Check> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get update && apt-get install -y chromium); .ci/run does this`);
-  }
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmp, "profile-")), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const chromium = inject("chromium");
+  if ("error" in chromium) throw new Error(chromium.error);
+  console.log(`browser: ${chromium.executablePath} (${chromium.source})`);
+  context = await launchChromium(chromium, mkdtempSync(join(tmp, "profile-")));
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
 });

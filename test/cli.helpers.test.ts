@@ -120,6 +120,13 @@ describe("linePlot", () => {
     }
     expect(lines[0][0][1]).toBeGreaterThan(lines[0][3][1]); // larger values are higher up
     expect(svg).toMatch(/>10<\/text>/);
+    // The legend is a row above the plot frame, never over the data.
+    const frameTop = Number(/<rect x="64" y="([\d.]+)"[^>]*fill="none"/.exec(svg)![1]);
+    for (const label of ["truth &lt;x&gt;", "model"]) {
+      const y = Number(new RegExp(`<text x="[\\d.]+" y="([\\d.]+)">${label}</text>`).exec(svg)![1]);
+      expect(y, label).toBeLessThan(frameTop);
+    }
+    expect(Math.min(...lines.flat().map(([, y]) => y))).toBeGreaterThanOrEqual(frameTop);
   });
 
   it("thins long series but keeps their extremes, and survives empty or constant data", () => {
@@ -128,8 +135,9 @@ describe("linePlot", () => {
     const svg = linePlot([{ label: "long", y }]);
     const points = svg.match(/points="([^"]*)"/)![1].split(" ").map((p) => p.split(",").map(Number));
     expect(points.length).toBeLessThanOrEqual(2000);
-    // Ticks -2..6 over the 314 plot pixels below y = 14: the spike at 5 is drawn at 14 + 314 / 8.
-    expect(Math.min(...points.map(([, py]) => py))).toBeCloseTo(14 + 314 / 8, 1);
+    // Ticks -2..6 over the 300 plot pixels below y = 28 (under the legend's row): the spike at 5
+    // is drawn at 28 + 300 / 8.
+    expect(Math.min(...points.map(([, py]) => py))).toBeCloseTo(28 + 300 / 8, 1);
     expect(linePlot([{ label: "empty", y: [] }])).toContain("<polyline");
     expect(linePlot([{ label: "flat", y: [2, 2, 2] }])).not.toContain("NaN");
   });

@@ -3,7 +3,8 @@
  * `npm test` builds dist first (pretest).
  */
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +33,15 @@ describe.concurrent("help", () => {
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
   });
 
+  it("--version prints the package and its version", async () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    for (const flag of ["--version", "-V"]) {
+      const r = await recur([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`recur-nn ${pkg.version}\n`);
+    }
+  });
+
   it.each(COMMANDS)("%s --help", async (command) => {
     const r = await recur([command, "--help"]);
     expect(r.code).toBe(0);
@@ -42,16 +52,21 @@ describe.concurrent("help", () => {
 
 describe.concurrent("errors are one line and a non-zero exit", () => {
   writeFileSync(join(dir, "small.txt"), "abc");
+  mkdirSync(join(dir, "empty"));
   it.each([
     [["frobnicate"], 2, /^recur: unknown command "frobnicate"/],
     [["train"], 2, /^recur train: missing text file \(see recur train --help\)$/],
     [["train", "x.txt", "--hidden-size", "abc"], 2, /^recur train: --hidden-size must be an integer >= 1, got "abc"/],
     [["train", "x.txt", "--cell", "transformer"], 2, /--cell must be one of LSTM, GRU, RNN/],
-    [["train", "missing.txt", "--steps", "1"], 1, /^recur train: cannot read text file missing.txt: no such file$/],
+    [["train", "missing.txt", "--steps", "1"], 1, /^recur train: no such file: missing.txt$/],
     [["train", "small.txt", "--steps", "1"], 2, /small.txt has 3 characters; training needs more than --seq-length \(64\)/],
-    [["sample", "small.txt"], 1, /^recur sample: /],
+    [["sample", "small.txt"], 1, /^recur sample: small.txt is not a .safetensors file$/],
+    [["info", "small.txt"], 1, /^recur info: small.txt is not a .safetensors file$/],
+    [["sample", "missing.safetensors"], 1, /^recur sample: no such file: missing.safetensors$/],
+    [["parity", "missing.json"], 1, /^recur parity: no such file: missing.json$/],
+    [["parity", "empty"], 1, /^recur parity: no \*\.json case files in empty$/],
     [["sample", "m.safetensors", "--temperature", "0"], 2, /--temperature must be a number > 0/],
-    [["info", "nothing.safetensors"], 1, /cannot read model nothing.safetensors: no such file/],
+    [["info", "nothing.safetensors"], 1, /^recur info: no such file: nothing.safetensors$/],
     [["esn", "weather"], 2, /unknown task "weather" \(tasks: mackey-glass, narma10, lorenz, sine\)/],
     [["esn", "weather", "--search", "4"], 2, /unknown task "weather"/],
     [["esn", "narma10", "--search", "0"], 2, /--search must be an integer >= 1, got "0"/],
@@ -79,24 +94,44 @@ describe("train, resume, sample, info", () => {
     const r = await recur(["train", "fox.txt", "--steps", "60", "--plot", "loss.svg", "--sample", "40", ...common]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/LSTM: 1 x 24 units, vocabulary 28/);
-    expect(r.stderr).toMatch(/^100%  step 60\/60  loss \d\.\d{3}  .* chars\/s {2}0:00 left$/m); // plain lines: not a TTY
-    expect(r.stderr).toMatch(/60 updates in 0:\d\d, final loss (\d\.\d+)/);
-    const finalLoss = Number(/final loss (\d\.\d+)/.exec(r.stderr)![1]);
-    expect(finalLoss).toBeLessThan(2.2); // from ln 28 = 3.33
+    expect(r.stderr).toMatch(/^100%  step 60\/60  loss \d\.\d{3} bits\/char  .* chars\/s {2}0:00 left$/m); // plain lines: not a TTY
+    const finalLoss = Number(/^60 updates in 0:\d\d, final loss (\d\.\d+) bits\/char$/m.exec(r.stderr)![1]);
+    expect(finalLoss).toBeLessThan(3.2); // from log2(28) = 4.81 bits
     expect(r.stdout.trimEnd()).toHaveLength(40);
     for (const f of ["fox.safetensors", "ck.safetensors", "loss.svg"]) expect(existsSync(join(dir, f)), f).toBe(true);
-    expect(readFileSync(join(dir, "loss.svg"), "utf8")).toContain("<polyline");
+    const svg = readFileSync(join(dir, "loss.svg"), "utf8");
+    expect(svg).toContain("bits per character");
+    expect(svg.match(/<polyline[^>]*points="([^"]*)"/)![1].split(" ")).toHaveLength(60);
   });
 
-  it("resumes from the checkpoint with its optimizer state", async () => {
+  it("resumes from the checkpoint: optimizer state, step count and loss curve continue; ignored options are named", async () => {
     expect((await recur(["info", "ck.safetensors"])).stdout).toMatch(/optimizer: Adam at step 60 /);
-    const r = await recur(["train", "fox.txt", "--steps", "20", "--sample", "0", ...common]);
+    const resume = common.map((a, i) => (common[i - 1] === "--hidden-size" ? "64" : a)); // --hidden-size 64: not the checkpoint's
+    const r = await recur(["train", "fox.txt", "--steps", "20", "--sample", "0", "--plot", "loss2.svg", "--cell", "lstm", ...resume]);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^warning: ck.safetensors holds a LSTM of 1 x 24 units with 32-dim embeddings; ignoring --hidden-size 64$/m);
     expect(r.stderr).toMatch(/resuming ck.safetensors \(Adam, step 60\)/);
-    expect((await recur(["info", "ck.safetensors"])).stdout).toMatch(/optimizer: Adam at step 80 /);
+    expect(r.stderr).toMatch(/^100%  step 80\/80  loss /m);
+    expect(r.stderr).toMatch(/^20 updates in 0:\d\d \(steps 61 to 80\), final loss \d\.\d{3} bits\/char$/m);
+    const info = (await recur(["info", "ck.safetensors"])).stdout;
+    expect(info).toMatch(/optimizer: Adam at step 80 /);
+    expect(info).toMatch(/recur\.history: losses of 80 updates, from \d\.\d{3} bits\/char to \d\.\d{3} bits\/char/);
+    // The curve holds all 80 updates, the first run's 60 included.
+    const svg = readFileSync(join(dir, "loss2.svg"), "utf8");
+    expect(svg.match(/<polyline[^>]*points="([^"]*)"/)![1].split(" ")).toHaveLength(80);
     const wrong = await recur(["train", "fox.txt", "--steps", "1", "--optimizer", "sgd", ...common]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/trained with Adam; drop --optimizer/);
+  });
+
+  it("writes the model beside the text file unless --out says otherwise", async () => {
+    mkdirSync(join(dir, "texts"));
+    writeFileSync(join(dir, "texts", "story.txt"), text);
+    const r = await recur(["train", "texts/story.txt", "--steps", "2", "--sample", "0", "--hidden-size", "8", "--seq-length", "8", "--batch", "2", "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^wrote texts\/story.safetensors$/m);
+    expect(existsSync(join(dir, "texts", "story.safetensors"))).toBe(true);
+    expect(existsSync(join(dir, "story.safetensors"))).toBe(false);
   });
 
   it("samples: deterministic for a seed, primed, at the requested length", async () => {
@@ -121,6 +156,19 @@ describe("train, resume, sample, info", () => {
     expect(r.stdout).toMatch(/^ {2}lstm\.weight_ih_l0 +\[96, 32\]$/m);
     expect(r.stdout).toMatch(/recur\.vocab: 28 characters/);
     expect(r.stdout).not.toMatch(/optimizer/);
+  });
+});
+
+describe("pipes", () => {
+  it("output into a reader that stops early (| head) ends quietly", async () => {
+    // 200,000 characters into a pipe whose reader is gone at once: the write fails with EPIPE.
+    const child = spawn(process.execPath, [main, "sample", "fox.safetensors", "-n", "200000"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 });
 
@@ -163,7 +211,7 @@ describe("bench", () => {
     const r = await recur(["bench", "kernels", "--quick"], {}, join(pkg, "dist/cli/main.js"));
     expect(r.code).toBe(1);
     expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^recur bench: the benchmarks are not in this installation/);
+    expect(r.stderr).toMatch(/^recur bench: no such file: .*bench\/run\.js \(the benchmarks are not in the npm package/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * fixtures/esn/esn_exact_small.json (README 5.2): a 50-unit leaky ESN with given weights,
- * reproduced with float32 states and the float64 ridge solve, at the README's tolerances.
+ * test/fixtures/esn/esn_exact_small.json (scripts/fixtures.py, described in test/fixtures/README.md): a 50-unit leaky ESN with given weights,
+ * reproduced with float32 states and the float64 ridge solve, at the tolerances the fixture README suggests.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { ESN } from "../src/esn/index.js";
@@ -61,11 +61,15 @@ describe("ESN exact fixture (esn_exact_small.json)", () => {
     esn.dispose();
   });
 
-  // Tolerances: README 5.2 for float32 states; float64 states are held to the README's
-  // fully-float64 1e-6, except the ridge-1e-8 free run (5e-5): inputs, weights and outputs are
-  // float32 tensors here, and the chaotic free run amplifies their rounding.
+  // Tolerances for float32 states: weights and predictions as test/fixtures/README.md suggests;
+  // the 50-step free run amplifies float32 rounding by how chaotic the reservoir is, so its bound
+  // is 10x what NumPy with float32 states reached on this reservoir (recorded in the fixture as
+  // float32_states_deviation), and at least 1e-4. Float64 states are held to 1e-6, except the
+  // ridge-1e-8 free run (5e-5): inputs, weights and outputs are float32 tensors here, and the
+  // chaotic free run amplifies their rounding.
+  const ridge4 = (fx.readouts as any[]).find((r) => r.ridge === 1e-4);
   const tolerances = {
-    float32: { w4: 1e-4, p4: 1e-5, f4: 1e-4, p8: 1e-4, f8: 5e-3 },
+    float32: { w4: 1e-4, p4: 1e-5, f4: Math.max(1e-4, 10 * ridge4.float32_states_deviation.free_run), p8: 1e-4, f8: 5e-3 },
     float64: { w4: 1e-6, p4: 1e-6, f4: 1e-6, p8: 1e-6, f8: 5e-5 },
   };
   for (const precision of ["float32", "float64"] as const) {
@@ -99,17 +103,16 @@ describe("ESN exact fixture (esn_exact_small.json)", () => {
           expect(freeErr).toBeLessThan(tol.f4);
           expect(contErr).toBeLessThan(tol.f4);
         } else {
-          // W_out is not compared at ridge 1e-8 (README: ill-conditioned, cond 3.5e11).
+          // W_out is not compared at ridge 1e-8 (ill-conditioned, cond 3.4e11).
           expect(predErr).toBeLessThan(tol.p8);
           if (precision === "float64") {
             expect(freeErr).toBeLessThan(tol.f8);
             expect(contErr).toBeLessThan(tol.f8);
           } else {
-            // Float32 states: the README suggests 5e-3 from one observed float32 run (4e-4). Here
-            // the 50-step chaotic free run through the ill-conditioned W_out (cond 3.5e11) turns
-            // float32 rounding into 1.9e-3 .. 6.3e-3 depending on the summation order of the
-            // kernels (FMA or not, how the product's columns are blocked): a coin flip around 5e-3,
-            // so the float32 bound is 1e-2; precision "float64" gives 1e-5.
+            // Float32 states: the 50-step chaotic free run through the ill-conditioned W_out (cond
+            // 3.4e11) turns float32 rounding into errors of a few 1e-4 to a few 1e-3 depending on
+            // the summation order of the kernels (FMA or not, how the product's columns are
+            // blocked), so the float32 bound is 1e-2; precision "float64" gives ~1e-7.
             expect(freeErr).toBeLessThan(1e-2);
             expect(contErr).toBeLessThan(1e-2);
           }

@@ -51,7 +51,7 @@ describe("ESN weight files", () => {
       const esn = new ESN({ leakRate: 0.3, spectralRadius: 1.1, readoutInput: true, seed: 3, ...options });
       esn.fit(seq(0, 800), seq(1, 801), { washout: 50 });
       const bytes = saveModel(esn);
-      const loaded = loadModel(bytes) as ESN;
+      const loaded = loadModel(bytes, "ESN").model;
       expect(loaded).toBeInstanceOf(ESN);
       expect(loaded.isFitted).toBe(true);
       expect(saveModel(loaded)).toEqual(bytes);
@@ -83,13 +83,13 @@ describe("ESN weight files", () => {
   it("a reservoir that is built but has no readout yet, and one not built at all", () => {
     const built = new ESN({ units: 40, seed: 2, inputDim: 1 });
     const states = built.collectStates(seq(0, 100)).data;
-    const a = loadModel(saveModel(built)) as ESN;
+    const a = loadModel(saveModel(built), "ESN").model;
     expect(a.isFitted).toBe(false);
     expect(sameBits(a.collectStates(seq(100, 200)).data, built.collectStates(seq(100, 200)).data)).toBe(true);
     expect(states.length).toBe(4000);
     // Not built: the file holds the config only; the loaded model draws the same reservoir later.
     const lazy = new ESN({ units: 40, seed: 2 });
-    const b = loadModel(saveModel(lazy)) as ESN;
+    const b = loadModel(saveModel(lazy), "ESN").model;
     expect(b.layers).toBeUndefined();
     lazy.fit(seq(0, 300), seq(1, 301));
     b.fit(seq(0, 300), seq(1, 301));

@@ -1,6 +1,6 @@
 /**
- * Prediction quality of a plain leaky ESN against fixtures/esn/esn_reference_results.json
- * (numpy float64, 10 seeds; README 5.3): same equations and distributions (W dense U[-0.5, 0.5]
+ * Prediction quality of a plain leaky ESN against test/fixtures/esn/esn_reference_results.json
+ * (NumPy float64, 10 seeds; scripts/fixtures.py): same equations and distributions (W dense U[-0.5, 0.5]
  * rescaled to rho, W_in and bias U[-0.5, 0.5]·input scaling, ridge 1e-8 on [1; u; x], washout 100,
  * 2000 training steps). Three seeds here; bench/esn-quality.js runs ten.
  */
@@ -81,7 +81,7 @@ describe("Mackey-Glass (tau 17, rk4 dt 0.1): 500 units, rho 1.25, leak 0.3", () 
     );
     expect(median(oneStep)).toBeLessThanOrEqual(1.2e-3);
     expect(median(nrmse84)).toBeLessThanOrEqual(2e-2);
-    // Statistical agreement with the reference (README: a median within a factor ~2).
+    // Statistical agreement with the reference (a median within a factor ~2).
     expect(median(oneStep)).toBeLessThan(2 * r.one_step_test_nrmse.median);
     expect(median(free500)).toBeLessThan(3 * r.free_run_500_nrmse.median);
   });

@@ -26,7 +26,7 @@ function run(name: string, ...args: string[]): Promise<Record<string, any>> {
 }
 
 describe.concurrent("examples", () => {
-  it("char-lm: learns h-e-l-l-o exactly, then models the README", async () => {
+  it("char-lm: learns h-e-l-l-o exactly, then models the guide", async () => {
     const r = await run("char-lm.js");
     expect(r.predicted).toBe("ello");
     expect(r.generated).toBe("ello");

@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { GRU, init, loadModel, LSTM, readSafetensors, RecurError, RNN, saveModel, withoutPrefix, writeSafetensors, type RecurrentModel } from "../src/index.js";
+import { backendInfo, GRU, init, loadModel, LSTM, readSafetensors, RecurError, RNN, saveModel, withoutPrefix, writeSafetensors, type RecurrentModel } from "../src/index.js";
 import { fixturesDir, loadTorchCase } from "./helpers/fixtures.js";
 import { randn } from "./helpers/random.js";
 
@@ -21,13 +21,33 @@ describe("weight files", () => {
     for (const m of models) {
       const bytes = saveModel(m, { note: "test" });
       expect(readSafetensors(bytes).metadata.note).toBe("test");
-      const back = loadModel(bytes) as RecurrentModel;
+      const loaded = loadModel(bytes);
+      expect(loaded.type).toBe(m.constructor.name);
+      expect(loaded.model).toBeInstanceOf(m.constructor);
+      const back = loaded.model as RecurrentModel;
       expect(back.config).toEqual(m.config);
       const x = randn(m.config.batchFirst ? [2, 5, m.config.inputSize] : [5, 2, m.config.inputSize], 9);
       expect(back.forward(x).output.data).toEqual(m.forward(x).output.data);
       back.dispose();
       m.dispose();
     }
+  });
+
+  it("the result's type narrows the model; an expected type is checked before anything is built", () => {
+    const lstm = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 4 });
+    const bytes = saveModel(lstm);
+    const loaded = loadModel(bytes);
+    // Compile-time: inside the check, loaded.model is an LSTM (projSize exists only on LSTM's config).
+    if (loaded.type !== "LSTM") throw new Error(`expected an LSTM, got ${loaded.type}`);
+    expect(loaded.model.config.projSize).toBe(0);
+    loaded.model.dispose();
+    const { model } = loadModel(bytes, "LSTM");
+    expect(model.config.hiddenSize).toBe(3);
+    model.dispose();
+    const used = backendInfo().heapUsedBytes;
+    expect(() => loadModel(bytes, "GRU")).toThrow(/loadModel: the file.s model type is LSTM, not GRU/);
+    expect(backendInfo().heapUsedBytes).toBe(used);
+    lstm.dispose();
   });
 
   it("a plain PyTorch state dict (no config) loads with loadStateDict, even nested under a prefix", () => {
@@ -42,8 +62,7 @@ describe("weight files", () => {
     model.dispose();
   });
 
-  it("a corrupt or truncated file is a RecurError and allocates nothing", async () => {
-    const { backendInfo } = await import("../src/index.js");
+  it("a corrupt or truncated file is a RecurError and allocates nothing", () => {
     const m = new GRU({ inputSize: 2, hiddenSize: 3 });
     const bytes = saveModel(m);
     m.dispose();
@@ -142,7 +161,6 @@ describe("state dicts and bad input", () => {
   });
 
   it("dispose returns the memory; build/dispose cycles leave the heap flat", async () => {
-    const { backendInfo } = await import("../src/index.js");
     const warm = new LSTM({ inputSize: 8, hiddenSize: 16 });
     warm.forward(randn([4, 2, 8], 1));
     warm.dispose();
@@ -161,21 +179,47 @@ describe("state dicts and bad input", () => {
 });
 
 describe("recur parity CLI", () => {
+  const cli = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+
   it("checks fixture files, prints N passed, M failed, and fails on a bad case", () => {
-    const cli = join(import.meta.dirname, "..", "dist", "cli", "main.js");
     const out = execFileSync(process.execPath, [cli, "parity", join(fixturesDir, "torch", "gru_i5_h3_t7_b4.json"), join(fixturesDir, "torch", "rnn_tanh_packed_i5_h16_t7_b4.json")], { encoding: "utf8" });
-    expect(out).toMatch(/^PASS gru_i5_h3_t7_b4 .*grad weight_ih_l0/m);
+    expect(out).toMatch(/^PASS gru_i5_h3_t7_b4 {2}9 tensors, worst [\w ]+ \d\.\de-\d+ \(tolerance \d\.\de-\d\)$/m);
     expect(out.trim().split("\n").at(-1)).toBe("2 passed, 0 failed");
 
     const dir = mkdtempSync(join(tmpdir(), "recur-parity-"));
     const c = JSON.parse(JSON.stringify(loadTorchCase("rnn_tanh_i5_h3_t7_b4"), (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
     c.output.data[0] += 0.01; // a wrong reference must fail
-    writeFileSync(join(dir, "broken.json"), JSON.stringify(c));
+    mkdirSync(join(dir, "nested", "deeper"), { recursive: true });
+    writeFileSync(join(dir, "nested", "deeper", "broken.json"), JSON.stringify(c));
     writeFileSync(join(dir, "garbage.json"), "{ not json");
+    writeFileSync(join(dir, "notes.txt"), "not a case");
+    writeFileSync(join(dir, "series.json"), JSON.stringify({ name: "series", values: [1, 2] }));
     const bad = spawnSync(process.execPath, [cli, "parity", "--forward-only", dir], { encoding: "utf8" });
     expect(bad.status).toBe(1);
-    expect(bad.stdout).toMatch(/^FAIL rnn_tanh_i5_h3_t7_b4 .*output 1\.0e-2\/1\.0e-5 !/m);
+    // The folder is searched to any depth; the failing tensor gets a line of its own.
+    expect(bad.stdout).toMatch(/^FAIL rnn_tanh_i5_h3_t7_b4 {2}1 of 2 tensors over tolerance\n {4}output {2}1\.0e-2 > 1\.0e-5$/m);
     expect(bad.stdout).toMatch(/^FAIL .*garbage\.json: cannot read/m);
+    expect(bad.stdout).toMatch(/^SKIP .*series\.json: not a reference case/m);
     expect(bad.stdout.trim().split("\n").at(-1)).toBe("0 passed, 2 failed");
+    // A folder of other JSON only holds no case: that fails too.
+    const none = spawnSync(process.execPath, [cli, "parity", join(dir, "series.json")], { encoding: "utf8" });
+    expect(none.status).toBe(1);
+    expect(none.stderr.trim()).toMatch(/^recur parity: no reference cases in .*series\.json \(1 other JSON file\)$/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps lines short: every tensor on its own line only with --verbose", () => {
+    const file = join(fixturesDir, "torch", "lstm_proj_l2_batchfirst_i5_h16_p8_t7_b4.json");
+    const short = execFileSync(process.execPath, [cli, "parity", file], { encoding: "utf8" });
+    // The summary would make the line 107 characters: it wraps after the name.
+    expect(short.trim().split("\n")).toEqual([
+      "PASS lstm_proj_l2_batchfirst_i5_h16_p8_t7_b4",
+      expect.stringMatching(/^ {4}17 tensors, worst grad \w+ \d\.\de-\d \(tolerance \d\.\de-\d\)$/),
+      "1 passed, 0 failed",
+    ]);
+    const verbose = execFileSync(process.execPath, [cli, "parity", "--verbose", file], { encoding: "utf8" }).trim().split("\n");
+    expect(verbose.length).toBeGreaterThan(15);
+    expect(verbose).toContainEqual(expect.stringMatching(/^ {4}grad weight_hr_l1 +\d\.\de-\d+ <= \d\.\de-\d$/));
+    for (const line of [...short.split("\n"), ...verbose]) expect(line.length).toBeLessThanOrEqual(100);
   });
 });

@@ -75,7 +75,7 @@ describe("rnn64 reproduces the PyTorch fixtures", () => {
       for (const [key, ref] of Object.entries(tc.grads)) {
         worst = Math.max(worst, expectWithinTolerance(`${name} grad ${key}`, grads[key]!, ref.data));
       }
-      // A float64 implementation should sit at the float32 rounding of the reference (README 2.8),
+      // A float64 implementation should sit at the float32 rounding of the reference (docs/parity.md),
       // far inside the float32 tolerance; checking this too keeps the oracle honest.
       expect(worst, `${name}: worst max|Δ|/max(1,max|ref|)`).toBeLessThanOrEqual(1e-6);
     });

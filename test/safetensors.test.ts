@@ -273,6 +273,14 @@ describe("corrupt files throw E_FORMAT", () => {
     bad(longer);
   });
 
+  it("a file of another kind says it is not a .safetensors file", () => {
+    const text = new TextEncoder().encode("hello, this is a text file and not a model\n");
+    for (const bytes of [text, new Uint8Array(0), Uint8Array.of(1, 2, 3), new Uint8Array([0x50, 0x4b, 3, 4, 20, 0, 0, 0, 8, 0])]) {
+      expect(() => readSafetensors(bytes)).toThrow(/^not a \.safetensors file \(/);
+      bad(bytes);
+    }
+  });
+
   it("wrong header length", () => {
     const withLength = (lo: number, hi = 0) => {
       const b = valid.slice();

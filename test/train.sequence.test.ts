@@ -3,11 +3,9 @@ import {
   Adam, fit, init, loadCheckpoint, optimizerFromState, RecurError, runParityCase, saveCheckpoint, SequenceModel, SGD,
   type SequenceBatch, type SequenceModelOptions, type Tensor,
 } from "../src/index.js";
-import { fixturesDir, listTrajectories } from "./helpers/fixtures.js";
+import { listTrajectories, loadTorchJson } from "./helpers/fixtures.js";
 import { directionalCheck } from "./helpers/gradcheck.js";
 import { randn } from "./helpers/random.js";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createRng } from "../src/random.js";
 
 beforeAll(async () => {
@@ -17,7 +15,7 @@ beforeAll(async () => {
 describe("training trajectories (PyTorch fixtures)", () => {
   for (const name of listTrajectories()) {
     it(name, () => {
-      const r = runParityCase(JSON.parse(readFileSync(join(fixturesDir, "torch", `${name}.json`), "utf8")));
+      const r = runParityCase(loadTorchJson(name));
       expect(r.reason).toBeUndefined();
       for (const c of r.checks) expect(c.error, c.tensor).toBeLessThanOrEqual(c.tolerance);
       expect(r.passed).toBe(true);
@@ -204,8 +202,7 @@ describe("sampling and checkpoints", () => {
     const first = new SequenceModel(opts);
     const opt1 = new Adam(first, { lr: 0.01 });
     for (let i = 0; i < 3; i++) first.trainStep(batch, opt1, { clipGradNorm: 1 });
-    const { model, optimizerState } = loadCheckpoint(saveCheckpoint(first, opt1));
-    const resumed = model as SequenceModel;
+    const { model: resumed, optimizerState } = loadCheckpoint(saveCheckpoint(first, opt1), "SequenceModel");
     const opt2 = optimizerFromState(resumed, optimizerState!);
     for (let i = 0; i < 3; i++) resumed.trainStep(batch, opt2, { clipGradNorm: 1 });
     for (const [k, v] of Object.entries(straight.stateDict())) expect(resumed.stateDict()[k].data, k).toEqual(v.data);

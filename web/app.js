@@ -1,24 +1,25 @@
-// The demo page: drives the worker and draws its progress (loss curve, samples, ESN forecast).
+// The demo page: drives the worker (web/worker.js, where recur runs) and draws what it reports.
 // ?quick=1 trains a small model for 60 updates (the end-to-end test does: a fixed amount of work
 // whatever the machine's load).
-import { linePlot, movingAverage } from "../dist/cli/svg.js";
+import { drawChart } from "./plot.js";
 
 const $ = (id) => document.getElementById(id);
 const quick = new URLSearchParams(location.search).has("quick");
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+// Import maps do not reach into workers: the page resolves "recur-nn" with its map and hands the
+// worker the URL.
+const workerUrl = new URL("./worker.js", import.meta.url);
+workerUrl.searchParams.set("recur", import.meta.resolve("recur-nn"));
+const worker = new Worker(workerUrl, { type: "module" });
+const BITS = Math.LN2; // losses arrive in nats per character; the page shows bits
 const losses = [];
 
 // Exposed for the end-to-end test, which watches the page like a person would.
-window.demo = { losses, samples: [], esn: undefined, backend: undefined, done: false, errors: [] };
+window.demo = { losses, samples: [], esn: undefined, backend: undefined, done: false, errors: [], downloads: [] };
 
 if (quick) {
   $("seconds").value = "60";
   $("hidden").value = "64";
 }
-fetch("../README.md")
-  .then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status}`))))
-  .then((text) => ($("text").value = text))
-  .catch(() => ($("text").value = "hello world! ".repeat(200)));
 
 $("temperature").oninput = () => ($("temperatureValue").textContent = $("temperature").value);
 
@@ -41,6 +42,7 @@ $("train").onclick = () => {
 };
 $("stop").onclick = () => worker.postMessage({ type: "stop" });
 $("sample").onclick = () => worker.postMessage({ type: "sample", temperature: Number($("temperature").value), length: 400 });
+$("download").onclick = () => worker.postMessage({ type: "save" });
 $("esn").onclick = () => {
   $("esn").disabled = true;
   $("esnStatus").textContent = "fitting the readout and running free…";
@@ -55,7 +57,7 @@ worker.onmessage = ({ data: m }) => {
     $("status").textContent = `vocabulary of ${m.vocab} characters, ${m.parameters.toLocaleString()} parameters`;
   } else if (m.type === "progress") {
     losses.push(m.loss);
-    $("status").textContent = `step ${m.step}  loss ${m.loss.toFixed(3)}  ${Math.round(m.charsPerSecond).toLocaleString()} chars/s  ${Math.ceil(m.remainingMs / 1000)} s left`;
+    $("status").textContent = `step ${m.step}  loss ${(m.loss / BITS).toFixed(3)} bits/char  ${Math.round(m.charsPerSecond).toLocaleString()} chars/s  ${Math.ceil(m.remainingMs / 1000)} s left`;
     if (losses.length % 5 === 1) drawLoss();
   } else if (m.type === "sample") {
     $("sampleText").textContent = `${m.final ? "final sample" : `sample at step ${m.step ?? "–"}`} (temperature ${m.temperature}):\n${m.text}`;
@@ -66,15 +68,25 @@ worker.onmessage = ({ data: m }) => {
     $("status").textContent += `  (${m.stopped === "time" || m.stopped === "done" ? "done" : m.stopped}, ${m.steps} updates)`;
     setTraining(false);
     window.demo.done = true;
+  } else if (m.type === "saved") {
+    // The model as a .safetensors file: CharLM.load(bytes) in code, or `npx recur sample <file>`.
+    const url = URL.createObjectURL(new Blob([m.bytes], { type: "application/octet-stream" }));
+    const a = Object.assign(document.createElement("a"), { href: url, download: "recur-char-model.safetensors" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    window.demo.downloads.push(m.bytes.byteLength);
   } else if (m.type === "esn") {
     $("esn").disabled = false;
     $("esnStatus").textContent = `${m.units} units, fitted and run in ${Math.round(m.ms)} ms; NRMSE over the first 100 steps ${m.nrmse.toExponential(2)}`;
-    $("esnPlot").innerHTML = linePlot(
+    drawChart(
+      $("esnPlot"),
       [
         { label: "Mackey-Glass", y: m.truth, color: "#444" },
         { label: "ESN forecast", y: m.forecast, color: "#d62728", dashed: true },
       ],
-      { title: "Free-running forecast (each output fed back as the next input)", xLabel: "steps ahead", yLabel: "x(t)", width: 900, height: 320 },
+      { title: "Free-running forecast (each output fed back as the next input)", xLabel: "steps ahead", yLabel: "x(t)", height: 320 },
     );
     window.demo.esn = { nrmse: m.nrmse, points: m.forecast.length };
   } else if (m.type === "error") {
@@ -86,13 +98,19 @@ worker.onmessage = ({ data: m }) => {
 worker.onerror = (e) => showError(`worker: ${e.message}`);
 
 function drawLoss() {
-  const window_ = Math.max(1, Math.round(losses.length / 30));
-  $("lossPlot").innerHTML = linePlot(
+  const bits = losses.map((l) => l / BITS);
+  const window_ = Math.max(1, Math.round(bits.length / 30));
+  const mean = bits.map((_, i) => {
+    const from = Math.max(0, i - window_ + 1);
+    return bits.slice(from, i + 1).reduce((a, b) => a + b, 0) / (i + 1 - from);
+  });
+  drawChart(
+    $("lossPlot"),
     [
-      { label: "loss per update", y: losses, color: "#9ec5e8" },
-      { label: `mean of ${window_}`, y: movingAverage(losses, window_), color: "#1f4e96" },
+      { label: "loss per update", y: bits, color: "#9ec5e8" },
+      { label: `mean of ${window_}`, y: mean, color: "#1f4e96" },
     ],
-    { title: "Training loss", xLabel: "update", yLabel: "nats / character", width: 900, height: 300 },
+    { title: "Training loss", xLabel: "update", yLabel: "bits per character", x0: 1 },
   );
 }
 
@@ -100,6 +118,7 @@ function setTraining(on) {
   $("train").disabled = on;
   $("stop").disabled = !on;
   $("sample").disabled = on || losses.length === 0;
+  $("download").disabled = on || losses.length === 0;
 }
 
 function showError(message) {

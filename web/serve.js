@@ -9,7 +9,7 @@ import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SERVED = ["/web/", "/dist/", "/build/", "/README.md"];
+const SERVED = ["/web/", "/dist/", "/build/"];
 const TYPES = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",

@@ -1,7 +1,10 @@
 // The demo's Web Worker: trains and samples the character model and runs the ESN forecast off
-// the page's thread, so the page stays responsive. Messages in: train, stop, sample, esn.
-// Messages out: ready, progress, sample, done, esn, error.
-import { CharLM, ESN, init, mackeyGlass, nrmse, toTensor } from "../dist/index.js";
+// the page's thread, so the page stays responsive. Messages in: train, stop, sample, save, esn.
+// Messages out: ready, started, progress, sample, done, saved, esn, error.
+//
+// recur is imported by the URL the page resolved for "recur-nn" (import maps do not apply in
+// workers); in a bundled app this is simply `import { CharLM, ... } from "recur-nn"`.
+const { CharLM, ESN, init, mackeyGlass, nrmse, toTensor } = await import(new URL(location.href).searchParams.get("recur"));
 
 const ready = init();
 let lm;
@@ -18,6 +21,7 @@ onmessage = async ({ data: msg }) => {
     if (msg.type === "train") await train(msg);
     else if (msg.type === "stop") controller?.abort();
     else if (msg.type === "sample") postMessage({ type: "sample", text: sample(msg), temperature: msg.temperature });
+    else if (msg.type === "save") save();
     else if (msg.type === "esn") esn(msg);
   } catch (err) {
     postMessage({ type: "error", message: err.message });
@@ -55,6 +59,13 @@ async function train({ text, hiddenSize, seconds, steps, seqLength, batchSize, t
 function sample({ temperature = 0.8, length = 300, seed = Math.floor(Math.random() * 1e9) }) {
   if (!lm) throw new Error("train a model first");
   return lm.sample({ length, temperature, seed });
+}
+
+// The model with its vocabulary, as a .safetensors file (CharLM.load reads it back).
+function save() {
+  if (!lm) throw new Error("train a model first");
+  const bytes = lm.save();
+  postMessage({ type: "saved", bytes }, [bytes.buffer]);
 }
 
 function esn({ units = 400, horizon = 400 }) {

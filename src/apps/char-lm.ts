@@ -17,6 +17,7 @@ export const VOCAB_KEY = "recur.vocab";
 
 /** Characters <-> ids. A character is one Unicode code point, so astral characters stay whole. */
 export class CharVocab {
+  /** The characters; a character's id is its index here. */
   readonly chars: readonly string[];
   private readonly index: Map<string, number>;
 
@@ -40,10 +41,12 @@ export class CharVocab {
     return new CharVocab([...set].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!));
   }
 
+  /** Number of characters. */
   get size(): number {
     return this.chars.length;
   }
 
+  /** Whether `char` is in the vocabulary. */
   has(char: string): boolean {
     return this.index.has(char);
   }
@@ -60,6 +63,7 @@ export class CharVocab {
     return out;
   }
 
+  /** The text of the ids; an id outside the vocabulary is an E_VALUE error. */
   decode(ids: ArrayLike<number>): string {
     let s = "";
     for (let i = 0; i < ids.length; i++) {
@@ -71,8 +75,10 @@ export class CharVocab {
   }
 }
 
+/** The optimizers `CharLM.train` can create by name. */
 export type OptimizerName = "adam" | "adamw" | "sgd" | "rmsprop" | "adagrad";
 
+/** The model of a new `CharLM`. */
 export interface CharLMOptions {
   /** Default "LSTM". */
   cell?: "LSTM" | "GRU" | "RNN";
@@ -86,6 +92,7 @@ export interface CharLMOptions {
   seed?: number;
 }
 
+/** What `CharLM.train` reports to `onProgress`. */
 export interface CharLMProgress {
   /** Updates done. */
   step: number;
@@ -93,7 +100,9 @@ export interface CharLMProgress {
   steps?: number;
   /** Mean training loss (nats per character) since the last report. */
   loss: number;
+  /** Characters trained on per second so far. */
   charsPerSecond: number;
+  /** Training time so far. */
   elapsedMs: number;
   /** Estimated time left: whichever of the step count and the time budget ends first. */
   remainingMs: number;
@@ -101,6 +110,7 @@ export interface CharLMProgress {
   fraction: number;
 }
 
+/** Options of `CharLM.train`. */
 export interface CharLMTrainOptions {
   /** Training text (every character must be in the vocabulary). */
   text: string;
@@ -129,21 +139,27 @@ export interface CharLMTrainOptions {
   tbptt?: number;
   /** Seed of the window positions. Default 0. */
   seed?: number;
+  /** Called after every `progressEvery` updates; returning false stops training. */
   onProgress?: (p: CharLMProgress) => void | boolean;
   /** Updates between reports. Default 1. */
   progressEvery?: number;
+  /** Stops training when aborted (the updates done so far are kept). */
   signal?: AbortSignal;
 }
 
+/** What `CharLM.train` returns. */
 export interface CharLMTrainResult {
   /** Loss of every update (nats per character). */
   losses: number[];
+  /** Updates made. */
   steps: number;
+  /** Training time. */
   elapsedMs: number;
   /** Why training ended: all steps done, out of time, aborted, or the callback returned false. */
   stopped: "done" | "time" | "aborted" | "callback";
 }
 
+/** Options of `CharLM.sample`. */
 export interface CharLMSampleOptions {
   /** Characters to generate. */
   length: number;
@@ -159,7 +175,9 @@ export interface CharLMSampleOptions {
 
 /** A character-level language model: Embedding -> RNN/LSTM/GRU -> Linear over a CharVocab. */
 export class CharLM {
+  /** The characters the model reads and writes. */
   readonly vocab: CharVocab;
+  /** Embedding -> recurrent layers -> Linear head over the vocabulary. */
   readonly model: SequenceModel;
   /** The optimizer of the last `train` call (or of a loaded checkpoint), reused by later calls. */
   optimizer: Optimizer | undefined;
@@ -204,7 +222,7 @@ export class CharLM {
     } catch {
       chars = undefined;
     }
-    if (!Array.isArray(chars) || !(ck.model instanceof SequenceModel)) {
+    if (!Array.isArray(chars) || ck.type !== "SequenceModel") {
       ck.model.dispose();
       fail("E_FORMAT", `CharLM.load: not a character model (needs a SequenceModel and a "${VOCAB_KEY}" vocabulary in the metadata)`);
     }
@@ -358,6 +376,7 @@ export class CharLM {
     return Object.values(this.model.stateDict()).reduce((n, t) => n + t.data.length, 0);
   }
 
+  /** Frees the model's and the optimizer's Wasm memory. */
   dispose(): void {
     this.optimizer?.dispose();
     this.optimizer = undefined;

@@ -43,6 +43,8 @@ export interface ParseResult<S extends Record<string, OptionSpec>> {
   options: Parsed<S>;
   positionals: string[];
   help: boolean;
+  /** The options given on the command line (the others hold their defaults). */
+  given: ReadonlySet<keyof S & string>;
 }
 
 /**
@@ -55,7 +57,7 @@ export function parseArgs<S extends Record<string, OptionSpec>>(
   spec: S,
   positionals: { min?: number; max?: number; names?: readonly string[] } = {},
 ): ParseResult<S> {
-  if (argv.includes("--help") || argv.includes("-h")) return { options: {} as Parsed<S>, positionals: [], help: true };
+  if (argv.includes("--help") || argv.includes("-h")) return { options: {} as Parsed<S>, positionals: [], help: true, given: new Set() };
   const out: Record<string, unknown> = {};
   const pos: string[] = [];
   const byShort = new Map(Object.entries(spec).flatMap(([k, s]) => (s.short ? [[s.short, k] as const] : [])));
@@ -92,6 +94,7 @@ export function parseArgs<S extends Record<string, OptionSpec>>(
     if (raw === undefined) throw new UsageError(`option --${name} needs a value`);
     out[name] = convert(name, s, raw);
   }
+  const given = new Set(Object.keys(out));
   for (const [name, s] of Object.entries(spec)) {
     if (name in out) continue;
     if (s.type === "boolean") out[name] = false;
@@ -101,7 +104,7 @@ export function parseArgs<S extends Record<string, OptionSpec>>(
   const max = positionals.max ?? Infinity;
   if (pos.length < min) throw new UsageError(`missing ${positionals.names?.[pos.length] ?? "argument"}`);
   if (pos.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(pos[max])}`);
-  return { options: out as Parsed<S>, positionals: pos, help: false };
+  return { options: out as Parsed<S>, positionals: pos, help: false, given };
 }
 
 function convert(name: string, s: StringSpec | NumberSpec, raw: string): string | number {

@@ -19,7 +19,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   }
   const script = fileURLToPath(new URL("../../bench/run.js", import.meta.url));
   if (!existsSync(script)) {
-    throw new Error(`the benchmarks are not in this installation (no ${script}); run \`recur bench\` from a clone of the repository`);
+    throw new Error(`no such file: ${script} (the benchmarks are not in the npm package: run \`recur bench\` in a clone of the repository)`);
   }
   const passed = args[0] === "--" ? args.slice(1) : args;
   const child = spawn(process.execPath, ["--expose-gc", script, ...passed], { stdio: "inherit" });

@@ -7,7 +7,7 @@ import { backendInfo, init } from "../runtime.js";
 import { parseArgs } from "./args.js";
 import { writeOutput } from "./files.js";
 import { formatCount, formatDuration } from "./progress.js";
-import { lossCurveSvg, trainWithProgress } from "./train.js";
+import { formatBits, lossCurveSvg, trainWithProgress } from "./train.js";
 
 const HELP = `Usage: recur demo [options]      (npm start)
 
@@ -42,11 +42,11 @@ async function listSources(dir: string): Promise<string[]> {
 
 /** The bundled corpus: recur's sources, concatenated with a comment naming each file. */
 export async function demoCorpus(): Promise<{ text: string; description: string }> {
-  const dirs = ["src", "assembly"].map((d) => join(root, d)).filter((d) => existsSync(d));
-  const files = (await Promise.all(dirs.map(listSources))).flat();
+  const dirs = ["src", "assembly"].filter((d) => existsSync(join(root, d)));
+  const files = (await Promise.all(dirs.map((d) => listSources(join(root, d))))).flat();
   if (files.length > 0) {
     const parts = await Promise.all(files.map(async (f) => `// ${relative(root, f)}\n${await readFile(f, "utf8")}\n`));
-    return { text: parts.join(""), description: `${files.length} source files of recur (src/, assembly/)` };
+    return { text: parts.join(""), description: `${files.length} source files of recur (${dirs.map((d) => `${d}/`).join(", ")})` };
   }
   return { text: await readFile(join(root, "README.md"), "utf8"), description: "recur's README.md" };
 }
@@ -83,8 +83,7 @@ export async function demoCommand(args: string[]): Promise<number> {
       process.stderr,
     );
     const after = lm.evaluate(heldOut);
-    const bits = (nats: number): string => `${(nats / Math.LN2).toFixed(2)} bits/char`;
-    log(`${result.steps} updates in ${formatDuration(result.elapsedMs)}; held-out loss ${bits(before)} -> ${bits(after)}`);
+    log(`${result.steps} updates in ${formatDuration(result.elapsedMs)}; held-out loss ${formatBits(before)} -> ${formatBits(after)}`);
 
     const prime = [..."export function "].every((c) => lm.vocab.has(c)) ? "export function " : undefined;
     const length = quick ? 120 : 400;

@@ -1,8 +1,8 @@
 import { VOCAB_KEY } from "../apps/char-lm.js";
-import { readSafetensors } from "../io/safetensors.js";
 import { parseArgs } from "./args.js";
-import { readInput } from "./files.js";
+import { readModelFile } from "./files.js";
 import { formatCount } from "./progress.js";
+import { formatBits, HISTORY_KEY, readHistory } from "./train.js";
 
 const HELP = `Usage: recur info <model>
 
@@ -22,8 +22,7 @@ export async function infoCommand(args: string[]): Promise<number> {
     return 0;
   }
   const path = positionals[0];
-  const bytes = await readInput(path, "model");
-  const { tensors, metadata } = readSafetensors(bytes);
+  const { bytes, tensors, metadata } = await readModelFile(path);
   const lines: string[] = [`file: ${path} (${formatCount(bytes.length)} bytes)`];
   const rawSpec = metadata["recur.model"];
   if (rawSpec !== undefined) {
@@ -60,7 +59,7 @@ export async function infoCommand(args: string[]): Promise<number> {
   const rest = Object.entries(metadata).filter(([k]) => k !== "recur.model" && k !== "recur.optimizer");
   if (rest.length) {
     lines.push("metadata:");
-    for (const [k, v] of rest) lines.push(`  ${k}: ${k === VOCAB_KEY ? describeVocab(v) : v.length > 200 ? `${v.slice(0, 200)}...` : v}`);
+    for (const [k, v] of rest) lines.push(`  ${k}: ${k === VOCAB_KEY ? describeVocab(v) : k === HISTORY_KEY ? describeHistory(metadata) : v.length > 200 ? `${v.slice(0, 200)}...` : v}`);
   }
   console.log(lines.join("\n"));
   return 0;
@@ -73,4 +72,11 @@ function describeVocab(raw: string): string {
   } catch {
     return "(not valid JSON)";
   }
+}
+
+function describeHistory(metadata: Record<string, string>): string {
+  const losses = readHistory(metadata);
+  if (losses.length === 0) return "(no losses)";
+  const tail = losses.slice(-20);
+  return `losses of ${losses.length} updates, from ${formatBits(losses[0])} to ${formatBits(tail.reduce((a, b) => a + b, 0) / tail.length)} (mean of the last ${tail.length})`;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { RecurError } from "../errors.js";
 import { UsageError } from "./args.js";
 import { benchCommand } from "./bench.js";
@@ -19,13 +20,31 @@ const commands: Record<string, { summary: string; run: (args: string[]) => Promi
   bench: { summary: "run the benchmark suite (from a clone of the repository)", run: benchCommand },
 };
 
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { name: string; version: string };
+  return `${pkg.name} ${pkg.version}`;
+}
+
+// Output piped into a reader that stops early (\`recur sample model.safetensors | head\`): end
+// quietly, as other command-line tools do, instead of reporting a broken pipe.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+}
+
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return `Usage: recur <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun \`recur <command> --help\` for a command's options.`;
+  return `Usage: recur <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun \`recur <command> --help\` for a command's options, \`recur --version\` for the version.`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(version());
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name === undefined ? 1 : 0;

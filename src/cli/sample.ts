@@ -1,7 +1,6 @@
-import { CharLM } from "../apps/char-lm.js";
 import { init } from "../runtime.js";
 import { parseArgs } from "./args.js";
-import { readInput } from "./files.js";
+import { loadCharModel } from "./files.js";
 
 const HELP = `Usage: recur sample <model> [options]
 
@@ -31,9 +30,8 @@ export async function sampleCommand(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const bytes = await readInput(positionals[0], "model");
   await init();
-  const lm = CharLM.load(bytes);
+  const { lm } = await loadCharModel(positionals[0]);
   try {
     const prime = o.prime === undefined || o.prime === "" ? undefined : o.prime;
     const text = lm.sample({ length: o.length, temperature: o.temperature, topK: o["top-k"], seed: o.seed, ...(prime !== undefined ? { prime } : {}) });

@@ -32,7 +32,9 @@ const MAX_POINTS = 2000;
 export function linePlot(series: readonly PlotSeries[], options: PlotOptions = {}): string {
   const W = options.width ?? 720;
   const H = options.height ?? 360;
-  const m = { left: 64, right: 16, top: options.title ? 32 : 14, bottom: options.xLabel ? 48 : 32 };
+  // The legend is a row above the plot area (under the title), so it never hides data.
+  const legendY = options.title ? 42 : 16;
+  const m = { left: 64, right: 16, top: series.length ? legendY + 12 : options.title ? 32 : 14, bottom: options.xLabel ? 48 : 32 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -85,12 +87,11 @@ export function linePlot(series: readonly PlotSeries[], options: PlotOptions = {
     const d = pts[i].map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(" ");
     parts.push(`<polyline fill="none" stroke="${esc(colors[i])}" stroke-width="1.5"${dash(s)} points="${d}"/>`);
   });
-  // The legend sits over the data's top-right corner: a translucent card keeps both readable.
-  if (series.length) parts.push(`<rect x="${m.left + pw - 158}" y="${m.top + 4}" width="150" height="${series.length * 16 + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+  let lx = m.left;
   series.forEach((s, i) => {
-    const ly = m.top + 20 + i * 16;
-    parts.push(`<line x1="${m.left + pw - 150}" x2="${m.left + pw - 126}" y1="${ly - 4}" y2="${ly - 4}" stroke="${esc(colors[i])}" stroke-width="2"${dash(s)}/>`);
-    parts.push(`<text x="${m.left + pw - 120}" y="${ly}">${esc(s.label)}</text>`);
+    parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${esc(colors[i])}" stroke-width="2"${dash(s)}/>`);
+    parts.push(`<text x="${lx + 30}" y="${legendY}">${esc(s.label)}</text>`);
+    lx += 30 + Math.ceil(s.label.length * 6.5) + 24; // ~6.5 px per character of 12 px sans-serif
   });
   parts.push("</svg>");
   return parts.join("\n") + "\n";

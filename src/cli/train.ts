@@ -1,8 +1,8 @@
-import { basename, extname } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { CharLM, CharVocab, type CharLMProgress, type CharLMTrainResult, type OptimizerName } from "../apps/char-lm.js";
 import { init } from "../runtime.js";
 import { parseArgs, UsageError } from "./args.js";
-import { exists, readInput, readText, writeOutput } from "./files.js";
+import { exists, loadCharModel, readText, writeOutput } from "./files.js";
 import { formatCount, formatDuration, ProgressBar, type ProgressStream } from "./progress.js";
 import { linePlot, movingAverage } from "./svg.js";
 
@@ -10,11 +10,12 @@ const HELP = `Usage: recur train <text-file> [options]
 
 Trains a character-level language model on a text file and writes it as .safetensors (with its
 vocabulary, for \`recur sample\`). With --checkpoint, an existing checkpoint is resumed (model,
-vocabulary and optimizer state) and the checkpoint is written back when training ends, also on
-Ctrl-C. Training stops after --steps updates or --time seconds, whichever comes first (default:
---time 60).
+vocabulary, optimizer state and the loss history: steps and the loss curve continue) and the
+checkpoint is written back when training ends, also on Ctrl-C. Training stops after --steps more
+updates or --time seconds, whichever comes first (default: --time 60). Losses are in bits per
+character (the cross-entropy divided by ln 2).
 
-Model (ignored when resuming):
+Model (a checkpoint's own are kept; a warning names any given here that differs):
   --cell <lstm|gru|rnn>      recurrent cell (default lstm)
   --hidden-size <n>          hidden units per layer (default 128)
   --layers <n>               stacked layers (default 1)
@@ -28,13 +29,14 @@ Training:
   --lr <x>                   learning rate (default 0.003; sgd 0.1, adagrad 0.03)
   --clip <x>                 clip the global gradient norm to x, 0 = off (default 5)
   --tbptt <n>                truncated BPTT: one update per n characters, state carried
-  --steps <n>                stop after n updates
+  --steps <n>                stop after n more updates
   --time <seconds>           stop after this much training time
   --checkpoint <path>        resume from this checkpoint if it exists; write it at the end
 
 Output:
-  --out <path>               the trained model (default <text-file name>.safetensors)
-  --plot <path>              also write the loss curve as SVG
+  --out <path>               the trained model (default: beside the text file, with the
+                             extension .safetensors)
+  --plot <path>              also write the loss curve as SVG (all steps, resumed ones too)
   --sample <n>               characters to sample at the end (default 200, 0 = none)
   -q, --quiet                no progress bar
   -h, --help                 show this help`;
@@ -60,42 +62,65 @@ const SPEC = {
   quiet: { type: "boolean", short: "q" },
 } as const;
 
-/** "step 120/500  loss 2.134  14.0k chars/s  0:43 left" */
+/** The metadata key of a checkpoint's loss history: `{ "losses": [...] }`, nats per update. */
+export const HISTORY_KEY = "recur.history";
+
+/** Cross-entropy in nats -> bits per character, the unit every loss is shown in. */
+export const bitsPerChar = (nats: number): number => nats / Math.LN2;
+
+/** "2.345 bits/char" */
+export const formatBits = (nats: number): string => `${bitsPerChar(nats).toFixed(3)} bits/char`;
+
+/** "step 120/500  loss 3.079 bits/char  14.0k chars/s  0:43 left" */
 export function formatTrainStatus(p: CharLMProgress): string {
   const step = p.steps !== undefined ? `${p.step}/${p.steps}` : `${p.step}`;
-  return `step ${step}  loss ${p.loss.toFixed(3)}  ${formatCount(p.charsPerSecond)} chars/s  ${formatDuration(p.remainingMs)} left`;
+  return `step ${step}  loss ${formatBits(p.loss)}  ${formatCount(p.charsPerSecond)} chars/s  ${formatDuration(p.remainingMs)} left`;
 }
 
-/** The loss curve of a training run, raw and smoothed. */
-export function lossCurveSvg(losses: readonly number[], title: string): string {
+/** The loss curve of a training run (losses in nats, one per update from step `first`), raw and smoothed, in bits per character. */
+export function lossCurveSvg(losses: readonly number[], title: string, first = 1): string {
   const window = Math.max(1, Math.round(losses.length / 50));
+  const bits = losses.map(bitsPerChar);
+  const x = bits.map((_, i) => first + i);
   return linePlot(
     [
-      { label: "loss per update", y: losses, color: "#9ec5e8" },
-      { label: `mean of ${window}`, y: movingAverage(losses, window), color: "#1f4e96" },
+      { label: "loss per update", x, y: bits, color: "#9ec5e8" },
+      { label: `mean of ${window}`, x, y: movingAverage(bits, window), color: "#1f4e96" },
     ],
-    { title, xLabel: "update", yLabel: "cross-entropy (nats / char)" },
+    { title, xLabel: "update", yLabel: "bits per character" },
   );
 }
 
-/** Trains with a progress bar on `stream`; stops cleanly (returning what was done) on Ctrl-C. */
+/** The loss history a checkpoint carries (empty for one written before histories were kept). */
+export function readHistory(metadata: Record<string, string>): number[] {
+  try {
+    const h = JSON.parse(metadata[HISTORY_KEY] ?? "{}") as { losses?: unknown };
+    return Array.isArray(h.losses) && h.losses.every((v) => typeof v === "number") ? (h.losses as number[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Trains with a progress bar on `stream`, steps numbered from `firstStep`; stops cleanly (returning what was done) on Ctrl-C. */
 export async function trainWithProgress(
   lm: CharLM,
   options: Omit<Parameters<CharLM["train"]>[0], "onProgress" | "signal">,
   stream: ProgressStream | undefined,
+  firstStep = 1,
 ): Promise<CharLMTrainResult> {
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once("SIGINT", onSigint);
   const bar = stream ? new ProgressBar(stream) : undefined;
+  const offset = firstStep - 1;
   let last: CharLMProgress | undefined;
   try {
     const result = await lm.train({
       ...options,
       signal: controller.signal,
       onProgress: (p) => {
-        last = p;
-        bar?.update(p.fraction, formatTrainStatus(p));
+        last = { ...p, step: p.step + offset, ...(p.steps !== undefined ? { steps: p.steps + offset } : {}) };
+        bar?.update(p.fraction, formatTrainStatus(last));
       },
     });
     if (bar && last) bar.done(result.stopped === "done" || result.stopped === "time" ? 1 : last.fraction, formatTrainStatus({ ...last, remainingMs: 0 }));
@@ -106,23 +131,35 @@ export async function trainWithProgress(
   }
 }
 
+const MODEL_OPTIONS = [
+  ["cell", "cell"],
+  ["hidden-size", "hiddenSize"],
+  ["layers", "numLayers"],
+  ["embedding", "embeddingDim"],
+] as const;
+
 export async function trainCommand(args: string[]): Promise<number> {
-  const { options: o, positionals, help } = parseArgs(args, SPEC, { min: 1, max: 1, names: ["text file"] });
+  const { options: o, positionals, help, given } = parseArgs(args, SPEC, { min: 1, max: 1, names: ["text file"] });
   if (help) {
     console.log(HELP);
     return 0;
   }
   const [textPath] = positionals;
   const time = o.steps === undefined && o.time === undefined ? 60 : o.time;
-  const text = await readText(textPath, "text file");
+  const text = await readText(textPath);
   if (text.length < o["seq-length"] + 1) throw new UsageError(`${textPath} has ${text.length} characters; training needs more than --seq-length (${o["seq-length"]})`);
-  const out = o.out ?? `${basename(textPath, extname(textPath))}.safetensors`;
+  const out = o.out ?? join(dirname(textPath), `${basename(textPath, extname(textPath))}.safetensors`);
   await init();
 
   let lm: CharLM;
+  let history: number[] = [];
+  let done = 0;
   const resuming = o.checkpoint !== undefined && exists(o.checkpoint);
   if (resuming) {
-    lm = CharLM.load(await readInput(o.checkpoint!, "checkpoint"));
+    const loaded = await loadCharModel(o.checkpoint!);
+    lm = loaded.lm;
+    history = readHistory(loaded.metadata);
+    done = lm.optimizer?.stateDict().step ?? history.length;
     const unknown = [...new Set(text)].filter((c) => !lm.vocab.has(c));
     if (unknown.length) {
       lm.dispose();
@@ -133,7 +170,12 @@ export async function trainCommand(args: string[]): Promise<number> {
       lm.dispose();
       throw new UsageError(`the checkpoint was trained with ${saved}; drop --optimizer or start a new checkpoint`);
     }
-    console.error(`resuming ${o.checkpoint} (${lm.optimizer ? `${lm.optimizer.type}, step ${lm.optimizer.stateDict().step}` : "no optimizer state"})`);
+    const m = lm.model.options;
+    const ignored = MODEL_OPTIONS.filter(([flag, key]) => given.has(flag) && String(o[flag]) !== String(m[key])).map(([flag]) => `--${flag} ${o[flag]}`);
+    if (ignored.length) {
+      console.error(`warning: ${o.checkpoint} holds a ${m.cell} of ${m.numLayers} x ${m.hiddenSize} units with ${m.embeddingDim}-dim embeddings; ignoring ${ignored.join(" ")}`);
+    }
+    console.error(`resuming ${o.checkpoint} (${lm.optimizer ? `${lm.optimizer.type}, step ${done}` : "no optimizer state"})`);
   } else {
     lm = new CharLM(CharVocab.fromText(text), { cell: o.cell as "LSTM" | "GRU" | "RNN", hiddenSize: o["hidden-size"], numLayers: o.layers, embeddingDim: o.embedding, seed: o.seed });
   }
@@ -151,26 +193,33 @@ export async function trainCommand(args: string[]): Promise<number> {
         ...(time !== undefined ? { timeBudgetMs: time * 1000 } : {}),
         seqLength: o["seq-length"],
         batchSize: o.batch,
-        ...(o.optimizer !== undefined ? { optimizer: o.optimizer as OptimizerName } : {}),
+        // A resumed optimizer keeps its state: only a new run names one.
+        ...(o.optimizer !== undefined && !(resuming && lm.optimizer) ? { optimizer: o.optimizer as OptimizerName } : {}),
         ...(o.lr !== undefined ? { lr: o.lr } : {}),
         clipGradNorm: o.clip,
         ...(o.tbptt !== undefined ? { tbptt: o.tbptt } : {}),
-        seed: o.seed,
+        // Other windows than the run before (the same seed would replay its first batches).
+        seed: o.seed + done,
       },
       o.quiet ? undefined : process.stderr,
+      done + 1,
     );
+    const losses = [...history, ...result.losses];
     await writeOutput(out, lm.save());
     console.error(`wrote ${out}`);
     if (o.checkpoint !== undefined) {
-      await writeOutput(o.checkpoint, lm.save({ checkpoint: true }));
+      const saved = JSON.stringify({ losses: losses.map((v) => Number(v.toPrecision(6))) });
+      await writeOutput(o.checkpoint, lm.save({ checkpoint: true, metadata: { [HISTORY_KEY]: saved } }));
       console.error(`wrote checkpoint ${o.checkpoint}`);
     }
     if (o.plot !== undefined) {
-      await writeOutput(o.plot, lossCurveSvg(result.losses, `${basename(textPath)}: ${c.cell} ${c.numLayers}x${c.hiddenSize}`));
+      const first = done - history.length + 1;
+      await writeOutput(o.plot, lossCurveSvg(losses, `${basename(textPath)}: ${c.cell} ${c.numLayers}x${c.hiddenSize}`, first));
       console.error(`wrote ${o.plot}`);
     }
     const tail = result.losses.slice(-20);
-    if (tail.length) console.error(`${result.steps} updates in ${formatDuration(result.elapsedMs)}, final loss ${(tail.reduce((a, b) => a + b, 0) / tail.length).toFixed(3)}`);
+    const span = done > 0 ? ` (steps ${done + 1} to ${done + result.steps})` : "";
+    if (tail.length) console.error(`${result.steps} updates in ${formatDuration(result.elapsedMs)}${span}, final loss ${formatBits(tail.reduce((a, b) => a + b, 0) / tail.length)}`);
     if (o.sample > 0) console.log(lm.sample({ length: o.sample, temperature: 0.8, seed: o.seed }));
     return result.stopped === "aborted" ? 130 : 0;
   } finally {

@@ -162,6 +162,7 @@ export class ESN {
     return this.fitted;
   }
 
+  /** Whether `dispose` was called (same as `isDisposed`). */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -412,7 +413,12 @@ export class ESN {
   }
 
   /** The readout W_out, [outDim, featureDim] in float64 (a copy; columns: 1, inputs if readoutInput, units). */
-  getReadout(): { shape: [number, number]; data: Float64Array } {
+  getReadout(): {
+    /** [outDim, featureDim]. */
+    shape: [number, number];
+    /** The weights, row-major, float64. */
+    data: Float64Array;
+  } {
     this.alive("ESN.getReadout");
     if (!this.fitted) fail("E_STATE", "ESN.getReadout: the readout is not trained");
     const b = this.built!;
@@ -662,7 +668,16 @@ export class ESN {
    * The reservoir weights as stored (after rescaling; rounded to float32 for a float64 model): per layer W_in [units, inDim],
    * bias [units], W (dense tensor, or CSR when stored sparse) and W_fb [units, outDim] if any.
    */
-  getWeights(): { Win: Tensor; bias: Tensor; W: Tensor | SparseMatrix; Wfb?: Tensor }[] {
+  getWeights(): {
+    /** Input weights, [units, inDim]. */
+    Win: Tensor;
+    /** Biases, [units]. */
+    bias: Tensor;
+    /** Recurrent weights, [units, units]. */
+    W: Tensor | SparseMatrix;
+    /** Feedback weights, [units, outDim], if the layer has feedback. */
+    Wfb?: Tensor;
+  }[] {
     this.alive("ESN.getWeights");
     return readWeights(this.arena, this.requireBuilt("ESN.getWeights"), this.es);
   }

@@ -1,6 +1,7 @@
 /** Public option and result types of the echo state network (src/esn/esn.ts). */
 import type { Tensor } from "../tensor.js";
 
+/** The reservoir's activation function. */
 export type ESNActivation = "tanh" | "sigmoid" | "relu" | "identity";
 
 /** Options of one reservoir layer. In `ESNOptions` they are the defaults of every layer. */
@@ -56,9 +57,13 @@ export interface ReservoirOptions {
 
 /** A CSR matrix: row i holds values[rowPtr[i] .. rowPtr[i+1]) at columns colIdx[...]. */
 export interface SparseMatrix {
+  /** [rows, columns]. */
   shape: [number, number];
+  /** rows + 1 offsets into colIdx and values. */
   rowPtr: Int32Array;
+  /** Column of each stored value. */
   colIdx: Int32Array;
+  /** The nonzero values, row by row. */
   values: Float32Array;
 }
 
@@ -69,12 +74,17 @@ export interface SparseMatrix {
  * W_fb [units, outDim] (first layer only).
  */
 export interface ReservoirWeights {
+  /** Input weights, [units, inDim]. */
   Win?: Tensor;
+  /** Bias of every unit, [units]. */
   bias?: Tensor;
+  /** Recurrent weights, [units, units], dense or CSR. */
   W?: Tensor | SparseMatrix;
+  /** Output feedback weights, [units, outDim] (first layer only). */
   Wfb?: Tensor;
 }
 
+/** Options of `ESN`: the reservoir's (defaults of every layer) and the network's. */
 export interface ESNOptions extends Partial<ReservoirOptions> {
   /**
    * Stacked (deep) reservoirs: one entry per layer, each overriding the top-level reservoir
@@ -119,6 +129,7 @@ export interface ESNOptions extends Partial<ReservoirOptions> {
   ridgeSolver?: "auto" | "primal" | "dual";
 }
 
+/** Options of `ESN.fit` and `ESN.partialFit`. */
 export interface FitOptions {
   /** Initial steps of each sequence run but left out of the regression (transient). Default 0. */
   washout?: number;
@@ -128,11 +139,13 @@ export interface FitOptions {
   ridge?: number;
 }
 
+/** Options of `ESN.solveReadout`. */
 export interface SolveOptions {
   /** Overrides the model's ridge for this solve. */
   ridge?: number;
 }
 
+/** Options of `ESN.fitOnline` (recursive least squares). */
 export interface OnlineFitOptions {
   /** Initial steps run without learning. Default 0. */
   washout?: number;
@@ -151,6 +164,7 @@ export interface OnlineFitOptions {
   restart?: boolean;
 }
 
+/** Options of `ESN.predict`. */
 export interface PredictOptions {
   /** Teacher outputs for the feedback (teacher forcing) instead of the model's own outputs, [T, outDim]. */
   teacher?: Tensor;
@@ -158,6 +172,7 @@ export interface PredictOptions {
   reset?: boolean;
 }
 
+/** Options of `ESN.generate`. */
 export interface GenerateOptions {
   /**
    * Series to drive the model with before running closed-loop: [Tw, inDim] (or [Tw, outDim]
@@ -170,7 +185,9 @@ export interface GenerateOptions {
 
 /** What was built for one layer. */
 export interface LayerInfo {
+  /** Units of the layer. */
   units: number;
+  /** Inputs the layer reads (the network's inputs, or the previous layer's units). */
   inputDim: number;
   /** "sparse": float32 models keep W in 4-row blocks, float64 models in CSR (see ReservoirOptions.sparse). */
   storage: "dense" | "sparse";
@@ -179,5 +196,12 @@ export interface LayerInfo {
   /** Spectral radius of the stored (float32) W, measured before scaling times the scale. */
   spectralRadius: number;
   /** Details of the eigenvalue computation (undefined if W was used as given). */
-  eigen?: { residual: number; converged: boolean; products: number };
+  eigen?: {
+    /** Residual norm of the dominant eigenpair. */
+    residual: number;
+    /** Whether the iteration reached its tolerance. */
+    converged: boolean;
+    /** Matrix-vector products it took. */
+    products: number;
+  };
 }

@@ -2,7 +2,7 @@ import { fail } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import type { Trainable } from "../train/module.js";
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer, type OptimizerStateDict } from "../train/optimizers.js";
-import { loadModel, saveModel, type SaveableModel } from "./model-file.js";
+import { loadModel, saveModel, type LoadedModel, type ModelType, type SaveableModel } from "./model-file.js";
 import { readSafetensors, writeSafetensors, type StoredTensor } from "./safetensors.js";
 
 const OPT_PREFIX = "optimizer.";
@@ -21,22 +21,33 @@ export function saveCheckpoint(model: SaveableModel, optimizer: Optimizer, metad
   return writeSafetensors(tensors, { ...meta, "recur.optimizer": JSON.stringify({ type: sd.type, step: sd.step, hyperParameters: sd.hyperParameters, regions: sd.state.length }) });
 }
 
-export interface Checkpoint {
-  model: SaveableModel;
+/**
+ * What `loadCheckpoint` returns: the model as `loadModel` does (`type` narrows `model`), the
+ * optimizer's state if the file has one, and the file's metadata.
+ */
+export type Checkpoint<K extends ModelType = ModelType> = LoadedModel<K> & {
   /** Undefined for a plain model file. */
   optimizerState?: OptimizerStateDict;
+  /** The file's string metadata (a vocabulary, a training history, ...). */
   metadata: Record<string, string>;
-}
+};
 
-/** Reads a checkpoint (or a plain model file). Rebuild the optimizer with optimizerFromState. */
-export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoint {
+/**
+ * Reads a checkpoint (or a plain model file); `expected` as in `loadModel`. Rebuild the
+ * optimizer with `optimizerFromState(checkpoint.model, checkpoint.optimizerState)`.
+ */
+export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoint;
+export function loadCheckpoint<K extends ModelType>(bytes: Uint8Array | ArrayBuffer, expected: K): Checkpoint<K>;
+export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, expected?: ModelType): Checkpoint {
   const { tensors, metadata } = readSafetensors(bytes, { keepTypes: true });
   const rawOpt = metadata["recur.optimizer"];
   const modelTensors: Record<string, StoredTensor> = {};
   const optTensors: Record<string, StoredTensor> = {};
   for (const [k, v] of Object.entries(tensors)) (k.startsWith(OPT_PREFIX) ? optTensors : modelTensors)[k] = v;
-  const model = loadModel(writeSafetensors(modelTensors, metadata));
-  if (rawOpt === undefined) return { model, metadata };
+  const file = writeSafetensors(modelTensors, metadata);
+  const loaded = expected === undefined ? loadModel(file) : loadModel(file, expected);
+  const model = loaded.model;
+  if (rawOpt === undefined) return { ...loaded, metadata };
   let head: { type: OptimizerStateDict["type"]; step: number; hyperParameters: OptimizerStateDict["hyperParameters"]; regions: number };
   try {
     head = JSON.parse(rawOpt) as typeof head;
@@ -53,7 +64,7 @@ export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoint {
     }
     state[i][name] = v.data instanceof Float32Array ? (v as Tensor) : { shape: v.shape, data: Float32Array.from(v.data) };
   }
-  return { model, optimizerState: { type: head.type, step: head.step, hyperParameters: head.hyperParameters, state }, metadata };
+  return { ...loaded, optimizerState: { type: head.type, step: head.step, hyperParameters: head.hyperParameters, state }, metadata };
 }
 
 /** A new optimizer of the saved type over `modules`, with the saved hyper-parameters and state. */

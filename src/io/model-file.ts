@@ -1,21 +1,70 @@
 import { fail, RecurError } from "../errors.js";
+import type { ESN } from "../esn/esn.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
 import { RNN } from "../models/rnn.js";
 import type { Tensor } from "../tensor.js";
 import { SequenceModel, type SequenceModelOptions } from "../train/sequence-model.js";
-import { registeredType, registeredTypeNames, type RegisteredType } from "./registry.js";
+import { registeredType, registeredTypeNames, type ModelFactory, type RegisteredType } from "./registry.js";
 import { readSafetensors, writeSafetensors, type StoredTensor } from "./safetensors.js";
 
 export { registerModelType, type ModelFactory } from "./registry.js";
 
 /** A model that can be written to a weight file. */
 export interface SaveableModel {
+  /** Every parameter (and, for an ESN, its state), by name: PyTorch's where it has one. */
   stateDict(): Record<string, StoredTensor>;
+  /** Replaces the parameters (all or nothing). */
   loadStateDict(sd: Record<string, StoredTensor>): void;
-  modelSpec(): { type: string; config: Record<string, unknown> };
+  /** The type name and constructor options that rebuild the model. */
+  modelSpec(): {
+    /** The name `loadModel` looks up (see ModelTypes). */
+    type: string;
+    /** The options the model is rebuilt from. */
+    config: Record<string, unknown>;
+  };
+  /** Frees the model's Wasm memory. */
   dispose(): void;
 }
+
+/**
+ * The model kinds `loadModel` rebuilds, by the `type` a file records. A type added with
+ * `registerModelType` joins the result's types by declaration merging:
+ *
+ * ```ts
+ * declare module "recur-nn" {
+ *   interface ModelTypes { Seq2Seq: Seq2Seq }
+ * }
+ * ```
+ */
+export interface ModelTypes {
+  /** `saveModel(new LSTM(...))` */
+  LSTM: LSTM;
+  /** `saveModel(new GRU(...))` */
+  GRU: GRU;
+  /** `saveModel(new RNN(...))` */
+  RNN: RNN;
+  /** `saveModel(new SequenceModel(...))`, `CharLM.save()` */
+  SequenceModel: SequenceModel;
+  /** `saveModel(new ESN(...))`: reservoir, readout and state (a bundle must import ESN to load it) */
+  ESN: ESN;
+}
+
+/** A type name `loadModel` knows. */
+export type ModelType = keyof ModelTypes;
+
+/**
+ * What `loadModel` returns: `type` says which model `model` is, so a check of `type` narrows it
+ * (`if (loaded.type === "LSTM") loaded.model.forward(x)`).
+ */
+export type LoadedModel<K extends ModelType = ModelType> = {
+  [T in K]: {
+    /** The model's type, as the file records it. */
+    type: T;
+    /** The rebuilt model, its weights loaded. */
+    model: ModelTypes[T];
+  };
+}[K];
 
 // The built-in types are listed here rather than registered by their own modules: a registration
 // is a side effect, and bundlers keep a module with side effects (and everything it imports) in
@@ -25,16 +74,17 @@ const builtins = new Map<string, RegisteredType>([
   ["LSTM", { create: (c) => new LSTM(c as never), keepTypes: false }],
   ["GRU", { create: (c) => new GRU(c as never), keepTypes: false }],
   ["RNN", { create: (c) => new RNN(c as never), keepTypes: false }],
-  ["SequenceModel", { create: (c) => new SequenceModel(c as unknown as SequenceModelOptions), keepTypes: false }],
+  ["SequenceModel", { create: ((c) => new SequenceModel(c as unknown as SequenceModelOptions)) as ModelFactory, keepTypes: false }],
 ]);
 
 const FORMAT = "recur";
 const VERSION = "1";
 
 /**
- * A .safetensors file of the model's state dict (PyTorch names, float32) whose `__metadata__`
- * also holds the model's type and config, so loadModel can rebuild it. PyTorch reads it with
- * safetensors.torch.load_file like any other; extra string metadata may be added.
+ * A .safetensors file of the model's state dict (PyTorch names, float32; an ESN adds float64 and
+ * integer tensors) whose `__metadata__` also holds the model's type and config, so loadModel can
+ * rebuild it. PyTorch reads it with safetensors.torch.load_file like any other; extra string
+ * metadata may be added.
  */
 export function saveModel(model: SaveableModel, metadata: Record<string, string> = {}): Uint8Array {
   const spec = model.modelSpec();
@@ -47,11 +97,22 @@ export function saveModel(model: SaveableModel, metadata: Record<string, string>
 }
 
 /**
- * Rebuilds a model saved by saveModel. A plain PyTorch file (no recur metadata) cannot say which
- * model it holds: build the model yourself and call
- * `model.loadStateDict(readSafetensors(bytes).tensors)`.
+ * Rebuilds a model saved by `saveModel` and says which it is:
+ *
+ * ```ts
+ * const loaded = loadModel(bytes);
+ * if (loaded.type === "LSTM") loaded.model.forward(x); // loaded.model is an LSTM here
+ * const { model } = loadModel(bytes, "GRU");           // a GRU, or a RecurError if the file holds another type
+ * ```
+ *
+ * A plain PyTorch file (no recur metadata) cannot say which model it holds: build the model
+ * yourself and call `model.loadStateDict(readSafetensors(bytes).tensors)`. Throws RecurError
+ * `E_FORMAT` for a file that is not a recur model (or not of `expected`, or of another format
+ * version), naming what is wrong.
  */
-export function loadModel(bytes: Uint8Array | ArrayBuffer): SaveableModel {
+export function loadModel(bytes: Uint8Array | ArrayBuffer): LoadedModel;
+export function loadModel<K extends ModelType>(bytes: Uint8Array | ArrayBuffer, expected: K): LoadedModel<K>;
+export function loadModel(bytes: Uint8Array | ArrayBuffer, expected?: string): LoadedModel {
   const { tensors, metadata } = readSafetensors(bytes, { keepTypes: true });
   const raw = metadata["recur.model"];
   if (raw === undefined) {
@@ -65,11 +126,13 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer): SaveableModel {
   } catch {
     fail("E_FORMAT", "loadModel: the recur.model metadata is not valid JSON");
   }
-  const factory = typeof spec.type === "string" ? (builtins.get(spec.type) ?? registeredType(spec.type)) : undefined;
-  if (!factory) {
-    const hint = spec.type === "ESN" ? " (a bundle that never imports ESN leaves it out: import { ESN } where you load the file)" : "";
-    fail("E_FORMAT", `loadModel: unknown model type ${JSON.stringify(spec.type)}${hint} (known: ${[...builtins.keys(), ...registeredTypeNames()].join(", ")})`);
+  const type = spec.type;
+  const factory = typeof type === "string" ? (builtins.get(type) ?? registeredType(type)) : undefined;
+  if (typeof type !== "string" || !factory) {
+    const hint = type === "ESN" ? " (a bundle that never imports ESN leaves it out: import { ESN } where you load the file)" : "";
+    fail("E_FORMAT", `loadModel: unknown model type ${JSON.stringify(type)}${hint} (known: ${[...builtins.keys(), ...registeredTypeNames()].join(", ")})`);
   }
+  if (expected !== undefined && type !== expected) fail("E_FORMAT", `loadModel: the file's model type is ${type}, not ${expected}`);
   if (typeof spec.config !== "object" || spec.config === null) fail("E_FORMAT", "loadModel: the recur.model metadata has no config object");
   const model = factory.create(spec.config as Record<string, unknown>);
   try {
@@ -78,7 +141,7 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer): SaveableModel {
     model.dispose();
     throw err instanceof RecurError ? err : new RecurError("E_FORMAT", `loadModel: ${String(err)}`);
   }
-  return model;
+  return { type, model } as LoadedModel;
 }
 
 function asFloat32(sd: Record<string, StoredTensor>): Record<string, Tensor> {

@@ -5,8 +5,8 @@
  */
 import type { SaveableModel } from "./model-file.js";
 
-/** Builds an empty model of a type from the config in a weight file. */
-export type ModelFactory = (config: Record<string, unknown>) => SaveableModel;
+/** Builds a model of one type from the config its file recorded. */
+export type ModelFactory<M extends SaveableModel = SaveableModel> = (config: Record<string, unknown>) => M;
 
 export interface RegisteredType {
   create: ModelFactory;
@@ -17,9 +17,10 @@ export interface RegisteredType {
 const types = new Map<string, RegisteredType>();
 
 /**
- * Lets other model kinds (e.g. composed models) be rebuilt by loadModel. With `keepTypes`, the
- * model's loadStateDict receives float64, int32 and uint32 tensors as the file stores them
- * (readSafetensors' keepTypes); otherwise every tensor is float32. Returns `type`.
+ * Lets `loadModel` rebuild another model kind (e.g. a composed model) from files whose
+ * `modelSpec().type` is `type`. Add the type to `ModelTypes` for typed results. With
+ * `keepTypes`, the model's loadStateDict receives float64, int32 and uint32 tensors as the file
+ * stores them (readSafetensors' keepTypes); otherwise every tensor is float32. Returns `type`.
  */
 export function registerModelType(type: string, factory: ModelFactory, options: { keepTypes?: boolean } = {}): string {
   types.set(type, { create: factory, keepTypes: options.keepTypes === true });

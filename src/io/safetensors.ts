@@ -23,8 +23,11 @@ const ITEM_SIZE: Record<string, number> = {
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** What `readSafetensors` returns. */
 export interface SafetensorsContents {
+  /** Every tensor, converted to float32, by name. */
   tensors: Record<string, Tensor>;
+  /** The file's `__metadata__` strings. */
   metadata: Record<string, string>;
 }
 
@@ -66,13 +69,16 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
   const keep = options.keepTypes === true;
   const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.length < 8) fail("E_FORMAT", `safetensors: file is ${buf.length} bytes, shorter than the 8-byte header length`);
-
+  // A safetensors header is a JSON object right after its 8-byte length: anything else (a text
+  // file, a PyTorch .pt zip, an ONNX protobuf) is named as what it is not, before any detail.
+  if (buf.length < 9 || buf[8] !== 0x7b) {
+    fail("E_FORMAT", `not a .safetensors file (${buf.length < 9 ? `${buf.length} bytes` : "no JSON header after the 8-byte length"})`);
+  }
   const lo = view.getUint32(0, true);
   const hi = view.getUint32(4, true);
   const n = hi * 2 ** 32 + lo;
   if (n > MAX_HEADER_BYTES) fail("E_FORMAT", `safetensors: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  if (8 + n > buf.length) fail("E_FORMAT", `safetensors: header length ${n} runs past the end of the ${buf.length}-byte file`);
+  if (8 + n > buf.length) fail("E_FORMAT", `safetensors: header length ${n} runs past the end of the ${buf.length}-byte file (truncated?)`);
 
   let header: unknown;
   try {

@@ -82,6 +82,7 @@ export abstract class ParamLayer implements Trainable {
     this.owned.releaseAll();
   }
 
+  /** Whether `dispose` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }

@@ -4,6 +4,7 @@ import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { checkPtr } from "../train/util.js";
 import { ParamLayer } from "./base.js";
 
+/** Options of `Embedding` (torch.nn.Embedding's, in camelCase). */
 export interface EmbeddingOptions {
   /** Size of the vocabulary (rows of the table). Required. */
   numEmbeddings: number;
@@ -28,7 +29,9 @@ export interface EmbeddingOptions {
  * copy of the indices, so only `dy` has to be in Wasm memory.
  */
 export class Embedding extends ParamLayer {
+  /** Rows of the table (the vocabulary's size). */
   readonly numEmbeddings: number;
+  /** Size of each embedding vector. */
   readonly embeddingDim: number;
   /** The padding row (normalised to 0..numEmbeddings-1), or undefined. */
   readonly paddingIdx: number | undefined;

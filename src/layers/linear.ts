@@ -4,6 +4,7 @@ import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { align64, checkPtr } from "../train/util.js";
 import { ParamLayer, type ParamSpec } from "./base.js";
 
+/** Options of `Linear` (torch.nn.Linear's, in camelCase). */
 export interface LinearOptions {
   /** Features of each input row. Required. */
   inFeatures: number;
@@ -31,8 +32,11 @@ export interface LinearOptions {
  * clear them with `zeroGrad()`.
  */
 export class Linear extends ParamLayer {
+  /** Features of each input row. */
   readonly inFeatures: number;
+  /** Features of each output row. */
   readonly outFeatures: number;
+  /** Whether y = x W^T + b (true) or x W^T. */
   readonly hasBias: boolean;
   private readonly biasOffset: number;
   private packedForward = false;

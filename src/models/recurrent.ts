@@ -33,20 +33,33 @@ export interface RecurrentOptions {
 }
 
 /** Everything that defines a model's structure; saved in weight files to rebuild it. */
+/** A recurrent model's complete configuration: its options with every default filled in. */
 export interface RecurrentConfig {
+  /** Which cell. */
   mode: "RNN" | "LSTM" | "GRU";
+  /** Features of each input step (I). */
   inputSize: number;
+  /** Hidden units per layer and direction (H). */
   hiddenSize: number;
+  /** Stacked layers; layer k > 0 reads the outputs of layer k - 1. */
   numLayers: number;
+  /** Whether the layers have the biases `bias_ih` and `bias_hh`. */
   bias: boolean;
+  /** Inputs and outputs are [B, T, ...] instead of [T, B, ...] (states never are). */
   batchFirst: boolean;
+  /** A second direction reads each sequence backwards; outputs concatenate both (D = 2). */
   bidirectional: boolean;
+  /** RNN only: the activation. */
   nonlinearity: "tanh" | "relu";
+  /** LSTM only: size of the projected hidden state (0 = no projection). */
   projSize: number;
+  /** LSTM only: peephole connections from the cell state to the gates. */
   peepholes: boolean;
+  /** GRU only: the reset gate applies after the recurrent product (PyTorch) or before it (Keras reset_after=False). */
   resetAfter: boolean;
 }
 
+/** Options of `forward` and `forwardTrain`. */
 export interface ForwardOptions {
   /** Initial hidden state [numLayers*D, B, H_out]. Default zeros. */
   h0?: Tensor;
@@ -70,8 +83,12 @@ export interface TrainForwardOptions {
 }
 
 /** What forwardTrain returns: `output` is absent when it was called with `output: false`. */
-export type TrainForwardResult = Omit<ForwardResult, "output"> & { output?: Tensor };
+export type TrainForwardResult = Omit<ForwardResult, "output"> & {
+  /** As in ForwardResult; absent with `output: false`. */
+  output?: Tensor;
+};
 
+/** What `forward` returns. H_out is projSize for a projecting LSTM, else hiddenSize; D is 2 when bidirectional. */
 export interface ForwardResult {
   /** [T, B, D*H_out] ([B, T, D*H_out] with batchFirst; [T, D*H_out] for an unbatched input). */
   output: Tensor;
@@ -100,6 +117,7 @@ const align = (n: number): number => Math.ceil(n / 64) * 64;
  * direction.
  */
 export abstract class RecurrentModel implements Trainable {
+  /** The model's configuration, every default filled in. */
   readonly config: Readonly<RecurrentConfig>;
   protected readonly rt: Runtime;
   private readonly kind: Kind;
@@ -148,6 +166,7 @@ export abstract class RecurrentModel implements Trainable {
     this.repack();
   }
 
+  /** 2 for a bidirectional model, else 1 (D). */
   get directions(): number {
     return this.config.bidirectional ? 2 : 1;
   }
@@ -158,7 +177,12 @@ export abstract class RecurrentModel implements Trainable {
   }
 
   /** What a weight file stores to rebuild this model (see saveModel/loadModel). */
-  modelSpec(): { type: string; config: Record<string, unknown> } {
+  modelSpec(): {
+    /** The class name ("LSTM", "GRU" or "RNN"). */
+    type: string;
+    /** The constructor options that rebuild it. */
+    config: Record<string, unknown>;
+  } {
     const c = this.config;
     const config: Record<string, unknown> = {
       inputSize: c.inputSize,
@@ -242,7 +266,16 @@ export abstract class RecurrentModel implements Trainable {
    * Advances every stream in `state` by one step. `xt` is [1, B, I] (or [B, I]). The state is
    * updated in place and returned; `output` is [1, B, H_out] (pass `out` to reuse a buffer).
    */
-  step(xt: Tensor, state: StreamState, out?: Float32Array): { output: Tensor; state: StreamState } {
+  step(
+    xt: Tensor,
+    state: StreamState,
+    out?: Float32Array,
+  ): {
+    /** The last layer's new hidden state, [1, B, H_out]. */
+    output: Tensor;
+    /** `state`, advanced. */
+    state: StreamState;
+  } {
     this.checkAlive();
     const cfg = this.config;
     if (cfg.bidirectional) fail("E_UNSUPPORTED", "step: a bidirectional model needs the whole sequence; use forward()");
@@ -279,6 +312,7 @@ export abstract class RecurrentModel implements Trainable {
     this.bptt = undefined;
   }
 
+  /** Whether `dispose` was called (the model can no longer compute). */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -324,7 +358,17 @@ export abstract class RecurrentModel implements Trainable {
    * gradients(); the gradients of the input (unless `inputGrad` is false, which saves one large
    * product) and of the initial states are returned.
    */
-  backward(grads: { output?: Tensor; hN?: Tensor; cN?: Tensor }, options: { inputGrad?: boolean } = {}): { input?: Tensor; h0: Tensor; c0?: Tensor } {
+  backward(
+    grads: { output?: Tensor; hN?: Tensor; cN?: Tensor },
+    options: { inputGrad?: boolean } = {},
+  ): {
+    /** Gradient of the input sequence, shaped like it (absent with `inputGrad: false`). */
+    input?: Tensor;
+    /** Gradient of the initial hidden state, [numLayers*D, B, H_out]. */
+    h0: Tensor;
+    /** LSTM only: gradient of the initial cell state. */
+    c0?: Tensor;
+  } {
     this.checkAlive();
     const run = this.trained;
     if (!run || !this.bptt) fail("E_STATE", "backward: call forwardTrain() first (each forwardTrain allows one backward)");
@@ -668,7 +712,9 @@ interface Workspace {
  * c [numLayers, B, hiddenSize]. Plain tensors: keep one per stream, clone, reset or batch them.
  */
 export class StreamState {
+  /** Hidden states, [numLayers, B, H_out]. */
   h: Tensor;
+  /** LSTM only: cell states, [numLayers, B, hiddenSize]. */
   c?: Tensor;
 
   constructor(h: Tensor, c?: Tensor) {
@@ -676,10 +722,12 @@ export class StreamState {
     if (c) this.c = c;
   }
 
+  /** Number of streams (B). */
   get batch(): number {
     return this.h.shape[1];
   }
 
+  /** An independent copy (e.g. to branch a stream). */
   clone(): StreamState {
     return new StreamState(
       { shape: [...this.h.shape], data: this.h.data.slice() },

@@ -6,6 +6,7 @@ import { runtime } from "../runtime.js";
 import type { Trainable } from "./module.js";
 import { checkNumber, collectRegions, toModules } from "./util.js";
 
+/** Options of `clipGradNorm`. */
 export interface ClipGradNormOptions {
   /** Throw RecurError E_NUMERIC (and leave the gradients alone) when the total norm is NaN or infinite. Default false. */
   errorIfNonfinite?: boolean;

@@ -5,6 +5,7 @@ import type { Optimizer } from "./optimizers.js";
 import type { LRScheduler } from "./schedulers.js";
 import type { IndexTensor, SequenceBatch, SequenceModel } from "./sequence-model.js";
 
+/** What `fit` reports to `onProgress`. */
 export interface SequenceFitProgress {
   /** Optimizer updates done so far. */
   step: number;
@@ -16,12 +17,15 @@ export interface SequenceFitProgress {
   gradNorm?: number;
   /** Sequence steps processed per second so far (T * B per batch). */
   stepsPerSecond: number;
+  /** Time since training started. */
   elapsedMs: number;
   /** Estimated time to finish. */
   remainingMs: number;
 }
 
+/** Options of `fit`. */
 export interface SequenceFitOptions {
+  /** Updates the model's parameters (created over the model). Required. */
   optimizer: Optimizer;
   /** The batches: an array (cycled in order) or a function giving the batch of each update. */
   data: SequenceBatch[] | ((step: number) => SequenceBatch);
@@ -38,7 +42,12 @@ export interface SequenceFitOptions {
    * update per chunk; inside a chunk, gradients flow back at most k2 steps (windows of k2 steps
    * whose gradients add up). k2 <= k1, default k2 = k1. Needs outputs "sequence", no lengths.
    */
-  tbptt?: { k1: number; k2?: number };
+  tbptt?: {
+    /** Steps per chunk (one update each). */
+    k1: number;
+    /** Steps a gradient flows back, at most k1. Default k1. */
+    k2?: number;
+  };
   /** Called every `progressEvery` updates and after the last; return false to stop early. */
   onProgress?: (p: SequenceFitProgress) => void | boolean;
   /** Default 10. */
@@ -47,9 +56,11 @@ export interface SequenceFitOptions {
   signal?: AbortSignal;
 }
 
+/** What `fit` returns. */
 export interface SequenceFitResult {
   /** Loss of every update. */
   losses: number[];
+  /** Updates made. */
   steps: number;
   /** "done", or why training stopped early. */
   stopped: "done" | "aborted" | "callback";

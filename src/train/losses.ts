@@ -7,8 +7,10 @@ import { runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { align64, checkPtr } from "./util.js";
 
+/** How a loss combines its rows or elements: their mean or their sum. */
 export type Reduction = "mean" | "sum";
 
+/** Options of `crossEntropy` (PyTorch's, in camelCase). */
 export interface CrossEntropyOptions {
   /** Rows whose target equals this contribute neither loss nor gradient (PyTorch ignore_index). Default -100. */
   ignoreIndex?: number;
@@ -22,11 +24,13 @@ export interface CrossEntropyOptions {
   reduction?: Reduction;
 }
 
+/** Options of `mse`. */
 export interface MSEOptions {
   /** "mean" (default): over all elements; "sum": plain sum. */
   reduction?: Reduction;
 }
 
+/** A loss and its gradient. */
 export interface LossResult {
   /** The loss (float64). */
   loss: number;

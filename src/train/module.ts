@@ -16,6 +16,7 @@ export interface ParameterRegion {
   floats: number;
 }
 
+/** A module whose parameters an optimizer can update (recurrent models, layers, SequenceModel). */
 export interface Trainable {
   /** The regions holding every trainable parameter of this module (allocating gradients on first use). */
   parameterRegions(): ParameterRegion[];

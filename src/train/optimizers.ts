@@ -10,6 +10,7 @@ import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { align64, blockFinalizer, checkBool, checkNumber, collectRegions, OwnedBlocks, toModules } from "./util.js";
 
+/** The optimizer classes by name. */
 export type OptimizerType = "SGD" | "RMSprop" | "Adagrad" | "Adam" | "AdamW";
 
 /** A hyper-parameter value: a number, a flag, or a pair (`betas`). */
@@ -20,6 +21,7 @@ export type HyperValue = number | boolean | number[];
  * modules and the next `step()` is bit-identical to an uninterrupted run.
  */
 export interface OptimizerStateDict {
+  /** The optimizer's class. */
   type: OptimizerType;
   /** Completed steps (PyTorch's per-parameter `step`; here shared by all parameters). */
   step: number;
@@ -33,13 +35,16 @@ export interface OptimizerStateDict {
   state: Record<string, Tensor>[];
 }
 
-interface BaseHyper {
+/** An optimizer's hyper-parameters under their PyTorch names: `lr` and the type's own. */
+export interface HyperParameters {
+  /** The learning rate. */
   lr: number;
   [key: string]: HyperValue;
 }
 
 /** The shared machinery; use SGD, RMSprop, Adagrad, Adam or AdamW. */
-export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
+export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
+  /** The optimizer's class name. */
   abstract readonly type: OptimizerType;
   /**
    * The learning rate the first scheduler found (PyTorch's `initial_lr`); schedulers created
@@ -68,6 +73,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     return this.h.lr;
   }
 
+  /** Sets the learning rate for the next steps (>= 0). */
   set lr(value: number) {
     this.h.lr = checkNumber(this.type, "lr", value, 0);
   }
@@ -104,6 +110,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     for (const m of this.modules) m.zeroGrad();
   }
 
+  /** The step count, hyper-parameters and every state buffer: `loadStateDict` resumes exactly. */
   stateDict(): OptimizerStateDict {
     this.checkAlive();
     const heap = this.rt.heap;
@@ -180,6 +187,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     this.owned.releaseAll();
   }
 
+  /** Whether `dispose` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -246,7 +254,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   }
 }
 
-function copyHyper(h: BaseHyper): Record<string, HyperValue> {
+function copyHyper(h: HyperParameters): Record<string, HyperValue> {
   const out: Record<string, HyperValue> = {};
   for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? [...v] : v;
   return out;
@@ -275,6 +283,7 @@ const sign = (maximize: boolean): number => (maximize ? -1 : 1);
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `SGD` (torch.optim.SGD's, in camelCase). */
 export interface SGDOptions {
   /** Learning rate. Required (as in PyTorch 1.13). */
   lr: number;
@@ -290,7 +299,7 @@ export interface SGDOptions {
   maximize?: boolean;
 }
 
-interface SGDHyper extends BaseHyper {
+interface SGDHyper extends HyperParameters {
   momentum: number;
   dampening: number;
   weight_decay: number;
@@ -353,6 +362,7 @@ export class SGD extends Optimizer<SGDHyper> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `RMSprop` (torch.optim.RMSprop's, in camelCase). */
 export interface RMSpropOptions {
   /** Learning rate. Default 1e-2. */
   lr?: number;
@@ -370,7 +380,7 @@ export interface RMSpropOptions {
   maximize?: boolean;
 }
 
-interface RMSpropHyper extends BaseHyper {
+interface RMSpropHyper extends HyperParameters {
   alpha: number;
   eps: number;
   weight_decay: number;
@@ -436,6 +446,7 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `Adagrad` (torch.optim.Adagrad's, in camelCase). */
 export interface AdagradOptions {
   /** Learning rate. Default 1e-2. */
   lr?: number;
@@ -451,7 +462,7 @@ export interface AdagradOptions {
   maximize?: boolean;
 }
 
-interface AdagradHyper extends BaseHyper {
+interface AdagradHyper extends HyperParameters {
   lr_decay: number;
   weight_decay: number;
   initial_accumulator_value: number;
@@ -510,6 +521,7 @@ export class Adagrad extends Optimizer<AdagradHyper> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `Adam` and `AdamW` (torch.optim's, in camelCase). */
 export interface AdamOptions {
   /** Learning rate. Default 1e-3. */
   lr?: number;
@@ -525,7 +537,7 @@ export interface AdamOptions {
   maximize?: boolean;
 }
 
-interface AdamHyper extends BaseHyper {
+interface AdamHyper extends HyperParameters {
   betas: [number, number];
   eps: number;
   weight_decay: number;

@@ -10,7 +10,9 @@ import { fail } from "../errors.js";
 import type { Optimizer } from "./optimizers.js";
 import { checkNumber } from "./util.js";
 
+/** A scheduler's state, to resume a schedule with `loadStateDict`. */
 export interface SchedulerStateDict {
+  /** The scheduler's class name. */
   type: string;
   /** Epochs stepped so far (PyTorch last_epoch; 0 right after construction). */
   lastEpoch: number;
@@ -26,7 +28,9 @@ export interface SchedulerStateDict {
 
 /** The base of every schedule; subclasses give the chainable rule. */
 export abstract class LRScheduler {
+  /** The scheduler's class name. */
   abstract readonly type: string;
+  /** The optimizer whose learning rate it sets. */
   readonly optimizer: Optimizer;
   /** The learning rate the schedule started from (the optimizer's initialLr). */
   baseLr: number;
@@ -61,6 +65,7 @@ export abstract class LRScheduler {
     return this.lastLr;
   }
 
+  /** The epoch count and the last learning rate: `loadStateDict` resumes the schedule. */
   stateDict(): SchedulerStateDict {
     return { type: this.type, lastEpoch: this.lastEpoch, stepCount: this.stepCount, baseLr: this.baseLr, lastLr: this.lastLr, settings: this.settings() };
   }
@@ -98,7 +103,9 @@ export abstract class LRScheduler {
 /** Multiplies the learning rate by `gamma` every `stepSize` epochs (torch StepLR). */
 export class StepLR extends LRScheduler {
   readonly type = "StepLR";
+  /** Epochs between decays. */
   readonly stepSize: number;
+  /** Factor of each decay. */
   readonly gamma: number;
 
   /** `stepSize`: epochs between decays (integer >= 1). `gamma`: the factor, default 0.1. */
@@ -125,6 +132,7 @@ export class StepLR extends LRScheduler {
 /** Multiplies the learning rate by `gamma` every epoch (torch ExponentialLR). */
 export class ExponentialLR extends LRScheduler {
   readonly type = "ExponentialLR";
+  /** Factor of each epoch. */
   readonly gamma: number;
 
   /** `gamma`: the factor per epoch. Required. */
@@ -151,7 +159,9 @@ export class ExponentialLR extends LRScheduler {
  */
 export class CosineAnnealingLR extends LRScheduler {
   readonly type = "CosineAnnealingLR";
+  /** Epochs of a half cosine period. */
   readonly tMax: number;
+  /** The lowest learning rate. */
   readonly etaMin: number;
 
   /** `tMax`: epochs of a half period (integer >= 1). `etaMin`: the lowest rate, default 0. */

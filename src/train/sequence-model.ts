@@ -15,10 +15,13 @@ import type { Optimizer } from "./optimizers.js";
 
 /** Integer ids with a shape, e.g. tokens [T, B] or class labels [B]. */
 export interface IndexTensor {
+  /** Size of each dimension, outermost first. */
   shape: number[];
+  /** The ids, row-major (any array of integers: Int32Array, number[], ...). */
   data: ArrayLike<number>;
 }
 
+/** Options of `SequenceModel`. */
 export interface SequenceModelOptions {
   /** The recurrent cell. Default "LSTM". */
   cell?: "LSTM" | "GRU" | "RNN";
@@ -33,6 +36,7 @@ export interface SequenceModelOptions {
    * sees [x_t; v], so W_ih x_t + W_iv v is one product. Default 0 (none).
    */
   conditionSize?: number;
+  /** Hidden units of the recurrent layers. Required. */
   hiddenSize: number;
   /** Default 1. */
   numLayers?: number;
@@ -86,9 +90,11 @@ export interface SequenceBatch {
   target?: Tensor | IndexTensor;
   /** Initial state (e.g. carried from the previous chunk). Default the model's initial state. */
   h0?: Tensor;
+  /** LSTM only: the initial cell state, as `h0`. */
   c0?: Tensor;
 }
 
+/** Options of `SequenceModel.trainStep`. */
 export interface TrainStepOptions {
   /** Clip the global gradient norm to this (clip_grad_norm_). Default: no clipping. */
   clipGradNorm?: number;
@@ -96,12 +102,15 @@ export interface TrainStepOptions {
   clipGradValue?: number;
 }
 
+/** What `SequenceModel.trainStep` returns. */
 export interface TrainStepResult {
+  /** The batch's loss before the update. */
   loss: number;
   /** Global L2 norm of the gradients before clipping (computed when clipping by norm). */
   gradNorm?: number;
   /** Final states, detached, to carry into the next chunk. */
   hN: Tensor;
+  /** LSTM only: the final cell states. */
   cN?: Tensor;
 }
 
@@ -113,9 +122,22 @@ const IGNORE = -100;
  * `head` and `initial`, so PyTorch state dicts of the same architecture load directly.
  */
 export class SequenceModel implements Trainable {
-  readonly options: Readonly<Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits">> & { inputSize?: number; vocabSize?: number; lossUnits?: readonly number[] }>;
+  /** The options, every default filled in. */
+  readonly options: Readonly<
+    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits">> & {
+      /** Features per step (real-valued input). */
+      inputSize?: number;
+      /** Token ids per step (embedded input). */
+      vocabSize?: number;
+      /** The output units with targets (MSE), when not all. */
+      lossUnits?: readonly number[];
+    }
+  >;
+  /** The token embedding (`embedding.*` weights), for a vocabSize model. */
   readonly embedding: Embedding | undefined;
+  /** The recurrent layers (`lstm.*`, `gru.*` or `rnn.*` weights). */
   readonly rnn: RecurrentModel;
+  /** The output layer (`head.*` weights). */
   readonly head: Linear;
   private readonly initial: InitialState | undefined;
   private readonly prefix: string;
@@ -209,6 +231,7 @@ export class SequenceModel implements Trainable {
 
   // ---- parameters ----
 
+  /** Every parameter under the name of the equivalent PyTorch module's (`lstm.weight_ih_l0`, `head.bias`, ...). */
   stateDict(): Record<string, Tensor> {
     this.checkAlive();
     return Object.fromEntries(this.named().flatMap(([p, m]) => Object.entries(m.stateDict()).map(([k, v]) => [`${p}.${k}`, v])));
@@ -243,12 +266,19 @@ export class SequenceModel implements Trainable {
     }
   }
 
+  /** The accumulated gradients, by the names of `stateDict`. */
   gradients(): Record<string, Tensor> {
     this.checkAlive();
     return Object.fromEntries(this.named().flatMap(([p, m]) => Object.entries(m.gradients()).map(([k, v]) => [`${p}.${k}`, v])));
   }
 
-  modelSpec(): { type: string; config: Record<string, unknown> } {
+  /** What a weight file stores to rebuild this model (see saveModel/loadModel). */
+  modelSpec(): {
+    /** "SequenceModel". */
+    type: string;
+    /** The options that rebuild it. */
+    config: Record<string, unknown>;
+  } {
     const config: Record<string, unknown> = { ...this.options };
     for (const k of Object.keys(config)) if (config[k] === undefined) delete config[k];
     return { type: "SequenceModel", config };
@@ -277,7 +307,17 @@ export class SequenceModel implements Trainable {
    * Forward and backward on one batch: accumulates gradients (zero them first, or let trainStep
    * do it) and returns the loss and the final states.
    */
-  lossAndGrad(batch: SequenceBatch, options: { gradScale?: number } = {}): { loss: number; hN: Tensor; cN?: Tensor } {
+  lossAndGrad(
+    batch: SequenceBatch,
+    options: { gradScale?: number } = {},
+  ): {
+    /** The batch's loss. */
+    loss: number;
+    /** The final hidden states. */
+    hN: Tensor;
+    /** LSTM only: the final cell states. */
+    cN?: Tensor;
+  } {
     this.checkAlive();
     const { x, T, B } = this.stepInputs(batch, true);
     const o = this.options;
@@ -376,12 +416,14 @@ export class SequenceModel implements Trainable {
     return out;
   }
 
+  /** Frees the Wasm memory of every part. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const m of [this.embedding, this.rnn, this.head, this.initial]) m?.dispose();
   }
 
+  /** Whether `dispose` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }

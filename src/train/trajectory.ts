@@ -33,7 +33,7 @@ function optimizerFor(model: SequenceModel, o: Json): Optimizer {
   }
 }
 
-// The fixture's model and batch as a SequenceModel and a SequenceBatch (see fixtures README 3).
+// The fixture's model and batch as a SequenceModel and a SequenceBatch (docs/parity.md, "Training trajectories").
 function setup(c: Json): { model: SequenceModel; batch: SequenceBatch } {
   const m = c.model as Json;
   const data = c.data as Json;
@@ -70,7 +70,7 @@ function worstDiff(got: Record<string, Tensor>, want: Json): number {
 /**
  * Replays a training trajectory: the fixture's model, data, optimizer and clipping for its
  * number of steps; compares every loss, gradient norm and the parameters after the first and
- * the last step at the README's tolerances.
+ * the last step at the tolerances of docs/parity.md.
  */
 export function runTrajectory(c: Json, name: string): ParityResult {
   const { model, batch } = setup(c);

@@ -1,17 +1,28 @@
 /**
- * Loading of the shared reference fixtures (see /work/shared/fixtures/README.md).
+ * Loading of the reference fixtures in test/fixtures (written by scripts/fixtures.py; the format
+ * is described in docs/parity.md).
  *
- * The fixtures live next to the repository (`<repo>/../shared/fixtures`), both locally and in CI,
- * so the directory is resolved relative to this file rather than to the working directory.
+ * RECUR_EXTRA_FIXTURES may name another folder of the same layout (torch/*.json): its PyTorch
+ * cases and trajectories then run too, named "extra:<name>". Nothing else is ever read from
+ * outside the repository.
  */
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Absolute path of the shared fixtures directory (no trailing slash). */
-export const fixturesDir: string = fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
+/** Absolute path of the repository's fixtures folder (no trailing slash). */
+export const fixturesDir: string = fileURLToPath(new URL("../fixtures", import.meta.url));
 
-const torchDir = join(fixturesDir, "torch");
+const EXTRA = "extra:";
+const extraDir = process.env.RECUR_EXTRA_FIXTURES ? resolve(process.env.RECUR_EXTRA_FIXTURES) : undefined;
+if (extraDir !== undefined && !existsSync(join(extraDir, "torch"))) {
+  throw new Error(`RECUR_EXTRA_FIXTURES=${extraDir}: no torch/ folder there`);
+}
+
+/** The file of a PyTorch case or trajectory by name (an "extra:" name reads RECUR_EXTRA_FIXTURES). */
+export function torchCasePath(name: string): string {
+  return name.startsWith(EXTRA) ? join(extraDir!, "torch", `${name.slice(EXTRA.length)}.json`) : join(fixturesDir, "torch", `${name}.json`);
+}
 
 /** A fixture tensor after loading: `data` holds the stored float32 values bit-exactly. */
 export interface FixtureTensor {
@@ -19,7 +30,7 @@ export interface FixtureTensor {
   data: Float32Array;
 }
 
-/** A forward/backward case of `torch/` (README section 2.1), tensors already converted. */
+/** A forward/backward case of `torch/` (docs/parity.md), tensors already converted. */
 export interface TorchCase {
   name: string;
   module: "RNN" | "LSTM" | "GRU";
@@ -63,7 +74,7 @@ function isRawTensor(v: unknown): v is { shape: number[]; data: number[] } {
 /**
  * Recursively replaces every `{shape, data}` object by a tensor whose data is a Float32Array.
  * Writing into a Float32Array rounds each shortest-decimal value back to the exact stored float32
- * (README section 1), which is what the reference computation used.
+ * (docs/parity.md), which is what the reference computation used.
  */
 export function convertTensors(value: unknown): unknown {
   if (isRawTensor(value)) {
@@ -87,26 +98,38 @@ export function loadJson<T = any>(relPath: string): T {
   return JSON.parse(readFileSync(join(fixturesDir, relPath), "utf8")) as T;
 }
 
-/** Loads `torch/<name>.json` with all tensors converted to Float32Array-backed tensors. */
-export function loadTorchCase(name: string): TorchCase {
-  return convertTensors(loadJson(join("torch", `${name}.json`))) as TorchCase;
+/** Parses a PyTorch case or trajectory by name, unconverted (the form `runParityCase` takes). */
+export function loadTorchJson(name: string): unknown {
+  return JSON.parse(readFileSync(torchCasePath(name), "utf8"));
 }
 
-function torchNames(): string[] {
-  return readdirSync(torchDir)
+/** Loads a PyTorch case by name with all tensors converted to Float32Array-backed tensors. */
+export function loadTorchCase(name: string): TorchCase {
+  return convertTensors(loadTorchJson(name)) as TorchCase;
+}
+
+function jsonNames(dir: string): string[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .map((f) => f.slice(0, -".json".length))
     .sort();
 }
 
-/** Names of the forward/backward cases (every `torch/*.json` except the `traj_*` trajectories). */
-export function listTorchCases(): string[] {
-  return torchNames().filter((n) => !n.startsWith("traj_"));
+function torchNames(): string[] {
+  const own = jsonNames(join(fixturesDir, "torch"));
+  return extraDir === undefined ? own : [...own, ...jsonNames(join(extraDir, "torch")).map((n) => EXTRA + n)];
 }
 
-/** Names of the training trajectories (`torch/traj_*.json`); load one with `convertTensors(loadJson(`torch/${name}.json`))`. */
+const bare = (name: string): string => (name.startsWith(EXTRA) ? name.slice(EXTRA.length) : name);
+
+/** Names of the forward/backward cases (every `torch/*.json` except the `traj_*` trajectories). */
+export function listTorchCases(): string[] {
+  return torchNames().filter((n) => !bare(n).startsWith("traj_"));
+}
+
+/** Names of the training trajectories (`torch/traj_*.json`); load one with `loadTorchJson(name)`. */
 export function listTrajectories(): string[] {
-  return torchNames().filter((n) => n.startsWith("traj_"));
+  return torchNames().filter((n) => bare(n).startsWith("traj_"));
 }
 
 /** max |a[i] − b[i]|; throws on a length mismatch so a shape bug can never pass as "small diff". */
@@ -122,7 +145,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** README 2.8 per-tensor tolerance: 1e-5 · max(1, max |ref|). */
+/** docs/parity.md per-tensor tolerance: 1e-5 · max(1, max |ref|). */
 export function toleranceFor(ref: ArrayLike<number>): number {
   let m = 1;
   for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(ref[i]));

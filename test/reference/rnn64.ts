@@ -2,7 +2,7 @@
  * Float64 reference implementation of multi-layer (bi)directional RNN / LSTM / GRU forward and
  * backward (full BPTT), used only by tests as an oracle for the WebAssembly core.
  *
- * Semantics follow /work/shared/fixtures/README.md section 2 (PyTorch): gate row order i,f,g,o
+ * Semantics follow PyTorch (docs/parity.md describes the reference cases): gate row order i,f,g,o
  * (LSTM) and r,z,n (GRU), `[k·D + d, b, :]` indexing of h0/c0/h_n/c_n, packed-sequence lengths.
  * Two non-PyTorch variants are added: LSTM peepholes (ONNX style) and the GRU with the reset gate
  * applied before the recurrent matmul (`resetAfter: false`, Keras reset_after=False / ONNX
@@ -123,7 +123,7 @@ export function paramShapes(cfg: RefConfig): Record<string, number[]> {
   return shapes;
 }
 
-/** RefConfig for a fixture case (`module` and snake_case `config` of README 2.1). */
+/** RefConfig for a fixture case (`module` and snake_case `config` of a reference case). */
 export function configFromTorch(
   module: "RNN" | "LSTM" | "GRU",
   c: {
@@ -524,7 +524,7 @@ function stateOrZeros(a: TensorArg | null | undefined, n: number, what: string):
 /**
  * Forward pass. `input` is (T, B, inputSize) or (B, T, inputSize) when batchFirst; `h0`/`c0` are
  * (numLayers·D, B, ·) and default to zeros; `lengths` (one per batch element, each ≤ T) gives
- * PyTorch packed-sequence semantics (README 2.5).
+ * PyTorch packed-sequence semantics (pack_padded_sequence).
  */
 export function forward64(
   config: RefConfig,
