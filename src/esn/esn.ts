@@ -449,7 +449,12 @@ export class ESN {
    * Type and config for a weight file (saveModel): the options of every layer as resolved (the
    * storage chosen for W included), the readout and run options, the seed and the sizes.
    */
-  modelSpec(): { type: string; config: Record<string, unknown> } {
+  modelSpec(): {
+    /** "ESN". */
+    type: string;
+    /** The options the model is rebuilt from, with the file version. */
+    config: Record<string, unknown>;
+  } {
     this.alive("ESN.modelSpec");
     const b = this.built;
     const layers = this.specs.map((s, l) => ({

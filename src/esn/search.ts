@@ -32,6 +32,7 @@ import type { ESNOptions } from "./types.js";
 /** The hyperparameters a search can vary. */
 export type SearchParameter = "spectralRadius" | "leakRate" | "inputScaling" | "connectivity" | "ridge";
 
+/** Every parameter a search can vary, in the order random draws take them. */
 export const SEARCH_PARAMETERS: readonly SearchParameter[] = ["spectralRadius", "leakRate", "inputScaling", "connectivity", "ridge"];
 
 /**
@@ -39,7 +40,21 @@ export const SEARCH_PARAMETERS: readonly SearchParameter[] = ["spectralRadius", 
  * (log for all but connectivity); `{ min, max, scale }`; or `{ values }` to choose from. In a
  * grid search a range contributes `gridPoints` values, evenly spaced on its scale, ends included.
  */
-export type SearchRange = number | readonly [number, number] | { min: number; max: number; scale?: "log" | "linear" } | { values: readonly number[] };
+export type SearchRange =
+  | number
+  | readonly [number, number]
+  | {
+      /** Lower end. */
+      min: number;
+      /** Upper end (>= min). */
+      max: number;
+      /** Draws uniform in log(value) ("log") or in value ("linear"). Default: the parameter's. */
+      scale?: "log" | "linear";
+    }
+  | {
+      /** The values to choose from (random search: uniformly; grid search: each). */
+      values: readonly number[];
+    };
 
 /** The parameters to vary; the others keep the reservoir's value. */
 export type SearchSpace = Partial<Record<SearchParameter, SearchRange>>;
@@ -54,6 +69,7 @@ export interface SearchData {
   washout?: number;
 }
 
+/** Options of `esnSearch`. */
 export interface EsnSearchOptions {
   /** "random" (default) or "grid" (every combination). */
   method?: "random" | "grid";
@@ -80,8 +96,11 @@ export interface EsnSearchOptions {
   signal?: AbortSignal;
 }
 
+/** One trial of a search. */
 export interface SearchTrial {
+  /** Its place in the search, from 0. */
   index: number;
+  /** The hyperparameters it tried (fixed ones included). */
   params: Record<SearchParameter, number>;
   /** Mean validation NRMSE over folds (and instances); Infinity when the trial failed. */
   loss: number;
@@ -95,13 +114,19 @@ export interface SearchTrial {
 
 /** One parameter's variation as resolved: fixed, a range, or a list. */
 export interface ResolvedRange {
+  /** "fixed": one value; "range": drawn from [min, max]; "values": chosen from `values`. */
   kind: "fixed" | "range" | "values";
+  /** The smallest value. */
   min: number;
+  /** The largest value. */
   max: number;
+  /** How values are spread (and how a plot should draw the axis). */
   scale: "log" | "linear";
+  /** The list, for kind "values". */
   values?: number[];
 }
 
+/** What `esnSearch` returns. */
 export interface SearchResult {
   /** Every trial run, in order. */
   trials: SearchTrial[];
@@ -109,11 +134,15 @@ export interface SearchResult {
   best: SearchTrial;
   /** Options for `new ESN(...)` with the best trial's parameters (seed: the search's). */
   bestOptions: ESNOptions;
+  /** How each parameter varied. */
   space: Record<SearchParameter, ResolvedRange>;
+  /** The search method used. */
   method: "random" | "grid";
+  /** Cross-validation folds. */
   folds: number;
   /** Trials the search was to run (stopped early when `trials.length` is smaller). */
   total: number;
+  /** Why the search stopped early (the signal, or onTrial returning false). */
   stopped?: "aborted" | "callback";
 }
 

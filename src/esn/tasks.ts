@@ -7,15 +7,29 @@ import { fail } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import type { ESNOptions } from "./types.js";
 
+/** The names `esnTask` (and `esnSearch`, `recur esn`) know. */
 export const ESN_TASKS = ["mackey-glass", "narma10", "lorenz", "sine"] as const;
+/** One of ESN_TASKS. */
 export type EsnTaskName = (typeof ESN_TASKS)[number];
 
+/** A benchmark task's data, split, and the reservoir `recur esn` fits to it. */
 export interface EsnTask {
+  /** Which task. */
   name: EsnTaskName;
-  /** Inputs [T, inDim] and targets [T, outDim] of the training span. */
-  train: { inputs: Tensor; targets: Tensor };
+  /** The training span. */
+  train: {
+    /** [T, inDim] */
+    inputs: Tensor;
+    /** [T, outDim] */
+    targets: Tensor;
+  };
   /** The held-out span right after it (the state at the end of training carries over). */
-  test: { inputs: Tensor; targets: Tensor };
+  test: {
+    /** [T, inDim] */
+    inputs: Tensor;
+    /** [T, outDim] */
+    targets: Tensor;
+  };
   /** Steps at the start of the training span left out of the regression. */
   washout: number;
   /** The reservoir `recur esn` fits for this task (its seed not included). */

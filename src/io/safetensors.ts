@@ -36,10 +36,13 @@ export interface SafetensorsContents {
  * data, row-major. A `Tensor` is one.
  */
 export interface StoredTensor {
+  /** Sizes, outermost first. */
   shape: number[];
+  /** The elements, row-major; the array type is the dtype. */
   data: Float32Array | Float64Array | Int32Array | Uint32Array;
 }
 
+/** Options of `readSafetensors`. */
 export interface ReadSafetensorsOptions {
   /**
    * Keep F64, I32 and U32 tensors exactly, as Float64Array, Int32Array and Uint32Array data
@@ -64,7 +67,15 @@ const DTYPE_OF = [
  * E_FORMAT. The returned records have no prototype, so any tensor name is safe as a key.
  */
 export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsContents;
-export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSafetensorsOptions): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> };
+export function readSafetensors(
+  bytes: Uint8Array | ArrayBuffer,
+  options: ReadSafetensorsOptions,
+): {
+  /** Every tensor by name, F64, I32 and U32 ones kept exactly with `keepTypes`. */
+  tensors: Record<string, StoredTensor>;
+  /** The `__metadata__` strings. */
+  metadata: Record<string, string>;
+};
 export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSafetensorsOptions = {}): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> } {
   const keep = options.keepTypes === true;
   const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
