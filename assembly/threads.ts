@@ -94,9 +94,25 @@ export function argI32(control: usize, i: i32): i32 {
  * threads, this one included. Only call after threadsAvailable() returned > 1.
  */
 export function fork(kind: i32, chunks: i32): void {
-  forkBackground(kind, chunks);
-  finishBackground(chunks);
+  if (ASC_FEATURE_THREADS) {
+    const control = pool;
+    chunks = min(chunks, MAX_CHUNKS);
+    store<i32>(control + C_TASK, kind);
+    store<i32>(control + C_FORKS, load<i32>(control + C_FORKS) + 1);
+    atomic.store<i32>(control + C_DONE, 0);
+    atomic.store<i32>(control + C_CLAIM, chunks << 12);
+    atomic.add<i32>(control + C_GEN, 1);
+    if (atomic.load<i32>(control + C_SLEEPERS) > 0) atomic.notify(control + C_GEN, -1);
+    forking = true;
+    runChunks(control);
+    forking = false;
+    join(control, chunks);
+  }
 }
+
+// fork keeps its own copy of the start rather than calling forkBackground + finishBackground:
+// with those two calls in its place the 2-thread matmul test computed wrong values in 3 of 19
+// runs (none in 22 with this copy), so some timing-dependent race in the pool remains to be found.
 
 /**
  * Starts the chunks of the task whose arguments were written with taskArg() on the workers and
