@@ -8,7 +8,7 @@ import { BUDGET, measureSize } from "../scripts/size.js";
 // The whole library with both binaries is over the 150 kB / 50 kB budget (docs/performance.md, "Size"): this
 // ceiling only stops it from growing unnoticed. Lower it as the library shrinks.
 // Raised from 240,000 / 86,000 for the ESN hyperparameter search, ESN weight files and loss
-// target forms (248.9 kB / 88.1 kB measured with them).
+// target forms (250.0 kB / 88.5 kB measured with them).
 const LIBRARY_CEILING = { bytes: 252_000, gzip: 89_500 };
 
 type Part = { bytes: number; gzip: number };
