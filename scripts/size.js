@@ -26,7 +26,7 @@ export const PAGES = {
   esn: ["init", "ESN", "mackeyGlass", "nrmse"],
 };
 
-async function bundle(entrySource) {
+export async function bundle(entrySource) {
   const dir = mkdtempSync(join(tmpdir(), "recur-size-"));
   try {
     const entry = join(dir, "entry.js");

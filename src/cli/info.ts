@@ -1,12 +1,14 @@
 import { VOCAB_KEY } from "../apps/char-lm.js";
 import { parseArgs } from "./args.js";
-import { readModelFile } from "./files.js";
+import { readInput, readModelFile } from "./files.js";
+import { onnxInfo } from "./onnx.js";
 import { formatCount } from "./progress.js";
 import { formatBits, HISTORY_KEY, readHistory } from "./train.js";
 
 const HELP = `Usage: recur info <model>
 
-Describes a .safetensors file: the model type and config (for files written by recur), the
+Describes an ONNX file (inputs, outputs, operators, and which nodes recur runs on its fused
+recurrent kernels) or a .safetensors file: the model type and config (for files written by recur), the
 parameter count, every tensor with its shape, the optimizer state of a checkpoint, and the rest
 of the metadata. Plain PyTorch files work too (tensors and metadata only).
 
@@ -22,6 +24,10 @@ export async function infoCommand(args: string[]): Promise<number> {
     return 0;
   }
   const path = positionals[0];
+  if (path.toLowerCase().endsWith(".onnx")) {
+    console.log((await onnxInfo(path, await readInput(path))).join("\n"));
+    return 0;
+  }
   const { bytes, tensors, metadata } = await readModelFile(path);
   const lines: string[] = [`file: ${path} (${formatCount(bytes.length)} bytes)`];
   const rawSpec = metadata["recur.model"];

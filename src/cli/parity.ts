@@ -3,14 +3,18 @@ import { join } from "node:path";
 import { formatParityResult, runParityCase, type ParityResult } from "../parity.js";
 import { init } from "../runtime.js";
 import { parseArgs, UsageError } from "./args.js";
+import { onnxParity } from "./onnx.js";
 
 const HELP = `Usage: recur parity [options] <file-or-folder>...
+       recur parity --onnx <model.onnx> [--feeds f.json] [--dim n=size] [--set name=v] [--steps n]
 
 Runs reference cases of the PyTorch format (one JSON case per file; a folder means every *.json
 below it, subfolders included) through recur and prints a line per case: PASS or FAIL, and the
 tensor farthest from its reference relative to its tolerance; each failing tensor follows on a
 line of its own. The last line is "N passed, M failed". Exit status 1 if any case failed, could
 not be run, or no case was found. The format is described in docs/parity.md of the repository.
+
+With --onnx, compares recur with onnxruntime-node on one ONNX file (see recur parity --onnx --help).
 
 Options:
   --forward-only   check outputs and final states only (no gradients, no training runs)
@@ -41,6 +45,7 @@ async function expand(path: string): Promise<string[]> {
 }
 
 export async function parityCommand(args: string[]): Promise<number> {
+  if (args.includes("--onnx")) return onnxParity(args);
   const { options: o, positionals: paths, help } = parseArgs(args, SPEC);
   if (help) {
     console.log(HELP);

@@ -1,0 +1,448 @@
+// Products, convolution, softmax and reductions, float32/float64 in TypeScript. Constant weights
+// (Gemm's B, Conv's W) are laid out once at load in the order the inner loops read them.
+import { fail } from "../../errors.js";
+import { ensure, getInt64, isFloat, numel, readInts, setInt64, span, type OnnxTensor } from "../values.js";
+import { BroadcastPlan, sameShape } from "./elementwise.js";
+import { axis, shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
+import { WasmLinear } from "./wasm-linear.js";
+
+type Outs = (OnnxTensor | undefined)[];
+type F = Float32Array | Float64Array;
+
+function floatInput(ctx: BuildContext, t: OnnxTensor, what: string): F {
+  if (!isFloat(t.dtype)) fail("E_TYPE", `${ctx.label}: ${what} must be float32 or float64, got ${t.dtype}`);
+  return t.data as F;
+}
+
+/** C[m, n] (+)= A[m, k] B[k, n], row-major with leading dimensions; the loop order streams B's rows. */
+function gemmRows(m: number, n: number, k: number, a: F, aOff: number, lda: number, b: F, bOff: number, ldb: number, c: F, cOff: number, ldc: number): void {
+  for (let i = 0; i < m; i++) {
+    const ci = cOff + i * ldc;
+    for (let p = 0; p < k; p++) {
+      const av = a[aOff + i * lda + p];
+      if (av === 0) continue;
+      const bp = bOff + p * ldb;
+      for (let j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
+    }
+  }
+}
+
+function matMul(ctx: BuildContext): Op {
+  const outs: Outs = [undefined];
+  const plan = new BroadcastPlan(ctx.label);
+  const shape: number[] = [];
+  // A constant float32 [k, n] right-hand side: every row of A through the Wasm GEMM.
+  const constB = ctx.constant(1);
+  const aBatch: number[] = [], bBatch: number[] = [];
+  const batches2 = [aBatch, bBatch];
+  const wasm = constB !== undefined && constB.dtype === "float32" && constB.shape.length === 2 ? new WasmLinear(constB.shape[0], constB.shape[1], transposed(constB.data as Float32Array, constB.shape[0], constB.shape[1])) : undefined;
+  return {
+    outs,
+    kernel: wasm ? "TypeScript + recur's Wasm GEMM (packed constant weight)" : undefined,
+    dispose: () => wasm?.dispose(),
+    run(ins) {
+      const A = ins[0]!, B = ins[1]!;
+      if (wasm && B === constB && A.dtype === "float32" && A.shape.length >= 1 && A.shape[A.shape.length - 1] === wasm.inFeatures) {
+        const k = wasm.inFeatures, n = wasm.outFeatures;
+        const N = A.data.length / k;
+        shape.length = 0;
+        for (let i = 0; i < A.shape.length - 1; i++) shape.push(A.shape[i]);
+        shape.push(n);
+        const out = ensure(outs[0], "float32", shape);
+        outs[0] = out;
+        wasm.input(N).set(A.data as Float32Array);
+        (out.data as Float32Array).set(wasm.run(N));
+        return;
+      }
+      const a = floatInput(ctx, A, "A"), b = floatInput(ctx, B, "B");
+      const ar = A.shape.length, br = B.shape.length;
+      if (ar === 0 || br === 0) fail("E_SHAPE", `${ctx.label}: MatMul needs tensors of rank 1 or more`);
+      const m = ar === 1 ? 1 : A.shape[ar - 2], k = A.shape[ar - 1];
+      const k2 = br === 1 ? B.shape[0] : B.shape[br - 2], n = br === 1 ? 1 : B.shape[br - 1];
+      if (k !== k2) fail("E_SHAPE", `${ctx.label}: MatMul of ${shapeStr(A.shape)} and ${shapeStr(B.shape)}: inner sizes ${k} and ${k2} differ`);
+      aBatch.length = Math.max(0, ar - 2);
+      for (let i = 0; i < ar - 2; i++) aBatch[i] = A.shape[i];
+      bBatch.length = Math.max(0, br - 2);
+      for (let i = 0; i < br - 2; i++) bBatch[i] = B.shape[i];
+      plan.update(batches2);
+      shape.length = 0;
+      for (const d of plan.shape) shape.push(d);
+      if (ar > 1) shape.push(m);
+      if (br > 1) shape.push(n);
+      const out = ensure(outs[0], A.dtype, shape);
+      outs[0] = out;
+      const c = out.data as F;
+      c.fill(0);
+      const batches = numel(plan.shape);
+      for (let q = 0; q < batches; q++) {
+        const qa = plan.maps[0] === null ? (plan.scalar[0] ? 0 : q) : plan.maps[0]![q];
+        const qb = plan.maps[1] === null ? (plan.scalar[1] ? 0 : q) : plan.maps[1]![q];
+        gemmRows(m, n, k, a, qa * m * k, k, b, qb * k * n, n, c, q * m * n, n);
+      }
+    },
+  };
+}
+
+function transposed(src: Float32Array, r: number, c: number): Float32Array {
+  const out = new Float32Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = src[i * c + j];
+  return out;
+}
+
+function gemm(ctx: BuildContext): Op {
+  const alpha = ctx.attrs.float("alpha", 1), beta = ctx.attrs.float("beta", 1);
+  const transA = ctx.attrs.int("transA", 0) === 1, transB = ctx.attrs.int("transB", 0) === 1;
+  const outs: Outs = [undefined];
+  const plan = new BroadcastPlan(ctx.label);
+  // A constant B is stored once as [k, n] so the inner loop streams it.
+  const constB = ctx.constant(1);
+  let bKN: F | undefined;
+  if (constB !== undefined && constB.shape.length === 2 && isFloat(constB.dtype)) {
+    const [r, c] = constB.shape;
+    const src = constB.data as F;
+    if (transB) {
+      bKN = new (src.constructor as Float32ArrayConstructor)(r * c);
+      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) bKN[j * r + i] = src[i * c + j];
+    } else bKN = src;
+  }
+  let aT: F = new Float32Array(0);
+  const shape = [0, 0];
+  const cShapes: (readonly number[])[] = [[], []];
+  // Constant float32 B (and C a constant bias row, or none): the Wasm GEMM with B packed once.
+  const constC = ctx.has(2) ? ctx.constant(2) : undefined;
+  const cRow = constC !== undefined && constC.dtype === "float32" && constC.data.length === (transB ? constB?.shape[0] : constB?.shape[1]);
+  const wasm =
+    constB !== undefined && constB.dtype === "float32" && constB.shape.length === 2 && !transA && alpha === 1 && (!ctx.has(2) || (cRow && beta === 1))
+      ? new WasmLinear(transB ? constB.shape[1] : constB.shape[0], transB ? constB.shape[0] : constB.shape[1], transB ? (constB.data as Float32Array) : transposed(constB.data as Float32Array, constB.shape[0], constB.shape[1]), cRow ? (constC!.data as Float32Array) : undefined)
+      : undefined;
+  return {
+    outs,
+    kernel: wasm ? "TypeScript + recur's Wasm GEMM (packed constant weight)" : undefined,
+    dispose: () => wasm?.dispose(),
+    run(ins) {
+      const A = ins[0]!, B = ins[1]!, C = ins[2];
+      if (wasm && B === constB && (C === undefined || C === constC) && A.dtype === "float32" && A.shape.length === 2 && A.shape[1] === wasm.inFeatures) {
+        shape[0] = A.shape[0];
+        shape[1] = wasm.outFeatures;
+        const out = ensure(outs[0], "float32", shape);
+        outs[0] = out;
+        wasm.input(A.shape[0]).set(A.data as Float32Array);
+        (out.data as Float32Array).set(wasm.run(A.shape[0]));
+        return;
+      }
+      if (A.shape.length !== 2 || B.shape.length !== 2) fail("E_SHAPE", `${ctx.label}: Gemm needs 2-D A and B, got ${shapeStr(A.shape)} and ${shapeStr(B.shape)}`);
+      let a = floatInput(ctx, A, "A");
+      const m = transA ? A.shape[1] : A.shape[0], k = transA ? A.shape[0] : A.shape[1];
+      const kb = transB ? B.shape[1] : B.shape[0], n = transB ? B.shape[0] : B.shape[1];
+      if (k !== kb) fail("E_SHAPE", `${ctx.label}: Gemm of ${shapeStr(A.shape)} and ${shapeStr(B.shape)} (transA ${+transA}, transB ${+transB}): inner sizes ${k} and ${kb} differ`);
+      if (transA) {
+        if (aT.length !== m * k || aT.constructor !== a.constructor) aT = new (a.constructor as Float32ArrayConstructor)(m * k);
+        for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) aT[j * k + i] = a[i * m + j];
+        a = aT;
+      }
+      let b: F;
+      if (B === constB && bKN !== undefined) b = bKN;
+      else {
+        b = floatInput(ctx, B, "B");
+        if (transB) {
+          const t = new (b.constructor as Float32ArrayConstructor)(k * n);
+          for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) t[j * n + i] = b[i * k + j];
+          b = t;
+        }
+      }
+      shape[0] = m;
+      shape[1] = n;
+      const out = ensure(outs[0], A.dtype, shape);
+      outs[0] = out;
+      const c = out.data as F;
+      c.fill(0);
+      gemmRows(m, n, k, a, 0, k, b, 0, n, c, 0, n);
+      if (alpha !== 1) for (let i = 0; i < c.length; i++) c[i] *= alpha;
+      if (C !== undefined && beta !== 0) {
+        cShapes[0] = C.shape;
+        cShapes[1] = shape;
+        plan.update(cShapes);
+        if (!sameShape(plan.shape, shape)) fail("E_SHAPE", `${ctx.label}: C ${shapeStr(C.shape)} does not broadcast to [${m}, ${n}]`);
+        const cv = floatInput(ctx, C, "C");
+        const map = plan.maps[0];
+        const one = plan.scalar[0];
+        for (let i = 0; i < c.length; i++) c[i] += beta * cv[map === null ? (one ? 0 : i) : map[i]];
+      }
+    },
+  };
+}
+
+/** Depthwise 1-D convolution (one input channel per output channel), kept apart so V8 optimises it on its own. */
+function depthwise(x: F, w: F, bias: F | undefined, o: F, N: number, M: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number): void {
+  for (let nIdx = 0; nIdx < N; nIdx++) {
+    for (let m = 0; m < M; m++) {
+      const xb = (nIdx * M + m) * L;
+      const ob = (nIdx * M + m) * Lo;
+      const wb = m * K;
+      const b0 = bias ? bias[m] : 0;
+      for (let t = 0; t < Lo; t++) {
+        const base = t * stride - padL;
+        let acc = b0;
+        if (base >= 0 && base + (K - 1) * dilation < L) {
+          for (let kk = 0; kk < K; kk++) acc += w[wb + kk] * x[xb + base + kk * dilation];
+        } else {
+          for (let kk = 0; kk < K; kk++) {
+            const at = base + kk * dilation;
+            if (at >= 0 && at < L) acc += w[wb + kk] * x[xb + at];
+          }
+        }
+        o[ob + t] = acc;
+      }
+    }
+  }
+}
+
+/** 1-D convolution: X [N, C, L], W [M, C/group, K], B [M]. */
+function conv(ctx: BuildContext): Op {
+  const attrs = ctx.attrs;
+  const group = attrs.int("group", 1);
+  const autoPad = attrs.string("auto_pad", "NOTSET");
+  const W = ctx.constant(1);
+  const kernelShape = attrs.ints("kernel_shape");
+  const spatial = kernelShape?.length ?? (W ? W.shape.length - 2 : 1);
+  if (spatial !== 1) fail("E_UNSUPPORTED", `${ctx.label}: Conv with ${spatial} spatial dimensions (recur runs 1-D convolutions)`);
+  const stride = attrs.ints("strides")?.[0] ?? 1;
+  const dilation = attrs.ints("dilations")?.[0] ?? 1;
+  const padsAttr = attrs.ints("pads") ?? [0, 0];
+  const outs: Outs = [undefined];
+  const shape = [0, 0, 0];
+  let cols = new Float64Array(0);
+  // group 1 with constant float32 weights: the columns through the Wasm GEMM, W packed once.
+  const constBias = ctx.has(2) ? ctx.constant(2) : undefined;
+  const wasm =
+    group === 1 && W !== undefined && W.dtype === "float32" && W.shape.length === 3 && (!ctx.has(2) || constBias?.dtype === "float32")
+      ? new WasmLinear(W.shape[1] * W.shape[2], W.shape[0], W.data as Float32Array, constBias?.data as Float32Array | undefined)
+      : undefined;
+  return {
+    outs,
+    kernel: wasm ? "TypeScript + recur's Wasm GEMM (im2col, packed constant weight)" : undefined,
+    dispose: () => wasm?.dispose(),
+    run(ins) {
+      const X = ins[0]!, Wt = ins[1]!, Bt = ins[2];
+      const x = floatInput(ctx, X, "X"), w = floatInput(ctx, Wt, "W");
+      if (X.shape.length !== 3 || Wt.shape.length !== 3) fail("E_SHAPE", `${ctx.label}: 1-D Conv needs X [N, C, L] and W [M, C/group, K], got ${shapeStr(X.shape)} and ${shapeStr(Wt.shape)}`);
+      const N = X.shape[0], C = X.shape[1], L = X.shape[2];
+      const M = Wt.shape[0], Cg = Wt.shape[1], K = Wt.shape[2];
+      if (Cg * group !== C || M % group !== 0) fail("E_SHAPE", `${ctx.label}: X has ${C} channels, W ${shapeStr(Wt.shape)} with group ${group} needs ${Cg * group}`);
+      const span = (K - 1) * dilation + 1;
+      let padL = padsAttr[0], padR = padsAttr[1];
+      if (autoPad === "VALID") padL = padR = 0;
+      else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+        const outLen = Math.ceil(L / stride);
+        const total = Math.max(0, (outLen - 1) * stride + span - L);
+        padL = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
+        padR = total - padL;
+      }
+      const Lo = Math.floor((L + padL + padR - span) / stride) + 1;
+      if (Lo < 0) fail("E_SHAPE", `${ctx.label}: input length ${L} is shorter than the kernel span ${span}`);
+      shape[0] = N;
+      shape[1] = M;
+      shape[2] = Lo;
+      const out = ensure(outs[0], X.dtype, shape);
+      outs[0] = out;
+      const o = out.data as F;
+      const bias = Bt ? floatInput(ctx, Bt, "B") : undefined;
+      const Mg = M / group;
+      const CK = Cg * K;
+      if (wasm && Wt === W && Bt === constBias && X.dtype === "float32") {
+        for (let nIdx = 0; nIdx < N; nIdx++) {
+          const rows = wasm.input(Lo);
+          for (let t = 0; t < Lo; t++) {
+            const base = t * stride - padL;
+            for (let c = 0; c < C; c++) {
+              const xb = (nIdx * C + c) * L;
+              const cb = t * CK + c * K;
+              for (let kk = 0; kk < K; kk++) {
+                const at = base + kk * dilation;
+                rows[cb + kk] = at >= 0 && at < L ? x[xb + at] : 0;
+              }
+            }
+          }
+          const y = wasm.run(Lo);
+          for (let m = 0; m < M; m++) {
+            const ob = (nIdx * M + m) * Lo;
+            for (let t = 0; t < Lo; t++) o[ob + t] = y[t * M + m];
+          }
+        }
+        return;
+      }
+      if (Cg === 1 && Mg === 1) {
+        depthwise(x, w, bias, o, N, M, L, Lo, K, stride, dilation, padL);
+        return;
+      }
+      // im2col per group: cols[t][c*K + k] is the input under tap k of channel c at output t, so
+      // each output is one contiguous dot product of length C/group * K.
+      if (cols.length < Lo * CK) cols = new Float64Array(Lo * CK);
+      for (let nIdx = 0; nIdx < N; nIdx++) {
+        for (let g = 0; g < group; g++) {
+          for (let t = 0; t < Lo; t++) {
+            const base = t * stride - padL;
+            for (let c = 0; c < Cg; c++) {
+              const xb = (nIdx * C + g * Cg + c) * L;
+              const cb = t * CK + c * K;
+              for (let kk = 0; kk < K; kk++) {
+                const at = base + kk * dilation;
+                cols[cb + kk] = at >= 0 && at < L ? x[xb + at] : 0;
+              }
+            }
+          }
+          for (let mm = 0; mm < Mg; mm++) {
+            const m = g * Mg + mm;
+            const wb = m * CK;
+            const ob = (nIdx * M + m) * Lo;
+            const b0 = bias ? bias[m] : 0;
+            for (let t = 0; t < Lo; t++) {
+              const cb = t * CK;
+              let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+              let j = 0;
+              for (; j + 3 < CK; j += 4) {
+                s0 += w[wb + j] * cols[cb + j];
+                s1 += w[wb + j + 1] * cols[cb + j + 1];
+                s2 += w[wb + j + 2] * cols[cb + j + 2];
+                s3 += w[wb + j + 3] * cols[cb + j + 3];
+              }
+              for (; j < CK; j++) s0 += w[wb + j] * cols[cb + j];
+              o[ob + t] = b0 + (s0 + s1 + s2 + s3);
+            }
+          }
+        }
+      }
+    },
+  };
+}
+
+function softmax(log: boolean): OpFactory {
+  return (ctx) => {
+    const legacy = ctx.opset < 13;
+    const a0 = ctx.attrs.int("axis", legacy ? 1 : -1);
+    const outs: Outs = [undefined];
+    return {
+      outs,
+      run(ins) {
+        const X = ins[0]!;
+        const x = floatInput(ctx, X, "input");
+        const r = X.shape.length;
+        const a = axis(ctx.label, a0, Math.max(r, 1));
+        const out = ensure(outs[0], X.dtype, X.shape);
+        outs[0] = out;
+        const o = out.data as F;
+        // Opset < 13 normalises over all axes from `axis` on (the input coerced to 2-D).
+        const outer = span(X.shape, 0, a);
+        const len = legacy ? span(X.shape, a) : X.shape[a] ?? 1;
+        const inner = legacy ? 1 : span(X.shape, a + 1);
+        for (let p = 0; p < outer; p++) {
+          for (let q = 0; q < inner; q++) {
+            const base = p * len * inner + q;
+            let max = -Infinity;
+            for (let i = 0; i < len; i++) max = Math.max(max, x[base + i * inner]);
+            let sum = 0;
+            for (let i = 0; i < len; i++) sum += Math.exp(x[base + i * inner] - max);
+            if (log) {
+              const ls = Math.log(sum);
+              for (let i = 0; i < len; i++) o[base + i * inner] = x[base + i * inner] - max - ls;
+            } else for (let i = 0; i < len; i++) o[base + i * inner] = Math.exp(x[base + i * inner] - max) / sum;
+          }
+        }
+      },
+    };
+  };
+}
+
+function reduce(mean: boolean): OpFactory {
+  return (ctx) => {
+    const keep = ctx.attrs.int("keepdims", 1) === 1;
+    const noopEmpty = ctx.attrs.int("noop_with_empty_axes", 0) === 1;
+    const axesFromInput = !ctx.attrs.has("axes");
+    const attrAxes = ctx.attrs.ints("axes");
+    const axesInto: number[] = [], axNorm: number[] = [];
+    const axesLabel = `${ctx.label}: axes`;
+    const outs: Outs = [undefined];
+    let key: number[] = [];
+    let keyAxes: number[] = [];
+    let map: Int32Array = new Int32Array(0);
+    let counts = 1;
+    const shape: number[] = [];
+    let acc = new Float64Array(0);
+    return {
+      outs,
+      run(ins) {
+        const X = ins[0]!;
+        const r = X.shape.length;
+        let axes = axesFromInput ? (ins[1] ? readInts(ins[1], axesInto, axesLabel) : undefined) : attrAxes;
+        if (axes !== undefined && axes.length === 0) axes = undefined;
+        if (axes === undefined && noopEmpty) {
+          const out = ensure(outs[0], X.dtype, X.shape);
+          outs[0] = out;
+          (out.data as Float32Array).set(X.data as Float32Array);
+          return;
+        }
+        const ax = axNorm;
+        ax.length = axes?.length ?? r;
+        for (let i = 0; i < ax.length; i++) ax[i] = axes ? axis(ctx.label, axes[i], r) : i;
+        if (!sameShape(key, X.shape) || !sameShape(keyAxes, ax)) {
+          key = [...X.shape];
+          keyAxes = [...ax];
+          shape.length = 0;
+          const reducedShape: number[] = [];
+          counts = 1;
+          for (let i = 0; i < r; i++) {
+            if (ax.includes(i)) {
+              counts *= X.shape[i];
+              reducedShape.push(1);
+              if (keep) shape.push(1);
+            } else {
+              reducedShape.push(X.shape[i]);
+              shape.push(X.shape[i]);
+            }
+          }
+          // Output index of every input element.
+          const n = X.data.length;
+          map = new Int32Array(n);
+          const idx = new Array<number>(r).fill(0);
+          const st = new Array<number>(r);
+          let s = 1;
+          for (let i = r - 1; i >= 0; i--) {
+            st[i] = ax.includes(i) ? 0 : s;
+            s *= reducedShape[i];
+          }
+          for (let e = 0; e < n; e++) {
+            let at = 0;
+            for (let d = 0; d < r; d++) at += idx[d] * st[d];
+            map[e] = at;
+            for (let d = r - 1; d >= 0; d--) {
+              if (++idx[d] < X.shape[d]) break;
+              idx[d] = 0;
+            }
+          }
+          acc = new Float64Array(numel(shape));
+        }
+        const out = ensure(outs[0], X.dtype, shape);
+        outs[0] = out;
+        acc.fill(0);
+        const x = X.data;
+        if (X.dtype === "int64") for (let e = 0; e < map.length; e++) acc[map[e]] += getInt64(x as BigInt64Array, e);
+        else for (let e = 0; e < map.length; e++) acc[map[e]] += x[e] as number;
+        for (let i = 0; i < acc.length; i++) {
+          const v = mean ? acc[i] / counts : acc[i];
+          if (X.dtype === "int64") setInt64(out.data as BigInt64Array, i, Math.trunc(v));
+          else (out.data as Float32Array)[i] = v;
+        }
+      },
+    };
+  };
+}
+
+export const nnOps: Record<string, OpFactory> = {
+  MatMul: matMul,
+  Gemm: gemm,
+  Conv: conv,
+  Softmax: softmax(false),
+  LogSoftmax: softmax(true),
+  ReduceMean: reduce(true),
+  ReduceSum: reduce(false),
+};
