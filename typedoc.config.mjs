@@ -22,6 +22,9 @@ export default {
   out: "./docs/api",
   readme: "none",
   includeVersion: true,
+  // The reference documents the published API; links into a source host would depend on the
+  // clone's git remote (a fresh CI clone has none that TypeDoc can read).
+  disableSources: true,
   excludePrivate: true,
   excludeProtected: true,
   excludeInternal: true,
