@@ -13,6 +13,7 @@ export { peakProbe } from "./probe";
 export { packGates, packedGatesSize, packGateRows, unpackGateRowsAdd } from "./cells/layout";
 export { recurrentForward, recurrentBackward } from "./cells/recurrent";
 export { esnRun } from "./reservoir/run";
+export { esnTrialsStart, esnTrialsFinish } from "./reservoir/trials";
 export { syrkUpper, ridgeSystem, cholSolve, rowsToColumns, dualSystem, dualReadout, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir/linalg";
 export { sgdStep, rmspropStep, adagradStep, adamStep } from "./optimizers";
 export { sumSquaresF64, maxAbsF32, scaleInPlace, clampInPlace } from "./clip";

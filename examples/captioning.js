@@ -12,6 +12,8 @@
 import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 await init();
 const rng = createRng(5);
 
@@ -74,12 +76,12 @@ const accuracy = (list, n) => {
 const steps = quick ? 120 : 400;
 for (let step = 1; step <= steps; step++) {
   const { loss } = model.trainStep(makeBatch(trainScenes, 32), optimizer, { clipGradNorm: 5 });
-  if (step % (steps / 5) === 0) console.log(`step ${step}: loss ${(loss / Math.LN2).toFixed(3)} bits per word`);
+  if (step % (steps / 5) === 0) say(`step ${step}: loss ${(loss / Math.LN2).toFixed(3)} bits per word`);
 }
 const seen = accuracy(trainScenes, 90);
 const novel = accuracy(testScenes, 30);
-for (const scene of testScenes.slice(0, 3)) console.log(`unseen scene "${caption(scene)}" -> "${describe(scene)}"`);
-console.log(`exact captions: ${(100 * seen).toFixed(0)} % of scenes seen in training (new noise), ${(100 * novel).toFixed(0)} % of never-seen scenes`);
+for (const scene of testScenes.slice(0, 3)) say(`unseen scene "${caption(scene)}" -> "${describe(scene)}"`);
+say(`exact captions: ${(100 * seen).toFixed(0)} % of scenes seen in training (new noise), ${(100 * novel).toFixed(0)} % of never-seen scenes`);
 optimizer.dispose();
 model.dispose();
-console.log(`result: ${JSON.stringify({ seen, unseen: novel })}`);
+if (json) console.log(JSON.stringify({ seen, unseen: novel }));

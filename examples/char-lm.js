@@ -8,13 +8,16 @@
 //
 //   node examples/char-lm.js           (about 20 s)
 //   node examples/char-lm.js --quick   (a few seconds, small sizes; the test suite runs this)
+//   add --json to print only the final metrics, as one JSON line
 import { readFileSync } from "node:fs";
 import { Adam, SequenceModel, init } from "recur-nn";
 import { CharLM } from "recur-nn/char-lm";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 const info = await init();
-console.log(`recur on the ${info.backend} backend\n`);
+say(`recur on the ${info.backend} backend\n`);
 
 // ---- 1. hello ----
 const chars = ["h", "e", "l", "o"];
@@ -26,12 +29,12 @@ const batch = { input: { shape: [4, 1], data: ids("hell") }, target: { shape: [4
 let helloLoss = NaN;
 for (let step = 1; step <= 60; step++) {
   helloLoss = model.trainStep(batch, optimizer).loss;
-  if (step % 20 === 0) console.log(`hello step ${step}: loss ${(helloLoss / Math.LN2).toFixed(4)} bits per character`);
+  if (step % 20 === 0) say(`hello step ${step}: loss ${(helloLoss / Math.LN2).toFixed(4)} bits per character`);
 }
 const logits = model.predict({ input: batch.input }).data; // [4, 1, 4]
 const predicted = text([0, 1, 2, 3].map((t) => argmax(logits.subarray(t * 4, t * 4 + 4))));
 const generated = text(model.sample({ prime: ids("h"), length: 4, topK: 1 }));
-console.log(`after "hell" the model predicts "${predicted}"; generating from "h" gives "h${generated}"\n`);
+say(`after "hell" the model predicts "${predicted}"; generating from "h" gives "h${generated}"\n`);
 optimizer.dispose();
 model.dispose();
 
@@ -52,16 +55,16 @@ const r = await lm.train({
   batchSize: 16,
   lr: 5e-3,
   progressEvery: Math.max(1, steps / 5),
-  onProgress: (p) => console.log(`guide step ${p.step}/${steps}: loss ${bits(p.loss)} bits per character (${Math.round(p.charsPerSecond)} chars/s)`),
+  onProgress: (p) => say(`guide step ${p.step}/${steps}: loss ${bits(p.loss)} bits per character (${Math.round(p.charsPerSecond)} chars/s)`),
 });
 const after = { train: lm.evaluate(train), heldOut: lm.evaluate(heldOut) };
-console.log(`\nbits per character, training text: ${bits(before.train)} -> ${bits(after.train)}; held-out: ${bits(before.heldOut)} -> ${bits(after.heldOut)}`);
+say(`\nbits per character, training text: ${bits(before.train)} -> ${bits(after.train)}; held-out: ${bits(before.heldOut)} -> ${bits(after.heldOut)}`);
 for (const temperature of [0.3, 0.7, 1.0, 1.5]) {
-  console.log(`\n--- temperature ${temperature} ---\nThe model${lm.sample({ prime: "The model", length: quick ? 80 : 240, temperature, seed: 3 })}`);
+  say(`\n--- temperature ${temperature} ---\nThe model${lm.sample({ prime: "The model", length: quick ? 80 : 240, temperature, seed: 3 })}`);
 }
 lm.dispose();
 
-console.log(`\nresult: ${JSON.stringify({ helloLoss, predicted, generated, steps: r.steps, before, after })}`);
+if (json) console.log(JSON.stringify({ helloLoss, predicted, generated, steps: r.steps, before, after }));
 
 function argmax(v) {
   let best = 0;

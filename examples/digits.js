@@ -3,11 +3,14 @@
 //
 //   node examples/digits.js           (about a minute: 7500 training images)
 //   node examples/digits.js --quick   (seconds, 1500 images; the test suite runs this)
+//   add --json to print only the final metrics, as one JSON line
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 await init();
 
 // The package ships each digit class as one JSON array of 28x28 grey levels in [0, 1].
@@ -23,7 +26,7 @@ for (let digit = 0; digit <= 9; digit++) {
     (i < perClass ? train : test).push({ pixels: raw.slice(i * 784, (i + 1) * 784), label: digit });
   }
 }
-console.log(`${train.length} training and ${test.length} test images`);
+say(`${train.length} training and ${test.length} test images`);
 
 // [T = 28 rows, B images, 28 pixels]: step t of image b is row t.
 function toBatch(images) {
@@ -53,13 +56,13 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     loss += model.trainStep(toBatch(train.slice(i, i + batchSize)), optimizer, { clipGradNorm: 5 }).loss;
     n++;
   }
-  console.log(`epoch ${epoch}: mean loss ${(loss / n / Math.LN2).toFixed(3)} bits per image, test accuracy ${(100 * accuracy(test)).toFixed(1)} %`);
+  say(`epoch ${epoch}: mean loss ${(loss / n / Math.LN2).toFixed(3)} bits per image, test accuracy ${(100 * accuracy(test)).toFixed(1)} %`);
 }
 const testAccuracy = accuracy(test);
-console.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; test accuracy ${(100 * testAccuracy).toFixed(1)} % (chance: 10 %)`);
+say(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; test accuracy ${(100 * testAccuracy).toFixed(1)} % (chance: 10 %)`);
 optimizer.dispose();
 model.dispose();
-console.log(`result: ${JSON.stringify({ testAccuracy, train: train.length, test: test.length })}`);
+if (json) console.log(JSON.stringify({ testAccuracy, train: train.length, test: test.length }));
 
 function accuracy(images) {
   const logits = model.predict(toBatch(images)).data; // [B, 10]

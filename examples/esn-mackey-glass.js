@@ -3,7 +3,7 @@
 // regression, one solve). Then the network runs free, each prediction fed back as the next
 // input, and the forecast is plotted against the truth as an SVG.
 //
-//   node examples/esn-mackey-glass.js [--quick] [--out file.svg]
+//   node examples/esn-mackey-glass.js [--quick] [--json] [--out file.svg]
 import { writeFileSync } from "node:fs";
 import { init } from "recur-nn";
 import { mackeyGlass, nrmse, toTensor } from "recur-nn/datasets";
@@ -11,6 +11,8 @@ import { ESN } from "recur-nn/esn";
 import { linePlot } from "../dist/cli/svg.js";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 const outIndex = process.argv.indexOf("--out");
 const out = outIndex > 0 ? process.argv[outIndex + 1] : "esn-mackey-glass.svg";
 await init();
@@ -36,8 +38,8 @@ const ms = performance.now() - t0;
 const truth = series.subarray(train + 1, train + 1 + horizon);
 const score = (n) => nrmse(forecast.subarray(0, n), truth.subarray(0, n));
 const result = { units: esn.layers[0].units, nrmse100: score(100), nrmse300: score(300), nrmse500: score(500) };
-console.log(`reservoir of ${result.units} units fitted and run in ${ms.toFixed(0)} ms`);
-console.log(`free-running forecast NRMSE: ${result.nrmse100.toExponential(2)} over 100 steps, ${result.nrmse300.toExponential(2)} over 300, ${result.nrmse500.toExponential(2)} over 500`);
+say(`reservoir of ${result.units} units fitted and run in ${ms.toFixed(0)} ms`);
+say(`free-running forecast NRMSE: ${result.nrmse100.toExponential(2)} over 100 steps, ${result.nrmse300.toExponential(2)} over 300, ${result.nrmse500.toExponential(2)} over 500`);
 esn.dispose();
 
 writeFileSync(out, linePlot(
@@ -47,5 +49,5 @@ writeFileSync(out, linePlot(
   ],
   { title: `Echo state network, ${horizon}-step free-running forecast`, xLabel: "steps ahead", yLabel: "x(t)" },
 ));
-console.log(`wrote ${out}`);
-console.log(`result: ${JSON.stringify({ ...result, svg: out })}`);
+say(`wrote ${out}`);
+if (json) console.log(JSON.stringify({ ...result, svg: out }));

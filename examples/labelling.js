@@ -9,6 +9,8 @@
 import { Adam, SequenceModel, createRng, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 await init();
 const rng = createRng(7);
 const T = 24;
@@ -56,9 +58,9 @@ for (const bidirectional of [false, true]) {
   const { accuracy, majority } = evaluate(model, test);
   results[bidirectional ? "bidirectional" : "unidirectional"] = accuracy;
   results.majority = majority;
-  console.log(`${bidirectional ? "bidirectional " : "left-to-right "} LSTM, ${steps} updates: ${(100 * accuracy).toFixed(1)} % of steps tagged right`);
+  say(`${bidirectional ? "bidirectional " : "left-to-right "} LSTM, ${steps} updates: ${(100 * accuracy).toFixed(1)} % of steps tagged right`);
   optimizer.dispose();
   model.dispose();
 }
-console.log(`always answering "no peak" would score ${(100 * results.majority).toFixed(1)} %`);
-console.log(`result: ${JSON.stringify(results)}`);
+say(`always answering "no peak" would score ${(100 * results.majority).toFixed(1)} %`);
+if (json) console.log(JSON.stringify(results));

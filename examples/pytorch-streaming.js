@@ -13,13 +13,15 @@
 // frames arrive: step() keeps the state between calls and allocates no Wasm memory per step.
 // The streamed outputs equal those of one pass over the whole sequence.
 //
-//   node examples/pytorch-streaming.js [--quick]
+//   node examples/pytorch-streaming.js [--quick] [--json]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { GRU, Linear, createRng, init, readSafetensors, withoutPrefix, writeSafetensors } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 await init();
 const I = 40, H = 64, C = 3, LAYERS = 2;
 
@@ -41,7 +43,7 @@ writeFileSync(file, writeSafetensors(stateDict, { format: "pt" }));
 
 // ---- the recur side ----
 const { tensors } = readSafetensors(readFileSync(file));
-console.log(`read ${file}: ${Object.keys(tensors).join(", ")}`);
+say(`read ${file}: ${Object.keys(tensors).join(", ")}`);
 const gru = new GRU({ inputSize: I, hiddenSize: H, numLayers: LAYERS });
 gru.loadStateDict(withoutPrefix(tensors, "gru.")); // rejects missing, extra or misshaped keys
 const fc = new Linear({ inFeatures: H, outFeatures: C });
@@ -69,10 +71,10 @@ const classes = Array.from({ length: T }, (_, t) => {
   const row = streamed.subarray(t * C, (t + 1) * C);
   return row.indexOf(Math.max(...row));
 });
-console.log(`streamed ${T} frames at ${usPerFrame.toFixed(1)} µs per frame (GRU 2x${H} + linear head)`);
-console.log(`first frames' classes: ${classes.slice(0, 40).join("")}`);
-console.log(`largest difference between streamed and whole-sequence outputs: ${maxDiff.toExponential(2)}`);
+say(`streamed ${T} frames at ${usPerFrame.toFixed(1)} µs per frame (GRU 2x${H} + linear head)`);
+say(`first frames' classes: ${classes.slice(0, 40).join("")}`);
+say(`largest difference between streamed and whole-sequence outputs: ${maxDiff.toExponential(2)}`);
 gru.dispose();
 fc.dispose();
 rmSync(dirname(file), { recursive: true });
-console.log(`result: ${JSON.stringify({ frames: T, usPerFrame, maxDiff, keys: Object.keys(tensors).length })}`);
+if (json) console.log(JSON.stringify({ frames: T, usPerFrame, maxDiff, keys: Object.keys(tensors).length }));

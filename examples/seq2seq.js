@@ -7,9 +7,12 @@
 //
 //   node examples/seq2seq.js           (about 40 s)
 //   node examples/seq2seq.js --quick   (a few seconds; the test suite runs this)
+//   add --json to print only the final metrics, as one JSON line
 import { Adam, LSTM, Linear, clipGradNorm, createRng, crossEntropy, init } from "recur-nn";
 
 const quick = process.argv.includes("--quick");
+const json = process.argv.includes("--json"); // only the final metrics, as one JSON line
+const say = json ? () => {} : console.log;
 await init();
 const rng = createRng(3);
 const DIGITS = 10; // tokens 0-9
@@ -95,11 +98,11 @@ for (let step = 1; step <= steps; step++) {
   loss = trainStep(64);
   if (step % (steps / 4) === 0) {
     const e = evaluate(200);
-    console.log(`step ${step}: loss ${(loss / Math.LN2).toFixed(3)} bits per digit, digits right ${(100 * e.tokenAccuracy).toFixed(1)} %, whole sequences right ${(100 * e.sequenceAccuracy).toFixed(1)} %`);
+    say(`step ${step}: loss ${(loss / Math.LN2).toFixed(3)} bits per digit, digits right ${(100 * e.tokenAccuracy).toFixed(1)} %, whole sequences right ${(100 * e.sequenceAccuracy).toFixed(1)} %`);
   }
 }
 const final = evaluate(1000);
-console.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; e.g. ${final.example.input} -> ${final.example.output}`);
-console.log(`chance: ${(100 / DIGITS).toFixed(0)} % of digits, ${(100 / DIGITS ** L).toExponential(0)} % of sequences`);
+say(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; e.g. ${final.example.input} -> ${final.example.output}`);
+say(`chance: ${(100 / DIGITS).toFixed(0)} % of digits, ${(100 / DIGITS ** L).toExponential(0)} % of sequences`);
 for (const m of [optimizer, ...modules]) m.dispose();
-console.log(`result: ${JSON.stringify({ loss, ...final })}`);
+if (json) console.log(JSON.stringify({ loss, ...final }));

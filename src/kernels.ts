@@ -32,6 +32,13 @@ export interface Kernels {
   recurrentForward(desc: number): void;
   // Echo state networks (assembly/reservoir/): descriptor layout in src/esn/layout.ts.
   esnRun(model: number, steps: number, inputs: number, teacher: number, outputs: number, states: number, washout: number, flags: number): number;
+  /**
+   * Cross-validation trials of esnSearch (record layout in src/esn/search.ts). With a pool the
+   * workers run them while the caller returns (1) and must call esnTrialsFinish before any other
+   * kernel may use the pool; without one they run at once (0).
+   */
+  esnTrialsStart(records: number, count: number, recBytes: number): number;
+  esnTrialsFinish(count: number): void;
   syrkUpper(c: number, g: number, a: number, rows: number): void;
   ridgeSystem(gram: number, g: number, n: number, o: number, ridge: number, a: number, b: number): void;
   cholSolve(a: number, n: number, b: number, nrhs: number, tol: number): number;

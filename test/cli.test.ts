@@ -68,6 +68,11 @@ describe.concurrent("errors are one line and a non-zero exit", () => {
     [["sample", "m.safetensors", "--temperature", "0"], 2, /--temperature must be a number > 0/],
     [["info", "nothing.safetensors"], 1, /^recur info: no such file: nothing.safetensors$/],
     [["esn", "weather"], 2, /unknown task "weather" \(tasks: mackey-glass, narma10, lorenz, sine\)/],
+    [["esn", "weather", "--search", "4"], 2, /unknown task "weather"/],
+    [["esn", "narma10", "--search", "0"], 2, /--search must be an integer >= 1, got "0"/],
+    [["esn", "narma10", "--search", "3", "--grid", "2"], 2, /give --search or --grid, not both/],
+    [["esn", "narma10", "--search", "3", "--threads", "many"], 2, /--threads must be a positive integer or "auto", got "many"/],
+    [["esn", "narma10", "--search", "3", "--folds", "3000"], 1, /too few for 3000 folds/],
     [["demo", "extra"], 2, /unexpected argument "extra"/],
     [["parity"], 2, /^recur parity: no fixture files given \(see recur parity --help\)$/],
     [["parity", "--fast", "x.json"], 2, /^recur parity: unknown option --fast/],
@@ -177,6 +182,23 @@ describe("esn", () => {
     expect(free).toBeLessThan(0.1);
     const svg = readFileSync(join(dir, "mg.svg"), "utf8");
     expect(svg.match(/<polyline/g)).toHaveLength(2);
+  });
+  it("--search: prints the best trial and its held-out score, and plots the loss against each hyperparameter", async () => {
+    const r = await recur(["esn", "narma10", "--search", "6", "--units", "60", "--folds", "2", "--threads", "2", "--out", "search.svg"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/random search of 6 trials, 2-fold cross-validation on the training span, 2 threads/);
+    const best = /best \(trial (\d+)\): spectralRadius ([\d.e+-]+), leakRate ([\d.e+-]+), inputScaling ([\d.e+-]+), connectivity ([\d.e+-]+), ridge ([\d.e+-]+)/.exec(r.stdout)!;
+    expect(best, r.stdout).not.toBeNull();
+    expect(Number(best[2])).toBeGreaterThanOrEqual(0.1);
+    expect(Number(best[6])).toBeLessThanOrEqual(0.1);
+    const cv = Number(/cross-validated NRMSE ([\d.e-]+)/.exec(r.stdout)![1]);
+    expect(cv).toBeGreaterThan(0);
+    expect(cv).toBeLessThan(1);
+    expect(r.stdout).toMatch(/held-out NRMSE one-step: best [\d.e-]+, default reservoir [\d.e-]+/);
+    const svg = readFileSync(join(dir, "search.svg"), "utf8");
+    for (const p of ["spectralRadius", "leakRate", "inputScaling", "connectivity", "ridge"]) expect(svg).toContain(`>${p}</text>`);
+    expect(svg.match(/<circle/g)).toHaveLength(5 * 6); // every trial in every panel
+    expect(svg.match(/fill="#d62728"/g)).toHaveLength(5); // the best one in red
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Every example in examples/ runs as a person would run it (`node examples/<name>.js`, against
- * the built dist/), at the small sizes of --quick, and must reach a meaningful result. Each
- * example prints its numbers as JSON on a last line "result: {...}".
+ * the built dist/), at the small sizes of --quick, and must reach a meaningful result. With
+ * --json an example prints nothing but its final metrics, as one JSON line.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,11 +16,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(name: string, ...args: string[]): Promise<Record<string, any>> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(root, "examples", name), "--quick", ...args], { cwd: dir, encoding: "utf8", timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(root, "examples", name), "--quick", "--json", ...args], { cwd: dir, encoding: "utf8", timeout: 90_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${name} failed: ${stderr || err.message}`));
-      const line = stdout.trimEnd().split("\n").at(-1) ?? "";
-      if (!line.startsWith("result: ")) return reject(new Error(`${name} printed no result line:\n${stdout}`));
-      resolve(JSON.parse(line.slice("result: ".length)));
+      const lines = stdout.trimEnd().split("\n");
+      if (lines.length !== 1) return reject(new Error(`${name} --json printed ${lines.length} lines, not one:\n${stdout}`));
+      resolve(JSON.parse(lines[0]));
     });
   });
 }
@@ -74,5 +74,37 @@ describe.concurrent("examples", () => {
     expect(r.keys).toBe(10);
     expect(r.frames).toBe(200);
     expect(r.maxDiff).toBeLessThan(1e-6);
+  });
+
+  it("cooking: the hand-set RNN plans the week and follows the rule on 1000 random days", async () => {
+    const r = await run("cooking.js");
+    expect(r.week).toEqual(r.weekByRule);
+    expect(new Set(r.week).size).toBe(3); // the week visits every dish
+    expect(r.days).toBe(1000);
+    expect(r.mismatches).toBe(0);
+  });
+
+  it("binary-addition: trained on 8-bit numbers, adds 16- and 32-bit ones; a hidden unit holds the carry", async () => {
+    const r = await run("binary-addition.js");
+    for (const bits of ["8", "16", "32"]) expect(r.accuracy[bits].sums, `${bits} bits`).toBeGreaterThan(0.95);
+    expect(r.carryAgreement).toBe(1);
+    expect(r.table).toHaveLength(8);
+    for (const row of r.table) expect(row.sum + 2 * row.carryOut).toBe(row.carryIn + row.a + row.b);
+  });
+
+  it("spam: a GRU over words classifies held-out SpamAssassin mail, beside a bag-of-words baseline", async () => {
+    const r = await run("spam.js");
+    expect(r.test).toBe(240);
+    expect(r.majority).toBeLessThan(0.75);
+    expect(r.rnn).toBeGreaterThan(r.majority + 0.08);
+    expect(r.baseline).toBeGreaterThan(0.9); // the classic filter works on this data
+  });
+
+  it("frames: an LSTM over frames tells the moving digit and its direction in held-out clips", async () => {
+    const r = await run("frames.js");
+    expect(r.test).toBe(300);
+    expect(r.frames).toBe(8);
+    expect(r.direction).toBeGreaterThan(0.9); // chance 0.25: needs more than one frame
+    expect(r.digit).toBeGreaterThan(0.4); // chance 0.1
   });
 });

@@ -211,6 +211,40 @@ describe("dtype conversion", () => {
   });
 });
 
+describe("float64 and integer tensors kept exactly (keepTypes)", () => {
+  it("writes F64, I32 and U32 by data type, byte for byte as the format says", () => {
+    const bytes = writeSafetensors({
+      a: { shape: [2], data: new Float64Array([0.1, -(2 ** -1074)]) },
+      b: { shape: [2], data: new Int32Array([-1, 7]) },
+      c: { shape: [1], data: new Uint32Array([0xfffffffe]) },
+    });
+    const header = '{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"b":{"dtype":"I32","shape":[2],"data_offsets":[16,24]},"c":{"dtype":"U32","shape":[1],"data_offsets":[24,28]}}';
+    const data = [
+      ...le(8, (v, at, x: number) => v.setFloat64(at, x, true), [0.1, -(2 ** -1074)]),
+      ...le(4, (v, at, x: number) => v.setInt32(at, x, true), [-1, 7]),
+      ...le(4, (v, at, x: number) => v.setUint32(at, x, true), [0xfffffffe]),
+    ];
+    expect(Array.from(bytes)).toEqual(Array.from(file(header, data)));
+  });
+
+  it("reads them back exactly with keepTypes, as float32 without", () => {
+    const bytes = writeSafetensors({ a: { shape: [3], data: new Float64Array([0.1, 1e300, -0]) }, i: { shape: [2], data: new Int32Array([-(2 ** 31), 2 ** 31 - 1]) }, u: { shape: [1], data: new Uint32Array([2 ** 32 - 1]) }, f: { shape: [1], data: new Float32Array([1.5]) } });
+    const kept = readSafetensors(bytes, { keepTypes: true }).tensors;
+    expect(kept.a.data).toBeInstanceOf(Float64Array);
+    expect(Array.from(kept.a.data)).toEqual([0.1, 1e300, -0]);
+    expect(kept.i.data).toEqual(new Int32Array([-(2 ** 31), 2 ** 31 - 1]));
+    expect(kept.u.data).toEqual(new Uint32Array([2 ** 32 - 1]));
+    expect(kept.f.data).toEqual(new Float32Array([1.5]));
+    const plain = readSafetensors(bytes).tensors;
+    expect(plain.a.data).toEqual(new Float32Array([0.1, Infinity, -0]));
+    expect(plain.i.data).toBeInstanceOf(Float32Array);
+  });
+
+  it("rejects a shape that does not match the data", () => {
+    expect(expectCode(() => writeSafetensors({ x: { shape: [3], data: new Float64Array(2) } }), "E_SHAPE").message).toContain('tensors["x"]');
+  });
+});
+
 // ---- corrupt files ----
 
 describe("corrupt files throw E_FORMAT", () => {

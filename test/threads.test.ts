@@ -188,6 +188,26 @@ describe("bit-identical results on 2 threads and on the single-thread binary", (
     expectIdentical(results[0].readout, results[1].readout, "ESN readout");
     expectIdentical(results[0].y, results[1].y, "ESN predict");
   });
+
+  it("esnSearch: the trials spread over the workers and find the same losses as on one thread", async () => {
+    const T = 400;
+    const u = Float32Array.from({ length: T + 1 }, (_, t) => Math.sin(t * 0.21) + 0.5 * Math.sin(t * 0.063));
+    const task = { inputs: { shape: [T, 1], data: u.subarray(0, T) }, targets: { shape: [T, 1], data: u.slice(1) }, washout: 30 };
+    // Dense reservoirs of 300 units: their packing and their Gram would fork if a kernel inside a
+    // trial, or a build on the calling thread while trials run, did not stay on its thread.
+    const space = { spectralRadius: [0.3, 1.2] as const, leakRate: [0.1, 1] as const, ridge: [1e-9, 1e-2] as const };
+    const options = { trials: 5, folds: 2, seed: 2, reservoir: { units: 300, sparse: false } };
+    const a = await one.lib.esnSearch(task, space, options);
+    const pool = two.rt.runtime().pool!;
+    const before = pool.forks();
+    const b = await two.lib.esnSearch(task, space, options);
+    // One fork per batch of trials (4 and 1 trials), plus the packing of the first batch's 4
+    // reservoirs, built while the pool was idle; the second batch was built while the first ran,
+    // with every kernel on the calling thread.
+    expect(pool.forks() - before).toBe(2 + 4);
+    expect(b.trials).toEqual(a.trials);
+    expect(a.trials.every((t) => t.status === "ok")).toBe(true);
+  });
 });
 
 describe("init({ threads }), setThreads, shutdown", () => {

@@ -5,6 +5,7 @@ import {
 } from "../src/index.js";
 import { runParityCase } from "../src/testing/index.js";
 import { listTrajectories, loadTorchJson } from "./helpers/fixtures.js";
+import { directionalCheck } from "./helpers/gradcheck.js";
 import { randn } from "./helpers/random.js";
 import { createRng } from "../src/random.js";
 
@@ -26,34 +27,6 @@ describe("training trajectories (PyTorch fixtures)", () => {
 function tokens(T: number, B: number, V: number, seed: number): { shape: number[]; data: Int32Array } {
   const rng = createRng(seed);
   return { shape: [T, B], data: Int32Array.from({ length: T * B }, () => rng.int(V)) };
-}
-
-// Directional finite differences: for each parameter tensor, a random direction u (unit norm)
-// and (L(p + eps u) - L(p - eps u)) / 2 eps against g . u. Float32 forward noise stays ~1e-6
-// relative at this eps, far below the errors a wrong gradient makes.
-function directionalCheck(model: SequenceModel, batch: SequenceBatch): void {
-  model.zeroGrad();
-  model.lossAndGrad(batch);
-  const grads = model.gradients();
-  const base = model.stateDict();
-  const rng = createRng(7);
-  const eps = 1e-2;
-  for (const [name, p] of Object.entries(base)) {
-    const u = new Float32Array(p.data.length).map(() => rng.normal());
-    const norm = Math.hypot(...u);
-    u.forEach((v, i) => (u[i] = v / norm));
-    const at = (s: number): number => {
-      const sd: Record<string, Tensor> = { ...base, [name]: { shape: p.shape, data: p.data.map((v, i) => v + s * eps * u[i]) } };
-      model.loadStateDict(sd);
-      model.zeroGrad();
-      return model.lossAndGrad(batch).loss;
-    };
-    const numeric = (at(1) - at(-1)) / (2 * eps);
-    let analytic = 0;
-    grads[name].data.forEach((g, i) => (analytic += g * u[i]));
-    expect(Math.abs(numeric - analytic), `${name}: numeric ${numeric} vs analytic ${analytic}`).toBeLessThanOrEqual(1e-2 * Math.abs(analytic) + 2e-5);
-    model.loadStateDict(base);
-  }
 }
 
 describe("gradients of composed models (finite differences)", () => {

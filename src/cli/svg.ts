@@ -145,3 +145,118 @@ function thin(points: [number, number][]): [number, number][] {
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
+
+export interface ScatterPanel {
+  /** Axis label under the panel. */
+  label: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  /** Logarithmic x axis (every x must be > 0). */
+  logX?: boolean;
+}
+
+export interface ScatterOptions {
+  title?: string;
+  yLabel?: string;
+  /** Logarithmic y axis (the y values must be > 0). */
+  logY?: boolean;
+  /** Index of a point drawn larger and in red in every panel (e.g. the best trial). */
+  highlight?: number;
+  /** Panels per row. Default 3. */
+  columns?: number;
+}
+
+/**
+ * Scatter plots side by side sharing one y axis range: e.g. a search's loss against each
+ * hyperparameter. Points with a non-finite (or, on a log axis, non-positive) coordinate are left
+ * out.
+ */
+export function scatterGrid(panels: readonly ScatterPanel[], options: ScatterOptions = {}): string {
+  const cols = Math.max(1, Math.min(options.columns ?? 3, panels.length));
+  const rows = Math.ceil(panels.length / cols);
+  const PW = 300;
+  const PH = 220;
+  const m = { left: 64, right: 14, top: 12, bottom: 44 };
+  const top = options.title ? 30 : 0;
+  const W = cols * (PW + m.left + m.right);
+  const H = top + rows * (PH + m.top + m.bottom);
+  const ok = (v: number, log: boolean | undefined): boolean => Number.isFinite(v) && (!log || v > 0);
+  const fy = (v: number): number => (options.logY ? Math.log10(v) : v);
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const p of panels) {
+    for (let i = 0; i < p.y.length; i++) {
+      if (!ok(p.y[i], options.logY) || !ok(p.x[i], p.logX)) continue;
+      y0 = Math.min(y0, fy(p.y[i]));
+      y1 = Math.max(y1, fy(p.y[i]));
+    }
+  }
+  if (!Number.isFinite(y0)) [y0, y1] = [0, 1];
+  if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
+  const yt = axisTicks(y0, y1, options.logY === true);
+  const f = (v: number): string => v.toFixed(1);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+  ];
+  if (options.title) parts.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(options.title)}</text>`);
+  panels.forEach((p, k) => {
+    const ox = (k % cols) * (PW + m.left + m.right) + m.left;
+    const oy = top + Math.floor(k / cols) * (PH + m.top + m.bottom) + m.top;
+    const fx = (v: number): number => (p.logX ? Math.log10(v) : v);
+    let x0 = Infinity;
+    let x1 = -Infinity;
+    for (let i = 0; i < p.x.length; i++) {
+      if (!ok(p.x[i], p.logX)) continue;
+      x0 = Math.min(x0, fx(p.x[i]));
+      x1 = Math.max(x1, fx(p.x[i]));
+    }
+    if (!Number.isFinite(x0)) [x0, x1] = [0, 1];
+    const pad = x1 > x0 ? 0.04 * (x1 - x0) : 0.5;
+    [x0, x1] = [x0 - pad, x1 + pad];
+    const sx = (v: number): number => ox + ((fx(v) - x0) / (x1 - x0)) * PW;
+    const sy = (v: number): number => oy + PH - ((fy(v) - y0) / (y1 - y0)) * PH;
+    for (const t of yt) {
+      const y = oy + PH - ((t.at - y0) / (y1 - y0)) * PH;
+      parts.push(`<line x1="${ox}" x2="${ox + PW}" y1="${f(y)}" y2="${f(y)}" stroke="#e5e5e5"/>`);
+      parts.push(`<text x="${ox - 6}" y="${f(y + 4)}" text-anchor="end">${t.text}</text>`);
+    }
+    for (const t of axisTicks(x0, x1, p.logX === true)) {
+      const x = ox + ((t.at - x0) / (x1 - x0)) * PW;
+      parts.push(`<line x1="${f(x)}" x2="${f(x)}" y1="${oy + PH}" y2="${oy + PH + 4}" stroke="#333"/>`);
+      parts.push(`<text x="${f(x)}" y="${oy + PH + 18}" text-anchor="middle">${t.text}</text>`);
+    }
+    parts.push(`<rect x="${ox}" y="${oy}" width="${PW}" height="${PH}" fill="none" stroke="#333"/>`);
+    parts.push(`<text x="${ox + PW / 2}" y="${oy + PH + 36}" text-anchor="middle">${esc(p.label)}</text>`);
+    if (options.yLabel && k % cols === 0) parts.push(`<text transform="translate(${ox - 48} ${oy + PH / 2}) rotate(-90)" text-anchor="middle">${esc(options.yLabel)}</text>`);
+    for (let i = 0; i < p.x.length; i++) {
+      if (i === options.highlight || !ok(p.x[i], p.logX) || !ok(p.y[i], options.logY)) continue;
+      parts.push(`<circle cx="${f(sx(p.x[i]))}" cy="${f(sy(p.y[i]))}" r="2.5" fill="#1f77b4" fill-opacity="0.6"/>`);
+    }
+    const h = options.highlight;
+    if (h !== undefined && ok(p.x[h], p.logX) && ok(p.y[h], options.logY)) parts.push(`<circle cx="${f(sx(p.x[h]))}" cy="${f(sy(p.y[h]))}" r="5" fill="#d62728" stroke="white"/>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}
+
+// Ticks over [lo, hi] (log10 units on a log axis: whole decades, or 1-2-5 within one or two).
+function axisTicks(lo: number, hi: number, log: boolean): { at: number; text: string }[] {
+  if (!log) {
+    const t = ticks(lo, hi, 4).filter((v) => v >= lo && v <= hi);
+    return t.map((v) => ({ at: v, text: label(v, t) }));
+  }
+  const out: { at: number; text: string }[] = [];
+  const decades = hi - lo;
+  const steps = decades > 8 ? 2 : 1;
+  const mantissas = decades < 2 ? [1, 2, 5] : [1];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e += steps) {
+    for (const mnt of mantissas) {
+      const at = e + Math.log10(mnt);
+      if (at < lo || at > hi) continue;
+      const v = mnt * 10 ** e;
+      out.push({ at, text: e >= -2 && e <= 3 ? String(Number(v.toPrecision(3))) : `${mnt}e${e}` });
+    }
+  }
+  return out;
+}

@@ -13,7 +13,11 @@ import { checkSequence, resolveESNOptions, type LayerSpec } from "./options.js";
 import { buildReservoir } from "./reservoir.js";
 import { allocDual, allocPrimal, bindStats, syncStats, type RidgeStats } from "./ridge.js";
 import { runModel, type RunRequest } from "./run.js";
+import type { StoredTensor } from "../io/safetensors.js";
 import type { ESNOptions } from "./types.js";
+import { isSparse } from "./options.js";
+import { parseStateDict } from "./persist.js";
+import { readWeights, readWeights64 } from "./reservoir.js";
 
 export abstract class ESNCore {
   /** Total reservoir units (all layers). */
@@ -37,7 +41,8 @@ export abstract class ESNCore {
   protected isDisposed = false;
   protected readonly arena: Arena;
 
-  protected constructor(options: ESNOptions) {
+  /** `build`: build the reservoir now when the options give its sizes (false: loadStateDict will). */
+  protected constructor(options: ESNOptions, build = true) {
     const fn = "ESN";
     const c = resolveESNOptions(fn, options);
     this.rt = runtime();
@@ -55,11 +60,21 @@ export abstract class ESNCore {
     const outDim = c.outputDim;
     this.arena = { rt: this.rt, blocks: WasmBlocks.of(this.rt.heap, this) };
     try {
-      if (inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
+      if (build && inDim !== undefined && (!this.hasFeedback || outDim !== undefined)) this.build(inDim, outDim);
     } catch (err) {
       this.arena.blocks.dispose(); // a constructor that fails keeps no Wasm memory
       throw err;
     }
+  }
+
+  /** Input channels (undefined until known). */
+  get inputDim(): number | undefined {
+    return this.built?.I ?? this.fixedInputDim;
+  }
+
+  /** Output channels (undefined until known). */
+  get outputDim(): number | undefined {
+    return this.built !== undefined && this.built.O > 0 ? this.built.O : this.fixedOutputDim;
   }
 
   protected get hasFeedback(): boolean {
@@ -218,5 +233,102 @@ export abstract class ESNCore {
     const cfg = { specs: this.specs, seed: this.seed, rin: this.rin, es: this.es, units: this.units };
     this.built = buildReservoir(this.arena, cfg, I, this.hasFeedback ? O! : 0);
     if (O !== undefined) this.setOutputDim(O);
+  }
+
+  // ---- weight files (saveModel / loadModel) and searches ----
+
+  /**
+   * Everything a weight file needs to continue exactly where this model is: per layer
+   * `reservoir.{l}.W` (dense [n, n], or CSR as `W.crow_indices`, `W.col_indices`, `W.values`),
+   * `Win` [n, inDim], `bias` [n] and `Wfb` [n, outDim] (first layer, with feedback), in the
+   * model's precision; `readout.Wout` [outDim, featureDim] (float64) once trained; the state
+   * `state.x` [units], the previous output `state.y` [outDim] and the noise generator
+   * `state.rng` (4 uint32). The ridge statistics of `partialFit` and the RLS matrix of
+   * `fitOnline` are not included. Empty before the reservoir is built.
+   */
+  stateDict(): Record<string, StoredTensor> {
+    this.alive("ESN.stateDict");
+    const b = this.built;
+    const sd: Record<string, StoredTensor> = {};
+    if (b === undefined) return sd;
+    const float = (a: Float64Array | Float32Array): Float32Array | Float64Array => (this.es === 8 ? Float64Array.from(a) : Float32Array.from(a));
+    const layers = this.es === 8 ? readWeights64(this.arena, b) : readWeights(this.arena, b, 4).map((w) => ({
+      Win: w.Win.data,
+      bias: w.bias.data,
+      W: isSparse(w.W) ? { rowPtr: w.W.rowPtr, col: w.W.colIdx, val: w.W.values } : w.W.data,
+      Wfb: w.Wfb?.data,
+    }));
+    layers.forEach((w, l) => {
+      const n = b.layers[l].n;
+      const p = `reservoir.${l}.`;
+      if (w.W instanceof Float32Array || w.W instanceof Float64Array) sd[`${p}W`] = { shape: [n, n], data: float(w.W) };
+      else {
+        sd[`${p}W.crow_indices`] = { shape: [n + 1], data: Int32Array.from(w.W.rowPtr) };
+        sd[`${p}W.col_indices`] = { shape: [w.W.col.length], data: Int32Array.from(w.W.col) };
+        sd[`${p}W.values`] = { shape: [w.W.val.length], data: float(w.W.val) };
+      }
+      sd[`${p}Win`] = { shape: [n, w.Win.length / n], data: float(w.Win) };
+      sd[`${p}bias`] = { shape: [n], data: float(w.bias) };
+      if (w.Wfb !== undefined) sd[`${p}Wfb`] = { shape: [n, b.fb], data: float(w.Wfb) };
+    });
+    if (this.fitted) sd["readout.Wout"] = { shape: [b.O, b.D], data: this.rt.heap.f64(this.readout!.wout, b.O * b.D).slice() };
+    sd["state.x"] = { shape: [this.units], data: float(this.vec(b.F + this.es * (b.D - this.units), this.units)) };
+    if (this.readout !== undefined) sd["state.y"] = { shape: [b.O], data: float(this.vec(this.readout.yPrev, b.O)) };
+    sd["state.rng"] = { shape: [4], data: new Uint32Array(this.rt.heap.memory.buffer, b.rng, 4).slice() };
+    return sd;
+  }
+
+  /**
+   * Loads a state dict of `stateDict()`'s form: the reservoir is rebuilt from the given weights
+   * (used exactly, never rescaled), and the readout and the state are set, so the model computes
+   * bit for bit what the saved one would. Float values may come as float32 or float64 data (a
+   * float32 model rounds float64 ones), indices as int32. Every missing, unexpected, misshaped
+   * or non-finite entry is listed in one RecurError and the model is left unchanged.
+   */
+  loadStateDict(sd: Record<string, StoredTensor>): void {
+    const fn = "ESN.loadStateDict";
+    this.alive(fn);
+    if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${fn}: expected an object of tensors`);
+    if (Object.keys(sd).length === 0) {
+      if (this.built !== undefined) fail("E_KEY", `${fn}: the state dict is empty but the model's reservoir is built; expected reservoir.*, state.*`);
+      return;
+    }
+    const parsed = parseStateDict(fn, sd, { specs: this.specs, inputDim: this.inputDim, outputDim: this.outputDim, hasFeedback: this.hasFeedback, rin: this.rin, units: this.units, es: this.es });
+    const old = { built: this.built, readout: this.readout, gram: this.gram, rls: this.rls, fitted: this.fitted };
+    this.built = this.readout = this.gram = this.rls = undefined;
+    try {
+      const cfg = { specs: this.specs, seed: this.seed, rin: this.rin, es: this.es, units: this.units, stored: { layers: parsed.layers, noiseSeed: parsed.rng } };
+      this.built = buildReservoir(this.arena, cfg, parsed.I, parsed.fb);
+      const b = this.built;
+      if (parsed.O > 0) this.setOutputDim(parsed.O);
+      this.vec(b.F + this.es * (b.D - this.units), this.units).set(parsed.x);
+      if (parsed.y !== undefined) this.vec(this.readout!.yPrev, b.O).set(parsed.y);
+      if (parsed.wout !== undefined) this.rt.heap.f64(this.readout!.wout, parsed.wout.length).set(parsed.wout);
+      this.fitted = parsed.wout !== undefined;
+    } catch (e) {
+      const made = this as unknown as { built?: Built; readout?: Readout };
+      if (made.readout !== undefined) this.arena.blocks.release(made.readout.block);
+      if (made.built !== undefined) this.arena.blocks.release(made.built.block);
+      Object.assign(this, old);
+      throw e;
+    }
+    for (const block of [old.built?.block, old.readout?.block, old.gram?.block, old.rls?.block]) if (block !== undefined) this.arena.blocks.release(block);
+  }
+
+  /**
+   * @internal For esnSearch (src/esn/search.ts): builds the reservoir for `inputDim` inputs and
+   * `outputDim` outputs, binds fresh primal ridge statistics to it, and returns the descriptor,
+   * the feature count and the esnRun flag for state noise in training runs. The model owns
+   * everything (dispose frees it).
+   */
+  prepareTrial(inputDim: number, outputDim: number): { desc: number; D: number; noiseFlag: number } {
+    const fn = "esnSearch";
+    this.alive(fn);
+    this.ensureBuilt(fn, inputDim, outputDim);
+    const b = this.built!;
+    if (this.gram !== undefined) this.arena.blocks.release(this.gram.block);
+    this.gram = allocPrimal(this.arena, b, b.O);
+    bindStats(this.rt.heap, b, this.gram);
+    return { desc: b.desc, D: b.D, noiseFlag: this.noiseFlag(true) };
   }
 }

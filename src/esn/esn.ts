@@ -17,13 +17,35 @@
  */
 import { fail } from "../errors.js";
 import type { Tensor } from "../tensor.js";
-import { boolean, integer, number, oneOf, optionsObject } from "../validate.js";
+import { boolean, integer, number, oneOf, optionsObject, show } from "../validate.js";
+import { registerModelType } from "../io/registry.js";
 import { ESNCore } from "./core.js";
 import { Field, Flag } from "./layout.js";
 import { checkSequence, checkWeightTensor } from "./options.js";
 import { readWeights } from "./reservoir.js";
 import { featureName, solveRidge } from "./ridge.js";
 import type { ESNOptions, FitOptions, GenerateOptions, LayerInfo, OnlineFitOptions, PredictOptions, SolveOptions, SparseMatrix } from "./types.js";
+
+/** Version of the ESN's state-dict layout in weight files (saveModel / loadModel). */
+export const ESN_FILE_VERSION = 1;
+
+// Set while restoreESN constructs a model: the reservoir is then built from the file's weights
+// by loadStateDict, not drawn from the seed first.
+let restoring = false;
+
+/** An ESN from the config of a weight file, to be filled by loadStateDict (loadModel's factory). */
+export function restoreESN(config: Record<string, unknown>): ESN {
+  const { version, ...options } = config;
+  if (version !== ESN_FILE_VERSION) {
+    fail("E_FORMAT", `loadModel: the file holds an ESN of file version ${show(version)}; this version of recur reads ESN version ${ESN_FILE_VERSION}`);
+  }
+  restoring = true;
+  try {
+    return new ESN(options as unknown as ESNOptions);
+  } finally {
+    restoring = false;
+  }
+}
 
 /**
  * An echo state network. `await init()` first; call `dispose()` when done (a finalizer frees the
@@ -41,17 +63,7 @@ import type { ESNOptions, FitOptions, GenerateOptions, LayerInfo, OnlineFitOptio
  */
 export class ESN extends ESNCore {
   constructor(options: ESNOptions) {
-    super(options);
-  }
-
-  /** Input channels (undefined until known). */
-  get inputDim(): number | undefined {
-    return this.built?.I ?? this.fixedInputDim;
-  }
-
-  /** Output channels (undefined until known). */
-  get outputDim(): number | undefined {
-    return this.built !== undefined && this.built.O > 0 ? this.built.O : this.fixedOutputDim;
+    super(options, !restoring);
   }
 
   /** Length of the readout's feature vector: 1 + (readoutInput ? inputDim : 0) + units. */
@@ -353,6 +365,47 @@ export class ESN extends ESNCore {
   }
 
   /**
+   * Type and config for a weight file (saveModel): the options of every layer as resolved (the
+   * storage chosen for W included), the readout and run options, the seed and the sizes.
+   */
+  modelSpec(): {
+    /** "ESN". */
+    type: string;
+    /** The options the model is rebuilt from, with the file version. */
+    config: Record<string, unknown>;
+  } {
+    this.alive("ESN.modelSpec");
+    const b = this.built;
+    const layers = this.specs.map((s, l) => ({
+      units: s.units,
+      leakRate: s.leakRate,
+      spectralRadius: s.spectralRadius,
+      inputScaling: s.inputScaling,
+      biasScaling: s.biasScaling,
+      connectivity: s.connectivity,
+      inputConnectivity: s.inputConnectivity,
+      activation: s.activation,
+      sparse: b !== undefined ? b.layers[l].mode === "sparse" : s.sparse,
+      feedbackScaling: s.feedbackScaling,
+      feedbackConnectivity: s.feedbackConnectivity,
+      noise: s.noise,
+    }));
+    const config: Record<string, unknown> = {
+      version: ESN_FILE_VERSION,
+      layers,
+      ridge: this.ridge,
+      readoutInput: this.rin,
+      seed: this.seed,
+      noiseWhen: this.noiseAlways ? "always" : "fit",
+      precision: this.es === 8 ? "float64" : "float32",
+      ridgeSolver: this.ridgeSolver,
+    };
+    if (this.inputDim !== undefined) config.inputDim = this.inputDim;
+    if (this.outputDim !== undefined) config.outputDim = this.outputDim;
+    return { type: ESN_TYPE, config };
+  }
+
+  /**
    * The reservoir weights as stored (after rescaling; rounded to float32 for a float64 model): per layer W_in [units, inDim],
    * bias [units], W (dense tensor, or CSR when stored sparse) and W_fb [units, outDim] if any.
    */
@@ -381,3 +434,7 @@ export class ESN extends ESNCore {
     this.rls = undefined;
   }
 }
+
+// loadModel rebuilds ESNs through this registration. Marked pure, so a bundle that never uses
+// the ESN drops it with the class; modelSpec reads ESN_TYPE, so a bundle that does keeps it.
+const ESN_TYPE = /* @__PURE__ */ registerModelType("ESN", restoreESN, { keepTypes: true });

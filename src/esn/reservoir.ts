@@ -16,8 +16,21 @@ import { blockPattern, countNonzero, csrToDense, denseToCsr, fillBlocks, randomC
 // Arnoldi basis size for the spectral radius (src/spectral.ts's default).
 const KRYLOV_DIM = 48;
 
+/**
+ * A layer's weights as a file stored them (ESN.loadStateDict): used exactly as given, never
+ * rescaled; float64 (a float32 model's are float32 values). W is dense [n·n] or CSR.
+ */
+export interface StoredLayer {
+  W: Float64Array | Csr;
+  Win: Float64Array;
+  bias: Float64Array;
+  Wfb?: Float64Array;
+}
+
 export interface ReservoirConfig {
   specs: LayerSpec[];
+  /** Rebuild from stored weights and noise generator state instead of drawing them from `seed`. */
+  stored?: { layers: StoredLayer[]; noiseSeed: Uint32Array };
   seed: number;
   /** Readout on [1; u; x]. */
   rin: boolean;
@@ -39,7 +52,19 @@ interface RawLayer {
   rescale: boolean;
   nnz: number;
   spec: LayerSpec;
+  /** Set when W is the first draw of the seed's generator: what decides W entirely. */
+  memoKey?: string;
 }
+
+type Radius = ReturnType<typeof measureRadius>;
+
+/**
+ * Spectral radii of random first-layer W before scaling, by what decides W (seed, units, nonzeros
+ * per row, precision). esnSearch sets a map while it builds reservoirs: trials that share W (all
+ * of them when connectivity is not searched) then measure it once. Reuse gives the very same
+ * radius, so a reservoir is the same with or without it.
+ */
+export const radiusMemo: { map?: Map<string, Radius> } = {};
 
 type Offsets = { pre: number; win: number; bias: number; w: number; col: number; val: number; cat: number };
 
@@ -67,12 +92,18 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
     const kk = kin + (l === 0 ? fb : 0);
     const w = s.weights;
     const raw: RawLayer = { n, kin, k: kk, win: new Float64Array(n * kk), bias: new Float64Array(n), rescale: true, nnz: 0, spec: s };
-    if (w.W !== undefined) {
+    const stored = cfg.stored?.layers[l];
+    if (stored !== undefined) {
+      raw.rescale = false;
+      if (stored.W instanceof Float64Array) raw.dense = stored.W.slice();
+      else raw.csr = { rowPtr: stored.W.rowPtr.slice(), col: stored.W.col.slice(), val: stored.W.val.slice() };
+    } else if (w.W !== undefined) {
       raw.rescale = s.radiusGiven;
       if (isSparse(w.W)) raw.csr = checkCsr(fn, wname(l, "W"), w.W, n);
       else raw.dense = Float64Array.from(checkWeightTensor(fn, wname(l, "W"), w.W as Tensor, [n, n]));
     } else {
       const per = s.connectivity === 0 ? 0 : Math.max(1, Math.round(s.connectivity * n));
+      if (l === 0) raw.memoKey = `${cfg.seed}/${n}/${per}/${es}`;
       raw.csr = randomCsr(rng, n, per);
       raw.csr.val = round(raw.csr.val);
     }
@@ -80,12 +111,12 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
       fail("E_VALUE", `${fn}: layer ${l} inputScaling has ${s.inputScaling.length} entries for ${kin} input channel(s)`);
     }
     const scaleOf = (c: number): number => (Array.isArray(s.inputScaling) ? s.inputScaling[c] : s.inputScaling);
-    const win = w.Win !== undefined ? Float64Array.from(checkWeightTensor(fn, wname(l, "Win"), w.Win, [n, kin])) : round(randomDenseBlock(rng, n, kin, scaleOf, s.inputConnectivity));
-    const bias = w.bias !== undefined ? Float64Array.from(checkWeightTensor(fn, wname(l, "bias"), w.bias, [n])) : s.biasScaling > 0 ? round(randomDenseBlock(rng, n, 1, () => s.biasScaling, 1)) : new Float64Array(n);
+    const win = stored?.Win ?? (w.Win !== undefined ? Float64Array.from(checkWeightTensor(fn, wname(l, "Win"), w.Win, [n, kin])) : round(randomDenseBlock(rng, n, kin, scaleOf, s.inputConnectivity)));
+    const bias = stored?.bias ?? (w.bias !== undefined ? Float64Array.from(checkWeightTensor(fn, wname(l, "bias"), w.bias, [n])) : s.biasScaling > 0 ? round(randomDenseBlock(rng, n, 1, () => s.biasScaling, 1)) : new Float64Array(n));
     raw.bias.set(bias);
     let wfb: Float64Array | undefined;
     if (l === 0 && fb > 0) {
-      wfb = w.Wfb !== undefined ? Float64Array.from(checkWeightTensor(fn, "weights.Wfb", w.Wfb, [n, fb])) : round(randomDenseBlock(rng, n, fb, () => s.feedbackScaling, s.feedbackConnectivity));
+      wfb = stored !== undefined ? stored.Wfb : w.Wfb !== undefined ? Float64Array.from(checkWeightTensor(fn, "weights.Wfb", w.Wfb, [n, fb])) : round(randomDenseBlock(rng, n, fb, () => s.feedbackScaling, s.feedbackConnectivity));
     }
     for (let i = 0; i < n; i++) {
       raw.win.set(win.subarray(i * kin, (i + 1) * kin), i * kk);
@@ -110,7 +141,7 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
     if (sparse && es === 4) raw.blocks = blocks;
     raws.push(raw);
   }
-  const noiseSeed = [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32() | 1];
+  const noiseSeed = cfg.stored?.noiseSeed ?? [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), rng.nextUint32() | 1];
 
   // 2. Layout of the model block. Float32: a dense layer packs [W W_in] (and the bias) as one
   // matrix in GEMM panels, for one product per step over the vector cat = [x(t-1); input]; a
@@ -172,7 +203,7 @@ export function buildReservoir(arena: Arena, cfg: ReservoirConfig, I: number, fb
 
 function fillBlock(
   arena: Arena, cfg: ReservoirConfig, block: number, off: number, raws: RawLayer[], lay: Offsets[],
-  I: number, fb: number, D: number, rngOff: number, fOff: number, extOff: number, noiseSeed: number[],
+  I: number, fb: number, D: number, rngOff: number, fOff: number, extOff: number, noiseSeed: ArrayLike<number>,
 ): Built {
   const fn = "ESN";
   const { heap, kernels: k } = arena.rt;
@@ -201,7 +232,9 @@ function fillBlock(
       vals.fill(0);
       radius = 0;
     } else {
-      const res = measureRadius(arena, r);
+      const memo = r.memoKey === undefined ? undefined : radiusMemo.map;
+      const res = memo?.get(r.memoKey!) ?? measureRadius(arena, r);
+      if (memo && r.memoKey !== undefined) memo.set(r.memoKey, res);
       eigen = { residual: res.residual, converged: res.converged, products: res.products };
       radius = res.radius;
       if (r.rescale && !(radius > 1e-10 * res.norm)) {
@@ -402,5 +435,26 @@ export function readWeights(arena: Arena, built: Built, es: number): { Win: Tens
     const out: { Win: Tensor; bias: Tensor; W: Tensor | SparseMatrix; Wfb?: Tensor } = { Win: { shape: [L.n, kin], data: Win }, bias: { shape: [L.n], data: bias }, W };
     if (l === 0 && b.fb > 0) out.Wfb = { shape: [L.n, b.fb], data: Wfb };
     return out;
+  });
+}
+
+/**
+ * The stored weights of every layer of a float64 model, exactly (readWeights rounds them to
+ * float32): W_in [n·inDim], bias [n], W (dense [n·n], or CSR in its stored order), W_fb [n·fb].
+ */
+export function readWeights64(arena: Arena, built: Built): { Win: Float64Array; bias: Float64Array; W: Float64Array | Csr; Wfb?: Float64Array }[] {
+  const { heap } = arena.rt;
+  const b = built;
+  return b.layers.map((L, l) => {
+    const kin = l === 0 ? b.I : b.layers[l - 1].n;
+    const win = heap.f64(L.win, L.n * L.k);
+    const Win = new Float64Array(L.n * kin);
+    const Wfb = new Float64Array(L.n * b.fb);
+    for (let i = 0; i < L.n; i++) {
+      Win.set(win.subarray(i * L.k, i * L.k + kin), i * kin);
+      if (l === 0 && b.fb > 0) Wfb.set(win.subarray(i * L.k + kin, (i + 1) * L.k), i * b.fb);
+    }
+    const W = L.mode === "dense" ? heap.f64(L.w, L.n * L.n).slice() : { rowPtr: heap.i32(L.w, L.n + 1).slice(), col: heap.i32(L.col, L.nnz).slice(), val: heap.f64(L.val, L.nnz).slice() };
+    return { Win, bias: heap.f64(L.bias, L.n).slice(), W, ...(l === 0 && b.fb > 0 ? { Wfb } : {}) };
   });
 }

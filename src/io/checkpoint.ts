@@ -3,7 +3,7 @@ import type { Tensor } from "../tensor.js";
 import type { Trainable } from "../train/module.js";
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer, type OptimizerStateDict } from "../train/optimizers.js";
 import { loadModel, saveModel, type LoadedModel, type ModelType, type SaveableModel } from "./model-file.js";
-import { readSafetensors, writeSafetensors } from "./safetensors.js";
+import { readSafetensors, writeSafetensors, type StoredTensor } from "./safetensors.js";
 
 const OPT_PREFIX = "optimizer.";
 
@@ -13,7 +13,7 @@ const OPT_PREFIX = "optimizer.";
  */
 export function saveCheckpoint(model: SaveableModel, optimizer: Optimizer, metadata: Record<string, string> = {}): Uint8Array {
   const modelBytes = saveModel(model, metadata);
-  const { tensors, metadata: meta } = readSafetensors(modelBytes);
+  const { tensors, metadata: meta } = readSafetensors(modelBytes, { keepTypes: true });
   const sd = optimizer.stateDict();
   sd.state.forEach((entry, i) => {
     for (const [name, t] of Object.entries(entry)) tensors[`${OPT_PREFIX}${i}.${name}`] = t;
@@ -39,10 +39,10 @@ export type Checkpoint<K extends ModelType = ModelType> = LoadedModel<K> & {
 export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer): Checkpoint;
 export function loadCheckpoint<K extends ModelType>(bytes: Uint8Array | ArrayBuffer, expected: K): Checkpoint<K>;
 export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, expected?: ModelType): Checkpoint {
-  const { tensors, metadata } = readSafetensors(bytes);
+  const { tensors, metadata } = readSafetensors(bytes, { keepTypes: true });
   const rawOpt = metadata["recur.optimizer"];
-  const modelTensors: Record<string, Tensor> = {};
-  const optTensors: Record<string, Tensor> = {};
+  const modelTensors: Record<string, StoredTensor> = {};
+  const optTensors: Record<string, StoredTensor> = {};
   for (const [k, v] of Object.entries(tensors)) (k.startsWith(OPT_PREFIX) ? optTensors : modelTensors)[k] = v;
   const file = writeSafetensors(modelTensors, metadata);
   const loaded = expected === undefined ? loadModel(file) : loadModel(file, expected);
@@ -62,7 +62,7 @@ export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, expected?: Model
       model.dispose();
       fail("E_FORMAT", `loadCheckpoint: optimizer tensor ${k} names no region (the file has ${head.regions})`);
     }
-    state[i][name] = v;
+    state[i][name] = v.data instanceof Float32Array ? (v as Tensor) : { shape: v.shape, data: Float32Array.from(v.data) };
   }
   return { ...loaded, optimizerState: { type: head.type, step: head.step, hyperParameters: head.hyperParameters, state }, metadata };
 }

@@ -1,27 +1,15 @@
 import { fail, RecurError } from "../errors.js";
+import type { ESN } from "../esn/esn.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
 import { RNN } from "../models/rnn.js";
 import type { Tensor } from "../tensor.js";
 import { SequenceModel, type SequenceModelOptions } from "../train/sequence-model.js";
-import { readSafetensors, writeSafetensors } from "./safetensors.js";
+import { registeredType, registeredTypeNames, type ModelFactory, type RegisteredType, type SaveableModel } from "./registry.js";
+import { readSafetensors, writeSafetensors, type StoredTensor } from "./safetensors.js";
 
-/** A model that can be written to a weight file. */
-export interface SaveableModel {
-  /** Every parameter, by its PyTorch name. */
-  stateDict(): Record<string, Tensor>;
-  /** Replaces the parameters (all or nothing). */
-  loadStateDict(sd: Record<string, Tensor>): void;
-  /** The type name and constructor options that rebuild the model. */
-  modelSpec(): {
-    /** The name `loadModel` looks up (see ModelTypes). */
-    type: string;
-    /** The options the model is rebuilt from. */
-    config: Record<string, unknown>;
-  };
-  /** Frees the model's Wasm memory. */
-  dispose(): void;
-}
+export { registerModelType, type ModelFactory, type SaveableModel } from "./registry.js";
+
 
 /**
  * The model kinds `loadModel` rebuilds, by the `type` a file records. A type added with
@@ -42,6 +30,8 @@ export interface ModelTypes {
   RNN: RNN;
   /** `saveModel(new SequenceModel(...))`, `CharLM.save()` */
   SequenceModel: SequenceModel;
+  /** `saveModel(new ESN(...))`: reservoir, readout and state (a bundle must import ESN to load it) */
+  ESN: ESN;
 }
 
 /** A type name `loadModel` knows. */
@@ -60,34 +50,25 @@ export type LoadedModel<K extends ModelType = ModelType> = {
   };
 }[K];
 
-/** Builds a model of one type from the config its file recorded. */
-export type ModelFactory<M extends SaveableModel = SaveableModel> = (config: Record<string, unknown>) => M;
-
 // The built-in types are listed here rather than registered by their own modules: a registration
 // is a side effect, and bundlers keep a module with side effects (and everything it imports) in
-// every page that imports recur at all, used or not.
-const factories = new Map<string, ModelFactory>([
-  ["LSTM", (c) => new LSTM(c as never)],
-  ["GRU", (c) => new GRU(c as never)],
-  ["RNN", (c) => new RNN(c as never)],
-  ["SequenceModel", (c) => new SequenceModel(c as unknown as SequenceModelOptions)],
+// every page that imports recur at all, used or not. Other modules register in ./registry.js (the
+// echo state network does, with a call bundlers may drop when the ESN is not used).
+const builtins = new Map<string, RegisteredType>([
+  ["LSTM", { create: (c) => new LSTM(c as never), keepTypes: false }],
+  ["GRU", { create: (c) => new GRU(c as never), keepTypes: false }],
+  ["RNN", { create: (c) => new RNN(c as never), keepTypes: false }],
+  ["SequenceModel", { create: ((c) => new SequenceModel(c as unknown as SequenceModelOptions)) as ModelFactory, keepTypes: false }],
 ]);
-
-/**
- * Lets `loadModel` rebuild another model kind (e.g. a composed model) from files whose
- * `modelSpec().type` is `type`. Add the type to `ModelTypes` for typed results.
- */
-export function registerModelType(type: string, factory: ModelFactory): void {
-  factories.set(type, factory);
-}
 
 const FORMAT = "recur";
 const VERSION = "1";
 
 /**
- * A .safetensors file of the model's state dict (PyTorch names, float32) whose `__metadata__`
- * also holds the model's type and config, so loadModel can rebuild it. PyTorch reads it with
- * safetensors.torch.load_file like any other; extra string metadata may be added.
+ * A .safetensors file of the model's state dict (PyTorch names, float32; an ESN adds float64 and
+ * integer tensors) whose `__metadata__` also holds the model's type and config, so loadModel can
+ * rebuild it. PyTorch reads it with safetensors.torch.load_file like any other; extra string
+ * metadata may be added.
  */
 export function saveModel(model: SaveableModel, metadata: Record<string, string> = {}): Uint8Array {
   const spec = model.modelSpec();
@@ -110,16 +91,19 @@ export function saveModel(model: SaveableModel, metadata: Record<string, string>
  *
  * A plain PyTorch file (no recur metadata) cannot say which model it holds: build the model
  * yourself and call `model.loadStateDict(readSafetensors(bytes).tensors)`. Throws RecurError
- * `E_FORMAT` for a file that is not a recur model (or not of `expected`), naming what is wrong.
+ * `E_FORMAT` for a file that is not a recur model (or not of `expected`, or of another format
+ * version), naming what is wrong.
  */
 export function loadModel(bytes: Uint8Array | ArrayBuffer): LoadedModel;
 export function loadModel<K extends ModelType>(bytes: Uint8Array | ArrayBuffer, expected: K): LoadedModel<K>;
 export function loadModel(bytes: Uint8Array | ArrayBuffer, expected?: string): LoadedModel {
-  const { tensors, metadata } = readSafetensors(bytes);
+  const { tensors, metadata } = readSafetensors(bytes, { keepTypes: true });
   const raw = metadata["recur.model"];
   if (raw === undefined) {
     fail("E_FORMAT", "loadModel: the file has no recur model config (a plain PyTorch state dict?); build the model and call loadStateDict(readSafetensors(bytes).tensors)");
   }
+  const version = metadata["recur.version"];
+  if (version !== undefined && version !== VERSION) fail("E_FORMAT", `loadModel: the file is recur format version ${JSON.stringify(version)}; this version of recur reads version ${VERSION}`);
   let spec: { type?: unknown; config?: unknown };
   try {
     spec = JSON.parse(raw) as typeof spec;
@@ -127,18 +111,27 @@ export function loadModel(bytes: Uint8Array | ArrayBuffer, expected?: string): L
     fail("E_FORMAT", "loadModel: the recur.model metadata is not valid JSON");
   }
   const type = spec.type;
-  const factory = typeof type === "string" ? factories.get(type) : undefined;
-  if (typeof type !== "string" || !factory) fail("E_FORMAT", `loadModel: unknown model type ${JSON.stringify(type)} (known: ${[...factories.keys()].join(", ")})`);
+  const factory = typeof type === "string" ? (builtins.get(type) ?? registeredType(type)) : undefined;
+  if (typeof type !== "string" || !factory) {
+    const hint = type === "ESN" ? " (a bundle that never imports ESN leaves it out: import { ESN } where you load the file)" : "";
+    fail("E_FORMAT", `loadModel: unknown model type ${JSON.stringify(type)}${hint} (known: ${[...builtins.keys(), ...registeredTypeNames()].join(", ")})`);
+  }
   if (expected !== undefined && type !== expected) fail("E_FORMAT", `loadModel: the file's model type is ${type}, not ${expected}`);
   if (typeof spec.config !== "object" || spec.config === null) fail("E_FORMAT", "loadModel: the recur.model metadata has no config object");
-  const model = factory(spec.config as Record<string, unknown>);
+  const model = factory.create(spec.config as Record<string, unknown>);
   try {
-    model.loadStateDict(tensors);
+    model.loadStateDict(factory.keepTypes ? tensors : asFloat32(tensors));
   } catch (err) {
     model.dispose();
     throw err instanceof RecurError ? err : new RecurError("E_FORMAT", `loadModel: ${String(err)}`);
   }
   return { type, model } as LoadedModel;
+}
+
+function asFloat32(sd: Record<string, StoredTensor>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(sd)) out[k] = t.data instanceof Float32Array ? (t as Tensor) : { shape: t.shape, data: Float32Array.from(t.data) };
+  return out;
 }
 
 /**

@@ -32,6 +32,33 @@ export interface SafetensorsContents {
 }
 
 /**
+ * A tensor as a file stores it: float32 (dtype F32), float64 (F64), int32 (I32) or uint32 (U32)
+ * data, row-major. A `Tensor` is one.
+ */
+export interface StoredTensor {
+  /** Sizes, outermost first. */
+  shape: number[];
+  /** The elements, row-major; the array type is the dtype. */
+  data: Float32Array | Float64Array | Int32Array | Uint32Array;
+}
+
+/** Options of `readSafetensors`. */
+export interface ReadSafetensorsOptions {
+  /**
+   * Keep F64, I32 and U32 tensors exactly, as Float64Array, Int32Array and Uint32Array data
+   * (other dtypes still become float32). Default false: every tensor is float32.
+   */
+  keepTypes?: boolean;
+}
+
+const DTYPE_OF = [
+  [Float32Array, "F32"],
+  [Float64Array, "F64"],
+  [Int32Array, "I32"],
+  [Uint32Array, "U32"],
+] as const;
+
+/**
  * Parses a safetensors file. Every tensor is returned as a fresh float32 tensor:
  * F32 is copied; F64 is rounded to nearest float32; F16 and BF16 are widened exactly; integer
  * dtypes (I64, I32, I16, I8, U64, U32, U16, U8) are converted to the nearest float32, so values
@@ -39,7 +66,18 @@ export interface SafetensorsContents {
  * BOOL becomes 0 or 1. Other dtypes (e.g. F8_E4M3) throw E_UNSUPPORTED. A malformed file throws
  * E_FORMAT. The returned records have no prototype, so any tensor name is safe as a key.
  */
-export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsContents {
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsContents;
+export function readSafetensors(
+  bytes: Uint8Array | ArrayBuffer,
+  options: ReadSafetensorsOptions,
+): {
+  /** Every tensor by name, F64, I32 and U32 ones kept exactly with `keepTypes`. */
+  tensors: Record<string, StoredTensor>;
+  /** The `__metadata__` strings. */
+  metadata: Record<string, string>;
+};
+export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSafetensorsOptions = {}): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> } {
+  const keep = options.keepTypes === true;
   const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   // A safetensors header is a JSON object right after its 8-byte length: anything else (a text
@@ -111,25 +149,35 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer): SafetensorsCon
     fail("E_FORMAT", `safetensors: tensors cover ${pos} bytes but the data buffer holds ${dataLength} (file truncated or has trailing bytes)`);
   }
 
-  const tensors: Record<string, Tensor> = Object.create(null);
+  const tensors: Record<string, StoredTensor> = Object.create(null);
   for (const e of entries) {
-    tensors[e.name] = { shape: e.shape, data: decode(buf, view, dataStart + e.begin, numel(e.shape), e.dtype) };
+    const at = dataStart + e.begin;
+    const count = numel(e.shape);
+    tensors[e.name] = { shape: e.shape, data: keep && e.dtype !== "F32" && e.dtype in EXACT ? EXACT[e.dtype](view, at, count) : decode(buf, view, at, count, e.dtype) };
   }
   return { tensors, metadata };
 }
 
+// Readers that keep a dtype exactly (readSafetensors with keepTypes).
+const EXACT: Record<string, (view: DataView, at: number, count: number) => Float64Array | Int32Array | Uint32Array> = {
+  F64: (view, at, count) => Float64Array.from({ length: count }, (_, i) => view.getFloat64(at + 8 * i, true)),
+  I32: (view, at, count) => Int32Array.from({ length: count }, (_, i) => view.getInt32(at + 4 * i, true)),
+  U32: (view, at, count) => Uint32Array.from({ length: count }, (_, i) => view.getUint32(at + 4 * i, true)),
+};
+
 /**
- * Serialises float32 tensors (as dtype F32) and optional string metadata. The output matches the
+ * Serialises tensors and optional string metadata: Float32Array data as dtype F32, and
+ * Float64Array, Int32Array, Uint32Array data as F64, I32, U32. The output matches the
  * reference writer: tensors in name order (code-point order, as Rust sorts strings), compact
  * JSON with `__metadata__` first (its keys sorted) when metadata is given, header padded with
  * spaces to a multiple of 8 bytes so every tensor's data is 8-byte aligned.
  */
-export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(tensors: Record<string, StoredTensor>, metadata?: Record<string, string>): Uint8Array {
   if (!isPlainObject(tensors)) fail("E_TYPE", `writeSafetensors: tensors must be an object of name -> tensor, got ${describe(tensors)}`);
   const names = Object.keys(tensors).sort(compareCodePoints);
   for (const name of names) {
     if (name === "__metadata__") fail("E_KEY", `writeSafetensors: "__metadata__" is reserved and cannot name a tensor`);
-    checkTensor(tensors[name], `tensors["${name}"]`);
+    checkStored(tensors[name], `tensors["${name}"]`);
   }
 
   // The JSON is assembled by hand: a JS object would move integer-like keys ("0", "1") first.
@@ -146,8 +194,8 @@ export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Rec
   let offset = 0;
   for (const name of names) {
     const t = tensors[name];
-    const end = offset + t.data.length * 4;
-    entries.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${end}]}`);
+    const end = offset + t.data.byteLength;
+    entries.push(`${JSON.stringify(name)}:{"dtype":"${dtypeOf(t.data)}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${end}]}`);
     offset = end;
   }
 
@@ -164,11 +212,31 @@ export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Rec
     if (LITTLE_ENDIAN_HOST) {
       out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos);
     } else {
-      for (let i = 0; i < data.length; i++) view.setFloat32(pos + 4 * i, data[i], true);
+      const size = data.BYTES_PER_ELEMENT;
+      const set = data instanceof Float64Array ? view.setFloat64 : data instanceof Int32Array ? view.setInt32 : data instanceof Uint32Array ? view.setUint32 : view.setFloat32;
+      for (let i = 0; i < data.length; i++) set.call(view, pos + size * i, data[i], true);
     }
     pos += data.byteLength;
   }
   return out;
+}
+
+function dtypeOf(data: StoredTensor["data"]): string {
+  for (const [type, name] of DTYPE_OF) if (data instanceof type) return name;
+  return "F32";
+}
+
+// Float32Array data goes through checkTensor; the other stored types get the same shape checks.
+function checkStored(t: unknown, name: string): void {
+  const data = (t as StoredTensor | null)?.data;
+  if (!(data instanceof Float64Array || data instanceof Int32Array || data instanceof Uint32Array)) {
+    checkTensor(t, name);
+    return;
+  }
+  const shape = (t as StoredTensor).shape;
+  if (!Array.isArray(shape) || !shape.every(isCount) || numel(shape) !== data.length) {
+    fail("E_SHAPE", `${name}: shape ${JSON.stringify(shape)} does not describe its ${data.length} elements`);
+  }
 }
 
 /** Converts `count` little-endian elements of `dtype` starting at byte `at` to float32. */

@@ -113,6 +113,7 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
         const index = chunkSource ? chunkSource.index + 1 : 0;
         const batch = batchAt(index);
         if (batch.lengths !== undefined) fail("E_UNSUPPORTED", "fit: truncated BPTT does not take lengths; split sequences to equal length");
+        if (model.options.lossLastSteps > 0) fail("E_UNSUPPORTED", "fit: truncated BPTT cuts sequences into windows, so lossLastSteps would count the last steps of every window; train on whole sequences");
         chunkSource = { batch, t0: 0, index };
       }
       const src = chunkSource;

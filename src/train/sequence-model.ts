@@ -27,11 +27,13 @@ const IGNORE = -100;
 export class SequenceModel implements Trainable {
   /** The options, every default filled in. */
   readonly options: Readonly<
-    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize">> & {
+    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits">> & {
       /** Features per step (real-valued input). */
       inputSize?: number;
       /** Token ids per step (embedded input). */
       vocabSize?: number;
+      /** The output units with targets (MSE), when not all. */
+      lossUnits?: readonly number[];
     }
   >;
   /** The token embedding (`embedding.*` weights), for a vocabSize model. */
@@ -55,6 +57,10 @@ export class SequenceModel implements Trainable {
     if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${JSON.stringify(outputs)}`);
     const loss = options.loss ?? "crossEntropy";
     if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${JSON.stringify(loss)}`);
+    const lossLastSteps = options.lossLastSteps ?? 0;
+    if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${String(lossLastSteps)}`);
+    if (lossLastSteps > 0 && outputs !== "sequence") fail("E_VALUE", `SequenceModel: lossLastSteps needs outputs "sequence" (outputs "last" already has one target per sequence)`);
+    const lossUnits = options.lossUnits === undefined ? undefined : checkLossUnits(options.lossUnits, options.outputSize, loss);
     const conditionSize = options.conditionSize ?? 0;
     if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
     const seed = options.seed ?? 0;
@@ -75,6 +81,8 @@ export class SequenceModel implements Trainable {
       outputSize: options.outputSize,
       outputs,
       loss,
+      lossLastSteps,
+      ...(lossUnits ? { lossUnits } : {}),
       trainableInitialState: options.trainableInitialState ?? false,
       seed,
     });
@@ -228,7 +236,9 @@ export class SequenceModel implements Trainable {
     const { loss, grad } =
       o.loss === "crossEntropy"
         ? crossEntropy(flat, targetsChecked as Int32Array)
-        : mse(flat, { shape: [rows, o.outputSize], data: targetsChecked as Float32Array });
+        : targetsChecked instanceof Float32Array
+          ? mse(flat, { shape: [rows, o.outputSize], data: targetsChecked })
+          : maskedMse(flat, targetsChecked as MaskedTargets);
     // Several windows of one truncated-BPTT chunk each weigh their mean loss by their share.
     if (options.gradScale !== undefined && options.gradScale !== 1) for (let i = 0; i < grad.data.length; i++) grad.data[i] *= options.gradScale;
     const dFeats = this.head.backward({ shape: [rows, o.outputSize], data: grad.data });
@@ -397,26 +407,82 @@ export class SequenceModel implements Trainable {
     return { shape: [L * D, B, P], data: dh };
   }
 
-  // Targets as the loss functions take them; positions past a sequence's length are ignored.
-  private checkTarget(target: Tensor | IndexTensor, T: number, B: number, lengths: ArrayLike<number> | undefined): Int32Array | Float32Array {
+  // Targets as the loss functions take them; positions past a sequence's length, before the last
+  // lossLastSteps steps, or outside lossUnits are ignored.
+  private checkTarget(target: Tensor | IndexTensor, T: number, B: number, lengths: ArrayLike<number> | undefined): Int32Array | Float32Array | MaskedTargets {
     const o = this.options;
     const rows = o.outputs === "last" ? B : T * B;
+    // counted(t, b): does step t of sequence b carry a target?
+    const last = o.lossLastSteps;
+    const len = (b: number): number => (lengths ? lengths[b] : T);
+    const counted = (t: number, b: number): boolean => t < len(b) && (last === 0 || t >= len(b) - last);
+    const stepMasked = o.outputs === "sequence" && (lengths !== undefined || last > 0);
     if (o.loss === "crossEntropy") {
       const want = o.outputs === "last" ? [B] : [T, B];
       if (!target || !Array.isArray(target.shape) || target.shape.length !== want.length || target.shape.some((d, i) => d !== want[i]) || target.data?.length !== rows) {
         fail("E_SHAPE", `SequenceModel: target must be class ids of shape [${want.join(", ")}], got ${describeShape(target)}`);
       }
       const ids = Int32Array.from(target.data as ArrayLike<number>);
-      if (lengths && o.outputs === "sequence") {
-        for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lengths[b]) ids[t * B + b] = IGNORE;
+      if (stepMasked) {
+        for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (!counted(t, b)) ids[t * B + b] = IGNORE;
       }
       return ids;
     }
-    const want = o.outputs === "last" ? [B, o.outputSize] : [T, B, o.outputSize];
+    const units = o.lossUnits;
+    const U = units ? units.length : o.outputSize;
+    const want = o.outputs === "last" ? [B, U] : [T, B, U];
     checkTensor(target, "SequenceModel: target", want);
-    if (lengths && o.outputs === "sequence") fail("E_UNSUPPORTED", "SequenceModel: MSE with lengths is not supported; pad targets with the model's own predictions or trim the batch");
-    return (target as Tensor).data;
+    const data = (target as Tensor).data;
+    if (!stepMasked && !units) return data;
+    // Full-width targets plus a 0/1 mask over [rows, outputSize].
+    const O = o.outputSize;
+    const full = new Float32Array(rows * O);
+    const mask = new Uint8Array(rows * O);
+    for (let r = 0; r < rows; r++) {
+      if (stepMasked && !counted(Math.floor(r / B), r % B)) continue;
+      for (let j = 0; j < U; j++) {
+        const col = units ? units[j] : j;
+        full[r * O + col] = data[r * U + j];
+        mask[r * O + col] = 1;
+      }
+    }
+    return { target: full, mask };
   }
+}
+
+/** MSE targets with a mask: only entries with mask 1 count. */
+interface MaskedTargets {
+  target: Float32Array;
+  mask: Uint8Array;
+}
+
+// Mean squared error over the masked-in entries only. Masked-out entries get the prediction as
+// their target, so they add nothing to the sum and get a zero gradient; the mean divides by the
+// number of counted entries (none counted: loss 0, gradient 0).
+function maskedMse(pred: Tensor, m: MaskedTargets): { loss: number; grad: Tensor } {
+  const target = m.target;
+  let count = 0;
+  for (let i = 0; i < target.length; i++) {
+    if (m.mask[i]) count++;
+    else target[i] = pred.data[i];
+  }
+  const r = mse(pred, { shape: pred.shape, data: target }, { reduction: "sum" });
+  if (count === 0) return { loss: 0, grad: { shape: r.grad.shape, data: r.grad.data.fill(0) } };
+  const scale = 1 / count;
+  for (let i = 0; i < r.grad.data.length; i++) r.grad.data[i] *= scale;
+  return { loss: r.loss / count, grad: r.grad };
+}
+
+function checkLossUnits(units: unknown, outputSize: number, loss: string): number[] {
+  if (loss !== "mse") fail("E_VALUE", "SequenceModel: lossUnits needs loss \"mse\" (a softmax spreads over every class)");
+  if (!Array.isArray(units) || units.length === 0) fail("E_VALUE", `SequenceModel: lossUnits must be a non-empty array of output unit indices, got ${JSON.stringify(units)}`);
+  const seen = new Set<number>();
+  for (const u of units) {
+    if (!Number.isInteger(u) || u < 0 || u >= outputSize) fail("E_VALUE", `SequenceModel: lossUnits entry ${JSON.stringify(u)} is not an output unit index in [0, ${outputSize})`);
+    if (seen.has(u)) fail("E_VALUE", `SequenceModel: lossUnits lists unit ${u} twice`);
+    seen.add(u);
+  }
+  return [...units] as number[];
 }
 
 function describeShape(t: unknown): string {

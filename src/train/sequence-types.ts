@@ -44,6 +44,19 @@ export interface SequenceModelOptions {
   outputs?: "sequence" | "last";
   /** "crossEntropy" (softmax over outputSize classes) or "mse". Default "crossEntropy". */
   loss?: "crossEntropy" | "mse";
+  /**
+   * Outputs "sequence" only: the loss counts only the last `lossLastSteps` valid steps of each
+   * sequence (its own length with `lengths`), e.g. a desired final activity held for a few steps.
+   * Targets keep the shape [T, B, ...]; earlier steps' values are ignored. The mean is over the
+   * counted positions. Default 0: every step counts.
+   */
+  lossLastSteps?: number;
+  /**
+   * MSE only: the output units that have targets (distinct indices into 0..outputSize-1); the
+   * others are left free (no loss, no gradient). Targets then hold only these units, in this
+   * order: [T, B, lossUnits.length] (or [B, lossUnits.length]). Default: every unit.
+   */
+  lossUnits?: number[];
   /** Learn h0 (and c0), shared by every sequence, instead of starting from zeros. Default false. */
   trainableInitialState?: boolean;
   /** Seed of all initial weights. Default 0. */
