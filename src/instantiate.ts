@@ -4,7 +4,7 @@
  * in browsers as plain ESM, where a bare import such as "@assemblyscript/loader" would need an
  * import map (which module workers do not read).
  */
-import type { WasmModule } from "./wasm.js";
+import type { WasmModule } from "./wasm-types.js";
 
 export async function instantiate<T extends Record<string, unknown>>(
   source: ArrayBuffer | ArrayBufferView | Response | WasmModule,

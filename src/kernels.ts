@@ -1,4 +1,4 @@
-import type { WasmMemory } from "./wasm.js";
+import type { WasmMemory } from "./wasm-types.js";
 
 /**
  * The Wasm core's exports. Every pointer is a byte address in the shared linear memory; every

@@ -1,5 +1,5 @@
 import { fail } from "./errors.js";
-import type { WasmMemory } from "./wasm.js";
+import type { WasmMemory } from "./wasm-types.js";
 
 const ALIGN = 64; // one cache line: regions never share a line, and v128 loads are aligned
 const PAGE = 65536;

@@ -1,5 +1,5 @@
 // The worker pool of a threaded runtime (see ThreadPool in threads.ts and assembly/threads.ts).
-import type { WasmModule } from "./wasm.js";
+import type { WasmModule } from "./wasm-types.js";
 import type { Kernels } from "./kernels.js";
 import type { Heap } from "./memory.js";
 import type { ThreadPool } from "./threads.js";

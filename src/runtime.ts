@@ -1,4 +1,4 @@
-import type { WasmModule } from "./wasm.js";
+import type { WasmModule } from "./wasm-types.js";
 import { instantiate } from "./instantiate.js";
 import { fail } from "./errors.js";
 import type { Kernels } from "./kernels.js";
