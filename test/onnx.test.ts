@@ -111,6 +111,14 @@ describe("recurrent attributes torch.onnx.export never writes (onnx.helper files
     ["helper_lstm_peephole_reverse_lens.onnx", {}, [5, 2, 3]],
     ["helper_lstm_layout0_bidir_lens.onnx", {}, [4, 5, 1]],
     ["helper_rnn_reverse_nobias.onnx", {}, undefined],
+    // Every cell option: the eleven activation functions with alpha / beta, clip, input_forget.
+    ["helper_lstm_clip_hardsigmoid.onnx", {}, undefined],
+    ["helper_lstm_activations_bidir.onnx", {}, undefined],
+    ["helper_lstm_input_forget_peephole_clip.onnx", {}, undefined],
+    ["helper_lstm_softplus_relu_affine.onnx", {}, undefined],
+    ["helper_gru_activations_clip_lbr0.onnx", {}, undefined],
+    ["helper_gru_activations_clip_lbr1.onnx", {}, undefined],
+    ["helper_rnn_activations_clip.onnx", {}, undefined],
     // Longer than the step-by-step limit: the whole-sequence path of a one-direction node.
     ["torch_lstm_1layer.onnx", { T: 20, B: 2 }, undefined],
     ["torch_gru_1layer.onnx", { T: 12, B: 1 }, undefined],
@@ -166,12 +174,17 @@ describe("what recur cannot run fails at load, naming every node", () => {
     expect(err.message).not.toContain('"fine"');
   });
 
-  it("names the node and every attribute recur's cells cannot express yet (clip, activations)", () => {
-    const err = catchError(() => loadOnnx(bytesOf("helper_lstm_clip_hardsigmoid.onnx")));
+  it("names the node and the attribute of an activation outside ONNX's list", () => {
+    const err = catchError(() => loadOnnx(bytesOf("helper_lstm_unknown_activation.onnx")));
     expect(err.code).toBe("E_UNSUPPORTED");
-    expect(err.message).toContain('LSTM node "clipped_lstm"');
-    expect(err.message).toContain("clip=3");
-    expect(err.message).toContain("HardSigmoid");
+    expect(err.message).toContain('LSTM node "odd_lstm"');
+    expect(err.message).toContain("activations: Gelu");
+  });
+
+  it("runs a clipped or hard-sigmoid cell on its own kernel path, and says so", () => {
+    const model = loadOnnx(bytesOf("helper_lstm_clip_hardsigmoid.onnx"));
+    expect(model.nodes.map((n) => n.runs).join("\n")).toContain("activations hardSigmoid, tanh, tanh; clip 3");
+    model.dispose();
   });
 
   it("rejects truncated and corrupt files with E_FORMAT", () => {
@@ -204,7 +217,7 @@ describe("what recur cannot run fails at load, naming every node", () => {
     expect(backendInfo().heapUsedBytes).toBeGreaterThan(before);
     model.dispose();
     expect(backendInfo().heapUsedBytes).toBe(before);
-    catchError(() => loadOnnx(bytesOf("helper_lstm_clip_hardsigmoid.onnx")));
+    catchError(() => loadOnnx(bytesOf("helper_lstm_unknown_activation.onnx")));
     expect(backendInfo().heapUsedBytes).toBe(before);
   });
 

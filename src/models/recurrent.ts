@@ -12,6 +12,7 @@ import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer } from "../validate.js";
 import { Bptt } from "./bptt.js";
+import { untrainable } from "./cell.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
 import { Kind } from "./descriptor.js";
 import { RecurrentParams } from "./params.js";
@@ -227,6 +228,8 @@ export abstract class RecurrentModel implements Trainable {
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): TrainForwardResult {
     this.checkAlive();
     const call = this.checkCall(x, options, "forwardTrain");
+    const why = untrainable(this.config.cell);
+    if (why !== undefined) fail("E_UNSUPPORTED", `forwardTrain: this ${this.config.mode} cannot be trained: ${why}`);
     this.trainer(); // the gradient block exists before the workspace (allocation order as before)
     const { ws, last } = this.run(x, call, true);
     this.trained = { ...call, ws };

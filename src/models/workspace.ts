@@ -129,6 +129,7 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
   desc[Field.Whn] = pack.whn;
   desc[Field.Whr] = pack.whr;
   desc[Field.Peep] = pack.peep;
+  desc[Field.Cell] = pack.cell;
   desc[Field.HState] = ws.h + ld * B * d.Ps * 4;
   desc[Field.CState] = ws.c + ld * B * d.Hp * 4;
   desc[Field.Out] = layerOut(ws, l) + dir * d.P * 4;

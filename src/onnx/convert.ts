@@ -83,7 +83,7 @@ export function fromOnnx(bytes: Uint8Array): FromOnnxResult {
       s.hiddenSize !== first.hiddenSize ? "hidden sizes differ" :
       s.direction !== first.direction ? "directions differ" :
       s.direction === "reverse" ? "a reverse-only direction" :
-      s.resetAfter !== first.resetAfter || s.nonlinearity !== first.nonlinearity || s.peepholes !== first.peepholes ? "cell options differ" :
+      s.resetAfter !== first.resetAfter || s.peepholes !== first.peepholes || JSON.stringify([s.activations, s.clip, s.inputForget]) !== JSON.stringify([first.activations, first.clip, first.inputForget]) ? "cell options differ" :
       l > 0 && s.inputSize !== D * first.hiddenSize ? `layer ${l} reads ${s.inputSize} features, not the ${D * first.hiddenSize} of the layer below` : "";
     if (why) fail("E_UNSUPPORTED", `fromOnnx: ${recurrent[l].opType} node "${recurrent[l].name}": ${why}`);
   }
@@ -137,8 +137,10 @@ export function fromOnnx(bytes: Uint8Array): FromOnnxResult {
               numLayers: specs.length,
               bidirectional: D === 2,
               resetAfter: first.resetAfter,
-              nonlinearity: first.nonlinearity,
               peepholes: first.peepholes,
+              activations: first.activations,
+              clip: first.clip,
+              inputForget: kind === "LSTM" ? first.inputForget : undefined,
               outputSize: headW ? headW.shape[0] : D * H,
               outputs: c.outputs,
             });
