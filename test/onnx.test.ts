@@ -261,6 +261,7 @@ describe("Silero VAD as @ricky0123/vad-web ships it matches onnxruntime-node fra
 
   for (const [file, n, pairs] of [
     ["silero_vad_v5.onnx", 512, { state: "stateN" }],
+    ["silero_vad_v6.onnx", 512, { state: "stateN" }],
     ["silero_vad_legacy.onnx", 1536, { h: "hn", c: "cn" }],
   ] as const) {
     it(file, async () => {

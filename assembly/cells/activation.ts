@@ -77,13 +77,14 @@ export function act4(cell: usize, fn: i32, x: v128): v128 {
     case Activation.Softsign:
       return f32x4.div(x, f32x4.add(one4(), f32x4.abs(x)));
     default: {
-      // Softplus: max(x, 0) + log1p(e^-|x|), per lane (no vector log here; only exotic files use it).
+      // Softplus: max(x, 0) + log(1 + e^-|x|), per lane in float64 (exact to float32 for every
+      // e in [0, 1]; the module already has Math.log, and only exotic files use this).
       const e = expNeg4(f32x4.neg(f32x4.abs(x)));
       let y = f32x4.splat(0);
-      y = f32x4.replace_lane(y, 0, Mathf.log1p(f32x4.extract_lane(e, 0)));
-      y = f32x4.replace_lane(y, 1, Mathf.log1p(f32x4.extract_lane(e, 1)));
-      y = f32x4.replace_lane(y, 2, Mathf.log1p(f32x4.extract_lane(e, 2)));
-      y = f32x4.replace_lane(y, 3, Mathf.log1p(f32x4.extract_lane(e, 3)));
+      y = f32x4.replace_lane(y, 0, <f32>Math.log(1.0 + <f64>f32x4.extract_lane(e, 0)));
+      y = f32x4.replace_lane(y, 1, <f32>Math.log(1.0 + <f64>f32x4.extract_lane(e, 1)));
+      y = f32x4.replace_lane(y, 2, <f32>Math.log(1.0 + <f64>f32x4.extract_lane(e, 2)));
+      y = f32x4.replace_lane(y, 3, <f32>Math.log(1.0 + <f64>f32x4.extract_lane(e, 3)));
       return f32x4.add(y, f32x4.pmax(x, zero4()));
     }
   }
