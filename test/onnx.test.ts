@@ -324,6 +324,24 @@ describe("fromOnnx: a pure recurrent graph as recur's own trainable classes", ()
     model.dispose();
   });
 
+  it("a bare LSTM node with ONNX cell options becomes an LSTM with the same options, matching onnxruntime", async () => {
+    const { fromOnnx } = await import("../src/onnx/index.js");
+    const { LSTM } = await import("../src/index.js");
+    const bytes = bytesOf("helper_lstm_activations_bidir.onnx");
+    const r = fromOnnx(bytes);
+    expect(r.model).toBeInstanceOf(LSTM);
+    const model = r.model as InstanceType<typeof LSTM>;
+    expect(model.config.cell?.activations.map((fns) => fns.map((f) => f.name))).toEqual([["hardSigmoid", "softsign", "scaledTanh"], ["sigmoid", "leakyRelu", "elu"]]);
+    const x = Float32Array.from({ length: 5 * 3 * 4 }, (_, i) => Math.sin(i * 0.7) * 2);
+    const ref = await ortRun(bytes, { X: { shape: [5, 3, 4], data: x } });
+    // onnxruntime's Y is [T, D, B, H]; recur's rows are [T, B, D * H].
+    const [T, D, B, H] = ref.Y.dims;
+    const want = new Float32Array(T * B * D * H);
+    for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) for (let u = 0; u < H; u++) want[((t * B + b) * D + d) * H + u] = ref.Y.data[((t * D + d) * B + b) * H + u];
+    expectClose({ dtype: "float32", shape: [T, B, D * H], data: model.forward({ shape: [5, 3, 4], data: x }).output.data }, { shape: [T, B, D * H], data: want }, "Y");
+    model.dispose();
+  });
+
   it("refuses graphs that are not such a chain", async () => {
     const { fromOnnx } = await import("../src/onnx/index.js");
     expect(catchError(() => fromOnnx(bytesOf("helper_unsupported_ops.onnx"))).code).toBe("E_UNSUPPORTED");
