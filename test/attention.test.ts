@@ -144,3 +144,62 @@ describe("AttentionDecoder behaviour", () => {
     dec.dispose();
   });
 });
+
+describe("decoding", () => {
+  // log p(y | annotations) of every sequence of `n` tokens, by teacher forcing.
+  function logProbOf(dec: AttentionDecoder, annotations: Tensor, start: number, seq: number[]): number {
+    const { logits } = dec.forward({ annotations }, [[start, ...seq.slice(0, -1)]]);
+    let s = 0;
+    for (let t = 0; t < seq.length; t++) {
+      const row = Array.from(logits.data.subarray(t * dims.V, (t + 1) * dims.V));
+      const m = Math.max(...row);
+      s += row[seq[t]] - m - Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
+    }
+    return s;
+  }
+
+  it("beam search as wide as the vocabulary finds the most probable 2-token sequence; width 1 is greedy", () => {
+    const dec = makeDecoder(11);
+    const annotations = randn([1, L, dims.D], 12, 2);
+    let best = { seq: [] as number[], lp: -Infinity };
+    for (let a = 0; a < dims.V; a++) for (let b = 0; b < dims.V; b++) {
+      const lp = logProbOf(dec, annotations, 0, [a, b]);
+      if (lp > best.lp) best = { seq: [a, b], lp };
+    }
+    const [hyps] = dec.beamSearch({ annotations }, { start: 0, maxLength: 2, width: dims.V, lengthNormalization: 0 });
+    expect(hyps[0].tokens).toEqual(best.seq);
+    expect(Math.abs(hyps[0].logProb - best.lp)).toBeLessThan(1e-4);
+    expect(hyps[0].attention).toHaveLength(2);
+    const [greedy] = dec.greedy({ annotations }, { start: 0, maxLength: 4 });
+    const [[one]] = dec.beamSearch({ annotations }, { start: 0, maxLength: 4, width: 1 });
+    expect(one.tokens).toEqual(greedy.tokens);
+    expect(Math.abs(one.logProb - greedy.logProb)).toBeLessThan(1e-5);
+    dec.dispose();
+  });
+
+  it("greedy stops rows at the end token; sampling is seeded and becomes greedy as the temperature goes to 0", () => {
+    const dec = makeDecoder(13);
+    const annotations = randn([B, L, dims.D], 14, 2);
+    const greedy = dec.greedy({ annotations, mask }, { start: 0, maxLength: 6 });
+    const end = greedy[0].tokens[1];
+    const stopped = dec.greedy({ annotations, mask }, { start: 0, end, maxLength: 6 });
+    expect(stopped[0].tokens).toEqual(greedy[0].tokens.slice(0, greedy[0].tokens.indexOf(end) + 1));
+    for (let b = 1; b < B; b++) expect(stopped[b].tokens.length).toBeLessThanOrEqual(6);
+    const cold = dec.sample({ annotations, mask }, { start: 0, maxLength: 6, temperature: 1e-4, seed: 3 });
+    expect(cold.map((h) => h.tokens)).toEqual(greedy.map((h) => h.tokens));
+    const a = dec.sample({ annotations, mask }, { start: 0, maxLength: 6, temperature: 2, seed: 5 });
+    const b = dec.sample({ annotations, mask }, { start: 0, maxLength: 6, temperature: 2, seed: 5 });
+    expect(a.map((h) => h.tokens)).toEqual(b.map((h) => h.tokens));
+    dec.dispose();
+  });
+
+  it("bad decoding options: a RecurError naming them", () => {
+    const dec = makeDecoder();
+    const annotations = randn([1, L, dims.D], 1);
+    expectRecurError(() => dec.beamSearch({ annotations }, { start: 0, maxLength: 3, width: 0 }), "E_VALUE", "width");
+    expectRecurError(() => dec.beamSearch({ annotations }, { start: dims.V, maxLength: 3 }), "E_VALUE", "start");
+    expectRecurError(() => dec.greedy({ annotations }, { start: 0, maxLength: 0 }), "E_VALUE", "maxLength");
+    expectRecurError(() => dec.sample({ annotations }, { start: 0, maxLength: 2, temperature: 0 }), "E_VALUE", "temperature");
+    dec.dispose();
+  });
+});

@@ -8,6 +8,7 @@ import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument } from "../validate.js";
 import { FLAG_KEYS, Field, GRAD_FIELD, packSizes, paramSpecs, round8, workSizes, type Dims } from "./layout.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
+import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "./search.js";
 
 export type { AttentionInput } from "./checks.js";
 
@@ -273,6 +274,53 @@ export class AttentionDecoder implements Trainable {
       if (!Number.isInteger(p) || Math.floor(p / w.K) !== Math.floor(r / w.K)) fail("E_VALUE", `AttentionDecoder.reorderRows: parents[${r}] = ${String(p)} is not a row of the same source`);
       h.set(copy.subarray(p * Hp, p * Hp + Hp), r * Hp);
     }
+  }
+
+  /** A TokenStepper over `rowsPerSource` rows per source of `input` (see beginDecoding). */
+  stepper(input: AttentionInput, rowsPerSource = 1): TokenStepper {
+    const { rows } = this.beginDecoding(input, rowsPerSource);
+    let last: Float32Array | undefined;
+    return {
+      vocabSize: this.dims.V,
+      rows,
+      step: (tokens) => {
+        const r = this.decodeStep(tokens);
+        last = r.attention;
+        return r.logits;
+      },
+      reorder: (parents) => this.reorderRows(parents),
+      attention: () => last,
+    };
+  }
+
+  /** Greedy decoding of every source at once: one hypothesis per batch row, with its attention rows. */
+  greedy(input: AttentionInput, options: DecodeOptions): Hypothesis[] {
+    this.checkAlive();
+    return decodeRows(this.stepper(input), options, false);
+  }
+
+  /** Sampled decoding (temperature, topK, seed) of every source at once. */
+  sample(input: AttentionInput, options: DecodeOptions): Hypothesis[] {
+    this.checkAlive();
+    return decodeRows(this.stepper(input), options, true);
+  }
+
+  /** Beam search for each source (batch row) of `input`: its hypotheses, best first. */
+  beamSearch(input: AttentionInput, options: BeamOptions): Hypothesis[][] {
+    this.checkAlive();
+    const where = "AttentionDecoder.beamSearch";
+    const { B, L } = checkAttentionInput(where, input, this.dims);
+    const width = integer(where, "width", options.width, { min: 1 }, 4);
+    decodeOptions(where, options, this.dims.V);
+    const { D, H } = this.dims;
+    const out: Hypothesis[][] = [];
+    for (let b = 0; b < B; b++) {
+      const one: AttentionInput = { annotations: { shape: [1, L, D], data: input.annotations.data.subarray(b * L * D, (b + 1) * L * D) } };
+      if (input.mask) one.mask = { shape: [1, L], data: input.mask.data.subarray(b * L, (b + 1) * L) };
+      if (input.h0) one.h0 = { shape: [1, H], data: input.h0.data.subarray(b * H, (b + 1) * H) };
+      out.push(beamSearch(this.stepper(one, width), { ...options, width }));
+    }
+    return out;
   }
 
   /** Frees the Wasm memory. */

@@ -2,3 +2,4 @@
 export { AttentionDecoder, type AttentionDecoderOptions, type AttentionForwardResult, type AttentionLossOptions, type AttentionLossResult } from "./decoder.js";
 export type { AttentionInput } from "./checks.js";
 export type { Dims as AttentionDims } from "./layout.js";
+export { beamSearch, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "./search.js";
