@@ -3,3 +3,5 @@ export { AttentionDecoder, type AttentionDecoderOptions, type AttentionForwardRe
 export type { AttentionInput } from "./checks.js";
 export type { Dims as AttentionDims } from "./layout.js";
 export { beamSearch, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "./search.js";
+export { Seq2Seq, type Seq2SeqOptions, type TranslateOptions } from "./seq2seq.js";
+export { Captioner, type CaptionerOptions, type CaptionOptions } from "./captioner.js";
