@@ -6,11 +6,11 @@ import type { Dims } from "./layout.js";
 
 /** What the decoder attends over. */
 export interface AttentionInput {
-  /** [B, L, D]: L annotation vectors per batch row (L >= 1). */
+  /** L annotation vectors per batch row (L >= 1), [B, L, D]. */
   annotations: Tensor;
-  /** [B, L]: 1 where an annotation is real, 0 where it is padding (each row keeps at least one). Default all ones. */
+  /** Shape [B, L], 1 where an annotation is real, 0 where it is padding (each row keeps at least one). Default all ones. */
   mask?: Tensor;
-  /** [B, hiddenSize]: the decoder's initial state. Default zeros. */
+  /** The decoder's initial state, [B, hiddenSize]. Default zeros. */
   h0?: Tensor;
 }
 

@@ -30,9 +30,9 @@ export interface AttentionDecoderOptions {
 
 /** What `forward` returns (batch first). */
 export interface AttentionForwardResult {
-  /** [B, T, vocabSize]: the next-token scores of every step. */
+  /** The next-token scores of every step, [B, T, vocabSize]. */
   logits: Tensor;
-  /** [B, T, L]: α_t of every step (rows sum to 1; zeros at masked annotations). */
+  /** The attention weights α_t of every step, [B, T, L] (rows sum to 1; zeros at masked annotations). */
   attention: Tensor;
 }
 
@@ -230,7 +230,7 @@ export class AttentionDecoder implements Trainable {
    * Step-by-step decoding over `rowsPerSource` rows per source (beam hypotheses share their
    * source's annotations): computes the keys once. Follow with `decodeStep` and `reorderRows`.
    */
-  beginDecoding(input: AttentionInput, rowsPerSource = 1): { rows: number; L: number } {
+  beginDecoding(input: AttentionInput, rowsPerSource = 1): { /** Decoding rows: sources × rowsPerSource. */ rows: number; /** Annotations per source. */ L: number } {
     this.checkAlive();
     const where = "AttentionDecoder.beginDecoding";
     const { B, L } = checkAttentionInput(where, input, this.dims);
@@ -245,7 +245,7 @@ export class AttentionDecoder implements Trainable {
   private stepsTaken = 0;
 
   /** One step for every decoding row: feeds `tokens` (one per row), returns logits [rows][V] and α [rows][L]. */
-  decodeStep(tokens: ArrayLike<number>): { logits: Float32Array; attention: Float32Array } {
+  decodeStep(tokens: ArrayLike<number>): { /** Next-token scores, [rows][V]. */ logits: Float32Array; /** This step's attention weights, [rows][L]. */ attention: Float32Array } {
     this.checkAlive();
     const w = this.work;
     if (!w || w.train || w.T !== 1) fail("E_STATE", "AttentionDecoder.decodeStep: call beginDecoding() first");
