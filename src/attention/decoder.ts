@@ -58,6 +58,22 @@ export interface AttentionLossResult {
   h0: Tensor;
 }
 
+/** What `beginDecoding` set up. */
+export interface DecodingRows {
+  /** Decoding rows: sources × rowsPerSource. */
+  rows: number;
+  /** Annotations per source. */
+  L: number;
+}
+
+/** What one `decodeStep` returns. */
+export interface DecodeStepResult {
+  /** Next-token scores, rows × vocabSize. */
+  logits: Float32Array;
+  /** This step's attention weights, rows × L. */
+  attention: Float32Array;
+}
+
 interface Work {
   B: number;
   T: number;
@@ -230,7 +246,7 @@ export class AttentionDecoder implements Trainable {
    * Step-by-step decoding over `rowsPerSource` rows per source (beam hypotheses share their
    * source's annotations): computes the keys once. Follow with `decodeStep` and `reorderRows`.
    */
-  beginDecoding(input: AttentionInput, rowsPerSource = 1): { /** Decoding rows: sources × rowsPerSource. */ rows: number; /** Annotations per source. */ L: number } {
+  beginDecoding(input: AttentionInput, rowsPerSource = 1): DecodingRows {
     this.checkAlive();
     const where = "AttentionDecoder.beginDecoding";
     const { B, L } = checkAttentionInput(where, input, this.dims);
@@ -245,7 +261,7 @@ export class AttentionDecoder implements Trainable {
   private stepsTaken = 0;
 
   /** One step for every decoding row: feeds `tokens` (one per row), returns logits [rows][V] and α [rows][L]. */
-  decodeStep(tokens: ArrayLike<number>): { /** Next-token scores, [rows][V]. */ logits: Float32Array; /** This step's attention weights, [rows][L]. */ attention: Float32Array } {
+  decodeStep(tokens: ArrayLike<number>): DecodeStepResult {
     this.checkAlive();
     const w = this.work;
     if (!w || w.train || w.T !== 1) fail("E_STATE", "AttentionDecoder.decodeStep: call beginDecoding() first");
