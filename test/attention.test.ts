@@ -177,6 +177,19 @@ describe("decoding", () => {
     dec.dispose();
   });
 
+  it("beam search over a batch of sources equals beam search over each alone", () => {
+    const dec = makeDecoder(15);
+    const annotations = randn([B, L, dims.D], 16, 2);
+    const all = dec.beamSearch({ annotations, mask }, { start: 0, end: 6, maxLength: 5, width: 3 });
+    for (let b = 0; b < B; b++) {
+      const one = { annotations: { shape: [1, L, dims.D], data: annotations.data.slice(b * L * dims.D, (b + 1) * L * dims.D) }, mask: { shape: [1, L], data: mask.data.slice(b * L, (b + 1) * L) } };
+      const [alone] = dec.beamSearch(one, { start: 0, end: 6, maxLength: 5, width: 3 });
+      expect(all[b].map((h) => h.tokens)).toEqual(alone.map((h) => h.tokens));
+      for (let i = 0; i < alone.length; i++) expect(Math.abs(all[b][i].score - alone[i].score)).toBeLessThan(1e-5);
+    }
+    dec.dispose();
+  });
+
   it("greedy stops rows at the end token; sampling is seeded and becomes greedy as the temperature goes to 0", () => {
     const dec = makeDecoder(13);
     const annotations = randn([B, L, dims.D], 14, 2);

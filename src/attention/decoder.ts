@@ -325,18 +325,10 @@ export class AttentionDecoder implements Trainable {
   beamSearch(input: AttentionInput, options: BeamOptions): Hypothesis[][] {
     this.checkAlive();
     const where = "AttentionDecoder.beamSearch";
-    const { B, L } = checkAttentionInput(where, input, this.dims);
+    const { B } = checkAttentionInput(where, input, this.dims);
     const width = integer(where, "width", options.width, { min: 1 }, 4);
     decodeOptions(where, options, this.dims.V);
-    const { D, H } = this.dims;
-    const out: Hypothesis[][] = [];
-    for (let b = 0; b < B; b++) {
-      const one: AttentionInput = { annotations: { shape: [1, L, D], data: input.annotations.data.subarray(b * L * D, (b + 1) * L * D) } };
-      if (input.mask) one.mask = { shape: [1, L], data: input.mask.data.subarray(b * L, (b + 1) * L) };
-      if (input.h0) one.h0 = { shape: [1, H], data: input.h0.data.subarray(b * H, (b + 1) * H) };
-      out.push(beamSearch(this.stepper(one, width), { ...options, width }));
-    }
-    return out;
+    return beamSearch(this.stepper(input, width), { ...options, width }, B);
   }
 
   /** Frees the Wasm memory. */

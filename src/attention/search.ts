@@ -121,56 +121,66 @@ export function decodeRows(stepper: TokenStepper, options: DecodeOptions, sample
 }
 
 /**
- * Beam search over one source: the stepper holds `width` rows of that source. Returns the
- * finished hypotheses (and, if fewer than `width` finished, the best unfinished ones) best first.
+ * Beam search over `sources` sources at once: the stepper holds `width` rows per source (rows
+ * s*width .. s*width+width-1 belong to source s). Returns, per source, the finished hypotheses
+ * (or, if none finished, the live ones), best first.
  */
-export function beamSearch(stepper: TokenStepper, options: BeamOptions): Hypothesis[] {
+export function beamSearch(stepper: TokenStepper, options: BeamOptions, sources = 1): Hypothesis[][] {
   const where = "beamSearch";
   const V = stepper.vocabSize;
   const { start, end, maxLength } = decodeOptions(where, options, V);
   const K = integer(where, "width", options.width, { min: 1 }, 4);
   const alpha = number(where, "lengthNormalization", options.lengthNormalization, { min: 0 }, 1);
-  if (stepper.rows !== K) fail("E_SHAPE", `${where}: the stepper holds ${stepper.rows} rows, width is ${K}`);
+  if (stepper.rows !== K * sources) fail("E_SHAPE", `${where}: the stepper holds ${stepper.rows} rows, not width x sources = ${K * sources}`);
   const norm = (h: Hypothesis): number => h.logProb / Math.max(1, h.tokens.length) ** alpha;
-  // Only row 0 is live at first: the K rows start identical.
-  let beams: Hypothesis[] = [{ tokens: [], logProb: 0, score: 0, attention: [] }];
-  const finished: Hypothesis[] = [];
-  const tokens = new Int32Array(K).fill(start);
-  const parents = new Int32Array(K);
+  // Only the first row of a source is live at first: its K rows start identical.
+  const beams: Hypothesis[][] = Array.from({ length: sources }, () => [{ tokens: [], logProb: 0, score: 0, attention: [] }]);
+  const finished: Hypothesis[][] = Array.from({ length: sources }, () => []);
+  const done = new Uint8Array(sources);
+  const R = K * sources;
+  const tokens = new Int32Array(R).fill(start);
+  const parents = new Int32Array(R);
   const lp = new Float64Array(V);
-  for (let step = 0; step < maxLength && beams.length > 0; step++) {
+  for (let step = 0; step < maxLength && done.some((d) => d === 0); step++) {
     const logits = stepper.step(tokens);
     const att = stepper.attention?.();
-    const cand: { row: number; id: number; logProb: number }[] = [];
-    for (let r = 0; r < beams.length; r++) {
-      logSoftmax(logits, r * V, V, lp);
-      for (let j = 0; j < V; j++) cand.push({ row: r, id: j, logProb: beams[r].logProb + lp[j] });
-    }
-    cand.sort((a, b) => b.logProb - a.logProb);
-    const next: Hypothesis[] = [];
-    for (const c of cand) {
-      if (next.length === K) break;
-      const parent = beams[c.row];
-      const h: Hypothesis = { tokens: [...parent.tokens, c.id], logProb: c.logProb, score: 0, attention: att ? [...parent.attention!, att.slice((c.row * att.length) / K, ((c.row + 1) * att.length) / K)] : [] };
-      h.score = norm(h);
-      if (c.id === end) {
-        finished.push(h);
-        if (finished.length >= K) break;
-        continue;
+    const W = att ? att.length / R : 0;
+    for (let s = 0; s < sources; s++) {
+      const base = s * K;
+      for (let r = 0; r < K; r++) parents[base + r] = base + r;
+      if (done[s]) continue;
+      const cand: { row: number; id: number; logProb: number }[] = [];
+      beams[s].forEach((h, r) => {
+        logSoftmax(logits, (base + r) * V, V, lp);
+        for (let j = 0; j < V; j++) cand.push({ row: r, id: j, logProb: h.logProb + lp[j] });
+      });
+      cand.sort((a, b) => b.logProb - a.logProb);
+      const next: Hypothesis[] = [];
+      for (const c of cand) {
+        if (next.length === K || finished[s].length >= K) break;
+        const parent = beams[s][c.row];
+        const h: Hypothesis = { tokens: [...parent.tokens, c.id], logProb: c.logProb, score: 0, attention: att ? [...parent.attention!, att.slice((base + c.row) * W, (base + c.row + 1) * W)] : [] };
+        h.score = norm(h);
+        if (c.id === end) {
+          finished[s].push(h);
+          continue;
+        }
+        parents[base + next.length] = base + c.row;
+        tokens[base + next.length] = c.id;
+        next.push(h);
       }
-      parents[next.length] = c.row;
-      tokens[next.length] = c.id;
-      next.push(h);
+      for (let r = next.length; r < K; r++) parents[base + r] = parents[base];
+      beams[s] = next;
+      // A live hypothesis only loses log-probability: with α = 0 none can beat the best finished one.
+      const best = Math.max(...finished[s].map((f) => f.logProb));
+      if (finished[s].length >= K || next.length === 0 || (alpha === 0 && next[0].logProb < best)) done[s] = 1;
     }
-    if (finished.length >= K) break;
-    // A live hypothesis can only lose log-probability; with α = 0 none can beat the best finished one.
-    if (alpha === 0 && finished.length > 0 && next.length > 0 && next[0].logProb < Math.max(...finished.map((f) => f.logProb))) break;
-    for (let r = next.length; r < K; r++) parents[r] = parents[0];
-    beams = next;
-    if (beams.length > 0) stepper.reorder(parents);
+    if (done.some((d) => d === 0)) stepper.reorder(parents);
   }
-  const all = finished.length > 0 ? finished : beams;
-  all.sort((a, b) => b.score - a.score);
-  if (!stepper.attention) for (const h of all) delete h.attention;
-  return all;
+  return finished.map((f, s) => {
+    const all = f.length > 0 ? f : beams[s];
+    all.sort((a, b) => b.score - a.score);
+    if (!stepper.attention) for (const h of all) delete h.attention;
+    return all;
+  });
 }
