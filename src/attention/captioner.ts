@@ -5,7 +5,7 @@ import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument } from "../validate.js";
 import type { AttentionInput } from "./checks.js";
 import { AttentionDecoder } from "./decoder.js";
-import type { Hypothesis } from "./search.js";
+import type { Hypothesis } from "../train/search.js";
 
 /** Options of `Captioner`. */
 export interface CaptionerOptions {

@@ -8,7 +8,7 @@ import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument } from "../validate.js";
 import { FLAG_KEYS, Field, GRAD_FIELD, packSizes, paramSpecs, round8, workSizes, type Dims } from "./layout.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
-import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "./search.js";
+import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "../train/search.js";
 
 export type { AttentionInput } from "./checks.js";
 

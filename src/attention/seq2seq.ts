@@ -6,7 +6,7 @@ import type { ParameterRegion, Trainable } from "../train/module.js";
 import { boolean, integer, objectArgument } from "../validate.js";
 import type { AttentionInput } from "./checks.js";
 import { AttentionDecoder } from "./decoder.js";
-import type { Hypothesis } from "./search.js";
+import type { Hypothesis } from "../train/search.js";
 
 /** Options of `Seq2Seq`. */
 export interface Seq2SeqOptions {

@@ -3,7 +3,7 @@
 // attention decoder, SequenceModel, CharLM) is a TokenStepper; the search is written once.
 import { fail } from "../errors.js";
 import { createRng } from "../random.js";
-import { sampleLogits } from "../train/sampling.js";
+import { sampleLogits } from "./sampling.js";
 import { integer, number } from "../validate.js";
 
 /** A model that extends `rows` hypotheses by one token each. */
