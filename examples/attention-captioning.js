@@ -39,7 +39,9 @@ for (let d = 0; d <= 9; d++) {
   for (let i = 0; i < perClass + testPerClass; i++) (i < perClass ? train : test).push({ pixels: raw.slice(i * 784, (i + 1) * 784), label: d });
 }
 
-// A canvas of 2-3 digits: lines at y = 0 and 28, x on the lattice, no overlap within a line.
+// A canvas of 2-3 digits: lines at y = 0 and 28, x on the lattice, no overlap within a line, each
+// digit then moved by up to 2 pixels either way (so windows do not frame digits exactly, which
+// also keeps the patch layer from learning the training digits by heart).
 function makeCanvas(pool) {
   const pixels = new Float32Array(HEIGHT * WIDTH);
   const count = 2 + rng.int(2);
@@ -49,7 +51,13 @@ function makeCanvas(pool) {
     if (placed.some((p) => p.y === y && Math.abs(p.x - x) < 28)) continue;
     const digit = pool[rng.int(pool.length)];
     placed.push({ x, y, digit });
-    for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) pixels[(y + r) * WIDTH + x + c] = digit.pixels[r * 28 + c];
+    const dy = rng.int(5) - 2, dx = rng.int(5) - 2;
+    for (let r = 0; r < 28; r++) {
+      for (let c = 0; c < 28; c++) {
+        const py = y + r + dy, px = x + c + dx;
+        if (py >= 0 && py < HEIGHT && px >= 0 && px < WIDTH) pixels[py * WIDTH + px] = Math.max(pixels[py * WIDTH + px], digit.pixels[r * 28 + c]);
+      }
+    }
   }
   placed.sort((a, b) => a.y - b.y || a.x - b.x); // reading order
   return { pixels, caption: placed.map((p) => p.digit.label) };
@@ -73,7 +81,7 @@ function windows(canvases) {
   return { shape: [B, L, PATCH], data };
 }
 
-const model = new Captioner({ patchSize: PATCH, vocabSize: VOCAB, startToken: START, endToken: END, annotationSize: 128, hiddenSize: quick ? 64 : 128, embeddingSize: 32, seed: 1 });
+const model = new Captioner({ patchSize: PATCH, vocabSize: VOCAB, startToken: START, endToken: END, annotationSize: quick ? 128 : 192, hiddenSize: quick ? 64 : 128, embeddingSize: 32, seed: 1 });
 const optimizer = new Adam(model, { lr: 2e-3 });
 const steps = quick ? 400 : 3000, B = 32;
 const t0 = performance.now();

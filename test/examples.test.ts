@@ -64,8 +64,8 @@ describe.concurrent("examples", () => {
   it("attention-captioning: captions held-out MNIST canvases word by word and draws where it looked", async () => {
     const r = await run("attention-captioning.js", "--out", "captions");
     expect(r.heldOut).toBe(200);
-    expect(r.exactCaption).toBeGreaterThan(0.4); // chance: below 0.001
-    expect(r.wordAccuracy).toBeGreaterThan(0.6);
+    expect(r.exactCaption).toBeGreaterThan(0.3); // chance: below 0.001
+    expect(r.wordAccuracy).toBeGreaterThan(0.55);
     expect(r.svgs).toHaveLength(2);
     const svg = readFileSync(join(dir, r.svgs[0]), "utf8");
     expect(svg.match(/class="attention"/g)!.length).toBeGreaterThanOrEqual(24 * 2);
