@@ -83,6 +83,41 @@ describe("AttentionDecoder against the float64 reference", () => {
     for (let i = 0; i < dims.D; i++) expect(res.annotations.data[(1 * L + 2) * dims.D + i]).toBe(0);
     dec.dispose();
   });
+
+  it("initialState \"mean\": gradients of init.* and the annotations through h0 = tanh(W mean + b) match finite differences", () => {
+    const dec = new AttentionDecoder({ vocabSize: dims.V, annotationSize: dims.D, attentionSize: dims.A, embeddingSize: dims.E, hiddenSize: dims.H, initialState: "mean", seed: 21 });
+    const annotations = randn([B, L, dims.D], 22);
+    dec.zeroGrad();
+    dec.forward({ annotations, mask }, inputs);
+    const res = dec.backwardLoss(targets);
+    const grads = dec.gradients();
+    expect(Object.keys(grads)).toContain("init.weight");
+    const sd = Object.fromEntries(Object.entries(dec.stateDict()).map(([k, t]) => [k, Float64Array.from(t.data)]));
+    const a64 = Float64Array.from(annotations.data);
+    const q: Problem64 = { ...dims, B, L, T, annotations: a64, mask: mask.data, inputs, targets, lambda: 0 };
+    const loss = (): number => attention64(sd, q).loss;
+    expect(Math.abs(res.loss - loss())).toBeLessThan(1e-5);
+    const eps = 1e-5;
+    for (const [name, x, g] of [["init.weight", sd["init.weight"], grads["init.weight"].data], ["init.bias", sd["init.bias"], grads["init.bias"].data], ["annotations", a64, res.annotations.data]] as const) {
+      const num = Array.from(x, (_, i) => {
+        const keep = x[i];
+        x[i] = keep + eps;
+        const up = loss();
+        x[i] = keep - eps;
+        const down = loss();
+        x[i] = keep;
+        return (up - down) / (2 * eps);
+      });
+      const scale = Math.max(1e-3, ...num.map(Math.abs));
+      expect(maxDiff(g, num) / scale, name).toBeLessThan(1e-4);
+    }
+    // The state dict round-trips, init.* included.
+    const copy = new AttentionDecoder({ vocabSize: dims.V, annotationSize: dims.D, attentionSize: dims.A, embeddingSize: dims.E, hiddenSize: dims.H, initialState: "mean", seed: 99 });
+    copy.loadStateDict(dec.stateDict());
+    expect(maxDiff(copy.forward({ annotations, mask }, inputs).logits.data, dec.forward({ annotations, mask }, inputs).logits.data)).toBe(0);
+    copy.dispose();
+    dec.dispose();
+  });
 });
 
 describe("AttentionDecoder behaviour", () => {

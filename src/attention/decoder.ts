@@ -5,7 +5,8 @@ import { createRng } from "../random.js";
 import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer, number, objectArgument } from "../validate.js";
+import { Linear } from "../layers/linear.js";
+import { integer, number, objectArgument, oneOf } from "../validate.js";
 import { FLAG_KEYS, Field, GRAD_FIELD, packSizes, paramSpecs, round8, workSizes, type Dims } from "./layout.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
 import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "../train/search.js";
@@ -24,6 +25,12 @@ export interface AttentionDecoderOptions {
   attentionSize?: number;
   /** Width of the token embedding fed to the GRU and the output layer. Default 64. */
   embeddingSize?: number;
+  /**
+   * "zeros": h0 = 0 unless the input gives one. "mean": h0 = tanh(W_init mean_i(a_i) + b_init)
+   * over the unmasked annotations (Xu et al.), a Linear layer `init` trained with the rest (an
+   * input's h0 still wins). Default "zeros".
+   */
+  initialState?: "zeros" | "mean";
   /** Seed of the initial weights. Default 0. */
   seed?: number;
 }
@@ -103,6 +110,9 @@ export class AttentionDecoder implements Trainable {
   private work: Work | undefined;
   private trained = false;
   private disposed = false;
+  /** With initialState "mean": the layer W_init, b_init. */
+  readonly init: Linear | undefined;
+  private meanInit: { mean: Float32Array; h0: Float32Array; count: Float32Array } | undefined;
 
   constructor(options: AttentionDecoderOptions) {
     const where = "AttentionDecoder";
@@ -113,7 +123,9 @@ export class AttentionDecoder implements Trainable {
     const A = integer(where, "attentionSize", options.attentionSize, { min: 1 }, H);
     const E = integer(where, "embeddingSize", options.embeddingSize, { min: 1 }, 64);
     const seed = number(where, "seed", options.seed, {}, 0);
+    const initialState = oneOf(where, "initialState", options.initialState, ["zeros", "mean"] as const, "zeros");
     this.dims = { V, D, A, E, H };
+    this.init = initialState === "mean" ? new Linear({ inFeatures: D, outFeatures: H, seed: seed + 1 }) : undefined;
     this.rt = runtime();
     this.owned = WasmBlocks.of(this.rt.heap, this);
     this.spec = paramSpecs(this.dims);
@@ -138,40 +150,50 @@ export class AttentionDecoder implements Trainable {
 
   /** Parameter names and shapes in state-dict order. */
   parameterShapes(): Record<string, number[]> {
-    return Object.fromEntries(this.spec.specs.map((s) => [s.name, [...s.shape]]));
+    const own = this.spec.specs.map((s): [string, number[]] => [s.name, [...s.shape]]);
+    if (this.init) own.push(["init.weight", [this.dims.H, this.dims.D]], ["init.bias", [this.dims.H]]);
+    return Object.fromEntries(own);
   }
 
   /** A copy of every parameter under its state-dict name. */
   stateDict(): Record<string, Tensor> {
     this.checkAlive();
-    return readStateDict(this.rt.heap, this.owned.get("params"), this.spec.specs);
+    return { ...readStateDict(this.rt.heap, this.owned.get("params"), this.spec.specs), ...prefixed(this.init?.stateDict()) };
   }
 
   /** Replaces every parameter (exactly these keys and shapes, finite values; else RecurError E_KEY and no change). */
   loadStateDict(sd: Record<string, Tensor>): void {
     this.checkAlive();
-    writeStateDict("AttentionDecoder.loadStateDict", this.rt.heap, this.owned.get("params"), this.spec.specs, sd);
+    const own: Record<string, Tensor> = {}, init: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(sd)) {
+      if (this.init && k.startsWith("init.")) init[k.slice(5)] = v;
+      else own[k] = v;
+    }
+    writeStateDict("AttentionDecoder.loadStateDict", this.rt.heap, this.owned.get("params"), this.spec.specs, own);
+    this.init?.loadStateDict(init);
     this.parametersChanged();
   }
 
   /** Copies of the accumulated gradients under the parameter names. */
   gradients(): Record<string, Tensor> {
     this.checkAlive();
-    return readStateDict(this.rt.heap, this.gradBlock(), this.spec.specs);
+    return { ...readStateDict(this.rt.heap, this.gradBlock(), this.spec.specs), ...prefixed(this.init?.gradients()) };
   }
 
   parameterRegions(): ParameterRegion[] {
     this.checkAlive();
-    return [{ params: this.owned.get("params"), grads: this.gradBlock(), floats: this.spec.bytes / 4 }];
+    return [{ params: this.owned.get("params"), grads: this.gradBlock(), floats: this.spec.bytes / 4 }, ...(this.init?.parameterRegions() ?? [])];
   }
 
   zeroGrad(): void {
     this.checkAlive();
     this.rt.heap.f32(this.gradBlock(), this.spec.bytes / 4).fill(0);
+    this.init?.zeroGrad();
   }
 
   parametersChanged(): void {
     this.packed = false;
+    this.init?.parametersChanged();
   }
 
   /**
@@ -233,13 +255,9 @@ export class AttentionDecoder implements Trainable {
     const dh = heap.f32(w.ptrs[Field.Dh], B * Hp);
     const h0 = new Float32Array(B * H);
     for (let b = 0; b < B; b++) h0.set(dh.subarray(b * Hp, b * Hp + H), b * H);
-    return {
-      loss: ce + reg,
-      crossEntropy: ce,
-      count,
-      annotations: { shape: [B, L, D], data: heap.f32(w.ptrs[Field.DAnnot], B * L * D).slice() },
-      h0: { shape: [B, H], data: h0 },
-    };
+    const dAnnot = heap.f32(w.ptrs[Field.DAnnot], B * L * D).slice();
+    if (this.meanInit && this.init) this.meanInitBackward(h0, dAnnot, B, L);
+    return { loss: ce + reg, crossEntropy: ce, count, annotations: { shape: [B, L, D], data: dAnnot }, h0: { shape: [B, H], data: h0 } };
   }
 
   /**
@@ -336,6 +354,7 @@ export class AttentionDecoder implements Trainable {
     if (this.disposed) return;
     this.disposed = true;
     this.owned.dispose();
+    this.init?.dispose();
   }
 
   /** Whether `dispose` was called. */
@@ -358,6 +377,39 @@ export class AttentionDecoder implements Trainable {
     return g;
   }
 
+  // h0 = tanh(W_init mean + b_init) over each row's unmasked annotations.
+  private meanInitForward(input: AttentionInput, S: number, L: number): Float32Array {
+    const { D } = this.dims;
+    const a = input.annotations.data, m = input.mask?.data;
+    const mean = new Float32Array(S * D), count = new Float32Array(S);
+    for (let b = 0; b < S; b++) {
+      for (let i = 0; i < L; i++) {
+        if (m && m[b * L + i] === 0) continue;
+        count[b]++;
+        for (let j = 0; j < D; j++) mean[b * D + j] += a[(b * L + i) * D + j];
+      }
+      for (let j = 0; j < D; j++) mean[b * D + j] /= count[b];
+    }
+    const h0 = this.init!.forward({ shape: [S, D], data: mean }).data.map(Math.tanh);
+    this.meanInit = { mean, h0, count };
+    return h0;
+  }
+
+  // Through tanh and W_init: the init layer's gradients, and dmean / count to every unmasked annotation.
+  private meanInitBackward(dh0: Float32Array, dAnnot: Float32Array, B: number, L: number): void {
+    const { h0, count } = this.meanInit!;
+    const { D } = this.dims;
+    const dpre = dh0.map((g, i) => g * (1 - h0[i] * h0[i]));
+    const dmean = this.init!.backward({ shape: [B, this.dims.H], data: dpre }).data;
+    const m = this.work && this.rt.heap.f32(this.work.ptrs[Field.Mask], B * L);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < L; i++) {
+        if (m && m[b * L + i] === 0) continue;
+        for (let j = 0; j < D; j++) dAnnot[(b * L + i) * D + j] += dmean[b * D + j] / count[b];
+      }
+    }
+  }
+
   // The call's buffers, reused while they are large enough.
   private begin(B: number, T: number, L: number, K: number, train: boolean): Work {
     const k = this.rt.kernels;
@@ -377,9 +429,11 @@ export class AttentionDecoder implements Trainable {
     if (input.mask) for (let i = 0; i < S * L; i++) mask[i] = input.mask.data[i] !== 0 ? 1 : 0;
     else mask.fill(1);
     const Hp = round8(H);
-    const h = heap.f32(w.ptrs[Field.HState], w.B * Hp);
+    this.meanInit = undefined;
+    const h0 = input.h0?.data ?? (this.init ? this.meanInitForward(input, S, L) : undefined);
+    const h = this.rt.heap.f32(w.ptrs[Field.HState], w.B * Hp);
     h.fill(0);
-    if (input.h0) for (let r = 0; r < w.B; r++) h.set(input.h0.data.subarray(Math.floor(r / K) * H, Math.floor(r / K) * H + H), r * Hp);
+    if (h0) for (let r = 0; r < w.B; r++) h.set(h0.subarray(Math.floor(r / K) * H, Math.floor(r / K) * H + H), r * Hp);
   }
 
   private call(w: Work, flags: number, lambda: number, which: "forward" | "backward"): void {
@@ -417,4 +471,9 @@ export class AttentionDecoder implements Trainable {
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) out.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
     return { shape: [B, T, n], data: out };
   }
+}
+
+// `init.` before every key of a Linear's dict (none without it).
+function prefixed(sd: Record<string, Tensor> | undefined): Record<string, Tensor> {
+  return sd ? Object.fromEntries(Object.entries(sd).map(([k, v]) => [`init.${k}`, v])) : {};
 }

@@ -47,6 +47,22 @@ export function attention64(p: Params64, q: Problem64): { logits: Float64Array; 
       keys.push(k);
     }
     let h = Array.from({ length: H }, (_, j) => (q.h0 ? q.h0[b * H + j] : 0));
+    const wInit = p["init.weight"], bInit = p["init.bias"];
+    if (!q.h0 && wInit) {
+      // h0 = tanh(W_init mean + b_init) over the unmasked annotations.
+      const mean = new Float64Array(D);
+      let n = 0;
+      for (let i = 0; i < L; i++) {
+        if (q.mask && q.mask[b * L + i] === 0) continue;
+        n++;
+        for (let j = 0; j < D; j++) mean[j] += q.annotations[(b * L + i) * D + j];
+      }
+      h = h.map((_, u) => {
+        let s = bInit[u];
+        for (let j = 0; j < D; j++) s += (wInit[u * D + j] * mean[j]) / n;
+        return Math.tanh(s);
+      });
+    }
     const cover = new Float64Array(L);
     for (let t = 0; t < T; t++) {
       const qv: number[] = [];
