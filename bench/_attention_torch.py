@@ -3,13 +3,13 @@
 (additive attention, masked softmax, context, GRUCell on [embedding; context], output layer on
 [embedding; context; h]) from the same weights and inputs, one thread.
 
-Reads one JSON request on stdin: {"dims", "weights": {name: [floats]}, "annotations", "mask",
-"inputs", "targets", "beam": {"width", "steps", "sources"}, "ms"}; writes one JSON reply: the
-loss of the first training step (the cross-check), the median times of a training step (forward,
-backward, Adam) and of beam decoding, and the torch version.
+Reads JSON lines on stdin. The first: {"dims", "weights": {name: [floats]}, "annotations",
+"mask", "inputs", "targets", "beam": {"width", "steps", "sources"}}, answered with the loss of
+the first training step (the cross-check) and the torch version. Then {"op": "train" | "beam",
+"ms"}: the times (ms) of as many calls as fit in ms (at least 3), so that bench/attention.js can
+alternate rounds of both engines under the same load.
 """
 import json
-import statistics
 import sys
 import time
 
@@ -86,19 +86,18 @@ def beam(model, ann, mask, width, steps, start):
     return score
 
 
-def median_ms(fn, ms):
-    fn()
+def samples_ms(fn, ms):
     samples = []
     t_end = time.perf_counter() + ms / 1000
-    while len(samples) < 5 or time.perf_counter() < t_end:
+    while len(samples) < 3 or time.perf_counter() < t_end:
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(samples), len(samples)
+    return samples
 
 
 def main():
-    req = json.loads(sys.stdin.read())
+    req = json.loads(sys.stdin.readline())
     d = req["dims"]
     B, L, T = d["B"], d["L"], d["T"]
     model = Decoder(d["V"], d["D"], d["A"], d["E"], d["H"])
@@ -119,11 +118,21 @@ def main():
         if not first:
             first.append(loss.item())
 
-    train_ms, train_n = median_ms(train_step, req["ms"])
+    train_step()
     bm = req["beam"]
     S = bm["sources"]
-    beam_ms, beam_n = median_ms(lambda: beam(model, ann[:S], mask[:S], bm["width"], bm["steps"], 0), req["ms"])
-    print(json.dumps({"loss": first[0], "train": train_ms, "trainSamples": train_n, "beam": beam_ms, "beamSamples": beam_n, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    def beam_run():
+        beam(model, ann[:S], mask[:S], bm["width"], bm["steps"], 0)
+    beam_run()
+    reply({"loss": first[0], "torch": torch.__version__, "threads": torch.get_num_threads()})
+    for line in sys.stdin:
+        op = json.loads(line)
+        reply({"samples": samples_ms(train_step if op["op"] == "train" else beam_run, op["ms"])})
+
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
 
 
 main()

@@ -141,6 +141,7 @@ export function beamSearch(stepper: TokenStepper, options: BeamOptions, sources 
   const tokens = new Int32Array(R).fill(start);
   const parents = new Int32Array(R);
   const lp = new Float64Array(V);
+  const topLp = new Float64Array(2 * K), topRow = new Int32Array(2 * K), topId = new Int32Array(2 * K);
   for (let step = 0; step < maxLength && done.some((d) => d === 0); step++) {
     const logits = stepper.step(tokens);
     const att = stepper.attention?.();
@@ -149,24 +150,37 @@ export function beamSearch(stepper: TokenStepper, options: BeamOptions, sources 
       const base = s * K;
       for (let r = 0; r < K; r++) parents[base + r] = base + r;
       if (done[s]) continue;
-      const cand: { row: number; id: number; logProb: number }[] = [];
+      // The best 2K continuations suffice: at most K finish and K stay live.
+      let n = 0;
       beams[s].forEach((h, r) => {
         logSoftmax(logits, (base + r) * V, V, lp);
-        for (let j = 0; j < V; j++) cand.push({ row: r, id: j, logProb: h.logProb + lp[j] });
+        for (let j = 0; j < V; j++) {
+          const v = h.logProb + lp[j];
+          if (n === 2 * K && v <= topLp[n - 1]) continue;
+          let k = n < 2 * K ? n++ : n - 1;
+          for (; k > 0 && topLp[k - 1] < v; k--) {
+            topLp[k] = topLp[k - 1];
+            topRow[k] = topRow[k - 1];
+            topId[k] = topId[k - 1];
+          }
+          topLp[k] = v;
+          topRow[k] = r;
+          topId[k] = j;
+        }
       });
-      cand.sort((a, b) => b.logProb - a.logProb);
       const next: Hypothesis[] = [];
-      for (const c of cand) {
+      for (let c = 0; c < n; c++) {
         if (next.length === K || finished[s].length >= K) break;
-        const parent = beams[s][c.row];
-        const h: Hypothesis = { tokens: [...parent.tokens, c.id], logProb: c.logProb, score: 0, attention: att ? [...parent.attention!, att.slice((base + c.row) * W, (base + c.row + 1) * W)] : [] };
+        const row = topRow[c], id = topId[c];
+        const parent = beams[s][row];
+        const h: Hypothesis = { tokens: [...parent.tokens, id], logProb: topLp[c], score: 0, attention: att ? [...parent.attention!, att.slice((base + row) * W, (base + row + 1) * W)] : [] };
         h.score = norm(h);
-        if (c.id === end) {
+        if (id === end) {
           finished[s].push(h);
           continue;
         }
-        parents[base + next.length] = base + c.row;
-        tokens[base + next.length] = c.id;
+        parents[base + next.length] = base + row;
+        tokens[base + next.length] = id;
         next.push(h);
       }
       for (let r = next.length; r < K; r++) parents[base + r] = parents[base];
