@@ -133,23 +133,24 @@ export function attentionForward(desc: usize): void {
   memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
   const cover = ptr(desc, Field.Cover);
   if (cover != 0) zero(cover, B * L);
+  // U_a's panels and W_hh's follow each other in memory (TypeScript packs them so): one product
+  // gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide.
+  const QW = Ap + G, q = ptr(desc, Field.Q);
   for (let t = 0; t < T; t++) {
-    const q = ptr(desc, Field.Q);
-    gemm(B, Ap, H, hState, Hp, ptr(desc, Field.PUa), q, Ap, false);
+    gemm(B, QW, H, hState, Hp, ptr(desc, Field.PUa), q, QW, false);
     const featT = at(feat, t * B * F);
     for (let b = 0; b < B; b++) {
       const row = at(featT, b * F);
       const src = b / K;
       const tok = load<i32>(ptr(desc, Field.Tokens) + (<usize>(t * B + b) << 2));
       memory.copy(row, at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
-      attend(desc, t, b, src, at(q, b * Ap), at(row, E));
+      attend(desc, t, b, src, at(q, b * QW), at(row, E));
     }
-    const gatesT = at(ptr(desc, Field.Gates), t * B * G), rec = ptr(desc, Field.Rec);
+    const gatesT = at(ptr(desc, Field.Gates), t * B * G);
     gemm(B, G, X, featT, F, ptr(desc, Field.PWih), gatesT, G, false);
-    gemm(B, G, H, hState, Hp, ptr(desc, Field.PWhh), rec, G, false);
     const ghn = ptr(desc, Field.Ghn);
     for (let b = 0; b < B; b++) {
-      gruForward(Hp, H, at(gatesT, b * G), at(rec, b * G), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
+      gruForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Ap), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
     }
   }
   gemm(T * B, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);

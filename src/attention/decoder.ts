@@ -145,6 +145,7 @@ export class AttentionDecoder implements Trainable {
     }
     const k = this.rt.kernels;
     for (const [f, bytes] of Object.entries(packSizes(this.dims, (a, b) => k.packedSize(a, b)))) this.packs[Number(f)] = this.owned.ensure(`pack${f}`, bytes);
+    this.packs[Field.PWhh] = this.packs[Field.PUa] + k.packedSize(H, A) * 4;
     this.owned.ensure("desc", Field.Count * 4);
   }
 

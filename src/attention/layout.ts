@@ -62,7 +62,10 @@ export const GRAD_FIELD: Record<number, number> = {
   [Field.Wih]: Field.GWih, [Field.Bih]: Field.Gbih, [Field.Whh]: Field.GWhh, [Field.Bhh]: Field.Gbhh, [Field.Wout]: Field.GWout, [Field.Bout]: Field.Gbout,
 };
 
-/** Bytes of the packed weights (forward and backward forms) and padded v, by field. */
+/**
+ * Bytes of the packed weights (forward and backward forms) and padded v, by field. PUa holds U_a's
+ * panels and then W_hh's (PWhh points inside it), so that one product computes both.
+ */
 export function packSizes(d: Dims, packedSize: (k: number, n: number) => number): Record<string, number> {
   const { V, D, A, E, H } = d;
   const X = E + D, F = E + D + H, Hp = round8(H);
@@ -70,7 +73,7 @@ export function packSizes(d: Dims, packedSize: (k: number, n: number) => number)
   const rows = (n: number): number => Math.ceil(n / 8) * (3 * Hp + 1) * 8;
   return {
     [Field.VPad]: round8(A) * 4,
-    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: packedSize(H, A) * 4, [Field.PWih]: gates(X) * 4, [Field.PWhh]: gates(H) * 4, [Field.PWout]: packedSize(F, V) * 4,
+    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: (packedSize(H, A) + gates(H)) * 4, [Field.PWih]: gates(X) * 4, [Field.PWout]: packedSize(F, V) * 4,
     [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(X) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, F) * 4,
   };
 }
@@ -82,7 +85,7 @@ export function workSizes(d: Dims, B: number, T: number, L: number, K: number, t
   const s: Record<number, number> = {
     [Field.Annot]: S * L * D, [Field.Mask]: S * L, [Field.Tokens]: T * B, [Field.Keys]: S * L * Ap, [Field.Th]: T * B * L * Ap,
     [Field.Alpha]: T * B * L, [Field.Feat]: T * B * F, [Field.Gates]: T * B * G, [Field.Ghn]: T * B * Hp, [Field.Rec]: B * G + L + 4,
-    [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * Ap, [Field.Cover]: B * L,
+    [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * (Ap + G), [Field.Cover]: B * L,
   };
   if (train) {
     Object.assign(s, {
