@@ -2,6 +2,7 @@
 // and never allocates. TypeScript (src/) owns the layout.
 export { gemm, gemmTN, gemmScratchSize, setGemmScratch } from "./gemm/dispatch";
 export { packedSize, packB, packBT } from "./gemm/pack";
+export { gemmDirect } from "./gemm/direct";
 export { tanhArray, sigmoidArray, reluArray } from "./activations";
 export { softmaxRows, logSoftmaxRows } from "./softmax";
 

@@ -11,6 +11,8 @@ export interface Kernels {
   packB(src: number, ldb: number, k: number, n: number, bias: number, dst: number): void;
   packBT(src: number, ldw: number, k: number, n: number, bias: number, dst: number): void;
   gemm(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
+  /** C = (accumulate ? C : 0) + A B with B row-major, unpacked (products of at most 8 rows of A). */
+  gemmDirect(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   gemmTN(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
   /** Bytes of scratch the GEMM uses at most; the runtime reserves it once per instance. */
   gemmScratchSize(): number;

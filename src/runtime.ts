@@ -333,6 +333,7 @@ async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
     k.gemm(3, N, K, a, K, bp, c, N, 0); // single rows, three panels at once
     k.gemm(1, 20, K, a, K, bp, c, N, 1); // single row, one panel at a time, partial panel
     k.gemm(2, 20, K, a, K, bp, c, N, 1); // two rows: a 2 x 16 tile, then a partial 2 x 8
+    k.gemmDirect(7, 27, K, a, K, a, N, c, N, 0); // unpacked B: every tile, then the column tail
     k.gemmTN(N, N, 20, a, N, bp, c, N, 0);
     k.gemmTN(9, 20, K, a, 9, bp, c, N, 1);
     k.tanhArray(c, c, N * N);
