@@ -33,7 +33,7 @@ function random(seed) {
  * round), so a burst of load from other processes hits every task rather than one; returns each
  * task's median and best (minimum) time in ms over all samples.
  */
-async function measure(tasks, { time, iterations, passes = 3 }) {
+export async function measure(tasks, { time, iterations, passes = 3 }) {
   const samples = Object.fromEntries(tasks.map((t) => [t.name, []]));
   for (let pass = 0; pass < passes; pass++) {
     const bench = new Bench({
