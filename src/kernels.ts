@@ -17,6 +17,9 @@ export interface Kernels {
   /** Bytes of scratch the GEMM uses at most; the runtime reserves it once per instance. */
   gemmScratchSize(): number;
   setGemmScratch(ptr: number, bytes: number): void;
+  /** The GEMM's main register tile: 0 = 5x8 on packed A strips, 1 = 4x8 on A in place. */
+  setGemmTile(tile: number): void;
+  gemmTile(): number;
   // Threads (assembly/threads.ts; no-ops in the single-thread binaries): see src/threads.ts.
   threadControlSize(): number;
   setThreadPool(control: number): void;
