@@ -57,8 +57,9 @@ export interface BackendInfo {
   memoryBytes: number;
   /** Bytes of the Wasm memory that models, layers and optimizers hold now. */
   heapUsedBytes: number;
-  /** The GEMM's main register tile, and how it was chosen. */
+  /** The GEMM's main register tile (`InitOptions.gemmTile`). */
   gemmTile: GemmTile;
+  /** How it was chosen: timed at load, pinned by `init`'s option, or the default without warm-up. */
   gemmTileChosenBy: "calibration" | "option" | "default";
   /** The calibration's GFLOP/s of each tile (best of three), when `gemmTile` was "auto". */
   gemmCalibration?: Record<GemmTile, number>;

@@ -7,8 +7,9 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 
 // Every entry point together with both binaries: not a page anyone loads, so not held to the
 // budget; this ceiling only stops the package from growing unnoticed. Lower it as it shrinks.
-// (gzip 142 -> 145 kB: the direct small-product kernels in both binaries and packMatrix.)
-const LIBRARY_CEILING = { bytes: 420_000, gzip: 145_000 };
+// (423 / 145 kB, from 420 / 142: the direct small-product kernels in both binaries, packMatrix,
+// the GEMM tile calibration.)
+const LIBRARY_CEILING = { bytes: 423_000, gzip: 145_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.
