@@ -1,5 +1,6 @@
 /** The options and structure of RNN, LSTM and GRU models. */
 import { boolean, integer, objectArgument, oneOf } from "../validate.js";
+import { cellConfig, cellOptionsOf, type CellActivation, type CellConfig } from "./cell.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
 
 /** Options shared by RNN, LSTM and GRU; names and defaults follow torch.nn. */
@@ -23,6 +24,21 @@ export interface RecurrentOptions {
    * each gate block of weight_hh is a random orthogonal matrix. Default "uniform".
    */
   init?: "uniform" | "orthogonal";
+  /**
+   * The cell's functions, replacing PyTorch's: LSTM [gates, candidate, cell output] (default
+   * ["sigmoid", "tanh", "tanh"]), GRU [gates, candidate] (["sigmoid", "tanh"]), RNN [activation]
+   * (the nonlinearity); a bidirectional model may list the reverse direction's after the forward
+   * one's. ONNX's `activations` (with `activation_alpha` / `activation_beta`) and Keras's
+   * `recurrent_activation` / `activation`, e.g. `["hardSigmoid", "tanh", "tanh"]` for a tfjs LSTM.
+   * Trained like PyTorch's cells (each derivative from the function's output). Default PyTorch's.
+   */
+  activations?: CellActivation[];
+  /**
+   * ONNX's cell clip: every gate and candidate pre-activation is clamped to [-clip, clip] before
+   * its function (not the LSTM's cell state). Inference only: a clipped model refuses
+   * forwardTrain. Default none.
+   */
+  clip?: number;
 }
 
 /** A recurrent model's complete configuration: its options with every default filled in. */
@@ -49,6 +65,8 @@ export interface RecurrentConfig {
   peepholes: boolean;
   /** GRU only: the reset gate applies after the recurrent product (PyTorch) or before it (Keras reset_after=False). */
   resetAfter: boolean;
+  /** The cell's functions, clip and LSTM input_forget when they are not PyTorch's (undefined: PyTorch's cell). */
+  cell?: CellConfig;
 }
 
 /** Validates sizes common to all recurrent models and fills the defaults. */
@@ -66,6 +84,7 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
     projSize: 0,
     peepholes: false,
     resetAfter: true,
+    cell: cellConfig(mode, o.bidirectional === true ? 2 : 1, o as RecurrentOptions & { inputForget?: unknown }),
   };
 }
 
@@ -84,10 +103,10 @@ export function modelSpecOf(c: RecurrentConfig): { type: string; config: Record<
     batchFirst: c.batchFirst,
     bidirectional: c.bidirectional,
   };
-  if (c.mode === "RNN") config.nonlinearity = c.nonlinearity;
+  if (c.mode === "RNN" && c.cell === undefined) config.nonlinearity = c.nonlinearity;
   if (c.mode === "LSTM") Object.assign(config, { projSize: c.projSize, peepholes: c.peepholes });
   if (c.mode === "GRU") config.resetAfter = c.resetAfter;
-  return { type: c.mode, config };
+  return { type: c.mode, config: { ...config, ...cellOptionsOf(c.cell) } };
 }
 
 /** A model's sizes as the kernels see them (H_out = P; padded widths Hp, Ps). */
@@ -110,6 +129,7 @@ export interface Dims {
   bias: boolean;
   projSize: number;
   peepholes: boolean;
+  cell: CellConfig | undefined;
 }
 
 export function dimsOf(c: RecurrentConfig): Dims {
@@ -130,6 +150,7 @@ export function dimsOf(c: RecurrentConfig): Dims {
     bias: c.bias,
     projSize: c.projSize,
     peepholes: c.peepholes,
+    cell: c.cell,
   };
 }
 
