@@ -10,8 +10,8 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 // Raised from 420 / 142 kB for the cells' options path (ONNX / Keras activations, clip,
 // input_forget: +6 kB of Wasm per binary) and the allocation-free step (431.9 / 147.7 kB), then for
 // the direct small-product kernels in both binaries, packMatrix and the GEMM tile calibration
-// (about +3 / +2 kB).
-const LIBRARY_CEILING = { bytes: 438_000, gzip: 151_000 };
+// (439.3 kB in all after the merge).
+const LIBRARY_CEILING = { bytes: 441_000, gzip: 151_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.
