@@ -12,8 +12,9 @@
  */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
-export { init, backendInfo, setThreads, shutdown, type InitOptions, type BackendInfo, type Backend } from "./runtime.js";
+export { init, backendInfo, setThreads, shutdown, type InitOptions, type BackendInfo, type Backend, type GemmTile } from "./runtime.js";
 export { matmul, type MatmulOptions } from "./ops.js";
+export { packMatrix, PackedMatrix, type PackMatrixOptions } from "./packed-matrix.js";
 export { createRng, type Rng } from "./random.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
