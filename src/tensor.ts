@@ -1,4 +1,5 @@
 import { fail } from "./errors.js";
+import { checkElements } from "./memory.js";
 
 /** A dense row-major float32 tensor: the last index varies fastest. */
 export interface Tensor {
@@ -27,7 +28,7 @@ function checkShape(shape: readonly number[], name: string): void {
 /** A new tensor of the given shape, filled with `data` (copied) or zeros. */
 export function tensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
   checkShape(shape, "tensor");
-  const n = numel(shape);
+  const n = checkElements("tensor", `shape [${shape.join(", ")}]`, numel(shape));
   if (data !== undefined && data.length !== n) {
     fail("E_SHAPE", `tensor: data has ${data.length} elements, shape [${shape.join(", ")}] needs ${n}`);
   }
@@ -49,6 +50,7 @@ const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): U
  * not the pool's), ~0.4 ms per 3 MB of forward() output; elsewhere it is `new Float32Array(n)`.
  */
 export function uninitializedF32(n: number): Float32Array {
+  checkElements("recur", "a result", n);
   if (NodeBuffer === undefined || n < 1 << 16) return new Float32Array(n);
   return new Float32Array(NodeBuffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer, 0, n);
 }

@@ -38,7 +38,7 @@ export function objectArgument<T>(where: string, options: T, what = "options"): 
 
 /** Checks that `record` holds exactly `keys` (a record read from a file): one E_KEY lists every missing and unexpected key. */
 export function exactKeys(where: string, record: Options, keys: readonly string[], noun = "keys"): void {
-  const missing = keys.filter((k) => record[k] === undefined);
+  const missing = keys.filter((k) => !Object.hasOwn(record, k) || record[k] === undefined);
   const unexpected = Object.keys(record).filter((k) => !keys.includes(k));
   const problems: string[] = [];
   if (missing.length) problems.push(`missing ${noun}: ${missing.join(", ")}`);

@@ -4,13 +4,18 @@
  * that carry their vocabulary. The CLI (`recur train`, `recur sample`, `npm start`), the examples
  * and the browser demo all go through this module.
  */
-import { fail } from "../errors.js";
+import { fail, RecurError } from "../errors.js";
+import { describe, own, parseJson } from "../io/json.js";
 import { loadCheckpoint, optimizerFromState, saveCheckpoint } from "../io/checkpoint.js";
 import { saveModel } from "../io/model-file.js";
 import { createRng } from "../random.js";
 import { fit } from "../train/fit.js";
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from "../train/optimizers.js";
 import { SequenceModel, type SequenceBatch } from "../train/sequence-model.js";
+import { integer, objectArgument } from "../validate.js";
+
+// The longest string V8 makes (2^29 - 24 UTF-16 units), in characters of up to two units.
+const MAX_SAMPLE_LENGTH = 2 ** 28 - 12;
 
 /** The metadata key of weight files that holds the vocabulary (a JSON array of characters). */
 export const VOCAB_KEY = "recur.vocab";
@@ -214,27 +219,23 @@ export class CharLM {
    * a vocabulary (plain models) are rejected: their ids cannot be turned back into text.
    */
   static load(bytes: Uint8Array | ArrayBuffer): CharLM {
+    const where = "CharLM.load";
     const ck = loadCheckpoint(bytes);
-    const raw = ck.metadata[VOCAB_KEY];
-    let chars: unknown;
+    // All or nothing: the model (and an optimizer) built from the file are disposed on any failure.
     try {
-      chars = raw === undefined ? undefined : JSON.parse(raw);
-    } catch {
-      chars = undefined;
-    }
-    if (!Array.isArray(chars) || ck.type !== "SequenceModel") {
-      ck.model.dispose();
-      fail("E_FORMAT", `CharLM.load: not a character model (needs a SequenceModel and a "${VOCAB_KEY}" vocabulary in the metadata)`);
-    }
-    let lm: CharLM;
-    try {
-      lm = new CharLM(new CharVocab(chars as string[]), ck.model);
+      if (ck.type !== "SequenceModel") fail("E_FORMAT", `${where}: not a character model (the file holds a ${ck.type}, not a SequenceModel)`);
+      const raw = own(ck.metadata, VOCAB_KEY);
+      if (raw === undefined) fail("E_FORMAT", `${where}: not a character model (no "${VOCAB_KEY}" vocabulary in the metadata)`);
+      const chars = parseJson(where, `the ${VOCAB_KEY} metadata`, raw);
+      if (!Array.isArray(chars)) fail("E_FORMAT", `${where}: the ${VOCAB_KEY} metadata must be a JSON array of characters, got ${describe(chars)}`);
+      const lm = new CharLM(new CharVocab(chars as string[]), ck.model);
+      if (ck.optimizerState) lm.optimizer = optimizerFromState(lm.model, ck.optimizerState);
+      return lm;
     } catch (err) {
       ck.model.dispose();
+      if (err instanceof RecurError && err.code !== "E_MEMORY") throw new RecurError(err.code === "E_TYPE" || err.code === "E_VALUE" ? "E_FORMAT" : err.code, err.message.startsWith(where) ? err.message : `${where}: ${err.message}`);
       throw err;
     }
-    if (ck.optimizerState) lm.optimizer = optimizerFromState(lm.model, ck.optimizerState);
-    return lm;
   }
 
   /**
@@ -359,8 +360,11 @@ export class CharLM {
 
   /** Generated text (without the prime). Deterministic for a given seed. */
   sample(options: CharLMSampleOptions): string {
-    const prime = options.prime ?? (this.vocab.has("\n") ? "\n" : this.vocab.chars[0]);
+    objectArgument("CharLM.sample", options);
+    const prime: unknown = options.prime === undefined ? (this.vocab.has("\n") ? "\n" : this.vocab.chars[0]) : options.prime;
+    if (typeof prime !== "string") fail("E_TYPE", `CharLM.sample: prime must be a string, got ${describe(prime)}`);
     if (prime.length === 0) fail("E_VALUE", "CharLM.sample: prime must not be empty");
+    integer("CharLM.sample", "length", options.length, { max: MAX_SAMPLE_LENGTH });
     const ids = this.model.sample({
       prime: this.vocab.encode(prime),
       length: options.length,

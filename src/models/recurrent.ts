@@ -187,6 +187,10 @@ export abstract class RecurrentModel implements Trainable {
     checkTensor(xt, "step: xt");
     if (!(state instanceof StreamState)) fail("E_TYPE", "step: state must come from initialState() (or StreamState.concat)");
     const B = state.batch;
+    const lstm = this.d.kind === Kind.Lstm;
+    if (lstm !== (state.c !== undefined)) {
+      fail("E_VALUE", `step: ${lstm ? "an LSTM needs a state with a cell state (c); this one has none (from a GRU or RNN?)" : `a ${cfg.mode} state has no cell state; this one has one (from an LSTM?)`}: use this model's initialState()`);
+    }
     checkTensor(xt, "step: xt", xt.shape.length === 3 ? [1, B, cfg.inputSize] : [B, cfg.inputSize]);
     // Shapes only: the values are this model's own results (or zeros) unless the caller wrote them.
     this.checkStates(state.h, state.c, B, false, "step", false);

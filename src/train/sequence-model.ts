@@ -9,10 +9,13 @@ import { createRng } from "../random.js";
 import { InitialState } from "./initial-state.js";
 import { sampleLogits } from "./sampling.js";
 import { checkTensor, type Tensor } from "../tensor.js";
+import { checkElements } from "../memory.js";
+import { integer } from "../validate.js";
+import { checkLossUnits, describeShape, maskedMse, type MaskedTargets } from "./sequence-targets.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
 import { crossEntropy, mse } from "./losses.js";
 import type { ParameterRegion, Trainable } from "./module.js";
-import type { Optimizer } from "./optimizers.js";
+import { checkOptimizerFor, type Optimizer } from "./optimizer.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
@@ -60,6 +63,15 @@ export class SequenceModel implements Trainable {
     const lossLastSteps = options.lossLastSteps ?? 0;
     if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${String(lossLastSteps)}`);
     if (lossLastSteps > 0 && outputs !== "sequence") fail("E_VALUE", `SequenceModel: lossLastSteps needs outputs "sequence" (outputs "last" already has one target per sequence)`);
+    // The sizes are checked here, under this class's option names: the parts built below would
+    // otherwise report them under their own (a Linear's outFeatures for outputSize).
+    const where = "SequenceModel";
+    if (options.inputSize !== undefined) integer(where, "inputSize", options.inputSize, { min: 1 });
+    if (options.vocabSize !== undefined) integer(where, "vocabSize", options.vocabSize, { min: 1 });
+    integer(where, "hiddenSize", options.hiddenSize, { min: 1 });
+    integer(where, "outputSize", options.outputSize, { min: 1 });
+    if (options.embeddingDim !== undefined) integer(where, "embeddingDim", options.embeddingDim, { min: 1 });
+    if (options.numLayers !== undefined) integer(where, "numLayers", options.numLayers, { min: 1 });
     const lossUnits = options.lossUnits === undefined ? undefined : checkLossUnits(options.lossUnits, options.outputSize, loss);
     const conditionSize = options.conditionSize ?? 0;
     if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
@@ -263,6 +275,7 @@ export class SequenceModel implements Trainable {
    * stay at their last good values.
    */
   trainStep(batch: SequenceBatch, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStepResult {
+    checkOptimizerFor("trainStep", optimizer, this);
     this.zeroGrad();
     const r = this.lossAndGrad(batch);
     if (!Number.isFinite(r.loss)) throw new RecurError("E_NUMERIC", `trainStep: the loss is ${r.loss}; parameters were not updated`);
@@ -292,6 +305,9 @@ export class SequenceModel implements Trainable {
     const topK = options.topK ?? 0;
     if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${topK}`);
     if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${options.length}`);
+    checkElements("sample", "the sampled tokens", options.length);
+    const prime: unknown = options.prime;
+    if (typeof prime !== "object" || prime === null || typeof (prime as ArrayLike<number>).length !== "number") fail("E_TYPE", `sample: prime must be an array of token ids, got ${prime === null ? "null" : typeof prime}`);
     if (options.prime.length === 0) fail("E_VALUE", "sample: prime must hold at least one token");
     const rng = createRng(options.seed ?? 0);
     const state = this.rnn.initialState(1);
@@ -423,6 +439,11 @@ export class SequenceModel implements Trainable {
         fail("E_SHAPE", `SequenceModel: target must be class ids of shape [${want.join(", ")}], got ${describeShape(target)}`);
       }
       const ids = Int32Array.from(target.data as ArrayLike<number>);
+      // Int32Array.from would truncate 2.5 to class 2 and NaN to class 0: only integers are class ids.
+      const src = target.data as ArrayLike<number>;
+      for (let i = 0; i < rows; i++) {
+        if (ids[i] !== src[i]) fail("E_VALUE", `SequenceModel: target must hold integer class ids, got ${String(src[i])} at index ${i}`);
+      }
       if (stepMasked) {
         for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (!counted(t, b)) ids[t * B + b] = IGNORE;
       }
@@ -448,46 +469,6 @@ export class SequenceModel implements Trainable {
     }
     return { target: full, mask };
   }
-}
-
-/** MSE targets with a mask: only entries with mask 1 count. */
-interface MaskedTargets {
-  target: Float32Array;
-  mask: Uint8Array;
-}
-
-// Mean squared error over the masked-in entries only. Masked-out entries get the prediction as
-// their target, so they add nothing to the sum and get a zero gradient; the mean divides by the
-// number of counted entries (none counted: loss 0, gradient 0).
-function maskedMse(pred: Tensor, m: MaskedTargets): { loss: number; grad: Tensor } {
-  const target = m.target;
-  let count = 0;
-  for (let i = 0; i < target.length; i++) {
-    if (m.mask[i]) count++;
-    else target[i] = pred.data[i];
-  }
-  const r = mse(pred, { shape: pred.shape, data: target }, { reduction: "sum" });
-  if (count === 0) return { loss: 0, grad: { shape: r.grad.shape, data: r.grad.data.fill(0) } };
-  const scale = 1 / count;
-  for (let i = 0; i < r.grad.data.length; i++) r.grad.data[i] *= scale;
-  return { loss: r.loss / count, grad: r.grad };
-}
-
-function checkLossUnits(units: unknown, outputSize: number, loss: string): number[] {
-  if (loss !== "mse") fail("E_VALUE", "SequenceModel: lossUnits needs loss \"mse\" (a softmax spreads over every class)");
-  if (!Array.isArray(units) || units.length === 0) fail("E_VALUE", `SequenceModel: lossUnits must be a non-empty array of output unit indices, got ${JSON.stringify(units)}`);
-  const seen = new Set<number>();
-  for (const u of units) {
-    if (!Number.isInteger(u) || u < 0 || u >= outputSize) fail("E_VALUE", `SequenceModel: lossUnits entry ${JSON.stringify(u)} is not an output unit index in [0, ${outputSize})`);
-    if (seen.has(u)) fail("E_VALUE", `SequenceModel: lossUnits lists unit ${u} twice`);
-    seen.add(u);
-  }
-  return [...units] as number[];
-}
-
-function describeShape(t: unknown): string {
-  const s = (t as { shape?: unknown } | undefined)?.shape;
-  return Array.isArray(s) ? `[${s.join(", ")}]` : String(t);
 }
 
 export { sampleLogits } from "./sampling.js";
