@@ -6,7 +6,7 @@ import { Heap } from "./memory.js";
 import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 import { importNode, isNode } from "./platform.js";
-import { integer, objectArgument, oneOf } from "./validate.js";
+import { integer, objectArgument, oneOf, show } from "./validate.js";
 
 /** Which Wasm binary computes: plain SIMD128, or relaxed SIMD (fused multiply-add). */
 export type Backend = "simd128" | "relaxed";
@@ -319,7 +319,7 @@ export function setThreads(threads: number): BackendInfo {
   const rt = runtime();
   const max = rt.pool?.size ?? 1;
   if (typeof threads !== "number" || !Number.isInteger(threads) || threads < 1 || threads > max) {
-    fail("E_VALUE", `setThreads: threads must be an integer from 1 to ${max} (the count init started), got ${typeof threads === "string" ? JSON.stringify(threads) : String(threads)}`);
+    fail("E_VALUE", `setThreads: threads must be an integer from 1 to ${max} (the count init started), got ${show(threads)}`);
   }
   rt.pool?.setActive(threads);
   return backendInfo();

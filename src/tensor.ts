@@ -1,5 +1,6 @@
 import { fail } from "./errors.js";
 import { checkElements } from "./memory.js";
+import { show } from "./validate.js";
 
 /** A dense row-major float32 tensor: the last index varies fastest. */
 export interface Tensor {
@@ -20,7 +21,7 @@ function checkShape(shape: readonly number[], name: string): void {
   if (!Array.isArray(shape)) fail("E_TYPE", `${name}.shape must be an array of sizes, got ${typeof shape}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      fail("E_SHAPE", `${name}.shape must hold non-negative integers, got [${shape.join(", ")}]`);
+      fail("E_SHAPE", `${name}.shape must hold non-negative integers, got ${show(shape)}`);
     }
   }
 }

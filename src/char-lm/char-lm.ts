@@ -12,7 +12,7 @@ import { createRng } from "../random.js";
 import { fit } from "../train/fit.js";
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from "../train/optimizers.js";
 import { SequenceModel, type SequenceBatch } from "../train/sequence-model.js";
-import { integer, objectArgument } from "../validate.js";
+import { integer, objectArgument, show } from "../validate.js";
 
 // The longest string V8 makes (2^29 - 24 UTF-16 units), in characters of up to two units.
 const MAX_SAMPLE_LENGTH = 2 ** 28 - 12;
@@ -30,7 +30,7 @@ export class CharVocab {
     const list = [...chars];
     const index = new Map<string, number>();
     list.forEach((c, i) => {
-      if (typeof c !== "string" || [...c].length !== 1) fail("E_VALUE", `CharVocab: entry ${i} must be a single character, got ${JSON.stringify(c)}`);
+      if (typeof c !== "string" || [...c].length !== 1) fail("E_VALUE", `CharVocab: entry ${i} must be a single character, got ${show(c)}`);
       if (index.has(c)) fail("E_VALUE", `CharVocab: character ${JSON.stringify(c)} appears twice`);
       index.set(c, i);
     });
@@ -257,13 +257,13 @@ export class CharLM {
     positiveInt("seqLength", seqLength);
     positiveInt("batchSize", batchSize);
     if (o.steps === undefined && o.timeBudgetMs === undefined) fail("E_VALUE", "CharLM.train: give steps, timeBudgetMs or both");
-    if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0)) fail("E_VALUE", `CharLM.train: steps must be an integer >= 0, got ${o.steps}`);
-    if (o.timeBudgetMs !== undefined && !(o.timeBudgetMs >= 0)) fail("E_VALUE", `CharLM.train: timeBudgetMs must be >= 0, got ${o.timeBudgetMs}`);
+    if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0)) fail("E_VALUE", `CharLM.train: steps must be an integer >= 0, got ${show(o.steps)}`);
+    if (o.timeBudgetMs !== undefined && !(o.timeBudgetMs >= 0)) fail("E_VALUE", `CharLM.train: timeBudgetMs must be >= 0, got ${show(o.timeBudgetMs)}`);
     if (o.tbptt !== undefined) positiveInt("tbptt", o.tbptt);
     const every = o.progressEvery ?? 1;
     positiveInt("progressEvery", every);
     const clip = o.clipGradNorm ?? 5;
-    if (!(clip >= 0)) fail("E_VALUE", `CharLM.train: clipGradNorm must be >= 0, got ${clip}`);
+    if (!(clip >= 0)) fail("E_VALUE", `CharLM.train: clipGradNorm must be >= 0, got ${show(clip)}`);
 
     const ids = this.vocab.encode(o.text);
     if (ids.length < seqLength + 1) fail("E_VALUE", `CharLM.train: the text has ${ids.length} characters; it needs at least seqLength + 1 = ${seqLength + 1}`);
@@ -405,7 +405,7 @@ export class CharLM {
       adagrad: () => new Adagrad(this.model, { lr: lr ?? 3e-2 }),
       sgd: () => new SGD(this.model, { lr: lr ?? 0.1 }),
     };
-    if (!Object.hasOwn(make, name)) fail("E_VALUE", `CharLM.train: optimizer must be one of ${Object.keys(make).join(", ")} or an Optimizer, got ${JSON.stringify(name)}`);
+    if (!Object.hasOwn(make, name)) fail("E_VALUE", `CharLM.train: optimizer must be one of ${Object.keys(make).join(", ")} or an Optimizer, got ${show(name)}`);
     this.optimizer?.dispose();
     this.optimizer = make[name]();
     return this.optimizer;
@@ -413,5 +413,5 @@ export class CharLM {
 }
 
 function positiveInt(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) fail("E_VALUE", `CharLM: ${name} must be an integer >= 1, got ${v}`);
+  if (!Number.isInteger(v) || v < 1) fail("E_VALUE", `CharLM: ${name} must be an integer >= 1, got ${show(v)}`);
 }

@@ -3,7 +3,7 @@ import { createRng } from "../random.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { align64 } from "../memory.js";
 import { checkPtr } from "../train/util.js";
-import { boolean, integer, objectArgument } from "../validate.js";
+import { boolean, integer, objectArgument, show } from "../validate.js";
 import { ParamLayer, type ParamSpec } from "./base.js";
 
 /** Options of `Linear` (torch.nn.Linear's, in camelCase). */
@@ -80,7 +80,7 @@ export class Linear extends ParamLayer {
   forwardPtr(x: number, N: number, out: number): void {
     this.checkAlive();
     const where = "Linear.forwardPtr";
-    if (!Number.isInteger(N) || N < 0) fail("E_VALUE", `${where}: N must be an integer >= 0, got ${String(N)}`);
+    if (!Number.isInteger(N) || N < 0) fail("E_VALUE", `${where}: N must be an integer >= 0, got ${show(N)}`);
     const { inFeatures: I, outFeatures: O } = this;
     checkPtr(this.rt, where, "x", x, N * I * 4);
     checkPtr(this.rt, where, "out", out, N * O * 4);

@@ -10,7 +10,7 @@ import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer } from "../validate.js";
+import { integer, show } from "../validate.js";
 import { Bptt } from "./bptt.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
 import { Kind } from "./descriptor.js";
@@ -441,7 +441,7 @@ function checkLengths(lengths: ArrayLike<number>, T: number, B: number, where: s
   const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const v = lengths[b];
-    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${show(v)}`);
     out[b] = v;
   }
   return out;

@@ -2,7 +2,7 @@ import { fail, RecurError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
 import { checkOptimizerFor, type Optimizer } from "./optimizer.js";
-import { objectArgument } from "../validate.js";
+import { objectArgument, show } from "../validate.js";
 import type { LRScheduler } from "./schedulers.js";
 import type { IndexTensor, SequenceBatch, SequenceModel } from "./sequence-model.js";
 
@@ -78,11 +78,11 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
   if (typeof model !== "object" || model === null || typeof model.lossAndGrad !== "function") fail("E_TYPE", "fit: model must be a SequenceModel");
   const { optimizer, data, steps } = options;
   checkOptimizerFor("fit", optimizer, model);
-  if (!Number.isInteger(steps) || steps < 0) fail("E_VALUE", `fit: steps must be an integer >= 0, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0) fail("E_VALUE", `fit: steps must be an integer >= 0, got ${show(steps)}`);
   if (!Array.isArray(data) && typeof data !== "function") fail("E_TYPE", "fit: data must be an array of batches or a function step => batch");
   if (Array.isArray(data) && data.length === 0) fail("E_VALUE", "fit: data has no batches");
   const every = options.progressEvery ?? 10;
-  if (!Number.isInteger(every) || every < 1) fail("E_VALUE", `fit: progressEvery must be an integer >= 1, got ${every}`);
+  if (!Number.isInteger(every) || every < 1) fail("E_VALUE", `fit: progressEvery must be an integer >= 1, got ${show(every)}`);
   const tb = options.tbptt;
   if (tb) {
     const k2 = tb.k2 ?? tb.k1;

@@ -7,7 +7,7 @@ import { runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { align64 } from "../memory.js";
 import { checkPtr } from "./util.js";
-import { oneOf } from "../validate.js";
+import { oneOf, show } from "../validate.js";
 
 /** How a loss combines its rows or elements: their mean or their sum. */
 export type Reduction = "mean" | "sum";
@@ -55,7 +55,7 @@ function prepareTargets(where: string, targets: ArrayLike<number>, rows: number,
   const reduction = checkReduction(where, options.reduction);
   const ignoreIndex = options.ignoreIndex ?? -100;
   if (!Number.isInteger(ignoreIndex) || ignoreIndex < -(2 ** 31) || ignoreIndex >= 2 ** 31) {
-    fail("E_VALUE", `${where}: ignoreIndex must be a 32-bit integer, got ${String(ignoreIndex)}`);
+    fail("E_VALUE", `${where}: ignoreIndex must be a 32-bit integer, got ${show(ignoreIndex)}`);
   }
   if (targets === null || typeof targets !== "object" || typeof targets.length !== "number") {
     fail("E_TYPE", `${where}: targets must be an Int32Array (or array) of class indices`);
@@ -139,8 +139,8 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, options
 export function crossEntropyPtr(logits: number, rows: number, classes: number, targets: ArrayLike<number>, dlogits: number, options: CrossEntropyOptions = {}): number {
   const where = "crossEntropyPtr";
   const rt = runtime();
-  if (!Number.isInteger(rows) || rows < 0) fail("E_VALUE", `${where}: rows must be an integer >= 0, got ${String(rows)}`);
-  if (!Number.isInteger(classes) || classes < 1) fail("E_VALUE", `${where}: classes must be an integer >= 1, got ${String(classes)}`);
+  if (!Number.isInteger(rows) || rows < 0) fail("E_VALUE", `${where}: rows must be an integer >= 0, got ${show(rows)}`);
+  if (!Number.isInteger(classes) || classes < 1) fail("E_VALUE", `${where}: classes must be an integer >= 1, got ${show(classes)}`);
   const bytes = rows * classes * 4;
   checkPtr(rt, where, "logits", logits, bytes);
   if (dlogits !== 0) checkPtr(rt, where, "dlogits", dlogits, bytes);
@@ -179,7 +179,7 @@ export function mse(input: Tensor, target: Tensor, options: MSEOptions = {}): Lo
 export function msePtr(input: number, target: number, n: number, dinput: number, options: MSEOptions = {}): number {
   const where = "msePtr";
   const rt = runtime();
-  if (!Number.isInteger(n) || n < 0) fail("E_VALUE", `${where}: n must be an integer >= 0, got ${String(n)}`);
+  if (!Number.isInteger(n) || n < 0) fail("E_VALUE", `${where}: n must be an integer >= 0, got ${show(n)}`);
   checkPtr(rt, where, "input", input, n * 4);
   checkPtr(rt, where, "target", target, n * 4);
   if (dinput !== 0) checkPtr(rt, where, "dinput", dinput, n * 4);

@@ -8,7 +8,7 @@ import { fail } from "../errors.js";
 import { align64, WasmBlocks } from "../memory.js";
 import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
-import { number } from "../validate.js";
+import { number, show } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { collectRegions, toModules } from "./util.js";
 
@@ -201,7 +201,7 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     const where = `${this.type}.loadStateDict`;
     if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${where}: expected a state dict object, got ${sd === null ? "null" : typeof sd}`);
     if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${String(sd.type)} optimizer, this is ${this.type}`);
-    if (typeof sd.step !== "number" || !Number.isInteger(sd.step) || sd.step < 0) fail("E_VALUE", `${where}: step must be an integer >= 0, got ${String(sd.step)}`);
+    if (typeof sd.step !== "number" || !Number.isInteger(sd.step) || sd.step < 0) fail("E_VALUE", `${where}: step must be an integer >= 0, got ${show(sd.step)}`);
     if (typeof sd.hyperParameters !== "object" || sd.hyperParameters === null) fail("E_TYPE", `${where}: hyperParameters must be an object`);
     const h = this.parse(sd.hyperParameters, where);
     const names = this.bufferNames(h);

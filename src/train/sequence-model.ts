@@ -10,7 +10,7 @@ import { InitialState } from "./initial-state.js";
 import { sampleLogits } from "./sampling.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { checkElements } from "../memory.js";
-import { integer } from "../validate.js";
+import { integer, objectArgument, show } from "../validate.js";
 import { checkLossUnits, describeShape, maskedMse, type MaskedTargets } from "./sequence-targets.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
 import { crossEntropy, mse } from "./losses.js";
@@ -52,16 +52,16 @@ export class SequenceModel implements Trainable {
   constructor(options: SequenceModelOptions) {
     if (typeof options !== "object" || options === null) fail("E_TYPE", "SequenceModel: options must be an object");
     const cell = options.cell ?? "LSTM";
-    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${JSON.stringify(cell)}`);
+    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${show(cell)}`);
     if ((options.inputSize === undefined) === (options.vocabSize === undefined)) {
       fail("E_VALUE", "SequenceModel: give exactly one of inputSize (real-valued input) and vocabSize (token input)");
     }
     const outputs = options.outputs ?? "sequence";
-    if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${JSON.stringify(outputs)}`);
+    if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${show(outputs)}`);
     const loss = options.loss ?? "crossEntropy";
-    if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${JSON.stringify(loss)}`);
+    if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${show(loss)}`);
     const lossLastSteps = options.lossLastSteps ?? 0;
-    if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${String(lossLastSteps)}`);
+    if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${show(lossLastSteps)}`);
     if (lossLastSteps > 0 && outputs !== "sequence") fail("E_VALUE", `SequenceModel: lossLastSteps needs outputs "sequence" (outputs "last" already has one target per sequence)`);
     // The sizes are checked here, under this class's option names: the parts built below would
     // otherwise report them under their own (a Linear's outFeatures for outputSize).
@@ -74,7 +74,7 @@ export class SequenceModel implements Trainable {
     if (options.numLayers !== undefined) integer(where, "numLayers", options.numLayers, { min: 1 });
     const lossUnits = options.lossUnits === undefined ? undefined : checkLossUnits(options.lossUnits, options.outputSize, loss);
     const conditionSize = options.conditionSize ?? 0;
-    if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
+    if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${show(conditionSize)}`);
     const seed = options.seed ?? 0;
     const embeddingDim = options.embeddingDim ?? options.hiddenSize;
     this.options = Object.freeze({
@@ -300,11 +300,12 @@ export class SequenceModel implements Trainable {
     if (o.vocabSize === undefined || !this.embedding) fail("E_UNSUPPORTED", "sample: needs a token model (vocabSize)");
     if (o.outputs !== "sequence") fail("E_UNSUPPORTED", "sample: needs outputs \"sequence\"");
     if (o.bidirectional) fail("E_UNSUPPORTED", "sample: a bidirectional model cannot generate step by step");
+    objectArgument("sample", options);
     const temperature = options.temperature ?? 1;
-    if (!(temperature > 0)) fail("E_VALUE", `sample: temperature must be > 0, got ${temperature}`);
+    if (!(temperature > 0)) fail("E_VALUE", `sample: temperature must be > 0, got ${show(temperature)}`);
     const topK = options.topK ?? 0;
-    if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${topK}`);
-    if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${options.length}`);
+    if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${show(topK)}`);
+    if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${show(options.length)}`);
     checkElements("sample", "the sampled tokens", options.length);
     const prime: unknown = options.prime;
     if (typeof prime !== "object" || prime === null || typeof (prime as ArrayLike<number>).length !== "number") fail("E_TYPE", `sample: prime must be an array of token ids, got ${prime === null ? "null" : typeof prime}`);
@@ -438,12 +439,13 @@ export class SequenceModel implements Trainable {
       if (!target || !Array.isArray(target.shape) || target.shape.length !== want.length || target.shape.some((d, i) => d !== want[i]) || target.data?.length !== rows) {
         fail("E_SHAPE", `SequenceModel: target must be class ids of shape [${want.join(", ")}], got ${describeShape(target)}`);
       }
-      const ids = Int32Array.from(target.data as ArrayLike<number>);
       // Int32Array.from would truncate 2.5 to class 2 and NaN to class 0: only integers are class ids.
-      const src = target.data as ArrayLike<number>;
+      const src = target.data as ArrayLike<unknown>;
       for (let i = 0; i < rows; i++) {
-        if (ids[i] !== src[i]) fail("E_VALUE", `SequenceModel: target must hold integer class ids, got ${String(src[i])} at index ${i}`);
+        const v = src[i];
+        if (typeof v !== "number" || (v | 0) !== v) fail("E_VALUE", `SequenceModel: target must hold integer class ids, got ${show(v)} at index ${i}`);
       }
+      const ids = Int32Array.from(src as ArrayLike<number>);
       if (stepMasked) {
         for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (!counted(t, b)) ids[t * B + b] = IGNORE;
       }

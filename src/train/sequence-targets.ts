@@ -1,4 +1,5 @@
 /** The targets of SequenceModel's losses: masks, unit subsets, and how a bad target is named. */
+import { show } from "../validate.js";
 import { fail } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { mse } from "./losses.js";
@@ -28,7 +29,7 @@ export function maskedMse(pred: Tensor, m: MaskedTargets): { loss: number; grad:
 
 export function checkLossUnits(units: unknown, outputSize: number, loss: string): number[] {
   if (loss !== "mse") fail("E_VALUE", "SequenceModel: lossUnits needs loss \"mse\" (a softmax spreads over every class)");
-  if (!Array.isArray(units) || units.length === 0) fail("E_VALUE", `SequenceModel: lossUnits must be a non-empty array of output unit indices, got ${JSON.stringify(units)}`);
+  if (!Array.isArray(units) || units.length === 0) fail("E_VALUE", `SequenceModel: lossUnits must be a non-empty array of output unit indices, got ${show(units)}`);
   const seen = new Set<number>();
   for (const u of units) {
     if (!Number.isInteger(u) || u < 0 || u >= outputSize) fail("E_VALUE", `SequenceModel: lossUnits entry ${JSON.stringify(u)} is not an output unit index in [0, ${outputSize})`);

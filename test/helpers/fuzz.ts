@@ -25,6 +25,7 @@ export const used = (): number => backendInfo().heapUsedBytes;
 
 /** What a hostile value may be: wrong types, prototype names, sizes no memory holds. */
 export const HOSTILE: readonly unknown[] = [
+  { toString: () => { throw new Error("hostile toString"); } },
   null, undefined, NaN, Infinity, -Infinity, -1, 0, 2.5, 1e12, 2 ** 32, 2 ** 53, -0, "x", "toString", "constructor", "__proto__", "",
   true, [], [null], [1e12], {}, { length: 1e12 }, { toString: 1 }, Object.create(null), () => 1, Symbol("s"), 10n,
   new Float32Array(3), new Uint8Array(0), new ArrayBuffer(4), Promise.resolve(1), new Date(0), /x/,
