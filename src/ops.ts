@@ -1,4 +1,5 @@
 import { fail } from "./errors.js";
+import { objectArgument } from "./validate.js";
 import { align64 } from "./memory.js";
 import { runtime, type Runtime } from "./runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "./tensor.js";
@@ -34,6 +35,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
 
 /** `matmul` on a given runtime (for tests and benchmarks that compare both binaries in one process). */
 export function matmulOn(rt: Runtime, a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  objectArgument("matmul", options);
   checkTensor(a, "matmul: a", [-1, -1]);
   checkTensor(b, "matmul: b", [-1, -1]);
   const [m, k] = a.shape;

@@ -211,6 +211,7 @@ export class CharLM {
 
   /** A new model over the vocabulary of `text`. */
   static fromText(text: string, options: CharLMOptions = {}): CharLM {
+    objectArgument("CharLM.fromText", options);
     return new CharLM(CharVocab.fromText(text), options);
   }
 
@@ -243,6 +244,7 @@ export class CharLM {
    * optimizer) also the optimizer's state, so `load` + `train` continue exactly.
    */
   save(options: { checkpoint?: boolean; metadata?: Record<string, string> } = {}): Uint8Array {
+    objectArgument("CharLM.save", options);
     const metadata = { ...options.metadata, [VOCAB_KEY]: JSON.stringify(this.vocab.chars) };
     if (options.checkpoint && this.optimizer) return saveCheckpoint(this.model, this.optimizer, metadata);
     return saveModel(this.model, metadata);
@@ -334,6 +336,7 @@ export class CharLM {
    * (as in training). Bits per character = loss / ln 2.
    */
   evaluate(text: string, options: { seqLength?: number } = {}): number {
+    objectArgument("CharLM.evaluate", options);
     const seqLength = options.seqLength ?? 64;
     positiveInt("seqLength", seqLength);
     const ids = this.vocab.encode(text);

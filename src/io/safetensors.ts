@@ -8,6 +8,7 @@
  * (offsets relative to the start of the byte buffer; data little-endian, row-major) and may hold
  * `"__metadata__": { string: string }`. Pure TypeScript on Uint8Array/ArrayBuffer, no Node APIs.
  */
+import { objectArgument } from "../validate.js";
 import { fail } from "../errors.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { own, parseJson } from "./json.js";
@@ -78,6 +79,7 @@ export function readSafetensors(
   metadata: Record<string, string>;
 };
 export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSafetensorsOptions = {}): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> } {
+  objectArgument("readSafetensors", options);
   const keep = options.keepTypes === true;
   const buf = fileBytes("readSafetensors", bytes);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

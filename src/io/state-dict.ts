@@ -33,7 +33,7 @@ export function writeStateDict(where: string, heap: Heap, block: number, specs: 
   const dict = sd as Record<string, unknown>;
   const problems: string[] = [];
   const names = new Set(specs.map((s) => s.name));
-  const missing = specs.filter((s) => !Object.hasOwn(dict, s.name)).map((s) => s.name);
+  const missing = specs.filter((s) => own(dict, s.name) === undefined).map((s) => s.name);
   const unexpected = Object.keys(dict).filter((k) => !names.has(k));
   if (missing.length) problems.push(`missing keys: ${listed(missing)}`);
   if (unexpected.length) problems.push(`unexpected keys: ${listed(unexpected)}`);

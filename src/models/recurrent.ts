@@ -10,7 +10,7 @@ import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer, show } from "../validate.js";
+import { integer, show, objectArgument } from "../validate.js";
 import { Bptt } from "./bptt.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
 import { Kind } from "./descriptor.js";
@@ -146,6 +146,7 @@ export abstract class RecurrentModel implements Trainable {
 
   /** Runs the whole sequence: one Wasm call per layer and direction. */
   forward(x: Tensor, options: ForwardOptions = {}): ForwardResult {
+    objectArgument("forward", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forward");
     const { ws, last } = this.run(x, call, false);
@@ -229,6 +230,7 @@ export abstract class RecurrentModel implements Trainable {
   forwardTrain(x: Tensor, options?: ForwardOptions & { output?: true }): ForwardResult;
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions): TrainForwardResult;
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): TrainForwardResult {
+    objectArgument("forwardTrain", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forwardTrain");
     this.trainer(); // the gradient block exists before the workspace (allocation order as before)

@@ -4,7 +4,7 @@
 import { fail } from "../errors.js";
 import { runtime } from "../runtime.js";
 import type { Trainable } from "./module.js";
-import { number, show } from "../validate.js";
+import { number, show, objectArgument } from "../validate.js";
 import { collectRegions, toModules } from "./util.js";
 
 /** Options of `clipGradNorm`. */
@@ -23,6 +23,7 @@ export interface ClipGradNormOptions {
  * pass `errorIfNonfinite` to throw instead, or check the returned norm.
  */
 export function clipGradNorm(modules: Trainable | Trainable[], maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): number {
+  objectArgument("clipGradNorm", options);
   const where = "clipGradNorm";
   const list = toModules(modules, where);
   number(where, "maxNorm", maxNorm, { min: 0, infinite: true });

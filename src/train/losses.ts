@@ -7,7 +7,7 @@ import { runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { align64 } from "../memory.js";
 import { checkPtr } from "./util.js";
-import { oneOf, show } from "../validate.js";
+import { oneOf, show, objectArgument } from "../validate.js";
 
 /** How a loss combines its rows or elements: their mean or their sum. */
 export type Reduction = "mean" | "sum";
@@ -111,6 +111,7 @@ function crossEntropyAt(logits: number, rows: number, classes: number, p: Prepar
  * is not `ignoreIndex` is RecurError E_VALUE naming the row, raised before any work.
  */
 export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, options: CrossEntropyOptions = {}): LossResult {
+  objectArgument("crossEntropy", options);
   const where = "crossEntropy";
   checkTensor(logits, `${where}: logits`);
   if (logits.shape.length !== 2) fail("E_SHAPE", `${where}: logits must be [N, C], got [${logits.shape.join(", ")}]`);
@@ -150,6 +151,7 @@ export function crossEntropyPtr(logits: number, rows: number, classes: number, t
 
 /** Mean (or summed) squared error between two tensors of the same shape, with d loss / d input. */
 export function mse(input: Tensor, target: Tensor, options: MSEOptions = {}): LossResult {
+  objectArgument("mse", options);
   const where = "mse";
   checkTensor(input, `${where}: input`);
   checkTensor(target, `${where}: target`);

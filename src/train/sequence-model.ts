@@ -275,6 +275,7 @@ export class SequenceModel implements Trainable {
    * stay at their last good values.
    */
   trainStep(batch: SequenceBatch, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStepResult {
+    objectArgument("trainStep", options);
     checkOptimizerFor("trainStep", optimizer, this);
     this.zeroGrad();
     const r = this.lossAndGrad(batch);
