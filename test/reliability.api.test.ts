@@ -34,6 +34,8 @@ beforeAll(async () => {
   lstm.initialState(2);
   gru.forward(x);
   seq.trainStep(batch, adam);
+  seq.predict(batch);
+  seq.sample({ prime: [0, 1], length: 2 });
   lm.sample({ length: 2 });
 });
 
