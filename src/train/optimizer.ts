@@ -136,7 +136,9 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     return this.names.map((_, k) => this.state[i] + k * stride);
   }
 
-  // One float64 sum of squares is finite exactly when every float32 summed is.
+  // A float64 sum of squares is finite exactly when every float32 summed is (a float32 squared
+  // cannot overflow float64). It runs at memory speed; maxAbsF32 would do too in principle, but
+  // V8 lowers f32x4.max to a NaN-propagating sequence ~13x slower (measured, 2.1M floats).
   private finite(params: number, state: number, floats: number): boolean {
     const k = this.rt.kernels;
     if (!Number.isFinite(k.sumSquaresF64(params, floats))) return false;
