@@ -100,7 +100,7 @@ export function createRng(seed: number): Rng {
 
   const uniform = (lo: number, hi: number): number => {
     if (typeof lo !== "number" || typeof hi !== "number" || !Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo) {
-      fail("E_VALUE", `Rng.uniform: need finite lo <= hi, got lo=${String(lo)}, hi=${String(hi)}`);
+      fail("E_VALUE", `Rng.uniform: need finite lo <= hi, got lo=${show(lo)}, hi=${show(hi)}`);
     }
     return lo + (hi - lo) * next();
   };

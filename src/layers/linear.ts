@@ -100,7 +100,7 @@ export class Linear extends ParamLayer {
     this.checkAlive();
     const where = "Linear.backwardPtr";
     if (this.lastN < 0) fail("E_STATE", `${where}: no forward to differentiate (call forward or forwardPtr first)`);
-    if (N !== this.lastN) fail("E_SHAPE", `${where}: N = ${String(N)}, but the last forward had ${this.lastN} rows`);
+    if (N !== this.lastN) fail("E_SHAPE", `${where}: N = ${show(N)}, but the last forward had ${this.lastN} rows`);
     const { inFeatures: I, outFeatures: O } = this;
     checkPtr(this.rt, where, "dy", dy, N * O * 4);
     if (dx !== 0) checkPtr(this.rt, where, "dx", dx, N * I * 4);

@@ -66,7 +66,7 @@ function prepareTargets(where: string, targets: ArrayLike<number>, rows: number,
     const v = targets[r];
     if (v === ignoreIndex) continue;
     if (!Number.isInteger(v) || v < 0 || v >= classes) {
-      fail("E_VALUE", `${where}: target of row ${r} is ${String(v)}, expected a class in [0, ${classes}) or ignoreIndex ${ignoreIndex}`);
+      fail("E_VALUE", `${where}: target of row ${r} is ${show(v)}, expected a class in [0, ${classes}) or ignoreIndex ${ignoreIndex}`);
     }
   }
   let weights: Float32Array | undefined;
@@ -76,7 +76,7 @@ function prepareTargets(where: string, targets: ArrayLike<number>, rows: number,
     if (m.length !== rows) fail("E_SHAPE", `${where}: mask has ${m.length} entries for ${rows} rows`);
     weights = Float32Array.from(m as ArrayLike<number>);
     const bad = weights.findIndex((w) => !(w >= 0 && w < Infinity));
-    if (bad >= 0) fail("E_VALUE", `${where}: mask[${bad}] is ${String(m[bad])}, weights must be finite and >= 0`);
+    if (bad >= 0) fail("E_VALUE", `${where}: mask[${bad}] is ${show(m[bad])}, weights must be finite and >= 0`);
   }
   let total = 0;
   for (let r = 0; r < rows; r++) if (t[r] !== ignoreIndex) total += weights ? weights[r] : 1;
@@ -195,6 +195,6 @@ export function msePtr(input: number, target: number, n: number, dinput: number,
  * "step 12 loss"), so a training loop stops at the first NaN/inf instead of corrupting its weights.
  */
 export function assertFiniteLoss(loss: number, what = "loss"): number {
-  if (typeof loss !== "number" || !Number.isFinite(loss)) fail("E_NUMERIC", `${what} is ${String(loss)} (not finite): the model diverged or the inputs hold NaN/inf`);
+  if (typeof loss !== "number" || !Number.isFinite(loss)) fail("E_NUMERIC", `${what} is ${show(loss)} (not finite): the model diverged or the inputs hold NaN/inf`);
   return loss;
 }

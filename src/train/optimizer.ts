@@ -202,7 +202,7 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     this.checkAlive();
     const where = `${this.type}.loadStateDict`;
     if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${where}: expected a state dict object, got ${sd === null ? "null" : typeof sd}`);
-    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${String(sd.type)} optimizer, this is ${this.type}`);
+    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${typeof sd.type === "string" ? sd.type : show(sd.type)} optimizer, this is ${this.type}`);
     if (typeof sd.step !== "number" || !Number.isInteger(sd.step) || sd.step < 0) fail("E_VALUE", `${where}: step must be an integer >= 0, got ${show(sd.step)}`);
     if (typeof sd.hyperParameters !== "object" || sd.hyperParameters === null) fail("E_TYPE", `${where}: hyperParameters must be an object`);
     const h = this.parse(sd.hyperParameters, where);
