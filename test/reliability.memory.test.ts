@@ -10,7 +10,7 @@ const dist = fileURLToPath(new URL("../dist/", import.meta.url));
 
 describe("dropping models without dispose (--expose-gc child process)", () => {
   it("trained models, optimizers, failed loads and failed constructors give every byte back, and the JS heap stays flat", async () => {
-    const rounds = 600 * SCALE;
+    const rounds = 400 * SCALE;
     const script = `
       const R = await import(${JSON.stringify(dist + "index.js")});
       const { CharLM } = await import(${JSON.stringify(dist + "char-lm/index.js")});
