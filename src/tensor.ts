@@ -30,6 +30,7 @@ function checkShape(shape: readonly number[], name: string): void {
 export function tensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
   checkShape(shape, "tensor");
   const n = checkElements("tensor", `shape [${shape.join(", ")}]`, numel(shape));
+  if (data !== undefined && (typeof data !== "object" || data === null || typeof data.length !== "number")) fail("E_TYPE", `tensor: data must be an array of numbers, got ${show(data)}`);
   if (data !== undefined && data.length !== n) {
     fail("E_SHAPE", `tensor: data has ${data.length} elements, shape [${shape.join(", ")}] needs ${n}`);
   }

@@ -178,6 +178,12 @@ describe("random calls with hostile arguments", () => {
     expect(thrown(() => seq.trainStep({ input: batch.input, target: { shape: [3, 2], data: [0, 1, 2.5, 3, 0, 1] } }, adam)).message).toMatch(/integer class ids, got 2.5/);
     expect(thrown(() => R.saveModel({} as R.SaveableModel)).code).toBe("E_TYPE");
     for (const bad of [null, "x", new Float32Array(4), Promise.resolve(new Uint8Array(8))]) expect(thrown(() => R.readSafetensors(bad as Uint8Array)).code).toBe("E_TYPE");
+    // Found by `npm run fuzz`: a hostile seed used to fail after the embedding reserved its block.
+    const before = R.backendInfo().heapUsedBytes;
+    expect(thrown(() => new R.SequenceModel({ vocabSize: 5, hiddenSize: 8, outputSize: 5, seed: {} as never })).message).toMatch(/seed/);
+    expect(thrown(() => new R.Linear({ inFeatures: 2, outFeatures: 2, seed: "x" as never })).code).toBe("E_VALUE");
+    expect(R.backendInfo().heapUsedBytes).toBe(before);
+    expect(thrown(() => R.tensor([2], null as never)).code).toBe("E_TYPE");
     const named = thrown(() => new R.SequenceModel({ vocabSize: 5, hiddenSize: 8, outputSize: 0 })).message;
     expect(named).toMatch(/SequenceModel: outputSize/);
     expect(named).not.toMatch(/Linear|outFeatures/);

@@ -48,11 +48,11 @@ export class Embedding extends ParamLayer {
       integer("Embedding", "paddingIdx", pad, { min: -num, max: num - 1 });
       if (pad < 0) pad += num;
     }
+    const rng = createRng(options.seed ?? 0); // checks the seed before any memory is reserved
     super("Embedding", [{ name: "weight", shape: [num, dim], offset: 0 }], num * dim);
     this.numEmbeddings = num;
     this.embeddingDim = dim;
     this.paddingIdx = pad;
-    const rng = createRng(options.seed ?? 0);
     const w = this.rt.heap.f32(this.paramBlock(), num * dim);
     for (let i = 0; i < w.length; i++) w[i] = rng.normal();
     if (pad !== undefined) w.fill(0, pad * dim, (pad + 1) * dim);

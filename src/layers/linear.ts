@@ -51,7 +51,7 @@ export class Linear extends ParamLayer {
     const inF = integer("Linear", "inFeatures", options.inFeatures, { min: 1 });
     const outF = integer("Linear", "outFeatures", options.outFeatures, { min: 1 });
     const bias = boolean("Linear", "bias", options.bias, true);
-    const seed = options.seed ?? 0;
+    const rng = createRng(options.seed ?? 0); // checks the seed before any memory is reserved
     const biasOffset = align64(inF * outF * 4);
     const specs: ParamSpec[] = [{ name: "weight", shape: [outF, inF], offset: 0 }];
     if (bias) specs.push({ name: "bias", shape: [outF], offset: biasOffset });
@@ -60,7 +60,6 @@ export class Linear extends ParamLayer {
     this.outFeatures = outF;
     this.hasBias = bias;
     this.biasOffset = biasOffset;
-    const rng = createRng(seed);
     const bound = 1 / Math.sqrt(inF);
     const view = this.rt.heap.f32(this.paramBlock(), this.regionFloats);
     for (let i = 0; i < inF * outF; i++) view[i] = rng.uniform(-bound, bound);
