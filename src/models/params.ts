@@ -26,6 +26,16 @@ export interface LayerPack {
 
 const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep", "cell"] as const;
 
+/**
+ * Float count of the parameters, in closed form (no per-layer loop): checked against the memory
+ * limit before the layout is built, so numLayers 1e12 fails at once instead of filling the JS heap.
+ */
+export function parameterFloats(d: Dims): number {
+  const { G, H, P, D, L } = d;
+  const perLayer = (inputs: number): number => G * H * (inputs + P) + (d.bias ? 2 * G * H : 0) + (d.projSize > 0 ? P * H : 0) + (d.peepholes ? 3 * H : 0);
+  return D * (perLayer(d.inputSize) + (L - 1) * perLayer(d.width));
+}
+
 /** Parameter names, shapes and offsets in state-dict order, and the bytes they take. */
 function paramLayout(d: Dims): { specs: ParamSpec[]; bytes: number } {
   const specs: ParamSpec[] = [];
@@ -67,6 +77,8 @@ export class RecurrentParams {
     private readonly d: Dims,
     blocks: WasmBlocks,
   ) {
+    // The parameters and their packed copies, at least twice the parameters' bytes.
+    rt.heap.checkFits(2 * 4 * parameterFloats(d), "the model's parameters and their packed copies");
     const { specs, bytes } = paramLayout(d);
     this.specs = specs;
     this.bytes = bytes;

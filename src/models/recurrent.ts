@@ -10,7 +10,7 @@ import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer } from "../validate.js";
+import { integer, show, objectArgument } from "../validate.js";
 import { Bptt } from "./bptt.js";
 import { untrainable } from "./cell.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
@@ -150,6 +150,7 @@ export abstract class RecurrentModel implements Trainable {
 
   /** Runs the whole sequence: one Wasm call per layer and direction. */
   forward(x: Tensor, options: ForwardOptions = {}): ForwardResult {
+    objectArgument("forward", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forward");
     const { ws, last } = this.run(x, call, false);
@@ -190,6 +191,10 @@ export abstract class RecurrentModel implements Trainable {
     if (cfg.bidirectional) fail("E_UNSUPPORTED", "step: a bidirectional model needs the whole sequence; use forward()");
     if (!(state instanceof StreamState)) fail("E_TYPE", "step: state must come from initialState() (or StreamState.concat)");
     const B = state.batch;
+    const lstm = this.d.kind === Kind.Lstm;
+    if (lstm !== (state.c !== undefined)) {
+      fail("E_VALUE", `step: ${lstm ? "an LSTM needs a state with a cell state (c); this one has none (from a GRU or RNN?)" : `a ${cfg.mode} state has no cell state; this one has one (from an LSTM?)`}: use this model's initialState()`);
+    }
     const I = cfg.inputSize;
     // The usual case checked without allocating; anything else gets the full checks' messages.
     const s = xt?.shape;
@@ -242,6 +247,7 @@ export abstract class RecurrentModel implements Trainable {
   forwardTrain(x: Tensor, options?: ForwardOptions & { output?: true }): ForwardResult;
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions): TrainForwardResult;
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): TrainForwardResult {
+    objectArgument("forwardTrain", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forwardTrain");
     const why = untrainable(this.config.cell);
@@ -456,7 +462,7 @@ function checkLengths(lengths: ArrayLike<number>, T: number, B: number, where: s
   const out = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const v = lengths[b];
-    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${show(v)}`);
     out[b] = v;
   }
   return out;

@@ -1,7 +1,8 @@
 import { fail, RecurError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
-import type { Optimizer } from "./optimizers.js";
+import { checkOptimizerFor, type Optimizer } from "./optimizer.js";
+import { objectArgument, show } from "../validate.js";
 import type { LRScheduler } from "./schedulers.js";
 import type { IndexTensor, SequenceBatch, SequenceModel } from "./sequence-model.js";
 
@@ -73,12 +74,15 @@ export interface SequenceFitResult {
  * parameters keep their values from before that update.
  */
 export async function fit(model: SequenceModel, options: SequenceFitOptions): Promise<SequenceFitResult> {
+  objectArgument("fit", options);
+  if (typeof model !== "object" || model === null || typeof model.lossAndGrad !== "function") fail("E_TYPE", "fit: model must be a SequenceModel");
   const { optimizer, data, steps } = options;
-  if (!Number.isInteger(steps) || steps < 0) fail("E_VALUE", `fit: steps must be an integer >= 0, got ${steps}`);
+  checkOptimizerFor("fit", optimizer, model);
+  if (!Number.isInteger(steps) || steps < 0) fail("E_VALUE", `fit: steps must be an integer >= 0, got ${show(steps)}`);
   if (!Array.isArray(data) && typeof data !== "function") fail("E_TYPE", "fit: data must be an array of batches or a function step => batch");
   if (Array.isArray(data) && data.length === 0) fail("E_VALUE", "fit: data has no batches");
   const every = options.progressEvery ?? 10;
-  if (!Number.isInteger(every) || every < 1) fail("E_VALUE", `fit: progressEvery must be an integer >= 1, got ${every}`);
+  if (!Number.isInteger(every) || every < 1) fail("E_VALUE", `fit: progressEvery must be an integer >= 1, got ${show(every)}`);
   const tb = options.tbptt;
   if (tb) {
     const k2 = tb.k2 ?? tb.k1;
@@ -138,13 +142,21 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
       processed += (t1 - src.t0) * src.batch.input.shape[1];
       src.t0 = t1;
     }
-    if (!Number.isFinite(loss)) throw new RecurError("E_NUMERIC", `fit: the loss at update ${step + 1} is ${loss}; parameters keep their values from before it`);
+    const unchanged = "the parameters and the optimizer state (its step count included) keep their values from before it";
+    if (!Number.isFinite(loss)) throw new RecurError("E_NUMERIC", `fit: the loss at update ${step + 1} is ${loss}; ${unchanged}`);
     if (options.clipGradNorm !== undefined) {
       gradNorm = clipGradNorm(model, options.clipGradNorm);
-      if (!Number.isFinite(gradNorm)) throw new RecurError("E_NUMERIC", `fit: the gradient norm at update ${step + 1} is ${gradNorm}; parameters keep their values from before it`);
+      if (!Number.isFinite(gradNorm)) throw new RecurError("E_NUMERIC", `fit: the gradient norm at update ${step + 1} is ${gradNorm}; ${unchanged}`);
     }
     if (options.clipGradValue !== undefined) clipGradValue(model, options.clipGradValue);
-    optimizer.step();
+    try {
+      optimizer.step();
+    } catch (err) {
+      // The optimizer's own check (a non-finite gradient under a finite loss, or an update that
+      // overflows) rolled everything back; say which update it was.
+      if (err instanceof RecurError && err.code === "E_NUMERIC") throw new RecurError("E_NUMERIC", `fit: update ${step + 1}: ${err.message}`);
+      throw err;
+    }
     options.scheduler?.step();
     losses.push(loss);
     windowLoss += loss;

@@ -10,12 +10,14 @@ import { InitialState } from "./initial-state.js";
 import { sampleLogits } from "./sampling.js";
 import { sequenceBeamSearch, type Hypothesis, type SequenceBeamOptions } from "./sequence-beam.js";
 import { checkTensor, type Tensor } from "../tensor.js";
+import { checkElements } from "../memory.js";
+import { integer, objectArgument, show } from "../validate.js";
+import { checkLossUnits, describeShape, maskedMse, type MaskedTargets } from "./sequence-targets.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
 import { crossEntropy, mse } from "./losses.js";
 import type { ParameterRegion, Trainable } from "./module.js";
-import type { Optimizer } from "./optimizers.js";
+import { checkOptimizerFor, type Optimizer } from "./optimizer.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
-import { checkLossUnits, describeShape } from "./sequence-checks.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 
@@ -52,21 +54,30 @@ export class SequenceModel implements Trainable {
   constructor(options: SequenceModelOptions) {
     if (typeof options !== "object" || options === null) fail("E_TYPE", "SequenceModel: options must be an object");
     const cell = options.cell ?? "LSTM";
-    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${JSON.stringify(cell)}`);
+    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${show(cell)}`);
     if ((options.inputSize === undefined) === (options.vocabSize === undefined)) {
       fail("E_VALUE", "SequenceModel: give exactly one of inputSize (real-valued input) and vocabSize (token input)");
     }
     const outputs = options.outputs ?? "sequence";
-    if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${JSON.stringify(outputs)}`);
+    if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${show(outputs)}`);
     const loss = options.loss ?? "crossEntropy";
-    if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${JSON.stringify(loss)}`);
+    if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${show(loss)}`);
     const lossLastSteps = options.lossLastSteps ?? 0;
-    if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${String(lossLastSteps)}`);
+    if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${show(lossLastSteps)}`);
     if (lossLastSteps > 0 && outputs !== "sequence") fail("E_VALUE", `SequenceModel: lossLastSteps needs outputs "sequence" (outputs "last" already has one target per sequence)`);
+    // The sizes are checked here, under this class's option names: the parts built below would
+    // otherwise report them under their own (a Linear's outFeatures for outputSize).
+    const where = "SequenceModel";
+    if (options.inputSize !== undefined) integer(where, "inputSize", options.inputSize, { min: 1 });
+    if (options.vocabSize !== undefined) integer(where, "vocabSize", options.vocabSize, { min: 1 });
+    integer(where, "hiddenSize", options.hiddenSize, { min: 1 });
+    integer(where, "outputSize", options.outputSize, { min: 1 });
+    if (options.embeddingDim !== undefined) integer(where, "embeddingDim", options.embeddingDim, { min: 1 });
+    if (options.numLayers !== undefined) integer(where, "numLayers", options.numLayers, { min: 1 });
     const lossUnits = options.lossUnits === undefined ? undefined : checkLossUnits(options.lossUnits, options.outputSize, loss);
     if (options.inputForget !== undefined && cell !== "LSTM") fail("E_VALUE", `SequenceModel: inputForget is an LSTM option (cell is ${cell})`);
     const conditionSize = options.conditionSize ?? 0;
-    if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
+    if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${show(conditionSize)}`);
     const seed = options.seed ?? 0;
     const embeddingDim = options.embeddingDim ?? options.hiddenSize;
     this.options = Object.freeze({
@@ -270,6 +281,8 @@ export class SequenceModel implements Trainable {
    * stay at their last good values.
    */
   trainStep(batch: SequenceBatch, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStepResult {
+    objectArgument("trainStep", options);
+    checkOptimizerFor("trainStep", optimizer, this);
     this.zeroGrad();
     const r = this.lossAndGrad(batch);
     if (!Number.isFinite(r.loss)) throw new RecurError("E_NUMERIC", `trainStep: the loss is ${r.loss}; parameters were not updated`);
@@ -294,11 +307,15 @@ export class SequenceModel implements Trainable {
     if (o.vocabSize === undefined || !this.embedding) fail("E_UNSUPPORTED", "sample: needs a token model (vocabSize)");
     if (o.outputs !== "sequence") fail("E_UNSUPPORTED", "sample: needs outputs \"sequence\"");
     if (o.bidirectional) fail("E_UNSUPPORTED", "sample: a bidirectional model cannot generate step by step");
+    objectArgument("sample", options);
     const temperature = options.temperature ?? 1;
-    if (!(temperature > 0)) fail("E_VALUE", `sample: temperature must be > 0, got ${temperature}`);
+    if (!(temperature > 0)) fail("E_VALUE", `sample: temperature must be > 0, got ${show(temperature)}`);
     const topK = options.topK ?? 0;
-    if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${topK}`);
-    if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${options.length}`);
+    if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${show(topK)}`);
+    if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${show(options.length)}`);
+    checkElements("sample", "the sampled tokens", options.length);
+    const prime: unknown = options.prime;
+    if (typeof prime !== "object" || prime === null || typeof (prime as ArrayLike<number>).length !== "number") fail("E_TYPE", `sample: prime must be an array of token ids, got ${prime === null ? "null" : typeof prime}`);
     if (options.prime.length === 0) fail("E_VALUE", "sample: prime must hold at least one token");
     const rng = createRng(options.seed ?? 0);
     const state = this.rnn.initialState(1);
@@ -435,7 +452,13 @@ export class SequenceModel implements Trainable {
       if (!target || !Array.isArray(target.shape) || target.shape.length !== want.length || target.shape.some((d, i) => d !== want[i]) || target.data?.length !== rows) {
         fail("E_SHAPE", `SequenceModel: target must be class ids of shape [${want.join(", ")}], got ${describeShape(target)}`);
       }
-      const ids = Int32Array.from(target.data as ArrayLike<number>);
+      // Int32Array.from would truncate 2.5 to class 2 and NaN to class 0: only integers are class ids.
+      const src = target.data as ArrayLike<unknown>;
+      for (let i = 0; i < rows; i++) {
+        const v = src[i];
+        if (typeof v !== "number" || (v | 0) !== v) fail("E_VALUE", `SequenceModel: target must hold integer class ids, got ${show(v)} at index ${i}`);
+      }
+      const ids = Int32Array.from(src as ArrayLike<number>);
       if (stepMasked) {
         for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (!counted(t, b)) ids[t * B + b] = IGNORE;
       }
@@ -461,29 +484,6 @@ export class SequenceModel implements Trainable {
     }
     return { target: full, mask };
   }
-}
-
-/** MSE targets with a mask: only entries with mask 1 count. */
-interface MaskedTargets {
-  target: Float32Array;
-  mask: Uint8Array;
-}
-
-// Mean squared error over the masked-in entries only. Masked-out entries get the prediction as
-// their target, so they add nothing to the sum and get a zero gradient; the mean divides by the
-// number of counted entries (none counted: loss 0, gradient 0).
-function maskedMse(pred: Tensor, m: MaskedTargets): { loss: number; grad: Tensor } {
-  const target = m.target;
-  let count = 0;
-  for (let i = 0; i < target.length; i++) {
-    if (m.mask[i]) count++;
-    else target[i] = pred.data[i];
-  }
-  const r = mse(pred, { shape: pred.shape, data: target }, { reduction: "sum" });
-  if (count === 0) return { loss: 0, grad: { shape: r.grad.shape, data: r.grad.data.fill(0) } };
-  const scale = 1 / count;
-  for (let i = 0; i < r.grad.data.length; i++) r.grad.data[i] *= scale;
-  return { loss: r.loss / count, grad: r.grad };
 }
 
 export { sampleLogits } from "./sampling.js";
