@@ -280,6 +280,7 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
   const drh = at(dm, B * Hp);
   const dpeep = at(drh, B * Hp);
   const dhTotAll = ptr(desc, Field.DHTot);
+  const hGradNorms = ptr(desc, Field.HGradNorms);
   // dh_{t-1} of LSTM and RNN cells is dG W_hh alone: without lengths (an inactive row carries dh
   // through unchanged) the product overwrites dh instead of adding to a zeroed row.
   const overwrite = lengths == 0 && (kind == Kind.Lstm || kind == Kind.RnnTanh || kind == Kind.RnnRelu);
@@ -303,6 +304,9 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       for (; j + 4 <= P; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(src, j)), v128.load(at(out, j))));
       for (; j < P; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) + load<f32>(at(out, j)));
       for (; j < Ps; j++) store<f32>(at(dst, j), 0);
+    }
+    if (hGradNorms != 0) {
+      for (let b = b0; b < b1; b++) store<f32>(hGradNorms + ((<usize>(t * B + b)) << 2), <f32>rowNorm(at(dht, b * Ps), P));
     }
     let dhCell = dht;
     if (kind == Kind.Lstm && whr != 0) {
@@ -344,6 +348,17 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       gemm(nb, P, width, stepRows, width, ptr(desc, Field.WhhRows), at(dh, b0 * Ps), Ps, !overwrite);
     }
   }
+}
+
+// Euclidean norm of n floats, summed in f64: a vanishing gradient's squares underflow f32 long
+// before the gradient itself does.
+function rowNorm(row: usize, n: i32): f64 {
+  let sum: f64 = 0;
+  for (let j = 0; j < n; j++) {
+    const v = <f64>load<f32>(at(row, j));
+    sum += v * v;
+  }
+  return Math.sqrt(sum);
 }
 
 // Column sums of rows [rows][cols] (stride ld) into out[cols].

@@ -10,7 +10,7 @@ import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer } from "../validate.js";
+import { boolean, integer } from "../validate.js";
 import { Bptt } from "./bptt.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
 import { Kind } from "./descriptor.js";
@@ -58,6 +58,19 @@ export interface ForwardResult {
   hN: Tensor;
   /** LSTM only: [numLayers*D, B, hiddenSize]. */
   cN?: Tensor;
+}
+
+/** Options of `backward`. */
+export interface BackwardOptions {
+  /** false: skip the input gradient (saves the first layer's largest product). Default true. */
+  inputGrad?: boolean;
+  /**
+   * Also return ‖∂L/∂h_t‖ for every layer, direction, step t and batch row: the norm of the total
+   * gradient reaching the hidden state h_t (from later steps and from h_t's own output), recorded
+   * by the backward kernels as they pass each step, summed in float64. With only hN's gradient
+   * given, row t is ‖∂L_T/∂h_t‖, the gradient flow over T - t steps. Default false.
+   */
+  hiddenGradNorms?: boolean;
 }
 
 /** The checked shape of a forward call. */
@@ -243,7 +256,7 @@ export abstract class RecurrentModel implements Trainable {
    */
   backward(
     grads: { output?: Tensor; hN?: Tensor; cN?: Tensor },
-    options: { inputGrad?: boolean } = {},
+    options: BackwardOptions = {},
   ): {
     /** Gradient of the input sequence, shaped like it (absent with `inputGrad: false`). */
     input?: Tensor;
@@ -251,6 +264,8 @@ export abstract class RecurrentModel implements Trainable {
     h0: Tensor;
     /** LSTM only: gradient of the initial cell state. */
     c0?: Tensor;
+    /** With `hiddenGradNorms: true`: ‖∂L/∂h_t‖ per layer-direction, step and row, [numLayers*D, T, B] ([numLayers*D, T] unbatched). */
+    hiddenGradNorms?: Tensor;
   } {
     this.checkAlive();
     const run = this.trained;
@@ -268,10 +283,11 @@ export abstract class RecurrentModel implements Trainable {
     writePadded(heap.f32(ws.dh, LD * B * d.Ps), dhN, LD * B, d.P, d.Ps);
     writePadded(heap.f32(ws.dc, LD * B * d.Hp), dcN, LD * B, d.H, d.Hp);
     const inputGrad = options.inputGrad ?? true;
-    const dx = this.bptt.backward(ws, run.lengths !== undefined, dOut !== undefined, inputGrad);
+    const norms = boolean("backward", "hiddenGradNorms", options.hiddenGradNorms, false);
+    const dx = this.bptt.backward(ws, run.lengths !== undefined, dOut !== undefined, inputGrad, norms);
     // The caches now hold gradients: a second backward needs a new forward.
     this.trained = undefined;
-    const out: { input?: Tensor; h0: Tensor; c0?: Tensor } = {
+    const out: { input?: Tensor; h0: Tensor; c0?: Tensor; hiddenGradNorms?: Tensor } = {
       h0: { shape: this.stateShape(run, d.P), data: readPadded(heap.f32(ws.dh, LD * B * d.Ps), LD * B, d.P, d.Ps) },
     };
     if (dx !== 0) {
@@ -281,6 +297,7 @@ export abstract class RecurrentModel implements Trainable {
       out.input = { shape: this.outputShape(run, I), data };
     }
     if (d.kind === Kind.Lstm) out.c0 = { shape: this.stateShape(run, d.H), data: readPadded(heap.f32(ws.dc, LD * B * d.Hp), LD * B, d.H, d.Hp) };
+    if (norms) out.hiddenGradNorms = { shape: run.unbatched ? [LD, T] : [LD, T, B], data: heap.f32(ws.gnorm, LD * T * B).slice() };
     return out;
   }
 

@@ -356,7 +356,8 @@ export function forward64(
 }
 
 /**
- * Backward pass (full BPTT) of `sum(output·dout) + sum(hN·dhN) (+ sum(cN·dcN))`. `params` must be
+ * Backward pass (full BPTT) of `sum(output·dout) + sum(hN·dhN) (+ sum(cN·dcN))`. `onHiddenGrad`
+ * sees the total gradient reaching each h_t (layer-direction, step, batch row). `params` must be
  * the ones given to `forward64`. Returns the gradient of every parameter under its state-dict
  * name, plus `input` (input layout), `h0` and, for the LSTM, `c0`. Absent `dhN`/`dcN` mean zero;
  * `dout` at padded positions is ignored (as PyTorch's pad_packed_sequence backward does).
@@ -368,6 +369,7 @@ export function backward64(
   dout: TensorArg,
   dhN?: TensorArg | null,
   dcN?: TensorArg | null,
+  onHiddenGrad?: (layerDir: number, t: number, b: number, dh: Float64Array) => void,
 ): Record<string, Float64Array> {
   const W = loadParams(config, params);
   const G = W.map((row) => row.map(zerosLike));
@@ -401,6 +403,7 @@ export function backward64(
           const t = d === 0 ? s : L - 1 - s;
           // h_t feeds both the next step (dh so far) and the layer output at position t.
           addInto(dh, dY.subarray((t * B + b) * D * Hout + d * Hout, (t * B + b) * D * Hout + (d + 1) * Hout));
+          onHiddenGrad?.(k * D + d, t, b, dh); // the total gradient reaching h_t
           const dx = dX.subarray((t * B + b) * inK, (t * B + b + 1) * inK);
           const step = seq[s];
           if (isLstm) {

@@ -1,0 +1,120 @@
+// Per-step gradient norms ‖∂L/∂h_t‖ recorded by the backward kernels (backward's hiddenGradNorms),
+// against the float64 reference's BPTT and against central finite differences of the float64
+// forward.
+import { beforeAll, describe, expect, it } from "vitest";
+import { GRU, init, LSTM, RNN, type RecurrentModel } from "../src/index.js";
+import { backward64, forward64, type RefConfig } from "./reference/rnn64.js";
+import { variantCases } from "./helpers/variant-cases.js";
+import { randn } from "./helpers/random.js";
+
+beforeAll(async () => {
+  await init();
+});
+
+// Relative agreement of two norms (float32 kernels vs float64 reference).
+function expectClose(got: number, want: number, what: string, rel = 2e-4): void {
+  expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(rel * Math.max(want, 1e-6));
+}
+
+describe("hiddenGradNorms against the float64 reference", () => {
+  for (const c of variantCases) {
+    it(c.name, () => {
+      const model = c.make();
+      try {
+        const sd = model.stateDict();
+        const D = c.ref.bidirectional ? 2 : 1;
+        const LD = c.ref.numLayers * D;
+        const x = randn(c.ref.batchFirst ? [c.B, c.T, c.ref.inputSize] : [c.T, c.B, c.ref.inputSize], 300);
+        const r = model.forwardTrain(x, { lengths: c.lengths });
+        const dout = randn(r.output.shape, 301);
+        const dhN = randn(r.hN.shape, 302);
+        const got = model.backward({ output: dout, hN: dhN }, { inputGrad: false, hiddenGradNorms: true }).hiddenGradNorms!;
+        expect(got.shape).toEqual([LD, c.T, c.B]);
+        const want = new Float64Array(LD * c.T * c.B); // zero past a row's length, as recur's
+        const ref = forward64(c.ref, sd, x, undefined, undefined, c.lengths);
+        backward64(c.ref, sd, ref.cache, dout, dhN, undefined, (ld, t, b, dh) => {
+          want[(ld * c.T + t) * c.B + b] = Math.hypot(...dh);
+        });
+        for (let i = 0; i < want.length; i++) expectClose(got.data[i], want[i], `index ${i}`);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+});
+
+// The loss of a suffix run: L(h_k) = Σ_{t>k} dout_t·out_t + dhN·h_T + dout_k·h_k, all in float64,
+// where the run restarts at step k+1 from (h_k, c_k). Its derivative in h_k is ∂L/∂h_k, the total
+// gradient reaching h_k with c_k held (the quantity BPTT carries).
+function suffixLoss(ref: RefConfig, sd: Record<string, { shape: readonly number[]; data: ArrayLike<number> }>, x: Float64Array, T: number, I: number, k: number, hk: Float64Array, ck: Float64Array | undefined, dout: Float64Array, dhN: Float64Array): number {
+  const H = hk.length;
+  let loss = 0;
+  for (let j = 0; j < H; j++) loss += dout[k * H + j] * hk[j];
+  if (k === T - 1) {
+    for (let j = 0; j < H; j++) loss += dhN[j] * hk[j];
+    return loss;
+  }
+  const rest = { shape: [T - k - 1, 1, I], data: x.subarray((k + 1) * I) };
+  const r = forward64(ref, sd, rest, { shape: [1, 1, H], data: hk }, ck ? { shape: [1, 1, ck.length], data: ck } : undefined);
+  for (let i = 0; i < r.output.length; i++) loss += dout[(k + 1) * H + i] * r.output[i];
+  for (let j = 0; j < H; j++) loss += dhN[j] * r.hN[j];
+  return loss;
+}
+
+describe("hiddenGradNorms against finite differences", () => {
+  const T = 12;
+  const I = 3;
+  const H = 4;
+  const cases: [string, () => RecurrentModel, RefConfig][] = [
+    ["RNN tanh", () => new RNN({ inputSize: I, hiddenSize: H, seed: 11 }), { mode: "RNN_TANH", inputSize: I, hiddenSize: H, projSize: 0, numLayers: 1, bias: true, batchFirst: false, bidirectional: false }],
+    ["LSTM", () => new LSTM({ inputSize: I, hiddenSize: H, seed: 12 }), { mode: "LSTM", inputSize: I, hiddenSize: H, projSize: 0, numLayers: 1, bias: true, batchFirst: false, bidirectional: false }],
+    ["GRU", () => new GRU({ inputSize: I, hiddenSize: H, seed: 13 }), { mode: "GRU", inputSize: I, hiddenSize: H, projSize: 0, numLayers: 1, bias: true, batchFirst: false, bidirectional: false }],
+  ];
+  for (const [name, make, ref] of cases) {
+    it(`${name}: ‖∂L/∂h_k‖ for every k, outputs and final state in the loss`, () => {
+      const model = make();
+      try {
+        const sd = model.stateDict();
+        const x = randn([T, 1, I], 400);
+        const dout = randn([T, 1, H], 401);
+        const dhN = randn([1, 1, H], 402);
+        model.forwardTrain(x);
+        const got = model.backward({ output: dout, hN: dhN }, { hiddenGradNorms: true }).hiddenGradNorms!;
+        const xs = Float64Array.from(x.data);
+        const full = forward64(ref, sd, x);
+        const steps = full.cache.steps[0][0][0] as unknown as { h: Float64Array; c?: Float64Array }[];
+        const eps = 1e-6;
+        for (let k = 0; k < T; k++) {
+          const hk = Float64Array.from(steps[k].h);
+          const ck = steps[k].c ? Float64Array.from(steps[k].c!) : undefined;
+          let sq = 0;
+          for (let j = 0; j < H; j++) {
+            const plus = hk.slice();
+            const minus = hk.slice();
+            plus[j] += eps;
+            minus[j] -= eps;
+            const dL = (suffixLoss(ref, sd, xs, T, I, k, plus, ck, Float64Array.from(dout.data), Float64Array.from(dhN.data)) - suffixLoss(ref, sd, xs, T, I, k, minus, ck, Float64Array.from(dout.data), Float64Array.from(dhN.data))) / (2 * eps);
+            sq += dL * dL;
+          }
+          expectClose(got.data[k], Math.sqrt(sq), `step ${k}`, 1e-3);
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  it("only hN's gradient: the last step's norm is ‖dhN‖ and an unbatched call returns [L*D, T]", () => {
+    const model = new RNN({ inputSize: 2, hiddenSize: 5, seed: 3 });
+    const r = model.forwardTrain(randn([6, 2], 1));
+    const dhN = randn(r.hN.shape, 2);
+    const got = model.backward({ hN: dhN }, { hiddenGradNorms: true }).hiddenGradNorms!;
+    expect(got.shape).toEqual([1, 6]);
+    expectClose(got.data[5], Math.hypot(...dhN.data), "last step", 1e-6);
+    expect(() => {
+      model.forwardTrain(randn([6, 2], 1));
+      model.backward({ hN: dhN }, { hiddenGradNorms: 1 as unknown as boolean });
+    }).toThrow(/hiddenGradNorms must be a boolean/);
+    model.dispose();
+  });
+});
