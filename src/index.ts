@@ -18,7 +18,7 @@ export { createRng, type Rng } from "./random.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
-export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult, type BackwardOptions } from "./models/recurrent.js";
+export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type IdentityInit, type EchoStateInit, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult, type BackwardOptions } from "./models/recurrent.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";

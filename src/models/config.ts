@@ -1,5 +1,6 @@
 /** The options and structure of RNN, LSTM and GRU models. */
-import { boolean, integer, objectArgument, oneOf } from "../validate.js";
+import { fail } from "../errors.js";
+import { boolean, integer, number, objectArgument, oneOf, optionsObject } from "../validate.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
 
 /** Options shared by RNN, LSTM and GRU; names and defaults follow torch.nn. */
@@ -19,11 +20,48 @@ export interface RecurrentOptions {
   /** Seed of the initial weights (same seed, same weights, everywhere). Default 0. */
   seed?: number;
   /**
-   * "uniform": PyTorch's U(-1/sqrt(H), 1/sqrt(H)) for every parameter. "orthogonal": the same, but
-   * each gate block of weight_hh is a random orthogonal matrix. Default "uniform".
+   * How the initial weights are drawn. Every scheme draws weight_ih from PyTorch's
+   * U(-1/sqrt(H), 1/sqrt(H)) unless it says otherwise; the schemes differ in weight_hh, which they
+   * set one gate block at a time (each [H, H_out] block of i f g o, r z n, or the RNN's one):
+   * - "uniform": PyTorch's default, U(-1/sqrt(H), 1/sqrt(H)) for every parameter.
+   * - "orthogonal": each block a random orthogonal matrix (torch.nn.init.orthogonal_).
+   * - "identity" (Le, Jaitly and Hinton 2015, the IRNN: meant for `nonlinearity: "relu"`): each
+   *   block gain·I, weight_ih from N(0, inputStd²), biases zero. See {@link IdentityInit}.
+   * - "echo-state" (Sutskever, Martens, Dahl and Hinton 2013): each block sparse, `connections`
+   *   N(0, 1) weights per unit, rescaled so that its spectral radius is `spectralRadius`; biases
+   *   zero. See {@link EchoStateInit}.
+   * A string takes the scheme's defaults; an object sets its options. Default "uniform".
    */
-  init?: "uniform" | "orthogonal";
+  init?: "uniform" | "orthogonal" | "identity" | "echo-state" | IdentityInit | EchoStateInit;
 }
+
+/** The "identity" initialisation with its options (Le, Jaitly and Hinton 2015). */
+export interface IdentityInit {
+  /** Which scheme these options are for. */
+  scheme: "identity";
+  /** weight_hh's blocks are gain·I (rectangular with a projection: ones on the diagonal). Default 1. */
+  gain?: number;
+  /** Standard deviation of weight_ih's normal entries. Default 0.001. */
+  inputStd?: number;
+}
+
+/** The "echo-state" initialisation with its options (Sutskever et al. 2013). */
+export interface EchoStateInit {
+  /** Which scheme these options are for. */
+  scheme: "echo-state";
+  /** Spectral radius of each weight_hh block (max |λ|, computed by the spectral-radius solver). Default 1.1. */
+  spectralRadius?: number;
+  /** Non-zero weights per unit (row) of each block, at distinct random columns; at most H_out. Default min(15, H_out). */
+  connections?: number;
+  /** weight_ih is PyTorch's uniform draw times this. Default 1. */
+  inputScale?: number;
+}
+
+/** An initialisation with every option filled in. */
+export type InitSpec =
+  | { scheme: "uniform" | "orthogonal" }
+  | { scheme: "identity"; gain: number; inputStd: number }
+  | { scheme: "echo-state"; spectralRadius: number; connections: number; inputScale: number };
 
 /** A recurrent model's complete configuration: its options with every default filled in. */
 export interface RecurrentConfig {
@@ -69,9 +107,34 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
   };
 }
 
+const SCHEMES = ["uniform", "orthogonal", "identity", "echo-state"] as const;
+
 /** How the initial weights are drawn (validated before the model reserves any memory). */
-export function initOptions(mode: string, o: RecurrentOptions): { seed: number; init: "uniform" | "orthogonal" } {
-  return { seed: o.seed ?? 0, init: oneOf(mode, "init", o.init, ["uniform", "orthogonal"] as const, "uniform") };
+export function initOptions(mode: string, o: RecurrentOptions, c: RecurrentConfig): { seed: number; init: InitSpec } {
+  const hOut = c.projSize > 0 ? c.projSize : c.hiddenSize;
+  const seed = o.seed ?? 0;
+  const given: unknown = o.init;
+  const obj = typeof given === "object" && given !== null ? (given as Record<string, unknown>) : undefined;
+  const scheme = oneOf(mode, obj ? "init.scheme" : "init", obj ? obj.scheme : given, SCHEMES, "uniform");
+  if (scheme === "identity") {
+    const opts = optionsObject(`${mode}: init`, obj ?? {}, ["scheme", "gain", "inputStd"]);
+    return { seed, init: { scheme, gain: number(mode, "init.gain", opts.gain, {}, 1), inputStd: number(mode, "init.inputStd", opts.inputStd, { min: 0 }, 0.001) } };
+  }
+  if (scheme === "echo-state") {
+    const opts = optionsObject(`${mode}: init`, obj ?? {}, ["scheme", "spectralRadius", "connections", "inputScale"]);
+    if (c.projSize > 0) fail("E_VALUE", `${mode}: init "echo-state" needs square weight_hh blocks, but projSize = ${c.projSize} makes them [${c.hiddenSize}, ${c.projSize}]`);
+    return {
+      seed,
+      init: {
+        scheme,
+        spectralRadius: number(mode, "init.spectralRadius", opts.spectralRadius, { min: 0, open: true }, 1.1),
+        connections: integer(mode, "init.connections", opts.connections, { min: 1, max: hOut }, Math.min(15, hOut)),
+        inputScale: number(mode, "init.inputScale", opts.inputScale, { min: 0 }, 1),
+      },
+    };
+  }
+  if (obj) optionsObject(`${mode}: init`, obj, ["scheme"]);
+  return { seed, init: { scheme } };
 }
 
 /** What a weight file stores to rebuild a model (see saveModel/loadModel). */

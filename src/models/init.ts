@@ -1,4 +1,7 @@
+import { fail } from "../errors.js";
 import type { Rng } from "../random.js";
+import { denseOperator } from "../spectral/operators.js";
+import { spectralRadius } from "../spectral/arnoldi.js";
 
 /** U(-bound, bound): PyTorch's default for recurrent layers with bound = 1/sqrt(hidden_size). */
 export function fillUniform(out: Float32Array, bound: number, rng: Rng): void {
@@ -32,4 +35,39 @@ export function fillOrthogonal(out: Float32Array, rows: number, cols: number, rn
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[r * cols + c] = gain * (tall ? q[c][r] : q[r][c]);
   }
+}
+
+/** gain on the diagonal of a rows x cols block, zeros elsewhere (Le, Jaitly and Hinton 2015). */
+export function fillIdentity(out: Float32Array, rows: number, cols: number, gain: number): void {
+  out.fill(0);
+  for (let i = 0; i < Math.min(rows, cols); i++) out[i * cols + i] = gain;
+}
+
+/**
+ * A sparse n x n block as Sutskever et al. (2013) initialise recurrent weights after echo state
+ * networks: `connections` N(0, 1) weights per row at distinct random columns, scaled so that the
+ * spectral radius is `radius`. The radius is measured in float64 on the float32 values and the
+ * scale applied in float64, so the block as stored has the requested radius to float32 rounding.
+ */
+export function fillEchoState(out: Float32Array, n: number, connections: number, radius: number, rng: Rng): void {
+  const w = new Float64Array(n * n);
+  const cols = Int32Array.from({ length: n }, (_, j) => j);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    w.fill(0);
+    for (let i = 0; i < n; i++) {
+      // The first `connections` entries of a partial Fisher-Yates shuffle: distinct columns.
+      for (let k = 0; k < connections; k++) {
+        const j = k + rng.int(n - k);
+        [cols[k], cols[j]] = [cols[j], cols[k]];
+        w[i * n + cols[k]] = Math.fround(rng.normal());
+      }
+    }
+    const rho = spectralRadius(denseOperator(n, w), { tol: 1e-12 }).radius;
+    // A sparse draw can be nilpotent (radius 0): nothing to rescale, so draw again.
+    if (rho > 1e-6) {
+      for (let i = 0; i < w.length; i++) out[i] = (w[i] * radius) / rho;
+      return;
+    }
+  }
+  fail("E_VALUE", `init "echo-state": ${connections} connection(s) per unit of ${n} gave a nilpotent W_hh block (spectral radius 0) in 8 draws; use more connections`);
 }

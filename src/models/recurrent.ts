@@ -18,7 +18,7 @@ import { RecurrentParams } from "./params.js";
 import { StreamState } from "./stream-state.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
-export { baseConfig, type RecurrentConfig, type RecurrentOptions } from "./config.js";
+export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit, type EchoStateInit } from "./config.js";
 export { StreamState } from "./stream-state.js";
 
 /** Options of `forward` and `forwardTrain`. */
@@ -102,7 +102,7 @@ export abstract class RecurrentModel implements Trainable {
   private disposed = false;
 
   protected constructor(config: RecurrentConfig, options: RecurrentOptions) {
-    const { seed, init } = initOptions(config.mode, options);
+    const { seed, init } = initOptions(config.mode, options, config);
     this.config = Object.freeze({ ...config });
     this.rt = runtime();
     this.d = dimsOf(config);
