@@ -25,17 +25,24 @@ describe("hiddenGradNorms against the float64 reference", () => {
         const D = c.ref.bidirectional ? 2 : 1;
         const LD = c.ref.numLayers * D;
         const x = randn(c.ref.batchFirst ? [c.B, c.T, c.ref.inputSize] : [c.T, c.B, c.ref.inputSize], 300);
+        const lstm = c.ref.mode === "LSTM";
         const r = model.forwardTrain(x, { lengths: c.lengths });
         const dout = randn(r.output.shape, 301);
         const dhN = randn(r.hN.shape, 302);
-        const got = model.backward({ output: dout, hN: dhN }, { inputGrad: false, hiddenGradNorms: true }).hiddenGradNorms!;
+        const dcN = lstm ? randn(r.cN!.shape, 303) : undefined;
+        const result = model.backward({ output: dout, hN: dhN, cN: dcN }, { inputGrad: false, hiddenGradNorms: true });
+        const got = result.hiddenGradNorms!;
         expect(got.shape).toEqual([LD, c.T, c.B]);
+        expect(result.cellGradNorms?.shape).toEqual(lstm ? [LD, c.T, c.B] : undefined);
         const want = new Float64Array(LD * c.T * c.B); // zero past a row's length, as recur's
+        const wantC = new Float64Array(LD * c.T * c.B);
         const ref = forward64(c.ref, sd, x, undefined, undefined, c.lengths);
-        backward64(c.ref, sd, ref.cache, dout, dhN, undefined, (ld, t, b, dh) => {
+        backward64(c.ref, sd, ref.cache, dout, dhN, dcN, (ld, t, b, dh, dc) => {
           want[(ld * c.T + t) * c.B + b] = Math.hypot(...dh);
+          if (dc) wantC[(ld * c.T + t) * c.B + b] = Math.hypot(...dc);
         });
-        for (let i = 0; i < want.length; i++) expectClose(got.data[i], want[i], `index ${i}`);
+        for (let i = 0; i < want.length; i++) expectClose(got.data[i], want[i], `h, index ${i}`);
+        if (lstm) for (let i = 0; i < want.length; i++) expectClose(result.cellGradNorms!.data[i], wantC[i], `c, index ${i}`);
       } finally {
         model.dispose();
       }

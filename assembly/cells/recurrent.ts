@@ -281,6 +281,7 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
   const dpeep = at(drh, B * Hp);
   const dhTotAll = ptr(desc, Field.DHTot);
   const hGradNorms = ptr(desc, Field.HGradNorms);
+  const cGradNorms = ptr(desc, Field.CGradNorms); // LSTM: the total dc_t of each row goes to drh first
   // dh_{t-1} of LSTM and RNN cells is dG W_hh alone: without lengths (an inactive row carries dh
   // through unchanged) the product overwrites dh instead of adding to a zeroed row.
   const overwrite = lengths == 0 && (kind == Kind.Lstm || kind == Kind.RnnTanh || kind == Kind.RnnRelu);
@@ -320,11 +321,13 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       if (t >= lengthOf(desc, b)) {
         zero(gRow, width);
         if (dGh != gates) zero(hRow, width);
+        if (cGradNorms != 0) store<f32>(cGradNorms + ((<usize>(t * B + b)) << 2), 0);
         continue;
       }
       const dhRow = at(dh, b * Ps);
       if (kind == Kind.Lstm) {
-        lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep);
+        lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, cGradNorms != 0 ? at(drh, b * Hp) : 0);
+        if (cGradNorms != 0) store<f32>(cGradNorms + ((<usize>(t * B + b)) << 2), <f32>rowNorm(at(drh, b * Hp), H));
         if (!overwrite) zero(dhRow, Ps);
       } else if (kind == Kind.Gru) {
         gruBackward(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), at(aux, (t * B + b) * Hp), dhRow);

@@ -84,7 +84,7 @@ export class Bptt {
    * Adds the parameter gradients to the gradient block and leaves dh_0, dc_0 in ws.dh, ws.dc;
    * returns the address of the input gradient rows [T*B][I], or 0 without `inputGrad` (which
    * saves the first layer's largest product). With `hGradNorms` the kernels also write
-   * ‖∂L/∂h_t‖ of every step and row to ws.gnorm ([L*D][T*B]).
+   * ‖∂L/∂h_t‖ of every step and row to ws.gnorm ([L*D][T*B]), and an LSTM's ‖∂L/∂c_t‖ to ws.gnormc.
    */
   backward(ws: Workspace, hasLengths: boolean, hasDOut: boolean, inputGrad: boolean, hGradNorms = false): number {
     const { rt, d } = this;
@@ -103,6 +103,7 @@ export class Bptt {
         desc[Field.DX] = dx ? dDown : 0;
         desc[Field.LdDx] = I;
         desc[Field.HGradNorms] = hGradNorms ? ws.gnorm + (l * d.D + dir) * T * B * 4 : 0;
+        desc[Field.CGradNorms] = hGradNorms && d.kind === Kind.Lstm ? ws.gnormc + (l * d.D + dir) * T * B * 4 : 0;
         rt.kernels.recurrentBackward(ws.desc);
       }
       [dUp, dDown] = [dDown, dUp];

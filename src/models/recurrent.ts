@@ -68,7 +68,8 @@ export interface BackwardOptions {
    * Also return ‖∂L/∂h_t‖ for every layer, direction, step t and batch row: the norm of the total
    * gradient reaching the hidden state h_t (from later steps and from h_t's own output), recorded
    * by the backward kernels as they pass each step, summed in float64. With only hN's gradient
-   * given, row t is ‖∂L_T/∂h_t‖, the gradient flow over T - t steps. Default false.
+   * given, row t is ‖∂L_T/∂h_t‖, the gradient flow over T - t steps. An LSTM also returns
+   * ‖∂L/∂c_t‖ for its cell state (`cellGradNorms`). Default false.
    */
   hiddenGradNorms?: boolean;
 }
@@ -266,6 +267,8 @@ export abstract class RecurrentModel implements Trainable {
     c0?: Tensor;
     /** With `hiddenGradNorms: true`: ‖∂L/∂h_t‖ per layer-direction, step and row, [numLayers*D, T, B] ([numLayers*D, T] unbatched). */
     hiddenGradNorms?: Tensor;
+    /** LSTM with `hiddenGradNorms: true`: ‖∂L/∂c_t‖, the total gradient reaching the cell state c_t, shaped likewise. */
+    cellGradNorms?: Tensor;
   } {
     this.checkAlive();
     const run = this.trained;
@@ -287,7 +290,7 @@ export abstract class RecurrentModel implements Trainable {
     const dx = this.bptt.backward(ws, run.lengths !== undefined, dOut !== undefined, inputGrad, norms);
     // The caches now hold gradients: a second backward needs a new forward.
     this.trained = undefined;
-    const out: { input?: Tensor; h0: Tensor; c0?: Tensor; hiddenGradNorms?: Tensor } = {
+    const out: { input?: Tensor; h0: Tensor; c0?: Tensor; hiddenGradNorms?: Tensor; cellGradNorms?: Tensor } = {
       h0: { shape: this.stateShape(run, d.P), data: readPadded(heap.f32(ws.dh, LD * B * d.Ps), LD * B, d.P, d.Ps) },
     };
     if (dx !== 0) {
@@ -297,7 +300,11 @@ export abstract class RecurrentModel implements Trainable {
       out.input = { shape: this.outputShape(run, I), data };
     }
     if (d.kind === Kind.Lstm) out.c0 = { shape: this.stateShape(run, d.H), data: readPadded(heap.f32(ws.dc, LD * B * d.Hp), LD * B, d.H, d.Hp) };
-    if (norms) out.hiddenGradNorms = { shape: run.unbatched ? [LD, T] : [LD, T, B], data: heap.f32(ws.gnorm, LD * T * B).slice() };
+    if (norms) {
+      const shape = run.unbatched ? [LD, T] : [LD, T, B];
+      out.hiddenGradNorms = { shape, data: heap.f32(ws.gnorm, LD * T * B).slice() };
+      if (d.kind === Kind.Lstm) out.cellGradNorms = { shape: [...shape], data: heap.f32(ws.gnormc, LD * T * B).slice() };
+    }
     return out;
   }
 

@@ -51,6 +51,8 @@ export interface Workspace {
   step: number;
   /** ‖∂L/∂h_t‖ of every layer-direction, step and row, [L*D][T*B] (when the backward is asked to keep them). */
   gnorm: number;
+  /** LSTM: ‖∂L/∂c_t‖ likewise. */
+  gnormc: number;
 }
 
 /** Does a layer keep a per-step cache in `aux` for the backward (GRU's W_hn h, r, or LSTM's m)? */
@@ -100,6 +102,7 @@ export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: n
     dhtot: train(d.projSize > 0 ? TB * Ps * 4 : 0),
     step: train((B * Ps + 2 * B * Hp + 3 * Hp) * 4),
     gnorm: train(LD * TB * 4),
+    gnormc: train(d.kind === Kind.Lstm ? LD * TB * 4 : 0),
   };
   const { offsets, total } = carve(sizes);
   const base = blocks.ensure(slot, total); // may throw (out of memory): the old block stays valid

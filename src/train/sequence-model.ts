@@ -27,7 +27,7 @@ const IGNORE = -100;
 export class SequenceModel implements Trainable {
   /** The options, every default filled in. */
   readonly options: Readonly<
-    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits">> & {
+    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "init">> & {
       /** Features per step (real-valued input). */
       inputSize?: number;
       /** Token ids per step (embedded input). */
@@ -88,7 +88,7 @@ export class SequenceModel implements Trainable {
     });
     const o = this.options;
     const stepFeatures = (o.vocabSize !== undefined ? embeddingDim : o.inputSize!) + conditionSize;
-    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1 };
+    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, init: options.init };
     const built: { dispose(): void }[] = [];
     try {
       this.embedding = o.vocabSize !== undefined ? new Embedding({ numEmbeddings: o.vocabSize, embeddingDim, seed }) : undefined;

@@ -1,4 +1,5 @@
 /** The options, batches and results of SequenceModel (sequence-model.ts). */
+import type { RecurrentOptions } from "../models/config.js";
 import type { Tensor } from "../tensor.js";
 
 /** Integer ids with a shape, e.g. tokens [T, B] or class labels [B]. */
@@ -61,6 +62,12 @@ export interface SequenceModelOptions {
   trainableInitialState?: boolean;
   /** Seed of all initial weights. Default 0. */
   seed?: number;
+  /**
+   * How the recurrent layers' weights are drawn (RecurrentOptions.init: "uniform", "orthogonal",
+   * "identity", "echo-state" or an options object). Not stored in weight files, which hold the
+   * weights themselves. Default "uniform".
+   */
+  init?: RecurrentOptions["init"];
 }
 
 /** One training or inference batch, time-major. */
