@@ -77,6 +77,9 @@ function radiusOf(rnn) {
 // Part 1: ‖∂L_T/∂h_k‖ against T - k, at initialisation.
 const T1 = quick ? 60 : 120;
 const B1 = 16;
+// One colour per kind of model in both plots; an LSTM's cell-state curve is its colour, dashed.
+const COLORS = { "tanh RNN, ρ(W_hh) = 0.9": "#1f77b4", "tanh RNN, ρ(W_hh) = 1.5": "#d62728", "tanh RNN, PyTorch init": "#8c564b", "tanh RNN, echo-state init": "#d62728", IRNN: "#2ca02c", "LSTM, PyTorch": "#ff7f0e", "LSTM, forget": "#9467bd", "GRU, PyTorch": "#e377c2", "GRU, update": "#17becf" };
+const colorOf = (name) => Object.entries(COLORS).find(([key]) => name.includes(key))?.[1];
 const flowModels = [
   ["tanh RNN, ρ(W_hh) = 0.9", () => new RNN({ inputSize: FEATURES, hiddenSize: H, init: { scheme: "echo-state", spectralRadius: 0.9 }, seed: 1 })],
   ["tanh RNN, ρ(W_hh) = 1.5", () => new RNN({ inputSize: FEATURES, hiddenSize: H, init: { scheme: "echo-state", spectralRadius: 1.5 }, seed: 1 })],
@@ -91,25 +94,31 @@ const probe = memoryBatch(B1, T1);
 const g = { shape: [1, B1, H], data: Float32Array.from({ length: B1 * H }, () => rng.normal()) };
 const flow = {};
 const flowSeries = [];
-say(`Part 1: ‖∂L_T/∂h_k‖ / ‖∂L_T/∂h_T‖ at initialisation, T = ${T1}, ${H} units, ${B1} sequences of the memory task`);
-say(`${"model".padEnd(32)} ${"ρ(W_hh)".padStart(8)} ${"per step".padStart(9)} ${"T-k = 10".padStart(9)} ${`T-k = ${T1 - 1}`.padStart(10)}`);
+say(`Part 1: ‖∂L_T/∂h_k‖ (and an LSTM's ‖∂L_T/∂c_k‖) / ‖∂L_T/∂h_T‖ at initialisation, T = ${T1}, ${H} units, ${B1} sequences of the memory task`);
+say(`${"model (h_k unless c_k)".padEnd(40)} ${"ρ(W_hh)".padStart(8)} ${"per step".padStart(9)} ${"T-k = 10".padStart(9)} ${`T-k = ${T1 - 1}`.padStart(10)}`);
+const lags = Array.from({ length: T1 }, (_, i) => i);
+const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
+// One curve: the batch's norm at each step (rows are independent sequences) relative to
+// ‖∂L_T/∂h_T‖, by lag; its geometric rate is the least-squares slope of the log against the lag.
+function record(name, norms, atT, rho) {
+  const byStep = Array.from({ length: T1 }, (_, t) => Math.hypot(...norms.subarray(t * B1, (t + 1) * B1)));
+  const log10 = lags.map((lag) => Math.log10(byStep[T1 - 1 - lag] / atT));
+  const [mx, my] = [mean(lags), mean(log10)];
+  const slope = lags.reduce((s, x, i) => s + (x - mx) * (log10[i] - my), 0) / lags.reduce((s, x) => s + (x - mx) ** 2, 0);
+  const f = (flow[name] = { perStep: 10 ** slope, at10: 10 ** log10[10], atEnd: 10 ** log10[T1 - 1], ...(rho !== undefined ? { spectralRadius: rho } : {}) });
+  flowSeries.push({ label: name, x: lags, y: log10, color: colorOf(name), dashed: name.includes("c_k") });
+  say(`${name.padEnd(40)} ${rho === undefined ? "".padStart(8) : rho.toFixed(3).padStart(8)} ${f.perStep.toFixed(3).padStart(9)} ${f.at10.toExponential(1).padStart(9)} ${f.atEnd.toExponential(1).padStart(10)}`);
+  return byStep;
+}
 for (const [name, make] of flowModels) {
   const model = make();
   model.forwardTrain(probe.input, { output: false });
-  const norms = model.backward({ hN: g }, { inputGrad: false, hiddenGradNorms: true }).hiddenGradNorms.data;
-  // The batch's norm at each step (rows are independent sequences), relative to step T.
-  const byStep = Array.from({ length: T1 }, (_, t) => Math.hypot(...norms.subarray(t * B1, (t + 1) * B1)));
-  const lags = byStep.map((_, i) => i);
-  const log10 = lags.map((lag) => Math.log10(byStep[T1 - 1 - lag] / byStep[T1 - 1]));
-  // The geometric rate: the least-squares slope of log10 ‖∂L_T/∂h_k‖ against T - k.
-  const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
-  const [mx, my] = [mean(lags), mean(log10)];
-  const slope = lags.reduce((s, x, i) => s + (x - mx) * (log10[i] - my), 0) / lags.reduce((s, x) => s + (x - mx) ** 2, 0);
+  const { hiddenGradNorms, cellGradNorms } = model.backward({ hN: g }, { inputGrad: false, hiddenGradNorms: true });
   const rho = model.config.mode === "RNN" ? radiusOf(model) : undefined;
-  flow[name] = { perStep: 10 ** slope, at10: 10 ** log10[10], atEnd: 10 ** log10[T1 - 1], ...(rho !== undefined ? { spectralRadius: rho } : {}) };
-  flowSeries.push({ label: name, x: lags, y: log10, dashed: name.includes("open") });
-  const f = flow[name];
-  say(`${name.padEnd(32)} ${rho === undefined ? "".padStart(8) : rho.toFixed(3).padStart(8)} ${f.perStep.toFixed(3).padStart(9)} ${f.at10.toExponential(1).padStart(9)} ${f.atEnd.toExponential(1).padStart(10)}`);
+  const atT = Math.hypot(...hiddenGradNorms.data.subarray((T1 - 1) * B1, T1 * B1));
+  record(name, hiddenGradNorms.data, atT, rho);
+  // The LSTM's cell state: the path the lectures say carries the gradient.
+  if (cellGradNorms) record(`${name}, c_k`, cellGradNorms.data, atT);
   model.dispose();
 }
 
@@ -156,18 +165,18 @@ for (const [name, { open, ...options }] of memoryModels) {
 // ---------------------------------------------------------------------------------------------
 // One SVG, two plots stacked.
 const width = 820;
-const top = linePlot(flowSeries, { title: `Gradient flow at initialisation: log10 ‖∂L_T/∂h_k‖ / ‖∂L_T/∂h_T‖ (T = ${T1})`, xLabel: "T - k (steps back)", yLabel: "log10 ratio", width, height: 420 });
+const top = linePlot(flowSeries, { title: `Gradient flow at initialisation: log10 ‖∂L_T/∂h_k‖ / ‖∂L_T/∂h_T‖ (T = ${T1})`, xLabel: "T - k (steps back)", yLabel: "log10 ratio", width, height: 480 });
 const bottom = linePlot(
   [
-    ...Object.entries(memory.accuracy).map(([label, y]) => ({ label, x: lengths, y, dashed: label.includes("open") })),
+    ...Object.entries(memory.accuracy).map(([label, y]) => ({ label, x: lengths, y, color: colorOf(label) })),
     { label: "chance", x: [lengths[0], maxT], y: [1 / SYMBOLS, 1 / SYMBOLS], color: "#999", dashed: true },
   ],
-  { title: "Long-lag memory: share of first symbols recalled after T steps", xLabel: "T", yLabel: "share recalled", width, height: 380 },
+  { title: `Long-lag memory: share of first symbols recalled after T steps (${updates} updates each)`, xLabel: "T", yLabel: "share recalled", width, height: 390 },
 );
 const svg = [
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="800" viewBox="0 0 ${width} 800">`,
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="880" viewBox="0 0 ${width} 880">`,
   top.replace("<svg ", '<svg y="0" '),
-  bottom.replace("<svg ", '<svg y="420" '),
+  bottom.replace("<svg ", '<svg y="490" '),
   "</svg>",
 ].join("\n");
 writeFileSync(out, svg);
