@@ -78,11 +78,11 @@ function radiusOf(rnn) {
 const T1 = quick ? 60 : 120;
 const B1 = 16;
 // One colour per kind of model in both plots; an LSTM's cell-state curve is its colour, dashed.
-const COLORS = { "tanh RNN, ρ(W_hh) = 0.9": "#1f77b4", "tanh RNN, ρ(W_hh) = 1.5": "#d62728", "tanh RNN, PyTorch init": "#8c564b", "tanh RNN, echo-state init": "#d62728", IRNN: "#2ca02c", "LSTM, PyTorch": "#ff7f0e", "LSTM, forget": "#9467bd", "GRU, PyTorch": "#e377c2", "GRU, update": "#17becf" };
+const COLORS = { "tanh RNN, ρ(W_hh) = 0.9": "#1f77b4", "tanh RNN, ρ(W_hh) = 2": "#d62728", "tanh RNN, PyTorch init": "#8c564b", "tanh RNN, echo-state init": "#d62728", IRNN: "#2ca02c", "LSTM, PyTorch": "#ff7f0e", "LSTM, forget": "#9467bd", "GRU, PyTorch": "#e377c2", "GRU, update": "#17becf" };
 const colorOf = (name) => Object.entries(COLORS).find(([key]) => name.includes(key))?.[1];
 const flowModels = [
   ["tanh RNN, ρ(W_hh) = 0.9", () => new RNN({ inputSize: FEATURES, hiddenSize: H, init: { scheme: "echo-state", spectralRadius: 0.9 }, seed: 1 })],
-  ["tanh RNN, ρ(W_hh) = 1.5", () => new RNN({ inputSize: FEATURES, hiddenSize: H, init: { scheme: "echo-state", spectralRadius: 1.5 }, seed: 1 })],
+  ["tanh RNN, ρ(W_hh) = 2", () => new RNN({ inputSize: FEATURES, hiddenSize: H, init: { scheme: "echo-state", spectralRadius: 2 }, seed: 1 })],
   ["relu RNN, identity W_hh (IRNN)", () => new RNN({ inputSize: FEATURES, hiddenSize: H, nonlinearity: "relu", init: "identity", seed: 1 })],
   ["LSTM, PyTorch init", () => new LSTM({ inputSize: FEATURES, hiddenSize: H, seed: 1 })],
   ["LSTM, forget gates open", () => { const m = new LSTM({ inputSize: FEATURES, hiddenSize: H, seed: 1 }); openGates(m, T1, 2); return m; }],
