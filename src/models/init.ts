@@ -1,6 +1,6 @@
 import { fail } from "../errors.js";
 import type { Rng } from "../random.js";
-import { denseOperator } from "../spectral/operators.js";
+import { csrOperator } from "../spectral/operators.js";
 import { spectralRadius } from "../spectral/arnoldi.js";
 
 /** U(-bound, bound): PyTorch's default for recurrent layers with bound = 1/sqrt(hidden_size). */
@@ -50,22 +50,26 @@ export function fillIdentity(out: Float32Array, rows: number, cols: number, gain
  * scale applied in float64, so the block as stored has the requested radius to float32 rounding.
  */
 export function fillEchoState(out: Float32Array, n: number, connections: number, radius: number, rng: Rng): void {
-  const w = new Float64Array(n * n);
+  // CSR, `connections` entries per row: Arnoldi's products then cost n * connections.
+  const rowPtr = Int32Array.from({ length: n + 1 }, (_, i) => i * connections);
+  const col = new Int32Array(n * connections);
+  const vals = new Float64Array(n * connections);
   const cols = Int32Array.from({ length: n }, (_, j) => j);
   for (let attempt = 0; attempt < 8; attempt++) {
-    w.fill(0);
     for (let i = 0; i < n; i++) {
       // The first `connections` entries of a partial Fisher-Yates shuffle: distinct columns.
       for (let k = 0; k < connections; k++) {
         const j = k + rng.int(n - k);
         [cols[k], cols[j]] = [cols[j], cols[k]];
-        w[i * n + cols[k]] = Math.fround(rng.normal());
+        col[i * connections + k] = cols[k];
+        vals[i * connections + k] = Math.fround(rng.normal());
       }
     }
-    const rho = spectralRadius(denseOperator(n, w), { tol: 1e-12 }).radius;
+    const rho = spectralRadius(csrOperator(n, rowPtr, col, vals), { tol: 1e-12 }).radius;
     // A sparse draw can be nilpotent (radius 0): nothing to rescale, so draw again.
     if (rho > 1e-6) {
-      for (let i = 0; i < w.length; i++) out[i] = (w[i] * radius) / rho;
+      out.fill(0);
+      for (let e = 0; e < vals.length; e++) out[Math.floor(e / connections) * n + col[e]] = (vals[e] * radius) / rho;
       return;
     }
   }
