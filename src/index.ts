@@ -9,6 +9,7 @@
  *   recur-nn/wasm      the pointer-level API over the core's linear memory
  *   recur-nn/onnx      ONNX models (loadOnnx, fromOnnx)
  *   recur-nn/keras     Keras and TensorFlow.js models
+ *   recur-nn/diagnostics  the step Jacobians' spectral norms along a trajectory
  */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";

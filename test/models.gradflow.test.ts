@@ -3,6 +3,8 @@
 // forward.
 import { beforeAll, describe, expect, it } from "vitest";
 import { GRU, init, LSTM, RNN, type RecurrentModel } from "../src/index.js";
+import { stepJacobianNorms } from "../src/diagnostics/index.js";
+import { denseEigenvalues } from "../src/spectral/index.js";
 import { backward64, forward64, type RefConfig } from "./reference/rnn64.js";
 import { variantCases } from "./helpers/variant-cases.js";
 import { randn } from "./helpers/random.js";
@@ -123,5 +125,90 @@ describe("hiddenGradNorms against finite differences", () => {
       model.backward({ hN: dhN }, { hiddenGradNorms: 1 as unknown as boolean });
     }).toThrow(/hiddenGradNorms must be a boolean/);
     model.dispose();
+  });
+});
+
+// σ_max(J) from every eigenvalue of JᵀJ (Francis QR): an algorithm independent of the power
+// iteration stepJacobianNorms uses.
+function sigmaMax(J: Float64Array, n: number): number {
+  const JtJ = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += J[k * n + i] * J[k * n + j];
+    JtJ[i * n + j] = s;
+  }
+  return Math.sqrt(Math.max(...denseEigenvalues(n, JtJ).re));
+}
+
+describe("stepJacobianNorms", () => {
+  it("tanh RNN: ‖diag(1 - h_t²) W_hh‖₂ at every step, in float64", () => {
+    const T = 7;
+    const H = 6;
+    const model = new RNN({ inputSize: 3, hiddenSize: H, seed: 21, init: { scheme: "echo-state", spectralRadius: 1.3, connections: 3 } });
+    const x = randn([T, 2, 3], 22);
+    const got = stepJacobianNorms(model, x);
+    expect(got.shape).toEqual([T, 2]);
+    const sd = model.stateDict();
+    const ref: RefConfig = { mode: "RNN_TANH", inputSize: 3, hiddenSize: H, projSize: 0, numLayers: 1, bias: true, batchFirst: false, bidirectional: false };
+    const steps = forward64(ref, sd, x).cache.steps[0][0];
+    for (let b = 0; b < 2; b++) {
+      for (let t = 0; t < T; t++) {
+        const h = (steps[b][t] as unknown as { h: Float64Array }).h;
+        const J = Float64Array.from({ length: H * H }, (_, k) => (1 - h[Math.floor(k / H)] ** 2) * sd.weight_hh_l0.data[k]);
+        expectClose(got.data[t * 2 + b], sigmaMax(J, H), `t ${t}, b ${b}`, 1e-4);
+      }
+    }
+    model.dispose();
+  });
+
+  const fdCases: [string, () => RecurrentModel, RefConfig][] = [
+    ["LSTM, state [h; c]", () => new LSTM({ inputSize: 2, hiddenSize: 3, seed: 31 }), { mode: "LSTM", inputSize: 2, hiddenSize: 3, projSize: 0, numLayers: 1, bias: true, batchFirst: false, bidirectional: false }],
+    ["GRU", () => new GRU({ inputSize: 2, hiddenSize: 4, seed: 32, batchFirst: true }), { mode: "GRU", inputSize: 2, hiddenSize: 4, projSize: 0, numLayers: 1, bias: true, batchFirst: false, bidirectional: false }],
+  ];
+  for (const [name, make, ref] of fdCases) {
+    it(`${name}: against finite differences of the float64 step`, () => {
+      const model = make();
+      const T = 5;
+      const H = ref.hiddenSize;
+      const lstm = ref.mode === "LSTM";
+      const S = lstm ? 2 * H : H;
+      const x = randn([T, 2], 33); // unbatched
+      const got = stepJacobianNorms(model, x, { h0: randn([1, H], 34, 0.5) });
+      expect(got.shape).toEqual([T]);
+      const sd = model.stateDict();
+      const one = (s: Float64Array, t: number): Float64Array => {
+        const r = forward64(ref, sd, { shape: [1, 1, 2], data: x.data.subarray(t * 2, t * 2 + 2) }, { shape: [1, 1, H], data: s.subarray(0, H) }, lstm ? { shape: [1, 1, H], data: s.subarray(H) } : undefined);
+        return Float64Array.from([...r.hN, ...(r.cN ?? [])]);
+      };
+      let s = Float64Array.from([...randn([1, H], 34, 0.5).data, ...(lstm ? new Array<number>(H).fill(0) : [])]);
+      for (let t = 0; t < T; t++) {
+        const J = new Float64Array(S * S);
+        for (let j = 0; j < S; j++) {
+          const plus = s.slice();
+          const minus = s.slice();
+          plus[j] += 1e-6;
+          minus[j] -= 1e-6;
+          const [a, c] = [one(plus, t), one(minus, t)];
+          for (let i = 0; i < S; i++) J[i * S + j] = (a[i] - c[i]) / 2e-6;
+        }
+        expectClose(got.data[t], sigmaMax(J, S), `step ${t}`, 1e-3);
+        s = one(s, t);
+      }
+      model.dispose();
+    });
+  }
+
+  it("keeps the accumulated gradients; multi-layer and bidirectional models are refused", () => {
+    const model = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 5 });
+    const r = model.forwardTrain(randn([4, 2, 2], 1));
+    model.backward({ hN: randn(r.hN.shape, 2) });
+    const before = model.gradients();
+    stepJacobianNorms(model, randn([4, 2, 2], 3));
+    const after = model.gradients();
+    for (const k of Object.keys(before)) expect(Array.from(after[k].data), k).toEqual(Array.from(before[k].data));
+    model.dispose();
+    const bi = new GRU({ inputSize: 2, hiddenSize: 3, bidirectional: true });
+    expect(() => stepJacobianNorms(bi, randn([4, 1, 2], 1))).toThrow(/single-layer unidirectional/);
+    bi.dispose();
   });
 });
