@@ -6,17 +6,19 @@
 // gates are open the gradient passes back almost unchanged; a GRU's update gate does the same.
 //
 // Part 1 records ‖∂L_T/∂h_k‖ for every k with one backward pass per model (backward's
-// hiddenGradNorms) for tanh RNNs whose W_hh is scaled below and above spectral radius 1 (the
-// "echo-state" init), an identity-initialised relu RNN (the "identity" init, IRNN), and LSTMs and
-// GRUs with PyTorch's initialisation and with gates that start open ("chrono" biases, Tallec and
-// Ollivier 2018). Part 2 trains each on a long-lag memory task: the first of T symbols must be
-// named after the T - 1 distracting ones that follow, for T from 10 to 200. Both go in one SVG.
+// hiddenGradNorms), and the spectral norms of the step Jacobians (stepJacobianNorms), for tanh
+// RNNs whose W_hh is scaled below and above spectral radius 1 (the "echo-state" init), an
+// identity-initialised relu RNN (the "identity" init, IRNN), and LSTMs and GRUs with PyTorch's
+// initialisation and with gates that start open ("chrono" biases, Tallec and Ollivier 2018).
+// Part 2 trains each on a long-lag memory task: the first of T symbols must be named after the
+// T - 1 distracting ones that follow, for T from 10 to 200. Both go in one SVG.
 //
 //   node examples/gradient-flow.js           (about 2 minutes)
 //   node examples/gradient-flow.js --quick   (a few seconds; the test suite runs this)
 //   add --json to print only the final metrics, as one JSON line; --out file.svg (default gradient-flow.svg)
 import { writeFileSync } from "node:fs";
 import { Adam, GRU, LSTM, RNN, SequenceModel, createRng, init } from "recur-nn";
+import { stepJacobianNorms } from "recur-nn/diagnostics";
 import { linePlot } from "../dist/cli/svg.js";
 import { denseOperator, spectralRadius } from "../dist/spectral/index.js";
 
@@ -95,19 +97,22 @@ const g = { shape: [1, B1, H], data: Float32Array.from({ length: B1 * H }, () =>
 const flow = {};
 const flowSeries = [];
 say(`Part 1: ‖∂L_T/∂h_k‖ (and an LSTM's ‖∂L_T/∂c_k‖) / ‖∂L_T/∂h_T‖ at initialisation, T = ${T1}, ${H} units, ${B1} sequences of the memory task`);
-say(`${"model (h_k unless c_k)".padEnd(40)} ${"ρ(W_hh)".padStart(8)} ${"per step".padStart(9)} ${"T-k = 10".padStart(9)} ${`T-k = ${T1 - 1}`.padStart(10)}`);
+say(`${"model (h_k unless c_k)".padEnd(40)} ${"ρ(W_hh)".padStart(8)} ${"‖J_t‖₂".padStart(10)} ${"per step".padStart(9)} ${"T-k = 10".padStart(9)} ${`T-k = ${T1 - 1}`.padStart(10)}`);
 const lags = Array.from({ length: T1 }, (_, i) => i);
+const TJ = 30; // steps of the first sequence whose Jacobians are measured
+const firstSequence = { shape: [TJ, FEATURES], data: Float32Array.from({ length: TJ * FEATURES }, (_, i) => probe.input.data[Math.floor(i / FEATURES) * B1 * FEATURES + (i % FEATURES)]) };
 const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
 // One curve: the batch's norm at each step (rows are independent sequences) relative to
 // ‖∂L_T/∂h_T‖, by lag; its geometric rate is the least-squares slope of the log against the lag.
-function record(name, norms, atT, rho) {
+function record(name, norms, atT, rho, jacobian) {
   const byStep = Array.from({ length: T1 }, (_, t) => Math.hypot(...norms.subarray(t * B1, (t + 1) * B1)));
   const log10 = lags.map((lag) => Math.log10(byStep[T1 - 1 - lag] / atT));
   const [mx, my] = [mean(lags), mean(log10)];
   const slope = lags.reduce((s, x, i) => s + (x - mx) * (log10[i] - my), 0) / lags.reduce((s, x) => s + (x - mx) ** 2, 0);
-  const f = (flow[name] = { perStep: 10 ** slope, at10: 10 ** log10[10], atEnd: 10 ** log10[T1 - 1], ...(rho !== undefined ? { spectralRadius: rho } : {}) });
+  const f = (flow[name] = { perStep: 10 ** slope, at10: 10 ** log10[10], atEnd: 10 ** log10[T1 - 1], ...(rho !== undefined ? { spectralRadius: rho } : {}), ...(jacobian !== undefined ? { stepJacobian: jacobian } : {}) });
   flowSeries.push({ label: name, x: lags, y: log10, color: colorOf(name), dashed: name.includes("c_k") });
-  say(`${name.padEnd(40)} ${rho === undefined ? "".padStart(8) : rho.toFixed(3).padStart(8)} ${f.perStep.toFixed(3).padStart(9)} ${f.at10.toExponential(1).padStart(9)} ${f.atEnd.toExponential(1).padStart(10)}`);
+  const num = (v, digits) => (v === undefined ? "" : v.toFixed(digits));
+  say(`${name.padEnd(40)} ${num(rho, 3).padStart(8)} ${num(jacobian, 3).padStart(10)} ${f.perStep.toFixed(3).padStart(9)} ${f.at10.toExponential(1).padStart(9)} ${f.atEnd.toExponential(1).padStart(10)}`);
   return byStep;
 }
 for (const [name, make] of flowModels) {
@@ -116,7 +121,10 @@ for (const [name, make] of flowModels) {
   const { hiddenGradNorms, cellGradNorms } = model.backward({ hN: g }, { inputGrad: false, hiddenGradNorms: true });
   const rho = model.config.mode === "RNN" ? radiusOf(model) : undefined;
   const atT = Math.hypot(...hiddenGradNorms.data.subarray((T1 - 1) * B1, T1 * B1));
-  record(name, hiddenGradNorms.data, atT, rho);
+  // The step Jacobians ∂s_t/∂s_{t-1} over the first sequence's first TJ steps: the geometric mean
+  // of their spectral norms bounds the factor per step (s = [h; c] for an LSTM).
+  const jacobian = stepJacobianNorms(model, firstSequence).data;
+  record(name, hiddenGradNorms.data, atT, rho, Math.exp(mean(Array.from(jacobian, Math.log))));
   // The LSTM's cell state: the path the lectures say carries the gradient.
   if (cellGradNorms) record(`${name}, c_k`, cellGradNorms.data, atT);
   model.dispose();

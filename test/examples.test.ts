@@ -121,6 +121,10 @@ describe.concurrent("examples", () => {
     expect(f["tanh RNN, ρ(W_hh) = 2"].perStep).toBeGreaterThan(1.05);
     expect(f["tanh RNN, ρ(W_hh) = 2"].atEnd).toBeGreaterThan(100);
     expect(f["relu RNN, identity W_hh (IRNN)"].atEnd).toBeGreaterThan(0.1);
+    // A step's spectral norm bounds its factor: at least ρ for the RNNs, exactly 1 for the IRNN
+    // (relu' is 0 or 1 and W_hh = I).
+    expect(f["tanh RNN, ρ(W_hh) = 2"].stepJacobian).toBeGreaterThan(f["tanh RNN, ρ(W_hh) = 2"].perStep);
+    expect(f["relu RNN, identity W_hh (IRNN)"].stepJacobian).toBeCloseTo(1, 6);
     // PyTorch's init lets an LSTM's and a GRU's gradient vanish too; open gates carry it, the
     // LSTM's through its cell state.
     expect(f["LSTM, PyTorch init"].atEnd).toBeLessThan(1e-8);
