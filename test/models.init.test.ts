@@ -125,6 +125,7 @@ describe('init "echo-state"', () => {
 describe("init: bad options", () => {
   const bad: [string, () => unknown, RegExp][] = [
     ["an unknown scheme", () => new RNN({ inputSize: 1, hiddenSize: 4, init: "xavier" as "uniform" }), /init must be "uniform", "orthogonal", "identity"/],
+    ["an options object without its scheme", () => new RNN({ inputSize: 1, hiddenSize: 4, init: { spectralRadius: 1 } as never }), /init.scheme must be/],
     ["an unknown option", () => new RNN({ inputSize: 1, hiddenSize: 4, init: { scheme: "identity", radius: 1 } as never }), /unknown option "radius"/],
     ["more connections than units", () => new GRU({ inputSize: 1, hiddenSize: 4, init: { scheme: "echo-state", connections: 5 } }), /init.connections must be an integer in \[1, 4\]/],
     ["a zero spectral radius", () => new LSTM({ inputSize: 1, hiddenSize: 4, init: { scheme: "echo-state", spectralRadius: 0 } }), /init.spectralRadius must be a finite number > 0/],

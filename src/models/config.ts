@@ -115,7 +115,8 @@ export function initOptions(mode: string, o: RecurrentOptions, c: RecurrentConfi
   const seed = o.seed ?? 0;
   const given: unknown = o.init;
   const obj = typeof given === "object" && given !== null ? (given as Record<string, unknown>) : undefined;
-  const scheme = oneOf(mode, obj ? "init.scheme" : "init", obj ? obj.scheme : given, SCHEMES, "uniform");
+  // An options object must name its scheme: { spectralRadius: 1 } alone is a mistake, not "uniform".
+  const scheme = obj ? oneOf(mode, "init.scheme", obj.scheme, SCHEMES) : oneOf(mode, "init", given, SCHEMES, "uniform");
   if (scheme === "identity") {
     const opts = optionsObject(`${mode}: init`, obj ?? {}, ["scheme", "gain", "inputStd"]);
     return { seed, init: { scheme, gain: number(mode, "init.gain", opts.gain, {}, 1), inputStd: number(mode, "init.inputStd", opts.inputStd, { min: 0 }, 0.001) } };
