@@ -13,7 +13,7 @@
 // Part 2 trains each on a long-lag memory task: the first of T symbols must be named after the
 // T - 1 distracting ones that follow, for T from 10 to 200. Both go in one SVG.
 //
-//   node examples/gradient-flow.js           (about 2 minutes)
+//   node examples/gradient-flow.js           (about 2 minutes of CPU)
 //   node examples/gradient-flow.js --quick   (a few seconds; the test suite runs this)
 //   add --json to print only the final metrics, as one JSON line; --out file.svg (default gradient-flow.svg)
 import { writeFileSync } from "node:fs";
@@ -136,6 +136,7 @@ for (const [name, make] of flowModels) {
 const lengths = quick ? [10, 40] : [10, 25, 50, 100, 200];
 const maxT = lengths[lengths.length - 1];
 const updates = quick ? 150 : 500;
+const runs = quick ? 1 : 3; // independent trainings (seeds) per model and T, scores averaged
 const memoryModels = [
   ["tanh RNN, PyTorch init", { cell: "RNN" }],
   ["tanh RNN, echo-state init", { cell: "RNN", init: "echo-state" }],
@@ -144,27 +145,29 @@ const memoryModels = [
   ["LSTM, forget gates open", { cell: "LSTM", open: true }],
   ["GRU, update gates open", { cell: "GRU", open: true }],
 ];
-say(`\nPart 2: share of held-out sequences whose first symbol is recalled after T steps (chance ${1 / SYMBOLS}); ${updates} updates of 32 sequences each`);
+say(`\nPart 2: share of held-out sequences whose first symbol is recalled after T steps (chance ${1 / SYMBOLS}); ${updates} updates of 32 sequences each, mean of ${runs} run(s)`);
 say(`${"model".padEnd(32)} ${lengths.map((T) => `T = ${T}`.padStart(8)).join(" ")}`);
-const memory = { T: lengths, accuracy: {} };
+const memory = { T: lengths, runs, accuracy: {} };
 for (const [name, { open, ...options }] of memoryModels) {
   const row = [];
   for (const T of lengths) {
-    const model = new SequenceModel({ ...options, inputSize: FEATURES, hiddenSize: H, outputSize: SYMBOLS, outputs: "last", seed: 1 });
-    if (open) openGates(model.rnn, maxT, 2);
-    const optimizer = new Adam(model, { lr: 0.01 });
-    for (let step = 0; step < updates; step++) model.trainStep(memoryBatch(32, T), optimizer, { clipGradNorm: 1 });
-    const test = memoryBatch(500, T);
-    const logits = model.predict(test).data;
     let right = 0;
-    for (let b = 0; b < 500; b++) {
-      let best = 0;
-      for (let k = 1; k < SYMBOLS; k++) if (logits[b * SYMBOLS + k] > logits[b * SYMBOLS + best]) best = k;
-      right += best === test.target.data[b] ? 1 : 0;
+    for (let run = 1; run <= runs; run++) {
+      const model = new SequenceModel({ ...options, inputSize: FEATURES, hiddenSize: H, outputSize: SYMBOLS, outputs: "last", seed: run });
+      if (open) openGates(model.rnn, maxT, 1 + run);
+      const optimizer = new Adam(model, { lr: 0.01 });
+      for (let step = 0; step < updates; step++) model.trainStep(memoryBatch(32, T), optimizer, { clipGradNorm: 1 });
+      const test = memoryBatch(500, T);
+      const logits = model.predict(test).data;
+      for (let b = 0; b < 500; b++) {
+        let best = 0;
+        for (let k = 1; k < SYMBOLS; k++) if (logits[b * SYMBOLS + k] > logits[b * SYMBOLS + best]) best = k;
+        right += best === test.target.data[b] ? 1 : 0;
+      }
+      optimizer.dispose();
+      model.dispose();
     }
-    row.push(right / 500);
-    optimizer.dispose();
-    model.dispose();
+    row.push(right / (500 * runs));
   }
   memory.accuracy[name] = row;
   say(`${name.padEnd(32)} ${row.map((a) => `${(100 * a).toFixed(0)} %`.padStart(8)).join(" ")}`);
@@ -179,7 +182,7 @@ const bottom = linePlot(
     ...Object.entries(memory.accuracy).map(([label, y]) => ({ label, x: lengths, y, color: colorOf(label) })),
     { label: "chance", x: [lengths[0], maxT], y: [1 / SYMBOLS, 1 / SYMBOLS], color: "#999", dashed: true },
   ],
-  { title: `Long-lag memory: share of first symbols recalled after T steps (${updates} updates each)`, xLabel: "T", yLabel: "share recalled", width, height: 390 },
+  { title: `Long-lag memory: share of first symbols recalled after T steps (${updates} updates, ${runs} run${runs > 1 ? "s" : ""} each)`, xLabel: "T", yLabel: "share recalled", width, height: 390 },
 );
 const svg = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="880" viewBox="0 0 ${width} 880">`,
