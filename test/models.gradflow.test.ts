@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { GRU, init, LSTM, RNN, type RecurrentModel } from "../src/index.js";
 import { stepJacobianNorms } from "../src/diagnostics/index.js";
+import { echoStateInit } from "../src/esn/index.js";
 import { denseEigenvalues } from "../src/spectral/index.js";
 import { backward64, forward64, type RefConfig } from "./reference/rnn64.js";
 import { variantCases } from "./helpers/variant-cases.js";
@@ -144,7 +145,7 @@ describe("stepJacobianNorms", () => {
   it("tanh RNN: ‖diag(1 - h_t²) W_hh‖₂ at every step, in float64", () => {
     const T = 7;
     const H = 6;
-    const model = new RNN({ inputSize: 3, hiddenSize: H, seed: 21, init: { scheme: "echo-state", spectralRadius: 1.3, connections: 3 } });
+    const model = echoStateInit(new RNN({ inputSize: 3, hiddenSize: H, seed: 21 }), { spectralRadius: 1.3, connections: 3 });
     const x = randn([T, 2, 3], 22);
     const got = stepJacobianNorms(model, x);
     expect(got.shape).toEqual([T, 2]);

@@ -1,8 +1,9 @@
-// The initialisations of RNN, LSTM and GRU: "identity" (IRNN) and "echo-state" (sparse W_hh at a
+// The initialisations of RNN, LSTM and GRU: "identity" (IRNN) and echoStateInit (sparse W_hh at a
 // chosen spectral radius), checked on the weights themselves and on the gradient flow they give.
 import { beforeAll, describe, expect, it } from "vitest";
 import { GRU, init, LSTM, RecurError, RNN, type RecurrentModel, type Tensor } from "../src/index.js";
 import { denseOperator, spectralRadius } from "../src/spectral/index.js";
+import { echoStateInit } from "../src/esn/index.js";
 
 beforeAll(async () => {
   await init();
@@ -79,12 +80,12 @@ describe('init "identity"', () => {
   });
 });
 
-describe('init "echo-state"', () => {
+describe("echoStateInit (recur-nn/esn)", () => {
   it("each gate block has the requested spectral radius and `connections` non-zeros per row; biases zero", () => {
     const cases: [RecurrentModel, number, number, number][] = [
-      [new RNN({ inputSize: 2, hiddenSize: 40, init: "echo-state", seed: 1 }), 1, 1.1, 15],
-      [new LSTM({ inputSize: 2, hiddenSize: 24, init: { scheme: "echo-state", spectralRadius: 0.9, connections: 5 }, seed: 2 }), 4, 0.9, 5],
-      [new GRU({ inputSize: 2, hiddenSize: 70, init: { scheme: "echo-state", spectralRadius: 1.5, connections: 10 }, seed: 3 }), 3, 1.5, 10],
+      [echoStateInit(new RNN({ inputSize: 2, hiddenSize: 40 }), { seed: 1 }), 1, 1.1, 15],
+      [echoStateInit(new LSTM({ inputSize: 2, hiddenSize: 24 }), { spectralRadius: 0.9, connections: 5, seed: 2 }), 4, 0.9, 5],
+      [echoStateInit(new GRU({ inputSize: 2, hiddenSize: 70 }), { spectralRadius: 1.5, connections: 10, seed: 3 }), 3, 1.5, 10],
     ];
     for (const [model, G, radius, connections] of cases) {
       const sd = model.stateDict();
@@ -101,16 +102,18 @@ describe('init "echo-state"', () => {
   });
 
   it("is reproducible from the seed, and inputScale scales PyTorch's input weights", () => {
-    const a = new RNN({ inputSize: 3, hiddenSize: 20, init: "echo-state", seed: 7 }).stateDict();
-    const b = new RNN({ inputSize: 3, hiddenSize: 20, init: { scheme: "echo-state", inputScale: 0.5 }, seed: 7 }).stateDict();
+    const plain = new RNN({ inputSize: 3, hiddenSize: 20 }).stateDict();
+    const a = echoStateInit(new RNN({ inputSize: 3, hiddenSize: 20 }), { seed: 7 }).stateDict();
+    const b = echoStateInit(new RNN({ inputSize: 3, hiddenSize: 20 }), { inputScale: 0.5, seed: 7 }).stateDict();
     expect(Array.from(b.weight_hh_l0.data)).toEqual(Array.from(a.weight_hh_l0.data));
-    expect(Array.from(b.weight_ih_l0.data)).toEqual(Array.from(a.weight_ih_l0.data, (v) => Math.fround(v * 0.5)));
+    expect(Array.from(a.weight_ih_l0.data)).toEqual(Array.from(plain.weight_ih_l0.data));
+    expect(Array.from(b.weight_ih_l0.data)).toEqual(Array.from(plain.weight_ih_l0.data, (v) => Math.fround(v * 0.5)));
   });
 
   it("a tanh RNN in its linear regime: ‖∂L_T/∂h_k‖ shrinks or grows as ρ^(T-k)", () => {
     const T = 200;
     for (const rho of [0.8, 1.25]) {
-      const rnn = new RNN({ inputSize: 1, hiddenSize: 32, init: { scheme: "echo-state", spectralRadius: rho }, seed: 4 });
+      const rnn = echoStateInit(new RNN({ inputSize: 1, hiddenSize: 32 }), { spectralRadius: rho, seed: 4 });
       // Zero input and state: h stays 0, tanh' = 1, so each backward step multiplies by W_hhᵀ.
       const r = rnn.forwardTrain({ shape: [T, 1, 1], data: new Float32Array(T) });
       const dhN = { shape: r.hN.shape, data: new Float32Array(32).fill(1) };
@@ -124,12 +127,13 @@ describe('init "echo-state"', () => {
 
 describe("init: bad options", () => {
   const bad: [string, () => unknown, RegExp][] = [
-    ["an unknown scheme", () => new RNN({ inputSize: 1, hiddenSize: 4, init: "xavier" as "uniform" }), /init must be "uniform", "orthogonal", "identity"/],
+    ["an unknown scheme", () => new RNN({ inputSize: 1, hiddenSize: 4, init: "xavier" as "uniform" }), /init must be "uniform", "orthogonal" or "identity"/],
     ["an options object without its scheme", () => new RNN({ inputSize: 1, hiddenSize: 4, init: { spectralRadius: 1 } as never }), /init.scheme must be/],
     ["an unknown option", () => new RNN({ inputSize: 1, hiddenSize: 4, init: { scheme: "identity", radius: 1 } as never }), /unknown option "radius"/],
-    ["more connections than units", () => new GRU({ inputSize: 1, hiddenSize: 4, init: { scheme: "echo-state", connections: 5 } }), /init.connections must be an integer in \[1, 4\]/],
-    ["a zero spectral radius", () => new LSTM({ inputSize: 1, hiddenSize: 4, init: { scheme: "echo-state", spectralRadius: 0 } }), /init.spectralRadius must be a finite number > 0/],
-    ["echo-state with a projection", () => new LSTM({ inputSize: 1, hiddenSize: 4, projSize: 2, init: "echo-state" }), /needs square weight_hh blocks/],
+    ["more connections than units", () => echoStateInit(new GRU({ inputSize: 1, hiddenSize: 4 }), { connections: 5 }), /connections must be an integer in \[1, 4\]/],
+    ["a zero spectral radius", () => echoStateInit(new LSTM({ inputSize: 1, hiddenSize: 4 }), { spectralRadius: 0 }), /spectralRadius must be a finite number > 0/],
+    ["echo-state with a projection", () => echoStateInit(new LSTM({ inputSize: 1, hiddenSize: 4, projSize: 2 })), /needs square weight_hh blocks/],
+    ["the echo-state scheme in the core", () => new RNN({ inputSize: 1, hiddenSize: 4, init: "echo-state" as "uniform" }), /init must be "uniform", "orthogonal" or "identity"/],
     ["a negative inputStd", () => new RNN({ inputSize: 1, hiddenSize: 4, init: { scheme: "identity", inputStd: -1 } }), /init.inputStd must be/],
   ];
   for (const [what, make, message] of bad) {

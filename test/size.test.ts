@@ -7,7 +7,10 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 
 // Every entry point together with both binaries: not a page anyone loads, so not held to the
 // budget; this ceiling only stops the package from growing unnoticed. Lower it as it shrinks.
-const LIBRARY_CEILING = { bytes: 424_000, gzip: 145_000 }; // raised for gradient-flow diagnostics and the identity / echo-state inits
+// Raised from 420 / 142 kB for the cells' options path (ONNX / Keras activations, clip,
+// input_forget: +6 kB of Wasm per binary) and the allocation-free step: 431.9 / 147.7 kB; then
+// for the gradient-flow diagnostics and the identity / echo-state inits.
+const LIBRARY_CEILING = { bytes: 440_000, gzip: 151_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.

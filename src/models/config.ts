@@ -1,6 +1,6 @@
 /** The options and structure of RNN, LSTM and GRU models. */
-import { fail } from "../errors.js";
 import { boolean, integer, number, objectArgument, oneOf, optionsObject } from "../validate.js";
+import { cellConfig, cellOptionsOf, type CellActivation, type CellConfig } from "./cell.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
 
 /** Options shared by RNN, LSTM and GRU; names and defaults follow torch.nn. */
@@ -27,12 +27,26 @@ export interface RecurrentOptions {
    * - "orthogonal": each block a random orthogonal matrix (torch.nn.init.orthogonal_).
    * - "identity" (Le, Jaitly and Hinton 2015, the IRNN: meant for `nonlinearity: "relu"`): each
    *   block gain·I, weight_ih from N(0, inputStd²), biases zero. See {@link IdentityInit}.
-   * - "echo-state" (Sutskever, Martens, Dahl and Hinton 2013): each block sparse, `connections`
-   *   N(0, 1) weights per unit, rescaled so that its spectral radius is `spectralRadius`; biases
-   *   zero. See {@link EchoStateInit}.
-   * A string takes the scheme's defaults; an object sets its options. Default "uniform".
+   * A string takes the scheme's defaults; an object sets its options. Default "uniform". (The
+   * echo-state initialisation of Sutskever et al. 2013 is `echoStateInit` in recur-nn/esn, where
+   * the spectral-radius solver lives.)
    */
-  init?: "uniform" | "orthogonal" | "identity" | "echo-state" | IdentityInit | EchoStateInit;
+  init?: "uniform" | "orthogonal" | "identity" | IdentityInit;
+  /**
+   * The cell's functions, replacing PyTorch's: LSTM [gates, candidate, cell output] (default
+   * ["sigmoid", "tanh", "tanh"]), GRU [gates, candidate] (["sigmoid", "tanh"]), RNN [activation]
+   * (the nonlinearity); a bidirectional model may list the reverse direction's after the forward
+   * one's. ONNX's `activations` (with `activation_alpha` / `activation_beta`) and Keras's
+   * `recurrent_activation` / `activation`, e.g. `["hardSigmoid", "tanh", "tanh"]` for a tfjs LSTM.
+   * Trained like PyTorch's cells (each derivative from the function's output). Default PyTorch's.
+   */
+  activations?: CellActivation[];
+  /**
+   * ONNX's cell clip: every gate and candidate pre-activation is clamped to [-clip, clip] before
+   * its function (not the LSTM's cell state). Inference only: a clipped model refuses
+   * forwardTrain. Default none.
+   */
+  clip?: number;
 }
 
 /** The "identity" initialisation with its options (Le, Jaitly and Hinton 2015). */
@@ -45,23 +59,10 @@ export interface IdentityInit {
   inputStd?: number;
 }
 
-/** The "echo-state" initialisation with its options (Sutskever et al. 2013). */
-export interface EchoStateInit {
-  /** Which scheme these options are for. */
-  scheme: "echo-state";
-  /** Spectral radius of each weight_hh block (max |λ|, computed by the spectral-radius solver). Default 1.1. */
-  spectralRadius?: number;
-  /** Non-zero weights per unit (row) of each block, at distinct random columns; at most H_out. Default min(15, H_out). */
-  connections?: number;
-  /** weight_ih is PyTorch's uniform draw times this. Default 1. */
-  inputScale?: number;
-}
-
 /** An initialisation with every option filled in. */
 export type InitSpec =
   | { scheme: "uniform" | "orthogonal" }
-  | { scheme: "identity"; gain: number; inputStd: number }
-  | { scheme: "echo-state"; spectralRadius: number; connections: number; inputScale: number };
+  | { scheme: "identity"; gain: number; inputStd: number };
 
 /** A recurrent model's complete configuration: its options with every default filled in. */
 export interface RecurrentConfig {
@@ -87,6 +88,8 @@ export interface RecurrentConfig {
   peepholes: boolean;
   /** GRU only: the reset gate applies after the recurrent product (PyTorch) or before it (Keras reset_after=False). */
   resetAfter: boolean;
+  /** The cell's functions, clip and LSTM input_forget when they are not PyTorch's (undefined: PyTorch's cell). */
+  cell?: CellConfig;
 }
 
 /** Validates sizes common to all recurrent models and fills the defaults. */
@@ -104,14 +107,14 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
     projSize: 0,
     peepholes: false,
     resetAfter: true,
+    cell: cellConfig(mode, o.bidirectional === true ? 2 : 1, o as RecurrentOptions & { inputForget?: unknown }),
   };
 }
 
-const SCHEMES = ["uniform", "orthogonal", "identity", "echo-state"] as const;
+const SCHEMES = ["uniform", "orthogonal", "identity"] as const;
 
 /** How the initial weights are drawn (validated before the model reserves any memory). */
-export function initOptions(mode: string, o: RecurrentOptions, c: RecurrentConfig): { seed: number; init: InitSpec } {
-  const hOut = c.projSize > 0 ? c.projSize : c.hiddenSize;
+export function initOptions(mode: string, o: RecurrentOptions): { seed: number; init: InitSpec } {
   const seed = o.seed ?? 0;
   const given: unknown = o.init;
   const obj = typeof given === "object" && given !== null ? (given as Record<string, unknown>) : undefined;
@@ -120,19 +123,6 @@ export function initOptions(mode: string, o: RecurrentOptions, c: RecurrentConfi
   if (scheme === "identity") {
     const opts = optionsObject(`${mode}: init`, obj ?? {}, ["scheme", "gain", "inputStd"]);
     return { seed, init: { scheme, gain: number(mode, "init.gain", opts.gain, {}, 1), inputStd: number(mode, "init.inputStd", opts.inputStd, { min: 0 }, 0.001) } };
-  }
-  if (scheme === "echo-state") {
-    const opts = optionsObject(`${mode}: init`, obj ?? {}, ["scheme", "spectralRadius", "connections", "inputScale"]);
-    if (c.projSize > 0) fail("E_VALUE", `${mode}: init "echo-state" needs square weight_hh blocks, but projSize = ${c.projSize} makes them [${c.hiddenSize}, ${c.projSize}]`);
-    return {
-      seed,
-      init: {
-        scheme,
-        spectralRadius: number(mode, "init.spectralRadius", opts.spectralRadius, { min: 0, open: true }, 1.1),
-        connections: integer(mode, "init.connections", opts.connections, { min: 1, max: hOut }, Math.min(15, hOut)),
-        inputScale: number(mode, "init.inputScale", opts.inputScale, { min: 0 }, 1),
-      },
-    };
   }
   if (obj) optionsObject(`${mode}: init`, obj, ["scheme"]);
   return { seed, init: { scheme } };
@@ -148,10 +138,10 @@ export function modelSpecOf(c: RecurrentConfig): { type: string; config: Record<
     batchFirst: c.batchFirst,
     bidirectional: c.bidirectional,
   };
-  if (c.mode === "RNN") config.nonlinearity = c.nonlinearity;
+  if (c.mode === "RNN" && c.cell === undefined) config.nonlinearity = c.nonlinearity;
   if (c.mode === "LSTM") Object.assign(config, { projSize: c.projSize, peepholes: c.peepholes });
   if (c.mode === "GRU") config.resetAfter = c.resetAfter;
-  return { type: c.mode, config };
+  return { type: c.mode, config: { ...config, ...cellOptionsOf(c.cell) } };
 }
 
 /** A model's sizes as the kernels see them (H_out = P; padded widths Hp, Ps). */
@@ -174,6 +164,7 @@ export interface Dims {
   bias: boolean;
   projSize: number;
   peepholes: boolean;
+  cell: CellConfig | undefined;
 }
 
 export function dimsOf(c: RecurrentConfig): Dims {
@@ -194,6 +185,7 @@ export function dimsOf(c: RecurrentConfig): Dims {
     bias: c.bias,
     projSize: c.projSize,
     peepholes: c.peepholes,
+    cell: c.cell,
   };
 }
 

@@ -27,7 +27,8 @@ const IGNORE = -100;
 export class SequenceModel implements Trainable {
   /** The options, every default filled in. */
   readonly options: Readonly<
-    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "init">> & {
+    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "init" | "activations" | "clip" | "inputForget">> &
+    Pick<SequenceModelOptions, "activations" | "clip" | "inputForget"> & {
       /** Features per step (real-valued input). */
       inputSize?: number;
       /** Token ids per step (embedded input). */
@@ -61,6 +62,7 @@ export class SequenceModel implements Trainable {
     if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${String(lossLastSteps)}`);
     if (lossLastSteps > 0 && outputs !== "sequence") fail("E_VALUE", `SequenceModel: lossLastSteps needs outputs "sequence" (outputs "last" already has one target per sequence)`);
     const lossUnits = options.lossUnits === undefined ? undefined : checkLossUnits(options.lossUnits, options.outputSize, loss);
+    if (options.inputForget !== undefined && cell !== "LSTM") fail("E_VALUE", `SequenceModel: inputForget is an LSTM option (cell is ${cell})`);
     const conditionSize = options.conditionSize ?? 0;
     if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
     const seed = options.seed ?? 0;
@@ -78,6 +80,9 @@ export class SequenceModel implements Trainable {
       peepholes: options.peepholes ?? false,
       resetAfter: options.resetAfter ?? true,
       nonlinearity: options.nonlinearity ?? "tanh",
+      activations: options.activations,
+      clip: options.clip,
+      inputForget: options.inputForget,
       outputSize: options.outputSize,
       outputs,
       loss,
@@ -88,17 +93,17 @@ export class SequenceModel implements Trainable {
     });
     const o = this.options;
     const stepFeatures = (o.vocabSize !== undefined ? embeddingDim : o.inputSize!) + conditionSize;
-    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, init: options.init };
+    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, activations: o.activations, clip: o.clip, init: options.init };
     const built: { dispose(): void }[] = [];
     try {
       this.embedding = o.vocabSize !== undefined ? new Embedding({ numEmbeddings: o.vocabSize, embeddingDim, seed }) : undefined;
       if (this.embedding) built.push(this.embedding);
       this.rnn =
         cell === "LSTM"
-          ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes })
+          ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes, inputForget: o.inputForget })
           : cell === "GRU"
             ? new GRU({ ...common, resetAfter: o.resetAfter })
-            : new RNN({ ...common, nonlinearity: o.nonlinearity });
+            : new RNN({ ...common, nonlinearity: o.activations === undefined ? o.nonlinearity : undefined });
       built.push(this.rnn);
       const features = this.rnn.directions * this.rnn.outputSize;
       this.head = new Linear({ inFeatures: features, outFeatures: o.outputSize, seed: seed + 2 });

@@ -1,5 +1,6 @@
 /** The options, batches and results of SequenceModel (sequence-model.ts). */
 import type { RecurrentOptions } from "../models/config.js";
+import type { CellActivation } from "../models/cell.js";
 import type { Tensor } from "../tensor.js";
 
 /** Integer ids with a shape, e.g. tokens [T, B] or class labels [B]. */
@@ -39,6 +40,12 @@ export interface SequenceModelOptions {
   resetAfter?: boolean;
   /** RNN only. Default "tanh". */
   nonlinearity?: "tanh" | "relu";
+  /** The cell's functions, see RecurrentOptions.activations. Default PyTorch's. */
+  activations?: CellActivation[];
+  /** ONNX's cell clip, see RecurrentOptions.clip (such a model is not trainable). Default none. */
+  clip?: number;
+  /** LSTM only: ONNX's input_forget (f = 1 - i). Default false. */
+  inputForget?: boolean;
   /** Features of the Linear head: classes for cross-entropy, targets for MSE. */
   outputSize: number;
   /** "sequence": a prediction at every step; "last": one per sequence, from the final state. Default "sequence". */
@@ -64,7 +71,7 @@ export interface SequenceModelOptions {
   seed?: number;
   /**
    * How the recurrent layers' weights are drawn (RecurrentOptions.init: "uniform", "orthogonal",
-   * "identity", "echo-state" or an options object). Not stored in weight files, which hold the
+   * "identity" or an options object). Not stored in weight files, which hold the
    * weights themselves. Default "uniform".
    */
   init?: RecurrentOptions["init"];
