@@ -1,7 +1,8 @@
 // The module's exports: every kernel takes pointers into linear memory (byte addresses) and sizes,
 // and never allocates. TypeScript (src/) owns the layout.
-export { gemm, gemmTN, gemmScratchSize, setGemmScratch } from "./gemm/dispatch";
+export { gemm, gemmTN, gemmScratchSize, setGemmScratch, setGemmTile, gemmTile } from "./gemm/dispatch";
 export { packedSize, packB, packBT } from "./gemm/pack";
+export { gemmDirect } from "./gemm/direct";
 export { tanhArray, sigmoidArray, reluArray } from "./activations";
 export { softmaxRows, logSoftmaxRows } from "./softmax";
 
@@ -20,3 +21,4 @@ export { sumSquaresF64, maxAbsF32, scaleInPlace, clampInPlace } from "./clip";
 export { crossEntropyRows, mseLoss } from "./loss";
 export { addColumnSums, embeddingForward, embeddingBackward } from "./layers";
 export { threadControlSize, setThreadPool, workerMain, threadSpinProbe } from "./threads";
+export { attentionPack, attentionForward, attentionBackward } from "./cells/attention";

@@ -33,7 +33,7 @@ function random(seed) {
  * round), so a burst of load from other processes hits every task rather than one; returns each
  * task's median and best (minimum) time in ms over all samples.
  */
-async function measure(tasks, { time, iterations, passes = 3 }) {
+export async function measure(tasks, { time, iterations, passes = 3 }) {
   const samples = Object.fromEntries(tasks.map((t) => [t.name, []]));
   for (let pass = 0; pass < passes; pass++) {
     const bench = new Bench({
@@ -121,6 +121,7 @@ async function gemmSection(runtimes, sizes, timing) {
     columns: ["n", "binary", "peak", "gemm kernel", "kernel / peak", "public matmul", "matmul / peak", "matmul({ out }) / peak", "target (matmul / peak)"],
     rows,
     notes: [
+      `Main register tile per binary (chosen at load, backendInfo().gemmTile): ${runtimes.map((rt) => `${rt.backend} ${rt.gemmTile} (${rt.gemmTileChosenBy}${rt.gemmCalibration ? `: 5x8 ${rt.gemmCalibration["5x8"]}, 4x8 ${rt.gemmCalibration["4x8"]} GFLOP/s` : ""})`).join("; ")}.`,
       `peak = peakProbe(rounds, 1) x ${FLOPS_PER_ROUND} flops per call, with as many rounds as one product has flops / ${FLOPS_PER_ROUND} (at least ${PROBE_ROUNDS}) so that probe and GEMM samples last alike; gemm kernel = kernels.gemm on B packed once; public matmul = copy A and B in, packB, gemm, copy C out, per call, into a new array; matmul({ out }) the same into one reused result. Tasks run interleaved in ${timing.passes} passes; "median" ratios use median times, "best" ratios the fastest sample of each task (the machine's capability when other processes leave it alone).`,
     ],
     detail,

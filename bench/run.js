@@ -16,6 +16,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { hostCpu } from "./_host.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -94,7 +95,9 @@ async function main() {
     node: process.version,
     v8: process.versions.v8,
     cpu: os.cpus()[0]?.model ?? "unknown",
+    host: hostCpu(),
     cpus: os.cpus().length,
+    loadAverage: os.loadavg().map((v) => Number(v.toFixed(2))),
     platform: `${process.platform} ${process.arch}`,
     command: `node ${process.execArgv.join(" ")} bench/run.js ${process.argv.slice(2).join(" ")}`.replace(/\s+/g, " ").trim(),
   };
@@ -112,7 +115,11 @@ async function main() {
     console.log(JSON.stringify({ meta, results }, null, 2));
     return;
   }
-  const out = [`# recur benchmarks`, "", `${meta.date} · node ${meta.node} (V8 ${meta.v8}) · ${meta.cpu} × ${meta.cpus} · \`${meta.command}\``];
+  const out = [
+    `# recur benchmarks`,
+    "",
+    `${meta.date} · node ${meta.node} (V8 ${meta.v8}) · ${meta.host.text} × ${meta.cpus} CPUs · load average at start ${meta.loadAverage.join(" ")} · \`${meta.command}\``,
+  ];
   for (const [name, { tables }] of Object.entries(results)) {
     out.push("", `## ${name}`);
     for (const t of tables) {

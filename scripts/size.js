@@ -30,6 +30,7 @@ export const ENTRIES = {
   "recur-nn/wasm": "wasm/index.js",
   "recur-nn/onnx": "onnx/index.js",
   "recur-nn/keras": "keras/index.js",
+  "recur-nn/attention": "attention/index.js",
   "recur-nn/diagnostics": "diagnostics/index.js",
 };
 

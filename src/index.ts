@@ -13,8 +13,9 @@
  */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
-export { init, backendInfo, setThreads, shutdown, type InitOptions, type BackendInfo, type Backend } from "./runtime.js";
+export { init, backendInfo, setThreads, shutdown, type InitOptions, type BackendInfo, type Backend, type GemmTile } from "./runtime.js";
 export { matmul, type MatmulOptions } from "./ops.js";
+export { packMatrix, PackedMatrix, type PackMatrixOptions } from "./packed-matrix.js";
 export { createRng, type Rng } from "./random.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
@@ -32,6 +33,7 @@ export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type S
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
 export { crossEntropy, mse, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
+export { type SequenceBeamOptions, type Hypothesis } from "./train/sequence-beam.js";
 export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
 export { readSafetensors, writeSafetensors, type StoredTensor, type ReadSafetensorsOptions, type SafetensorsContents } from "./io/safetensors.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel, type ModelTypes, type ModelType, type LoadedModel, type ModelFactory } from "./io/model-file.js";

@@ -11,10 +11,15 @@ export interface Kernels {
   packB(src: number, ldb: number, k: number, n: number, bias: number, dst: number): void;
   packBT(src: number, ldw: number, k: number, n: number, bias: number, dst: number): void;
   gemm(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
+  /** C = (accumulate ? C : 0) + A B with B row-major, unpacked (products of at most 8 rows of A). */
+  gemmDirect(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number): void;
   gemmTN(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: number): void;
   /** Bytes of scratch the GEMM uses at most; the runtime reserves it once per instance. */
   gemmScratchSize(): number;
   setGemmScratch(ptr: number, bytes: number): void;
+  /** The GEMM's main register tile: 0 = 5x8 on packed A strips, 1 = 4x8 on A in place. */
+  setGemmTile(tile: number): void;
+  gemmTile(): number;
   // Threads (assembly/threads.ts; no-ops in the single-thread binaries): see src/threads.ts.
   threadControlSize(): number;
   setThreadPool(control: number): void;
@@ -53,6 +58,10 @@ export interface Kernels {
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
   unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
   recurrentBackward(desc: number): void;
+  // Soft attention decoder (assembly/cells/attention.ts): descriptor layout in src/attention/layout.ts.
+  attentionPack(desc: number): void;
+  attentionForward(desc: number): void;
+  attentionBackward(desc: number): void;
   // Training: optimizers (assembly/optimizers.ts), clipping (assembly/clip.ts), losses
   // (assembly/loss.ts), dense layers (assembly/layers.ts).
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, weightDecay: number, momentum: number, oneMinusDampening: number, nesterov: number, first: number, sign: number): void;

@@ -30,6 +30,7 @@ function start(d, post) {
   WebAssembly.instantiate(d.module, { env: { memory: d.memory } }).then(function (instance) {
     var k = instance.exports;
     k.setGemmScratch(d.scratch, d.scratchBytes);
+    k.setGemmTile(d.gemmTile);
     post({ ready: true });
     try {
       k.workerMain(d.control, d.index);
@@ -144,7 +145,7 @@ export async function startPool(module: WasmModule, kernels: Kernels, heap: Heap
       const scratch = heap.alloc(scratchBytes);
       heap.f32(scratch, scratchBytes >> 2).fill(0); // map the pages now, not in the first product
       scratches.push(scratch);
-      handles.push(await spawn(i, { module, memory: kernels.memory, control, index: i, scratch, scratchBytes }, markDead));
+      handles.push(await spawn(i, { module, memory: kernels.memory, control, index: i, scratch, scratchBytes, gemmTile: kernels.gemmTile() }, markDead));
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<{ ready?: boolean; error?: string }>((resolve) => {

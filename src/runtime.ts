@@ -32,7 +32,18 @@ export interface InitOptions {
    * binary (recur-<backend>-threads.wasm).
    */
   threads?: number | "auto";
+  /**
+   * The GEMM's main register tile: "auto" (default) times both on a 100 x 256 x 256 product at
+   * load (about 2 ms) and keeps the faster; "5x8" (A copied into 5-row strips) or "4x8" (A read in
+   * place) pins one. Which is faster depends on the engine's code and the CPU. Both give
+   * bit-identical results for inner sizes up to 512; beyond, they differ by float rounding.
+   * Without warm-up (`skipWarmup`) "auto" takes "5x8" unmeasured.
+   */
+  gemmTile?: GemmTile | "auto";
 }
+
+/** The GEMM's main register tile (see `InitOptions.gemmTile`). */
+export type GemmTile = "5x8" | "4x8";
 
 /** What `init` and `backendInfo` report about the loaded core. */
 export interface BackendInfo {
@@ -46,6 +57,12 @@ export interface BackendInfo {
   memoryBytes: number;
   /** Bytes of the Wasm memory that models, layers and optimizers hold now. */
   heapUsedBytes: number;
+  /** The GEMM's main register tile (`InitOptions.gemmTile`). */
+  gemmTile: GemmTile;
+  /** How it was chosen: timed at load, pinned by `init`'s option, or the default without warm-up. */
+  gemmTileChosenBy: "calibration" | "option" | "default";
+  /** The calibration's GFLOP/s of each tile (best of three), when `gemmTile` was "auto". */
+  gemmCalibration?: Record<GemmTile, number>;
 }
 
 /** @internal A loaded core: its binary, exports, allocator and worker pool. */
@@ -57,6 +74,9 @@ export interface Runtime {
   pool?: ThreadPool;
   /** Why the runtime has fewer threads than requested. */
   threadsFallback?: string;
+  gemmTile: GemmTile;
+  gemmTileChosenBy: "calibration" | "option" | "default";
+  gemmCalibration?: Record<GemmTile, number>;
 }
 
 // f32x4.relaxed_madd on three zero vectors: the smallest module that only validates where relaxed
@@ -202,8 +222,22 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   const scratch = heap.alloc(scratchBytes);
   heap.f32(scratch, scratchBytes >> 2).fill(0);
   kernels.setGemmScratch(scratch, scratchBytes);
-  const runtime: Runtime = { backend, kernels, heap };
+  const tileOption = oneOf("createRuntime", "gemmTile", options.gemmTile, ["auto", "5x8", "4x8"] as const, "auto");
+  const runtime: Runtime = { backend, kernels, heap, gemmTile: "5x8", gemmTileChosenBy: "default" };
   if (!options.skipWarmup) await warmUp(runtime);
+  if (tileOption !== "auto") {
+    runtime.gemmTile = tileOption;
+    runtime.gemmTileChosenBy = "option";
+  } else if (!options.skipWarmup) {
+    // One measurement per backend and process (kept on globalThis, so copies of the library loaded
+    // side by side agree): every runtime of a process then sums its products alike.
+    const calibrations = ((globalThis as Record<symbol, unknown>)[CALIBRATIONS] ??= {}) as Partial<Record<Backend, Record<GemmTile, number>>>;
+    const calibration = (calibrations[backend] ??= calibrateTiles(runtime));
+    runtime.gemmCalibration = calibration;
+    runtime.gemmTile = calibration["4x8"] > 1.03 * calibration["5x8"] ? "4x8" : "5x8";
+    runtime.gemmTileChosenBy = "calibration";
+  }
+  kernels.setGemmTile(TILE_CODES[runtime.gemmTile]); // before the workers start: they copy it
   if (threaded) {
     try {
       if (module === undefined) throw new Error("no compiled module to share with workers");
@@ -221,8 +255,8 @@ let current: Runtime | undefined;
 let sharedThreads: number | "auto" = 1;
 
 /**
- * Loads the Wasm core once; later and concurrent calls share the same load (their `wasm` and
- * `skipWarmup` options are ignored) and reject with E_STATE if they ask for another backend or
+ * Loads the Wasm core once; later and concurrent calls share the same load (their `wasm`,
+ * `skipWarmup` and `gemmTile` options are ignored) and reject with E_STATE if they ask for another backend or
  * another `threads` value than the load (call `shutdown()` first to load again). Resolves to
  * `backendInfo()`; errors always arrive as a rejected promise.
  */
@@ -267,7 +301,15 @@ export function runtime(): Runtime {
 /** Which binary runs, how many threads, and how much Wasm memory is in use. Needs `init()` first. */
 export function backendInfo(): BackendInfo {
   const rt = runtime();
-  const info: BackendInfo = { backend: rt.backend, threads: rt.pool?.active ?? 1, memoryBytes: rt.heap.capacityBytes, heapUsedBytes: rt.heap.usedBytes };
+  const info: BackendInfo = {
+    backend: rt.backend,
+    threads: rt.pool?.active ?? 1,
+    memoryBytes: rt.heap.capacityBytes,
+    heapUsedBytes: rt.heap.usedBytes,
+    gemmTile: rt.gemmTile,
+    gemmTileChosenBy: rt.gemmTileChosenBy,
+  };
+  if (rt.gemmCalibration !== undefined) info.gemmCalibration = { ...rt.gemmCalibration };
   if (rt.threadsFallback !== undefined) info.threadsFallback = rt.threadsFallback;
   return info;
 }
@@ -333,6 +375,7 @@ async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
     k.gemm(3, N, K, a, K, bp, c, N, 0); // single rows, three panels at once
     k.gemm(1, 20, K, a, K, bp, c, N, 1); // single row, one panel at a time, partial panel
     k.gemm(2, 20, K, a, K, bp, c, N, 1); // two rows: a 2 x 16 tile, then a partial 2 x 8
+    k.gemmDirect(7, 27, K, a, K, a, N, c, N, 0); // unpacked B: every tile, then the column tail
     k.gemmTN(N, N, 20, a, N, bp, c, N, 0);
     k.gemmTN(9, 20, K, a, 9, bp, c, N, 1);
     k.tanhArray(c, c, N * N);
@@ -354,4 +397,37 @@ async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
   heap.release(a);
   heap.release(bp);
   heap.release(c);
+}
+
+const TILE_CODES: Record<GemmTile, number> = { "5x8": 0, "4x8": 1 };
+const CALIBRATIONS = Symbol.for("recur-nn.gemmTileCalibrations");
+
+// Times both tiles on one product, alternating, best of three each (~2 ms in all): the fastest
+// sample is the one least disturbed by other processes. Runs after warm-up, so both paths run
+// optimised code.
+function calibrateTiles({ kernels: k, heap }: Runtime): Record<GemmTile, number> {
+  const [m, n, K] = [100, 256, 256];
+  const a = heap.alloc(m * K * 4);
+  const bp = heap.alloc(k.packedSize(K, n) * 4);
+  const c = heap.alloc(m * n * 4);
+  const best: Record<GemmTile, number> = { "5x8": Infinity, "4x8": Infinity };
+  try {
+    const av = heap.f32(a, m * K);
+    for (let i = 0; i < av.length; i++) av[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+    k.packB(a, n, K, n, 0, bp); // the first K x n floats of A serve as B
+    for (let round = 0; round < 3; round++) {
+      for (const tile of ["5x8", "4x8"] as const) {
+        k.setGemmTile(TILE_CODES[tile]);
+        const t = performance.now();
+        k.gemm(m, n, K, a, K, bp, c, n, 0);
+        best[tile] = Math.min(best[tile], performance.now() - t);
+      }
+    }
+  } finally {
+    heap.release(a);
+    heap.release(bp);
+    heap.release(c);
+  }
+  const gflops = (ms: number) => Math.round((2 * m * n * K) / ms / 1e5) / 10;
+  return { "5x8": gflops(best["5x8"]), "4x8": gflops(best["4x8"]) };
 }

@@ -61,6 +61,24 @@ const MAX_STRIPS: i32 = 64;
 // (worker threads) each keep their own region.
 let scratch: usize = 0;
 let scratchBytes: usize = 0;
+// The main tile: TILE_5X8 (A packed into 5-row strips) or TILE_4X8 (A read in place, as the
+// leftover rows are). Which is faster depends on the engine's register allocation and the CPU, so
+// the host measures both at load (src/runtime.ts) and sets it on every instance. Both sum each
+// element in the same order for K <= KC, so they give bit-identical results there; longer products
+// differ by the rounding of the K chunks.
+const TILE_5X8: i32 = 0;
+const TILE_4X8: i32 = 1;
+let tile: i32 = TILE_5X8;
+
+/** Chooses the main register tile: 0 = 5x8 on packed A strips, 1 = 4x8 on A in place. */
+export function setGemmTile(t: i32): void {
+  tile = t == TILE_4X8 ? TILE_4X8 : TILE_5X8;
+}
+
+/** The main register tile in use (see setGemmTile). */
+export function gemmTile(): i32 {
+  return tile;
+}
 
 /** Bytes of scratch the GEMM uses at most; give it this much with setGemmScratch. */
 export function gemmScratchSize(): usize {
@@ -177,7 +195,7 @@ function gemmSerial(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride:
   const kChunks = k > KC ? (k + KC - 1) / KC : 1;
   const kc = (k + kChunks - 1) / kChunks;
   const room = scratchBytes > TILE_BYTES ? min(scratchBytes - TILE_BYTES, PACK_BYTES) : 0;
-  const strips = k > 0 ? min(<i32>(room / (<usize>kc * (MR << 2))), MAX_STRIPS) : 0;
+  const strips = k > 0 && tile == TILE_5X8 ? min(<i32>(room / (<usize>kc * (MR << 2))), MAX_STRIPS) : 0;
   // Rows 0 .. mPacked-1 go through packed strips, the rest (fewer than MR) through gemmRows.
   const mPacked = strips > 0 ? m - m % MR : 0;
   if (mPacked > 0) {

@@ -6,3 +6,4 @@
 export { runParityCase, formatParityResult, modelFromTorchConfig, type ParityResult, type ParityCheck, type ParityOptions, type ParityFormatOptions } from "./parity.js";
 export { createRuntime, type Runtime } from "../runtime.js";
 export { matmulOn } from "../ops.js";
+export { packMatrixOn } from "../packed-matrix.js";

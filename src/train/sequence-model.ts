@@ -8,12 +8,14 @@ import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
 import { InitialState } from "./initial-state.js";
 import { sampleLogits } from "./sampling.js";
+import { sequenceBeamSearch, type Hypothesis, type SequenceBeamOptions } from "./sequence-beam.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
 import { crossEntropy, mse } from "./losses.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import type { Optimizer } from "./optimizers.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
+import { checkLossUnits, describeShape } from "./sequence-checks.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 
@@ -324,6 +326,12 @@ export class SequenceModel implements Trainable {
     return out;
   }
 
+  /** Beam search after `prime` (width, length normalisation, end token): the hypotheses, best first. */
+  beamSearch(options: SequenceBeamOptions): Hypothesis[] {
+    this.checkAlive();
+    return sequenceBeamSearch(this, (s) => this.initial?.fill(s), options);
+  }
+
   /** Frees the Wasm memory of every part. */
   dispose(): void {
     if (this.disposed) return;
@@ -476,23 +484,6 @@ function maskedMse(pred: Tensor, m: MaskedTargets): { loss: number; grad: Tensor
   const scale = 1 / count;
   for (let i = 0; i < r.grad.data.length; i++) r.grad.data[i] *= scale;
   return { loss: r.loss / count, grad: r.grad };
-}
-
-function checkLossUnits(units: unknown, outputSize: number, loss: string): number[] {
-  if (loss !== "mse") fail("E_VALUE", "SequenceModel: lossUnits needs loss \"mse\" (a softmax spreads over every class)");
-  if (!Array.isArray(units) || units.length === 0) fail("E_VALUE", `SequenceModel: lossUnits must be a non-empty array of output unit indices, got ${JSON.stringify(units)}`);
-  const seen = new Set<number>();
-  for (const u of units) {
-    if (!Number.isInteger(u) || u < 0 || u >= outputSize) fail("E_VALUE", `SequenceModel: lossUnits entry ${JSON.stringify(u)} is not an output unit index in [0, ${outputSize})`);
-    if (seen.has(u)) fail("E_VALUE", `SequenceModel: lossUnits lists unit ${u} twice`);
-    seen.add(u);
-  }
-  return [...units] as number[];
-}
-
-function describeShape(t: unknown): string {
-  const s = (t as { shape?: unknown } | undefined)?.shape;
-  return Array.isArray(s) ? `[${s.join(", ")}]` : String(t);
 }
 
 export { sampleLogits } from "./sampling.js";
