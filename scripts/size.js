@@ -31,6 +31,7 @@ export const ENTRIES = {
   "recur-nn/onnx": "onnx/index.js",
   "recur-nn/keras": "keras/index.js",
   "recur-nn/attention": "attention/index.js",
+  "recur-nn/diagnostics": "diagnostics/index.js",
 };
 
 /** Typical pages: what each imports, from which entry point. */

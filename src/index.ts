@@ -9,6 +9,7 @@
  *   recur-nn/wasm      the pointer-level API over the core's linear memory
  *   recur-nn/onnx      ONNX models (loadOnnx, fromOnnx)
  *   recur-nn/keras     Keras and TensorFlow.js models
+ *   recur-nn/diagnostics  the step Jacobians' spectral norms along a trajectory
  */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
@@ -19,7 +20,7 @@ export { createRng, type Rng } from "./random.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
-export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult } from "./models/recurrent.js";
+export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type IdentityInit, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult, type BackwardOptions } from "./models/recurrent.js";
 export type { CellActivation, CellActivationName, CellActivationSpec, CellConfig } from "./models/cell.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";

@@ -103,9 +103,10 @@ export function lstmForward(Hp: i32, H: i32, gates: usize, rec: usize, c: usize,
  * The step's backward for the row's Hp units. `gates` holds i_t, f_t, g_t, o_t as lstmForward
  * left them and receives da_i, da_f, da_g, da_o; `dm` is dm_t; `dc` holds dc_t and receives
  * dc_{t-1}; `cPrev` and `cNow` are c_{t-1} and c_t. With peepholes (`peep` != 0) their gradients
- * are added to `dpeep` ([3][Hp], order i, f, o).
+ * are added to `dpeep` ([3][Hp], order i, f, o). `dcTotal` (0: none) receives dc, the total
+ * gradient reaching c_t (the backward's gradient-norm diagnostics).
  */
-export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize): void {
+export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize, dcTotal: usize): void {
   for (let u = 0; u < Hp; u += 4) {
     const col = gateColumn(u, 4);
     const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8));
@@ -116,6 +117,7 @@ export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev:
     const dO = f32x4.mul(f32x4.mul(dM, tc), dsigmoid4(o));
     let dC = f32x4.add(v128.load(at(dc, u)), f32x4.mul(f32x4.mul(dM, o), dtanh4(tc)));
     if (peep != 0) dC = f32x4.add(dC, f32x4.mul(dO, v128.load(at(peep, 2 * Hp + u))));
+    if (dcTotal != 0) v128.store(at(dcTotal, u), dC);
     const dI = f32x4.mul(f32x4.mul(dC, g), dsigmoid4(i));
     const dF = f32x4.mul(f32x4.mul(dC, cp), dsigmoid4(f));
     const dG = f32x4.mul(f32x4.mul(dC, i), dtanh4(g));
@@ -177,7 +179,7 @@ export function lstmForwardCell(Hp: i32, H: i32, gates: usize, rec: usize, c: us
 }
 
 /** lstmBackward with the cell options at `cell` (no clip: a clipped model is not trained). */
-export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize, cell: usize): void {
+export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize, cell: usize, dcTotal: usize): void {
   const coupled = inputForget(cell);
   for (let u = 0; u < Hp; u += 4) {
     const col = gateColumn(u, 4);
@@ -189,6 +191,7 @@ export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cP
     const dO = f32x4.mul(f32x4.mul(dM, hc), dact4(cell, CellWord.F, o));
     let dC = f32x4.add(v128.load(at(dc, u)), f32x4.mul(f32x4.mul(dM, o), dact4(cell, CellWord.H, hc)));
     if (peep != 0) dC = f32x4.add(dC, f32x4.mul(dO, v128.load(at(peep, 2 * Hp + u))));
+    if (dcTotal != 0) v128.store(at(dcTotal, u), dC);
     const dIn = coupled ? f32x4.sub(g, cp) : g; // c_t = (1 - i) c_{t-1} + i g when coupled
     const dI = f32x4.mul(f32x4.mul(dC, dIn), dact4(cell, CellWord.F, i));
     const dF = coupled ? f32x4.splat(0) : f32x4.mul(f32x4.mul(dC, cp), dact4(cell, CellWord.F, f));

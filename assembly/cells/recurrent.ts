@@ -289,6 +289,8 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
   const drh = at(dm, B * Hp);
   const dpeep = at(drh, B * Hp);
   const dhTotAll = ptr(desc, Field.DHTot);
+  const hGradNorms = ptr(desc, Field.HGradNorms);
+  const cGradNorms = ptr(desc, Field.CGradNorms); // LSTM: the total dc_t of each row goes to drh first
   // dh_{t-1} of LSTM and RNN cells is dG W_hh alone: without lengths (an inactive row carries dh
   // through unchanged) the product overwrites dh instead of adding to a zeroed row.
   const overwrite = lengths == 0 && (kind == Kind.Lstm || kind == Kind.RnnTanh || kind == Kind.RnnRelu);
@@ -313,6 +315,9 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       for (; j < P; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) + load<f32>(at(out, j)));
       for (; j < Ps; j++) store<f32>(at(dst, j), 0);
     }
+    if (hGradNorms != 0) {
+      for (let b = b0; b < b1; b++) store<f32>(hGradNorms + ((<usize>(t * B + b)) << 2), <f32>rowNorm(at(dht, b * Ps), P));
+    }
     let dhCell = dht;
     if (kind == Kind.Lstm && whr != 0) {
       if (dhTotAll != 0) for (let j = b0 * Ps; j < b1 * Ps; j++) store<f32>(at(dhTotAll, t * B * Ps + j), load<f32>(at(dht, j)));
@@ -325,12 +330,15 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       if (t >= lengthOf(desc, b)) {
         zero(gRow, width);
         if (dGh != gates) zero(hRow, width);
+        if (cGradNorms != 0) store<f32>(cGradNorms + ((<usize>(t * B + b)) << 2), 0);
         continue;
       }
       const dhRow = at(dh, b * Ps);
       if (kind == Kind.Lstm) {
-        if (cell != 0) lstmBackwardCell(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, cell);
-        else lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep);
+        const dcTotal = cGradNorms != 0 ? at(drh, b * Hp) : 0;
+        if (cell != 0) lstmBackwardCell(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, cell, dcTotal);
+        else lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, dcTotal);
+        if (cGradNorms != 0) store<f32>(cGradNorms + ((<usize>(t * B + b)) << 2), <f32>rowNorm(at(drh, b * Hp), H));
         if (!overwrite) zero(dhRow, Ps);
       } else if (kind == Kind.Gru) {
         if (cell != 0) gruBackwardCell(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), at(aux, (t * B + b) * Hp), dhRow, cell);
@@ -359,6 +367,17 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       gemm(nb, P, width, stepRows, width, ptr(desc, Field.WhhRows), at(dh, b0 * Ps), Ps, !overwrite);
     }
   }
+}
+
+// Euclidean norm of n floats, summed in f64: a vanishing gradient's squares underflow f32 long
+// before the gradient itself does.
+function rowNorm(row: usize, n: i32): f64 {
+  let sum: f64 = 0;
+  for (let j = 0; j < n; j++) {
+    const v = <f64>load<f32>(at(row, j));
+    sum += v * v;
+  }
+  return Math.sqrt(sum);
 }
 
 // Column sums of rows [rows][cols] (stride ld) into out[cols].

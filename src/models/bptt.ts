@@ -83,9 +83,10 @@ export class Bptt {
    * (the last layer's output gradient in ws.dA when `hasDOut`, dh_N and dc_N in ws.dh, ws.dc).
    * Adds the parameter gradients to the gradient block and leaves dh_0, dc_0 in ws.dh, ws.dc;
    * returns the address of the input gradient rows [T*B][I], or 0 without `inputGrad` (which
-   * saves the first layer's largest product).
+   * saves the first layer's largest product). With `hGradNorms` the kernels also write
+   * ‖∂L/∂h_t‖ of every step and row to ws.gnorm ([L*D][T*B]), and an LSTM's ‖∂L/∂c_t‖ to ws.gnormc.
    */
-  backward(ws: Workspace, hasLengths: boolean, hasDOut: boolean, inputGrad: boolean): number {
+  backward(ws: Workspace, hasLengths: boolean, hasDOut: boolean, inputGrad: boolean, hGradNorms = false): number {
     const { rt, d } = this;
     const { T, B } = ws;
     const desc = rt.heap.i32(ws.desc, Field.Count);
@@ -101,6 +102,8 @@ export class Bptt {
         desc[Field.DOut] = l === d.L - 1 && !hasDOut ? 0 : dUp + dir * d.P * 4;
         desc[Field.DX] = dx ? dDown : 0;
         desc[Field.LdDx] = I;
+        desc[Field.HGradNorms] = hGradNorms ? ws.gnorm + (l * d.D + dir) * T * B * 4 : 0;
+        desc[Field.CGradNorms] = hGradNorms && d.kind === Kind.Lstm ? ws.gnormc + (l * d.D + dir) * T * B * 4 : 0;
         rt.kernels.recurrentBackward(ws.desc);
       }
       [dUp, dDown] = [dDown, dUp];

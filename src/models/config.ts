@@ -1,5 +1,5 @@
 /** The options and structure of RNN, LSTM and GRU models. */
-import { boolean, integer, objectArgument, oneOf } from "../validate.js";
+import { boolean, integer, number, objectArgument, oneOf, optionsObject } from "../validate.js";
 import { cellConfig, cellOptionsOf, type CellActivation, type CellConfig } from "./cell.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
 
@@ -20,10 +20,18 @@ export interface RecurrentOptions {
   /** Seed of the initial weights (same seed, same weights, everywhere). Default 0. */
   seed?: number;
   /**
-   * "uniform": PyTorch's U(-1/sqrt(H), 1/sqrt(H)) for every parameter. "orthogonal": the same, but
-   * each gate block of weight_hh is a random orthogonal matrix. Default "uniform".
+   * How the initial weights are drawn. Every scheme draws weight_ih from PyTorch's
+   * U(-1/sqrt(H), 1/sqrt(H)) unless it says otherwise; the schemes differ in weight_hh, which they
+   * set one gate block at a time (each [H, H_out] block of i f g o, r z n, or the RNN's one):
+   * - "uniform": PyTorch's default, U(-1/sqrt(H), 1/sqrt(H)) for every parameter.
+   * - "orthogonal": each block a random orthogonal matrix (torch.nn.init.orthogonal_).
+   * - "identity" (Le, Jaitly and Hinton 2015, the IRNN: meant for `nonlinearity: "relu"`): each
+   *   block gain·I, weight_ih from N(0, inputStd²), biases zero. See {@link IdentityInit}.
+   * A string takes the scheme's defaults; an object sets its options. Default "uniform". (The
+   * echo-state initialisation of Sutskever et al. 2013 is `echoStateInit` in recur-nn/esn, where
+   * the spectral-radius solver lives.)
    */
-  init?: "uniform" | "orthogonal";
+  init?: "uniform" | "orthogonal" | "identity" | IdentityInit;
   /**
    * The cell's functions, replacing PyTorch's: LSTM [gates, candidate, cell output] (default
    * ["sigmoid", "tanh", "tanh"]), GRU [gates, candidate] (["sigmoid", "tanh"]), RNN [activation]
@@ -40,6 +48,21 @@ export interface RecurrentOptions {
    */
   clip?: number;
 }
+
+/** The "identity" initialisation with its options (Le, Jaitly and Hinton 2015). */
+export interface IdentityInit {
+  /** Which scheme these options are for. */
+  scheme: "identity";
+  /** weight_hh's blocks are gain·I (rectangular with a projection: ones on the diagonal). Default 1. */
+  gain?: number;
+  /** Standard deviation of weight_ih's normal entries. Default 0.001. */
+  inputStd?: number;
+}
+
+/** An initialisation with every option filled in. */
+export type InitSpec =
+  | { scheme: "uniform" | "orthogonal" }
+  | { scheme: "identity"; gain: number; inputStd: number };
 
 /** A recurrent model's complete configuration: its options with every default filled in. */
 export interface RecurrentConfig {
@@ -88,9 +111,21 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
   };
 }
 
+const SCHEMES = ["uniform", "orthogonal", "identity"] as const;
+
 /** How the initial weights are drawn (validated before the model reserves any memory). */
-export function initOptions(mode: string, o: RecurrentOptions): { seed: number; init: "uniform" | "orthogonal" } {
-  return { seed: o.seed ?? 0, init: oneOf(mode, "init", o.init, ["uniform", "orthogonal"] as const, "uniform") };
+export function initOptions(mode: string, o: RecurrentOptions): { seed: number; init: InitSpec } {
+  const seed = o.seed ?? 0;
+  const given: unknown = o.init;
+  const obj = typeof given === "object" && given !== null ? (given as Record<string, unknown>) : undefined;
+  // An options object must name its scheme: { spectralRadius: 1 } alone is a mistake, not "uniform".
+  const scheme = obj ? oneOf(mode, "init.scheme", obj.scheme, SCHEMES) : oneOf(mode, "init", given, SCHEMES, "uniform");
+  if (scheme === "identity") {
+    const opts = optionsObject(`${mode}: init`, obj ?? {}, ["scheme", "gain", "inputStd"]);
+    return { seed, init: { scheme, gain: number(mode, "init.gain", opts.gain, {}, 1), inputStd: number(mode, "init.inputStd", opts.inputStd, { min: 0 }, 0.001) } };
+  }
+  if (obj) optionsObject(`${mode}: init`, obj, ["scheme"]);
+  return { seed, init: { scheme } };
 }
 
 /** What a weight file stores to rebuild a model (see saveModel/loadModel). */

@@ -71,6 +71,8 @@ export enum Field {
   TmpW, // scratch for weight gradients in gate-interleaved order
   DHTot, // LSTM projection: the total dh of every step [T*B][Ps] (0: none)
   Step, // per-step scratch: dht [B][Ps] | dm [B][Hp] | drh [B][Hp] | dpeep [3][Hp]
+  HGradNorms, // f32 [T*B]: ‖∂L/∂h_t‖ of every step and row, the total gradient reaching h_t (0: not kept)
+  CGradNorms, // LSTM, f32 [T*B]: ‖∂L/∂c_t‖, the total gradient reaching c_t (0: not kept)
   Count,
 }
 

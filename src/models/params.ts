@@ -9,9 +9,10 @@ import type { Runtime } from "../runtime.js";
 import { createRng } from "../random.js";
 import { numel } from "../tensor.js";
 import { layerInputSize, paramSuffix, type Dims } from "./config.js";
+import type { InitSpec } from "./config.js";
 import { cellWords } from "./cell.js";
 import { CellWord, Kind } from "./descriptor.js";
-import { fillOrthogonal, fillUniform } from "./init.js";
+import { fillIdentity, fillOrthogonal, fillUniform } from "./init.js";
 
 /** Byte addresses of one layer-direction's packed forward weights (0: the model has none). */
 export interface LayerPack {
@@ -129,19 +130,25 @@ export class RecurrentParams {
   }
 
   /** Draws the initial weights (see RecurrentOptions.init) and packs them. */
-  initialise(seed: number, init: "uniform" | "orthogonal"): void {
+  initialise(seed: number, init: InitSpec): void {
     const rng = createRng(seed);
     const bound = 1 / Math.sqrt(this.d.H);
     const G = this.d.G;
     for (const s of this.specs) {
       const view = this.rt.heap.f32(this.block + s.offset, numel(s.shape));
-      if (init === "orthogonal" && s.name.startsWith("weight_hh")) {
-        const [rows, cols] = s.shape;
+      const [rows, cols] = s.shape;
+      if (s.name.startsWith("weight_hh") && init.scheme !== "uniform") {
+        // One gate block ([H, H_out]) at a time.
         const block = new Float32Array((rows / G) * cols);
         for (let g = 0; g < G; g++) {
-          fillOrthogonal(block, rows / G, cols, rng);
+          if (init.scheme === "orthogonal") fillOrthogonal(block, rows / G, cols, rng);
+          else if (init.scheme === "identity") fillIdentity(block, rows / G, cols, init.gain);
           view.set(block, g * block.length);
         }
+      } else if (s.name.startsWith("bias") && init.scheme === "identity") {
+        view.fill(0);
+      } else if (s.name.startsWith("weight_ih") && init.scheme === "identity") {
+        for (let i = 0; i < view.length; i++) view[i] = init.inputStd * rng.normal();
       } else {
         fillUniform(view, bound, rng);
       }

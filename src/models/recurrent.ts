@@ -10,7 +10,7 @@ import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer, show, objectArgument } from "../validate.js";
+import { boolean, integer, show, objectArgument } from "../validate.js";
 import { Bptt } from "./bptt.js";
 import { untrainable } from "./cell.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
@@ -20,7 +20,7 @@ import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
-export { baseConfig, type RecurrentConfig, type RecurrentOptions } from "./config.js";
+export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit } from "./config.js";
 export { StreamState } from "./stream-state.js";
 
 /** Options of `forward` and `forwardTrain`. */
@@ -60,6 +60,20 @@ export interface ForwardResult {
   hN: Tensor;
   /** LSTM only: [numLayers*D, B, hiddenSize]. */
   cN?: Tensor;
+}
+
+/** Options of `backward`. */
+export interface BackwardOptions {
+  /** false: skip the input gradient (saves the first layer's largest product). Default true. */
+  inputGrad?: boolean;
+  /**
+   * Also return ‖∂L/∂h_t‖ for every layer, direction, step t and batch row: the norm of the total
+   * gradient reaching the hidden state h_t (from later steps and from h_t's own output), recorded
+   * by the backward kernels as they pass each step, summed in float64. With only hN's gradient
+   * given, row t is ‖∂L_T/∂h_t‖, the gradient flow over T - t steps. An LSTM also returns
+   * ‖∂L/∂c_t‖ for its cell state (`cellGradNorms`). Default false.
+   */
+  hiddenGradNorms?: boolean;
 }
 
 /** The checked shape of a forward call. */
@@ -268,7 +282,7 @@ export abstract class RecurrentModel implements Trainable {
    */
   backward(
     grads: { output?: Tensor; hN?: Tensor; cN?: Tensor },
-    options: { inputGrad?: boolean } = {},
+    options: BackwardOptions = {},
   ): {
     /** Gradient of the input sequence, shaped like it (absent with `inputGrad: false`). */
     input?: Tensor;
@@ -276,6 +290,10 @@ export abstract class RecurrentModel implements Trainable {
     h0: Tensor;
     /** LSTM only: gradient of the initial cell state. */
     c0?: Tensor;
+    /** With `hiddenGradNorms: true`: ‖∂L/∂h_t‖ per layer-direction, step and row, [numLayers*D, T, B] ([numLayers*D, T] unbatched). */
+    hiddenGradNorms?: Tensor;
+    /** LSTM with `hiddenGradNorms: true`: ‖∂L/∂c_t‖, the total gradient reaching the cell state c_t, shaped likewise. */
+    cellGradNorms?: Tensor;
   } {
     this.checkAlive();
     const run = this.trained;
@@ -293,10 +311,11 @@ export abstract class RecurrentModel implements Trainable {
     writePadded(heap.f32(ws.dh, LD * B * d.Ps), dhN, LD * B, d.P, d.Ps);
     writePadded(heap.f32(ws.dc, LD * B * d.Hp), dcN, LD * B, d.H, d.Hp);
     const inputGrad = options.inputGrad ?? true;
-    const dx = this.bptt.backward(ws, run.lengths !== undefined, dOut !== undefined, inputGrad);
+    const norms = boolean("backward", "hiddenGradNorms", options.hiddenGradNorms, false);
+    const dx = this.bptt.backward(ws, run.lengths !== undefined, dOut !== undefined, inputGrad, norms);
     // The caches now hold gradients: a second backward needs a new forward.
     this.trained = undefined;
-    const out: { input?: Tensor; h0: Tensor; c0?: Tensor } = {
+    const out: { input?: Tensor; h0: Tensor; c0?: Tensor; hiddenGradNorms?: Tensor; cellGradNorms?: Tensor } = {
       h0: { shape: this.stateShape(run, d.P), data: readPadded(heap.f32(ws.dh, LD * B * d.Ps), LD * B, d.P, d.Ps) },
     };
     if (dx !== 0) {
@@ -306,6 +325,11 @@ export abstract class RecurrentModel implements Trainable {
       out.input = { shape: this.outputShape(run, I), data };
     }
     if (d.kind === Kind.Lstm) out.c0 = { shape: this.stateShape(run, d.H), data: readPadded(heap.f32(ws.dc, LD * B * d.Hp), LD * B, d.H, d.Hp) };
+    if (norms) {
+      const shape = run.unbatched ? [LD, T] : [LD, T, B];
+      out.hiddenGradNorms = { shape, data: heap.f32(ws.gnorm, LD * T * B).slice() };
+      if (d.kind === Kind.Lstm) out.cellGradNorms = { shape: [...shape], data: heap.f32(ws.gnormc, LD * T * B).slice() };
+    }
     return out;
   }
 

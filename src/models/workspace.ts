@@ -49,6 +49,10 @@ export interface Workspace {
   tmpw: number;
   dhtot: number;
   step: number;
+  /** ‖∂L/∂h_t‖ of every layer-direction, step and row, [L*D][T*B] (when the backward is asked to keep them). */
+  gnorm: number;
+  /** LSTM: ‖∂L/∂c_t‖ likewise. */
+  gnormc: number;
 }
 
 /** Does a layer keep a per-step cache in `aux` for the backward (GRU's W_hn h, r, or LSTM's m)? */
@@ -102,6 +106,8 @@ function layoutWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B
     tmpw: train(G * Hp * Math.max(widest, round8(inWidest) + Ps, 1) * 4),
     dhtot: train(d.projSize > 0 ? TB * Ps * 4 : 0),
     step: train((B * Ps + 2 * B * Hp + 3 * Hp) * 4),
+    gnorm: train(LD * TB * 4),
+    gnormc: train(d.kind === Kind.Lstm ? LD * TB * 4 : 0),
   };
   const { offsets, total } = carve(sizes);
   const base = blocks.ensure(slot, total); // may throw (out of memory): the old block stays valid

@@ -31,7 +31,7 @@ const IGNORE = -100;
 export class SequenceModel implements Trainable {
   /** The options, every default filled in. */
   readonly options: Readonly<
-    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "activations" | "clip" | "inputForget">> &
+    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "init" | "activations" | "clip" | "inputForget">> &
     Pick<SequenceModelOptions, "activations" | "clip" | "inputForget"> & {
       /** Features per step (real-valued input). */
       inputSize?: number;
@@ -106,7 +106,7 @@ export class SequenceModel implements Trainable {
     });
     const o = this.options;
     const stepFeatures = (o.vocabSize !== undefined ? embeddingDim : o.inputSize!) + conditionSize;
-    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, activations: o.activations, clip: o.clip };
+    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, activations: o.activations, clip: o.clip, init: options.init };
     const built: { dispose(): void }[] = [];
     try {
       this.embedding = o.vocabSize !== undefined ? new Embedding({ numEmbeddings: o.vocabSize, embeddingDim, seed }) : undefined;

@@ -1,4 +1,5 @@
 /** The options, batches and results of SequenceModel (sequence-model.ts). */
+import type { RecurrentOptions } from "../models/config.js";
 import type { CellActivation } from "../models/cell.js";
 import type { Tensor } from "../tensor.js";
 
@@ -68,6 +69,12 @@ export interface SequenceModelOptions {
   trainableInitialState?: boolean;
   /** Seed of all initial weights. Default 0. */
   seed?: number;
+  /**
+   * How the recurrent layers' weights are drawn (RecurrentOptions.init: "uniform", "orthogonal",
+   * "identity" or an options object). Not stored in weight files, which hold the
+   * weights themselves. Default "uniform".
+   */
+  init?: RecurrentOptions["init"];
 }
 
 /** One training or inference batch, time-major. */
