@@ -17,6 +17,7 @@ export { matmul, type MatmulOptions } from "./ops.js";
 export { createRng, type Rng } from "./random.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
+export { MRNN, type MRNNOptions } from "./models/mrnn.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
 export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult } from "./models/recurrent.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";

@@ -1,4 +1,4 @@
-/** The options and structure of RNN, LSTM and GRU models. */
+/** The options and structure of RNN, LSTM, GRU and MRNN models. */
 import { boolean, integer, objectArgument, oneOf } from "../validate.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
 
@@ -28,7 +28,7 @@ export interface RecurrentOptions {
 /** A recurrent model's complete configuration: its options with every default filled in. */
 export interface RecurrentConfig {
   /** Which cell. */
-  mode: "RNN" | "LSTM" | "GRU";
+  mode: "RNN" | "LSTM" | "GRU" | "MRNN";
   /** Features of each input step (I). */
   inputSize: number;
   /** Hidden units per layer and direction (H). */
@@ -49,6 +49,8 @@ export interface RecurrentConfig {
   peepholes: boolean;
   /** GRU only: the reset gate applies after the recurrent product (PyTorch) or before it (Keras reset_after=False). */
   resetAfter: boolean;
+  /** MRNN only: factors F of the input-dependent transition (0 for the other cells). */
+  factorSize: number;
 }
 
 /** Validates sizes common to all recurrent models and fills the defaults. */
@@ -66,6 +68,7 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
     projSize: 0,
     peepholes: false,
     resetAfter: true,
+    factorSize: 0,
   };
 }
 
@@ -87,6 +90,7 @@ export function modelSpecOf(c: RecurrentConfig): { type: string; config: Record<
   if (c.mode === "RNN") config.nonlinearity = c.nonlinearity;
   if (c.mode === "LSTM") Object.assign(config, { projSize: c.projSize, peepholes: c.peepholes });
   if (c.mode === "GRU") config.resetAfter = c.resetAfter;
+  if (c.mode === "MRNN") config.factorSize = c.factorSize;
   return { type: c.mode, config };
 }
 
@@ -95,6 +99,11 @@ export interface Dims {
   kind: Kind;
   /** Gate blocks per unit. */
   G: number;
+  /** Floats of a gate row: G * Hp, or Fp + Hp for the MRNN (assembly/cells/mrnn.ts). */
+  gw: number;
+  /** MRNN factors (0 otherwise) and their padded width. */
+  F: number;
+  Fp: number;
   inputSize: number;
   H: number;
   Hp: number;
@@ -113,12 +122,15 @@ export interface Dims {
 }
 
 export function dimsOf(c: RecurrentConfig): Dims {
-  const kind = c.mode === "LSTM" ? Kind.Lstm : c.mode === "GRU" ? (c.resetAfter ? Kind.Gru : Kind.GruResetBefore) : c.nonlinearity === "relu" ? Kind.RnnRelu : Kind.RnnTanh;
+  const kind = c.mode === "MRNN" ? Kind.Mrnn : c.mode === "LSTM" ? Kind.Lstm : c.mode === "GRU" ? (c.resetAfter ? Kind.Gru : Kind.GruResetBefore) : c.nonlinearity === "relu" ? Kind.RnnRelu : Kind.RnnTanh;
   const P = c.projSize > 0 ? c.projSize : c.hiddenSize;
   const D = c.bidirectional ? 2 : 1;
   return {
     kind,
     G: gateCount(kind),
+    gw: kind === Kind.Mrnn ? round8(c.factorSize) + round8(c.hiddenSize) : gateCount(kind) * round8(c.hiddenSize),
+    F: c.factorSize,
+    Fp: round8(c.factorSize),
     inputSize: c.inputSize,
     H: c.hiddenSize,
     Hp: round8(c.hiddenSize),
