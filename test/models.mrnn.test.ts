@@ -1,7 +1,7 @@
 // The multiplicative RNN against a float64 reference of its equations (test/reference/mrnn64.ts):
 // forward, streaming, and every gradient against central finite differences of the reference.
 import { beforeAll, describe, expect, it } from "vitest";
-import { init, loadModel, LSTM, MRNN, RecurError, saveModel, type Tensor } from "../src/index.js";
+import { Adam, init, loadModel, LSTM, MRNN, RecurError, saveModel, SequenceModel, type Tensor } from "../src/index.js";
 import { mrnnForward64, numericGrad, toParams64, type Mrnn64Config } from "./reference/mrnn64.js";
 import { maxAbsDiff, toleranceFor } from "./helpers/fixtures.js";
 import { randn } from "./helpers/random.js";
@@ -116,5 +116,29 @@ describe("MRNN against the float64 reference", () => {
     expect(() => model.forward(randn([2, 1, 3], 1), { c0: randn([1, 1, 4], 2) })).toThrow(/c0/);
     model.dispose();
     lstm.dispose();
+  });
+});
+
+describe("MRNN in a SequenceModel", () => {
+  it("learns to predict a repeating token sequence and round-trips through a weight file", () => {
+    const model = new SequenceModel({ cell: "MRNN", factorSize: 12, vocabSize: 5, hiddenSize: 10, outputSize: 5, seed: 4 });
+    expect(Object.keys(model.stateDict())).toContain("mrnn.weight_hf_l0");
+    const T = 12, B = 4;
+    const ids = new Int32Array(T * B), next = new Int32Array(T * B);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+      ids[t * B + b] = (t + b) % 5;
+      next[t * B + b] = (t + b + 1) % 5;
+    }
+    const batch = { input: { shape: [T, B], data: ids }, target: { shape: [T, B], data: next } };
+    const opt = new Adam(model, { lr: 0.05 });
+    const first = model.trainStep(batch, opt).loss;
+    let last = first;
+    for (let i = 0; i < 60; i++) last = model.trainStep(batch, opt).loss;
+    expect(last).toBeLessThan(0.1 * first);
+    const loaded = loadModel(saveModel(model), "SequenceModel").model;
+    expect(maxAbsDiff(loaded.predict(batch).data, model.predict(batch).data)).toBe(0);
+    expect(() => new SequenceModel({ cell: "MRNN", vocabSize: 5, hiddenSize: 4, outputSize: 5 })).toThrow(/factorSize/);
+    model.dispose();
+    loaded.dispose();
   });
 });

@@ -81,7 +81,9 @@ export type OptimizerName = "adam" | "adamw" | "sgd" | "rmsprop" | "adagrad";
 /** The model of a new `CharLM`. */
 export interface CharLMOptions {
   /** Default "LSTM". */
-  cell?: "LSTM" | "GRU" | "RNN";
+  cell?: "LSTM" | "GRU" | "RNN" | "MRNN";
+  /** MRNN only: factors (see MRNNOptions). Default hiddenSize. */
+  factorSize?: number;
   /** Default 128. */
   hiddenSize?: number;
   /** Default 1. */
@@ -173,7 +175,7 @@ export interface CharLMSampleOptions {
   seed?: number;
 }
 
-/** A character-level language model: Embedding -> RNN/LSTM/GRU -> Linear over a CharVocab. */
+/** A character-level language model: Embedding -> RNN/LSTM/GRU/MRNN -> Linear over a CharVocab. */
 export class CharLM {
   /** The characters the model reads and writes. */
   readonly vocab: CharVocab;
@@ -198,6 +200,7 @@ export class CharLM {
         embeddingDim: options.embeddingDim ?? 32,
         hiddenSize: options.hiddenSize ?? 128,
         numLayers: options.numLayers ?? 1,
+        ...(options.cell === "MRNN" ? { factorSize: options.factorSize ?? options.hiddenSize ?? 128 } : {}),
         outputSize: vocab.size,
         seed: options.seed ?? 0,
       });

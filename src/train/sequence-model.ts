@@ -3,6 +3,7 @@ import { Embedding } from "../layers/embedding.js";
 import { Linear } from "../layers/linear.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
+import { MRNN } from "../models/mrnn.js";
 import type { RecurrentModel, TrainForwardResult } from "../models/recurrent.js";
 import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
@@ -14,14 +15,15 @@ import { crossEntropy, mse } from "./losses.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import type { Optimizer } from "./optimizers.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
+import { checkLossUnits, describeShape, maskedMse, type MaskedTargets } from "./sequence-targets.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 
 const IGNORE = -100;
 
 /**
- * A trainable sequence model: optional Embedding -> RNN/LSTM/GRU -> Linear head, with a loss.
- * Parameter names follow a PyTorch module with submodules `embedding`, `lstm` (or `gru`, `rnn`),
+ * A trainable sequence model: optional Embedding -> RNN/LSTM/GRU/MRNN -> Linear head, with a loss.
+ * Parameter names follow a PyTorch module with submodules `embedding`, `lstm` (or `gru`, `rnn`, `mrnn`),
  * `head` and `initial`, so PyTorch state dicts of the same architecture load directly.
  */
 export class SequenceModel implements Trainable {
@@ -49,7 +51,7 @@ export class SequenceModel implements Trainable {
   constructor(options: SequenceModelOptions) {
     if (typeof options !== "object" || options === null) fail("E_TYPE", "SequenceModel: options must be an object");
     const cell = options.cell ?? "LSTM";
-    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${JSON.stringify(cell)}`);
+    if (!["LSTM", "GRU", "RNN", "MRNN"].includes(cell)) fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU", "RNN" or "MRNN", got ${JSON.stringify(cell)}`);
     if ((options.inputSize === undefined) === (options.vocabSize === undefined)) {
       fail("E_VALUE", "SequenceModel: give exactly one of inputSize (real-valued input) and vocabSize (token input)");
     }
@@ -78,6 +80,7 @@ export class SequenceModel implements Trainable {
       peepholes: options.peepholes ?? false,
       resetAfter: options.resetAfter ?? true,
       nonlinearity: options.nonlinearity ?? "tanh",
+      factorSize: options.factorSize ?? 0,
       outputSize: options.outputSize,
       outputs,
       loss,
@@ -98,7 +101,9 @@ export class SequenceModel implements Trainable {
           ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes })
           : cell === "GRU"
             ? new GRU({ ...common, resetAfter: o.resetAfter })
-            : new RNN({ ...common, nonlinearity: o.nonlinearity });
+            : cell === "MRNN"
+              ? new MRNN({ ...common, factorSize: o.factorSize })
+              : new RNN({ ...common, nonlinearity: o.nonlinearity });
       built.push(this.rnn);
       const features = this.rnn.directions * this.rnn.outputSize;
       this.head = new Linear({ inFeatures: features, outFeatures: o.outputSize, seed: seed + 2 });
@@ -448,46 +453,6 @@ export class SequenceModel implements Trainable {
     }
     return { target: full, mask };
   }
-}
-
-/** MSE targets with a mask: only entries with mask 1 count. */
-interface MaskedTargets {
-  target: Float32Array;
-  mask: Uint8Array;
-}
-
-// Mean squared error over the masked-in entries only. Masked-out entries get the prediction as
-// their target, so they add nothing to the sum and get a zero gradient; the mean divides by the
-// number of counted entries (none counted: loss 0, gradient 0).
-function maskedMse(pred: Tensor, m: MaskedTargets): { loss: number; grad: Tensor } {
-  const target = m.target;
-  let count = 0;
-  for (let i = 0; i < target.length; i++) {
-    if (m.mask[i]) count++;
-    else target[i] = pred.data[i];
-  }
-  const r = mse(pred, { shape: pred.shape, data: target }, { reduction: "sum" });
-  if (count === 0) return { loss: 0, grad: { shape: r.grad.shape, data: r.grad.data.fill(0) } };
-  const scale = 1 / count;
-  for (let i = 0; i < r.grad.data.length; i++) r.grad.data[i] *= scale;
-  return { loss: r.loss / count, grad: r.grad };
-}
-
-function checkLossUnits(units: unknown, outputSize: number, loss: string): number[] {
-  if (loss !== "mse") fail("E_VALUE", "SequenceModel: lossUnits needs loss \"mse\" (a softmax spreads over every class)");
-  if (!Array.isArray(units) || units.length === 0) fail("E_VALUE", `SequenceModel: lossUnits must be a non-empty array of output unit indices, got ${JSON.stringify(units)}`);
-  const seen = new Set<number>();
-  for (const u of units) {
-    if (!Number.isInteger(u) || u < 0 || u >= outputSize) fail("E_VALUE", `SequenceModel: lossUnits entry ${JSON.stringify(u)} is not an output unit index in [0, ${outputSize})`);
-    if (seen.has(u)) fail("E_VALUE", `SequenceModel: lossUnits lists unit ${u} twice`);
-    seen.add(u);
-  }
-  return [...units] as number[];
-}
-
-function describeShape(t: unknown): string {
-  const s = (t as { shape?: unknown } | undefined)?.shape;
-  return Array.isArray(s) ? `[${s.join(", ")}]` : String(t);
 }
 
 export { sampleLogits } from "./sampling.js";

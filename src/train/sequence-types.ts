@@ -12,7 +12,7 @@ export interface IndexTensor {
 /** Options of `SequenceModel`. */
 export interface SequenceModelOptions {
   /** The recurrent cell. Default "LSTM". */
-  cell?: "LSTM" | "GRU" | "RNN";
+  cell?: "LSTM" | "GRU" | "RNN" | "MRNN";
   /** Features per step for real-valued input. Give this or vocabSize. */
   inputSize?: number;
   /** Token input: ids in 0..vocabSize-1 are embedded. Give this or inputSize. */
@@ -38,6 +38,8 @@ export interface SequenceModelOptions {
   resetAfter?: boolean;
   /** RNN only. Default "tanh". */
   nonlinearity?: "tanh" | "relu";
+  /** MRNN only (required there): factors of the input-dependent transition, see MRNNOptions. */
+  factorSize?: number;
   /** Features of the Linear head: classes for cross-entropy, targets for MSE. */
   outputSize: number;
   /** "sequence": a prediction at every step; "last": one per sequence, from the final state. Default "sequence". */
