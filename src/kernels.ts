@@ -53,6 +53,7 @@ export interface Kernels {
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
   unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
   recurrentBackward(desc: number): void;
+  recurrentTangent(desc: number): void;
   // Training: optimizers (assembly/optimizers.ts), clipping (assembly/clip.ts), losses
   // (assembly/loss.ts), dense layers (assembly/layers.ts).
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, weightDecay: number, momentum: number, oneMinusDampening: number, nesterov: number, first: number, sign: number): void;

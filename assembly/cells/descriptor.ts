@@ -74,5 +74,18 @@ export enum Field {
   WhxRows, // W_hx packed for dX += da W_hx
   GWhf,
   GWhx,
+  // Forward mode (assembly/cells/tangent.ts), after a training forward: it also reads the
+  // forward's caches, H0, C0 and HPrev (scratch).
+  VWih, // the direction V's input side packed like Wih (V_ih with V_bih; MRNN [V_fx; V_hx] with V_bh)
+  VWhh, // V_hh packed like Whh with V_bhh (MRNN: V_fh)
+  VWhf, // MRNN: V_hf packed
+  Wih0, // W_ih packed without its bias (MRNN: [W_fx; W_hx])
+  Whh0, // W_hh packed without its bias (MRNN: 0, Whh has none)
+  RX, // [T*B][gate row]: the input side of R{a_t}
+  RH, // [T*B][gate row]: the recurrent side of R{a_t}
+  RdX, // R{x} rows [T*B][ldx] (0: zero)
+  ROut, // R{h_t} rows [T*B][ldo]
+  RState, // R{h} [B][Ps]: R{h0} in, R{h_T} out
+  RC, // R{c} [B][Hp] (LSTM)
   Count,
 }

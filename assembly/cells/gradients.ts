@@ -34,18 +34,7 @@ export function weightGradients(desc: usize): void {
   const gwIh = ptr(desc, Field.GWih), gwHh = ptr(desc, Field.GWhh);
   const gbIh = ptr(desc, Field.GBih), gbHh = ptr(desc, Field.GBhh);
 
-  // H_prev rows: the state each step started from (zeros where the row was inactive).
-  for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) {
-      const dst = at(hPrev, (t * B + b) * Ps);
-      if (t >= lengthOf(desc, b)) {
-        zero(dst, Ps);
-        continue;
-      }
-      const src = hPrevRow(desc, t, b);
-      for (let u = 0; u < Ps; u += 4) v128.store(at(dst, u), load4(src, u, P));
-    }
-  }
+  fillHPrev(desc);
 
   if (kind == Kind.Mrnn) {
     mrnnWeightGradients(desc, TB, I, H, P, gates, x, ldx, hPrev, pack, tmp);
@@ -135,5 +124,22 @@ function mrnnWeightGradients(desc: usize, TB: i32, I: i32, H: i32, P: i32, gates
   if (gb != 0) {
     columnSums(at(gates, Fp), TB, Hp, width, tmp);
     unpackGateRowsAdd(tmp, 1, 1, H, 1, gb, 1);
+  }
+}
+
+/** H_prev rows in the HPrev scratch: the state each step started from (zeros where the row was inactive). */
+export function fillHPrev(desc: usize): void {
+  const T = field(desc, Field.T), B = field(desc, Field.B), P = field(desc, Field.P), Ps = round8(P);
+  const hPrev = ptr(desc, Field.HPrev);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < B; b++) {
+      const dst = at(hPrev, (t * B + b) * Ps);
+      if (t >= lengthOf(desc, b)) {
+        zero(dst, Ps);
+        continue;
+      }
+      const src = hPrevRow(desc, t, b);
+      for (let u = 0; u < Ps; u += 4) v128.store(at(dst, u), load4(src, u, P));
+    }
   }
 }

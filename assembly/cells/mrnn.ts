@@ -12,12 +12,17 @@
 //
 //   dW_fx += dfx_t x_tᵀ,  dW_fh += dfh_t h_{t-1}ᵀ,  dW_hf += da_t f_tᵀ,  dW_hx += da_t x_tᵀ,  db_h += da_t
 //
+//   forward mode (R-operator, Pearlmutter 1994), along parameter directions V and R{x} (tangent.ts):
+//   R{fx_t} = V_fx x_t + W_fx R{x_t},   R{fh_t} = V_fh h_{t-1} + W_fh R{h_{t-1}}
+//   R{f_t}  = R{fx_t} ⊙ fh_t + fx_t ⊙ R{fh_t}
+//   R{a_t}  = V_hf f_t + W_hf R{f_t} + V_hx x_t + W_hx R{x_t} + V_bh,   R{h_t} = (1 - h_t²) ⊙ R{a_t}
+//
 // A gate row of the driver (recurrent.ts) is [fx_t | W_hx x_t + b_h] (Fp + Hp floats): the
 // input projection of both parts is one GEMM. The forward overwrites its second part with h_t;
 // the backward overwrites the row with [dfx_t | da_t] and fh_t (cached) with dfh_t, so the
 // products after the time loop read the gradients where the forward left the values.
 import { at } from "./common";
-import { rnnBackward, rnnForward } from "./rnn";
+import { rnnBackward, rnnForward, rnnTangent } from "./rnn";
 
 /** f = fx ⊙ fh for the row's Fp factors (f may be fh: in place). */
 export function mrnnFactors(Fp: i32, fx: usize, fh: usize, f: usize): void {
@@ -44,4 +49,17 @@ export function mrnnFactorsBackward(Fp: i32, fx: usize, fh: usize, df: usize): v
     v128.store(at(fx, j), f32x4.mul(d, h));
     v128.store(at(fh, j), f32x4.mul(d, x));
   }
+}
+
+/** Forward mode: R{f} = R{fx} ⊙ fh + fx ⊙ R{fh}, over `rfh`. */
+export function mrnnFactorsTangent(Fp: i32, fx: usize, fh: usize, rfx: usize, rfh: usize): void {
+  for (let j = 0; j < Fp; j += 4) {
+    const a = f32x4.mul(v128.load(at(rfx, j)), v128.load(at(fh, j)));
+    v128.store(at(rfh, j), f32x4.add(a, f32x4.mul(v128.load(at(fx, j)), v128.load(at(rfh, j)))));
+  }
+}
+
+/** Forward mode: R{h_t} = (1 - h_t²) ⊙ (`rx` + `rh`), h_t in `h`; to `rState` and `rOut`. */
+export function mrnnHiddenTangent(Hp: i32, H: i32, h: usize, rx: usize, rh: usize, rState: usize, rOut: usize): void {
+  rnnTangent(Hp, H, h, rx, rh, rState, rOut, false);
 }

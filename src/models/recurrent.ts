@@ -16,6 +16,7 @@ import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type
 import { Kind } from "./descriptor.js";
 import { RecurrentParams } from "./params.js";
 import { StreamState } from "./stream-state.js";
+import { Tangent } from "./tangent.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
 export { baseConfig, type RecurrentConfig, type RecurrentOptions } from "./config.js";
@@ -83,6 +84,7 @@ export abstract class RecurrentModel implements Trainable {
   private readonly blocks: WasmBlocks;
   private readonly params: RecurrentParams;
   private bptt: Bptt | undefined;
+  private tangent: Tangent | undefined;
   private trained: (Call & { ws: Workspace }) | undefined;
   // The last layout of the inference and the training workspace (reused while it fits).
   private readonly layouts: { workspace?: Workspace; train?: Workspace } = {};
@@ -208,6 +210,7 @@ export abstract class RecurrentModel implements Trainable {
     this.disposed = true;
     this.blocks.dispose();
     this.bptt = undefined;
+    this.tangent = undefined;
     this.trained = undefined;
   }
 
@@ -282,6 +285,47 @@ export abstract class RecurrentModel implements Trainable {
     }
     if (d.kind === Kind.Lstm) out.c0 = { shape: this.stateShape(run, d.H), data: readPadded(heap.f32(ws.dc, LD * B * d.Hp), LD * B, d.H, d.Hp) };
     return out;
+  }
+
+  /**
+   * Forward mode (R-operator) through the last forwardTrain(), before its backward(): the
+   * derivative of the results along a parameter direction `direction` (floats in the layout of
+   * parameterRegions()[0]) and an input tangent `input` (shaped like the input; default zeros),
+   * the initial states held fixed. Supports every cell but peephole or projecting LSTMs and
+   * reset-before GRUs (E_UNSUPPORTED).
+   */
+  forwardTangent(
+    direction: Float32Array,
+    options: { input?: Tensor } = {},
+  ): {
+    /** R{output}, shaped like forwardTrain's output. */
+    output: Tensor;
+    /** R{hN}, [numLayers*D, B, H_out]. */
+    hN: Tensor;
+  } {
+    this.checkAlive();
+    const run = this.trained;
+    if (!run) fail("E_STATE", "forwardTangent: call forwardTrain() first (and backward() after)");
+    this.tangent ??= new Tangent(this.rt, this.d, this.params, this.blocks);
+    const d = this.d;
+    if (!(direction instanceof Float32Array) || direction.length !== this.params.bytes / 4) {
+      fail("E_SHAPE", `forwardTangent: direction must be a Float32Array of ${this.params.bytes / 4} floats (parameterRegions()[0].floats)`);
+    }
+    const { T, B } = run;
+    let dx: Float32Array | undefined;
+    if (options.input !== undefined) {
+      const data = checkTensor(options.input, "forwardTangent: input", this.outputShape(run, d.inputSize)).data;
+      dx = new Float32Array(T * B * d.inputSize);
+      copySequence(data, dx, B, T, d.inputSize, this.batchFirst(run));
+    }
+    const heap = this.rt.heap;
+    heap.f32(this.tangent.direction, direction.length).set(direction);
+    const r = this.tangent.run(run.ws, run.lengths !== undefined, dx);
+    const out = new Float32Array(T * B * d.width);
+    copySequence(heap.f32(r.output, T * B * d.width), out, T, B, d.width, this.batchFirst(run));
+    const LD = d.L * d.D;
+    const hN = readPadded(heap.f32(r.hN, LD * B * d.Ps), LD * B, d.P, d.Ps);
+    return { output: { shape: this.outputShape(run, d.width), data: out }, hN: { shape: this.stateShape(run, d.P), data: hN } };
   }
 
   /** A copy of every parameter's accumulated gradient, under its state-dict name. */
