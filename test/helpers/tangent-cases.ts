@@ -17,7 +17,7 @@ export interface TangentCase {
   lengths?: number[];
 }
 
-function torchRef(cfg: RefConfig, T: number, B: number, lengths?: number[]): Ref {
+export function torchRef(cfg: RefConfig, T: number, B: number, lengths?: number[]): Ref {
   const shapes = paramShapes(cfg);
   return (p, x, h0) => {
     const sd = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, { shape: shapes[k], data: v }]));
@@ -26,7 +26,7 @@ function torchRef(cfg: RefConfig, T: number, B: number, lengths?: number[]): Ref
   };
 }
 
-function mrnnRef(cfg: Mrnn64Config, T: number, B: number, lengths?: number[]): Ref {
+export function mrnnRef(cfg: Mrnn64Config, T: number, B: number, lengths?: number[]): Ref {
   return (p, x, h0) => mrnnForward64(cfg, p, x, T, B, h0, lengths);
 }
 
