@@ -10,15 +10,27 @@ import { fail } from "../errors.js";
 import { Linear } from "../layers/linear.js";
 import { runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
+import type { Embedding } from "../layers/embedding.js";
+import type { RecurrentModel } from "../models/recurrent.js";
 import type { ParameterRegion } from "./module.js";
-import type { SequenceBatch, SequenceModel } from "./sequence-model.js";
 import type { MaskedTargets } from "./sequence-targets.js";
+import type { SequenceBatch } from "./sequence-types.js";
 
 const IGNORE = -100;
 
+/** The parts of a SequenceModel the product uses. */
+interface Model {
+  options: { loss: "crossEntropy" | "mse"; outputs: "sequence" | "last"; embeddingDim: number; outputSize: number };
+  embedding: Embedding | undefined;
+  rnn: RecurrentModel;
+  head: Linear;
+  parameterRegions(): ParameterRegion[];
+  zeroGrad(): void;
+}
+
 /** What SequenceModel hands over: its checked inputs and views of its internals. */
 export interface GaussNewtonParts {
-  model: SequenceModel;
+  model: Model;
   x: Tensor;
   T: number;
   B: number;
