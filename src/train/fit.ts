@@ -1,6 +1,7 @@
 import { fail, RecurError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
+import { HessianFree } from "./hessian-free.js";
 import type { Optimizer } from "./optimizers.js";
 import type { LRScheduler } from "./schedulers.js";
 import type { IndexTensor, SequenceBatch, SequenceModel } from "./sequence-model.js";
@@ -25,8 +26,11 @@ export interface SequenceFitProgress {
 
 /** Options of `fit`. */
 export interface SequenceFitOptions {
-  /** Updates the model's parameters (created over the model). Required. */
-  optimizer: Optimizer;
+  /**
+   * Updates the model's parameters (created over the model). Required. A HessianFree optimiser
+   * makes each update itself from the batch (no clipping, no tbptt).
+   */
+  optimizer: Optimizer | HessianFree;
   /** The batches: an array (cycled in order) or a function giving the batch of each update. */
   data: SequenceBatch[] | ((step: number) => SequenceBatch);
   /** Optimizer updates to run (with tbptt: chunks). Required. */
@@ -87,6 +91,11 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
     }
     if (model.options.outputs !== "sequence") fail("E_UNSUPPORTED", "fit: truncated BPTT needs a model with outputs \"sequence\"");
   }
+  const hf = optimizer instanceof HessianFree ? optimizer : undefined;
+  if (hf && (tb || options.clipGradNorm !== undefined || options.clipGradValue !== undefined || options.scheduler)) {
+    fail("E_UNSUPPORTED", "fit: HessianFree takes no tbptt, clipping or scheduler");
+  }
+  if (hf && hf.model !== model) fail("E_VALUE", "fit: the HessianFree optimiser was built over another model");
   const batchAt = (i: number): SequenceBatch => (Array.isArray(data) ? data[i % data.length] : data(i));
   const losses: number[] = [];
   const start = performance.now();
@@ -103,7 +112,11 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
     if (options.signal?.aborted) return { losses, steps: step, stopped: "aborted" };
     model.zeroGrad();
     let loss: number;
-    if (!tb) {
+    if (hf) {
+      const batch = batchAt(step);
+      loss = hf.update(batch).loss;
+      processed += batch.input.shape[0] * batch.input.shape[1];
+    } else if (!tb) {
       const batch = batchAt(step);
       loss = model.lossAndGrad(batch).loss;
       processed += batch.input.shape[0] * batch.input.shape[1];
@@ -144,7 +157,7 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
       if (!Number.isFinite(gradNorm)) throw new RecurError("E_NUMERIC", `fit: the gradient norm at update ${step + 1} is ${gradNorm}; parameters keep their values from before it`);
     }
     if (options.clipGradValue !== undefined) clipGradValue(model, options.clipGradValue);
-    optimizer.step();
+    if (!hf) (optimizer as Optimizer).step();
     options.scheduler?.step();
     losses.push(loss);
     windowLoss += loss;
