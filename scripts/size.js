@@ -26,6 +26,7 @@ export const ENTRIES = {
   "recur-nn/esn": "esn/index.js",
   "recur-nn/datasets": "datasets/index.js",
   "recur-nn/char-lm": "char-lm/index.js",
+  "recur-nn/hessian-free": "hessian-free/index.js",
   "recur-nn/testing": "testing/index.js",
   "recur-nn/wasm": "wasm/index.js",
   "recur-nn/onnx": "onnx/index.js",

@@ -1,6 +1,6 @@
 /**
  * recur-nn: the core. The runtime, tensors, recurrent models (RNN, LSTM, GRU, MRNN), layers, training
- * (losses, optimizers, Hessian-free, schedulers, clipping, SequenceModel, fit) and weight files. Everything
+ * (losses, optimizers, schedulers, clipping, SequenceModel, fit) and weight files. Everything
  * else has an entry point of its own, so a page pulls in only what it imports:
  *   recur-nn/esn       echo state networks
  *   recur-nn/datasets  benchmark time series (Mackey-Glass, NARMA10, Lorenz, ...) and metrics
@@ -31,9 +31,7 @@ export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type S
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
 export { crossEntropy, mse, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
-export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
-export { HessianFree, type HessianFreeOptions, type HessianFreeStep } from "./train/hessian-free.js";
-export { conjugateGradient, type ConjugateGradientOptions, type CgIterate } from "./train/cg.js";
+export { fit, type BatchOptimizer, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
 export { readSafetensors, writeSafetensors, type StoredTensor, type ReadSafetensorsOptions, type SafetensorsContents } from "./io/safetensors.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel, type ModelTypes, type ModelType, type LoadedModel, type ModelFactory } from "./io/model-file.js";
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";

@@ -7,7 +7,7 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 
 // Every entry point together with both binaries: not a page anyone loads, so not held to the
 // budget; this ceiling only stops the package from growing unnoticed. Lower it as it shrinks.
-const LIBRARY_CEILING = { bytes: 420_000, gzip: 142_000 };
+const LIBRARY_CEILING = { bytes: 445_000, gzip: 152_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.

@@ -2,7 +2,8 @@
 // (Hochreiter and Schmidhuber 1997) that HF solves and SGD with the same budget does not, and the
 // typed errors.
 import { beforeAll, describe, expect, it } from "vitest";
-import { conjugateGradient, fit, HessianFree, init, LSTM, RecurError, SequenceModel, SGD, type SequenceBatch } from "../src/index.js";
+import { fit, init, LSTM, RecurError, SequenceModel, SGD, type SequenceBatch } from "../src/index.js";
+import { conjugateGradient, HessianFree } from "../src/hessian-free/index.js";
 import { createRng } from "../src/random.js";
 import { runtime } from "../src/runtime.js";
 

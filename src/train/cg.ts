@@ -41,7 +41,18 @@ const dot = (a: Float32Array, b: Float32Array): number => {
  * Minimises gᵀx + ½ xᵀAx; `apply(v, out)` writes A v to `out`. Throws RecurError E_NUMERIC when
  * pᵀAp ≤ 0 (negative curvature) or a value is not finite.
  */
-export function conjugateGradient(apply: (v: Float32Array, out: Float32Array) => void, g: Float32Array, options: ConjugateGradientOptions = {}): { x: Float32Array; iterations: number; kept: CgIterate[] } {
+export function conjugateGradient(
+  apply: (v: Float32Array, out: Float32Array) => void,
+  g: Float32Array,
+  options: ConjugateGradientOptions = {},
+): {
+  /** The last iterate. */
+  x: Float32Array;
+  /** Iterations run. */
+  iterations: number;
+  /** The iterates kept for backtracking, the last one included. */
+  kept: CgIterate[];
+} {
   const n = g.length;
   const maxIterations = options.maxIterations ?? 250;
   const tolerance = options.tolerance ?? 5e-4;

@@ -1,10 +1,23 @@
 import { fail, RecurError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
-import { HessianFree } from "./hessian-free.js";
-import type { Optimizer } from "./optimizers.js";
+import { Optimizer } from "./optimizer.js";
 import type { LRScheduler } from "./schedulers.js";
 import type { IndexTensor, SequenceBatch, SequenceModel } from "./sequence-model.js";
+
+/**
+ * An optimiser that makes each update itself from the batch (HessianFree, from
+ * recur-nn/hessian-free): fit hands it the batch instead of gradients.
+ */
+export interface BatchOptimizer {
+  /** The model it updates. */
+  readonly model: SequenceModel;
+  /** One update on the batch; returns the batch's loss before it. */
+  update(batch: SequenceBatch): {
+    /** The batch's loss before the update. */
+    loss: number;
+  };
+}
 
 /** What `fit` reports to `onProgress`. */
 export interface SequenceFitProgress {
@@ -27,10 +40,10 @@ export interface SequenceFitProgress {
 /** Options of `fit`. */
 export interface SequenceFitOptions {
   /**
-   * Updates the model's parameters (created over the model). Required. A HessianFree optimiser
-   * makes each update itself from the batch (no clipping, no tbptt).
+   * Updates the model's parameters (created over the model). Required. A BatchOptimizer
+   * (HessianFree) makes each update itself from the batch (no clipping, no tbptt).
    */
-  optimizer: Optimizer | HessianFree;
+  optimizer: Optimizer | BatchOptimizer;
   /** The batches: an array (cycled in order) or a function giving the batch of each update. */
   data: SequenceBatch[] | ((step: number) => SequenceBatch);
   /** Optimizer updates to run (with tbptt: chunks). Required. */
@@ -91,11 +104,11 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
     }
     if (model.options.outputs !== "sequence") fail("E_UNSUPPORTED", "fit: truncated BPTT needs a model with outputs \"sequence\"");
   }
-  const hf = optimizer instanceof HessianFree ? optimizer : undefined;
+  const hf = optimizer instanceof Optimizer ? undefined : optimizer;
   if (hf && (tb || options.clipGradNorm !== undefined || options.clipGradValue !== undefined || options.scheduler)) {
-    fail("E_UNSUPPORTED", "fit: HessianFree takes no tbptt, clipping or scheduler");
+    fail("E_UNSUPPORTED", "fit: an optimiser that updates from the batch (HessianFree) takes no tbptt, clipping or scheduler");
   }
-  if (hf && hf.model !== model) fail("E_VALUE", "fit: the HessianFree optimiser was built over another model");
+  if (hf && hf.model !== model) fail("E_VALUE", "fit: the optimiser was built over another model");
   const batchAt = (i: number): SequenceBatch => (Array.isArray(data) ? data[i % data.length] : data(i));
   const losses: number[] = [];
   const start = performance.now();

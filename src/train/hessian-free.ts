@@ -18,6 +18,7 @@ import { fail, RecurError } from "../errors.js";
 import { runtime } from "../runtime.js";
 import { sliceBatch } from "./batch-slice.js";
 import { conjugateGradient } from "./cg.js";
+import type { BatchOptimizer } from "./fit.js";
 import { SequenceModel, type SequenceBatch } from "./sequence-model.js";
 
 /** Options of `HessianFree`; defaults follow Martens (2010). */
@@ -67,7 +68,7 @@ export interface HessianFreeStep {
 }
 
 /** Hessian-free optimisation of a SequenceModel; `update(batch)` or `fit(model, { optimizer: hf, ... })`. */
-export class HessianFree {
+export class HessianFree implements BatchOptimizer {
   /** The options, every default filled in but the batch-dependent ones. */
   readonly options: Readonly<Required<Omit<HessianFreeOptions, "preconditionerGroups" | "curvatureBatchSize">> & Pick<HessianFreeOptions, "preconditionerGroups" | "curvatureBatchSize">>;
   /** The current damping λ. */
@@ -78,6 +79,7 @@ export class HessianFree {
   private curvatureStart = 0;
 
   constructor(
+    /** The model it updates. */
     readonly model: SequenceModel,
     options: HessianFreeOptions = {},
   ) {

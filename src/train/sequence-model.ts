@@ -275,7 +275,16 @@ export class SequenceModel implements Trainable {
    * `hiddenDamping` adds that multiple of J_hᵀ J_h v for the last layer's hidden states
    * (structural damping). Overwrites the gradients; returns the batch's loss. HessianFree uses it.
    */
-  gaussNewtonProduct(batch: SequenceBatch, v: Float32Array, options: { out?: Float32Array; hiddenDamping?: number } = {}): { loss: number; product: Float32Array } {
+  gaussNewtonProduct(
+    batch: SequenceBatch,
+    v: Float32Array,
+    options: { out?: Float32Array; hiddenDamping?: number } = {},
+  ): {
+    /** The batch's loss. */
+    loss: number;
+    /** G v (`options.out` when given). */
+    product: Float32Array;
+  } {
     this.checkAlive();
     if (this.initial) fail("E_UNSUPPORTED", "gaussNewtonProduct: a trainable initial state is not supported");
     const { x, T, B } = this.stepInputs(batch, true);
