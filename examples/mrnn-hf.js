@@ -66,8 +66,8 @@ const mrnn = new SequenceModel({ cell: "MRNN", factorSize: H, vocabSize: V, embe
 // machine would otherwise get almost none), and the LSTM gets the time they took.
 const budgetMs = 120_000;
 const quickUpdates = 4;
-const hf = new HessianFree(mrnn, { maxCgIterations: quick ? 20 : 100, structuralDamping: 1 / 30, curvatureBatchSize: quick ? 32 : 100 });
-const B = quick ? 128 : 400;
+const hf = new HessianFree(mrnn, { maxCgIterations: quick ? 20 : 50, structuralDamping: 1 / 30, curvatureBatchSize: quick ? 32 : 50 });
+const B = quick ? 128 : 200;
 const initialBpc = bpc(mrnn);
 say(`\nMRNN: ${H} units, ${H} factors, ${params(mrnn)} parameters; held-out ${initialBpc.toFixed(2)} bits per character before training`);
 let start = performance.now();
