@@ -51,6 +51,13 @@ function cases() {
       stateShapes: { state: [2, 1, 128] },
     },
     {
+      name: "Silero VAD v6, one 512-sample frame",
+      bytes: vad("silero_vad_v6.onnx"),
+      feeds: { input: { type: "float32", shape: [1, 512], data: floats(512, 0.3) }, sr: { type: "int64", shape: [], data: BigInt64Array.of(16000n) } },
+      state: { state: "stateN" },
+      stateShapes: { state: [2, 1, 128] },
+    },
+    {
       name: "Silero VAD legacy, one 1536-sample frame",
       bytes: vad("silero_vad_legacy.onnx"),
       feeds: { input: { type: "float32", shape: [1, 1536], data: floats(1536, 0.3) }, sr: { type: "int64", shape: [], data: BigInt64Array.of(16000n) } },

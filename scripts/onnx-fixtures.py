@@ -11,7 +11,8 @@ Two kinds of files:
   those outputs (tolerance 1e-5 * max(1, max|ref|) per tensor).
 * `helper_*.onnx`: single-node graphs built with `onnx.helper` for the recurrent attributes that
   torch.onnx.export never writes (GRU linear_before_reset=0, LSTM peepholes, sequence_lens,
-  direction reverse, layout 1, clip). Their reference is onnxruntime-node, which the tests run
+  direction reverse, layout 1, clip, input_forget, every activation function with its alpha and
+  beta). Their reference is onnxruntime-node, which the tests run
   on the same file.
 
 Weights come from torch.manual_seed, so the files are the same on every run of this script.
@@ -257,6 +258,66 @@ def helper_fixtures():
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="onnx.helper")
     model.ir_version = 8
     onnx.save(model, os.path.join(OUT, "helper_unsupported_ops.onnx"))
+
+    # Every cell option an ONNX recurrent node can carry (written after the files above, so their
+    # random weights stay as they were): the eleven activation functions with activation_alpha /
+    # activation_beta (each direction its own), clip, LSTM input_forget with peepholes, and both
+    # GRU forms. The weights are scaled up so that clips and the functions' kinks are reached.
+    def big(*shape):
+        return (rng.standard_normal(shape) * 1.5).astype(np.float32)
+
+    def seq_io(D, with_c):
+        outs = [helper.make_tensor_value_info("Y", f32, [T, D, B, H]), helper.make_tensor_value_info("Y_h", f32, [D, B, H])]
+        if with_c:
+            outs.append(helper.make_tensor_value_info("Y_c", f32, [D, B, H]))
+        return [helper.make_tensor_value_info("X", f32, [T, B, I])], outs
+
+    save(
+        "lstm_activations_bidir",
+        helper.make_node(
+            "LSTM", ["X", "W", "R", "B"], ["Y", "Y_h", "Y_c"], hidden_size=H, direction="bidirectional", name="lstm_acts",
+            activations=["HardSigmoid", "Softsign", "ScaledTanh", "Sigmoid", "LeakyRelu", "Elu"],
+            activation_alpha=[0.3, 1.5, 0.2, 0.7], activation_beta=[0.45, 0.6],
+        ),
+        {"W": big(2, 4 * H, I), "R": rand(2, 4 * H, H), "B": rand(2, 8 * H)},
+        *seq_io(2, True),
+    )
+    save(
+        "lstm_input_forget_peephole_clip",
+        helper.make_node("LSTM", ["X", "W", "R", "B", "", "", "", "P"], ["Y", "Y_h", "Y_c"], hidden_size=H, input_forget=1, clip=1.25, name="lstm_coupled"),
+        {"W": big(1, 4 * H, I), "R": rand(1, 4 * H, H), "B": rand(1, 8 * H), "P": rand(1, 3 * H)},
+        *seq_io(1, True),
+    )
+    save(
+        "lstm_softplus_relu_affine",
+        helper.make_node("LSTM", ["X", "W", "R", "B"], ["Y", "Y_h", "Y_c"], hidden_size=H, name="lstm_softplus", activations=["Sigmoid", "Softplus", "Affine"], activation_alpha=[0.8], activation_beta=[-0.1]),
+        {"W": big(1, 4 * H, I), "R": rand(1, 4 * H, H), "B": rand(1, 8 * H)},
+        *seq_io(1, True),
+    )
+    for lbr in [0, 1]:
+        save(
+            f"gru_activations_clip_lbr{lbr}",
+            helper.make_node(
+                "GRU", ["X", "W", "R", "B"], ["Y", "Y_h"], hidden_size=H, direction="bidirectional", linear_before_reset=lbr, clip=2.0, name=f"gru_acts{lbr}",
+                activations=["HardSigmoid", "Elu", "Sigmoid", "ThresholdedRelu"], activation_alpha=[0.25, 0.9, 0.1], activation_beta=[0.55],
+            ),
+            {"W": big(2, 3 * H, I), "R": rand(2, 3 * H, H), "B": rand(2, 6 * H)},
+            *seq_io(2, False),
+        )
+    save(
+        "rnn_activations_clip",
+        helper.make_node("RNN", ["X", "W", "R", "B"], ["Y", "Y_h"], hidden_size=H, direction="bidirectional", clip=1.5, name="rnn_acts", activations=["Relu", "Softsign"]),
+        {"W": big(2, H, I), "R": rand(2, H, H), "B": rand(2, 2 * H)},
+        *seq_io(2, False),
+    )
+    # An activation name outside ONNX's list: recur must refuse it, naming node and attribute.
+    save(
+        "lstm_unknown_activation",
+        helper.make_node("LSTM", ["X", "W", "R"], ["Y"], hidden_size=H, activations=["Sigmoid", "Gelu", "Tanh"], name="odd_lstm"),
+        {"W": rand(1, 4 * H, I), "R": rand(1, 4 * H, H)},
+        [helper.make_tensor_value_info("X", f32, [T, B, I])],
+        [helper.make_tensor_value_info("Y", f32, [T, 1, B, H])],
+    )
 
 
 if __name__ == "__main__":

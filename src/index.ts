@@ -20,6 +20,7 @@ export { GRU, type GRUOptions } from "./models/gru.js";
 export { MRNN, type MRNNOptions } from "./models/mrnn.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
 export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult } from "./models/recurrent.js";
+export type { CellActivation, CellActivationName, CellActivationSpec, CellConfig } from "./models/cell.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";

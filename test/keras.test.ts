@@ -6,7 +6,6 @@ import { init, RecurError } from "../src/index.js";
 import { loadKeras } from "../src/keras/index.js";
 
 const dir = new URL("./fixtures/tfjs/", import.meta.url);
-const HARD_SIGMOID = ["lstm_hard_sigmoid", "gru_hard_sigmoid"];
 
 interface Ref {
   input: { shape: number[]; data: number[] };
@@ -24,7 +23,7 @@ beforeAll(async () => {
 describe("tfjs layers models match tfjs's outputs", () => {
   const names = readdirSync(dir).filter((f) => f.endsWith(".model.json")).map((f) => f.replace(".model.json", ""));
   it("has the fixtures", () => expect(names.length).toBeGreaterThanOrEqual(14));
-  for (const name of names.filter((n) => !HARD_SIGMOID.includes(n))) {
+  for (const name of names) {
     it(name, () => {
       const ref = JSON.parse(readFileSync(new URL(`${name}.json`, dir), "utf8")) as Ref;
       const model = load(name);
@@ -42,19 +41,28 @@ describe("tfjs layers models match tfjs's outputs", () => {
     });
   }
 
-  for (const name of HARD_SIGMOID) {
-    it(`${name}: tfjs's default hard_sigmoid gate is refused, naming layer and option`, () => {
-      let err: unknown;
-      try {
-        load(name);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(RecurError);
-      expect((err as RecurError).code).toBe("E_UNSUPPORTED");
-      expect((err as RecurError).message).toMatch(/(LSTM|GRU) layer "(lstm|gru)_\w+": recurrent_activation="hard_sigmoid"/);
-    });
-  }
+  it("runs tfjs's default hard_sigmoid gate as tfjs defines it (0.2 x + 0.5), never as a sigmoid", () => {
+    for (const name of ["lstm_hard_sigmoid", "gru_hard_sigmoid"]) {
+      const model = load(name);
+      expect(model.layers.map((l) => l.runs).join("\n")).toContain("[hardSigmoid 0.2x+0.5, tanh");
+      model.dispose();
+    }
+  });
+
+  it("refuses an activation recur's cells do not have, naming layer and option", () => {
+    const json = JSON.parse(readFileSync(new URL("lstm_hard_sigmoid.model.json", dir), "utf8"));
+    const layer = json.modelTopology.config.layers.find((l: { class_name: string }) => l.class_name === "LSTM");
+    layer.config.activation = "selu";
+    let err: unknown;
+    try {
+      loadKeras({ modelJson: json, weights: readFileSync(new URL("lstm_hard_sigmoid.weights.bin", dir)) });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RecurError);
+    expect((err as RecurError).code).toBe("E_UNSUPPORTED");
+    expect((err as RecurError).message).toMatch(/LSTM layer "lstm_\w+": activation="selu"/);
+  });
 
   it("rejects a config missing what Keras always writes with E_FORMAT", () => {
     let err: RecurError | undefined;

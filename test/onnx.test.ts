@@ -111,6 +111,14 @@ describe("recurrent attributes torch.onnx.export never writes (onnx.helper files
     ["helper_lstm_peephole_reverse_lens.onnx", {}, [5, 2, 3]],
     ["helper_lstm_layout0_bidir_lens.onnx", {}, [4, 5, 1]],
     ["helper_rnn_reverse_nobias.onnx", {}, undefined],
+    // Every cell option: the eleven activation functions with alpha / beta, clip, input_forget.
+    ["helper_lstm_clip_hardsigmoid.onnx", {}, undefined],
+    ["helper_lstm_activations_bidir.onnx", {}, undefined],
+    ["helper_lstm_input_forget_peephole_clip.onnx", {}, undefined],
+    ["helper_lstm_softplus_relu_affine.onnx", {}, undefined],
+    ["helper_gru_activations_clip_lbr0.onnx", {}, undefined],
+    ["helper_gru_activations_clip_lbr1.onnx", {}, undefined],
+    ["helper_rnn_activations_clip.onnx", {}, undefined],
     // Longer than the step-by-step limit: the whole-sequence path of a one-direction node.
     ["torch_lstm_1layer.onnx", { T: 20, B: 2 }, undefined],
     ["torch_gru_1layer.onnx", { T: 12, B: 1 }, undefined],
@@ -166,12 +174,17 @@ describe("what recur cannot run fails at load, naming every node", () => {
     expect(err.message).not.toContain('"fine"');
   });
 
-  it("names the node and every attribute recur's cells cannot express yet (clip, activations)", () => {
-    const err = catchError(() => loadOnnx(bytesOf("helper_lstm_clip_hardsigmoid.onnx")));
+  it("names the node and the attribute of an activation outside ONNX's list", () => {
+    const err = catchError(() => loadOnnx(bytesOf("helper_lstm_unknown_activation.onnx")));
     expect(err.code).toBe("E_UNSUPPORTED");
-    expect(err.message).toContain('LSTM node "clipped_lstm"');
-    expect(err.message).toContain("clip=3");
-    expect(err.message).toContain("HardSigmoid");
+    expect(err.message).toContain('LSTM node "odd_lstm"');
+    expect(err.message).toContain("activations: Gelu");
+  });
+
+  it("runs a clipped or hard-sigmoid cell on its own kernel path, and says so", () => {
+    const model = loadOnnx(bytesOf("helper_lstm_clip_hardsigmoid.onnx"));
+    expect(model.nodes.map((n) => n.runs).join("\n")).toContain("activations hardSigmoid, tanh, tanh; clip 3");
+    model.dispose();
   });
 
   it("rejects truncated and corrupt files with E_FORMAT", () => {
@@ -204,7 +217,7 @@ describe("what recur cannot run fails at load, naming every node", () => {
     expect(backendInfo().heapUsedBytes).toBeGreaterThan(before);
     model.dispose();
     expect(backendInfo().heapUsedBytes).toBe(before);
-    catchError(() => loadOnnx(bytesOf("helper_lstm_clip_hardsigmoid.onnx")));
+    catchError(() => loadOnnx(bytesOf("helper_lstm_unknown_activation.onnx")));
     expect(backendInfo().heapUsedBytes).toBe(before);
   });
 
@@ -248,6 +261,7 @@ describe("Silero VAD as @ricky0123/vad-web ships it matches onnxruntime-node fra
 
   for (const [file, n, pairs] of [
     ["silero_vad_v5.onnx", 512, { state: "stateN" }],
+    ["silero_vad_v6.onnx", 512, { state: "stateN" }],
     ["silero_vad_legacy.onnx", 1536, { h: "hn", c: "cn" }],
   ] as const) {
     it(file, async () => {
@@ -307,6 +321,24 @@ describe("fromOnnx: a pure recurrent graph as recur's own trainable classes", ()
     for (let i = 0; i < 5; i++) model.trainStep(batch, opt);
     expect(model.trainStep(batch, opt).loss).toBeLessThan(first);
     again.dispose();
+    model.dispose();
+  });
+
+  it("a bare LSTM node with ONNX cell options becomes an LSTM with the same options, matching onnxruntime", async () => {
+    const { fromOnnx } = await import("../src/onnx/index.js");
+    const { LSTM } = await import("../src/index.js");
+    const bytes = bytesOf("helper_lstm_activations_bidir.onnx");
+    const r = fromOnnx(bytes);
+    expect(r.model).toBeInstanceOf(LSTM);
+    const model = r.model as InstanceType<typeof LSTM>;
+    expect(model.config.cell?.activations.map((fns) => fns.map((f) => f.name))).toEqual([["hardSigmoid", "softsign", "scaledTanh"], ["sigmoid", "leakyRelu", "elu"]]);
+    const x = Float32Array.from({ length: 5 * 3 * 4 }, (_, i) => Math.sin(i * 0.7) * 2);
+    const ref = await ortRun(bytes, { X: { shape: [5, 3, 4], data: x } });
+    // onnxruntime's Y is [T, D, B, H]; recur's rows are [T, B, D * H].
+    const [T, D, B, H] = ref.Y.dims;
+    const want = new Float32Array(T * B * D * H);
+    for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) for (let u = 0; u < H; u++) want[((t * B + b) * D + d) * H + u] = ref.Y.data[((t * D + d) * B + b) * H + u];
+    expectClose({ dtype: "float32", shape: [T, B, D * H], data: model.forward({ shape: [5, 3, 4], data: x }).output.data }, { shape: [T, B, D * H], data: want }, "Y");
     model.dispose();
   });
 

@@ -29,6 +29,7 @@ export enum Field {
   Whn, // reset-before GRU: the n block of W_hh, with b_hn
   Whr, // LSTM projection W_hr packed (0: none)
   Peep, // LSTM peepholes [3][Hp] in the cell's (i, f, o) order (0: none)
+  Cell, // the cell's options, CellWord.Count words (0: PyTorch's activations, no clip)
   HState, // running h [B][Ps]: h0 in, h_T out
   CState, // running c [B][Hp] (LSTM)
   Out, // output rows [T*B][ldo] (this direction's columns)
@@ -88,4 +89,33 @@ export enum Field {
   RState, // R{h} [B][Ps]: R{h0} in, R{h_T} out
   RC, // R{c} [B][Hp] (LSTM)
   Count,
+}
+
+/** The activations a cell may run (ONNX's list for LSTM, GRU and RNN; Keras's hard sigmoid). */
+export enum Activation {
+  Sigmoid = 0,
+  Tanh = 1,
+  Relu = 2,
+  HardSigmoid = 3, // min(max(alpha x + beta, 0), 1)
+  Affine = 4, // alpha x + beta
+  LeakyRelu = 5, // x >= 0 ? x : alpha x
+  ThresholdedRelu = 6, // x > alpha ? x : 0
+  ScaledTanh = 7, // alpha tanh(beta x)
+  Elu = 8, // x >= 0 ? x : alpha (e^x - 1)
+  Softsign = 9, // x / (1 + |x|)
+  Softplus = 10, // log(1 + e^x)
+}
+
+/**
+ * Words of a cell-options block (Field.Cell): for each of the cell's activations f (gates), g
+ * (candidate), h (LSTM cell output) its Activation, alpha and beta (f32); the clip (f32, +inf:
+ * none), applied to every activation's input but h's; input_forget (LSTM: f = 1 - i).
+ */
+export enum CellWord {
+  F = 0,
+  G = 3,
+  H = 6,
+  Clip = 9,
+  InputForget = 10,
+  Count = 12,
 }

@@ -37,6 +37,13 @@
 // each group's gates as [r 8][z 8][n 8]. The reset-before form's step is two halves around its
 // second product: gruResetBeforeForwardRZ (r, z, rh), then gruResetBeforeForwardN (n, h); its
 // backward runs their adjoints in reverse, gruResetBeforeBackwardN then gruResetBeforeBackwardRZ.
+//
+// With cell options (activation.ts: ONNX's activations f, g with alpha and beta, and clip) σ is
+// replaced by f and the candidate's tanh by g, each pre-activation clamped to [-clip, clip]
+// (the candidate's after the reset gate's product); the backward takes f', g' from the outputs.
+// The `...Cell` functions at the end are those paths.
+import { act4, clip4, clipOf, dact4 } from "./activation";
+import { CellWord } from "./descriptor";
 import { dsigmoid4, dtanh4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 } from "../activations";
 import { madd } from "../simd";
 import { at, emit, gateColumn, load4 } from "./common";
@@ -155,6 +162,104 @@ export function gruResetBeforeBackwardRZ(Hp: i32, P: i32, gates: usize, gh: usiz
     const r = v128.load(at(gates, col));
     const d = v128.load(at(drh, u));
     const dR = f32x4.mul(f32x4.mul(d, load4(hPrev, u, P)), dsigmoid4(r));
+    v128.store(at(gates, col), dR);
+    v128.store(at(gh, rcol), dR);
+    v128.store(at(dhPrev, u), f32x4.add(v128.load(at(dhPrev, u)), f32x4.mul(d, r)));
+  }
+}
+
+/** gruForward with the cell options at `cell`. */
+export function gruForwardCell(Hp: i32, H: i32, gates: usize, rec: usize, h: usize, ghn: usize, outRow: usize, cell: usize): void {
+  const clip = clipOf(cell);
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const r = act4(cell, CellWord.F, clip4(f32x4.add(v128.load(at(gates, col)), v128.load(at(rec, col))), clip));
+    const z = act4(cell, CellWord.F, clip4(f32x4.add(v128.load(at(gates, col + 8)), v128.load(at(rec, col + 8))), clip));
+    const gh = v128.load(at(rec, col + 16));
+    const n = act4(cell, CellWord.G, clip4(madd(r, gh, v128.load(at(gates, col + 16))), clip));
+    const hNew = madd(z, f32x4.sub(v128.load(at(h, u)), n), n);
+    v128.store(at(gates, col), r);
+    v128.store(at(gates, col + 8), z);
+    v128.store(at(gates, col + 16), n);
+    if (ghn != 0) v128.store(at(ghn, u), gh);
+    emit(h, outRow, u, H, hNew);
+  }
+}
+
+/** gruBackward with the cell options at `cell`. */
+export function gruBackwardCell(Hp: i32, P: i32, gates: usize, gh: usize, dh: usize, hPrev: usize, ghn: usize, dhPrev: usize, cell: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const r = v128.load(at(gates, col)), z = v128.load(at(gates, col + 8)), n = v128.load(at(gates, col + 16));
+    const hp = load4(hPrev, u, P);
+    const dH = v128.load(at(dh, u));
+    const dN = f32x4.mul(f32x4.mul(dH, f32x4.sub(f32x4.splat(1), z)), dact4(cell, CellWord.G, n));
+    const dZ = f32x4.mul(f32x4.mul(dH, f32x4.sub(hp, n)), dact4(cell, CellWord.F, z));
+    const dR = f32x4.mul(f32x4.mul(dN, v128.load(at(ghn, u))), dact4(cell, CellWord.F, r));
+    v128.store(at(gates, col), dR);
+    v128.store(at(gates, col + 8), dZ);
+    v128.store(at(gates, col + 16), dN);
+    v128.store(at(gh, col), dR);
+    v128.store(at(gh, col + 8), dZ);
+    v128.store(at(gh, col + 16), f32x4.mul(dN, r));
+    v128.store(at(dhPrev, u), f32x4.mul(dH, z));
+  }
+}
+
+/** gruResetBeforeForwardRZ with the cell options at `cell`. */
+export function gruResetBeforeForwardRZCell(Hp: i32, gates: usize, rec: usize, h: usize, rh: usize, rSeq: usize, cell: usize): void {
+  const clip = clipOf(cell);
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const r = act4(cell, CellWord.F, clip4(f32x4.add(v128.load(at(gates, col)), v128.load(at(rec, rcol))), clip));
+    const z = act4(cell, CellWord.F, clip4(f32x4.add(v128.load(at(gates, col + 8)), v128.load(at(rec, rcol + 8))), clip));
+    v128.store(at(gates, col), r);
+    v128.store(at(gates, col + 8), z);
+    v128.store(at(rh, u), f32x4.mul(r, v128.load(at(h, u))));
+    if (rSeq != 0) v128.store(at(rSeq, u), r);
+  }
+}
+
+/** gruResetBeforeForwardN with the cell options at `cell`. */
+export function gruResetBeforeForwardNCell(Hp: i32, H: i32, gates: usize, wrh: usize, h: usize, outRow: usize, cell: usize): void {
+  const clip = clipOf(cell);
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const n = act4(cell, CellWord.G, clip4(f32x4.add(v128.load(at(gates, col + 16)), v128.load(at(wrh, u))), clip));
+    const z = v128.load(at(gates, col + 8));
+    const hNew = madd(z, f32x4.sub(v128.load(at(h, u)), n), n);
+    v128.store(at(gates, col + 16), n);
+    emit(h, outRow, u, H, hNew);
+  }
+}
+
+/** gruResetBeforeBackwardN with the cell options at `cell`. */
+export function gruResetBeforeBackwardNCell(Hp: i32, P: i32, gates: usize, gh: usize, dh: usize, hPrev: usize, dhPrev: usize, cell: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const z = v128.load(at(gates, col + 8)), n = v128.load(at(gates, col + 16));
+    const hp = load4(hPrev, u, P);
+    const dH = v128.load(at(dh, u));
+    const dN = f32x4.mul(f32x4.mul(dH, f32x4.sub(f32x4.splat(1), z)), dact4(cell, CellWord.G, n));
+    const dZ = f32x4.mul(f32x4.mul(dH, f32x4.sub(hp, n)), dact4(cell, CellWord.F, z));
+    v128.store(at(gates, col + 8), dZ);
+    v128.store(at(gates, col + 16), dN);
+    v128.store(at(gh, rcol + 8), dZ);
+    v128.store(at(gh, 2 * Hp + u), dN);
+    v128.store(at(dhPrev, u), f32x4.mul(dH, z));
+  }
+}
+
+/** gruResetBeforeBackwardRZ with the cell options at `cell`. */
+export function gruResetBeforeBackwardRZCell(Hp: i32, P: i32, gates: usize, gh: usize, drh: usize, hPrev: usize, dhPrev: usize, cell: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const r = v128.load(at(gates, col));
+    const d = v128.load(at(drh, u));
+    const dR = f32x4.mul(f32x4.mul(d, load4(hPrev, u, P)), dact4(cell, CellWord.F, r));
     v128.store(at(gates, col), dR);
     v128.store(at(gh, rcol), dR);
     v128.store(at(dhPrev, u), f32x4.add(v128.load(at(dhPrev, u)), f32x4.mul(d, r)));

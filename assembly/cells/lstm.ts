@@ -35,6 +35,15 @@
 // The products (the input projection for every t at once, W_hh h_{t-1} and W_hr m_t at each step,
 // and every product of the backward) are GEMMs in the driver, recurrent.ts; this file holds the
 // element-wise part. A row holds groups of 8 units, each group's gates as [i 8][f 8][g 8][o 8].
+//
+// With cell options (activation.ts: ONNX's activations f, g, h with alpha and beta, clip,
+// input_forget) the same equations run with σ replaced by f, the candidate's tanh by g and
+// tanh(c_t) by h, every gate's pre-activation clamped to [-clip, clip] (not c_t), and with
+// input_forget f_t = 1 - i_t (the forget gate's own weights unused). Their backward replaces
+// σ', tanh' by the derivatives from the outputs; input_forget makes da_f = 0 and
+// da_i = dc ⊙ (g_t - c_{t-1}) ⊙ f'(i). lstmForwardCell and lstmBackwardCell are those paths.
+import { act4, clip4, clipOf, dact4, inputForget } from "./activation";
+import { CellWord } from "./descriptor";
 import { dsigmoid4, dtanh4, one4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 } from "../activations";
 import { madd } from "../simd";
 import { at, emit, gateColumn } from "./common";
@@ -137,6 +146,71 @@ export function lstmPeepholeGradAdd(dpeep: usize, H: i32, Hp: i32, grad: usize):
     store<f32>(at(grad, u), load<f32>(at(grad, u)) + load<f32>(at(dpeep, u)));
     store<f32>(at(grad, 2 * H + u), load<f32>(at(grad, 2 * H + u)) + load<f32>(at(dpeep, Hp + u)));
     store<f32>(at(grad, H + u), load<f32>(at(grad, H + u)) + load<f32>(at(dpeep, 2 * Hp + u)));
+  }
+}
+
+/** lstmForward with the cell options at `cell` (see the top of this file). */
+export function lstmForwardCell(Hp: i32, H: i32, gates: usize, rec: usize, c: usize, peep: usize, cSeq: usize, m: usize, h: usize, outRow: usize, cell: usize): void {
+  const clip = clipOf(cell);
+  const coupled = inputForget(cell);
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 4);
+    const cPrev = v128.load(at(c, u));
+    let ai = f32x4.add(v128.load(at(gates, col)), v128.load(at(rec, col)));
+    let af = f32x4.add(v128.load(at(gates, col + 8)), v128.load(at(rec, col + 8)));
+    const ag = f32x4.add(v128.load(at(gates, col + 16)), v128.load(at(rec, col + 16)));
+    let ao = f32x4.add(v128.load(at(gates, col + 24)), v128.load(at(rec, col + 24)));
+    if (peep != 0) {
+      ai = madd(v128.load(at(peep, u)), cPrev, ai);
+      af = madd(v128.load(at(peep, Hp + u)), cPrev, af);
+    }
+    const i = act4(cell, CellWord.F, clip4(ai, clip));
+    const f = coupled ? f32x4.sub(one4(), i) : act4(cell, CellWord.F, clip4(af, clip));
+    const g = act4(cell, CellWord.G, clip4(ag, clip));
+    const cNew = madd(i, g, f32x4.mul(f, cPrev));
+    if (peep != 0) ao = madd(v128.load(at(peep, 2 * Hp + u)), cNew, ao);
+    const o = act4(cell, CellWord.F, clip4(ao, clip));
+    const mNew = f32x4.mul(o, act4(cell, CellWord.H, cNew));
+    v128.store(at(gates, col), i);
+    v128.store(at(gates, col + 8), f);
+    v128.store(at(gates, col + 16), g);
+    v128.store(at(gates, col + 24), o);
+    v128.store(at(c, u), cNew);
+    if (cSeq != 0) v128.store(at(cSeq, u), cNew);
+    if (m != 0) v128.store(at(m, u), mNew);
+    else emit(h, outRow, u, H, mNew);
+  }
+}
+
+/** lstmBackward with the cell options at `cell` (no clip: a clipped model is not trained). */
+export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize, cell: usize): void {
+  const coupled = inputForget(cell);
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 4);
+    const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8));
+    const g = v128.load(at(gates, col + 16)), o = v128.load(at(gates, col + 24));
+    const ct = v128.load(at(cNow, u)), cp = v128.load(at(cPrev, u));
+    const hc = act4(cell, CellWord.H, ct);
+    const dM = v128.load(at(dm, u));
+    const dO = f32x4.mul(f32x4.mul(dM, hc), dact4(cell, CellWord.F, o));
+    let dC = f32x4.add(v128.load(at(dc, u)), f32x4.mul(f32x4.mul(dM, o), dact4(cell, CellWord.H, hc)));
+    if (peep != 0) dC = f32x4.add(dC, f32x4.mul(dO, v128.load(at(peep, 2 * Hp + u))));
+    const dIn = coupled ? f32x4.sub(g, cp) : g; // c_t = (1 - i) c_{t-1} + i g when coupled
+    const dI = f32x4.mul(f32x4.mul(dC, dIn), dact4(cell, CellWord.F, i));
+    const dF = coupled ? f32x4.splat(0) : f32x4.mul(f32x4.mul(dC, cp), dact4(cell, CellWord.F, f));
+    const dG = f32x4.mul(f32x4.mul(dC, i), dact4(cell, CellWord.G, g));
+    let dCPrev = f32x4.mul(dC, f);
+    if (peep != 0) {
+      dCPrev = f32x4.add(dCPrev, f32x4.add(f32x4.mul(dI, v128.load(at(peep, u))), f32x4.mul(dF, v128.load(at(peep, Hp + u)))));
+      v128.store(at(dpeep, u), f32x4.add(v128.load(at(dpeep, u)), f32x4.mul(dI, cp)));
+      v128.store(at(dpeep, Hp + u), f32x4.add(v128.load(at(dpeep, Hp + u)), f32x4.mul(dF, cp)));
+      v128.store(at(dpeep, 2 * Hp + u), f32x4.add(v128.load(at(dpeep, 2 * Hp + u)), f32x4.mul(dO, ct)));
+    }
+    v128.store(at(dc, u), dCPrev);
+    v128.store(at(gates, col), dI);
+    v128.store(at(gates, col + 8), dF);
+    v128.store(at(gates, col + 16), dG);
+    v128.store(at(gates, col + 24), dO);
   }
 }
 

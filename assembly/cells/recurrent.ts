@@ -22,10 +22,10 @@ import { cPrevRow, field, gateWidth, hPrevRow, lengthOf, ptr, recurrentGateGrads
 import { at, round8, zero } from "./common";
 import { Field, Kind } from "./descriptor";
 import { weightGradients } from "./gradients";
-import { gruBackward, gruForward, gruResetBeforeBackwardN, gruResetBeforeBackwardRZ, gruResetBeforeForwardN, gruResetBeforeForwardRZ } from "./gru";
-import { lstmBackward, lstmForward, lstmPeepholeGradAdd } from "./lstm";
+import { gruBackward, gruBackwardCell, gruForward, gruForwardCell, gruResetBeforeBackwardN, gruResetBeforeBackwardNCell, gruResetBeforeBackwardRZ, gruResetBeforeBackwardRZCell, gruResetBeforeForwardN, gruResetBeforeForwardNCell, gruResetBeforeForwardRZ, gruResetBeforeForwardRZCell } from "./gru";
+import { lstmBackward, lstmBackwardCell, lstmForward, lstmForwardCell, lstmPeepholeGradAdd } from "./lstm";
 import { mrnnFactors, mrnnFactorsBackward, mrnnHidden, mrnnHiddenBackward } from "./mrnn";
-import { rnnBackward, rnnForward } from "./rnn";
+import { rnnBackward, rnnBackwardCell, rnnForward, rnnForwardCell } from "./rnn";
 
 // Threaded binaries: the time loop is split by batch rows (every row's recurrence and gradient
 // chain is independent), one chunk per thread: one fork per call instead of one per step.
@@ -87,12 +87,13 @@ function forwardRows(desc: usize, b0: i32, b1: i32): void {
   const reverse = field(desc, Field.Reverse) != 0;
   const cSeq = ptr(desc, Field.CSeq), aux = ptr(desc, Field.Aux), scratch = ptr(desc, Field.Scratch);
   const whh = ptr(desc, Field.Whh), whr = ptr(desc, Field.Whr), peep = ptr(desc, Field.Peep);
+  const cell = ptr(desc, Field.Cell); // 0: the fused PyTorch cells; else their optioned paths
 
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
     const stepGates = at(gates, t * B * width);
     if (kind == Kind.GruResetBefore) {
-      gruResetBeforeStep(b0, b1, H, t, B, stepGates, rec, hState, whh, ptr(desc, Field.Whn), scratch, out, ldo, lengths, aux);
+      gruResetBeforeStep(b0, b1, H, t, B, stepGates, rec, hState, whh, ptr(desc, Field.Whn), scratch, out, ldo, lengths, aux, cell);
       continue;
     }
     if (kind == Kind.Mrnn) {
@@ -113,9 +114,14 @@ function forwardRows(desc: usize, b0: i32, b1: i32): void {
         const cs = cSeq != 0 ? at(cSeq, (t * B + b) * Hp) : 0;
         // With a projection the cell writes m_t to scratch; h_t = W_hr m_t follows below.
         const m = whr != 0 ? at(scratch, b * Hp) : 0;
-        lstmForward(Hp, H, g, r, at(cState, b * Hp), peep, cs, m, h, outRow);
+        if (cell != 0) lstmForwardCell(Hp, H, g, r, at(cState, b * Hp), peep, cs, m, h, outRow, cell);
+        else lstmForward(Hp, H, g, r, at(cState, b * Hp), peep, cs, m, h, outRow);
       } else if (kind == Kind.Gru) {
-        gruForward(Hp, H, g, r, h, aux != 0 ? at(aux, (t * B + b) * Hp) : 0, outRow);
+        const ghn = aux != 0 ? at(aux, (t * B + b) * Hp) : 0;
+        if (cell != 0) gruForwardCell(Hp, H, g, r, h, ghn, outRow, cell);
+        else gruForward(Hp, H, g, r, h, ghn, outRow);
+      } else if (cell != 0) {
+        rnnForwardCell(Hp, H, g, r, h, outRow, cell);
       } else {
         rnnForward(Hp, H, g, r, h, outRow, kind == Kind.RnnRelu);
       }
@@ -156,13 +162,14 @@ function project(b0: i32, b1: i32, B: i32, H: i32, P: i32, t: i32, m: usize, whr
 // products: [r z] first, then n. whh holds the r and z blocks (2 gates interleaved), whn the n
 // block. Rows b0 .. b1-1; `rec` is this range's part of the product buffer (3 Hp floats per row:
 // room for both products); `rh` holds r_t ⊙ h_{t-1}; `rSeq` (0: none) keeps r_t for the backward.
-function gruResetBeforeStep(b0: i32, b1: i32, H: i32, t: i32, B: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize, rSeq: usize): void {
+function gruResetBeforeStep(b0: i32, b1: i32, H: i32, t: i32, B: i32, g: usize, rec: usize, hState: usize, whh: usize, whn: usize, rh: usize, out: usize, ldo: i32, lengths: usize, rSeq: usize, cell: usize): void {
   const Hp = round8(H);
   const nb = b1 - b0;
   gemm(nb, 2 * Hp, H, at(hState, b0 * Hp), Hp, whh, rec, 2 * Hp, false);
   for (let b = b0; b < b1; b++) {
     const rs = rSeq != 0 ? at(rSeq, (t * B + b) * Hp) : 0;
-    gruResetBeforeForwardRZ(Hp, at(g, b * 3 * Hp), at(rec, (b - b0) * 2 * Hp), at(hState, b * Hp), at(rh, b * Hp), rs);
+    if (cell != 0) gruResetBeforeForwardRZCell(Hp, at(g, b * 3 * Hp), at(rec, (b - b0) * 2 * Hp), at(hState, b * Hp), at(rh, b * Hp), rs, cell);
+    else gruResetBeforeForwardRZ(Hp, at(g, b * 3 * Hp), at(rec, (b - b0) * 2 * Hp), at(hState, b * Hp), at(rh, b * Hp), rs);
   }
   gemm(nb, Hp, H, at(rh, b0 * Hp), Hp, whn, rec, Hp, false);
   for (let b = b0; b < b1; b++) {
@@ -171,7 +178,8 @@ function gruResetBeforeStep(b0: i32, b1: i32, H: i32, t: i32, B: i32, g: usize, 
       zero(outRow, H);
       continue;
     }
-    gruResetBeforeForwardN(Hp, H, at(g, b * 3 * Hp), at(rec, (b - b0) * Hp), at(hState, b * Hp), outRow);
+    if (cell != 0) gruResetBeforeForwardNCell(Hp, H, at(g, b * 3 * Hp), at(rec, (b - b0) * Hp), at(hState, b * Hp), outRow, cell);
+    else gruResetBeforeForwardN(Hp, H, at(g, b * 3 * Hp), at(rec, (b - b0) * Hp), at(hState, b * Hp), outRow);
   }
 }
 
@@ -245,6 +253,7 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
   const gates = ptr(desc, Field.Gates), dGh = recurrentGateGrads(desc);
   const ldo = field(desc, Field.Ldo);
   const cSeq = ptr(desc, Field.CSeq), aux = ptr(desc, Field.Aux), peep = ptr(desc, Field.Peep);
+  const cell = ptr(desc, Field.Cell);
   const dOut = ptr(desc, Field.DOut);
   const dh = ptr(desc, Field.DH), dc = ptr(desc, Field.DC);
   const whr = ptr(desc, Field.WhrRows);
@@ -298,14 +307,18 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
         mrnnHiddenBackward(Hp, at(gRow, width - Hp), at(dht, b * Ps));
         if (!overwrite) zero(dhRow, Ps);
       } else if (kind == Kind.Lstm) {
-        lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep);
+        if (cell != 0) lstmBackwardCell(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, cell);
+        else lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep);
         if (!overwrite) zero(dhRow, Ps);
       } else if (kind == Kind.Gru) {
-        gruBackward(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), at(aux, (t * B + b) * Hp), dhRow);
+        if (cell != 0) gruBackwardCell(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), at(aux, (t * B + b) * Hp), dhRow, cell);
+        else gruBackward(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), at(aux, (t * B + b) * Hp), dhRow);
       } else if (kind == Kind.GruResetBefore) {
-        gruResetBeforeBackwardN(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), dhRow);
+        if (cell != 0) gruResetBeforeBackwardNCell(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), dhRow, cell);
+        else gruResetBeforeBackwardN(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), dhRow);
       } else {
-        rnnBackward(Hp, gRow, at(dht, b * Ps), kind == Kind.RnnRelu);
+        if (cell != 0) rnnBackwardCell(Hp, gRow, at(dht, b * Ps), cell);
+        else rnnBackward(Hp, gRow, at(dht, b * Ps), kind == Kind.RnnRelu);
         if (!overwrite) zero(dhRow, Ps);
       }
     }
@@ -315,7 +328,9 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       gemm(nb, H, Hp, at(stepRows, 2 * Hp), width, ptr(desc, Field.WhnRows), at(drh, b0 * Hp), Hp, false);
       for (let b = b0; b < b1; b++) {
         if (t >= lengthOf(desc, b)) continue;
-        gruResetBeforeBackwardRZ(Hp, P, at(gates, (t * B + b) * width), at(stepRows, (b - b0) * width), at(drh, b * Hp), hPrevRow(desc, t, b), at(dh, b * Ps));
+        const gRow = at(gates, (t * B + b) * width), hRow = at(stepRows, (b - b0) * width);
+        if (cell != 0) gruResetBeforeBackwardRZCell(Hp, P, gRow, hRow, at(drh, b * Hp), hPrevRow(desc, t, b), at(dh, b * Ps), cell);
+        else gruResetBeforeBackwardRZ(Hp, P, gRow, hRow, at(drh, b * Hp), hPrevRow(desc, t, b), at(dh, b * Ps));
       }
       gemm(nb, P, 2 * Hp, stepRows, width, ptr(desc, Field.WhhRows), at(dh, b0 * Ps), Ps, true);
     } else if (kind == Kind.Mrnn) {

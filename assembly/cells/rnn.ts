@@ -15,7 +15,11 @@
 //
 // The products (W_ih x_t for every t at once, W_hh h_{t-1} at each step, and every product of the
 // backward) are GEMMs in the driver, recurrent.ts; this file holds the element-wise part. One
-// gate per unit: unit u's pre-activation is column u of the row. tangent.ts drives the forward mode.
+// gate per unit: unit u's pre-activation is column u of the row. With cell options (activation.ts)
+// the activation is the block's f, its input clamped to [-clip, clip]: rnnForwardCell and
+// rnnBackwardCell (f' from the output). tangent.ts drives the forward mode.
+import { act4, clip4, clipOf, dact4 } from "./activation";
+import { CellWord } from "./descriptor";
 import { dtanh4, relu4, tanhFast4 as tanh4 } from "../activations";
 import { at, emit } from "./common";
 
@@ -41,6 +45,21 @@ export function rnnBackward(Hp: i32, g: usize, dh: usize, relu: bool): void {
     const da = relu ? v128.and(dH, f32x4.gt(h, f32x4.splat(0))) : f32x4.mul(dH, dtanh4(h));
     v128.store(at(g, u), da);
   }
+}
+
+/** rnnForward with the cell options at `cell`. */
+export function rnnForwardCell(Hp: i32, H: i32, g: usize, rec: usize, h: usize, outRow: usize, cell: usize): void {
+  const clip = clipOf(cell);
+  for (let u = 0; u < Hp; u += 4) {
+    const hNew = act4(cell, CellWord.F, clip4(f32x4.add(v128.load(at(g, u)), v128.load(at(rec, u))), clip));
+    v128.store(at(g, u), hNew);
+    emit(h, outRow, u, H, hNew);
+  }
+}
+
+/** rnnBackward with the cell options at `cell`. */
+export function rnnBackwardCell(Hp: i32, g: usize, dh: usize, cell: usize): void {
+  for (let u = 0; u < Hp; u += 4) v128.store(at(g, u), f32x4.mul(v128.load(at(dh, u)), dact4(cell, CellWord.F, v128.load(at(g, u)))));
 }
 
 /**

@@ -3,6 +3,7 @@
 // [in, G*units] with gates i, f, c, o for LSTM and z, r, h for GRU; PyTorch's are [G*units, in]
 // with i, f, g, o and r, z, n).
 import { fail } from "../errors.js";
+import type { CellActivation } from "../models/cell.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
 import { RNN } from "../models/rnn.js";
@@ -94,23 +95,35 @@ interface RecurrentParts {
   kind: "LSTM" | "GRU" | "RNN";
   units: number;
   resetAfter: boolean;
-  nonlinearity: "tanh" | "relu";
+  /** recur's cell functions: [recurrent_activation, activation, activation] (LSTM), [recurrent_activation, activation] (GRU), [activation] (RNN). */
+  activations: CellActivation[];
   returnSequences: boolean;
 }
 
+/**
+ * Keras's activations a cell can run, as recur's. The hard sigmoid is the file's own: Keras 3 made
+ * it relu6(x + 3) / 6, Keras 2 and TensorFlow.js have max(0, min(1, 0.2 x + 0.5)).
+ */
+function cellFunction(name: string, keras3: boolean): CellActivation | undefined {
+  const key = name.toLowerCase().replace(/_/g, "");
+  if (key === "hardsigmoid") return { name: "hardSigmoid", alpha: keras3 ? 1 / 6 : 0.2, beta: 0.5 };
+  if (key === "linear") return { name: "affine", alpha: 1, beta: 0 };
+  if (key === "elu") return { name: "elu", alpha: 1 };
+  return ["tanh", "sigmoid", "relu", "softsign", "softplus"].includes(key) ? (key as CellActivation) : undefined;
+}
+
 /** Checks a recurrent layer's options; every one recur cannot express is named in one error. */
-export function recurrentParts(where: string, layer: LayerConfig): RecurrentParts {
+export function recurrentParts(where: string, layer: LayerConfig, keras3: boolean): RecurrentParts {
   const c = layer.config;
   const kind = KIND[layer.className];
   const problems: string[] = [];
-  const act = String(c.activation ?? "tanh").toLowerCase();
-  const recAct = String(c.recurrent_activation ?? (kind === "RNN" ? "" : "hard_sigmoid")).toLowerCase();
-  if (kind === "RNN") {
-    if (act !== "tanh" && act !== "relu") problems.push(`activation="${act}" (recur's RNN runs tanh or relu)`);
-  } else {
-    if (act !== "tanh") problems.push(`activation="${act}" (recur's ${kind} runs tanh)`);
-    if (recAct !== "sigmoid") problems.push(`recurrent_activation="${recAct}" (recur's ${kind} gates run sigmoid; a hard_sigmoid gate option is not in recur's cells yet)`);
-  }
+  const act = String(c.activation ?? "tanh");
+  // tfjs layers default recurrentActivation to hard_sigmoid (it writes the value into model.json).
+  const recAct = String(c.recurrent_activation ?? "hard_sigmoid");
+  const supported = "tanh, sigmoid, hard_sigmoid, relu, linear, softsign, softplus, elu";
+  const fAct = cellFunction(act, keras3), fRec = cellFunction(recAct, keras3);
+  if (fAct === undefined) problems.push(`activation="${act}" (recur's cells run ${supported})`);
+  if (kind !== "RNN" && fRec === undefined) problems.push(`recurrent_activation="${recAct}" (recur's cells run ${supported})`);
   if (c.go_backwards === true) problems.push("go_backwards=true");
   if (c.stateful === true) problems.push("stateful=true");
   if (c.return_state === true) problems.push("return_state=true");
@@ -119,7 +132,7 @@ export function recurrentParts(where: string, layer: LayerConfig): RecurrentPart
     kind,
     units: Number(c.units),
     resetAfter: c.reset_after === true,
-    nonlinearity: act === "relu" ? "relu" : "tanh",
+    activations: kind === "LSTM" ? [fRec!, fAct!, fAct!] : kind === "GRU" ? [fRec!, fAct!] : [fAct!],
     returnSequences: c.return_sequences === true,
   };
 }
@@ -153,8 +166,8 @@ export function recurrentModel(where: string, p: RecurrentParts, inputSize: numb
     sd[`bias_ih${sfx}`] = biasToTorch(p.kind, bi, U);
     sd[`bias_hh${sfx}`] = biasToTorch(p.kind, bh, U);
   });
-  const common = { inputSize, hiddenSize: U, batchFirst: true, bidirectional: directions.length === 2 };
-  const model = p.kind === "LSTM" ? new LSTM(common) : p.kind === "GRU" ? new GRU({ ...common, resetAfter }) : new RNN({ ...common, nonlinearity: p.nonlinearity });
+  const common = { inputSize, hiddenSize: U, batchFirst: true, bidirectional: directions.length === 2, activations: p.activations };
+  const model = p.kind === "LSTM" ? new LSTM(common) : p.kind === "GRU" ? new GRU({ ...common, resetAfter }) : new RNN(common);
   try {
     model.loadStateDict(sd);
   } catch (e) {

@@ -83,6 +83,9 @@ export class KerasModel {
   private readonly tokenInput: boolean;
   private disposed = false;
 
+  // Keras 3 changed the hard sigmoid (layers.ts).
+  private readonly keras3: boolean;
+
   /** @internal Use `loadKeras`. */
   constructor(
     topology: unknown,
@@ -98,6 +101,7 @@ export class KerasModel {
     } else if (top.className === "Model" || top.className === "Functional") rawLayers = chainOf(top.config);
     else fail("E_UNSUPPORTED", `loadKeras: a ${top.className || "model without class_name"} model (recur loads Sequential models and functional models that are one chain of layers)`);
     const layers = rawLayers.map(unwrap);
+    this.keras3 = Number(/^Keras (\d+)/.exec(format)?.[1] ?? 0) >= 3;
     // Input size from the first layer's batch_input_shape / batch_shape / build_config.
     let features = 0;
     let tokens = false;
@@ -270,7 +274,7 @@ export class KerasModel {
           }
           if (problems.length > 0) fail("E_UNSUPPORTED", `${where}: ${problems.join("; ")}`);
         }
-        const p = recurrentParts(where, inner);
+        const p = recurrentParts(where, inner, this.keras3);
         if (features <= 0) fail("E_UNSUPPORTED", `${where}: input size unknown`);
         const ws = weights(name);
         const perDirection = bidirectional ? ws.length / 2 : ws.length;
@@ -278,7 +282,8 @@ export class KerasModel {
         const model = recurrentModel(where, p, features, dirs);
         const U = p.units;
         const outF = bidirectional && merge === "concat" ? 2 * U : U;
-        const kindName = p.kind === "RNN" ? `RNN (${p.nonlinearity})` : p.kind === "GRU" ? `GRU (${(model.config as { resetAfter: boolean }).resetAfter ? "reset after" : "reset before"})` : "LSTM";
+        const fns = p.activations.map((f) => (typeof f === "string" ? f : `${f.name}${f.name === "hardSigmoid" ? ` ${+f.alpha!.toFixed(4)}x+${f.beta}` : ""}`)).join(", ");
+        const kindName = `${p.kind === "GRU" ? `GRU (${(model.config as { resetAfter: boolean }).resetAfter ? "reset after" : "reset before"})` : p.kind} [${fns}]`;
         return {
           info: info(`recur ${kindName}${bidirectional ? `, bidirectional, merge ${merge}` : ""}: fused Wasm kernel`),
           outFeatures: outF,

@@ -1,5 +1,7 @@
 /** The options and structure of RNN, LSTM, GRU and MRNN models. */
+import { fail } from "../errors.js";
 import { boolean, integer, objectArgument, oneOf } from "../validate.js";
+import { cellConfig, cellOptionsOf, type CellActivation, type CellConfig } from "./cell.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
 
 /** Options shared by RNN, LSTM and GRU; names and defaults follow torch.nn. */
@@ -23,6 +25,21 @@ export interface RecurrentOptions {
    * each gate block of weight_hh is a random orthogonal matrix. Default "uniform".
    */
   init?: "uniform" | "orthogonal";
+  /**
+   * The cell's functions, replacing PyTorch's: LSTM [gates, candidate, cell output] (default
+   * ["sigmoid", "tanh", "tanh"]), GRU [gates, candidate] (["sigmoid", "tanh"]), RNN [activation]
+   * (the nonlinearity); a bidirectional model may list the reverse direction's after the forward
+   * one's. ONNX's `activations` (with `activation_alpha` / `activation_beta`) and Keras's
+   * `recurrent_activation` / `activation`, e.g. `["hardSigmoid", "tanh", "tanh"]` for a tfjs LSTM.
+   * Trained like PyTorch's cells (each derivative from the function's output). Default PyTorch's.
+   */
+  activations?: CellActivation[];
+  /**
+   * ONNX's cell clip: every gate and candidate pre-activation is clamped to [-clip, clip] before
+   * its function (not the LSTM's cell state). Inference only: a clipped model refuses
+   * forwardTrain. Default none.
+   */
+  clip?: number;
 }
 
 /** A recurrent model's complete configuration: its options with every default filled in. */
@@ -51,6 +68,8 @@ export interface RecurrentConfig {
   resetAfter: boolean;
   /** MRNN only: factors F of the input-dependent transition (0 for the other cells). */
   factorSize: number;
+  /** The cell's functions, clip and LSTM input_forget when they are not PyTorch's (undefined: PyTorch's cell). */
+  cell?: CellConfig;
 }
 
 /** Validates sizes common to all recurrent models and fills the defaults. */
@@ -69,6 +88,7 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
     peepholes: false,
     resetAfter: true,
     factorSize: 0,
+    cell: mode === "MRNN" ? noCellOptions(o) : cellConfig(mode, o.bidirectional === true ? 2 : 1, o as RecurrentOptions & { inputForget?: unknown }),
   };
 }
 
@@ -87,11 +107,11 @@ export function modelSpecOf(c: RecurrentConfig): { type: string; config: Record<
     batchFirst: c.batchFirst,
     bidirectional: c.bidirectional,
   };
-  if (c.mode === "RNN") config.nonlinearity = c.nonlinearity;
+  if (c.mode === "RNN" && c.cell === undefined) config.nonlinearity = c.nonlinearity;
   if (c.mode === "LSTM") Object.assign(config, { projSize: c.projSize, peepholes: c.peepholes });
   if (c.mode === "GRU") config.resetAfter = c.resetAfter;
   if (c.mode === "MRNN") config.factorSize = c.factorSize;
-  return { type: c.mode, config };
+  return { type: c.mode, config: { ...config, ...cellOptionsOf(c.cell) } };
 }
 
 /** A model's sizes as the kernels see them (H_out = P; padded widths Hp, Ps). */
@@ -119,6 +139,7 @@ export interface Dims {
   bias: boolean;
   projSize: number;
   peepholes: boolean;
+  cell: CellConfig | undefined;
 }
 
 export function dimsOf(c: RecurrentConfig): Dims {
@@ -142,6 +163,7 @@ export function dimsOf(c: RecurrentConfig): Dims {
     bias: c.bias,
     projSize: c.projSize,
     peepholes: c.peepholes,
+    cell: c.cell,
   };
 }
 
@@ -153,4 +175,12 @@ export function layerInputSize(d: Dims, l: number): number {
 /** The parameter-name suffix of layer l, direction dir (PyTorch's `_l0`, `_l1_reverse`, ...). */
 export function paramSuffix(l: number, dir: number): string {
   return `_l${l}${dir === 1 ? "_reverse" : ""}`;
+}
+
+// The MRNN has one fixed cell: the options of the others are refused, not ignored.
+function noCellOptions(o: RecurrentOptions): undefined {
+  for (const key of ["activations", "clip", "inputForget"]) {
+    if ((o as unknown as Record<string, unknown>)[key] !== undefined) fail("E_VALUE", `MRNN: ${key} is not an MRNN option`);
+  }
+  return undefined;
 }

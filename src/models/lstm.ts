@@ -12,6 +12,8 @@ export interface LSTMOptions extends RecurrentOptions {
    * (i, o, f). PyTorch has no peepholes. Default false.
    */
   peepholes?: boolean;
+  /** ONNX's input_forget: the forget gate is 1 - i (its own weights unused). Default false. */
+  inputForget?: boolean;
 }
 
 /** Long short-term memory with torch.nn.LSTM semantics (gate order i, f, g, o). */

@@ -9,7 +9,8 @@ import type { Runtime } from "../runtime.js";
 import { createRng } from "../random.js";
 import { numel } from "../tensor.js";
 import { layerInputSize, paramSuffix, type Dims } from "./config.js";
-import { Kind } from "./descriptor.js";
+import { cellWords } from "./cell.js";
+import { CellWord, Kind } from "./descriptor.js";
 import { fillOrthogonal, fillUniform } from "./init.js";
 
 /** Byte addresses of one layer-direction's packed forward weights (0: the model has none). */
@@ -19,9 +20,11 @@ export interface LayerPack {
   whn: number;
   whr: number;
   peep: number;
+  /** The cell-options block (assembly/cells/activation.ts), 0 for PyTorch's cell. */
+  cell: number;
 }
 
-const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep"] as const;
+const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep", "cell"] as const;
 
 /** Parameter names, shapes and offsets in state-dict order, and the bytes they take. */
 function paramLayout(d: Dims): { specs: ParamSpec[]; bytes: number } {
@@ -93,8 +96,9 @@ export class RecurrentParams {
           whn: mrnn ? k.packedGatesSize(F, H, 1) : before ? k.packedGatesSize(P, H, 1) : 0,
           whr: d.projSize > 0 ? k.packedSize(H, P) : 0,
           peep: d.peepholes ? 3 * d.Hp : 0,
+          cell: d.cell ? CellWord.Count : 0,
         };
-        const pack: LayerPack = { wih: -1, whh: -1, whn: -1, whr: -1, peep: -1 };
+        const pack: LayerPack = { wih: -1, whh: -1, whn: -1, whr: -1, peep: -1, cell: -1 };
         for (const key of PACK_KEYS) {
           pack[key] = sizes[key] > 0 ? total : -1;
           if (sizes[key] > 0) total += align64(sizes[key] * 4);
@@ -108,6 +112,7 @@ export class RecurrentParams {
     for (const r of relative) {
       const pack = {} as LayerPack;
       for (const key of PACK_KEYS) pack[key] = r[key] < 0 ? 0 : this.block + r[key];
+      if (d.cell) rt.heap.i32(pack.cell, CellWord.Count).set(cellWords(d.cell, this.packs.length % d.D));
       this.packs.push(pack);
     }
   }

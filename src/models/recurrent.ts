@@ -12,11 +12,14 @@ import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer } from "../validate.js";
 import { Bptt } from "./bptt.js";
+import { untrainable } from "./cell.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
 import { Kind } from "./descriptor.js";
 import { RecurrentParams } from "./params.js";
+import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
 import { Tangent } from "./tangent.js";
+import { checkLengths, gradData } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
 export { baseConfig, type RecurrentConfig, type RecurrentOptions } from "./config.js";
@@ -89,6 +92,8 @@ export abstract class RecurrentModel implements Trainable {
   // The last layout of the inference and the training workspace (reused while it fits).
   private readonly layouts: { workspace?: Workspace; train?: Workspace } = {};
   private disposed = false;
+  private stepper: Stepper | undefined;
+  private stepResult: { output: Tensor; state: StreamState } | undefined;
 
   protected constructor(config: RecurrentConfig, options: RecurrentOptions) {
     const { seed, init } = initOptions(config.mode, options);
@@ -186,22 +191,35 @@ export abstract class RecurrentModel implements Trainable {
     this.checkAlive();
     const cfg = this.config;
     if (cfg.bidirectional) fail("E_UNSUPPORTED", "step: a bidirectional model needs the whole sequence; use forward()");
-    checkTensor(xt, "step: xt");
     if (!(state instanceof StreamState)) fail("E_TYPE", "step: state must come from initialState() (or StreamState.concat)");
     const B = state.batch;
-    checkTensor(xt, "step: xt", xt.shape.length === 3 ? [1, B, cfg.inputSize] : [B, cfg.inputSize]);
+    const I = cfg.inputSize;
+    // The usual case checked without allocating; anything else gets the full checks' messages.
+    const s = xt?.shape;
+    const fits = xt?.data instanceof Float32Array && xt.data.length === B * I && (s.length === 3 ? s[0] === 1 && s[1] === B && s[2] === I : s.length === 2 && s[0] === B && s[1] === I);
+    if (!fits) {
+      checkTensor(xt, "step: xt");
+      checkTensor(xt, "step: xt", xt.shape.length === 3 ? [1, B, I] : [B, I]);
+    }
     // Shapes only: the values are this model's own results (or zeros) unless the caller wrote them.
-    this.checkStates(state.h, state.c, B, false, "step", false);
-    const P = this.d.P;
+    const { L, P, H } = this.d;
+    const statesFit = state.h.data instanceof Float32Array && state.h.data.length === L * B * P && (this.d.kind !== Kind.Lstm || (state.c?.data instanceof Float32Array && state.c.data.length === L * B * H));
+    if (!statesFit) this.checkStates(state.h, state.c, B, false, "step", false);
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== B * P)) {
       fail("E_SHAPE", `step: out must be a Float32Array of ${B * P} values (B * H_out)`);
     }
-    const call: Call = { T: 1, B, unbatched: false, lengths: undefined, h0: state.h, c0: state.c };
-    const { ws, last } = this.run({ shape: [1, B, cfg.inputSize], data: xt.data }, call, false, false);
+    const ws = this.reserve(1, B, false);
+    this.stepper ??= new Stepper(this.rt, this.d, this.params.packs);
     const output = out ?? new Float32Array(B * P);
-    output.set(this.rt.heap.f32(last, B * P));
-    this.readStates(ws, call, { h: state.h.data, c: state.c?.data });
-    return { output: { shape: [1, B, P], data: output }, state };
+    this.stepper.step(ws, B, xt.data, state.h.data, state.c?.data, output);
+    // With the caller's `out`, the result object is reused too: its parts are the caller's arrays.
+    if (out === undefined) return { output: { shape: [1, B, P], data: output }, state };
+    const r = (this.stepResult ??= { output: { shape: [1, B, P], data: output }, state });
+    r.output.shape[1] = B;
+    r.output.shape[2] = P;
+    r.output.data = output;
+    r.state = state;
+    return r;
   }
 
   /** Returns this model's Wasm memory (parameters, gradients, workspaces). Using the model afterwards throws. */
@@ -230,6 +248,8 @@ export abstract class RecurrentModel implements Trainable {
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): TrainForwardResult {
     this.checkAlive();
     const call = this.checkCall(x, options, "forwardTrain");
+    const why = untrainable(this.config.cell);
+    if (why !== undefined) fail("E_UNSUPPORTED", `forwardTrain: this ${this.config.mode} cannot be trained: ${why}`);
     this.trainer(); // the gradient block exists before the workspace (allocation order as before)
     const { ws, last } = this.run(x, call, true);
     this.trained = { ...call, ws };
@@ -471,24 +491,4 @@ export abstract class RecurrentModel implements Trainable {
   private checkAlive(): void {
     if (this.disposed) fail("E_STATE", `${this.config.mode}: the model was disposed`);
   }
-}
-
-function checkLengths(lengths: ArrayLike<number>, T: number, B: number, where: string): Int32Array {
-  if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
-    fail("E_TYPE", `${where}: lengths must be an array of integers`);
-  }
-  if (lengths.length !== B) fail("E_SHAPE", `${where}: lengths has ${lengths.length} entries, the batch has ${B}`);
-  const out = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    const v = lengths[b];
-    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${v}`);
-    out[b] = v;
-  }
-  return out;
-}
-
-// An upstream gradient's data after checking its shape (undefined when not given).
-function gradData(t: Tensor | undefined, name: string, shape: number[]): Float32Array | undefined {
-  if (t === undefined) return undefined;
-  return checkTensor(t, name, shape).data;
 }

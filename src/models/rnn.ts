@@ -1,3 +1,4 @@
+import { fail } from "../errors.js";
 import { oneOf } from "../validate.js";
 import { baseConfig, type RecurrentOptions } from "./config.js";
 import { RecurrentModel } from "./recurrent.js";
@@ -11,6 +12,11 @@ export interface RNNOptions extends RecurrentOptions {
 export class RNN extends RecurrentModel {
   constructor(options: RNNOptions) {
     const cfg = baseConfig("RNN", options);
-    super({ ...cfg, nonlinearity: oneOf("RNN", "nonlinearity", options.nonlinearity, ["tanh", "relu"] as const, "tanh") }, options);
+    let nonlinearity = oneOf("RNN", "nonlinearity", options.nonlinearity, ["tanh", "relu"] as const, "tanh");
+    if (options.activations !== undefined && options.nonlinearity !== undefined) fail("E_VALUE", "RNN: give nonlinearity or activations, not both");
+    // activations ["relu"] without a clip is PyTorch's relu RNN: the fused cell.
+    const relu = cfg.cell?.clip === undefined && cfg.cell?.activations.every((fns) => fns[0].name === "relu");
+    if (relu) nonlinearity = "relu";
+    super({ ...cfg, nonlinearity, cell: relu ? undefined : cfg.cell }, options);
   }
 }

@@ -23,6 +23,7 @@ interface TangentPack {
 
 /** Why forward mode does not support a model, or undefined when it does. */
 export function tangentUnsupported(d: Dims): string | undefined {
+  if (d.cell !== undefined) return "cell options (activations, clip, inputForget)";
   if (d.kind === Kind.GruResetBefore) return "a GRU with the reset gate before the product (resetAfter: false)";
   if (d.peepholes) return "an LSTM with peepholes";
   if (d.projSize > 0) return "an LSTM with a projection (projSize)";

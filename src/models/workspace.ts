@@ -65,7 +65,12 @@ function hasAux(d: Dims): boolean {
  * steps then compute no layout at all.
  */
 export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B: number, training: boolean, previous?: Workspace): Workspace {
+  // Apart from the layout below: its closures would make every call allocate their context.
   if (previous !== undefined && previous.T === T && previous.B === B && previous.training === training && blocks.get(slot) === previous.base) return previous;
+  return layoutWorkspace(blocks, slot, d, T, B, training);
+}
+
+function layoutWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B: number, training: boolean): Workspace {
   const { Hp, Ps, P, width, gw, Fp } = d;
   const I = d.inputSize;
   const LD = d.L * d.D;
@@ -120,7 +125,6 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
   const { T, B } = ws;
   const ld = l * d.D + dir;
   const TB = T * B;
-  const cache = (region: number, present: boolean): number => (ws.training && present ? region + ld * TB * d.Hp * 4 : 0);
   desc[Field.Kind] = d.kind;
   desc[Field.T] = T;
   desc[Field.B] = B;
@@ -134,6 +138,7 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
   desc[Field.Whn] = d.kind === Kind.Mrnn ? 0 : pack.whn;
   desc[Field.Whr] = pack.whr;
   desc[Field.Peep] = pack.peep;
+  desc[Field.Cell] = pack.cell;
   desc[Field.HState] = ws.h + ld * B * d.Ps * 4;
   desc[Field.CState] = ws.c + ld * B * d.Hp * 4;
   desc[Field.Out] = layerOut(ws, l) + dir * d.P * 4;
@@ -142,8 +147,9 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
   desc[Field.Reverse] = dir;
   desc[Field.Gates] = ws.gates + (ws.training ? ld * TB * d.gw * 4 : 0);
   desc[Field.Rec] = ws.rec;
-  desc[Field.CSeq] = cache(ws.cseq, d.kind === Kind.Lstm);
-  desc[Field.Aux] = cache(ws.aux, hasAux(d));
+  // Per-step caches for the backward (training only; no closure here: this runs on every step).
+  desc[Field.CSeq] = ws.training && d.kind === Kind.Lstm ? ws.cseq + ld * TB * d.Hp * 4 : 0;
+  desc[Field.Aux] = ws.training && hasAux(d) ? ws.aux + ld * TB * d.Hp * 4 : 0;
   desc[Field.Scratch] = ws.scratch;
   desc[Field.F] = d.F;
   desc[Field.Whf] = d.kind === Kind.Mrnn ? pack.whn : 0;
@@ -155,8 +161,7 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
  * Runs every layer and direction over the input rows and states already in `ws`; returns the
  * address of the last layer's output rows.
  */
-export function runForward(rt: Runtime, d: Dims, packs: LayerPack[], ws: Workspace, hasLengths: boolean): number {
-  const desc = rt.heap.i32(ws.desc, Field.Count);
+export function runForward(rt: Runtime, d: Dims, packs: LayerPack[], ws: Workspace, hasLengths: boolean, desc = rt.heap.i32(ws.desc, Field.Count)): number {
   for (let l = 0; l < d.L; l++) {
     for (let dir = 0; dir < d.D; dir++) {
       describeForward(desc, d, packs[l * d.D + dir], ws, l, dir, hasLengths);

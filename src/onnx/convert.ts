@@ -83,7 +83,7 @@ export function fromOnnx(bytes: Uint8Array): FromOnnxResult {
       s.hiddenSize !== first.hiddenSize ? "hidden sizes differ" :
       s.direction !== first.direction ? "directions differ" :
       s.direction === "reverse" ? "a reverse-only direction" :
-      s.resetAfter !== first.resetAfter || s.nonlinearity !== first.nonlinearity || s.peepholes !== first.peepholes ? "cell options differ" :
+      s.resetAfter !== first.resetAfter || s.peepholes !== first.peepholes || JSON.stringify([s.activations, s.clip, s.inputForget]) !== JSON.stringify([first.activations, first.clip, first.inputForget]) ? "cell options differ" :
       l > 0 && s.inputSize !== D * first.hiddenSize ? `layer ${l} reads ${s.inputSize} features, not the ${D * first.hiddenSize} of the layer below` : "";
     if (why) fail("E_UNSUPPORTED", `fromOnnx: ${recurrent[l].opType} node "${recurrent[l].name}": ${why}`);
   }
@@ -137,8 +137,10 @@ export function fromOnnx(bytes: Uint8Array): FromOnnxResult {
               numLayers: specs.length,
               bidirectional: D === 2,
               resetAfter: first.resetAfter,
-              nonlinearity: first.nonlinearity,
               peepholes: first.peepholes,
+              activations: first.activations,
+              clip: first.clip,
+              inputForget: kind === "LSTM" ? first.inputForget : undefined,
               outputSize: headW ? headW.shape[0] : D * H,
               outputs: c.outputs,
             });
@@ -219,6 +221,13 @@ function check(reference: OnnxModel, model: SequenceModel | RecurrentModel, batc
   let data = mine.data;
   if (batchFirst && mine.shape.length === 3) data = swap(data, T, B, mine.shape[2]);
   if (mine.shape.length === 2 && mine.shape[0] === T * B) data = batchFirst ? swap(data, T, B, mine.shape[1]) : data;
+  // A bare recurrent node's Y is [T, D, B, H] (layout 0): recur's rows are [T, B, D * H].
+  if (ref.shape.length === 4 && !batchFirst && ref.dtype === "float32") {
+    const [t, d, b, h] = ref.shape;
+    const rows = new Float32Array(ref.data.length);
+    for (let i = 0; i < t; i++) for (let j = 0; j < d; j++) for (let k = 0; k < b; k++) for (let u = 0; u < h; u++) rows[((i * b + k) * d + j) * h + u] = Number(ref.data[((i * d + j) * b + k) * h + u]);
+    ref = { dtype: "float32", shape: [t, b, d * h], data: rows };
+  }
   if (ref.data.length !== data.length) return Infinity;
   let worst = 0;
   for (let i = 0; i < data.length; i++) worst = Math.max(worst, Math.abs(Number(ref.data[i]) - data[i]));

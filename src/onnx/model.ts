@@ -135,7 +135,7 @@ export class OnnxModel {
     if (feed === undefined) fail("E_KEY", `OnnxModel.run: input "${name}" is not fed (inputs: ${this.inputs.map((i) => i.name).join(", ")})`);
     if (typeof feed !== "object" || feed === null || !Array.isArray(feed.shape)) fail("E_TYPE", `OnnxModel.run: input "${name}" must be a tensor { shape, data }`);
     const shape = feed.shape;
-    for (const d of shape) if (!Number.isInteger(d) || d < 0) fail("E_SHAPE", `OnnxModel.run: input "${name}" has shape [${shape.join(", ")}]`);
+    for (let i = 0; i < shape.length; i++) if (!Number.isInteger(shape[i]) || shape[i] < 0) fail("E_SHAPE", `OnnxModel.run: input "${name}" has shape [${shape.join(", ")}]`);
     const n = numel(shape);
     const data = feed.data;
     const want = f.dtype;
@@ -156,14 +156,16 @@ export class OnnxModel {
     const declared = f.info.shape;
     if (declared !== undefined) {
       if (declared.length !== shape.length) fail("E_SHAPE", `OnnxModel.run: input "${name}" must have rank ${declared.length} ([${describeDims(declared)!.map((d) => d ?? "?").join(", ")}]), got [${shape.join(", ")}]`);
-      declared.forEach((d, i) => {
+      // A plain loop: a callback here would allocate its closure on every run.
+      for (let i = 0; i < declared.length; i++) {
+        const d = declared[i];
         if (d.value !== undefined && d.value > 0 && shape[i] !== d.value) fail("E_SHAPE", `OnnxModel.run: input "${name}" dimension ${i} must be ${d.value}, got ${shape[i]} (shape [${shape.join(", ")}])`);
         if (d.param) {
           const seen = symbols.get(d.param);
           if (seen !== undefined && seen !== shape[i]) fail("E_SHAPE", `OnnxModel.run: dimension "${d.param}" is ${seen} in one input and ${shape[i]} in input "${name}"`);
           symbols.set(d.param, shape[i]);
         }
-      });
+      }
     }
     const v = f.value;
     if (int32ForInt64) {
@@ -256,6 +258,9 @@ export class OnnxStream {
       if (k in this.state) fail("E_KEY", `OnnxStream.step: "${k}" is state, which the stream feeds itself`);
       this.feeds[k] = feeds[k];
     }
+    // Inputs of an earlier step not fed now are dropped (deleting every key after each step
+    // instead would turn the feeds object into a dictionary, which allocates on every step).
+    for (const k in this.feeds) if (!(k in feeds) && !(k in this.state)) delete this.feeds[k];
     const out = this.model.run(this.feeds);
     for (const { input, output } of this.pairs) {
       const s = this.state[input];
@@ -271,7 +276,6 @@ export class OnnxStream {
         if (!same) s.shape = [...o.shape];
       }
     }
-    for (const k in feeds) delete this.feeds[k];
     return out;
   }
 

@@ -87,6 +87,7 @@ export class HessianFree implements BatchOptimizer {
     const c = model.rnn.config;
     if (c.mode === "LSTM" && (c.peepholes || c.projSize > 0)) fail("E_UNSUPPORTED", "HessianFree: LSTMs with peepholes or a projection have no forward mode yet");
     if (c.mode === "GRU" && !c.resetAfter) fail("E_UNSUPPORTED", "HessianFree: reset-before GRUs (resetAfter: false) have no forward mode yet");
+    if (c.cell !== undefined) fail("E_UNSUPPORTED", "HessianFree: cells with options (activations, clip, inputForget) have no forward mode");
     if (model.options.trainableInitialState) fail("E_UNSUPPORTED", "HessianFree: a trainable initial state is not supported");
     const o = {
       damping: options.damping ?? 1,

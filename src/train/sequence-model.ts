@@ -29,7 +29,8 @@ const IGNORE = -100;
 export class SequenceModel implements Trainable {
   /** The options, every default filled in. */
   readonly options: Readonly<
-    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits">> & {
+    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "activations" | "clip" | "inputForget">> &
+    Pick<SequenceModelOptions, "activations" | "clip" | "inputForget"> & {
       /** Features per step (real-valued input). */
       inputSize?: number;
       /** Token ids per step (embedded input). */
@@ -63,6 +64,7 @@ export class SequenceModel implements Trainable {
     if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${String(lossLastSteps)}`);
     if (lossLastSteps > 0 && outputs !== "sequence") fail("E_VALUE", `SequenceModel: lossLastSteps needs outputs "sequence" (outputs "last" already has one target per sequence)`);
     const lossUnits = options.lossUnits === undefined ? undefined : checkLossUnits(options.lossUnits, options.outputSize, loss);
+    if (options.inputForget !== undefined && cell !== "LSTM") fail("E_VALUE", `SequenceModel: inputForget is an LSTM option (cell is ${cell})`);
     const conditionSize = options.conditionSize ?? 0;
     if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
     const seed = options.seed ?? 0;
@@ -81,6 +83,9 @@ export class SequenceModel implements Trainable {
       resetAfter: options.resetAfter ?? true,
       nonlinearity: options.nonlinearity ?? "tanh",
       factorSize: options.factorSize ?? 0,
+      activations: options.activations,
+      clip: options.clip,
+      inputForget: options.inputForget,
       outputSize: options.outputSize,
       outputs,
       loss,
@@ -91,19 +96,19 @@ export class SequenceModel implements Trainable {
     });
     const o = this.options;
     const stepFeatures = (o.vocabSize !== undefined ? embeddingDim : o.inputSize!) + conditionSize;
-    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1 };
+    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, activations: o.activations, clip: o.clip };
     const built: { dispose(): void }[] = [];
     try {
       this.embedding = o.vocabSize !== undefined ? new Embedding({ numEmbeddings: o.vocabSize, embeddingDim, seed }) : undefined;
       if (this.embedding) built.push(this.embedding);
       this.rnn =
         cell === "LSTM"
-          ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes })
+          ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes, inputForget: o.inputForget })
           : cell === "GRU"
             ? new GRU({ ...common, resetAfter: o.resetAfter })
             : cell === "MRNN"
               ? new MRNN({ ...common, factorSize: o.factorSize })
-              : new RNN({ ...common, nonlinearity: o.nonlinearity });
+              : new RNN({ ...common, nonlinearity: o.activations === undefined ? o.nonlinearity : undefined });
       built.push(this.rnn);
       const features = this.rnn.directions * this.rnn.outputSize;
       this.head = new Linear({ inFeatures: features, outFeatures: o.outputSize, seed: seed + 2 });

@@ -1,4 +1,5 @@
 /** The options, batches and results of SequenceModel (sequence-model.ts). */
+import type { CellActivation } from "../models/cell.js";
 import type { Tensor } from "../tensor.js";
 
 /** Integer ids with a shape, e.g. tokens [T, B] or class labels [B]. */
@@ -40,6 +41,12 @@ export interface SequenceModelOptions {
   nonlinearity?: "tanh" | "relu";
   /** MRNN only (required there): factors of the input-dependent transition, see MRNNOptions. */
   factorSize?: number;
+  /** The cell's functions, see RecurrentOptions.activations. Default PyTorch's. */
+  activations?: CellActivation[];
+  /** ONNX's cell clip, see RecurrentOptions.clip (such a model is not trainable). Default none. */
+  clip?: number;
+  /** LSTM only: ONNX's input_forget (f = 1 - i). Default false. */
+  inputForget?: boolean;
   /** Features of the Linear head: classes for cross-entropy, targets for MSE. */
   outputSize: number;
   /** "sequence": a prediction at every step; "last": one per sequence, from the final state. Default "sequence". */

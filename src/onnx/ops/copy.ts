@@ -118,7 +118,9 @@ export function concat(ctx: BuildContext): Op {
       shape[ax] = 0;
       for (const p of parts) {
         if (p.dtype !== first.dtype) fail("E_TYPE", `${ctx.label}: inputs have types ${first.dtype} and ${p.dtype}`);
-        if (p.shape.length !== r || p.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
+        let fits = p.shape.length === r;
+        for (let i = 0; fits && i < r; i++) fits = i === ax || p.shape[i] === first.shape[i]; // no callback: no closure per run
+        if (!fits) {
           fail("E_SHAPE", `${ctx.label}: cannot concatenate ${shapeStr(first.shape)} and ${shapeStr(p.shape)} along axis ${a}`);
         }
         shape[ax] += p.shape[ax];

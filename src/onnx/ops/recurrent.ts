@@ -3,6 +3,7 @@
 // with the gates reordered. A one-step call (streaming) goes through `step`, which writes into
 // the node's own output arrays; longer sequences through `forward`, one Wasm call per direction.
 import { fail, RecurError } from "../../errors.js";
+import { ONNX_ACTIVATIONS, type CellActivationSpec } from "../../models/cell.js";
 import { GRU } from "../../models/gru.js";
 import { LSTM } from "../../models/lstm.js";
 import { RNN } from "../../models/rnn.js";
@@ -27,6 +28,12 @@ const STEP_LIMIT = 8;
 export const TORCH_FROM_ONNX: Record<RecurrentKind, number[]> = { LSTM: [0, 2, 3, 1], GRU: [1, 0, 2], RNN: [0] };
 const GATES: Record<RecurrentKind, number> = { LSTM: 4, GRU: 3, RNN: 1 };
 const DEFAULT_ACTIVATIONS: Record<RecurrentKind, string[]> = { LSTM: ["sigmoid", "tanh", "tanh"], GRU: ["sigmoid", "tanh"], RNN: ["tanh"] };
+// Which activations read alpha / beta from activation_alpha / activation_beta (in the order of
+// the activations, each taking the next value), and their values when the lists run out: as
+// onnxruntime reads them (its defaults, not the standalone operators': 0 for Affine, ScaledTanh
+// and ThresholdedRelu).
+const USES: Record<string, [boolean, boolean]> = { affine: [true, true], leakyrelu: [true, false], thresholdedrelu: [true, false], scaledtanh: [true, true], hardsigmoid: [true, true], elu: [true, false] };
+const FALLBACK: Record<string, [number, number]> = { leakyrelu: [0.01, 0], hardsigmoid: [0.2, 0.5], elu: [1, 0] };
 
 /** Reorders the G row blocks of [G*H, cols] (or [G*H]) from ONNX to PyTorch gate order. */
 export function onnxToTorchGates(kind: RecurrentKind, src: Float32Array, H: number, cols: number): Float32Array {
@@ -43,8 +50,11 @@ export interface RecurrentSpec {
   direction: "forward" | "reverse" | "bidirectional";
   layout: 0 | 1;
   resetAfter: boolean;
-  nonlinearity: "tanh" | "relu";
   peepholes: boolean;
+  /** The cell's functions per direction, flattened (forward first); clip; LSTM input_forget. */
+  activations: CellActivationSpec[] | undefined;
+  clip: number | undefined;
+  inputForget: boolean;
   /** PyTorch-named parameters of a one-layer model (suffix _l0 and _l0_reverse). */
   stateDict: Record<string, Tensor>;
 }
@@ -61,16 +71,31 @@ export function recurrentSpec(kind: RecurrentKind, ctx: BuildContext): Recurrent
   const D = direction === "bidirectional" ? 2 : 1;
   const layout = a.int("layout", 0);
   if (layout !== 0 && layout !== 1) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label}: layout ${layout}`);
-  if (a.has("clip")) problems.push(`clip=${a.float("clip", 0)} (cell clipping)`);
-  if (kind === "LSTM" && a.int("input_forget", 0) !== 0) problems.push("input_forget=1 (coupled input and forget gates)");
-  let nonlinearity: "tanh" | "relu" = "tanh";
-  const acts = a.strings("activations")?.map((s) => s.toLowerCase());
+  let clip: number | undefined;
+  if (a.has("clip")) {
+    clip = a.float("clip", 0);
+    if (!(clip > 0)) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label}: clip ${clip} (must be positive)`);
+  }
+  const inputForget = kind === "LSTM" && a.int("input_forget", 0) !== 0;
+  let activations: CellActivationSpec[] | undefined;
+  const acts = a.strings("activations");
   if (acts !== undefined) {
-    const dflt = DEFAULT_ACTIVATIONS[kind];
-    if (acts.length !== dflt.length * D) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label}: ${acts.length} activations for ${D} direction(s), expected ${dflt.length * D}`);
-    if (kind === "RNN" && acts.every((x) => x === "relu")) nonlinearity = "relu";
-    else if (!acts.every((x, i) => x === dflt[i % dflt.length])) {
-      problems.push(`activations=[${a.strings("activations")!.join(", ")}] (recur's ${kind} runs ${kind === "RNN" ? "Tanh or Relu" : dflt.map((s) => s[0].toUpperCase() + s.slice(1)).join(", ")})`);
+    const n = DEFAULT_ACTIVATIONS[kind].length;
+    // onnxruntime also accepts one direction's list for both directions.
+    if (acts.length !== n * D && acts.length !== n) fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label}: ${acts.length} activations for ${D} direction(s), expected ${n * D}`);
+    const alphas = a.floats("activation_alpha") ?? [], betas = a.floats("activation_beta") ?? [];
+    let ai = 0, bi = 0;
+    activations = [];
+    for (const raw of acts) {
+      const key = raw.toLowerCase();
+      const name = ONNX_ACTIVATIONS[key];
+      if (name === undefined) {
+        problems.push(`activations: ${raw} (recur runs ${Object.keys(ONNX_ACTIVATIONS).join(", ")})`);
+        continue;
+      }
+      const [useA, useB] = USES[key] ?? [false, false];
+      const [fa, fb] = FALLBACK[key] ?? [0, 0];
+      activations.push({ name, alpha: useA ? (ai < alphas.length ? alphas[ai++] : fa) : 0, beta: useB ? (bi < betas.length ? betas[bi++] : fb) : 0 });
     }
   }
   const W = ctx.constant(1), R = ctx.constant(2), B = ctx.has(3) ? ctx.constant(3) : undefined, P = kind === "LSTM" && ctx.has(7) ? ctx.constant(7) : undefined;
@@ -108,8 +133,10 @@ export function recurrentSpec(kind: RecurrentKind, ctx: BuildContext): Recurrent
     direction,
     layout: layout as 0 | 1,
     resetAfter: kind === "GRU" ? a.int("linear_before_reset", 0) === 1 : true,
-    nonlinearity,
     peepholes,
+    activations,
+    clip,
+    inputForget,
     stateDict: sd,
   };
 }
@@ -121,6 +148,8 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
 /** A recur model built from a spec (one layer; batchFirst for layout 1). */
 export function modelFromSpec(spec: RecurrentSpec, options: { batchFirst?: boolean; numLayers?: number } = {}): RecurrentModel {
   const common = {
+    activations: spec.activations,
+    clip: spec.clip,
     numLayers: options.numLayers ?? 1,
     inputSize: spec.inputSize,
     hiddenSize: spec.hiddenSize,
@@ -128,7 +157,7 @@ export function modelFromSpec(spec: RecurrentSpec, options: { batchFirst?: boole
     batchFirst: options.batchFirst ?? spec.layout === 1,
   };
   const model =
-    spec.kind === "LSTM" ? new LSTM({ ...common, peepholes: spec.peepholes }) : spec.kind === "GRU" ? new GRU({ ...common, resetAfter: spec.resetAfter }) : new RNN({ ...common, nonlinearity: spec.nonlinearity });
+    spec.kind === "LSTM" ? new LSTM({ ...common, peepholes: spec.peepholes, inputForget: spec.inputForget }) : spec.kind === "GRU" ? new GRU({ ...common, resetAfter: spec.resetAfter }) : new RNN(common);
   try {
     model.loadStateDict(spec.stateDict);
   } catch (e) {
@@ -175,7 +204,7 @@ function recurrent(kind: RecurrentKind): OpFactory {
 
     return {
       outs,
-      kernel: `${yBatchMajor.has(ctx.node) ? "(Transpose of Y folded in) " : ""}recur ${kind}${kind === "GRU" ? (spec.resetAfter ? " (reset after)" : " (reset before)") : ""}${spec.peepholes ? " with peepholes" : ""}, ${spec.direction}: fused Wasm kernel`,
+      kernel: `${yBatchMajor.has(ctx.node) ? "(Transpose of Y folded in) " : ""}recur ${kind}${kind === "GRU" ? (spec.resetAfter ? " (reset after)" : " (reset before)") : ""}${spec.peepholes ? " with peepholes" : ""}${cellNote(spec)}, ${spec.direction}: fused Wasm kernel`,
       dispose: () => model.dispose(),
       run(ins) {
         const X = ins[0]!;
@@ -300,6 +329,15 @@ function recurrent(kind: RecurrentKind): OpFactory {
       },
     };
   };
+}
+
+/** The cell options of a spec as `recur info` shows them ("" for PyTorch's cell). */
+function cellNote(spec: RecurrentSpec): string {
+  const parts: string[] = [];
+  if (spec.activations) parts.push(`activations ${spec.activations.map((f) => f.name).join(", ")}`);
+  if (spec.clip !== undefined) parts.push(`clip ${spec.clip}`);
+  if (spec.inputForget) parts.push("input_forget");
+  return parts.length ? ` (${parts.join("; ")})` : "";
 }
 
 /** Reverses each sequence in time within its length (rows past a length stay as they are). */
