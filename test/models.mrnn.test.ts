@@ -107,6 +107,7 @@ describe("MRNN against the float64 reference", () => {
       expect(() => new MRNN({ ...base, factorSize } as never)).toThrow(/factorSize/);
     }
     expect(() => new MRNN({ ...base, factorSize: 0 })).toThrow(RecurError);
+    expect(() => new MRNN({ ...base, factorSize: 2, clip: 3 })).toThrow(/clip is not an MRNN option/);
     const model = new MRNN({ ...base, factorSize: 2 });
     const lstm = new LSTM(base);
     const before = model.stateDict();
