@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
 import { init, SequenceModel } from "../dist/index.js";
+import { gaussNewtonProduct } from "../dist/hessian-free/index.js";
 
 function host() {
   let avx512 = "unknown";
@@ -39,7 +40,7 @@ export async function run(options = {}) {
       model.lossAndGrad(batch);
     });
     bench.add(`${cell} G v`, () => {
-      model.gaussNewtonProduct(batch, v, { out });
+      gaussNewtonProduct(model, batch, v, { out });
     });
     await bench.run();
     const [grad, gv] = bench.tasks.map((t) => {

@@ -10,7 +10,7 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 // Raised from 420 / 142 kB for the cells' options path (ONNX / Keras activations, clip,
 // input_forget: +6 kB of Wasm per binary) and the allocation-free step: 431.9 / 147.7 kB; then
 // for the MRNN, the forward-mode (tangent) kernels and recur-nn/hessian-free.
-const LIBRARY_CEILING = { bytes: 455_000, gzip: 156_000 };
+const LIBRARY_CEILING = { bytes: 462_000, gzip: 158_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.

@@ -18,7 +18,7 @@ import { Kind } from "./descriptor.js";
 import { RecurrentParams } from "./params.js";
 import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
-import { Tangent } from "./tangent.js";
+import type { TangentContext } from "./tangent.js";
 import { checkLengths, gradData } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
@@ -87,7 +87,6 @@ export abstract class RecurrentModel implements Trainable {
   private readonly blocks: WasmBlocks;
   private readonly params: RecurrentParams;
   private bptt: Bptt | undefined;
-  private tangent: Tangent | undefined;
   private trained: (Call & { ws: Workspace }) | undefined;
   // The last layout of the inference and the training workspace (reused while it fits).
   private readonly layouts: { workspace?: Workspace; train?: Workspace } = {};
@@ -228,7 +227,6 @@ export abstract class RecurrentModel implements Trainable {
     this.disposed = true;
     this.blocks.dispose();
     this.bptt = undefined;
-    this.tangent = undefined;
     this.trained = undefined;
   }
 
@@ -308,44 +306,26 @@ export abstract class RecurrentModel implements Trainable {
   }
 
   /**
-   * Forward mode (R-operator) through the last forwardTrain(), before its backward(): the
-   * derivative of the results along a parameter direction `direction` (floats in the layout of
-   * parameterRegions()[0]) and an input tangent `input` (shaped like the input; default zeros),
-   * the initial states held fixed. Supports every cell but peephole or projecting LSTMs and
-   * reset-before GRUs (E_UNSUPPORTED).
+   * What forward mode (recur-nn/hessian-free's forwardTangent) needs of the last forwardTrain().
+   * @internal
    */
-  forwardTangent(
-    direction: Float32Array,
-    options: { input?: Tensor } = {},
-  ): {
-    /** R{output}, shaped like forwardTrain's output. */
-    output: Tensor;
-    /** R{hN}, [numLayers*D, B, H_out]. */
-    hN: Tensor;
-  } {
+  tangentContext(): TangentContext {
     this.checkAlive();
     const run = this.trained;
     if (!run) fail("E_STATE", "forwardTangent: call forwardTrain() first (and backward() after)");
-    this.tangent ??= new Tangent(this.rt, this.d, this.params, this.blocks);
-    const d = this.d;
-    if (!(direction instanceof Float32Array) || direction.length !== this.params.bytes / 4) {
-      fail("E_SHAPE", `forwardTangent: direction must be a Float32Array of ${this.params.bytes / 4} floats (parameterRegions()[0].floats)`);
-    }
-    const { T, B } = run;
-    let dx: Float32Array | undefined;
-    if (options.input !== undefined) {
-      const data = checkTensor(options.input, "forwardTangent: input", this.outputShape(run, d.inputSize)).data;
-      dx = new Float32Array(T * B * d.inputSize);
-      copySequence(data, dx, B, T, d.inputSize, this.batchFirst(run));
-    }
-    const heap = this.rt.heap;
-    heap.f32(this.tangent.direction, direction.length).set(direction);
-    const r = this.tangent.run(run.ws, run.lengths !== undefined, dx);
-    const out = new Float32Array(T * B * d.width);
-    copySequence(heap.f32(r.output, T * B * d.width), out, T, B, d.width, this.batchFirst(run));
-    const LD = d.L * d.D;
-    const hN = readPadded(heap.f32(r.hN, LD * B * d.Ps), LD * B, d.P, d.Ps);
-    return { output: { shape: this.outputShape(run, d.width), data: out }, hN: { shape: this.stateShape(run, d.P), data: hN } };
+    return {
+      rt: this.rt,
+      d: this.d,
+      params: this.params,
+      blocks: this.blocks,
+      ws: run.ws,
+      T: run.T,
+      B: run.B,
+      hasLengths: run.lengths !== undefined,
+      batchFirst: this.batchFirst(run),
+      outputShape: (n) => this.outputShape(run, n),
+      stateShape: (n) => this.stateShape(run, n),
+    };
   }
 
   /** A copy of every parameter's accumulated gradient, under its state-dict name. */

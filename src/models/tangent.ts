@@ -11,7 +11,69 @@ import type { Runtime } from "../runtime.js";
 import { layerInputSize, paramSuffix, type Dims } from "./config.js";
 import { Field, Kind } from "./descriptor.js";
 import type { RecurrentParams } from "./params.js";
-import { describeForward, type Workspace } from "./workspace.js";
+import { checkTensor, type Tensor } from "../tensor.js";
+import { copySequence, describeForward, readPadded, type Workspace } from "./workspace.js";
+
+/** What forwardTangent needs of a recurrent model's last training forward (RecurrentModel.tangentContext). @internal */
+export interface TangentContext {
+  rt: Runtime;
+  d: Dims;
+  params: RecurrentParams;
+  blocks: WasmBlocks;
+  ws: Workspace;
+  T: number;
+  B: number;
+  hasLengths: boolean;
+  batchFirst: boolean;
+  outputShape: (n: number) => number[];
+  stateShape: (n: number) => number[];
+}
+
+// The forward-mode state of each model (its packed direction), made on first use.
+const tangents = new WeakMap<RecurrentParams, Tangent>();
+
+/**
+ * Forward mode (R-operator) through a recurrent model's last forwardTrain(), before its
+ * backward(): the derivative of the results along a parameter direction `direction` (floats in
+ * the layout of parameterRegions()[0]) and an input tangent `input` (shaped like the input;
+ * default zeros), the initial states held fixed. Supports every cell but peephole or projecting
+ * LSTMs, reset-before GRUs and cells with options (E_UNSUPPORTED).
+ */
+export function forwardTangent(
+  model: { tangentContext(): TangentContext },
+  direction: Float32Array,
+  options: { input?: Tensor } = {},
+): {
+  /** R{output}, shaped like forwardTrain's output. */
+  output: Tensor;
+  /** R{hN}, [numLayers*D, B, H_out]. */
+  hN: Tensor;
+} {
+  const c = model.tangentContext();
+  const { d, T, B } = c;
+  let tangent = tangents.get(c.params);
+  if (!tangent) {
+    tangent = new Tangent(c.rt, d, c.params, c.blocks);
+    tangents.set(c.params, tangent);
+  }
+  if (!(direction instanceof Float32Array) || direction.length !== c.params.bytes / 4) {
+    fail("E_SHAPE", `forwardTangent: direction must be a Float32Array of ${c.params.bytes / 4} floats (parameterRegions()[0].floats)`);
+  }
+  let dx: Float32Array | undefined;
+  if (options.input !== undefined) {
+    const data = checkTensor(options.input, "forwardTangent: input", c.outputShape(d.inputSize)).data;
+    dx = new Float32Array(T * B * d.inputSize);
+    copySequence(data, dx, B, T, d.inputSize, c.batchFirst);
+  }
+  const heap = c.rt.heap;
+  heap.f32(tangent.direction, direction.length).set(direction);
+  const r = tangent.run(c.ws, c.hasLengths, dx);
+  const out = new Float32Array(T * B * d.width);
+  copySequence(heap.f32(r.output, T * B * d.width), out, T, B, d.width, c.batchFirst);
+  const LD = d.L * d.D;
+  const hN = readPadded(heap.f32(r.hN, LD * B * d.Ps), LD * B, d.P, d.Ps);
+  return { output: { shape: c.outputShape(d.width), data: out }, hN: { shape: c.stateShape(d.P), data: hN } };
+}
 
 interface TangentPack {
   vih: number;
@@ -30,7 +92,7 @@ export function tangentUnsupported(d: Dims): string | undefined {
   return undefined;
 }
 
-export class Tangent {
+class Tangent {
   /** Address of the direction V, in the layout of the parameters. */
   readonly direction: number;
   private readonly packs: TangentPack[] = [];

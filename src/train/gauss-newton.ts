@@ -8,6 +8,7 @@
  */
 import { fail } from "../errors.js";
 import { Linear } from "../layers/linear.js";
+import { forwardTangent } from "../models/tangent.js";
 import { runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import type { Embedding } from "../layers/embedding.js";
@@ -28,7 +29,7 @@ interface Model {
   zeroGrad(): void;
 }
 
-/** What SequenceModel hands over: its checked inputs and views of its internals. */
+/** What SequenceModel hands over: its checked inputs and views of its internals. @internal */
 export interface GaussNewtonParts {
   model: Model;
   x: Tensor;
@@ -53,7 +54,30 @@ function regionOffsets(regions: ParameterRegion[]): number[] {
   return out;
 }
 
-export function gaussNewtonProduct(parts: GaussNewtonParts, batch: SequenceBatch, v: Float32Array, options: { out?: Float32Array; hiddenDamping?: number }): { loss: number; product: Float32Array } {
+/**
+ * The Gauss-Newton product G v = Jᵀ H_L J v of a SequenceModel on the batch (J: the Jacobian of
+ * the head's outputs in every parameter; H_L: the loss's Hessian in those outputs), exactly: a
+ * forward-mode pass, then backpropagation. `v` and the product are flat over
+ * model.parameterRegions(), in order. `hiddenDamping` adds that multiple of J_hᵀ J_h v for the
+ * last layer's hidden states (structural damping). Overwrites the model's gradients. HessianFree
+ * uses it.
+ */
+export function gaussNewtonProduct(
+  model: { curvatureParts(batch: SequenceBatch): GaussNewtonParts },
+  batch: SequenceBatch,
+  v: Float32Array,
+  options: { out?: Float32Array; hiddenDamping?: number } = {},
+): {
+  /** The batch's loss. */
+  loss: number;
+  /** G v (`options.out` when given). */
+  product: Float32Array;
+} {
+  const parts = model.curvatureParts(batch);
+  return productOf(parts, batch, v, options);
+}
+
+function productOf(parts: GaussNewtonParts, batch: SequenceBatch, v: Float32Array, options: { out?: Float32Array; hiddenDamping?: number }): { loss: number; product: Float32Array } {
   const { model, x, T, B, states } = parts;
   const o = model.options;
   const { heap } = runtime();
@@ -79,7 +103,7 @@ export function gaussNewtonProduct(parts: GaussNewtonParts, batch: SequenceBatch
     for (let row = 0; row < T * B; row++) data.set(vE.subarray(ids[row] * E, ids[row] * E + E), row * I);
     rdx = { shape: [T, B, I], data };
   }
-  const rt = rnn.forwardTangent(slice(k0), { input: rdx });
+  const rt = forwardTangent(rnn, slice(k0), { input: rdx });
   const feats = parts.headInput(r);
   const rFeats = parts.headInput(rt);
   // R{z} = R{feats} Wᵀ + feats V_Wᵀ + V_b: the head's forward on R{feats} less its bias, plus a

@@ -1,7 +1,7 @@
 /**
  * Hessian-free optimisation (Martens, ICML 2010; Martens and Sutskever, ICML 2011): each update
  * minimises the damped Gauss-Newton model q(p) = gᵀp + ½ pᵀ(G + λI)p of the loss with
- * preconditioned conjugate gradient, G v computed exactly (SequenceModel.gaussNewtonProduct).
+ * preconditioned conjugate gradient, G v computed exactly (gaussNewtonProduct).
  *
  *   1. g on the batch (in groups of sequences whose squared contributions give the diagonal
  *      preconditioner M = (diag(Σ_k g_k²) + λ)^ξ);
@@ -18,6 +18,7 @@ import { fail, RecurError } from "../errors.js";
 import { runtime } from "../runtime.js";
 import { sliceBatch } from "./batch-slice.js";
 import { conjugateGradient } from "./cg.js";
+import { gaussNewtonProduct } from "./gauss-newton.js";
 import type { BatchOptimizer } from "./fit.js";
 import { SequenceModel, type SequenceBatch } from "./sequence-model.js";
 
@@ -177,7 +178,7 @@ export class HessianFree implements BatchOptimizer {
     const Gv = new Float32Array(theta.length);
     const mu = o.structuralDamping * lambda;
     const apply = (v: Float32Array, out: Float32Array): void => {
-      model.gaussNewtonProduct(curvature!, v, { out: Gv, hiddenDamping: mu });
+      gaussNewtonProduct(model, curvature!, v, { out: Gv, hiddenDamping: mu });
       evaluations += cFraction;
       for (let i = 0; i < out.length; i++) out[i] = Gv[i] + lambda * v[i];
     };

@@ -15,7 +15,7 @@ import type { ParameterRegion, Trainable } from "./module.js";
 import type { Optimizer } from "./optimizers.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 import { checkLossUnits, describeShape, headInput, headLoss, lastToHN, type MaskedTargets } from "./sequence-targets.js";
-import { gaussNewtonProduct } from "./gauss-newton.js";
+import type { GaussNewtonParts } from "./gauss-newton.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 
@@ -274,30 +274,18 @@ export class SequenceModel implements Trainable {
   }
 
   /**
-   * The Gauss-Newton product G v = Jᵀ H_L J v on the batch (J: the Jacobian of the head's outputs
-   * in every parameter; H_L: the loss's Hessian in those outputs), exactly: a forward-mode pass,
-   * then backpropagation. `v` and the product are flat over parameterRegions(), in order.
-   * `hiddenDamping` adds that multiple of J_hᵀ J_h v for the last layer's hidden states
-   * (structural damping). Overwrites the gradients; returns the batch's loss. HessianFree uses it.
+   * The checked inputs of a batch and views of the internals, for curvature products
+   * (recur-nn/hessian-free's gaussNewtonProduct).
+   * @internal
    */
-  gaussNewtonProduct(
-    batch: SequenceBatch,
-    v: Float32Array,
-    options: { out?: Float32Array; hiddenDamping?: number } = {},
-  ): {
-    /** The batch's loss. */
-    loss: number;
-    /** G v (`options.out` when given). */
-    product: Float32Array;
-  } {
+  curvatureParts(batch: SequenceBatch): GaussNewtonParts {
     this.checkAlive();
     if (this.initial) fail("E_UNSUPPORTED", "gaussNewtonProduct: a trainable initial state is not supported");
     const { x, T, B } = this.stepInputs(batch, true);
     if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
     const targets = this.checkTarget(batch.target, T, B, batch.lengths);
     const states = this.initialStates(batch, B);
-    const parts = { model: this, x, T, B, states, targets, headInput: (r: { output?: Tensor; hN: Tensor }) => this.headInput(r, T, B), lastToHN: (d: Tensor) => this.lastToHN(d, B) };
-    return gaussNewtonProduct(parts, batch, v, options);
+    return { model: this, x, T, B, states, targets, headInput: (r: { output?: Tensor; hN: Tensor }) => this.headInput(r, T, B), lastToHN: (d: Tensor) => this.lastToHN(d, B) };
   }
 
   /**
