@@ -21,3 +21,4 @@ export { sumSquaresF64, maxAbsF32, scaleInPlace, clampInPlace } from "./clip";
 export { crossEntropyRows, mseLoss } from "./loss";
 export { addColumnSums, embeddingForward, embeddingBackward } from "./layers";
 export { threadControlSize, setThreadPool, workerMain, threadSpinProbe } from "./threads";
+export { attentionPack, attentionForward, attentionBackward } from "./cells/attention";

@@ -32,6 +32,7 @@ export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type S
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
 export { crossEntropy, mse, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
+export { type SequenceBeamOptions, type Hypothesis } from "./train/sequence-beam.js";
 export { fit, type BatchOptimizer, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
 export { readSafetensors, writeSafetensors, type StoredTensor, type ReadSafetensorsOptions, type SafetensorsContents } from "./io/safetensors.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel, type ModelTypes, type ModelType, type LoadedModel, type ModelFactory } from "./io/model-file.js";

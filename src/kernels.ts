@@ -54,6 +54,10 @@ export interface Kernels {
   unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
   recurrentBackward(desc: number): void;
   recurrentTangent(desc: number): void;
+  // Soft attention decoder (assembly/cells/attention.ts): descriptor layout in src/attention/layout.ts.
+  attentionPack(desc: number): void;
+  attentionForward(desc: number): void;
+  attentionBackward(desc: number): void;
   // Training: optimizers (assembly/optimizers.ts), clipping (assembly/clip.ts), losses
   // (assembly/loss.ts), dense layers (assembly/layers.ts).
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, weightDecay: number, momentum: number, oneMinusDampening: number, nesterov: number, first: number, sign: number): void;

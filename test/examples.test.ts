@@ -70,6 +70,16 @@ describe.concurrent("examples", () => {
     expect(r.unseen).toBeGreaterThan(0.5);
   });
 
+  it("attention-captioning: captions held-out MNIST canvases word by word and draws where it looked", async () => {
+    const r = await run("attention-captioning.js", "--out", "captions");
+    expect(r.heldOut).toBe(200);
+    expect(r.exactCaption).toBeGreaterThan(0.3); // chance: below 0.001
+    expect(r.wordAccuracy).toBeGreaterThan(0.55);
+    expect(r.svgs).toHaveLength(2);
+    const svg = readFileSync(join(dir, r.svgs[0]), "utf8");
+    expect(svg.match(/class="attention"/g)!.length).toBeGreaterThanOrEqual(24 * 2);
+  });
+
   it("esn-mackey-glass: forecasts freely and plots it", async () => {
     const r = await run("esn-mackey-glass.js", "--out", "mg.svg");
     expect(r.nrmse100).toBeLessThan(0.1);

@@ -8,9 +8,10 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 // Every entry point together with both binaries: not a page anyone loads, so not held to the
 // budget; this ceiling only stops the package from growing unnoticed. Lower it as it shrinks.
 // Raised from 420 / 142 kB for the cells' options path (ONNX / Keras activations, clip,
-// input_forget: +6 kB of Wasm per binary) and the allocation-free step: 431.9 / 147.7 kB; then
-// for the MRNN, the forward-mode (tangent) kernels and recur-nn/hessian-free.
-const LIBRARY_CEILING = { bytes: 462_000, gzip: 158_000 };
+// input_forget: +6 kB of Wasm per binary) and the allocation-free step, for recur-nn/attention
+// (~23 kB: its entry and the attention kernels in both binaries), and for the MRNN, the
+// forward-mode (tangent) kernels and recur-nn/hessian-free.
+const LIBRARY_CEILING = { bytes: 490_000, gzip: 168_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.

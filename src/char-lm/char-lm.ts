@@ -175,6 +175,20 @@ export interface CharLMSampleOptions {
   seed?: number;
 }
 
+/** Options of `CharLM.beamSearch`. */
+export interface CharLMBeamOptions {
+  /** Most characters to generate. */
+  length: number;
+  /** Hypotheses kept at every step. Default 4. */
+  width?: number;
+  /** α of the length normalisation (log p / n^α). Default 1. */
+  lengthNormalization?: number;
+  /** Text fed first. Default as in `sample`. */
+  prime?: string;
+  /** A character that ends the text (kept in it), e.g. "\n". Default: none. */
+  stop?: string;
+}
+
 /** A character-level language model: Embedding -> RNN/LSTM/GRU/MRNN -> Linear over a CharVocab. */
 export class CharLM {
   /** The characters the model reads and writes. */
@@ -372,6 +386,21 @@ export class CharLM {
       seed: options.seed ?? 0,
     });
     return this.vocab.decode(ids);
+  }
+
+  /** The most probable continuation beam search finds (without the prime). */
+  beamSearch(options: CharLMBeamOptions): string {
+    const prime = options.prime ?? (this.vocab.has("\n") ? "\n" : this.vocab.chars[0]);
+    if (prime.length === 0) fail("E_VALUE", "CharLM.beamSearch: prime must not be empty");
+    if (options.stop !== undefined && (options.stop.length !== 1 || !this.vocab.has(options.stop))) fail("E_VALUE", `CharLM.beamSearch: stop must be one character of the vocabulary, got ${JSON.stringify(options.stop)}`);
+    const [best] = this.model.beamSearch({
+      prime: this.vocab.encode(prime),
+      length: options.length,
+      width: options.width,
+      lengthNormalization: options.lengthNormalization,
+      end: options.stop === undefined ? undefined : this.vocab.encode(options.stop)[0],
+    });
+    return this.vocab.decode(best.tokens);
   }
 
   /** Number of trainable parameters. */

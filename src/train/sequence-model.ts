@@ -9,6 +9,7 @@ import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
 import { InitialState } from "./initial-state.js";
 import { sampleLogits } from "./sampling.js";
+import { sequenceBeamSearch, type Hypothesis, type SequenceBeamOptions } from "./sequence-beam.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
 import type { ParameterRegion, Trainable } from "./module.js";
@@ -348,6 +349,12 @@ export class SequenceModel implements Trainable {
       if (i + 1 < options.length) logits = feed(token);
     }
     return out;
+  }
+
+  /** Beam search after `prime` (width, length normalisation, end token): the hypotheses, best first. */
+  beamSearch(options: SequenceBeamOptions): Hypothesis[] {
+    this.checkAlive();
+    return sequenceBeamSearch(this, (s) => this.initial?.fill(s), options);
   }
 
   /** Frees the Wasm memory of every part. */

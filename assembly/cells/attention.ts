@@ -1,0 +1,317 @@
+// Soft attention decoder (Bahdanau et al. 2015; Xu et al. 2015, "Show, Attend and Tell"): a GRU
+// (gru.ts, reset after) that at every output step looks at L annotation vectors a_1..a_L (D each)
+// of its batch row. Notation of test/reference/attention64.ts, the float64 reference the tests check
+// this file against:
+//
+//   forward, once per sequence
+//   k_i = W_a a_i + b_a                                  keys [B][L][A]: one GEMM over all B*L rows
+//   forward, step t = 0 .. T-1 (h_{-1} = h0, y_{-1} the start token given by the caller)
+//   q_t = U_a h_{t-1}                                     one GEMM over the batch
+//   s_ti = tanh(k_i + q_t),  e_ti = v·s_ti               additive score
+//   α_t = softmax over the unmasked i of e_t              masked i get α_ti = 0
+//   z_t = Σ_i α_ti a_i                                    context
+//   x_t = [E y_{t-1}; z_t]                                embedding and context feed the GRU
+//   h_t = GRU(x_t, h_{t-1})                               gru.ts's equations
+//   logits_t = W_out [E y_{t-1}; z_t; h_t] + b_out        one GEMM over all T*B rows after the loop
+//
+//   optional doubly stochastic regulariser (Xu et al. 4.2.1), per row: R = λ' Σ_i (1 - Σ_t α_ti)²
+//
+//   backward, given dlogits (all steps)
+//   dfeat = dlogits W_out                                 [dE y; dz; dh] of every step at once
+//   step t = T-1 .. 0:
+//     dh_t = dfeat_h + (what step t+1 sent back)
+//     GRU backward (gru.ts): gate gradients, dh_{t-1} = dh_t ⊙ z + W_hhᵀ dgh, dx_t = W_ihᵀ da
+//     dz_t = dfeat_z + dx_t's context part
+//     dα_ti = dz_t·a_i - 2λ' (1 - Σ_t' α_t'i)
+//     de_ti = α_ti (dα_ti - Σ_j α_tj dα_tj)                softmax adjoint (zero where masked)
+//     da_i += α_ti dz_t,   dv += Σ_i de_ti s_ti
+//     dp_ti = de_ti v ⊙ (1 - s_ti²),  dk_i += dp_ti,  dq_t = Σ_i dp_ti
+//     dh_{t-1} += U_aᵀ dq_t
+//   after the loop, as products over all steps: dW_out, dW_ih, dW_hh, dU_a = Σ_t dq_t h_{t-1}ᵀ,
+//   dW_a = Σ_i dk_i a_iᵀ, db_a, da_i += W_aᵀ dk_i, dE rows, the biases.
+//
+// The attention width A is padded to Ap (whole groups of 8): the padding columns of the keys, the
+// queries and v are zero, so they add nothing. Row r of the decoder reads annotation row r / K
+// (K > 1: beam search, K hypotheses of one source share its annotations and keys).
+// TypeScript writes the descriptor (src/attention/layout.ts mirrors Field) and owns every buffer.
+import { tanhFast4 as tanh4 } from "../activations";
+import { gemm, gemmTN } from "../gemm/dispatch";
+import { packB, packBT } from "../gemm/pack";
+import { madd } from "../simd";
+import { at, load4, round8, zero } from "./common";
+import { gruBackward, gruForward } from "./gru";
+import { packGateRows, packGates, unpackGateRowsAdd } from "./layout";
+
+export enum Field {
+  B, T, L, D, A, E, H, V, K, Flags,
+  Annot, Mask, Tokens, Keys, Th, Alpha, Feat, Gates, Ghn, Rec, HState, H0, Logits, Q,
+  Emb, VPad, PWa, PUa, PWih, PWhh, PWout, RWa, RUa, RWih, RWhh, RWout,
+  DLogits, DFeat, DGh, Dh, DKeys, DQ, DAnnot, HPrev, Pack, Tmp, Cover, Lambda,
+  GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
+  Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
+  Count,
+}
+
+/** Flags: compute the keys in this call (clear when decoding step by step over the same sources). */
+export const FLAG_KEYS: i32 = 1;
+
+// @ts-ignore: decorator
+@inline
+function field(desc: usize, f: i32): i32 {
+  return load<i32>(desc + (<usize>f << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function ptr(desc: usize, f: i32): usize {
+  return <usize>load<u32>(desc + (<usize>f << 2));
+}
+
+// Σ_j x[j] y[j] over n floats.
+function dot(x: usize, y: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
+  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; j < n; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
+  return s;
+}
+
+// y[j] += alpha x[j] over n floats.
+function axpy(alpha: f32, x: usize, y: usize, n: i32): void {
+  const a = f32x4.splat(alpha);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(y, j), madd(a, v128.load(at(x, j)), v128.load(at(y, j))));
+  for (; j < n; j++) store<f32>(at(y, j), load<f32>(at(y, j)) + alpha * load<f32>(at(x, j)));
+}
+
+// Column sums of rows [rows][cols] (stride ld) added to out[cols].
+function addColumns(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void {
+  for (let r = 0; r < rows; r++) axpy(1, at(src, r * ld), out, cols);
+}
+
+/**
+ * Packs every weight for the forward (B = Wᵀ with its bias row; the GRU's gate-interleaved) and
+ * for the backward (B = W, K-rows gate-interleaved for W_ih and W_hh), and v padded to Ap.
+ * Run after every parameter change.
+ */
+export function attentionPack(desc: usize): void {
+  const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
+  const H = field(desc, Field.H), V = field(desc, Field.V);
+  const X = E + D, F = E + D + H;
+  packBT(ptr(desc, Field.Wa), D, D, A, ptr(desc, Field.Ba), ptr(desc, Field.PWa));
+  packBT(ptr(desc, Field.Ua), H, H, A, 0, ptr(desc, Field.PUa));
+  packGates(ptr(desc, Field.Wih), X, X, H, 3, ptr(desc, Field.Bih), ptr(desc, Field.PWih));
+  packGates(ptr(desc, Field.Whh), H, H, H, 3, ptr(desc, Field.Bhh), ptr(desc, Field.PWhh));
+  packBT(ptr(desc, Field.Wout), F, F, V, ptr(desc, Field.Bout), ptr(desc, Field.PWout));
+  packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.RWa));
+  packB(ptr(desc, Field.Ua), H, A, H, 0, ptr(desc, Field.RUa));
+  packGateRows(ptr(desc, Field.Wih), X, X, H, 3, ptr(desc, Field.RWih));
+  packGateRows(ptr(desc, Field.Whh), H, H, H, 3, ptr(desc, Field.RWhh));
+  packB(ptr(desc, Field.Wout), F, V, F, 0, ptr(desc, Field.RWout));
+  const vPad = ptr(desc, Field.VPad);
+  zero(vPad, round8(A));
+  memory.copy(vPad, ptr(desc, Field.V_), <usize>A << 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+/**
+ * The decoder over T steps from the state in HState (h0, which it also copies to H0 for the
+ * backward): keys (with FLAG_KEYS), then per step the scores, the masked softmax, the context
+ * and the GRU step, then the logits of every step. HState ends as h_{T-1}.
+ */
+export function attentionForward(desc: usize): void {
+  const B = field(desc, Field.B), T = field(desc, Field.T), L = field(desc, Field.L);
+  const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
+  const H = field(desc, Field.H), V = field(desc, Field.V), K = field(desc, Field.K);
+  const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = 3 * Hp;
+  const annot = ptr(desc, Field.Annot), keys = ptr(desc, Field.Keys);
+  const feat = ptr(desc, Field.Feat), hState = ptr(desc, Field.HState);
+  if ((field(desc, Field.Flags) & FLAG_KEYS) != 0) gemm((B / K) * L, Ap, D, annot, D, ptr(desc, Field.PWa), keys, Ap, false);
+  memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
+  const cover = ptr(desc, Field.Cover);
+  if (cover != 0) zero(cover, B * L);
+  // U_a's panels and W_hh's follow each other in memory (TypeScript packs them so): one product
+  // gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide.
+  const QW = Ap + G, q = ptr(desc, Field.Q);
+  for (let t = 0; t < T; t++) {
+    gemm(B, QW, H, hState, Hp, ptr(desc, Field.PUa), q, QW, false);
+    const featT = at(feat, t * B * F);
+    for (let b = 0; b < B; b++) {
+      const row = at(featT, b * F);
+      const src = b / K;
+      const tok = load<i32>(ptr(desc, Field.Tokens) + (<usize>(t * B + b) << 2));
+      memory.copy(row, at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
+      attend(desc, t, b, src, at(q, b * QW), at(row, E));
+    }
+    const gatesT = at(ptr(desc, Field.Gates), t * B * G);
+    gemm(B, G, X, featT, F, ptr(desc, Field.PWih), gatesT, G, false);
+    const ghn = ptr(desc, Field.Ghn);
+    for (let b = 0; b < B; b++) {
+      gruForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Ap), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
+    }
+  }
+  gemm(T * B, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
+}
+
+// Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}); writes
+// s_ti to Th, α_t to Alpha, z_t to `z`, and adds α_t to the row's coverage.
+function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void {
+  const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
+  const Ap = round8(field(desc, Field.A));
+  const mask = ptr(desc, Field.Mask), vPad = ptr(desc, Field.VPad);
+  const alpha = at(ptr(desc, Field.Alpha), (t * B + b) * L);
+  const th = at(ptr(desc, Field.Th), (t * B + b) * L * Ap);
+  let m: f32 = -Infinity;
+  for (let i = 0; i < L; i++) {
+    if (mask != 0 && load<f32>(at(mask, src * L + i)) == 0) {
+      store<f32>(at(alpha, i), -Infinity);
+      continue;
+    }
+    const k = at(ptr(desc, Field.Keys), (src * L + i) * Ap), s = at(th, i * Ap);
+    let acc = f32x4.splat(0);
+    for (let j = 0; j < Ap; j += 4) {
+      const y = tanh4(f32x4.add(v128.load(at(k, j)), v128.load(at(q, j))));
+      v128.store(at(s, j), y);
+      acc = madd(y, v128.load(at(vPad, j)), acc);
+    }
+    const e = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    store<f32>(at(alpha, i), e);
+    if (e > m) m = e;
+  }
+  let sum: f32 = 0;
+  for (let i = 0; i < L; i++) {
+    const e = load<f32>(at(alpha, i));
+    const w = e == -Infinity ? <f32>0 : Mathf.exp(e - m);
+    store<f32>(at(alpha, i), w);
+    sum += w;
+  }
+  const inv: f32 = 1 / sum;
+  zero(z, D);
+  const annot = ptr(desc, Field.Annot), cover = ptr(desc, Field.Cover);
+  for (let i = 0; i < L; i++) {
+    const w = load<f32>(at(alpha, i)) * inv;
+    store<f32>(at(alpha, i), w);
+    if (w != 0) axpy(w, at(annot, (src * L + i) * D), z, D);
+    if (cover != 0) store<f32>(at(cover, b * L + i), load<f32>(at(cover, b * L + i)) + w);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+/**
+ * Backpropagation through the last forward (K = 1), given DLogits [T*B][V]: adds every
+ * parameter's gradient to its G* region and, when DAnnot != 0, the annotations' gradient to
+ * DAnnot. Lambda (f32) scales the doubly stochastic term (0: none; it needs Cover).
+ */
+export function attentionBackward(desc: usize): void {
+  const B = field(desc, Field.B), T = field(desc, Field.T), L = field(desc, Field.L);
+  const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
+  const H = field(desc, Field.H), V = field(desc, Field.V);
+  const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = 3 * Hp, TB = T * B;
+  const feat = ptr(desc, Field.Feat), dfeat = ptr(desc, Field.DFeat), dlogits = ptr(desc, Field.DLogits);
+  const pack = ptr(desc, Field.Pack), tmp = ptr(desc, Field.Tmp);
+  // The output layer over every step at once.
+  gemm(TB, F, V, dlogits, V, ptr(desc, Field.RWout), dfeat, F, false);
+  packB(feat, F, TB, F, 0, pack);
+  gemmTN(V, F, TB, dlogits, V, pack, ptr(desc, Field.GWout), F, true);
+  addColumns(dlogits, TB, V, V, ptr(desc, Field.Gbout));
+
+  const dh = ptr(desc, Field.Dh), dkeys = ptr(desc, Field.DKeys), gates = ptr(desc, Field.Gates);
+  const dGh = ptr(desc, Field.DGh), dq = ptr(desc, Field.DQ), rec = ptr(desc, Field.Rec);
+  zero(dh, B * Hp);
+  zero(dkeys, B * L * Ap);
+  const dannot = ptr(desc, Field.DAnnot);
+  for (let t = T - 1; t >= 0; t--) {
+    const featT = at(feat, t * B * F), dfeatT = at(dfeat, t * B * F);
+    const gatesT = at(gates, t * B * G), dGhT = at(dGh, t * B * G);
+    for (let b = 0; b < B; b++) {
+      // rec's rows take the total dh_t; dh receives dh_t ⊙ z, then the products' terms.
+      const dht = at(rec, b * Hp), dfh = at(dfeatT, b * F + X);
+      for (let u = 0; u < Hp; u += 4) v128.store(at(dht, u), f32x4.add(v128.load(at(dh, b * Hp + u)), load4(dfh, u, H)));
+      const hPrev = t == 0 ? at(ptr(desc, Field.H0), b * Hp) : at(feat, ((t - 1) * B + b) * F + X);
+      gruBackward(Hp, H, at(gatesT, b * G), at(dGhT, b * G), dht, hPrev, at(ptr(desc, Field.Ghn), (t * B + b) * Hp), at(dh, b * Hp));
+    }
+    gemm(B, H, G, dGhT, G, ptr(desc, Field.RWhh), dh, Hp, true);
+    gemm(B, X, G, gatesT, G, ptr(desc, Field.RWih), dfeatT, F, true);
+    const dqT = at(dq, t * B * Ap);
+    for (let b = 0; b < B; b++) attendBackward(desc, t, b, at(dfeatT, b * F + E), at(dqT, b * Ap), dannot);
+    gemm(B, H, A, dqT, Ap, ptr(desc, Field.RUa), dh, Hp, true);
+  }
+
+  // H_prev rows [T*B][Hp]: h0, then h_t of every step but the last.
+  const hPrev = ptr(desc, Field.HPrev);
+  memory.copy(hPrev, ptr(desc, Field.H0), <usize>(B * Hp) << 2);
+  for (let r = B; r < TB; r++) {
+    const dst = at(hPrev, r * Hp), src = at(feat, (r - B) * F + X);
+    for (let u = 0; u < Hp; u += 4) v128.store(at(dst, u), load4(src, u, H));
+  }
+  // The GRU's weights: dW_ih += dAᵀ X, dW_hh += dGhᵀ H_prev, biases as column sums.
+  packB(feat, F, TB, X, 0, pack);
+  gemmTN(G, X, TB, gates, G, pack, tmp, X, false);
+  unpackGateRowsAdd(tmp, X, X, H, 3, ptr(desc, Field.GWih), X);
+  packB(hPrev, Hp, TB, H, 0, pack);
+  gemmTN(G, H, TB, dGh, G, pack, tmp, H, false);
+  unpackGateRowsAdd(tmp, H, H, H, 3, ptr(desc, Field.GWhh), H);
+  zero(tmp, G);
+  addColumns(gates, TB, G, G, tmp);
+  unpackGateRowsAdd(tmp, 1, 1, H, 3, ptr(desc, Field.Gbih), 1);
+  zero(tmp, G);
+  addColumns(dGh, TB, G, G, tmp);
+  unpackGateRowsAdd(tmp, 1, 1, H, 3, ptr(desc, Field.Gbhh), 1);
+  // dU_a += dQᵀ H_prev (H_prev still packed).
+  gemmTN(A, H, TB, dq, Ap, pack, ptr(desc, Field.GUa), H, true);
+  // Embedding rows.
+  const gEmb = ptr(desc, Field.GEmb), tokens = ptr(desc, Field.Tokens);
+  for (let r = 0; r < TB; r++) axpy(1, at(dfeat, r * F), at(gEmb, load<i32>(tokens + (<usize>r << 2)) * E), E);
+  // Keys: dW_a += dKᵀ annot, db_a, dannot += dK W_a.
+  const annot = ptr(desc, Field.Annot);
+  packB(annot, D, B * L, D, 0, pack);
+  gemmTN(A, D, B * L, dkeys, Ap, pack, ptr(desc, Field.GWa), D, true);
+  addColumns(dkeys, B * L, A, Ap, ptr(desc, Field.Gba));
+  if (dannot != 0) gemm(B * L, D, A, dkeys, Ap, ptr(desc, Field.RWa), dannot, D, true);
+}
+
+// The attention's adjoint for row b at step t: dz (the row's context gradient) to the scores,
+// the keys (DKeys), v (Gv), the annotations (dannot, 0: none) and dq (the row's dq_t).
+function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, dannot: usize): void {
+  const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
+  const Ap = round8(field(desc, Field.A));
+  const alpha = at(ptr(desc, Field.Alpha), (t * B + b) * L);
+  const th = at(ptr(desc, Field.Th), (t * B + b) * L * Ap);
+  const annot = ptr(desc, Field.Annot), cover = ptr(desc, Field.Cover);
+  const lambda = reinterpret<f32>(field(desc, Field.Lambda));
+  const da = ptr(desc, Field.Rec) + (<usize>(B * round8(field(desc, Field.H))) << 2); // L floats of scratch past dh_t's rows
+  let s: f32 = 0;
+  for (let i = 0; i < L; i++) {
+    const w = load<f32>(at(alpha, i));
+    let g: f32 = 0;
+    if (w != 0) {
+      g = dot(dz, at(annot, (b * L + i) * D), D);
+      if (lambda != 0) g -= 2 * lambda * (1 - load<f32>(at(cover, b * L + i)));
+      if (dannot != 0) axpy(w, dz, at(dannot, (b * L + i) * D), D);
+    }
+    store<f32>(at(da, i), g);
+    s += w * g;
+  }
+  zero(dq, Ap);
+  const vPad = ptr(desc, Field.VPad), gv = ptr(desc, Field.Gv), dkeys = ptr(desc, Field.DKeys);
+  const A = field(desc, Field.A);
+  for (let i = 0; i < L; i++) {
+    const w = load<f32>(at(alpha, i));
+    if (w == 0) continue;
+    const de = w * (load<f32>(at(da, i)) - s);
+    const s4 = at(th, i * Ap), dk = at(dkeys, (b * L + i) * Ap);
+    const de4 = f32x4.splat(de);
+    for (let j = 0; j < Ap; j += 4) {
+      const y = v128.load(at(s4, j));
+      const dp = f32x4.mul(f32x4.mul(de4, v128.load(at(vPad, j))), f32x4.sub(f32x4.splat(1), f32x4.mul(y, y)));
+      v128.store(at(dk, j), f32x4.add(v128.load(at(dk, j)), dp));
+      v128.store(at(dq, j), f32x4.add(v128.load(at(dq, j)), dp));
+    }
+    axpy(de, s4, gv, A);
+  }
+}

@@ -1,0 +1,100 @@
+// The attention decoder's memory: its parameters (one block, PyTorch-style names) and the
+// descriptor that tells assembly/cells/attention.ts where every buffer of a call is. Field
+// mirrors that file's enum, in the same order.
+import { carve } from "../memory.js";
+import type { ParamSpec } from "../io/state-dict.js";
+
+/** Descriptor fields, in assembly/cells/attention.ts's order. */
+export const Field = {
+  B: 0, T: 1, L: 2, D: 3, A: 4, E: 5, H: 6, V: 7, K: 8, Flags: 9,
+  Annot: 10, Mask: 11, Tokens: 12, Keys: 13, Th: 14, Alpha: 15, Feat: 16, Gates: 17, Ghn: 18, Rec: 19, HState: 20, H0: 21, Logits: 22, Q: 23,
+  Emb: 24, VPad: 25, PWa: 26, PUa: 27, PWih: 28, PWhh: 29, PWout: 30, RWa: 31, RUa: 32, RWih: 33, RWhh: 34, RWout: 35,
+  DLogits: 36, DFeat: 37, DGh: 38, Dh: 39, DKeys: 40, DQ: 41, DAnnot: 42, HPrev: 43, Pack: 44, Tmp: 45, Cover: 46, Lambda: 47,
+  GEmb: 48, GWa: 49, Gba: 50, GUa: 51, Gv: 52, GWih: 53, Gbih: 54, GWhh: 55, Gbhh: 56, GWout: 57, Gbout: 58,
+  Wa: 59, Ba: 60, Ua: 61, V_: 62, Wih: 63, Bih: 64, Whh: 65, Bhh: 66, Wout: 67, Bout: 68,
+  Count: 69,
+} as const;
+
+/** Flags bit: compute the keys W_a a_i + b_a in this call. */
+export const FLAG_KEYS = 1;
+
+/** The decoder's sizes. */
+export interface Dims {
+  /** Vocabulary. */
+  V: number;
+  /** Annotation features. */
+  D: number;
+  /** Attention width. */
+  A: number;
+  /** Embedding width. */
+  E: number;
+  /** Hidden units. */
+  H: number;
+}
+
+export const round8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+/** Parameter tensors in state-dict order, with their Field for the descriptor. */
+export function paramSpecs(d: Dims): { specs: ParamSpec[]; fields: number[]; bytes: number } {
+  const { V, D, A, E, H } = d;
+  const list: [string, number[], number][] = [
+    ["embedding.weight", [V, E], Field.Emb],
+    ["attention.key.weight", [A, D], Field.Wa],
+    ["attention.key.bias", [A], Field.Ba],
+    ["attention.query.weight", [A, H], Field.Ua],
+    ["attention.v", [A], Field.V_],
+    ["cell.weight_ih", [3 * H, E + D], Field.Wih],
+    ["cell.bias_ih", [3 * H], Field.Bih],
+    ["cell.weight_hh", [3 * H, H], Field.Whh],
+    ["cell.bias_hh", [3 * H], Field.Bhh],
+    ["out.weight", [V, E + D + H], Field.Wout],
+    ["out.bias", [V], Field.Bout],
+  ];
+  const sizes: Record<string, number> = {};
+  for (const [name, shape] of list) sizes[name] = shape.reduce((a, b) => a * b, 1) * 4;
+  const { offsets, total } = carve(sizes);
+  return { specs: list.map(([name, shape]) => ({ name, shape, offset: offsets[name] })), fields: list.map((l) => l[2]), bytes: total };
+}
+
+/** The gradient field of each parameter field. */
+export const GRAD_FIELD: Record<number, number> = {
+  [Field.Emb]: Field.GEmb, [Field.Wa]: Field.GWa, [Field.Ba]: Field.Gba, [Field.Ua]: Field.GUa, [Field.V_]: Field.Gv,
+  [Field.Wih]: Field.GWih, [Field.Bih]: Field.Gbih, [Field.Whh]: Field.GWhh, [Field.Bhh]: Field.Gbhh, [Field.Wout]: Field.GWout, [Field.Bout]: Field.Gbout,
+};
+
+/**
+ * Bytes of the packed weights (forward and backward forms) and padded v, by field. PUa holds U_a's
+ * panels and then W_hh's (PWhh points inside it), so that one product computes both.
+ */
+export function packSizes(d: Dims, packedSize: (k: number, n: number) => number): Record<string, number> {
+  const { V, D, A, E, H } = d;
+  const X = E + D, F = E + D + H, Hp = round8(H);
+  const gates = (k: number): number => (Hp / 8) * 3 * (k + 1) * 8;
+  const rows = (n: number): number => Math.ceil(n / 8) * (3 * Hp + 1) * 8;
+  return {
+    [Field.VPad]: round8(A) * 4,
+    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: (packedSize(H, A) + gates(H)) * 4, [Field.PWih]: gates(X) * 4, [Field.PWout]: packedSize(F, V) * 4,
+    [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(X) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, F) * 4,
+  };
+}
+
+/** Bytes of each buffer of a call over B rows (K per source), T steps, L annotations. */
+export function workSizes(d: Dims, B: number, T: number, L: number, K: number, train: boolean, packedSize: (k: number, n: number) => number): Record<string, number> {
+  const { V, D, A, E, H } = d;
+  const Ap = round8(A), Hp = round8(H), F = E + D + H, G = 3 * Hp, X = E + D, S = B / K;
+  const s: Record<number, number> = {
+    [Field.Annot]: S * L * D, [Field.Mask]: S * L, [Field.Tokens]: T * B, [Field.Keys]: S * L * Ap, [Field.Th]: T * B * L * Ap,
+    [Field.Alpha]: T * B * L, [Field.Feat]: T * B * F, [Field.Gates]: T * B * G, [Field.Ghn]: T * B * Hp, [Field.Rec]: B * G + L + 4,
+    [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * (Ap + G), [Field.Cover]: B * L,
+  };
+  if (train) {
+    Object.assign(s, {
+      [Field.DLogits]: T * B * V, [Field.DFeat]: T * B * F, [Field.DGh]: T * B * G, [Field.Dh]: B * Hp, [Field.DKeys]: B * L * Ap,
+      [Field.DQ]: T * B * Ap, [Field.DAnnot]: B * L * D, [Field.HPrev]: T * B * Hp,
+      [Field.Pack]: Math.max(packedSize(T * B, F), packedSize(B * L, D), packedSize(T * B, H)), [Field.Tmp]: G * Math.max(X, H, 1),
+    });
+  }
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s)) out[k] = v * 4;
+  return out;
+}
