@@ -11,7 +11,7 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 // input_forget: +6 kB of Wasm per binary) and the allocation-free step, for recur-nn/attention
 // (~23 kB: its entry and the attention kernels in both binaries), and for the MRNN, the
 // forward-mode (tangent) kernels and recur-nn/hessian-free.
-const LIBRARY_CEILING = { bytes: 490_000, gzip: 168_000 };
+const LIBRARY_CEILING = { bytes: 492_000, gzip: 169_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.
