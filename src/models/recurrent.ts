@@ -18,7 +18,7 @@ import { Kind } from "./descriptor.js";
 import { RecurrentParams } from "./params.js";
 import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
-import type { TangentContext } from "./tangent.js";
+import type { TangentContext } from "./tangent-context.js";
 import { checkLengths, gradData } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 

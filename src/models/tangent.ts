@@ -12,22 +12,9 @@ import { layerInputSize, paramSuffix, type Dims } from "./config.js";
 import { Field, Kind } from "./descriptor.js";
 import type { RecurrentParams } from "./params.js";
 import { checkTensor, type Tensor } from "../tensor.js";
+import type { RecurrentModel } from "./recurrent.js";
 import { copySequence, describeForward, readPadded, type Workspace } from "./workspace.js";
 
-/** What forwardTangent needs of a recurrent model's last training forward (RecurrentModel.tangentContext). @internal */
-export interface TangentContext {
-  rt: Runtime;
-  d: Dims;
-  params: RecurrentParams;
-  blocks: WasmBlocks;
-  ws: Workspace;
-  T: number;
-  B: number;
-  hasLengths: boolean;
-  batchFirst: boolean;
-  outputShape: (n: number) => number[];
-  stateShape: (n: number) => number[];
-}
 
 // The forward-mode state of each model (its packed direction), made on first use.
 const tangents = new WeakMap<RecurrentParams, Tangent>();
@@ -40,7 +27,7 @@ const tangents = new WeakMap<RecurrentParams, Tangent>();
  * LSTMs, reset-before GRUs and cells with options (E_UNSUPPORTED).
  */
 export function forwardTangent(
-  model: { tangentContext(): TangentContext },
+  model: RecurrentModel,
   direction: Float32Array,
   options: { input?: Tensor } = {},
 ): {

@@ -14,32 +14,11 @@ import type { Tensor } from "../tensor.js";
 import type { Embedding } from "../layers/embedding.js";
 import type { RecurrentModel } from "../models/recurrent.js";
 import type { ParameterRegion } from "./module.js";
-import type { MaskedTargets } from "./sequence-targets.js";
+import type { SequenceModel } from "./sequence-model.js";
+import type { GaussNewtonParts, MaskedTargets } from "./sequence-targets.js";
 import type { SequenceBatch } from "./sequence-types.js";
 
 const IGNORE = -100;
-
-/** The parts of a SequenceModel the product uses. */
-interface Model {
-  options: { loss: "crossEntropy" | "mse"; outputs: "sequence" | "last"; embeddingDim: number; outputSize: number };
-  embedding: Embedding | undefined;
-  rnn: RecurrentModel;
-  head: Linear;
-  parameterRegions(): ParameterRegion[];
-  zeroGrad(): void;
-}
-
-/** What SequenceModel hands over: its checked inputs and views of its internals. @internal */
-export interface GaussNewtonParts {
-  model: Model;
-  x: Tensor;
-  T: number;
-  B: number;
-  states: { h0?: Tensor; c0?: Tensor };
-  targets: Int32Array | Float32Array | MaskedTargets;
-  headInput: (r: { output?: Tensor; hN: Tensor }) => Tensor;
-  lastToHN: (d: Tensor) => Tensor;
-}
 
 // A Linear of the head's shape holding the head's part of V, per head (J v needs V_W feats + V_b).
 const directionHeads = new WeakMap<Linear, Linear>();
@@ -63,7 +42,7 @@ function regionOffsets(regions: ParameterRegion[]): number[] {
  * uses it.
  */
 export function gaussNewtonProduct(
-  model: { curvatureParts(batch: SequenceBatch): GaussNewtonParts },
+  model: SequenceModel,
   batch: SequenceBatch,
   v: Float32Array,
   options: { out?: Float32Array; hiddenDamping?: number } = {},

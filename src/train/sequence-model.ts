@@ -15,8 +15,7 @@ import { clipGradNorm, clipGradValue } from "./clip.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import type { Optimizer } from "./optimizers.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
-import { checkLossUnits, describeShape, headInput, headLoss, lastToHN, type MaskedTargets } from "./sequence-targets.js";
-import type { GaussNewtonParts } from "./gauss-newton.js";
+import { checkLossUnits, describeShape, headInput, headLoss, lastToHN, type GaussNewtonParts, type MaskedTargets } from "./sequence-targets.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 

@@ -1,6 +1,9 @@
 // SequenceModel's helpers (sequence-model.ts): the head's input and loss, masked MSE, option checks.
 import { fail } from "../errors.js";
+import type { Embedding } from "../layers/embedding.js";
+import type { Linear } from "../layers/linear.js";
 import type { RecurrentModel } from "../models/recurrent.js";
+import type { ParameterRegion } from "./module.js";
 import type { Tensor } from "../tensor.js";
 import { crossEntropy, mse, type LossResult } from "./losses.js";
 
@@ -77,3 +80,24 @@ export function describeShape(t: unknown): string {
   return Array.isArray(s) ? `[${s.join(", ")}]` : String(t);
 }
 
+/** The parts of a SequenceModel the product uses. */
+interface Model {
+  options: { loss: "crossEntropy" | "mse"; outputs: "sequence" | "last"; embeddingDim: number; outputSize: number };
+  embedding: Embedding | undefined;
+  rnn: RecurrentModel;
+  head: Linear;
+  parameterRegions(): ParameterRegion[];
+  zeroGrad(): void;
+}
+
+/** What SequenceModel hands over: its checked inputs and views of its internals. @internal */
+export interface GaussNewtonParts {
+  model: Model;
+  x: Tensor;
+  T: number;
+  B: number;
+  states: { h0?: Tensor; c0?: Tensor };
+  targets: Int32Array | Float32Array | MaskedTargets;
+  headInput: (r: { output?: Tensor; hN: Tensor }) => Tensor;
+  lastToHN: (d: Tensor) => Tensor;
+}
