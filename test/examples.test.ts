@@ -35,6 +35,15 @@ describe.concurrent("examples", () => {
     expect(r.after.heldOut).toBeLessThan(0.7 * r.before.heldOut);
   });
 
+  it("mrnn-hf: a multiplicative RNN trained with Hessian-free on English prose, beside an LSTM of equal size", async () => {
+    const r = await run("mrnn-hf.js");
+    expect(r.mrnn.updates).toBe(4);
+    expect(r.mrnn.bitsPerChar).toBeLessThan(r.mrnn.initialBitsPerChar - 0.5);
+    expect(r.lstm.bitsPerChar).toBeLessThan(r.uniformBitsPerChar);
+    expect(Math.abs(r.lstm.parameters - r.mrnn.parameters) / r.mrnn.parameters).toBeLessThan(0.01);
+    for (const model of ["mrnn", "lstm"]) for (const t of ["0.5", "1"]) expect(r.completions[model][t]).toMatch(/^The meaning of life is.{40}$/);
+  });
+
   it("digits: MNIST read row by row, far above chance", async () => {
     const r = await run("digits.js");
     expect(r.test).toBe(400);

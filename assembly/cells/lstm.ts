@@ -24,6 +24,12 @@
 //   dW_ih += da_t x_tᵀ,  dW_hh += da_t h_{t-1}ᵀ,  db_ih += da_t,  db_hh += da_t,
 //   dx_t = W_ihᵀ da_t,   dh_{t-1} = W_hhᵀ da_t
 //
+//   forward mode (R-operator), no peepholes or projection: R{a_t} = V_ih x_t + W_ih R{x_t} + V_bih
+//   + V_hh h_{t-1} + V_bhh + W_hh R{h_{t-1}} (the driver, tangent.ts), then
+//   R{i} = i(1-i) R{a_i},  R{f} = f(1-f) R{a_f},  R{g} = (1-g²) R{a_g},  R{o} = o(1-o) R{a_o}
+//   R{c_t} = R{f} ⊙ c_{t-1} + f_t ⊙ R{c_{t-1}} + R{i} ⊙ g_t + i_t ⊙ R{g}
+//   R{h_t} = R{o} ⊙ tanh(c_t) + o_t ⊙ (1 - tanh²(c_t)) ⊙ R{c_t}
+//
 // Without peepholes p_i = p_f = p_o = 0. They are stored as weight_peephole [3H] in ONNX's order
 // (i, o, f) and packed for the cell as [3][Hp] in (i, f, o) order (src/models/params.ts).
 // The products (the input projection for every t at once, W_hh h_{t-1} and W_hr m_t at each step,
@@ -208,5 +214,26 @@ export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cP
     v128.store(at(gates, col + 8), dF);
     v128.store(at(gates, col + 16), dG);
     v128.store(at(gates, col + 24), dO);
+  }
+}
+
+/**
+ * Forward mode (no peepholes, no projection): R{h_t} and R{c_t} from `rx` + `rh` (R{a_t}, input
+ * and recurrent sides), the gates as lstmForward left them, c_{t-1} and c_t. `rc` holds R{c_{t-1}}
+ * and receives R{c_t}; R{h_t} goes to `rState` and `rOut`.
+ */
+export function lstmTangent(Hp: i32, H: i32, gates: usize, rx: usize, rh: usize, cPrev: usize, cNow: usize, rc: usize, rState: usize, rOut: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 4);
+    const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8));
+    const g = v128.load(at(gates, col + 16)), o = v128.load(at(gates, col + 24));
+    const rI = f32x4.mul(dsigmoid4(i), f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, col))));
+    const rF = f32x4.mul(dsigmoid4(f), f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, col + 8))));
+    const rG = f32x4.mul(dtanh4(g), f32x4.add(v128.load(at(rx, col + 16)), v128.load(at(rh, col + 16))));
+    const rO = f32x4.mul(dsigmoid4(o), f32x4.add(v128.load(at(rx, col + 24)), v128.load(at(rh, col + 24))));
+    const rC = f32x4.add(f32x4.add(f32x4.mul(rF, v128.load(at(cPrev, u))), f32x4.mul(f, v128.load(at(rc, u)))), f32x4.add(f32x4.mul(rI, g), f32x4.mul(i, rG)));
+    const tc = tanh4(v128.load(at(cNow, u)));
+    v128.store(at(rc, u), rC);
+    emit(rState, rOut, u, H, f32x4.add(f32x4.mul(rO, tc), f32x4.mul(f32x4.mul(o, dtanh4(tc)), rC)));
   }
 }

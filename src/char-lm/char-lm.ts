@@ -86,7 +86,9 @@ export type OptimizerName = "adam" | "adamw" | "sgd" | "rmsprop" | "adagrad";
 /** The model of a new `CharLM`. */
 export interface CharLMOptions {
   /** Default "LSTM". */
-  cell?: "LSTM" | "GRU" | "RNN";
+  cell?: "LSTM" | "GRU" | "RNN" | "MRNN";
+  /** MRNN only: factors (see MRNNOptions). Default hiddenSize. */
+  factorSize?: number;
   /** Default 128. */
   hiddenSize?: number;
   /** Default 1. */
@@ -192,7 +194,7 @@ export interface CharLMBeamOptions {
   stop?: string;
 }
 
-/** A character-level language model: Embedding -> RNN/LSTM/GRU -> Linear over a CharVocab. */
+/** A character-level language model: Embedding -> RNN/LSTM/GRU/MRNN -> Linear over a CharVocab. */
 export class CharLM {
   /** The characters the model reads and writes. */
   readonly vocab: CharVocab;
@@ -217,6 +219,7 @@ export class CharLM {
         embeddingDim: options.embeddingDim ?? 32,
         hiddenSize: options.hiddenSize ?? 128,
         numLayers: options.numLayers ?? 1,
+        ...(options.cell === "MRNN" ? { factorSize: options.factorSize ?? options.hiddenSize ?? 128 } : {}),
         outputSize: vocab.size,
         seed: options.seed ?? 0,
       });

@@ -2,6 +2,7 @@ import { fail, RecurError } from "../errors.js";
 import type { ESN } from "../esn/esn.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
+import { MRNN } from "../models/mrnn.js";
 import { RNN } from "../models/rnn.js";
 import type { Tensor } from "../tensor.js";
 import { SequenceModel, type SequenceModelOptions } from "../train/sequence-model.js";
@@ -31,6 +32,8 @@ export interface ModelTypes {
   GRU: GRU;
   /** `saveModel(new RNN(...))` */
   RNN: RNN;
+  /** `saveModel(new MRNN(...))` */
+  MRNN: MRNN;
   /** `saveModel(new SequenceModel(...))`, `CharLM.save()` */
   SequenceModel: SequenceModel;
   /** `saveModel(new ESN(...))`: reservoir, readout and state (a bundle must import ESN to load it) */
@@ -61,6 +64,7 @@ const builtins = new Map<string, RegisteredType>([
   ["LSTM", { create: (c) => new LSTM(c as never), keepTypes: false }],
   ["GRU", { create: (c) => new GRU(c as never), keepTypes: false }],
   ["RNN", { create: (c) => new RNN(c as never), keepTypes: false }],
+  ["MRNN", { create: (c) => new MRNN(c as never), keepTypes: false }],
   ["SequenceModel", { create: ((c) => new SequenceModel(c as unknown as SequenceModelOptions)) as ModelFactory, keepTypes: false }],
 ]);
 

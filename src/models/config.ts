@@ -1,4 +1,5 @@
-/** The options and structure of RNN, LSTM and GRU models. */
+/** The options and structure of RNN, LSTM, GRU and MRNN models. */
+import { fail } from "../errors.js";
 import { boolean, integer, number, objectArgument, oneOf, optionsObject } from "../validate.js";
 import { cellConfig, cellOptionsOf, type CellActivation, type CellConfig } from "./cell.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
@@ -67,7 +68,7 @@ export type InitSpec =
 /** A recurrent model's complete configuration: its options with every default filled in. */
 export interface RecurrentConfig {
   /** Which cell. */
-  mode: "RNN" | "LSTM" | "GRU";
+  mode: "RNN" | "LSTM" | "GRU" | "MRNN";
   /** Features of each input step (I). */
   inputSize: number;
   /** Hidden units per layer and direction (H). */
@@ -88,6 +89,8 @@ export interface RecurrentConfig {
   peepholes: boolean;
   /** GRU only: the reset gate applies after the recurrent product (PyTorch) or before it (Keras reset_after=False). */
   resetAfter: boolean;
+  /** MRNN only: factors F of the input-dependent transition (0 for the other cells). */
+  factorSize: number;
   /** The cell's functions, clip and LSTM input_forget when they are not PyTorch's (undefined: PyTorch's cell). */
   cell?: CellConfig;
 }
@@ -107,7 +110,8 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
     projSize: 0,
     peepholes: false,
     resetAfter: true,
-    cell: cellConfig(mode, o.bidirectional === true ? 2 : 1, o as RecurrentOptions & { inputForget?: unknown }),
+    factorSize: 0,
+    cell: mode === "MRNN" ? noCellOptions(o) : cellConfig(mode, o.bidirectional === true ? 2 : 1, o as RecurrentOptions & { inputForget?: unknown }),
   };
 }
 
@@ -141,6 +145,7 @@ export function modelSpecOf(c: RecurrentConfig): { type: string; config: Record<
   if (c.mode === "RNN" && c.cell === undefined) config.nonlinearity = c.nonlinearity;
   if (c.mode === "LSTM") Object.assign(config, { projSize: c.projSize, peepholes: c.peepholes });
   if (c.mode === "GRU") config.resetAfter = c.resetAfter;
+  if (c.mode === "MRNN") config.factorSize = c.factorSize;
   return { type: c.mode, config: { ...config, ...cellOptionsOf(c.cell) } };
 }
 
@@ -149,6 +154,11 @@ export interface Dims {
   kind: Kind;
   /** Gate blocks per unit. */
   G: number;
+  /** Floats of a gate row: G * Hp, or Fp + Hp for the MRNN (assembly/cells/mrnn.ts). */
+  gw: number;
+  /** MRNN factors (0 otherwise) and their padded width. */
+  F: number;
+  Fp: number;
   inputSize: number;
   H: number;
   Hp: number;
@@ -168,12 +178,15 @@ export interface Dims {
 }
 
 export function dimsOf(c: RecurrentConfig): Dims {
-  const kind = c.mode === "LSTM" ? Kind.Lstm : c.mode === "GRU" ? (c.resetAfter ? Kind.Gru : Kind.GruResetBefore) : c.nonlinearity === "relu" ? Kind.RnnRelu : Kind.RnnTanh;
+  const kind = c.mode === "MRNN" ? Kind.Mrnn : c.mode === "LSTM" ? Kind.Lstm : c.mode === "GRU" ? (c.resetAfter ? Kind.Gru : Kind.GruResetBefore) : c.nonlinearity === "relu" ? Kind.RnnRelu : Kind.RnnTanh;
   const P = c.projSize > 0 ? c.projSize : c.hiddenSize;
   const D = c.bidirectional ? 2 : 1;
   return {
     kind,
     G: gateCount(kind),
+    gw: kind === Kind.Mrnn ? round8(c.factorSize) + round8(c.hiddenSize) : gateCount(kind) * round8(c.hiddenSize),
+    F: c.factorSize,
+    Fp: round8(c.factorSize),
     inputSize: c.inputSize,
     H: c.hiddenSize,
     Hp: round8(c.hiddenSize),
@@ -197,4 +210,12 @@ export function layerInputSize(d: Dims, l: number): number {
 /** The parameter-name suffix of layer l, direction dir (PyTorch's `_l0`, `_l1_reverse`, ...). */
 export function paramSuffix(l: number, dir: number): string {
   return `_l${l}${dir === 1 ? "_reverse" : ""}`;
+}
+
+// The MRNN has one fixed cell: the options of the others are refused, not ignored.
+function noCellOptions(o: RecurrentOptions): undefined {
+  for (const key of ["activations", "clip", "inputForget"]) {
+    if ((o as unknown as Record<string, unknown>)[key] !== undefined) fail("E_VALUE", `MRNN: ${key} is not an MRNN option`);
+  }
+  return undefined;
 }

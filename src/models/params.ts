@@ -45,10 +45,19 @@ function paramLayout(d: Dims): { specs: ParamSpec[]; bytes: number } {
     specs.push({ name, shape, offset: bytes });
     bytes += align64(numel(shape) * 4);
   };
-  const { G, H, P } = d;
+  const { G, H, P, F } = d;
   for (let l = 0; l < d.L; l++) {
     for (let dir = 0; dir < d.D; dir++) {
       const sfx = paramSuffix(l, dir);
+      if (d.kind === Kind.Mrnn) {
+        const I = layerInputSize(d, l);
+        add(`weight_fx${sfx}`, [F, I]);
+        add(`weight_fh${sfx}`, [F, H]);
+        add(`weight_hf${sfx}`, [H, F]);
+        add(`weight_hx${sfx}`, [H, I]);
+        if (d.bias) add(`bias_h${sfx}`, [H]);
+        continue;
+      }
       add(`weight_ih${sfx}`, [G * H, layerInputSize(d, l)]);
       add(`weight_hh${sfx}`, [G * H, P]);
       if (d.bias) {
@@ -85,16 +94,19 @@ export class RecurrentParams {
     this.bytes = bytes;
     this.offsets = new Map(specs.map((s) => [s.name, s.offset]));
     const k = rt.kernels;
-    const { G, H, P } = d;
+    const { G, H, P, F } = d;
     const before = d.kind === Kind.GruResetBefore;
+    const mrnn = d.kind === Kind.Mrnn;
     let total = bytes;
     const relative: LayerPack[] = [];
     for (let l = 0; l < d.L; l++) {
       for (let dir = 0; dir < d.D; dir++) {
+        const I = layerInputSize(d, l);
+        // MRNN: wih = [W_fx; W_hx] (with b_h), whh = W_fh, whn = W_hf.
         const sizes: LayerPack = {
-          wih: k.packedGatesSize(layerInputSize(d, l), H, G),
-          whh: k.packedGatesSize(P, H, before ? 2 : G),
-          whn: before ? k.packedGatesSize(P, H, 1) : 0,
+          wih: mrnn ? k.packedGatesSize(I, F, 1) + k.packedGatesSize(I, H, 1) : k.packedGatesSize(I, H, G),
+          whh: mrnn ? k.packedGatesSize(H, F, 1) : k.packedGatesSize(P, H, before ? 2 : G),
+          whn: mrnn ? k.packedGatesSize(F, H, 1) : before ? k.packedGatesSize(P, H, 1) : 0,
           whr: d.projSize > 0 ? k.packedSize(H, P) : 0,
           peep: d.peepholes ? 3 * d.Hp : 0,
           cell: d.cell ? CellWord.Count : 0,
@@ -129,15 +141,22 @@ export class RecurrentParams {
     return o < 0 ? 0 : this.block + o;
   }
 
-  /** Draws the initial weights (see RecurrentOptions.init) and packs them. */
+  /**
+   * Draws the initial weights (see RecurrentOptions.init) and packs them. MRNN weights are
+   * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in their columns (bias_h: 1/sqrt(H)); "orthogonal"
+   * makes weight_fh and weight_hf orthogonal.
+   */
   initialise(seed: number, init: InitSpec): void {
     const rng = createRng(seed);
-    const bound = 1 / Math.sqrt(this.d.H);
+    const mrnn = this.d.kind === Kind.Mrnn;
     const G = this.d.G;
     for (const s of this.specs) {
       const view = this.rt.heap.f32(this.block + s.offset, numel(s.shape));
+      const bound = 1 / Math.sqrt(mrnn && s.shape.length === 2 ? s.shape[1] : this.d.H);
       const [rows, cols] = s.shape;
-      if (s.name.startsWith("weight_hh") && init.scheme !== "uniform") {
+      if (init.scheme === "orthogonal" && mrnn && (s.name.startsWith("weight_fh") || s.name.startsWith("weight_hf"))) {
+        fillOrthogonal(view, rows, cols, rng);
+      } else if (s.name.startsWith("weight_hh") && init.scheme !== "uniform") {
         // One gate block ([H, H_out]) at a time.
         const block = new Float32Array((rows / G) * cols);
         for (let g = 0; g < G; g++) {
@@ -167,6 +186,14 @@ export class RecurrentParams {
         const at = (name: string): number => this.at(name + sfx);
         const pack = this.packs[l * this.d.D + dir];
         const I = layerInputSize(this.d, l);
+        if (this.d.kind === Kind.Mrnn) {
+          const F = this.d.F;
+          k.packGates(at("weight_fx"), I, I, F, 1, 0, pack.wih);
+          k.packGates(at("weight_hx"), I, I, H, 1, at("bias_h"), pack.wih + k.packedGatesSize(I, F, 1) * 4);
+          k.packGates(at("weight_fh"), H, H, F, 1, 0, pack.whh);
+          k.packGates(at("weight_hf"), F, F, H, 1, 0, pack.whn);
+          continue;
+        }
         k.packGates(at("weight_ih"), I, I, H, G, at("bias_ih"), pack.wih);
         if (this.d.kind === Kind.GruResetBefore) {
           const bhh = at("bias_hh");

@@ -18,6 +18,8 @@ import { Kind } from "./descriptor.js";
 import { RecurrentParams } from "./params.js";
 import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
+import type { TangentContext } from "./tangent-context.js";
+import { checkLengths, gradData } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
 export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit } from "./config.js";
@@ -333,6 +335,29 @@ export abstract class RecurrentModel implements Trainable {
     return out;
   }
 
+  /**
+   * What forward mode (recur-nn/hessian-free's forwardTangent) needs of the last forwardTrain().
+   * @internal
+   */
+  tangentContext(): TangentContext {
+    this.checkAlive();
+    const run = this.trained;
+    if (!run) fail("E_STATE", "forwardTangent: call forwardTrain() first (and backward() after)");
+    return {
+      rt: this.rt,
+      d: this.d,
+      params: this.params,
+      blocks: this.blocks,
+      ws: run.ws,
+      T: run.T,
+      B: run.B,
+      hasLengths: run.lengths !== undefined,
+      batchFirst: this.batchFirst(run),
+      outputShape: (n) => this.outputShape(run, n),
+      stateShape: (n) => this.stateShape(run, n),
+    };
+  }
+
   /** A copy of every parameter's accumulated gradient, under its state-dict name. */
   gradients(): Record<string, Tensor> {
     this.checkAlive();
@@ -476,24 +501,4 @@ export abstract class RecurrentModel implements Trainable {
   private checkAlive(): void {
     if (this.disposed) fail("E_STATE", `${this.config.mode}: the model was disposed`);
   }
-}
-
-function checkLengths(lengths: ArrayLike<number>, T: number, B: number, where: string): Int32Array {
-  if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
-    fail("E_TYPE", `${where}: lengths must be an array of integers`);
-  }
-  if (lengths.length !== B) fail("E_SHAPE", `${where}: lengths has ${lengths.length} entries, the batch has ${B}`);
-  const out = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    const v = lengths[b];
-    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${show(v)}`);
-    out[b] = v;
-  }
-  return out;
-}
-
-// An upstream gradient's data after checking its shape (undefined when not given).
-function gradData(t: Tensor | undefined, name: string, shape: number[]): Float32Array | undefined {
-  if (t === undefined) return undefined;
-  return checkTensor(t, name, shape).data;
 }

@@ -3,7 +3,8 @@ import { Embedding } from "../layers/embedding.js";
 import { Linear } from "../layers/linear.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
-import type { RecurrentModel, TrainForwardResult } from "../models/recurrent.js";
+import { MRNN } from "../models/mrnn.js";
+import type { RecurrentModel } from "../models/recurrent.js";
 import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
 import { InitialState } from "./initial-state.js";
@@ -12,20 +13,19 @@ import { sequenceBeamSearch, type Hypothesis, type SequenceBeamOptions } from ".
 import { checkTensor, type Tensor } from "../tensor.js";
 import { checkElements } from "../memory.js";
 import { integer, objectArgument, show } from "../validate.js";
-import { checkLossUnits, describeShape, maskedMse, type MaskedTargets } from "./sequence-targets.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
-import { crossEntropy, mse } from "./losses.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { checkOptimizerFor, type Optimizer } from "./optimizer.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
+import { checkLossUnits, describeShape, headInput, headLoss, lastToHN, type GaussNewtonParts, type MaskedTargets } from "./sequence-targets.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 
 const IGNORE = -100;
 
 /**
- * A trainable sequence model: optional Embedding -> RNN/LSTM/GRU -> Linear head, with a loss.
- * Parameter names follow a PyTorch module with submodules `embedding`, `lstm` (or `gru`, `rnn`),
+ * A trainable sequence model: optional Embedding -> RNN/LSTM/GRU/MRNN -> Linear head, with a loss.
+ * Parameter names follow a PyTorch module with submodules `embedding`, `lstm` (or `gru`, `rnn`, `mrnn`),
  * `head` and `initial`, so PyTorch state dicts of the same architecture load directly.
  */
 export class SequenceModel implements Trainable {
@@ -54,7 +54,7 @@ export class SequenceModel implements Trainable {
   constructor(options: SequenceModelOptions) {
     if (typeof options !== "object" || options === null) fail("E_TYPE", "SequenceModel: options must be an object");
     const cell = options.cell ?? "LSTM";
-    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${show(cell)}`);
+    if (!["LSTM", "GRU", "RNN", "MRNN"].includes(cell)) fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU", "RNN" or "MRNN", got ${show(cell)}`);
     if ((options.inputSize === undefined) === (options.vocabSize === undefined)) {
       fail("E_VALUE", "SequenceModel: give exactly one of inputSize (real-valued input) and vocabSize (token input)");
     }
@@ -93,6 +93,7 @@ export class SequenceModel implements Trainable {
       peepholes: options.peepholes ?? false,
       resetAfter: options.resetAfter ?? true,
       nonlinearity: options.nonlinearity ?? "tanh",
+      factorSize: options.factorSize ?? 0,
       activations: options.activations,
       clip: options.clip,
       inputForget: options.inputForget,
@@ -116,7 +117,9 @@ export class SequenceModel implements Trainable {
           ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes, inputForget: o.inputForget })
           : cell === "GRU"
             ? new GRU({ ...common, resetAfter: o.resetAfter })
-            : new RNN({ ...common, nonlinearity: o.activations === undefined ? o.nonlinearity : undefined });
+            : cell === "MRNN"
+              ? new MRNN({ ...common, factorSize: o.factorSize })
+              : new RNN({ ...common, nonlinearity: o.activations === undefined ? o.nonlinearity : undefined });
       built.push(this.rnn);
       const features = this.rnn.directions * this.rnn.outputSize;
       this.head = new Linear({ inFeatures: features, outFeatures: o.outputSize, seed: seed + 2 });
@@ -250,13 +253,7 @@ export class SequenceModel implements Trainable {
     const feats = this.headInput(r, T, B);
     const y = this.head.forward(feats);
     const rows = o.outputs === "last" ? B : T * B;
-    const flat = { shape: [rows, o.outputSize], data: y.data };
-    const { loss, grad } =
-      o.loss === "crossEntropy"
-        ? crossEntropy(flat, targetsChecked as Int32Array)
-        : targetsChecked instanceof Float32Array
-          ? mse(flat, { shape: [rows, o.outputSize], data: targetsChecked })
-          : maskedMse(flat, targetsChecked as MaskedTargets);
+    const { loss, grad } = headLoss(o.loss, { shape: [rows, o.outputSize], data: y.data }, targetsChecked);
     // Several windows of one truncated-BPTT chunk each weigh their mean loss by their share.
     if (options.gradScale !== undefined && options.gradScale !== 1) for (let i = 0; i < grad.data.length; i++) grad.data[i] *= options.gradScale;
     const dFeats = this.head.backward({ shape: [rows, o.outputSize], data: grad.data });
@@ -273,6 +270,33 @@ export class SequenceModel implements Trainable {
     }
     if (this.initial) this.initial.accumulate(d.h0, d.c0, B);
     return { loss, hN: r.hN, cN: r.cN };
+  }
+
+  /** The batch's loss from a forward pass alone (no gradients). */
+  loss(batch: SequenceBatch): number {
+    this.checkAlive();
+    const { x, T, B } = this.stepInputs(batch, false);
+    if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
+    const targets = this.checkTarget(batch.target, T, B, batch.lengths);
+    const states = this.initialStates(batch, B);
+    const r = this.rnn.forward(x, { h0: states.h0, c0: states.c0, lengths: batch.lengths });
+    const y = this.head.forward(this.headInput(r, T, B));
+    return headLoss(this.options.loss, { shape: [y.data.length / this.options.outputSize, this.options.outputSize], data: y.data }, targets).loss;
+  }
+
+  /**
+   * The checked inputs of a batch and views of the internals, for curvature products
+   * (recur-nn/hessian-free's gaussNewtonProduct).
+   * @internal
+   */
+  curvatureParts(batch: SequenceBatch): GaussNewtonParts {
+    this.checkAlive();
+    if (this.initial) fail("E_UNSUPPORTED", "gaussNewtonProduct: a trainable initial state is not supported");
+    const { x, T, B } = this.stepInputs(batch, true);
+    if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
+    const targets = this.checkTarget(batch.target, T, B, batch.lengths);
+    const states = this.initialStates(batch, B);
+    return { model: this, x, T, B, states, targets, headInput: (r: { output?: Tensor; hN: Tensor }) => this.headInput(r, T, B), lastToHN: (d: Tensor) => this.lastToHN(d, B) };
   }
 
   /**
@@ -412,29 +436,12 @@ export class SequenceModel implements Trainable {
     return this.initial.expand(B);
   }
 
-  private headInput(r: TrainForwardResult, T: number, B: number): Tensor {
-    // outputs "sequence" asked forwardTrain for the output sequence.
-    if (this.options.outputs === "sequence") return { shape: [T * B, r.output!.shape[2]], data: r.output!.data };
-    // Final state of the last layer, both directions: [B, D*P].
-    const D = this.rnn.directions;
-    const P = this.rnn.outputSize;
-    const L = this.rnn.config.numLayers;
-    const out = new Float32Array(B * D * P);
-    for (let d = 0; d < D; d++) {
-      for (let b = 0; b < B; b++) out.set(r.hN.data.subarray(((L - 1) * D + d) * B * P + b * P, ((L - 1) * D + d) * B * P + (b + 1) * P), b * D * P + d * P);
-    }
-    return { shape: [B, D * P], data: out };
+  private headInput(r: { output?: Tensor; hN: Tensor }, T: number, B: number): Tensor {
+    return headInput(this.rnn, this.options.outputs, r, T, B);
   }
 
   private lastToHN(dFeats: Tensor, B: number): Tensor {
-    const D = this.rnn.directions;
-    const P = this.rnn.outputSize;
-    const L = this.rnn.config.numLayers;
-    const dh = new Float32Array(L * D * B * P);
-    for (let d = 0; d < D; d++) {
-      for (let b = 0; b < B; b++) dh.set(dFeats.data.subarray(b * D * P + d * P, b * D * P + (d + 1) * P), ((L - 1) * D + d) * B * P + b * P);
-    }
-    return { shape: [L * D, B, P], data: dh };
+    return lastToHN(this.rnn, dFeats, B);
   }
 
   // Targets as the loss functions take them; positions past a sequence's length, before the last

@@ -14,7 +14,7 @@ export interface IndexTensor {
 /** Options of `SequenceModel`. */
 export interface SequenceModelOptions {
   /** The recurrent cell. Default "LSTM". */
-  cell?: "LSTM" | "GRU" | "RNN";
+  cell?: "LSTM" | "GRU" | "RNN" | "MRNN";
   /** Features per step for real-valued input. Give this or vocabSize. */
   inputSize?: number;
   /** Token input: ids in 0..vocabSize-1 are embedded. Give this or inputSize. */
@@ -40,6 +40,8 @@ export interface SequenceModelOptions {
   resetAfter?: boolean;
   /** RNN only. Default "tanh". */
   nonlinearity?: "tanh" | "relu";
+  /** MRNN only (required there): factors of the input-dependent transition, see MRNNOptions. */
+  factorSize?: number;
   /** The cell's functions, see RecurrentOptions.activations. Default PyTorch's. */
   activations?: CellActivation[];
   /** ONNX's cell clip, see RecurrentOptions.clip (such a model is not trainable). Default none. */
