@@ -1,9 +1,10 @@
-// The initialisations of RNN, LSTM and GRU: "identity" (IRNN) and echoStateInit (sparse W_hh at a
+// The initialisations of RNN, LSTM and GRU: "identity" (IRNN) and echo-state (sparse W_hh at a
 // chosen spectral radius), checked on the weights themselves and on the gradient flow they give.
 import { beforeAll, describe, expect, it } from "vitest";
-import { GRU, init, LSTM, RecurError, RNN, type RecurrentModel, type Tensor } from "../src/index.js";
+import { backendInfo, GRU, init, LSTM, RecurError, RNN, SequenceModel, type RecurrentModel, type Tensor } from "../src/index.js";
 import { denseOperator, spectralRadius } from "../src/spectral/index.js";
-import { echoStateInit } from "../src/esn/index.js";
+import { echoState, echoStateInit } from "../src/esn/index.js";
+import { expectRecurError } from "./helpers/errors.js";
 
 beforeAll(async () => {
   await init();
@@ -122,6 +123,33 @@ describe("echoStateInit (recur-nn/esn)", () => {
       expect(Math.abs(rate - Math.log(rho)), `ρ = ${rho}`).toBeLessThan(0.03);
       rnn.dispose();
     }
+  });
+});
+
+describe("init: echoState(...) (recur-nn/esn) as a model's init option", () => {
+  it("gives the same weights as echoStateInit on the same draw, for RNN, LSTM, GRU and SequenceModel", () => {
+    for (const Model of [RNN, LSTM, GRU]) {
+      const options = { spectralRadius: 0.95, connections: 4, seed: 5 };
+      const a = new Model({ inputSize: 3, hiddenSize: 12, seed: 2, init: echoState(options) });
+      const b = echoStateInit(new Model({ inputSize: 3, hiddenSize: 12, seed: 2 }), options);
+      const sa = a.stateDict();
+      const sb = b.stateDict();
+      for (const name of Object.keys(sb)) expect(Array.from(sa[name].data), name).toEqual(Array.from(sb[name].data));
+      expect(spectralRadius(denseOperator(12, block(sa.weight_hh_l0, sa.weight_hh_l0.shape[0] / 12, 0)), { tol: 1e-12 }).radius).toBeCloseTo(0.95, 5);
+      a.dispose();
+      b.dispose();
+    }
+    const seq = new SequenceModel({ cell: "GRU", inputSize: 2, hiddenSize: 10, outputSize: 2, init: echoState({ spectralRadius: 1.2 }) });
+    const w = seq.stateDict()["gru.weight_hh_l0"];
+    expect(spectralRadius(denseOperator(10, block(w, 3, 1)), { tol: 1e-12 }).radius).toBeCloseTo(1.2, 5);
+    seq.dispose();
+  });
+
+  it("bad options fail when the initializer is made; a model it cannot initialise fails and keeps no memory", async () => {
+    expectRecurError(() => echoState({ spectralRadius: -1 }), "E_VALUE", "spectralRadius");
+    const before = backendInfo().heapUsedBytes;
+    expectRecurError(() => new LSTM({ inputSize: 1, hiddenSize: 4, projSize: 2, init: echoState() }), "E_VALUE", "square weight_hh");
+    expect(backendInfo().heapUsedBytes).toBe(before);
   });
 });
 

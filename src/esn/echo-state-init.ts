@@ -5,6 +5,7 @@
  * spectral-radius solver, so that pages that only run models do not carry the solver.
  */
 import { fail } from "../errors.js";
+import type { InitTarget, Initializer } from "../models/config.js";
 import type { RecurrentModel } from "../models/recurrent.js";
 import { createRng, type Rng } from "../random.js";
 import { spectralRadius } from "../spectral/arnoldi.js";
@@ -31,15 +32,39 @@ export interface EchoStateInitOptions {
  * projection (non-square blocks) are refused.
  */
 export function echoStateInit<M extends RecurrentModel>(model: M, options: EchoStateInitOptions = {}): M {
-  objectArgument("echoStateInit", options);
+  applyEchoState(model, options, "echoStateInit");
+  return model;
+}
+
+/**
+ * The same initialisation as an `init` option: `new RNN({ ..., init: echoState({ spectralRadius:
+ * 1.1 }) })` (or SequenceModel's `init`) draws the model's weights and then rewrites them as
+ * `echoStateInit` does. The options are checked here, before any model is built.
+ */
+export function echoState(options: EchoStateInitOptions = {}): Initializer {
+  checkOptions(options, "echoState");
+  return { scheme: "echo-state", apply: (model) => applyEchoState(model, options, "echoState") };
+}
+
+function checkOptions(options: EchoStateInitOptions, where: string): void {
+  objectArgument(where, options);
+  number(where, "spectralRadius", options.spectralRadius, { min: 0, open: true }, 1.1);
+  number(where, "inputScale", options.inputScale, { min: 0 }, 1);
+  integer(where, "seed", options.seed, {}, 0);
+  if (options.connections !== undefined) integer(where, "connections", options.connections, { min: 1 });
+}
+
+function applyEchoState(model: InitTarget, options: EchoStateInitOptions, where: string): void {
+  objectArgument(where, options);
   const c = model.config;
-  if (c.projSize > 0) fail("E_VALUE", `echoStateInit: needs square weight_hh blocks, but projSize = ${c.projSize} makes them [${c.hiddenSize}, ${c.projSize}]`);
+  if (c.projSize > 0) fail("E_VALUE", `${where}: needs square weight_hh blocks, but projSize = ${c.projSize} makes them [${c.hiddenSize}, ${c.projSize}]`);
   const H = c.hiddenSize;
-  const radius = number("echoStateInit", "spectralRadius", options.spectralRadius, { min: 0, open: true }, 1.1);
-  const connections = integer("echoStateInit", "connections", options.connections, { min: 1, max: H }, Math.min(15, H));
-  const inputScale = number("echoStateInit", "inputScale", options.inputScale, { min: 0 }, 1);
-  const rng = createRng(integer("echoStateInit", "seed", options.seed, {}, 0));
+  const radius = number(where, "spectralRadius", options.spectralRadius, { min: 0, open: true }, 1.1);
+  const connections = integer(where, "connections", options.connections, { min: 1, max: H }, Math.min(15, H));
+  const inputScale = number(where, "inputScale", options.inputScale, { min: 0 }, 1);
+  const rng = createRng(integer(where, "seed", options.seed, {}, 0));
   const sd = model.stateDict();
+  if (!Object.keys(sd).some((name) => name.startsWith("weight_hh"))) fail("E_UNSUPPORTED", `${where}: needs a model with weight_hh (RNN, LSTM or GRU), this is ${c.mode}`);
   for (const [name, t] of Object.entries(sd)) {
     if (name.startsWith("weight_hh")) {
       const blocks = t.shape[0] / H;
@@ -51,7 +76,6 @@ export function echoStateInit<M extends RecurrentModel>(model: M, options: EchoS
     }
   }
   model.loadStateDict(sd);
-  return model;
 }
 
 // One n x n block: `connections` N(0, 1) weights per row at distinct columns (CSR, so Arnoldi's

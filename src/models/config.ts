@@ -1,6 +1,7 @@
 /** The options and structure of RNN, LSTM, GRU and MRNN models. */
 import { fail } from "../errors.js";
 import { boolean, integer, number, objectArgument, oneOf, optionsObject } from "../validate.js";
+import type { Tensor } from "../tensor.js";
 import { cellConfig, cellOptionsOf, type CellActivation, type CellConfig } from "./cell.js";
 import { gateCount, Kind, round8 } from "./descriptor.js";
 
@@ -28,11 +29,12 @@ export interface RecurrentOptions {
    * - "orthogonal": each block a random orthogonal matrix (torch.nn.init.orthogonal_).
    * - "identity" (Le, Jaitly and Hinton 2015, the IRNN: meant for `nonlinearity: "relu"`): each
    *   block gain·I, weight_ih from N(0, inputStd²), biases zero. See {@link IdentityInit}.
-   * A string takes the scheme's defaults; an object sets its options. Default "uniform". (The
-   * echo-state initialisation of Sutskever et al. 2013 is `echoStateInit` in recur-nn/esn, where
-   * the spectral-radius solver lives.)
+   * - an initialiser from another entry point, run on the model after the "uniform" draw:
+   *   `echoState({ spectralRadius })` of recur-nn/esn (Sutskever et al. 2013), which lives beside
+   *   the spectral-radius solver so that pages without it do not carry the solver.
+   * A string takes the scheme's defaults; an object sets its options. Default "uniform".
    */
-  init?: "uniform" | "orthogonal" | "identity" | IdentityInit;
+  init?: "uniform" | "orthogonal" | "identity" | IdentityInit | Initializer;
   /**
    * The cell's functions, replacing PyTorch's: LSTM [gates, candidate, cell output] (default
    * ["sigmoid", "tanh", "tanh"]), GRU [gates, candidate] (["sigmoid", "tanh"]), RNN [activation]
@@ -58,6 +60,24 @@ export interface IdentityInit {
   gain?: number;
   /** Standard deviation of weight_ih's normal entries. Default 0.001. */
   inputStd?: number;
+}
+
+/** What an {@link Initializer} may read and rewrite of the model it initialises. */
+export interface InitTarget {
+  /** The model's configuration. */
+  readonly config: RecurrentConfig;
+  /** The current weights (copies), by PyTorch name. */
+  stateDict(): Record<string, Tensor>;
+  /** Writes weights back. */
+  loadStateDict(sd: Record<string, Tensor>): void;
+}
+
+/** An initialisation run on the built model (e.g. `echoState` of recur-nn/esn). */
+export interface Initializer {
+  /** The scheme's name, for messages. */
+  readonly scheme: string;
+  /** Rewrites the freshly drawn weights; an error here disposes the model being built. */
+  apply(model: InitTarget): void;
 }
 
 /** An initialisation with every option filled in. */
@@ -118,10 +138,11 @@ export function baseConfig(mode: RecurrentConfig["mode"], o: RecurrentOptions): 
 const SCHEMES = ["uniform", "orthogonal", "identity"] as const;
 
 /** How the initial weights are drawn (validated before the model reserves any memory). */
-export function initOptions(mode: string, o: RecurrentOptions): { seed: number; init: InitSpec } {
+export function initOptions(mode: string, o: RecurrentOptions): { seed: number; init: InitSpec; then?: Initializer } {
   const seed = o.seed ?? 0;
   const given: unknown = o.init;
   const obj = typeof given === "object" && given !== null ? (given as Record<string, unknown>) : undefined;
+  if (typeof obj?.apply === "function") return { seed, init: { scheme: "uniform" }, then: given as Initializer };
   // An options object must name its scheme: { spectralRadius: 1 } alone is a mistake, not "uniform".
   const scheme = obj ? oneOf(mode, "init.scheme", obj.scheme, SCHEMES) : oneOf(mode, "init", given, SCHEMES, "uniform");
   if (scheme === "identity") {

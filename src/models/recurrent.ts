@@ -22,7 +22,7 @@ import type { TangentContext } from "./tangent-context.js";
 import { checkLengths, gradData, checkFiniteState } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
-export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit } from "./config.js";
+export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit, type Initializer, type InitTarget } from "./config.js";
 export { StreamState } from "./stream-state.js";
 
 /** Options of `forward` and `forwardTrain`. */
@@ -109,7 +109,7 @@ export abstract class RecurrentModel implements Trainable {
   private stepResult: { output: Tensor; state: StreamState } | undefined;
 
   protected constructor(config: RecurrentConfig, options: RecurrentOptions) {
-    const { seed, init } = initOptions(config.mode, options);
+    const { seed, init, then } = initOptions(config.mode, options);
     this.config = Object.freeze({ ...config });
     this.rt = runtime();
     this.d = dimsOf(config);
@@ -117,6 +117,7 @@ export abstract class RecurrentModel implements Trainable {
     try {
       this.params = new RecurrentParams(this.rt, this.d, this.blocks);
       this.params.initialise(seed, init);
+      then?.apply(this);
     } catch (err) {
       this.blocks.dispose();
       throw err;

@@ -73,7 +73,7 @@ export interface SequenceModelOptions {
   seed?: number;
   /**
    * How the recurrent layers' weights are drawn (RecurrentOptions.init: "uniform", "orthogonal",
-   * "identity" or an options object). Not stored in weight files, which hold the
+   * "identity", an options object, or an initializer such as `echoState(...)` of recur-nn/esn). Not stored in weight files, which hold the
    * weights themselves. Default "uniform".
    */
   init?: RecurrentOptions["init"];
