@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { init } from "../src/index.js";
-import { AttentionDecoder } from "../src/attention/index.js";
+import { AttentionDecoder, Seq2Seq } from "../src/attention/index.js";
 import { attention64, type Problem64 } from "./reference/attention64.js";
 import { randn } from "./helpers/random.js";
 import { expectRecurError } from "./helpers/errors.js";
@@ -94,5 +94,18 @@ describe("multiplicative scores: options", () => {
     expectRecurError(() => new AttentionDecoder({ vocabSize: V, annotationSize: 5, hiddenSize: H, score: "dot" }), "E_SHAPE", "annotationSize");
     expectRecurError(() => new AttentionDecoder({ vocabSize: V, annotationSize: 5, hiddenSize: H, attentionSize: 4, score: "general" }), "E_VALUE", "attentionSize");
     expectRecurError(() => new AttentionDecoder({ vocabSize: V, annotationSize: 5, hiddenSize: H, score: "cosine" as "dot" }), "E_VALUE", "score");
+  });
+
+  it("Seq2Seq passes score to its decoder; dot needs hiddenSize = 2 * encoderHiddenSize", () => {
+    const m = new Seq2Seq({ sourceVocab: 5, targetVocab: 6, startToken: 4, endToken: 5, embeddingSize: 4, encoderHiddenSize: 4, hiddenSize: 8, score: "dot", seed: 1 });
+    expect(m.decoder.dims.score).toBe("dot");
+    expect(Object.keys(m.stateDict()).filter((k) => k.startsWith("decoder.attention."))).toEqual([]);
+    m.zeroGrad();
+    const loss = m.lossAndGrad([[0, 1, 2], [3, 1]], [[2, 1, 0], [1, 3]]);
+    expect(loss).toBeGreaterThan(0);
+    // The scores' gradient reaches the encoder.
+    expect(Object.values(m.encoder.gradients()).some((t) => t.data.some((v) => v !== 0))).toBe(true);
+    m.dispose();
+    expectRecurError(() => new Seq2Seq({ sourceVocab: 5, targetVocab: 6, startToken: 4, endToken: 5, encoderHiddenSize: 4, hiddenSize: 9, score: "dot" }), "E_SHAPE", "encoderHiddenSize");
   });
 });
