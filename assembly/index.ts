@@ -13,6 +13,7 @@ export function heapBase(): usize {
 export { peakProbe } from "./probe";
 export { packGates, packedGatesSize, packGateRows, unpackGateRowsAdd } from "./cells/layout";
 export { recurrentForward, recurrentBackward } from "./cells/recurrent";
+export { recurrentTangent } from "./cells/tangent";
 export { esnRun } from "./reservoir/run";
 export { esnTrialsStart, esnTrialsFinish } from "./reservoir/trials";
 export { syrkUpper, ridgeSystem, cholSolve, rowsToColumns, dualSystem, dualReadout, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir/linalg";

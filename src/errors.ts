@@ -11,6 +11,7 @@ export type RecurErrorCode =
   | "E_FORMAT" // a file (safetensors, JSON) is truncated or corrupt
   | "E_STATE" // an object used in the wrong state (disposed, not initialised)
   | "E_NUMERIC" // a computation produced NaN/inf or a system was singular
+  | "E_MEMORY" // a size that Wasm memory (4 GiB, or init's maxMemoryMB) or a JS array cannot hold
   | "E_UNSUPPORTED"; // a valid request this build cannot serve
 
 /** The error recur throws for bad input or a failed computation; `code` says which kind. */

@@ -1,5 +1,5 @@
 /**
- * recur-nn: the core. The runtime, tensors, recurrent models (RNN, LSTM, GRU), layers, training
+ * recur-nn: the core. The runtime, tensors, recurrent models (RNN, LSTM, GRU, MRNN), layers, training
  * (losses, optimizers, schedulers, clipping, SequenceModel, fit) and weight files. Everything
  * else has an entry point of its own, so a page pulls in only what it imports:
  *   recur-nn/esn       echo state networks
@@ -9,6 +9,7 @@
  *   recur-nn/wasm      the pointer-level API over the core's linear memory
  *   recur-nn/onnx      ONNX models (loadOnnx, fromOnnx)
  *   recur-nn/keras     Keras and TensorFlow.js models
+ *   recur-nn/diagnostics  the step Jacobians' spectral norms along a trajectory
  */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
@@ -18,8 +19,9 @@ export { packMatrix, PackedMatrix, type PackMatrixOptions } from "./packed-matri
 export { createRng, type Rng } from "./random.js";
 export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
+export { MRNN, type MRNNOptions } from "./models/mrnn.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
-export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult } from "./models/recurrent.js";
+export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type IdentityInit, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult, type BackwardOptions } from "./models/recurrent.js";
 export type { CellActivation, CellActivationName, CellActivationSpec, CellConfig } from "./models/cell.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";
@@ -33,7 +35,7 @@ export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions 
 export { crossEntropy, mse, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
 export { type SequenceBeamOptions, type Hypothesis } from "./train/sequence-beam.js";
-export { fit, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
+export { fit, type BatchOptimizer, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
 export { readSafetensors, writeSafetensors, type StoredTensor, type ReadSafetensorsOptions, type SafetensorsContents } from "./io/safetensors.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel, type ModelTypes, type ModelType, type LoadedModel, type ModelFactory } from "./io/model-file.js";
 export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";

@@ -58,6 +58,7 @@ export interface Kernels {
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
   unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
   recurrentBackward(desc: number): void;
+  recurrentTangent(desc: number): void;
   // Soft attention decoder (assembly/cells/attention.ts): descriptor layout in src/attention/layout.ts.
   attentionPack(desc: number): void;
   attentionForward(desc: number): void;

@@ -4,6 +4,26 @@ import type { WasmMemory } from "./wasm-types.js";
 const ALIGN = 64; // one cache line: regions never share a line, and v128 loads are aligned
 const PAGE = 65536;
 
+/** What a 32-bit Wasm memory can address: 4 GiB. */
+export const WASM_MAX_BYTES = 2 ** 32;
+/** The most float32 elements one tensor may hold: as many as fit in Wasm memory. */
+export const MAX_ELEMENTS = WASM_MAX_BYTES / 4;
+
+/** MB as messages show it. */
+export function mb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 1)} MB`;
+}
+
+/**
+ * Checks a count of float32 elements that is about to be allocated in JS (a result tensor, a
+ * generated sequence) before allocating it: more than Wasm memory can hold is E_MEMORY at once,
+ * instead of a RangeError or minutes of work. Returns `count`.
+ */
+export function checkElements(where: string, what: string, count: number): number {
+  if (!(count <= MAX_ELEMENTS)) fail("E_MEMORY", `${where}: ${what} would hold ${count} float32 values (${mb(count * 4)}), more than the ${mb(WASM_MAX_BYTES)} Wasm memory can hold`);
+  return count;
+}
+
 /**
  * The allocator over the core's linear memory. TypeScript owns the layout: each model reserves
  * one block (its parameters, packed weights, gradients, optimizer state and activations are
@@ -20,9 +40,18 @@ export class Heap {
   private readonly sizes = new Map<number, number>();
   private end: number;
   private used = 0;
+  /** The most bytes the memory can grow to. */
+  readonly reservableBytes: number;
+  /** The most bytes this heap may reach (init's maxMemoryMB; at most 4 GiB). */
+  limitBytes: number;
+  // A tighter cap while a file is loaded (withBudget): what the file's data can justify.
+  private budget: { top: number; why: (bytes: number) => string } | undefined;
 
-  constructor(memory: WasmMemory, base: number) {
+  /** `reservableBytes`: the memory's maximum (a shared memory cannot grow past what it reserved). */
+  constructor(memory: WasmMemory, base: number, limitBytes = WASM_MAX_BYTES, reservableBytes = WASM_MAX_BYTES) {
     this.memory = memory;
+    this.reservableBytes = Math.min(WASM_MAX_BYTES, reservableBytes);
+    this.limitBytes = Math.min(limitBytes, this.reservableBytes);
     this.base = align64(base);
     this.end = this.base;
     const top = memory.buffer.byteLength;
@@ -34,6 +63,7 @@ export class Heap {
   alloc(bytes: number): number {
     if (!Number.isInteger(bytes) || bytes < 0) fail("E_VALUE", `alloc: bytes must be a non-negative integer, got ${bytes}`);
     const size = Math.max(ALIGN, align64(bytes));
+    this.checkFits(size);
     let i = this.freeList.findIndex((b) => b.size >= size);
     if (i < 0) {
       this.grow(size);
@@ -49,6 +79,33 @@ export class Heap {
     this.sizes.set(ptr, size);
     this.used += size;
     return ptr;
+  }
+
+  /**
+   * Throws E_MEMORY (or the budget's error) if `bytes` more could not be allocated: for a size
+   * computed before the work that precedes its allocation.
+   */
+  checkFits(bytes: number, what = "the allocation"): void {
+    if (this.budget !== undefined && this.used + bytes > this.budget.top) fail("E_FORMAT", this.budget.why(bytes));
+    if (!(this.used + bytes <= this.limitBytes)) {
+      fail("E_MEMORY", `out of Wasm memory: ${what} needs ${mb(bytes)} with ${mb(this.used)} in use, over the limit of ${mb(this.limitBytes)} (init({ maxMemoryMB }); Wasm memory holds at most 4 GiB)`);
+    }
+  }
+
+  /**
+   * Runs fn with at most `bytes` more allocatable: a file's config is trusted only as far as its
+   * data goes, so a small file that declares a huge model fails with `why(bytes requested)` before
+   * the work, not after minutes of it.
+   */
+  withBudget<T>(bytes: number, why: (bytes: number) => string, fn: () => T): T {
+    const outer = this.budget;
+    const top = this.used + bytes;
+    this.budget = { top: outer === undefined ? top : Math.min(top, outer.top), why: outer?.why ?? why };
+    try {
+      return fn();
+    } finally {
+      this.budget = outer;
+    }
   }
 
   /** Returns a block to the heap; releasing an unknown or already released address throws. */
@@ -107,11 +164,17 @@ export class Heap {
     const last = this.freeList[this.freeList.length - 1];
     const tailFree = last !== undefined && last.ptr + last.size === this.end ? last.size : 0;
     const need = size - tailFree;
-    const pages = Math.max(Math.ceil(need / PAGE), Math.ceil(this.end / PAGE / 4));
+    const room = Math.floor((this.limitBytes - this.end) / PAGE);
+    const pages = Math.max(Math.ceil(need / PAGE), Math.min(room, Math.ceil(this.end / PAGE / 4)));
     try {
       this.memory.grow(pages);
     } catch {
-      fail("E_VALUE", `out of Wasm memory: could not grow by ${pages} pages (${size} bytes requested, ${this.end} bytes in use)`);
+      // The geometric step may not fit where the request does: try the request alone.
+      try {
+        this.memory.grow(Math.ceil(need / PAGE));
+      } catch {
+        fail("E_MEMORY", `out of Wasm memory: the engine could not grow the memory to hold ${mb(size)} more (${mb(this.end)} in use)`);
+      }
     }
     const top = this.memory.buffer.byteLength;
     this.insertFree(this.end, top - this.end);

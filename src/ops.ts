@@ -1,4 +1,5 @@
 import { fail } from "./errors.js";
+import { objectArgument } from "./validate.js";
 import { align64 } from "./memory.js";
 import { PackedMatrix } from "./packed-matrix.js";
 import { runtime, type Runtime } from "./runtime.js";
@@ -46,6 +47,7 @@ export function matmul(a: Tensor, b: Tensor | PackedMatrix, options: MatmulOptio
 
 /** `matmul` on a given runtime (for tests and benchmarks that compare both binaries in one process). */
 export function matmulOn(rt: Runtime, a: Tensor, b: Tensor | PackedMatrix, options: MatmulOptions = {}): Tensor {
+  objectArgument("matmul", options);
   checkTensor(a, "matmul: a", [-1, -1]);
   const packed = b instanceof PackedMatrix ? b : undefined;
   if (packed === undefined) checkTensor(b, "matmul: b", [-1, -1]);

@@ -15,6 +15,7 @@
  *   arithmetic: normals are bit-identical across engines too (and equal to `Math.log`-based ones
  *   in V8, which uses the same fdlibm algorithm).
  */
+import { show } from "./validate.js";
 import { fail } from "./errors.js";
 
 /** A seeded random generator (xoshiro128**): the same seed gives the same numbers everywhere. */
@@ -49,7 +50,7 @@ function splitmix64(state: { s: bigint }): bigint {
  */
 export function createRng(seed: number): Rng {
   if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {
-    fail("E_VALUE", `createRng: seed must be a safe integer, got ${String(seed)}`);
+    fail("E_VALUE", `createRng: seed must be a safe integer, got ${show(seed)}`);
   }
   const sm = { s: BigInt.asUintN(64, BigInt(seed)) };
   const a = splitmix64(sm);
@@ -99,14 +100,14 @@ export function createRng(seed: number): Rng {
 
   const uniform = (lo: number, hi: number): number => {
     if (typeof lo !== "number" || typeof hi !== "number" || !Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo) {
-      fail("E_VALUE", `Rng.uniform: need finite lo <= hi, got lo=${String(lo)}, hi=${String(hi)}`);
+      fail("E_VALUE", `Rng.uniform: need finite lo <= hi, got lo=${show(lo)}, hi=${show(hi)}`);
     }
     return lo + (hi - lo) * next();
   };
 
   const int = (n: number): number => {
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > TWO32) {
-      fail("E_VALUE", `Rng.int: n must be an integer in [1, 2^32], got ${String(n)}`);
+      fail("E_VALUE", `Rng.int: n must be an integer in [1, 2^32], got ${show(n)}`);
     }
     const limit = TWO32 - (TWO32 % n); // largest multiple of n <= 2^32
     let x: number;

@@ -6,7 +6,7 @@ import { Heap } from "./memory.js";
 import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 import { importNode, isNode } from "./platform.js";
-import { oneOf } from "./validate.js";
+import { integer, objectArgument, oneOf, show } from "./validate.js";
 
 /** Which Wasm binary computes: plain SIMD128, or relaxed SIMD (fused multiply-add). */
 export type Backend = "simd128" | "relaxed";
@@ -40,6 +40,20 @@ export interface InitOptions {
    * Without warm-up (`skipWarmup`) "auto" takes "5x8" unmeasured.
    */
   gemmTile?: GemmTile | "auto";
+  /**
+   * The most Wasm memory models, layers and optimizers may hold together, in MB (2^20 bytes): an
+   * allocation beyond it throws RecurError E_MEMORY naming the size, before any work. Default
+   * 4096, all a 32-bit Wasm memory can address (less where the engine reserves less). A later
+   * `init` call with this option changes the limit of the loaded core.
+   */
+  maxMemoryMB?: number;
+}
+
+/** The default of `init({ maxMemoryMB })`: all of a 32-bit Wasm memory. */
+export const DEFAULT_MAX_MEMORY_MB = 4096;
+
+function checkMaxMemory(value: unknown, where: string): number {
+  return integer(where, "maxMemoryMB", value, { min: 1, max: DEFAULT_MAX_MEMORY_MB }, DEFAULT_MAX_MEMORY_MB);
 }
 
 /** The GEMM's main register tile (see `InitOptions.gemmTile`). */
@@ -123,11 +137,11 @@ function defaultUrl(backend: Backend, threaded: boolean): URL {
 // reserved up front (address space only); smaller reservations are tried where 4 GiB fails.
 const SHARED_MAX_PAGES = [65536, 16384, 4096];
 
-function sharedMemory(): WebAssembly.Memory | string {
+function sharedMemory(): { memory: WebAssembly.Memory; maximum: number } | string {
   let last: unknown;
   for (const maximum of SHARED_MAX_PAGES) {
     try {
-      return new WebAssembly.Memory({ initial: 16, maximum, shared: true });
+      return { memory: new WebAssembly.Memory({ initial: 16, maximum, shared: true }), maximum };
     } catch (err) {
       last = err;
     }
@@ -136,7 +150,12 @@ function sharedMemory(): WebAssembly.Memory | string {
 }
 
 async function loadSource(source: URL | string): Promise<Uint8Array | Response> {
-  const url = typeof source === "string" ? new URL(source, import.meta.url) : source;
+  let url: URL;
+  try {
+    url = typeof source === "string" ? new URL(source, import.meta.url) : source;
+  } catch {
+    fail("E_VALUE", `createRuntime: wasm ${JSON.stringify(source)} is not a URL`);
+  }
   let response: Response;
   try {
     if (url.protocol === "file:" && isNode) {
@@ -151,11 +170,19 @@ async function loadSource(source: URL | string): Promise<Uint8Array | Response> 
   return response;
 }
 
+async function compileBytes(bytes: BufferSource): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (err) {
+    fail("E_FORMAT", `createRuntime: the Wasm given does not compile (${(err as Error).message})`);
+  }
+}
+
 async function compileResponse(response: Response): Promise<WebAssembly.Module> {
   if (typeof WebAssembly.compileStreaming === "function" && response.headers.get("content-type")?.startsWith("application/wasm")) {
     return WebAssembly.compileStreaming(response);
   }
-  return WebAssembly.compile(await response.arrayBuffer());
+  return compileBytes(await response.arrayBuffer());
 }
 
 function checkBackend(value: unknown, where: string): Backend | "auto" {
@@ -171,7 +198,9 @@ function checkBackend(value: unknown, where: string): Backend | "auto" {
  * @internal
  */
 export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
+  objectArgument("createRuntime", options);
   const requested = checkBackend(options.backend ?? "auto", "createRuntime");
+  const maxBytes = checkMaxMemory(options.maxMemoryMB, "createRuntime") * 2 ** 20;
   const threadsOption = checkThreads(options.threads === undefined ? 1 : options.threads, "createRuntime");
   const relaxedOk = await relaxedSupported();
   if (requested === "relaxed" && !relaxedOk) {
@@ -181,24 +210,26 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   let threads = threadsOption === "auto" ? Math.max(1, Math.min(8, await hardwareThreads())) : threadsOption;
   let threadsFallback: string | undefined;
   let memory: WebAssembly.Memory | undefined;
+  let reservable: number | undefined;
   if (threads > 1) {
     const shared = threadsUnavailable() ?? sharedMemory();
     if (typeof shared === "string") {
       threadsFallback = shared;
       threads = 1;
     } else {
-      memory = shared;
+      memory = shared.memory;
+      reservable = shared.maximum * 65536;
     }
   }
   const threaded = threads > 1;
   let source: BufferSource | Response | WebAssembly.Module;
   const given = options.wasm;
   if (given instanceof WebAssembly.Module || given instanceof ArrayBuffer || given instanceof Uint8Array) source = given;
-  else if (typeof given === "object" && !(given instanceof URL)) fail("E_TYPE", `createRuntime: wasm must be a URL, a string, the bytes or a WebAssembly.Module, got ${Object.prototype.toString.call(given)}`);
+  else if (given !== undefined && typeof given !== "string" && !(given instanceof URL)) fail("E_TYPE", `createRuntime: wasm must be a URL, a string, the bytes or a WebAssembly.Module, got ${Object.prototype.toString.call(given)}`);
   else source = await loadSource(given ?? defaultUrl(backend, threaded));
   // Bytes are compiled here so instantiate() takes its Module path: its Response check reads the
   // global `Response`, which in Node 20 first loads the whole fetch implementation (~80 ms).
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) source = await WebAssembly.compile(source as BufferSource);
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) source = await compileBytes(source as BufferSource);
   // Workers instantiate the same compiled module: a fetched threaded core is compiled here too.
   if (threaded && !(source instanceof WebAssembly.Module)) source = await compileResponse(source as Response);
   const module = source instanceof WebAssembly.Module ? source : undefined;
@@ -211,10 +242,14 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     if (threaded && err instanceof WebAssembly.LinkError) {
       fail("E_FORMAT", `createRuntime: the Wasm given for threads: ${threads} is not a threaded core (recur-${backend}-threads.wasm): ${err.message}`);
     }
+    if (err instanceof WebAssembly.LinkError || err instanceof WebAssembly.RuntimeError) {
+      fail("E_FORMAT", `createRuntime: the Wasm given is not recur's core (${err.message})`);
+    }
     throw err;
   }
+  if (typeof exports.heapBase !== "function" || typeof exports.gemm !== "function") fail("E_FORMAT", "createRuntime: the Wasm given is not recur's core (it lacks heapBase and gemm)");
   const kernels = { ...(exports as object), memory } as unknown as Kernels;
-  const heap = new Heap(memory, kernels.heapBase());
+  const heap = new Heap(memory, kernels.heapBase(), maxBytes, reservable);
   // The GEMM packs rows of A into this region on every call; reserved once, for the instance's
   // life, and written once now so its pages are mapped (first-touch faults cost a first large call
   // ~1 ms otherwise). Each worker gets its own (src/pool.ts).
@@ -264,8 +299,10 @@ export function init(options: InitOptions = {}): Promise<BackendInfo> {
   let wanted: Backend | "auto";
   let threads: number | "auto" | undefined;
   try {
+    objectArgument("init", options);
     wanted = checkBackend(options.backend ?? "auto", "init");
     if (options.threads !== undefined) threads = checkThreads(options.threads, "init");
+    checkMaxMemory(options.maxMemoryMB, "init");
   } catch (err) {
     return Promise.reject(err);
   }
@@ -288,6 +325,7 @@ export function init(options: InitOptions = {}): Promise<BackendInfo> {
     if (wanted !== "auto" && wanted !== rt.backend) {
       fail("E_STATE", `init: the core is already running the ${rt.backend} backend; ${wanted} was requested`);
     }
+    if (options.maxMemoryMB !== undefined) rt.heap.limitBytes = Math.min(options.maxMemoryMB * 2 ** 20, rt.heap.reservableBytes);
     return backendInfo();
   });
 }
@@ -323,7 +361,7 @@ export function setThreads(threads: number): BackendInfo {
   const rt = runtime();
   const max = rt.pool?.size ?? 1;
   if (typeof threads !== "number" || !Number.isInteger(threads) || threads < 1 || threads > max) {
-    fail("E_VALUE", `setThreads: threads must be an integer from 1 to ${max} (the count init started), got ${typeof threads === "string" ? JSON.stringify(threads) : String(threads)}`);
+    fail("E_VALUE", `setThreads: threads must be an integer from 1 to ${max} (the count init started), got ${show(threads)}`);
   }
   rt.pool?.setActive(threads);
   return backendInfo();

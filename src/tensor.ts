@@ -1,4 +1,6 @@
 import { fail } from "./errors.js";
+import { checkElements } from "./memory.js";
+import { show } from "./validate.js";
 
 /** A dense row-major float32 tensor: the last index varies fastest. */
 export interface Tensor {
@@ -19,7 +21,7 @@ function checkShape(shape: readonly number[], name: string): void {
   if (!Array.isArray(shape)) fail("E_TYPE", `${name}.shape must be an array of sizes, got ${typeof shape}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      fail("E_SHAPE", `${name}.shape must hold non-negative integers, got [${shape.join(", ")}]`);
+      fail("E_SHAPE", `${name}.shape must hold non-negative integers, got ${show(shape)}`);
     }
   }
 }
@@ -27,7 +29,8 @@ function checkShape(shape: readonly number[], name: string): void {
 /** A new tensor of the given shape, filled with `data` (copied) or zeros. */
 export function tensor(shape: readonly number[], data?: ArrayLike<number>): Tensor {
   checkShape(shape, "tensor");
-  const n = numel(shape);
+  const n = checkElements("tensor", `shape [${shape.join(", ")}]`, numel(shape));
+  if (data !== undefined && (typeof data !== "object" || data === null || typeof data.length !== "number")) fail("E_TYPE", `tensor: data must be an array of numbers, got ${show(data)}`);
   if (data !== undefined && data.length !== n) {
     fail("E_SHAPE", `tensor: data has ${data.length} elements, shape [${shape.join(", ")}] needs ${n}`);
   }
@@ -49,6 +52,7 @@ const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): U
  * not the pool's), ~0.4 ms per 3 MB of forward() output; elsewhere it is `new Float32Array(n)`.
  */
 export function uninitializedF32(n: number): Float32Array {
+  checkElements("recur", "a result", n);
   if (NodeBuffer === undefined || n < 1 << 16) return new Float32Array(n);
   return new Float32Array(NodeBuffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer, 0, n);
 }

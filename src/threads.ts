@@ -1,5 +1,6 @@
 import { fail } from "./errors.js";
 import { importNode, isNode } from "./platform.js";
+import { show } from "./validate.js";
 
 /**
  * The worker pool of a threaded runtime. Every worker instantiates the same compiled module on
@@ -48,7 +49,7 @@ export async function hardwareThreads(): Promise<number> {
 export function checkThreads(value: unknown, where: string): number | "auto" {
   if (value === "auto") return value;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 64) {
-    fail("E_VALUE", `${where}: threads must be an integer from 1 to 64 or "auto", got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+    fail("E_VALUE", `${where}: threads must be an integer from 1 to 64 or "auto", got ${show(value)}`);
   }
   return value;
 }

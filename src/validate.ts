@@ -9,9 +9,26 @@ export type Options = Record<string, unknown>;
 
 /** A value as messages show it: strings quoted, arrays and typed arrays listed. */
 export function show(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(show).join(", ")}]`;
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return `[${Array.from(v as unknown as ArrayLike<number>).join(", ")}]`;
+  return showAt(v, 0);
+}
+
+// Any value, hostile ones included (a `toString` that is not a function, a BigInt, a huge or
+// deeply nested array): messages never throw and stay short.
+function showAt(v: unknown, depth: number): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
+  if (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+    if (depth > 2) return "[...]";
+    const list = Array.from((v as ArrayLike<unknown>).length > 12 ? Array.prototype.slice.call(v, 0, 12) : (v as ArrayLike<unknown>), (x) => showAt(x, depth + 1));
+    return `[${list.join(", ")}${(v as ArrayLike<unknown>).length > 12 ? `, ... (${(v as ArrayLike<unknown>).length} entries)` : ""}]`;
+  }
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "symbol") return v.description === undefined ? "a symbol" : `a symbol (${v.description})`;
+  if (typeof v === "function") return "a function";
+  if (typeof v === "object" && v !== null) {
+    const proto: unknown = Object.getPrototypeOf(v);
+    const name = proto === null || proto === Object.prototype ? undefined : (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === "string" && name !== "" ? `a ${name}` : "an object";
+  }
   return String(v);
 }
 
@@ -32,13 +49,13 @@ export function optionsObject(where: string, options: unknown, allowed: readonly
 
 /** `options` as an object (E_TYPE otherwise): for option types whose keys TypeScript checks. */
 export function objectArgument<T>(where: string, options: T, what = "options"): T {
-  if (typeof options !== "object" || options === null) fail("E_TYPE", `${where}: ${what} must be an object, got ${options === null ? "null" : typeof options}`);
+  if (typeof options !== "object" || options === null) fail("E_TYPE", `${where}: ${what} must be an object, got ${show(options)}`);
   return options;
 }
 
 /** Checks that `record` holds exactly `keys` (a record read from a file): one E_KEY lists every missing and unexpected key. */
 export function exactKeys(where: string, record: Options, keys: readonly string[], noun = "keys"): void {
-  const missing = keys.filter((k) => record[k] === undefined);
+  const missing = keys.filter((k) => !Object.hasOwn(record, k) || record[k] === undefined);
   const unexpected = Object.keys(record).filter((k) => !keys.includes(k));
   const problems: string[] = [];
   if (missing.length) problems.push(`missing ${noun}: ${missing.join(", ")}`);

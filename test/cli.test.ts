@@ -57,7 +57,8 @@ describe.concurrent("errors are one line and a non-zero exit", () => {
     [["frobnicate"], 2, /^recur: unknown command "frobnicate"/],
     [["train"], 2, /^recur train: missing text file \(see recur train --help\)$/],
     [["train", "x.txt", "--hidden-size", "abc"], 2, /^recur train: --hidden-size must be an integer >= 1, got "abc"/],
-    [["train", "x.txt", "--cell", "transformer"], 2, /--cell must be one of LSTM, GRU, RNN/],
+    [["train", "x.txt", "--cell", "transformer"], 2, /--cell must be one of LSTM, GRU, RNN, MRNN/],
+    [["train", "x.txt", "--factor-size", "8"], 2, /^recur train: --factor-size is for --cell mrnn /],
     [["train", "missing.txt", "--steps", "1"], 1, /^recur train: no such file: missing.txt$/],
     [["train", "small.txt", "--steps", "1"], 2, /small.txt has 3 characters; training needs more than --seq-length \(64\)/],
     [["sample", "small.txt"], 1, /^recur sample: small.txt is not a .safetensors file$/],
@@ -122,6 +123,17 @@ describe("train, resume, sample, info", () => {
     const wrong = await recur(["train", "fox.txt", "--steps", "1", "--optimizer", "sgd", ...common]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/trained with Adam; drop --optimizer/);
+  });
+
+  it("trains a multiplicative RNN (--cell mrnn --factor-size)", async () => {
+    const args = ["--hidden-size", "24", "--seq-length", "16", "--batch", "8", "--out", "mrnn.safetensors", "--lr", "0.01"];
+    const r = await recur(["train", "fox.txt", "--steps", "60", "--sample", "20", "--cell", "mrnn", "--factor-size", "20", ...args]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/MRNN: 1 x 24 units, vocabulary 28/);
+    const finalLoss = Number(/^60 updates in 0:\d\d, final loss (\d\.\d+) bits\/char$/m.exec(r.stderr)![1]);
+    expect(finalLoss).toBeLessThan(3.5); // from log2(28) = 4.81 bits
+    expect(r.stdout.replace(/\n$/, "")).toHaveLength(20);
+    expect((await recur(["info", "mrnn.safetensors"])).stdout).toMatch(/weight_fh_l0/);
   });
 
   it("writes the model beside the text file unless --out says otherwise", async () => {

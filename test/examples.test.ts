@@ -35,6 +35,15 @@ describe.concurrent("examples", () => {
     expect(r.after.heldOut).toBeLessThan(0.7 * r.before.heldOut);
   });
 
+  it("mrnn-hf: a multiplicative RNN trained with Hessian-free on English prose, beside an LSTM of equal size", async () => {
+    const r = await run("mrnn-hf.js");
+    expect(r.mrnn.updates).toBe(4);
+    expect(r.mrnn.bitsPerChar).toBeLessThan(r.mrnn.initialBitsPerChar - 0.5);
+    expect(r.lstm.bitsPerChar).toBeLessThan(r.uniformBitsPerChar);
+    expect(Math.abs(r.lstm.parameters - r.mrnn.parameters) / r.mrnn.parameters).toBeLessThan(0.01);
+    for (const model of ["mrnn", "lstm"]) for (const t of ["0.5", "1"]) expect(r.completions[model][t]).toMatch(/^The meaning of life is.{40}$/);
+  });
+
   it("digits: MNIST read row by row, far above chance", async () => {
     const r = await run("digits.js");
     expect(r.test).toBe(400);
@@ -126,5 +135,40 @@ describe.concurrent("examples", () => {
     expect(r.frames).toBe(8);
     expect(r.direction).toBeGreaterThan(0.9); // chance 0.25: needs more than one frame
     expect(r.digit).toBeGreaterThan(0.4); // chance 0.1
+  });
+
+  it("gradient-flow: RNN gradients vanish or explode geometrically, gated cells carry them; the long lag defeats the RNN", async () => {
+    const r = await run("gradient-flow.js", "--out", "flow.svg");
+    const f = r.flow;
+    // The spectral radius the echo-state init asked for, and the identity's.
+    expect(f["tanh RNN, ρ(W_hh) = 0.9"].spectralRadius).toBeCloseTo(0.9, 6);
+    expect(f["tanh RNN, ρ(W_hh) = 2"].spectralRadius).toBeCloseTo(2, 6);
+    expect(f["relu RNN, identity W_hh (IRNN)"].spectralRadius).toBeCloseTo(1, 6);
+    // Geometric: a steady factor per step, below 1 (at most ρ) or above 1.
+    expect(f["tanh RNN, ρ(W_hh) = 0.9"].perStep).toBeLessThan(0.9);
+    expect(f["tanh RNN, ρ(W_hh) = 0.9"].atEnd).toBeLessThan(1e-3);
+    expect(f["tanh RNN, ρ(W_hh) = 2"].perStep).toBeGreaterThan(1.05);
+    expect(f["tanh RNN, ρ(W_hh) = 2"].atEnd).toBeGreaterThan(100);
+    expect(f["relu RNN, identity W_hh (IRNN)"].atEnd).toBeGreaterThan(0.1);
+    // A step's spectral norm bounds its factor: at least ρ for the RNNs, exactly 1 for the IRNN
+    // (relu' is 0 or 1 and W_hh = I).
+    expect(f["tanh RNN, ρ(W_hh) = 2"].stepJacobian).toBeGreaterThan(f["tanh RNN, ρ(W_hh) = 2"].perStep);
+    expect(f["relu RNN, identity W_hh (IRNN)"].stepJacobian).toBeCloseTo(1, 6);
+    // PyTorch's init lets an LSTM's and a GRU's gradient vanish too; open gates carry it, the
+    // LSTM's through its cell state.
+    expect(f["LSTM, PyTorch init"].atEnd).toBeLessThan(1e-8);
+    expect(f["GRU, PyTorch init"].atEnd).toBeLessThan(1e-8);
+    expect(f["LSTM, forget gates open, c_k"].atEnd).toBeGreaterThan(0.03);
+    expect(f["GRU, update gates open"].atEnd).toBeGreaterThan(0.03);
+    // The memory task: every model recalls over 10 steps (the IRNN aside, slow to start at this
+    // budget); over the longest lag the gated cells do, the plain tanh RNN does not.
+    const acc = r.memory.accuracy;
+    const last = r.memory.T.length - 1;
+    for (const name of ["tanh RNN, PyTorch init", "LSTM, forget gates open", "GRU, update gates open"]) expect(acc[name][0], name).toBeGreaterThan(0.95);
+    expect(acc["LSTM, forget gates open"][last]).toBeGreaterThan(0.95);
+    expect(acc["GRU, update gates open"][last]).toBeGreaterThan(0.95);
+    expect(acc["tanh RNN, PyTorch init"][last]).toBeLessThan(0.8);
+    const svg = readFileSync(join(dir, "flow.svg"), "utf8");
+    expect(svg.match(/<polyline/g)).toHaveLength(Object.keys(f).length + Object.keys(acc).length + 1);
   });
 });

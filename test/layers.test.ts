@@ -277,7 +277,7 @@ describe("Embedding", () => {
     expect(codeOf(() => emb.forward([0, 4, 1]))).toBe("E_VALUE: Embedding.forwardPtr: index 4 at position 1 is outside [0, 4)");
     expect(codeOf(() => emb.forward([0, -1]))).toMatch(/^E_VALUE: .*index -1 at position 1/);
     expect(codeOf(() => emb.forward([0, 1.5]))).toMatch(/^E_VALUE: .*index 1.5 at position 1/);
-    expect(codeOf(() => emb.forward([0, 1, 2], [2, 2]))).toMatch(/^E_SHAPE: Embedding.forward: shape \[2,2\] does not hold 3 indices/);
+    expect(codeOf(() => emb.forward([0, 1, 2], [2, 2]))).toMatch(/^E_SHAPE: Embedding.forward: shape \[2, 2\] does not hold 3 indices/);
     expect(codeOf(() => emb.forward(5 as never))).toMatch(/^E_TYPE/);
     expect(codeOf(() => emb.backward(randn([1, 2], 1)))).toMatch(/^E_SHAPE: Embedding.backward/);
     emb.forward([1, 2]);

@@ -9,8 +9,10 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 // budget; this ceiling only stops the package from growing unnoticed. Lower it as it shrinks.
 // Raised from 420 / 142 kB for the cells' options path (ONNX / Keras activations, clip,
 // input_forget: +6 kB of Wasm per binary), the allocation-free step, recur-nn/attention (~23 kB:
-// its entry and the attention kernels in both binaries) and the direct small-product kernels.
-const LIBRARY_CEILING = { bytes: 480_000, gzip: 165_000 };
+// its entry and the attention kernels in both binaries), the direct small-product kernels, the
+// validation layer for hostile files and arguments (+8 kB), recur-nn/diagnostics, the MRNN, the
+// forward-mode (tangent) kernels and recur-nn/hessian-free.
+const LIBRARY_CEILING = { bytes: 560_000, gzip: 190_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.

@@ -120,7 +120,7 @@ describe("bit-identical results on 2 threads and on the single-thread binary", (
     const [T, B, I, H] = [6, 64, 48, 72];
     const x = { shape: [T, B, I], data: randomData(T * B * I, 11) };
     const lengths = Int32Array.from({ length: B }, (_, b) => 1 + ((b * 7) % T));
-    const cases: [string, (lib: Lib) => InstanceType<Lib["LSTM"]> | InstanceType<Lib["GRU"]> | InstanceType<Lib["RNN"]>, boolean][] = [
+    const cases: [string, (lib: Lib) => InstanceType<Lib["LSTM"]> | InstanceType<Lib["GRU"]> | InstanceType<Lib["RNN"]> | InstanceType<Lib["MRNN"]>, boolean][] = [
       ["LSTM", (lib) => new lib.LSTM({ inputSize: I, hiddenSize: H, seed: 1 }), false],
       ["GRU", (lib) => new lib.GRU({ inputSize: I, hiddenSize: H, seed: 2 }), false],
       ["RNN", (lib) => new lib.RNN({ inputSize: I, hiddenSize: H, seed: 3 }), false],
@@ -128,6 +128,7 @@ describe("bit-identical results on 2 threads and on the single-thread binary", (
       ["LSTM peepholes, lengths", (lib) => new lib.LSTM({ inputSize: I, hiddenSize: H, peepholes: true, seed: 5 }), true],
       ["LSTM projection (rows)", (lib) => new lib.LSTM({ inputSize: I, hiddenSize: H, projSize: 40, seed: 6 }), false],
       ["GRU reset-before (rows), lengths", (lib) => new lib.GRU({ inputSize: I, hiddenSize: H, resetAfter: false, seed: 7 }), true],
+      ["MRNN (rows), lengths", (lib) => new lib.MRNN({ inputSize: I, hiddenSize: H, factorSize: 60, seed: 8 }), true],
     ];
     for (const [name, make, withLengths] of cases) {
       const outs = [one, two].map(({ lib }) => {
@@ -155,6 +156,7 @@ describe("bit-identical results on 2 threads and on the single-thread binary", (
       ["LSTM projection, 2 layers", { cell: "LSTM", projSize: 48, numLayers: 2 }],
       ["LSTM peepholes (time loop not split)", { cell: "LSTM", peepholes: true }],
       ["GRU reset-before, bidirectional", { cell: "GRU", resetAfter: false, bidirectional: true }],
+      ["MRNN, 2 layers", { cell: "MRNN", factorSize: 80, numLayers: 2 }],
     ];
     for (const [name, options] of variants) {
       const results = [one, two].map(({ lib }) => {

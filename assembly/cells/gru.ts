@@ -24,6 +24,13 @@
 //   dW_ih += da_t x_tᵀ,  db_ih += da_t,  dx_t = W_ihᵀ da_t,
 //   dW_h{r,z} += da_{r,z} h_{t-1}ᵀ,  db_h{r,z} += da_{r,z}
 //
+//   forward mode (R-operator), reset after: with R{a_t} = V_ih x_t + W_ih R{x_t} + V_bih and the
+//   recurrent side R{g_t} = V_hh h_{t-1} + V_bhh + W_hh R{h_{t-1}} (blocks r, z, n; the driver,
+//   tangent.ts; R{g_n} = R{ghn_t}):
+//   R{r} = r(1-r) (R{a_r} + R{g_r}),  R{z} = z(1-z) (R{a_z} + R{g_z})
+//   R{n} = (1-n²) (R{a_n} + R{r} ⊙ ghn_t + r_t ⊙ R{g_n})
+//   R{h_t} = R{z} ⊙ (h_{t-1} - n_t) + (1 - z_t) ⊙ R{n} + z_t ⊙ R{h_{t-1}}
+//
 // The products (the input projection for every t at once, W_hh h_{t-1} at each step, W_hn rh_t
 // after r_t for the reset-before form, and every product of the backward) are GEMMs in the
 // driver, recurrent.ts; this file holds the element-wise part. A row holds groups of 8 units,
@@ -256,5 +263,25 @@ export function gruResetBeforeBackwardRZCell(Hp: i32, P: i32, gates: usize, gh: 
     v128.store(at(gates, col), dR);
     v128.store(at(gh, rcol), dR);
     v128.store(at(dhPrev, u), f32x4.add(v128.load(at(dhPrev, u)), f32x4.mul(d, r)));
+  }
+}
+
+/**
+ * Forward mode, reset after: R{h_t} from `rx` (R{a_t}) and `rh` (R{g_t}), the gates as gruForward
+ * left them, h_{t-1} (P valid floats) and ghn_t. `rState` holds R{h_{t-1}} and receives R{h_t}
+ * (also written to `rOut`).
+ */
+export function gruTangent(Hp: i32, H: i32, P: i32, gates: usize, rx: usize, rh: usize, hPrev: usize, ghn: usize, rState: usize, rOut: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const r = v128.load(at(gates, col)), z = v128.load(at(gates, col + 8)), n = v128.load(at(gates, col + 16));
+    const rR = f32x4.mul(dsigmoid4(r), f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, col))));
+    const rZ = f32x4.mul(dsigmoid4(z), f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, col + 8))));
+    const inner = f32x4.add(v128.load(at(rx, col + 16)), f32x4.add(f32x4.mul(rR, v128.load(at(ghn, u))), f32x4.mul(r, v128.load(at(rh, col + 16)))));
+    const rN = f32x4.mul(dtanh4(n), inner);
+    const hp = load4(hPrev, u, P);
+    const one = f32x4.splat(1);
+    const rNew = f32x4.add(f32x4.add(f32x4.mul(rZ, f32x4.sub(hp, n)), f32x4.mul(f32x4.sub(one, z), rN)), f32x4.mul(z, v128.load(at(rState, u))));
+    emit(rState, rOut, u, H, rNew);
   }
 }

@@ -24,6 +24,12 @@
 //   dW_ih += da_t x_tᵀ,  dW_hh += da_t h_{t-1}ᵀ,  db_ih += da_t,  db_hh += da_t,
 //   dx_t = W_ihᵀ da_t,   dh_{t-1} = W_hhᵀ da_t
 //
+//   forward mode (R-operator), no peepholes or projection: R{a_t} = V_ih x_t + W_ih R{x_t} + V_bih
+//   + V_hh h_{t-1} + V_bhh + W_hh R{h_{t-1}} (the driver, tangent.ts), then
+//   R{i} = i(1-i) R{a_i},  R{f} = f(1-f) R{a_f},  R{g} = (1-g²) R{a_g},  R{o} = o(1-o) R{a_o}
+//   R{c_t} = R{f} ⊙ c_{t-1} + f_t ⊙ R{c_{t-1}} + R{i} ⊙ g_t + i_t ⊙ R{g}
+//   R{h_t} = R{o} ⊙ tanh(c_t) + o_t ⊙ (1 - tanh²(c_t)) ⊙ R{c_t}
+//
 // Without peepholes p_i = p_f = p_o = 0. They are stored as weight_peephole [3H] in ONNX's order
 // (i, o, f) and packed for the cell as [3][Hp] in (i, f, o) order (src/models/params.ts).
 // The products (the input projection for every t at once, W_hh h_{t-1} and W_hr m_t at each step,
@@ -103,9 +109,10 @@ export function lstmForward(Hp: i32, H: i32, gates: usize, rec: usize, c: usize,
  * The step's backward for the row's Hp units. `gates` holds i_t, f_t, g_t, o_t as lstmForward
  * left them and receives da_i, da_f, da_g, da_o; `dm` is dm_t; `dc` holds dc_t and receives
  * dc_{t-1}; `cPrev` and `cNow` are c_{t-1} and c_t. With peepholes (`peep` != 0) their gradients
- * are added to `dpeep` ([3][Hp], order i, f, o).
+ * are added to `dpeep` ([3][Hp], order i, f, o). `dcTotal` (0: none) receives dc, the total
+ * gradient reaching c_t (the backward's gradient-norm diagnostics).
  */
-export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize): void {
+export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize, dcTotal: usize): void {
   for (let u = 0; u < Hp; u += 4) {
     const col = gateColumn(u, 4);
     const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8));
@@ -116,6 +123,7 @@ export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev:
     const dO = f32x4.mul(f32x4.mul(dM, tc), dsigmoid4(o));
     let dC = f32x4.add(v128.load(at(dc, u)), f32x4.mul(f32x4.mul(dM, o), dtanh4(tc)));
     if (peep != 0) dC = f32x4.add(dC, f32x4.mul(dO, v128.load(at(peep, 2 * Hp + u))));
+    if (dcTotal != 0) v128.store(at(dcTotal, u), dC);
     const dI = f32x4.mul(f32x4.mul(dC, g), dsigmoid4(i));
     const dF = f32x4.mul(f32x4.mul(dC, cp), dsigmoid4(f));
     const dG = f32x4.mul(f32x4.mul(dC, i), dtanh4(g));
@@ -177,7 +185,7 @@ export function lstmForwardCell(Hp: i32, H: i32, gates: usize, rec: usize, c: us
 }
 
 /** lstmBackward with the cell options at `cell` (no clip: a clipped model is not trained). */
-export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize, cell: usize): void {
+export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev: usize, cNow: usize, peep: usize, dpeep: usize, cell: usize, dcTotal: usize): void {
   const coupled = inputForget(cell);
   for (let u = 0; u < Hp; u += 4) {
     const col = gateColumn(u, 4);
@@ -189,6 +197,7 @@ export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cP
     const dO = f32x4.mul(f32x4.mul(dM, hc), dact4(cell, CellWord.F, o));
     let dC = f32x4.add(v128.load(at(dc, u)), f32x4.mul(f32x4.mul(dM, o), dact4(cell, CellWord.H, hc)));
     if (peep != 0) dC = f32x4.add(dC, f32x4.mul(dO, v128.load(at(peep, 2 * Hp + u))));
+    if (dcTotal != 0) v128.store(at(dcTotal, u), dC);
     const dIn = coupled ? f32x4.sub(g, cp) : g; // c_t = (1 - i) c_{t-1} + i g when coupled
     const dI = f32x4.mul(f32x4.mul(dC, dIn), dact4(cell, CellWord.F, i));
     const dF = coupled ? f32x4.splat(0) : f32x4.mul(f32x4.mul(dC, cp), dact4(cell, CellWord.F, f));
@@ -205,5 +214,26 @@ export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cP
     v128.store(at(gates, col + 8), dF);
     v128.store(at(gates, col + 16), dG);
     v128.store(at(gates, col + 24), dO);
+  }
+}
+
+/**
+ * Forward mode (no peepholes, no projection): R{h_t} and R{c_t} from `rx` + `rh` (R{a_t}, input
+ * and recurrent sides), the gates as lstmForward left them, c_{t-1} and c_t. `rc` holds R{c_{t-1}}
+ * and receives R{c_t}; R{h_t} goes to `rState` and `rOut`.
+ */
+export function lstmTangent(Hp: i32, H: i32, gates: usize, rx: usize, rh: usize, cPrev: usize, cNow: usize, rc: usize, rState: usize, rOut: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 4);
+    const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8));
+    const g = v128.load(at(gates, col + 16)), o = v128.load(at(gates, col + 24));
+    const rI = f32x4.mul(dsigmoid4(i), f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, col))));
+    const rF = f32x4.mul(dsigmoid4(f), f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, col + 8))));
+    const rG = f32x4.mul(dtanh4(g), f32x4.add(v128.load(at(rx, col + 16)), v128.load(at(rh, col + 16))));
+    const rO = f32x4.mul(dsigmoid4(o), f32x4.add(v128.load(at(rx, col + 24)), v128.load(at(rh, col + 24))));
+    const rC = f32x4.add(f32x4.add(f32x4.mul(rF, v128.load(at(cPrev, u))), f32x4.mul(f, v128.load(at(rc, u)))), f32x4.add(f32x4.mul(rI, g), f32x4.mul(i, rG)));
+    const tc = tanh4(v128.load(at(cNow, u)));
+    v128.store(at(rc, u), rC);
+    emit(rState, rOut, u, H, f32x4.add(f32x4.mul(rO, tc), f32x4.mul(f32x4.mul(o, dtanh4(tc)), rC)));
   }
 }

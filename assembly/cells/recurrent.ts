@@ -1,7 +1,8 @@
 // The time loops of every recurrent cell: the forward pass and backpropagation through time of one
 // layer in one direction over a whole sequence, one Wasm call each. The cells' element-wise
-// equations are in rnn.ts, lstm.ts and gru.ts (each opens with them); this driver runs the
-// products (GEMMs) and the loops around them.
+// equations are in rnn.ts, lstm.ts, gru.ts and mrnn.ts (each opens with them); this driver runs
+// the products (GEMMs) and the loops around them; gradients.ts has the products after the
+// backward's time loop.
 //
 // TypeScript describes a call in the descriptor block (src/models/descriptor.ts; descriptor.ts here
 // is its generated copy): sizes, the packed weights, the state, the input and output rows,
@@ -15,27 +16,16 @@
 // Rows past a sequence's length (lengths != 0) keep their state and output zeros, get zero gate
 // gradients and carry dh/dc through unchanged; the reverse direction starts at each sequence's
 // own last step.
-import { gemm, gemmTN } from "../gemm/dispatch";
-import { packB, packedSize } from "../gemm/pack";
+import { gemm } from "../gemm/dispatch";
 import { argI32, evenBound, fork, taskArg, threadsAvailable } from "../threads";
-import { at, gateCount, load4, round8, zero } from "./common";
+import { cPrevRow, field, gateWidth, hPrevRow, lengthOf, ptr, recurrentGateGrads } from "./access";
+import { at, round8, zero } from "./common";
 import { Field, Kind } from "./descriptor";
+import { weightGradients } from "./gradients";
 import { gruBackward, gruBackwardCell, gruForward, gruForwardCell, gruResetBeforeBackwardN, gruResetBeforeBackwardNCell, gruResetBeforeBackwardRZ, gruResetBeforeBackwardRZCell, gruResetBeforeForwardN, gruResetBeforeForwardNCell, gruResetBeforeForwardRZ, gruResetBeforeForwardRZCell } from "./gru";
-import { unpackGateRowsAdd } from "./layout";
 import { lstmBackward, lstmBackwardCell, lstmForward, lstmForwardCell, lstmPeepholeGradAdd } from "./lstm";
+import { mrnnFactors, mrnnFactorsBackward, mrnnHidden, mrnnHiddenBackward } from "./mrnn";
 import { rnnBackward, rnnBackwardCell, rnnForward, rnnForwardCell } from "./rnn";
-
-// @ts-ignore: decorator
-@inline
-function field(desc: usize, f: i32): i32 {
-  return load<i32>(desc + (<usize>f << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function ptr(desc: usize, f: i32): usize {
-  return <usize>load<u32>(desc + (<usize>f << 2));
-}
 
 // Threaded binaries: the time loop is split by batch rows (every row's recurrence and gradient
 // chain is independent), one chunk per thread: one fork per call instead of one per step.
@@ -49,7 +39,7 @@ const FORK_MACS: i64 = 1 << 18;
 function rowChunks(desc: usize): i32 {
   if (ASC_FEATURE_THREADS) {
     const T = field(desc, Field.T), B = field(desc, Field.B), P = field(desc, Field.P);
-    const width = gateCount(field(desc, Field.Kind)) * round8(field(desc, Field.H));
+    const width = gateWidth(desc);
     const chunks = min(threadsAvailable(), B / MIN_ROWS);
     if (chunks > 1 && <i64>T * <i64>B * <i64>width * <i64>P >= FORK_MACS) return chunks;
   }
@@ -62,7 +52,7 @@ function rowChunks(desc: usize): i32 {
 /** The forward pass of one layer and direction described by `desc`. */
 export function recurrentForward(desc: usize): void {
   const T = field(desc, Field.T), B = field(desc, Field.B);
-  const width = gateCount(field(desc, Field.Kind)) * round8(field(desc, Field.H));
+  const width = gateWidth(desc);
   gemm(T * B, width, field(desc, Field.I), ptr(desc, Field.X), field(desc, Field.Ldx), ptr(desc, Field.Wih), ptr(desc, Field.Gates), width, false);
   const chunks = rowChunks(desc);
   if (chunks > 1) {
@@ -88,7 +78,7 @@ function forwardRows(desc: usize, b0: i32, b1: i32): void {
   const T = field(desc, Field.T), B = field(desc, Field.B);
   const H = field(desc, Field.H), P = field(desc, Field.P);
   const Hp = round8(H), Ps = round8(P);
-  const width = gateCount(kind) * Hp; // gate columns per row
+  const width = gateWidth(desc); // gate columns per row
   const nb = b1 - b0;
   const gates = ptr(desc, Field.Gates), rec = at(ptr(desc, Field.Rec), b0 * width);
   const hState = ptr(desc, Field.HState), cState = ptr(desc, Field.CState);
@@ -104,6 +94,10 @@ function forwardRows(desc: usize, b0: i32, b1: i32): void {
     const stepGates = at(gates, t * B * width);
     if (kind == Kind.GruResetBefore) {
       gruResetBeforeStep(b0, b1, H, t, B, stepGates, rec, hState, whh, ptr(desc, Field.Whn), scratch, out, ldo, lengths, aux, cell);
+      continue;
+    }
+    if (kind == Kind.Mrnn) {
+      mrnnStep(desc, b0, b1, t, stepGates, rec);
       continue;
     }
     gemm(nb, width, P, at(hState, b0 * Ps), Ps, whh, rec, width, false);
@@ -189,52 +183,33 @@ function gruResetBeforeStep(b0: i32, b1: i32, H: i32, t: i32, B: i32, g: usize, 
   }
 }
 
+// The MRNN's step (mrnn.ts) for rows b0 .. b1-1: fh = h W_fhᵀ, f = fx ⊙ fh, then W_hf f and the
+// hidden update. `rec` is this range's part of the product buffer (nb (Fp + Hp) floats): fh and f
+// go there at inference and to the FhSeq / FSeq caches in training; W_hf f follows them.
+function mrnnStep(desc: usize, b0: i32, b1: i32, t: i32, g: usize, rec: usize): void {
+  const B = field(desc, Field.B), H = field(desc, Field.H), F = field(desc, Field.F);
+  const Hp = round8(H), Fp = round8(F), width = Fp + Hp;
+  const nb = b1 - b0;
+  const hState = ptr(desc, Field.HState), out = ptr(desc, Field.Out), ldo = field(desc, Field.Ldo);
+  const fhSeq = ptr(desc, Field.FhSeq), fSeq = ptr(desc, Field.FSeq);
+  const fh = fhSeq != 0 ? at(fhSeq, (t * B + b0) * Fp) : rec;
+  const f = fSeq != 0 ? at(fSeq, (t * B + b0) * Fp) : rec;
+  const af = at(rec, nb * Fp);
+  gemm(nb, Fp, H, at(hState, b0 * Hp), Hp, ptr(desc, Field.Whh), fh, Fp, false);
+  for (let b = 0; b < nb; b++) mrnnFactors(Fp, at(g, (b0 + b) * width), at(fh, b * Fp), at(f, b * Fp));
+  gemm(nb, Hp, F, f, Fp, ptr(desc, Field.Whf), af, Hp, false);
+  for (let b = b0; b < b1; b++) {
+    const outRow = at(out, (t * B + b) * ldo);
+    if (t >= lengthOf(desc, b)) {
+      zero(outRow, H);
+      continue;
+    }
+    mrnnHidden(Hp, H, at(g, b * width + Fp), at(af, (b - b0) * Hp), at(hState, b * Hp), outRow);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backward
-
-// Valid steps of row b.
-// @ts-ignore: decorator
-@inline
-function lengthOf(desc: usize, b: i32): i32 {
-  const lengths = ptr(desc, Field.Lengths);
-  return lengths != 0 ? load<i32>(lengths + (<usize>b << 2)) : field(desc, Field.T);
-}
-
-// Is step t the first that row b processed (its previous state is h0 / c0)?
-// @ts-ignore: decorator
-@inline
-function isFirst(desc: usize, t: i32, b: i32): bool {
-  return field(desc, Field.Reverse) != 0 ? t == lengthOf(desc, b) - 1 : t == 0;
-}
-
-// The step before t in processing order.
-// @ts-ignore: decorator
-@inline
-function prevStep(desc: usize, t: i32): i32 {
-  return field(desc, Field.Reverse) != 0 ? t + 1 : t - 1;
-}
-
-// h_{t-1} of row b: the initial state at the row's first step, else the row's output of the
-// previous step. P floats of it are valid (the padded h0 row holds zeros past them).
-function hPrevRow(desc: usize, t: i32, b: i32): usize {
-  if (isFirst(desc, t, b)) return at(ptr(desc, Field.H0), b * round8(field(desc, Field.P)));
-  return at(ptr(desc, Field.Out), (prevStep(desc, t) * field(desc, Field.B) + b) * field(desc, Field.Ldo));
-}
-
-// c_{t-1} of row b (LSTM): c0 at the row's first step, else the forward's cached c of the
-// previous step.
-function cPrevRow(desc: usize, t: i32, b: i32): usize {
-  const Hp = round8(field(desc, Field.H));
-  if (isFirst(desc, t, b)) return at(ptr(desc, Field.C0), b * Hp);
-  return at(ptr(desc, Field.CSeq), (prevStep(desc, t) * field(desc, Field.B) + b) * Hp);
-}
-
-// The recurrent side's gate gradients: a buffer of their own for GRUs, whose W_hh rows see other
-// gradients than W_ih's (gru.ts), else the same as the input side's.
-function recurrentGateGrads(desc: usize): usize {
-  const dGh = ptr(desc, Field.DGh);
-  return dGh != 0 ? dGh : ptr(desc, Field.Gates);
-}
 
 /** Backpropagation through the last forward of the layer and direction described by `desc`. */
 export function recurrentBackward(desc: usize): void {
@@ -271,7 +246,7 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
   const T = field(desc, Field.T), B = field(desc, Field.B);
   const H = field(desc, Field.H), P = field(desc, Field.P);
   const Hp = round8(H), Ps = round8(P);
-  const width = gateCount(kind) * Hp;
+  const width = gateWidth(desc);
   const nb = b1 - b0;
   const reverse = field(desc, Field.Reverse) != 0;
   const lengths = ptr(desc, Field.Lengths);
@@ -289,9 +264,11 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
   const drh = at(dm, B * Hp);
   const dpeep = at(drh, B * Hp);
   const dhTotAll = ptr(desc, Field.DHTot);
+  const hGradNorms = ptr(desc, Field.HGradNorms);
+  const cGradNorms = ptr(desc, Field.CGradNorms); // LSTM: the total dc_t of each row goes to drh first
   // dh_{t-1} of LSTM and RNN cells is dG W_hh alone: without lengths (an inactive row carries dh
   // through unchanged) the product overwrites dh instead of adding to a zeroed row.
-  const overwrite = lengths == 0 && (kind == Kind.Lstm || kind == Kind.RnnTanh || kind == Kind.RnnRelu);
+  const overwrite = lengths == 0 && (kind == Kind.Lstm || kind == Kind.RnnTanh || kind == Kind.RnnRelu || kind == Kind.Mrnn);
 
   for (let s = T - 1; s >= 0; s--) {
     const t = reverse ? T - 1 - s : s;
@@ -313,6 +290,9 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       for (; j < P; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) + load<f32>(at(out, j)));
       for (; j < Ps; j++) store<f32>(at(dst, j), 0);
     }
+    if (hGradNorms != 0) {
+      for (let b = b0; b < b1; b++) store<f32>(hGradNorms + ((<usize>(t * B + b)) << 2), <f32>rowNorm(at(dht, b * Ps), P));
+    }
     let dhCell = dht;
     if (kind == Kind.Lstm && whr != 0) {
       if (dhTotAll != 0) for (let j = b0 * Ps; j < b1 * Ps; j++) store<f32>(at(dhTotAll, t * B * Ps + j), load<f32>(at(dht, j)));
@@ -325,12 +305,18 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
       if (t >= lengthOf(desc, b)) {
         zero(gRow, width);
         if (dGh != gates) zero(hRow, width);
+        if (cGradNorms != 0) store<f32>(cGradNorms + ((<usize>(t * B + b)) << 2), 0);
         continue;
       }
       const dhRow = at(dh, b * Ps);
-      if (kind == Kind.Lstm) {
-        if (cell != 0) lstmBackwardCell(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, cell);
-        else lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep);
+      if (kind == Kind.Mrnn) {
+        mrnnHiddenBackward(Hp, at(gRow, width - Hp), at(dht, b * Ps));
+        if (!overwrite) zero(dhRow, Ps);
+      } else if (kind == Kind.Lstm) {
+        const dcTotal = cGradNorms != 0 ? at(drh, b * Hp) : 0;
+        if (cell != 0) lstmBackwardCell(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, cell, dcTotal);
+        else lstmBackward(Hp, gRow, at(dhCell, b * Hp), at(dc, b * Hp), cPrevRow(desc, t, b), at(cSeq, (t * B + b) * Hp), peep, dpeep, dcTotal);
+        if (cGradNorms != 0) store<f32>(cGradNorms + ((<usize>(t * B + b)) << 2), <f32>rowNorm(at(drh, b * Hp), H));
         if (!overwrite) zero(dhRow, Ps);
       } else if (kind == Kind.Gru) {
         if (cell != 0) gruBackwardCell(Hp, P, gRow, hRow, at(dht, b * Ps), hPrevRow(desc, t, b), at(aux, (t * B + b) * Hp), dhRow, cell);
@@ -355,104 +341,34 @@ function backwardRows(desc: usize, b0: i32, b1: i32): void {
         else gruResetBeforeBackwardRZ(Hp, P, gRow, hRow, at(drh, b * Hp), hPrevRow(desc, t, b), at(dh, b * Ps));
       }
       gemm(nb, P, 2 * Hp, stepRows, width, ptr(desc, Field.WhhRows), at(dh, b0 * Ps), Ps, true);
+    } else if (kind == Kind.Mrnn) {
+      mrnnBackwardProducts(desc, b0, b1, t, stepRows, dm, !overwrite);
     } else {
       gemm(nb, P, width, stepRows, width, ptr(desc, Field.WhhRows), at(dh, b0 * Ps), Ps, !overwrite);
     }
   }
 }
 
-// Column sums of rows [rows][cols] (stride ld) into out[cols].
-function columnSums(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void {
-  zero(out, cols);
-  for (let r = 0; r < rows; r++) {
-    const row = at(src, r * ld);
-    let j = 0;
-    for (; j + 4 <= cols; j += 4) v128.store(at(out, j), f32x4.add(v128.load(at(out, j)), v128.load(at(row, j))));
-    for (; j < cols; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(row, j)));
+// Euclidean norm of n floats, summed in f64: a vanishing gradient's squares underflow f32 long
+// before the gradient itself does.
+function rowNorm(row: usize, n: i32): f64 {
+  let sum: f64 = 0;
+  for (let j = 0; j < n; j++) {
+    const v = <f64>load<f32>(at(row, j));
+    sum += v * v;
   }
+  return Math.sqrt(sum);
 }
 
-// The products after the time loop: dX, dW_ih, dW_hh, the biases and dW_hr.
-function weightGradients(desc: usize): void {
-  const kind = field(desc, Field.Kind);
-  const T = field(desc, Field.T), B = field(desc, Field.B), I = field(desc, Field.I);
-  const H = field(desc, Field.H), P = field(desc, Field.P);
-  const Hp = round8(H), Ps = round8(P);
-  const G = gateCount(kind);
-  const width = G * Hp;
-  const TB = T * B;
-  const gates = ptr(desc, Field.Gates), dGh = recurrentGateGrads(desc), aux = ptr(desc, Field.Aux);
-  const x = ptr(desc, Field.X), ldx = field(desc, Field.Ldx);
-  const hPrev = ptr(desc, Field.HPrev), pack = ptr(desc, Field.Pack), tmp = ptr(desc, Field.TmpW);
-  const gwIh = ptr(desc, Field.GWih), gwHh = ptr(desc, Field.GWhh);
-  const gbIh = ptr(desc, Field.GBih), gbHh = ptr(desc, Field.GBhh);
-
-  // H_prev rows: the state each step started from (zeros where the row was inactive).
-  for (let t = 0; t < T; t++) {
-    for (let b = 0; b < B; b++) {
-      const dst = at(hPrev, (t * B + b) * Ps);
-      if (t >= lengthOf(desc, b)) {
-        zero(dst, Ps);
-        continue;
-      }
-      const src = hPrevRow(desc, t, b);
-      for (let u = 0; u < Ps; u += 4) v128.store(at(dst, u), load4(src, u, P));
-    }
-  }
-
-  const dx = ptr(desc, Field.DX);
-  if (dx != 0) gemm(TB, I, width, gates, width, ptr(desc, Field.WihRows), dx, field(desc, Field.LdDx), true);
-
-  if (dGh == gates) {
-    // RNN and LSTM: both weight gradients multiply the same dG^T, so they are one product,
-    // dG^T [X | H_prev] (X's columns padded to whole panels): dG^T is packed once, not twice,
-    // and the product is wider. Row r of tmp holds dW_ih's row, then dW_hh's.
-    const Ip = round8(I);
-    packB(x, ldx, TB, I, 0, pack);
-    packB(hPrev, Ps, TB, P, 0, at(pack, packedSize(TB, I)));
-    gemmTN(width, Ip + P, TB, gates, width, pack, tmp, Ip + P, false);
-    unpackGateRowsAdd(tmp, Ip + P, I, H, G, gwIh, I);
-    unpackGateRowsAdd(at(tmp, Ip), Ip + P, P, H, G, gwHh, P);
-  } else {
-    packB(x, ldx, TB, I, 0, pack);
-    gemmTN(width, I, TB, gates, width, pack, tmp, I, false);
-    unpackGateRowsAdd(tmp, I, I, H, G, gwIh, I);
-    packB(hPrev, Ps, TB, P, 0, pack);
-    if (kind == Kind.GruResetBefore) {
-      // r and z rows from H_prev; n rows from rh = r ⊙ H_prev.
-      gemmTN(2 * Hp, P, TB, dGh, width, pack, tmp, P, false);
-      unpackGateRowsAdd(tmp, P, P, H, 2, gwHh, P);
-      // aux holds r for reset-before GRUs (the forward's rSeq); H_prev becomes rh in place.
-      for (let j = 0; j < TB * Hp; j += 4) {
-        v128.store(at(hPrev, j), f32x4.mul(v128.load(at(hPrev, j)), v128.load(at(aux, j))));
-      }
-      packB(hPrev, Ps, TB, H, 0, pack);
-      gemmTN(Hp, H, TB, at(dGh, 2 * Hp), width, pack, tmp, H, false);
-      unpackGateRowsAdd(tmp, H, H, H, 1, gwHh + (<usize>(2 * H * P) << 2), P);
-    } else {
-      gemmTN(width, P, TB, dGh, width, pack, tmp, P, false);
-      unpackGateRowsAdd(tmp, P, P, H, G, gwHh, P);
-    }
-  }
-
-  if (gbIh != 0) {
-    columnSums(gates, TB, width, width, tmp);
-    unpackGateRowsAdd(tmp, 1, 1, H, G, gbIh, 1);
-    if (kind == Kind.GruResetBefore) {
-      columnSums(dGh, TB, width, width, tmp);
-      unpackGateRowsAdd(tmp, 1, 1, H, 2, gbHh, 1);
-      unpackGateRowsAdd(at(tmp, 2 * Hp), 1, 1, H, 1, gbHh + (<usize>(2 * H) << 2), 1);
-    } else {
-      // RNN and LSTM: both biases get the same sums.
-      if (dGh != gates) columnSums(dGh, TB, width, width, tmp);
-      unpackGateRowsAdd(tmp, 1, 1, H, G, gbHh, 1);
-    }
-  }
-
-  const gwHr = ptr(desc, Field.GWhr);
-  if (gwHr != 0) {
-    // dW_hr += dH_total^T M, M = m_t rows cached by the forward in aux.
-    packB(aux, Hp, TB, H, 0, pack);
-    gemmTN(P, H, TB, ptr(desc, Field.DHTot), Ps, pack, gwHr, H, true);
-  }
+// The MRNN's backward step after da_t (mrnn.ts) for rows b0 .. b1-1: df = da W_hf (into `df`, the
+// step scratch), [dfx | dfh] over [fx | fh], then dh_{t-1} (+)= dfh W_fh. Inactive rows have
+// da = 0 and get dfx = dfh = 0.
+function mrnnBackwardProducts(desc: usize, b0: i32, b1: i32, t: i32, rows: usize, df: usize, accumulate: bool): void {
+  const B = field(desc, Field.B), H = field(desc, Field.H), P = field(desc, Field.P), F = field(desc, Field.F);
+  const Hp = round8(H), Fp = round8(F), Ps = round8(P), width = Fp + Hp;
+  const nb = b1 - b0;
+  const fh = at(ptr(desc, Field.FhSeq), (t * B + b0) * Fp);
+  gemm(nb, Fp, Hp, at(rows, Fp), width, ptr(desc, Field.WhfRows), at(df, b0 * Fp), Fp, false);
+  for (let b = 0; b < nb; b++) mrnnFactorsBackward(Fp, at(rows, b * width), at(fh, b * Fp), at(df, (b0 + b) * Fp));
+  gemm(nb, P, Fp, fh, Fp, ptr(desc, Field.WhhRows), at(ptr(desc, Field.DH), b0 * Ps), Ps, accumulate);
 }

@@ -4,13 +4,18 @@
  * that carry their vocabulary. The CLI (`recur train`, `recur sample`, `npm start`), the examples
  * and the browser demo all go through this module.
  */
-import { fail } from "../errors.js";
+import { fail, RecurError } from "../errors.js";
+import { describe, own, parseJson } from "../io/json.js";
 import { loadCheckpoint, optimizerFromState, saveCheckpoint } from "../io/checkpoint.js";
 import { saveModel } from "../io/model-file.js";
 import { createRng } from "../random.js";
 import { fit } from "../train/fit.js";
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from "../train/optimizers.js";
 import { SequenceModel, type SequenceBatch } from "../train/sequence-model.js";
+import { integer, objectArgument, show } from "../validate.js";
+
+// The longest string V8 makes (2^29 - 24 UTF-16 units), in characters of up to two units.
+const MAX_SAMPLE_LENGTH = 2 ** 28 - 12;
 
 /** The metadata key of weight files that holds the vocabulary (a JSON array of characters). */
 export const VOCAB_KEY = "recur.vocab";
@@ -25,7 +30,7 @@ export class CharVocab {
     const list = [...chars];
     const index = new Map<string, number>();
     list.forEach((c, i) => {
-      if (typeof c !== "string" || [...c].length !== 1) fail("E_VALUE", `CharVocab: entry ${i} must be a single character, got ${JSON.stringify(c)}`);
+      if (typeof c !== "string" || [...c].length !== 1) fail("E_VALUE", `CharVocab: entry ${i} must be a single character, got ${show(c)}`);
       if (index.has(c)) fail("E_VALUE", `CharVocab: character ${JSON.stringify(c)} appears twice`);
       index.set(c, i);
     });
@@ -81,7 +86,9 @@ export type OptimizerName = "adam" | "adamw" | "sgd" | "rmsprop" | "adagrad";
 /** The model of a new `CharLM`. */
 export interface CharLMOptions {
   /** Default "LSTM". */
-  cell?: "LSTM" | "GRU" | "RNN";
+  cell?: "LSTM" | "GRU" | "RNN" | "MRNN";
+  /** MRNN only: factors (see MRNNOptions). Default hiddenSize. */
+  factorSize?: number;
   /** Default 128. */
   hiddenSize?: number;
   /** Default 1. */
@@ -187,7 +194,7 @@ export interface CharLMBeamOptions {
   stop?: string;
 }
 
-/** A character-level language model: Embedding -> RNN/LSTM/GRU -> Linear over a CharVocab. */
+/** A character-level language model: Embedding -> RNN/LSTM/GRU/MRNN -> Linear over a CharVocab. */
 export class CharLM {
   /** The characters the model reads and writes. */
   readonly vocab: CharVocab;
@@ -212,6 +219,7 @@ export class CharLM {
         embeddingDim: options.embeddingDim ?? 32,
         hiddenSize: options.hiddenSize ?? 128,
         numLayers: options.numLayers ?? 1,
+        ...(options.cell === "MRNN" ? { factorSize: options.factorSize ?? options.hiddenSize ?? 128 } : {}),
         outputSize: vocab.size,
         seed: options.seed ?? 0,
       });
@@ -220,6 +228,7 @@ export class CharLM {
 
   /** A new model over the vocabulary of `text`. */
   static fromText(text: string, options: CharLMOptions = {}): CharLM {
+    objectArgument("CharLM.fromText", options);
     return new CharLM(CharVocab.fromText(text), options);
   }
 
@@ -228,27 +237,23 @@ export class CharLM {
    * a vocabulary (plain models) are rejected: their ids cannot be turned back into text.
    */
   static load(bytes: Uint8Array | ArrayBuffer): CharLM {
+    const where = "CharLM.load";
     const ck = loadCheckpoint(bytes);
-    const raw = ck.metadata[VOCAB_KEY];
-    let chars: unknown;
+    // All or nothing: the model (and an optimizer) built from the file are disposed on any failure.
     try {
-      chars = raw === undefined ? undefined : JSON.parse(raw);
-    } catch {
-      chars = undefined;
-    }
-    if (!Array.isArray(chars) || ck.type !== "SequenceModel") {
-      ck.model.dispose();
-      fail("E_FORMAT", `CharLM.load: not a character model (needs a SequenceModel and a "${VOCAB_KEY}" vocabulary in the metadata)`);
-    }
-    let lm: CharLM;
-    try {
-      lm = new CharLM(new CharVocab(chars as string[]), ck.model);
+      if (ck.type !== "SequenceModel") fail("E_FORMAT", `${where}: not a character model (the file holds a ${ck.type}, not a SequenceModel)`);
+      const raw = own(ck.metadata, VOCAB_KEY);
+      if (raw === undefined) fail("E_FORMAT", `${where}: not a character model (no "${VOCAB_KEY}" vocabulary in the metadata)`);
+      const chars = parseJson(where, `the ${VOCAB_KEY} metadata`, raw);
+      if (!Array.isArray(chars)) fail("E_FORMAT", `${where}: the ${VOCAB_KEY} metadata must be a JSON array of characters, got ${describe(chars)}`);
+      const lm = new CharLM(new CharVocab(chars as string[]), ck.model);
+      if (ck.optimizerState) lm.optimizer = optimizerFromState(lm.model, ck.optimizerState);
+      return lm;
     } catch (err) {
       ck.model.dispose();
+      if (err instanceof RecurError && err.code !== "E_MEMORY") throw new RecurError(err.code === "E_TYPE" || err.code === "E_VALUE" ? "E_FORMAT" : err.code, err.message.startsWith(where) ? err.message : `${where}: ${err.message}`);
       throw err;
     }
-    if (ck.optimizerState) lm.optimizer = optimizerFromState(lm.model, ck.optimizerState);
-    return lm;
   }
 
   /**
@@ -256,6 +261,7 @@ export class CharLM {
    * optimizer) also the optimizer's state, so `load` + `train` continue exactly.
    */
   save(options: { checkpoint?: boolean; metadata?: Record<string, string> } = {}): Uint8Array {
+    objectArgument("CharLM.save", options);
     const metadata = { ...options.metadata, [VOCAB_KEY]: JSON.stringify(this.vocab.chars) };
     if (options.checkpoint && this.optimizer) return saveCheckpoint(this.model, this.optimizer, metadata);
     return saveModel(this.model, metadata);
@@ -270,13 +276,13 @@ export class CharLM {
     positiveInt("seqLength", seqLength);
     positiveInt("batchSize", batchSize);
     if (o.steps === undefined && o.timeBudgetMs === undefined) fail("E_VALUE", "CharLM.train: give steps, timeBudgetMs or both");
-    if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0)) fail("E_VALUE", `CharLM.train: steps must be an integer >= 0, got ${o.steps}`);
-    if (o.timeBudgetMs !== undefined && !(o.timeBudgetMs >= 0)) fail("E_VALUE", `CharLM.train: timeBudgetMs must be >= 0, got ${o.timeBudgetMs}`);
+    if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0)) fail("E_VALUE", `CharLM.train: steps must be an integer >= 0, got ${show(o.steps)}`);
+    if (o.timeBudgetMs !== undefined && !(o.timeBudgetMs >= 0)) fail("E_VALUE", `CharLM.train: timeBudgetMs must be >= 0, got ${show(o.timeBudgetMs)}`);
     if (o.tbptt !== undefined) positiveInt("tbptt", o.tbptt);
     const every = o.progressEvery ?? 1;
     positiveInt("progressEvery", every);
     const clip = o.clipGradNorm ?? 5;
-    if (!(clip >= 0)) fail("E_VALUE", `CharLM.train: clipGradNorm must be >= 0, got ${clip}`);
+    if (!(clip >= 0)) fail("E_VALUE", `CharLM.train: clipGradNorm must be >= 0, got ${show(clip)}`);
 
     const ids = this.vocab.encode(o.text);
     if (ids.length < seqLength + 1) fail("E_VALUE", `CharLM.train: the text has ${ids.length} characters; it needs at least seqLength + 1 = ${seqLength + 1}`);
@@ -347,6 +353,7 @@ export class CharLM {
    * (as in training). Bits per character = loss / ln 2.
    */
   evaluate(text: string, options: { seqLength?: number } = {}): number {
+    objectArgument("CharLM.evaluate", options);
     const seqLength = options.seqLength ?? 64;
     positiveInt("seqLength", seqLength);
     const ids = this.vocab.encode(text);
@@ -373,8 +380,11 @@ export class CharLM {
 
   /** Generated text (without the prime). Deterministic for a given seed. */
   sample(options: CharLMSampleOptions): string {
-    const prime = options.prime ?? (this.vocab.has("\n") ? "\n" : this.vocab.chars[0]);
+    objectArgument("CharLM.sample", options);
+    const prime: unknown = options.prime === undefined ? (this.vocab.has("\n") ? "\n" : this.vocab.chars[0]) : options.prime;
+    if (typeof prime !== "string") fail("E_TYPE", `CharLM.sample: prime must be a string, got ${describe(prime)}`);
     if (prime.length === 0) fail("E_VALUE", "CharLM.sample: prime must not be empty");
+    integer("CharLM.sample", "length", options.length, { max: MAX_SAMPLE_LENGTH });
     const ids = this.model.sample({
       prime: this.vocab.encode(prime),
       length: options.length,
@@ -430,7 +440,7 @@ export class CharLM {
       adagrad: () => new Adagrad(this.model, { lr: lr ?? 3e-2 }),
       sgd: () => new SGD(this.model, { lr: lr ?? 0.1 }),
     };
-    if (!Object.hasOwn(make, name)) fail("E_VALUE", `CharLM.train: optimizer must be one of ${Object.keys(make).join(", ")} or an Optimizer, got ${JSON.stringify(name)}`);
+    if (!Object.hasOwn(make, name)) fail("E_VALUE", `CharLM.train: optimizer must be one of ${Object.keys(make).join(", ")} or an Optimizer, got ${show(name)}`);
     this.optimizer?.dispose();
     this.optimizer = make[name]();
     return this.optimizer;
@@ -438,5 +448,5 @@ export class CharLM {
 }
 
 function positiveInt(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) fail("E_VALUE", `CharLM: ${name} must be an integer >= 1, got ${v}`);
+  if (!Number.isInteger(v) || v < 1) fail("E_VALUE", `CharLM: ${name} must be an integer >= 1, got ${show(v)}`);
 }

@@ -1,3 +1,4 @@
+import { parseJson } from "../io/json.js";
 import { VOCAB_KEY } from "../char-lm/index.js";
 import { parseArgs } from "./args.js";
 import { readInput, readModelFile } from "./files.js";
@@ -34,7 +35,7 @@ export async function infoCommand(args: string[]): Promise<number> {
   if (rawSpec !== undefined) {
     let spec: { type?: unknown; config?: unknown } = {};
     try {
-      spec = JSON.parse(rawSpec) as typeof spec;
+      spec = (parseJson("recur info", "recur.model", rawSpec) ?? {}) as typeof spec;
     } catch {
       lines.push("model: (recur.model metadata is not valid JSON)");
     }
@@ -55,7 +56,7 @@ export async function infoCommand(args: string[]): Promise<number> {
   const rawOpt = metadata["recur.optimizer"];
   if (rawOpt !== undefined) {
     try {
-      const opt = JSON.parse(rawOpt) as { type?: string; step?: number; hyperParameters?: Record<string, unknown> };
+      const opt = parseJson("recur info", "recur.optimizer", rawOpt) as { type?: string; step?: number; hyperParameters?: Record<string, unknown> };
       const hp = Object.entries(opt.hyperParameters ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
       lines.push(`optimizer: ${opt.type} at step ${opt.step} (${hp}); ${names.length - params.length} state tensors`);
     } catch {
@@ -73,7 +74,7 @@ export async function infoCommand(args: string[]): Promise<number> {
 
 function describeVocab(raw: string): string {
   try {
-    const chars = JSON.parse(raw) as string[];
+    const chars = parseJson("recur info", "recur.vocab", raw) as string[];
     return `${chars.length} characters ${JSON.stringify(chars.join("").slice(0, 60))}`;
   } catch {
     return "(not valid JSON)";

@@ -25,7 +25,7 @@ export interface PlotOptions {
   height?: number;
 }
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"];
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 // More points than pixels only makes the file bigger; keep the extremes of each bucket.
 const MAX_POINTS = 2000;
 
@@ -34,7 +34,17 @@ export function linePlot(series: readonly PlotSeries[], options: PlotOptions = {
   const H = options.height ?? 360;
   // The legend is a row above the plot area (under the title), so it never hides data.
   const legendY = options.title ? 42 : 16;
-  const m = { left: 64, right: 16, top: series.length ? legendY + 12 : options.title ? 32 : 14, bottom: options.xLabel ? 48 : 32 };
+  // Legend entries left to right, wrapped into as many rows as the width needs.
+  const legend: { x: number; y: number }[] = [];
+  let lx = 64;
+  let ly = legendY;
+  for (const s of series) {
+    const w = 30 + Math.ceil(s.label.length * 6.5) + 24; // ~6.5 px per character of 12 px sans-serif
+    if (lx > 64 && lx + w - 24 > W - 16) [lx, ly] = [64, ly + 18];
+    legend.push({ x: lx, y: ly });
+    lx += w;
+  }
+  const m = { left: 64, right: 16, top: series.length ? ly + 12 : options.title ? 32 : 14, bottom: options.xLabel ? 48 : 32 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -87,11 +97,10 @@ export function linePlot(series: readonly PlotSeries[], options: PlotOptions = {
     const d = pts[i].map(([x, y]) => `${f(sx(x))},${f(sy(y))}`).join(" ");
     parts.push(`<polyline fill="none" stroke="${esc(colors[i])}" stroke-width="1.5"${dash(s)} points="${d}"/>`);
   });
-  let lx = m.left;
   series.forEach((s, i) => {
-    parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${esc(colors[i])}" stroke-width="2"${dash(s)}/>`);
-    parts.push(`<text x="${lx + 30}" y="${legendY}">${esc(s.label)}</text>`);
-    lx += 30 + Math.ceil(s.label.length * 6.5) + 24; // ~6.5 px per character of 12 px sans-serif
+    const { x, y } = legend[i];
+    parts.push(`<line x1="${x}" x2="${x + 24}" y1="${y - 4}" y2="${y - 4}" stroke="${esc(colors[i])}" stroke-width="2"${dash(s)}/>`);
+    parts.push(`<text x="${x + 30}" y="${y}">${esc(s.label)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("\n") + "\n";

@@ -16,7 +16,8 @@ updates or --time seconds, whichever comes first (default: --time 60). Losses ar
 character (the cross-entropy divided by ln 2).
 
 Model (a checkpoint's own are kept; a warning names any given here that differs):
-  --cell <lstm|gru|rnn>      recurrent cell (default lstm)
+  --cell <lstm|gru|rnn|mrnn> recurrent cell (default lstm)
+  --factor-size <n>          mrnn only: factors (default: the hidden size)
   --hidden-size <n>          hidden units per layer (default 128)
   --layers <n>               stacked layers (default 1)
   --embedding <n>            character embedding size (default 32)
@@ -42,7 +43,8 @@ Output:
   -h, --help                 show this help`;
 
 const SPEC = {
-  cell: { type: "string", choices: ["LSTM", "GRU", "RNN"], default: "LSTM" },
+  cell: { type: "string", choices: ["LSTM", "GRU", "RNN", "MRNN"], default: "LSTM" },
+  "factor-size": { type: "int", min: 1 },
   "hidden-size": { type: "int", min: 1, default: 128 },
   layers: { type: "int", min: 1, default: 1 },
   embedding: { type: "int", min: 1, default: 32 },
@@ -136,6 +138,7 @@ const MODEL_OPTIONS = [
   ["hidden-size", "hiddenSize"],
   ["layers", "numLayers"],
   ["embedding", "embeddingDim"],
+  ["factor-size", "factorSize"],
 ] as const;
 
 export async function trainCommand(args: string[]): Promise<number> {
@@ -144,6 +147,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (given.has("factor-size") && o.cell !== "MRNN") throw new UsageError("--factor-size is for --cell mrnn");
   const [textPath] = positionals;
   const time = o.steps === undefined && o.time === undefined ? 60 : o.time;
   const text = await readText(textPath);
@@ -177,7 +181,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     }
     console.error(`resuming ${o.checkpoint} (${lm.optimizer ? `${lm.optimizer.type}, step ${done}` : "no optimizer state"})`);
   } else {
-    lm = new CharLM(CharVocab.fromText(text), { cell: o.cell as "LSTM" | "GRU" | "RNN", hiddenSize: o["hidden-size"], numLayers: o.layers, embeddingDim: o.embedding, seed: o.seed });
+    lm = new CharLM(CharVocab.fromText(text), { cell: o.cell as "LSTM" | "GRU" | "RNN" | "MRNN", factorSize: o["factor-size"], hiddenSize: o["hidden-size"], numLayers: o.layers, embeddingDim: o.embedding, seed: o.seed });
   }
   try {
     const c = lm.model.options;

@@ -19,6 +19,7 @@ import { fail } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { boolean, integer, number, oneOf, optionsObject, show } from "../validate.js";
 import { registerModelType } from "../io/registry.js";
+import { checkElements } from "../memory.js";
 import { ESNCore } from "./core.js";
 import { Field, Flag } from "./layout.js";
 import { checkSequence, checkWeightTensor } from "./options.js";
@@ -289,7 +290,7 @@ export class ESN extends ESNCore {
     const b = this.built!;
     if (b.I !== 0 && b.I !== b.O) fail("E_SHAPE", `${fn}: closed-loop generation feeds outputs back as inputs, so inputDim (${b.I}) must equal outputDim (${b.O}) (or be 0)`);
     const warm = o.warmup === undefined ? undefined : checkSequence(fn, "warmup", o.warmup, b.O);
-    const outputs = new Float32Array(steps * b.O);
+    const outputs = new Float32Array(checkElements(fn, "the generated sequence", steps * b.O));
     this.transaction(() => {
       if (o.reset === true) this.zeroState();
       if (warm !== undefined && warm.T > 0) {

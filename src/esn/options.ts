@@ -1,5 +1,6 @@
 /** Validation of the ESN's options, weights and data: every failure is a RecurError naming the culprit. */
 import { fail } from "../errors.js";
+import { WASM_MAX_BYTES } from "../memory.js";
 import { boolean, integer, number, oneOf, optionsObject, show } from "../validate.js";
 import type { Tensor } from "../tensor.js";
 import { ACT_CODE } from "./layout.js";
@@ -155,6 +156,9 @@ export function resolveESNOptions(fn: string, options: ESNOptions): ESNConfig {
     if (specs[l].feedbackScaling > 0) fail("E_VALUE", `${fn}: layer ${l} feedbackScaling: output feedback enters the first layer only`);
   }
   const units = specs.reduce((a, s) => a + s.units, 0);
+  // Each unit holds its state and at least one weight (value and column index, sparse): more than
+  // Wasm memory holds is refused before anything is drawn.
+  if (units * 12 > WASM_MAX_BYTES) fail("E_MEMORY", `${fn}: ${units} units need more than the ${WASM_MAX_BYTES / 2 ** 30} GiB Wasm memory can hold (state and weights take at least 12 bytes per unit)`);
   const ridge = number(fn, "ridge", o.ridge, { min: 0 }, 1e-8);
   const rin = boolean(fn, "readoutInput", o.readoutInput, false);
   const seed = o.seed === undefined ? 0 : (o.seed as number);

@@ -8,8 +8,10 @@
  * (offsets relative to the start of the byte buffer; data little-endian, row-major) and may hold
  * `"__metadata__": { string: string }`. Pure TypeScript on Uint8Array/ArrayBuffer, no Node APIs.
  */
+import { objectArgument } from "../validate.js";
 import { fail } from "../errors.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
+import { own, parseJson } from "./json.js";
 
 /** Headers larger than this are rejected, as in the reference implementation. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -77,8 +79,9 @@ export function readSafetensors(
   metadata: Record<string, string>;
 };
 export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSafetensorsOptions = {}): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> } {
+  objectArgument("readSafetensors", options);
   const keep = options.keepTypes === true;
-  const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const buf = fileBytes("readSafetensors", bytes);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   // A safetensors header is a JSON object right after its 8-byte length: anything else (a text
   // file, a PyTorch .pt zip, an ONNX protobuf) is named as what it is not, before any detail.
@@ -91,17 +94,17 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
   if (n > MAX_HEADER_BYTES) fail("E_FORMAT", `safetensors: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (8 + n > buf.length) fail("E_FORMAT", `safetensors: header length ${n} runs past the end of the ${buf.length}-byte file (truncated?)`);
 
-  let header: unknown;
+  let text: string;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(buf.subarray(8, 8 + n));
-    header = JSON.parse(text);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(buf.subarray(8, 8 + n));
   } catch (e) {
-    fail("E_FORMAT", `safetensors: header is not valid UTF-8 JSON (${(e as Error).message})`);
+    fail("E_FORMAT", `safetensors: header is not valid UTF-8 (${(e as Error).message})`);
   }
+  const header = parseJson("safetensors", "the header", text);
   if (!isPlainObject(header)) fail("E_FORMAT", `safetensors: header must be a JSON object, got ${describe(header)}`);
 
   const metadata: Record<string, string> = Object.create(null);
-  const meta = header["__metadata__"];
+  const meta = own(header, "__metadata__");
   if (meta !== undefined && meta !== null) {
     if (!isPlainObject(meta)) fail("E_FORMAT", `safetensors: __metadata__ must be an object, got ${describe(meta)}`);
     for (const [k, v] of Object.entries(meta)) {
@@ -116,21 +119,23 @@ export function readSafetensors(bytes: Uint8Array | ArrayBuffer, options: ReadSa
     if (name === "__metadata__") continue;
     const what = `safetensors: tensor "${name}"`;
     if (!isPlainObject(info)) fail("E_FORMAT", `${what}: entry must be an object, got ${describe(info)}`);
-    const { dtype, shape, data_offsets: offsets } = info;
+    const dtype = own(info, "dtype");
+    const shape = own(info, "shape");
+    const offsets = own(info, "data_offsets");
     if (typeof dtype !== "string") fail("E_FORMAT", `${what}: missing or non-string "dtype"`);
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      fail("E_FORMAT", `${what}: "shape" must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      fail("E_FORMAT", `${what}: "shape" must be an array of non-negative integers, got ${showJson(shape)}`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
-      fail("E_FORMAT", `${what}: "data_offsets" must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+      fail("E_FORMAT", `${what}: "data_offsets" must be [begin, end] with 0 <= begin <= end, got ${showJson(offsets)}`);
     }
-    const size = ITEM_SIZE[dtype];
+    const size = Object.hasOwn(ITEM_SIZE, dtype) ? ITEM_SIZE[dtype] : undefined;
     if (size === undefined) fail("E_UNSUPPORTED", `${what}: dtype ${dtype} is not supported`);
-    const nbytes = numel(shape) * size;
+    const nbytes = numel(shape as number[]) * size;
     if (!Number.isSafeInteger(nbytes) || nbytes !== offsets[1] - offsets[0]) {
       fail("E_FORMAT", `${what}: ${dtype} shape [${shape.join(", ")}] needs ${nbytes} bytes, data_offsets [${offsets.join(", ")}] span ${offsets[1] - offsets[0]}`);
     }
-    entries.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
+    entries.push({ name, dtype, shape: shape as number[], begin: offsets[0] as number, end: offsets[1] as number });
   }
 
   // The tensors must tile the byte buffer exactly: no overlaps, no holes, nothing after the end.
@@ -297,6 +302,23 @@ function halfToNumber(h: number): number {
   if (exp === 0) return sign * frac * 2 ** -24; // zero or subnormal
   if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
   return sign * (1024 + frac) * 2 ** (exp - 25);
+}
+
+/**
+ * The bytes of a file argument: a Uint8Array (Node's Buffer is one) or an ArrayBuffer; anything
+ * else (null, a string, a Float32Array, a Promise not awaited) is E_TYPE.
+ */
+export function fileBytes(where: string, bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  const got = bytes === null ? "null" : typeof bytes === "string" ? "a string" : bytes instanceof Promise ? "a Promise (await it first)" : typeof bytes === "object" ? `a ${(bytes as object).constructor?.name ?? "object"}` : typeof bytes;
+  fail("E_TYPE", `${where}: the file must be a Uint8Array or an ArrayBuffer of its bytes, got ${got}`);
+}
+
+// A JSON value for a message, cut short (a hostile value may be huge).
+function showJson(v: unknown): string {
+  const s = Array.isArray(v) && v.some((x) => typeof x === "object" && x !== null) ? "an array of non-numbers" : JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {

@@ -1,6 +1,12 @@
 import { fail } from "../errors.js";
 import type { Heap } from "../memory.js";
 import { numel, type Tensor } from "../tensor.js";
+import { own } from "./json.js";
+
+/** Names for a message: the first ten, then how many more (a hostile dict may have millions). */
+export function listed(names: readonly string[], max = 10): string {
+  return names.length <= max ? names.join(", ") : `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
+}
 
 /** A parameter tensor inside a module's parameter block. */
 export interface ParamSpec {
@@ -26,12 +32,14 @@ export function writeStateDict(where: string, heap: Heap, block: number, specs: 
   if (typeof sd !== "object" || sd === null || Array.isArray(sd)) fail("E_TYPE", `${where}: expected an object of tensors, got ${sd === null ? "null" : Array.isArray(sd) ? "an array" : typeof sd}`);
   const dict = sd as Record<string, unknown>;
   const problems: string[] = [];
-  const missing = specs.filter((s) => !(s.name in dict)).map((s) => s.name);
-  const unexpected = Object.keys(dict).filter((k) => !specs.some((s) => s.name === k));
-  if (missing.length) problems.push(`missing keys: ${missing.join(", ")}`);
-  if (unexpected.length) problems.push(`unexpected keys: ${unexpected.join(", ")}`);
+  const names = new Set(specs.map((s) => s.name));
+  const missing = specs.filter((s) => own(dict, s.name) === undefined).map((s) => s.name);
+  const unexpected = Object.keys(dict).filter((k) => !names.has(k));
+  if (missing.length) problems.push(`missing keys: ${listed(missing)}`);
+  if (unexpected.length) problems.push(`unexpected keys: ${listed(unexpected)}`);
   for (const s of specs) {
-    const t = dict[s.name] as Tensor | undefined;
+    if (problems.length > 20) break;
+    const t = own(dict, s.name) as Tensor | undefined;
     if (t === undefined) continue;
     if (typeof t !== "object" || t === null || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
       problems.push(`${s.name}: not a tensor { shape, data: Float32Array }`);

@@ -7,6 +7,7 @@
 // The zip is read with fflate and HDF5 with jsfive: both pure JavaScript, maintained, and small
 // next to an HDF5 library compiled to Wasm; an HDF5 reader of our own would have to cover every
 // object-header, B-tree, heap and filter variant that the h5py versions in use write.
+import { parseJson as parseJsonChecked } from "../io/json.js";
 import { unzipSync } from "fflate";
 import * as hdf5 from "jsfive";
 import { fail, RecurError } from "../errors.js";
@@ -73,11 +74,7 @@ function text(v: unknown): string {
 }
 
 function parseJson(s: string, what: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch (e) {
-    throw new RecurError("E_FORMAT", `loadKeras: ${what} is not JSON: ${(e as Error).message}`);
-  }
+  return parseJsonChecked("loadKeras", what, s);
 }
 
 function keras3(bytes: Uint8Array): KerasFile {

@@ -1,3 +1,4 @@
+import { checkDepth, jsonObject, parseJson } from "../io/json.js";
 import { fail, RecurError } from "../errors.js";
 import { runtime } from "../runtime.js";
 import { KerasModel, type KerasWeight, type WeightSource } from "./model.js";
@@ -88,12 +89,9 @@ function load(source: TfjsLayersModel | Uint8Array | ArrayBuffer): KerasModel {
     return new KerasModel(file.config, file.weights, file.format);
   }
   if (typeof source !== "object" || source === null || !("modelJson" in source)) fail("E_TYPE", "loadKeras: pass { modelJson, weights } or the bytes of a .keras / .h5 file");
-  let json: Record<string, unknown>;
-  try {
-    json = typeof source.modelJson === "string" ? JSON.parse(source.modelJson) : source.modelJson;
-  } catch (e) {
-    throw new RecurError("E_FORMAT", `loadKeras: model.json is not JSON: ${(e as Error).message}`);
-  }
+  const given: unknown = source.modelJson;
+  if (typeof given !== "string") checkDepth("loadKeras", "model.json", given);
+  const json = jsonObject("loadKeras", "model.json", typeof given === "string" ? parseJson("loadKeras", "model.json", given) : given);
   const topology = (json.modelTopology as Record<string, unknown> | undefined) ?? json;
   const modelConfig = (topology.model_config as Record<string, unknown> | undefined) ?? topology;
   const manifest = json.weightsManifest as ManifestGroup[] | undefined;

@@ -2,7 +2,7 @@ import { fail } from "../errors.js";
 import { createRng } from "../random.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { checkPtr } from "../train/util.js";
-import { integer, objectArgument } from "../validate.js";
+import { integer, objectArgument, show } from "../validate.js";
 import { ParamLayer } from "./base.js";
 
 /** Options of `Embedding` (torch.nn.Embedding's, in camelCase). */
@@ -48,11 +48,11 @@ export class Embedding extends ParamLayer {
       integer("Embedding", "paddingIdx", pad, { min: -num, max: num - 1 });
       if (pad < 0) pad += num;
     }
+    const rng = createRng(options.seed ?? 0); // checks the seed before any memory is reserved
     super("Embedding", [{ name: "weight", shape: [num, dim], offset: 0 }], num * dim);
     this.numEmbeddings = num;
     this.embeddingDim = dim;
     this.paddingIdx = pad;
-    const rng = createRng(options.seed ?? 0);
     const w = this.rt.heap.f32(this.paramBlock(), num * dim);
     for (let i = 0; i < w.length; i++) w[i] = rng.normal();
     if (pad !== undefined) w.fill(0, pad * dim, (pad + 1) * dim);
@@ -83,7 +83,7 @@ export class Embedding extends ParamLayer {
     this.checkAlive();
     const where = "Embedding.backwardPtr";
     if (this.lastN < 0) fail("E_STATE", `${where}: no forward to differentiate (call forward or forwardPtr first)`);
-    if (N !== this.lastN) fail("E_SHAPE", `${where}: N = ${String(N)}, but the last forward looked up ${this.lastN} indices`);
+    if (N !== this.lastN) fail("E_SHAPE", `${where}: N = ${show(N)}, but the last forward looked up ${this.lastN} indices`);
     checkPtr(this.rt, where, "dy", dy, N * this.embeddingDim * 4);
     if (N === 0) return;
     const grads = this.gradBlock();
@@ -99,7 +99,7 @@ export class Embedding extends ParamLayer {
     const n = indices.length;
     const s = shape ?? [n];
     if (!Array.isArray(s) || s.some((d) => !Number.isInteger(d) || d < 0) || numel(s) !== n) {
-      fail("E_SHAPE", `Embedding.forward: shape [${String(s)}] does not hold ${String(n)} indices`);
+      fail("E_SHAPE", `Embedding.forward: shape ${show(s)} does not hold ${show(n)} indices`);
     }
     const D = this.embeddingDim;
     const outPtr = this.owned.ensure("out", n * D * 4);
@@ -129,7 +129,7 @@ export class Embedding extends ParamLayer {
     const num = this.numEmbeddings;
     for (let r = 0; r < indices.length; r++) {
       const v = indices[r];
-      if (!Number.isInteger(v) || v < 0 || v >= num) fail("E_VALUE", `${where}: index ${String(v)} at position ${r} is outside [0, ${num})`);
+      if (!Number.isInteger(v) || v < 0 || v >= num) fail("E_VALUE", `${where}: index ${show(v)} at position ${r} is outside [0, ${num})`);
     }
     return indices instanceof Int32Array ? indices : Int32Array.from(indices);
   }

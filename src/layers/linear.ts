@@ -3,7 +3,7 @@ import { createRng } from "../random.js";
 import { checkTensor, numel, type Tensor } from "../tensor.js";
 import { align64 } from "../memory.js";
 import { checkPtr } from "../train/util.js";
-import { boolean, integer, objectArgument } from "../validate.js";
+import { boolean, integer, objectArgument, show } from "../validate.js";
 import { ParamLayer, type ParamSpec } from "./base.js";
 
 /** Options of `Linear` (torch.nn.Linear's, in camelCase). */
@@ -51,7 +51,7 @@ export class Linear extends ParamLayer {
     const inF = integer("Linear", "inFeatures", options.inFeatures, { min: 1 });
     const outF = integer("Linear", "outFeatures", options.outFeatures, { min: 1 });
     const bias = boolean("Linear", "bias", options.bias, true);
-    const seed = options.seed ?? 0;
+    const rng = createRng(options.seed ?? 0); // checks the seed before any memory is reserved
     const biasOffset = align64(inF * outF * 4);
     const specs: ParamSpec[] = [{ name: "weight", shape: [outF, inF], offset: 0 }];
     if (bias) specs.push({ name: "bias", shape: [outF], offset: biasOffset });
@@ -60,7 +60,6 @@ export class Linear extends ParamLayer {
     this.outFeatures = outF;
     this.hasBias = bias;
     this.biasOffset = biasOffset;
-    const rng = createRng(seed);
     const bound = 1 / Math.sqrt(inF);
     const view = this.rt.heap.f32(this.paramBlock(), this.regionFloats);
     for (let i = 0; i < inF * outF; i++) view[i] = rng.uniform(-bound, bound);
@@ -80,7 +79,7 @@ export class Linear extends ParamLayer {
   forwardPtr(x: number, N: number, out: number): void {
     this.checkAlive();
     const where = "Linear.forwardPtr";
-    if (!Number.isInteger(N) || N < 0) fail("E_VALUE", `${where}: N must be an integer >= 0, got ${String(N)}`);
+    if (!Number.isInteger(N) || N < 0) fail("E_VALUE", `${where}: N must be an integer >= 0, got ${show(N)}`);
     const { inFeatures: I, outFeatures: O } = this;
     checkPtr(this.rt, where, "x", x, N * I * 4);
     checkPtr(this.rt, where, "out", out, N * O * 4);
@@ -100,7 +99,7 @@ export class Linear extends ParamLayer {
     this.checkAlive();
     const where = "Linear.backwardPtr";
     if (this.lastN < 0) fail("E_STATE", `${where}: no forward to differentiate (call forward or forwardPtr first)`);
-    if (N !== this.lastN) fail("E_SHAPE", `${where}: N = ${String(N)}, but the last forward had ${this.lastN} rows`);
+    if (N !== this.lastN) fail("E_SHAPE", `${where}: N = ${show(N)}, but the last forward had ${this.lastN} rows`);
     const { inFeatures: I, outFeatures: O } = this;
     checkPtr(this.rt, where, "dy", dy, N * O * 4);
     if (dx !== 0) checkPtr(this.rt, where, "dx", dx, N * I * 4);

@@ -17,6 +17,9 @@ interface BackwardPack {
   whn: number;
   whr: number;
   wih: number;
+  /** MRNN: W_hf for df = da W_hf and W_hx for dX += da W_hx (whh holds W_fh, wih W_fx). */
+  whf: number;
+  whx: number;
 }
 
 export class Bptt {
@@ -31,16 +34,20 @@ export class Bptt {
     blocks: WasmBlocks,
   ) {
     const k = rt.kernels;
-    const { G, H, Hp, P } = d;
+    const { G, H, Hp, P, F, Fp } = d;
     const before = d.kind === Kind.GruResetBefore;
+    const mrnn = d.kind === Kind.Mrnn;
     const sizes: Record<string, number> = { grads: params.bytes };
     for (let l = 0; l < d.L; l++) {
       for (let dir = 0; dir < d.D; dir++) {
         const key = `${l}_${dir}`;
-        sizes[`whh${key}`] = k.packedSize((before ? 2 : G) * Hp, P) * 4;
+        const I = layerInputSize(d, l);
+        sizes[`whh${key}`] = k.packedSize(mrnn ? Fp : (before ? 2 : G) * Hp, P) * 4;
         sizes[`whn${key}`] = before ? k.packedSize(Hp, H) * 4 : 0;
         sizes[`whr${key}`] = d.projSize > 0 ? k.packedSize(P, H) * 4 : 0;
-        sizes[`wih${key}`] = k.packedSize(G * Hp, layerInputSize(d, l)) * 4;
+        sizes[`wih${key}`] = k.packedSize(mrnn ? Fp : G * Hp, I) * 4;
+        sizes[`whf${key}`] = mrnn ? k.packedSize(Hp, F) * 4 : 0;
+        sizes[`whx${key}`] = mrnn ? k.packedSize(Hp, I) * 4 : 0;
       }
     }
     const { offsets, total } = carve(sizes);
@@ -48,7 +55,7 @@ export class Bptt {
     for (let l = 0; l < d.L; l++) {
       for (let dir = 0; dir < d.D; dir++) {
         const addr = (name: string): number => (sizes[`${name}${l}_${dir}`] > 0 ? this.grads + offsets[`${name}${l}_${dir}`] : 0);
-        this.rows.push({ whh: addr("whh"), whn: addr("whn"), whr: addr("whr"), wih: addr("wih") });
+        this.rows.push({ whh: addr("whh"), whn: addr("whn"), whr: addr("whr"), wih: addr("wih"), whf: addr("whf"), whx: addr("whx") });
       }
     }
     this.zeroGrad();
@@ -69,6 +76,14 @@ export class Bptt {
         const sfx = paramSuffix(l, dir);
         const r = this.rows[l * this.d.D + dir];
         const I = layerInputSize(this.d, l);
+        if (this.d.kind === Kind.Mrnn) {
+          const F = this.d.F;
+          k.packGateRows(this.params.at(`weight_fh${sfx}`), H, H, F, 1, r.whh);
+          k.packGateRows(this.params.at(`weight_fx${sfx}`), I, I, F, 1, r.wih);
+          k.packGateRows(this.params.at(`weight_hf${sfx}`), F, F, H, 1, r.whf);
+          k.packGateRows(this.params.at(`weight_hx${sfx}`), I, I, H, 1, r.whx);
+          continue;
+        }
         const whh = this.params.at(`weight_hh${sfx}`);
         k.packGateRows(whh, P, P, H, before ? 2 : G, r.whh);
         if (before) k.packGateRows(whh + 2 * H * P * 4, P, H, H, 1, r.whn);
@@ -83,9 +98,10 @@ export class Bptt {
    * (the last layer's output gradient in ws.dA when `hasDOut`, dh_N and dc_N in ws.dh, ws.dc).
    * Adds the parameter gradients to the gradient block and leaves dh_0, dc_0 in ws.dh, ws.dc;
    * returns the address of the input gradient rows [T*B][I], or 0 without `inputGrad` (which
-   * saves the first layer's largest product).
+   * saves the first layer's largest product). With `hGradNorms` the kernels also write
+   * ‖∂L/∂h_t‖ of every step and row to ws.gnorm ([L*D][T*B]), and an LSTM's ‖∂L/∂c_t‖ to ws.gnormc.
    */
-  backward(ws: Workspace, hasLengths: boolean, hasDOut: boolean, inputGrad: boolean): number {
+  backward(ws: Workspace, hasLengths: boolean, hasDOut: boolean, inputGrad: boolean, hGradNorms = false): number {
     const { rt, d } = this;
     const { T, B } = ws;
     const desc = rt.heap.i32(ws.desc, Field.Count);
@@ -101,6 +117,8 @@ export class Bptt {
         desc[Field.DOut] = l === d.L - 1 && !hasDOut ? 0 : dUp + dir * d.P * 4;
         desc[Field.DX] = dx ? dDown : 0;
         desc[Field.LdDx] = I;
+        desc[Field.HGradNorms] = hGradNorms ? ws.gnorm + (l * d.D + dir) * T * B * 4 : 0;
+        desc[Field.CGradNorms] = hGradNorms && d.kind === Kind.Lstm ? ws.gnormc + (l * d.D + dir) * T * B * 4 : 0;
         rt.kernels.recurrentBackward(ws.desc);
       }
       [dUp, dDown] = [dDown, dUp];
@@ -128,9 +146,14 @@ export class Bptt {
     desc[Field.WhnRows] = rows.whn;
     desc[Field.WhrRows] = rows.whr;
     desc[Field.WihRows] = rows.wih;
-    desc[Field.GWih] = grad("weight_ih");
-    desc[Field.GWhh] = grad("weight_hh");
-    desc[Field.GBih] = grad("bias_ih");
+    const mrnn = d.kind === Kind.Mrnn;
+    desc[Field.GWih] = grad(mrnn ? "weight_fx" : "weight_ih");
+    desc[Field.GWhh] = grad(mrnn ? "weight_fh" : "weight_hh");
+    desc[Field.GBih] = grad(mrnn ? "bias_h" : "bias_ih");
+    desc[Field.WhfRows] = rows.whf;
+    desc[Field.WhxRows] = rows.whx;
+    desc[Field.GWhf] = grad("weight_hf");
+    desc[Field.GWhx] = grad("weight_hx");
     desc[Field.GBhh] = grad("bias_hh");
     desc[Field.GWhr] = grad("weight_hr");
     desc[Field.GPeep] = grad("weight_peephole");

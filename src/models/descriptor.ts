@@ -19,6 +19,8 @@ export enum Kind {
   Gru = 3,
   /** Reset gate before the recurrent product (Keras reset_after=False, ONNX default). */
   GruResetBefore = 4,
+  /** Multiplicative RNN (Sutskever, Martens and Hinton 2011): factored input-dependent W_hh. */
+  Mrnn = 5,
 }
 
 /** Field indices of the descriptor (i32 words). Fields from DOut on are read by the backward only. */
@@ -70,7 +72,33 @@ export enum Field {
   Pack, // scratch for packing X and H_prev
   TmpW, // scratch for weight gradients in gate-interleaved order
   DHTot, // LSTM projection: the total dh of every step [T*B][Ps] (0: none)
-  Step, // per-step scratch: dht [B][Ps] | dm [B][Hp] | drh [B][Hp] | dpeep [3][Hp]
+  Step, // per-step scratch: dht [B][Ps] | dm [B][max(Hp, Fp)] | drh [B][Hp] | dpeep [3][Hp]
+  HGradNorms, // f32 [T*B]: ‖∂L/∂h_t‖ of every step and row, the total gradient reaching h_t (0: not kept)
+  CGradNorms, // LSTM, f32 [T*B]: ‖∂L/∂c_t‖, the total gradient reaching c_t (0: not kept)
+  // MRNN (assembly/cells/mrnn.ts). It also reads Wih ([W_fx; W_hx] with b_h), Whh (W_fh),
+  // WhhRows (W_fh for dh = dfh W_fh), WihRows (W_fx for dX = dfx W_fx), GWih (weight_fx),
+  // GWhh (weight_fh) and GBih (bias_h); its gate rows are [fx | h] ([Fp + Hp] floats).
+  F, // factors
+  Whf, // W_hf packed
+  FhSeq, // W_fh h_{t-1} of every step [T*B][Fp]; the backward leaves its gradient there
+  FSeq, // f_t of every step [T*B][Fp] (training)
+  WhfRows, // W_hf packed for df = da W_hf
+  WhxRows, // W_hx packed for dX += da W_hx
+  GWhf,
+  GWhx,
+  // Forward mode (assembly/cells/tangent.ts), after a training forward: it also reads the
+  // forward's caches, H0, C0 and HPrev (scratch).
+  VWih, // the direction V's input side packed like Wih (V_ih with V_bih; MRNN [V_fx; V_hx] with V_bh)
+  VWhh, // V_hh packed like Whh with V_bhh (MRNN: V_fh)
+  VWhf, // MRNN: V_hf packed
+  Wih0, // W_ih packed without its bias (MRNN: [W_fx; W_hx])
+  Whh0, // W_hh packed without its bias (MRNN: 0, Whh has none)
+  RX, // [T*B][gate row]: the input side of R{a_t}
+  RH, // [T*B][gate row]: the recurrent side of R{a_t}
+  RdX, // R{x} rows [T*B][ldx] (0: zero)
+  ROut, // R{h_t} rows [T*B][ldo]
+  RState, // R{h} [B][Ps]: R{h0} in, R{h_T} out
+  RC, // R{c} [B][Hp] (LSTM)
   Count,
 }
 
@@ -108,7 +136,7 @@ export const DESC_BYTES = Field.Count * 4;
 
 /** Gate blocks per unit: i f g o (LSTM), r z n (GRU), one for the Elman RNN. */
 export function gateCount(kind: Kind): number {
-  return kind === Kind.Lstm ? 4 : kind === Kind.Gru || kind === Kind.GruResetBefore ? 3 : 1;
+  return kind === Kind.Mrnn ? 1 : kind === Kind.Lstm ? 4 : kind === Kind.Gru || kind === Kind.GruResetBefore ? 3 : 1;
 }
 
 /** n rounded up to a whole GEMM panel (8 floats): the padded width of state and gate rows. */

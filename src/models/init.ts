@@ -33,3 +33,9 @@ export function fillOrthogonal(out: Float32Array, rows: number, cols: number, rn
     for (let c = 0; c < cols; c++) out[r * cols + c] = gain * (tall ? q[c][r] : q[r][c]);
   }
 }
+
+/** gain on the diagonal of a rows x cols block, zeros elsewhere (Le, Jaitly and Hinton 2015). */
+export function fillIdentity(out: Float32Array, rows: number, cols: number, gain: number): void {
+  out.fill(0);
+  for (let i = 0; i < Math.min(rows, cols); i++) out[i * cols + i] = gain;
+}

@@ -1,5 +1,5 @@
 import { fail } from "../errors.js";
-import { boolean } from "../validate.js";
+import { boolean, show } from "../validate.js";
 import { baseConfig, type RecurrentOptions } from "./config.js";
 import { RecurrentModel } from "./recurrent.js";
 
@@ -22,7 +22,7 @@ export class LSTM extends RecurrentModel {
     const cfg = baseConfig("LSTM", options);
     const projSize = options.projSize ?? 0;
     if (!Number.isInteger(projSize) || projSize < 0 || (projSize > 0 && projSize >= cfg.hiddenSize)) {
-      fail("E_VALUE", `LSTM: projSize must be an integer in 0..hiddenSize-1 (${cfg.hiddenSize - 1}), got ${projSize}`);
+      fail("E_VALUE", `LSTM: projSize must be an integer in 0..hiddenSize-1 (${cfg.hiddenSize - 1}), got ${show(projSize)}`);
     }
     super({ ...cfg, projSize, peepholes: boolean("LSTM", "peepholes", options.peepholes, false) }, options);
   }

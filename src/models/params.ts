@@ -9,9 +9,10 @@ import type { Runtime } from "../runtime.js";
 import { createRng } from "../random.js";
 import { numel } from "../tensor.js";
 import { layerInputSize, paramSuffix, type Dims } from "./config.js";
+import type { InitSpec } from "./config.js";
 import { cellWords } from "./cell.js";
 import { CellWord, Kind } from "./descriptor.js";
-import { fillOrthogonal, fillUniform } from "./init.js";
+import { fillIdentity, fillOrthogonal, fillUniform } from "./init.js";
 
 /** Byte addresses of one layer-direction's packed forward weights (0: the model has none). */
 export interface LayerPack {
@@ -26,6 +27,16 @@ export interface LayerPack {
 
 const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep", "cell"] as const;
 
+/**
+ * Float count of the parameters, in closed form (no per-layer loop): checked against the memory
+ * limit before the layout is built, so numLayers 1e12 fails at once instead of filling the JS heap.
+ */
+export function parameterFloats(d: Dims): number {
+  const { G, H, P, D, L } = d;
+  const perLayer = (inputs: number): number => G * H * (inputs + P) + (d.bias ? 2 * G * H : 0) + (d.projSize > 0 ? P * H : 0) + (d.peepholes ? 3 * H : 0);
+  return D * (perLayer(d.inputSize) + (L - 1) * perLayer(d.width));
+}
+
 /** Parameter names, shapes and offsets in state-dict order, and the bytes they take. */
 function paramLayout(d: Dims): { specs: ParamSpec[]; bytes: number } {
   const specs: ParamSpec[] = [];
@@ -34,10 +45,19 @@ function paramLayout(d: Dims): { specs: ParamSpec[]; bytes: number } {
     specs.push({ name, shape, offset: bytes });
     bytes += align64(numel(shape) * 4);
   };
-  const { G, H, P } = d;
+  const { G, H, P, F } = d;
   for (let l = 0; l < d.L; l++) {
     for (let dir = 0; dir < d.D; dir++) {
       const sfx = paramSuffix(l, dir);
+      if (d.kind === Kind.Mrnn) {
+        const I = layerInputSize(d, l);
+        add(`weight_fx${sfx}`, [F, I]);
+        add(`weight_fh${sfx}`, [F, H]);
+        add(`weight_hf${sfx}`, [H, F]);
+        add(`weight_hx${sfx}`, [H, I]);
+        if (d.bias) add(`bias_h${sfx}`, [H]);
+        continue;
+      }
       add(`weight_ih${sfx}`, [G * H, layerInputSize(d, l)]);
       add(`weight_hh${sfx}`, [G * H, P]);
       if (d.bias) {
@@ -67,21 +87,26 @@ export class RecurrentParams {
     private readonly d: Dims,
     blocks: WasmBlocks,
   ) {
+    // The parameters and their packed copies, at least twice the parameters' bytes.
+    rt.heap.checkFits(2 * 4 * parameterFloats(d), "the model's parameters and their packed copies");
     const { specs, bytes } = paramLayout(d);
     this.specs = specs;
     this.bytes = bytes;
     this.offsets = new Map(specs.map((s) => [s.name, s.offset]));
     const k = rt.kernels;
-    const { G, H, P } = d;
+    const { G, H, P, F } = d;
     const before = d.kind === Kind.GruResetBefore;
+    const mrnn = d.kind === Kind.Mrnn;
     let total = bytes;
     const relative: LayerPack[] = [];
     for (let l = 0; l < d.L; l++) {
       for (let dir = 0; dir < d.D; dir++) {
+        const I = layerInputSize(d, l);
+        // MRNN: wih = [W_fx; W_hx] (with b_h), whh = W_fh, whn = W_hf.
         const sizes: LayerPack = {
-          wih: k.packedGatesSize(layerInputSize(d, l), H, G),
-          whh: k.packedGatesSize(P, H, before ? 2 : G),
-          whn: before ? k.packedGatesSize(P, H, 1) : 0,
+          wih: mrnn ? k.packedGatesSize(I, F, 1) + k.packedGatesSize(I, H, 1) : k.packedGatesSize(I, H, G),
+          whh: mrnn ? k.packedGatesSize(H, F, 1) : k.packedGatesSize(P, H, before ? 2 : G),
+          whn: mrnn ? k.packedGatesSize(F, H, 1) : before ? k.packedGatesSize(P, H, 1) : 0,
           whr: d.projSize > 0 ? k.packedSize(H, P) : 0,
           peep: d.peepholes ? 3 * d.Hp : 0,
           cell: d.cell ? CellWord.Count : 0,
@@ -116,20 +141,33 @@ export class RecurrentParams {
     return o < 0 ? 0 : this.block + o;
   }
 
-  /** Draws the initial weights (see RecurrentOptions.init) and packs them. */
-  initialise(seed: number, init: "uniform" | "orthogonal"): void {
+  /**
+   * Draws the initial weights (see RecurrentOptions.init) and packs them. MRNN weights are
+   * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in their columns (bias_h: 1/sqrt(H)); "orthogonal"
+   * makes weight_fh and weight_hf orthogonal.
+   */
+  initialise(seed: number, init: InitSpec): void {
     const rng = createRng(seed);
-    const bound = 1 / Math.sqrt(this.d.H);
+    const mrnn = this.d.kind === Kind.Mrnn;
     const G = this.d.G;
     for (const s of this.specs) {
       const view = this.rt.heap.f32(this.block + s.offset, numel(s.shape));
-      if (init === "orthogonal" && s.name.startsWith("weight_hh")) {
-        const [rows, cols] = s.shape;
+      const bound = 1 / Math.sqrt(mrnn && s.shape.length === 2 ? s.shape[1] : this.d.H);
+      const [rows, cols] = s.shape;
+      if (init.scheme === "orthogonal" && mrnn && (s.name.startsWith("weight_fh") || s.name.startsWith("weight_hf"))) {
+        fillOrthogonal(view, rows, cols, rng);
+      } else if (s.name.startsWith("weight_hh") && init.scheme !== "uniform") {
+        // One gate block ([H, H_out]) at a time.
         const block = new Float32Array((rows / G) * cols);
         for (let g = 0; g < G; g++) {
-          fillOrthogonal(block, rows / G, cols, rng);
+          if (init.scheme === "orthogonal") fillOrthogonal(block, rows / G, cols, rng);
+          else if (init.scheme === "identity") fillIdentity(block, rows / G, cols, init.gain);
           view.set(block, g * block.length);
         }
+      } else if (s.name.startsWith("bias") && init.scheme === "identity") {
+        view.fill(0);
+      } else if (s.name.startsWith("weight_ih") && init.scheme === "identity") {
+        for (let i = 0; i < view.length; i++) view[i] = init.inputStd * rng.normal();
       } else {
         fillUniform(view, bound, rng);
       }
@@ -148,6 +186,14 @@ export class RecurrentParams {
         const at = (name: string): number => this.at(name + sfx);
         const pack = this.packs[l * this.d.D + dir];
         const I = layerInputSize(this.d, l);
+        if (this.d.kind === Kind.Mrnn) {
+          const F = this.d.F;
+          k.packGates(at("weight_fx"), I, I, F, 1, 0, pack.wih);
+          k.packGates(at("weight_hx"), I, I, H, 1, at("bias_h"), pack.wih + k.packedGatesSize(I, F, 1) * 4);
+          k.packGates(at("weight_fh"), H, H, F, 1, 0, pack.whh);
+          k.packGates(at("weight_hf"), F, F, H, 1, 0, pack.whn);
+          continue;
+        }
         k.packGates(at("weight_ih"), I, I, H, G, at("bias_ih"), pack.wih);
         if (this.d.kind === Kind.GruResetBefore) {
           const bhh = at("bias_hh");

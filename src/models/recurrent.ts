@@ -10,7 +10,7 @@ import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { runtime, type Runtime } from "../runtime.js";
 import { checkTensor, uninitializedF32, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer } from "../validate.js";
+import { boolean, integer, show, objectArgument } from "../validate.js";
 import { Bptt } from "./bptt.js";
 import { untrainable } from "./cell.js";
 import { dimsOf, initOptions, modelSpecOf, type Dims, type RecurrentConfig, type RecurrentOptions } from "./config.js";
@@ -18,9 +18,11 @@ import { Kind } from "./descriptor.js";
 import { RecurrentParams } from "./params.js";
 import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
+import type { TangentContext } from "./tangent-context.js";
+import { checkLengths, gradData } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
-export { baseConfig, type RecurrentConfig, type RecurrentOptions } from "./config.js";
+export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit } from "./config.js";
 export { StreamState } from "./stream-state.js";
 
 /** Options of `forward` and `forwardTrain`. */
@@ -60,6 +62,20 @@ export interface ForwardResult {
   hN: Tensor;
   /** LSTM only: [numLayers*D, B, hiddenSize]. */
   cN?: Tensor;
+}
+
+/** Options of `backward`. */
+export interface BackwardOptions {
+  /** false: skip the input gradient (saves the first layer's largest product). Default true. */
+  inputGrad?: boolean;
+  /**
+   * Also return ‖∂L/∂h_t‖ for every layer, direction, step t and batch row: the norm of the total
+   * gradient reaching the hidden state h_t (from later steps and from h_t's own output), recorded
+   * by the backward kernels as they pass each step, summed in float64. With only hN's gradient
+   * given, row t is ‖∂L_T/∂h_t‖, the gradient flow over T - t steps. An LSTM also returns
+   * ‖∂L/∂c_t‖ for its cell state (`cellGradNorms`). Default false.
+   */
+  hiddenGradNorms?: boolean;
 }
 
 /** The checked shape of a forward call. */
@@ -150,6 +166,7 @@ export abstract class RecurrentModel implements Trainable {
 
   /** Runs the whole sequence: one Wasm call per layer and direction. */
   forward(x: Tensor, options: ForwardOptions = {}): ForwardResult {
+    objectArgument("forward", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forward");
     const { ws, last } = this.run(x, call, false);
@@ -190,6 +207,10 @@ export abstract class RecurrentModel implements Trainable {
     if (cfg.bidirectional) fail("E_UNSUPPORTED", "step: a bidirectional model needs the whole sequence; use forward()");
     if (!(state instanceof StreamState)) fail("E_TYPE", "step: state must come from initialState() (or StreamState.concat)");
     const B = state.batch;
+    const lstm = this.d.kind === Kind.Lstm;
+    if (lstm !== (state.c !== undefined)) {
+      fail("E_VALUE", `step: ${lstm ? "an LSTM needs a state with a cell state (c); this one has none (from a GRU or RNN?)" : `a ${cfg.mode} state has no cell state; this one has one (from an LSTM?)`}: use this model's initialState()`);
+    }
     const I = cfg.inputSize;
     // The usual case checked without allocating; anything else gets the full checks' messages.
     const s = xt?.shape;
@@ -242,6 +263,7 @@ export abstract class RecurrentModel implements Trainable {
   forwardTrain(x: Tensor, options?: ForwardOptions & { output?: true }): ForwardResult;
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions): TrainForwardResult;
   forwardTrain(x: Tensor, options: ForwardOptions & TrainForwardOptions = {}): TrainForwardResult {
+    objectArgument("forwardTrain", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forwardTrain");
     const why = untrainable(this.config.cell);
@@ -262,7 +284,7 @@ export abstract class RecurrentModel implements Trainable {
    */
   backward(
     grads: { output?: Tensor; hN?: Tensor; cN?: Tensor },
-    options: { inputGrad?: boolean } = {},
+    options: BackwardOptions = {},
   ): {
     /** Gradient of the input sequence, shaped like it (absent with `inputGrad: false`). */
     input?: Tensor;
@@ -270,6 +292,10 @@ export abstract class RecurrentModel implements Trainable {
     h0: Tensor;
     /** LSTM only: gradient of the initial cell state. */
     c0?: Tensor;
+    /** With `hiddenGradNorms: true`: ‖∂L/∂h_t‖ per layer-direction, step and row, [numLayers*D, T, B] ([numLayers*D, T] unbatched). */
+    hiddenGradNorms?: Tensor;
+    /** LSTM with `hiddenGradNorms: true`: ‖∂L/∂c_t‖, the total gradient reaching the cell state c_t, shaped likewise. */
+    cellGradNorms?: Tensor;
   } {
     this.checkAlive();
     const run = this.trained;
@@ -287,10 +313,11 @@ export abstract class RecurrentModel implements Trainable {
     writePadded(heap.f32(ws.dh, LD * B * d.Ps), dhN, LD * B, d.P, d.Ps);
     writePadded(heap.f32(ws.dc, LD * B * d.Hp), dcN, LD * B, d.H, d.Hp);
     const inputGrad = options.inputGrad ?? true;
-    const dx = this.bptt.backward(ws, run.lengths !== undefined, dOut !== undefined, inputGrad);
+    const norms = boolean("backward", "hiddenGradNorms", options.hiddenGradNorms, false);
+    const dx = this.bptt.backward(ws, run.lengths !== undefined, dOut !== undefined, inputGrad, norms);
     // The caches now hold gradients: a second backward needs a new forward.
     this.trained = undefined;
-    const out: { input?: Tensor; h0: Tensor; c0?: Tensor } = {
+    const out: { input?: Tensor; h0: Tensor; c0?: Tensor; hiddenGradNorms?: Tensor; cellGradNorms?: Tensor } = {
       h0: { shape: this.stateShape(run, d.P), data: readPadded(heap.f32(ws.dh, LD * B * d.Ps), LD * B, d.P, d.Ps) },
     };
     if (dx !== 0) {
@@ -300,7 +327,35 @@ export abstract class RecurrentModel implements Trainable {
       out.input = { shape: this.outputShape(run, I), data };
     }
     if (d.kind === Kind.Lstm) out.c0 = { shape: this.stateShape(run, d.H), data: readPadded(heap.f32(ws.dc, LD * B * d.Hp), LD * B, d.H, d.Hp) };
+    if (norms) {
+      const shape = run.unbatched ? [LD, T] : [LD, T, B];
+      out.hiddenGradNorms = { shape, data: heap.f32(ws.gnorm, LD * T * B).slice() };
+      if (d.kind === Kind.Lstm) out.cellGradNorms = { shape: [...shape], data: heap.f32(ws.gnormc, LD * T * B).slice() };
+    }
     return out;
+  }
+
+  /**
+   * What forward mode (recur-nn/hessian-free's forwardTangent) needs of the last forwardTrain().
+   * @internal
+   */
+  tangentContext(): TangentContext {
+    this.checkAlive();
+    const run = this.trained;
+    if (!run) fail("E_STATE", "forwardTangent: call forwardTrain() first (and backward() after)");
+    return {
+      rt: this.rt,
+      d: this.d,
+      params: this.params,
+      blocks: this.blocks,
+      ws: run.ws,
+      T: run.T,
+      B: run.B,
+      hasLengths: run.lengths !== undefined,
+      batchFirst: this.batchFirst(run),
+      outputShape: (n) => this.outputShape(run, n),
+      stateShape: (n) => this.stateShape(run, n),
+    };
   }
 
   /** A copy of every parameter's accumulated gradient, under its state-dict name. */
@@ -446,24 +501,4 @@ export abstract class RecurrentModel implements Trainable {
   private checkAlive(): void {
     if (this.disposed) fail("E_STATE", `${this.config.mode}: the model was disposed`);
   }
-}
-
-function checkLengths(lengths: ArrayLike<number>, T: number, B: number, where: string): Int32Array {
-  if (lengths === null || typeof lengths !== "object" || typeof lengths.length !== "number") {
-    fail("E_TYPE", `${where}: lengths must be an array of integers`);
-  }
-  if (lengths.length !== B) fail("E_SHAPE", `${where}: lengths has ${lengths.length} entries, the batch has ${B}`);
-  const out = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    const v = lengths[b];
-    if (!Number.isInteger(v) || v < 1 || v > T) fail("E_VALUE", `${where}: lengths[${b}] must be an integer in 1..${T}, got ${v}`);
-    out[b] = v;
-  }
-  return out;
-}
-
-// An upstream gradient's data after checking its shape (undefined when not given).
-function gradData(t: Tensor | undefined, name: string, shape: number[]): Float32Array | undefined {
-  if (t === undefined) return undefined;
-  return checkTensor(t, name, shape).data;
 }

@@ -1,4 +1,5 @@
 /** The state of a model's independent streams between `step` calls (see RecurrentModel.step). */
+import { show } from "../validate.js";
 import { fail } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 
@@ -37,7 +38,7 @@ export class StreamState {
       this.c?.data.fill(0);
       return;
     }
-    if (!Number.isInteger(index) || index < 0 || index >= this.batch) fail("E_VALUE", `reset: index must be in 0..${this.batch - 1}, got ${index}`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.batch) fail("E_VALUE", `reset: index must be in 0..${this.batch - 1}, got ${show(index)}`);
     for (const t of [this.h, this.c]) {
       if (!t) continue;
       const [L, B, n] = t.shape;

@@ -49,6 +49,13 @@ export interface Workspace {
   tmpw: number;
   dhtot: number;
   step: number;
+  /** ‖∂L/∂h_t‖ of every layer-direction, step and row, [L*D][T*B] (when the backward is asked to keep them). */
+  gnorm: number;
+  /** LSTM: ‖∂L/∂c_t‖ likewise. */
+  gnormc: number;
+  /** MRNN: W_fh h and f of every step, per layer and direction (training). */
+  fhseq: number;
+  fseq: number;
 }
 
 /** Does a layer keep a per-step cache in `aux` for the backward (GRU's W_hn h, r, or LSTM's m)? */
@@ -68,24 +75,24 @@ export function reserveWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: n
 }
 
 function layoutWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B: number, training: boolean): Workspace {
-  const { G, Hp, Ps, P, width } = d;
+  const { Hp, Ps, P, width, gw, Fp } = d;
   const I = d.inputSize;
   const LD = d.L * d.D;
   const TB = T * B;
   const gru = d.kind === Kind.Gru || d.kind === Kind.GruResetBefore;
   const outStride = align64(TB * width * 4);
   const train = (bytes: number): number => (training ? bytes : 0);
-  const widest = Math.max(I, width, P, Hp);
+  const widest = Math.max(I, width, P, Hp, Fp);
   const inWidest = d.L > 1 ? Math.max(I, width) : I; // the widest layer input
   const sizes = {
     desc: DESC_BYTES,
     lengths: B * 4,
     x: TB * I * 4,
     outs: (training ? d.L : Math.min(d.L, 2)) * outStride,
-    gates: (training ? LD : 1) * TB * G * Hp * 4,
+    gates: (training ? LD : 1) * TB * gw * 4,
     cseq: train(d.kind === Kind.Lstm ? LD * TB * Hp * 4 : 0),
     aux: train(hasAux(d) ? LD * TB * Hp * 4 : 0),
-    rec: B * Math.max(G * Hp, Ps) * 4,
+    rec: B * Math.max(gw, Ps) * 4,
     scratch: B * Hp * 4,
     h: LD * B * Ps * 4,
     c: LD * B * Hp * 4,
@@ -93,15 +100,19 @@ function layoutWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B
     c0: train(LD * B * Hp * 4),
     dh: train(LD * B * Ps * 4),
     dc: train(LD * B * Hp * 4),
-    dgh: train(gru ? TB * G * Hp * 4 : 0),
+    dgh: train(gru ? TB * gw * 4 : 0),
     dA: train(TB * Math.max(width, I) * 4),
     dB: train(TB * Math.max(width, I) * 4),
     hprev: train(TB * Ps * 4),
     // The weight gradients of RNN/LSTM layers are one product over [X | H_prev] (assembly/cells/recurrent.ts).
     pack: train((TB + 1) * Math.max(round8(widest), round8(inWidest) + Ps) * 4),
-    tmpw: train(G * Hp * Math.max(widest, round8(inWidest) + Ps, 1) * 4),
+    tmpw: train(gw * Math.max(widest, round8(inWidest) + Ps, 1) * 4),
     dhtot: train(d.projSize > 0 ? TB * Ps * 4 : 0),
-    step: train((B * Ps + 2 * B * Hp + 3 * Hp) * 4),
+    step: train((B * Ps + 2 * B * Math.max(Hp, Fp) + 3 * Hp) * 4),
+    gnorm: train(LD * TB * 4),
+    gnormc: train(d.kind === Kind.Lstm ? LD * TB * 4 : 0),
+    fhseq: train(LD * TB * Fp * 4),
+    fseq: train(LD * TB * Fp * 4),
   };
   const { offsets, total } = carve(sizes);
   const base = blocks.ensure(slot, total); // may throw (out of memory): the old block stays valid
@@ -130,7 +141,7 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
   desc[Field.Ldx] = layerInputSize(d, l);
   desc[Field.Wih] = pack.wih;
   desc[Field.Whh] = pack.whh;
-  desc[Field.Whn] = pack.whn;
+  desc[Field.Whn] = d.kind === Kind.Mrnn ? 0 : pack.whn;
   desc[Field.Whr] = pack.whr;
   desc[Field.Peep] = pack.peep;
   desc[Field.Cell] = pack.cell;
@@ -140,12 +151,16 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
   desc[Field.Ldo] = d.width;
   desc[Field.Lengths] = hasLengths ? ws.lengths : 0;
   desc[Field.Reverse] = dir;
-  desc[Field.Gates] = ws.gates + (ws.training ? ld * TB * d.G * d.Hp * 4 : 0);
+  desc[Field.Gates] = ws.gates + (ws.training ? ld * TB * d.gw * 4 : 0);
   desc[Field.Rec] = ws.rec;
   // Per-step caches for the backward (training only; no closure here: this runs on every step).
   desc[Field.CSeq] = ws.training && d.kind === Kind.Lstm ? ws.cseq + ld * TB * d.Hp * 4 : 0;
   desc[Field.Aux] = ws.training && hasAux(d) ? ws.aux + ld * TB * d.Hp * 4 : 0;
   desc[Field.Scratch] = ws.scratch;
+  desc[Field.F] = d.F;
+  desc[Field.Whf] = d.kind === Kind.Mrnn ? pack.whn : 0;
+  desc[Field.FhSeq] = ws.training && d.F > 0 ? ws.fhseq + ld * TB * d.Fp * 4 : 0;
+  desc[Field.FSeq] = ws.training && d.F > 0 ? ws.fseq + ld * TB * d.Fp * 4 : 0;
 }
 
 /**

@@ -6,9 +6,11 @@ import { fail } from "../errors.js";
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
 /** Reads one message: fields in order, each with its number, wire type and payload bounds. */
+const MAX_NESTING = 100;
+
 export class Reader {
   pos: number;
-  constructor(readonly buf: Uint8Array, start: number, readonly end: number, readonly what: string) {
+  constructor(readonly buf: Uint8Array, start: number, readonly end: number, readonly what: string, readonly depth = 0) {
     this.pos = start;
   }
 
@@ -73,7 +75,10 @@ export class Reader {
   sub(what: string): Reader {
     const n = this.int();
     if (n < 0 || this.pos + n > this.end) this.bad(`length ${n} of ${what} past the end of the message`);
-    const r = new Reader(this.buf, this.pos, this.pos + n, what);
+    // Graphs nest in attributes (If, Loop, Scan); a hostile file nesting them deeply would
+    // overflow the stack of the recursive readers.
+    if (this.depth >= MAX_NESTING) this.bad(`${what} nested deeper than ${MAX_NESTING} messages`);
+    const r = new Reader(this.buf, this.pos, this.pos + n, what, this.depth + 1);
     this.pos += n;
     return r;
   }

@@ -4,7 +4,7 @@
 import { fail } from "../errors.js";
 import { runtime } from "../runtime.js";
 import type { Trainable } from "./module.js";
-import { number } from "../validate.js";
+import { number, show, objectArgument } from "../validate.js";
 import { collectRegions, toModules } from "./util.js";
 
 /** Options of `clipGradNorm`. */
@@ -23,10 +23,11 @@ export interface ClipGradNormOptions {
  * pass `errorIfNonfinite` to throw instead, or check the returned norm.
  */
 export function clipGradNorm(modules: Trainable | Trainable[], maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): number {
+  objectArgument("clipGradNorm", options);
   const where = "clipGradNorm";
   const list = toModules(modules, where);
   number(where, "maxNorm", maxNorm, { min: 0, infinite: true });
-  if (typeof normType !== "number" || !(normType > 0)) fail("E_VALUE", `${where}: normType must be a number > 0 or Infinity, got ${String(normType)}`);
+  if (typeof normType !== "number" || !(normType > 0)) fail("E_VALUE", `${where}: normType must be a number > 0 or Infinity, got ${show(normType)}`);
   const { kernels: k, heap } = runtime();
   const regions = collectRegions(list, where);
   let total = 0;

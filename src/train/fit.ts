@@ -1,9 +1,24 @@
 import { fail, RecurError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
-import type { Optimizer } from "./optimizers.js";
+import { checkOptimizerFor, Optimizer } from "./optimizer.js";
+import { objectArgument, show } from "../validate.js";
 import type { LRScheduler } from "./schedulers.js";
 import type { IndexTensor, SequenceBatch, SequenceModel } from "./sequence-model.js";
+
+/**
+ * An optimiser that makes each update itself from the batch (HessianFree, from
+ * recur-nn/hessian-free): fit hands it the batch instead of gradients.
+ */
+export interface BatchOptimizer {
+  /** The model it updates. */
+  readonly model: SequenceModel;
+  /** One update on the batch; returns the batch's loss before it. */
+  update(batch: SequenceBatch): {
+    /** The batch's loss before the update. */
+    loss: number;
+  };
+}
 
 /** What `fit` reports to `onProgress`. */
 export interface SequenceFitProgress {
@@ -25,8 +40,11 @@ export interface SequenceFitProgress {
 
 /** Options of `fit`. */
 export interface SequenceFitOptions {
-  /** Updates the model's parameters (created over the model). Required. */
-  optimizer: Optimizer;
+  /**
+   * Updates the model's parameters (created over the model). Required. A BatchOptimizer
+   * (HessianFree) makes each update itself from the batch (no clipping, no tbptt).
+   */
+  optimizer: Optimizer | BatchOptimizer;
   /** The batches: an array (cycled in order) or a function giving the batch of each update. */
   data: SequenceBatch[] | ((step: number) => SequenceBatch);
   /** Optimizer updates to run (with tbptt: chunks). Required. */
@@ -73,12 +91,14 @@ export interface SequenceFitResult {
  * parameters keep their values from before that update.
  */
 export async function fit(model: SequenceModel, options: SequenceFitOptions): Promise<SequenceFitResult> {
+  objectArgument("fit", options);
+  if (typeof model !== "object" || model === null || typeof model.lossAndGrad !== "function") fail("E_TYPE", "fit: model must be a SequenceModel");
   const { optimizer, data, steps } = options;
-  if (!Number.isInteger(steps) || steps < 0) fail("E_VALUE", `fit: steps must be an integer >= 0, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0) fail("E_VALUE", `fit: steps must be an integer >= 0, got ${show(steps)}`);
   if (!Array.isArray(data) && typeof data !== "function") fail("E_TYPE", "fit: data must be an array of batches or a function step => batch");
   if (Array.isArray(data) && data.length === 0) fail("E_VALUE", "fit: data has no batches");
   const every = options.progressEvery ?? 10;
-  if (!Number.isInteger(every) || every < 1) fail("E_VALUE", `fit: progressEvery must be an integer >= 1, got ${every}`);
+  if (!Number.isInteger(every) || every < 1) fail("E_VALUE", `fit: progressEvery must be an integer >= 1, got ${show(every)}`);
   const tb = options.tbptt;
   if (tb) {
     const k2 = tb.k2 ?? tb.k1;
@@ -87,6 +107,15 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
     }
     if (model.options.outputs !== "sequence") fail("E_UNSUPPORTED", "fit: truncated BPTT needs a model with outputs \"sequence\"");
   }
+  const hf = optimizer instanceof Optimizer ? undefined : optimizer;
+  if (hf === undefined) checkOptimizerFor("fit", optimizer, model);
+  else if (typeof hf !== "object" || hf === null || typeof hf.update !== "function") {
+    fail("E_TYPE", "fit: optimizer must be an optimizer (SGD, Adam, HessianFree, ...) built over the model");
+  }
+  if (hf && (tb || options.clipGradNorm !== undefined || options.clipGradValue !== undefined || options.scheduler)) {
+    fail("E_UNSUPPORTED", "fit: an optimiser that updates from the batch (HessianFree) takes no tbptt, clipping or scheduler");
+  }
+  if (hf && hf.model !== model) fail("E_VALUE", "fit: the optimiser was built over another model");
   const batchAt = (i: number): SequenceBatch => (Array.isArray(data) ? data[i % data.length] : data(i));
   const losses: number[] = [];
   const start = performance.now();
@@ -103,7 +132,11 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
     if (options.signal?.aborted) return { losses, steps: step, stopped: "aborted" };
     model.zeroGrad();
     let loss: number;
-    if (!tb) {
+    if (hf) {
+      const batch = batchAt(step);
+      loss = hf.update(batch).loss;
+      processed += batch.input.shape[0] * batch.input.shape[1];
+    } else if (!tb) {
       const batch = batchAt(step);
       loss = model.lossAndGrad(batch).loss;
       processed += batch.input.shape[0] * batch.input.shape[1];
@@ -138,13 +171,23 @@ export async function fit(model: SequenceModel, options: SequenceFitOptions): Pr
       processed += (t1 - src.t0) * src.batch.input.shape[1];
       src.t0 = t1;
     }
-    if (!Number.isFinite(loss)) throw new RecurError("E_NUMERIC", `fit: the loss at update ${step + 1} is ${loss}; parameters keep their values from before it`);
+    const unchanged = "the parameters and the optimizer state (its step count included) keep their values from before it";
+    if (!Number.isFinite(loss)) throw new RecurError("E_NUMERIC", `fit: the loss at update ${step + 1} is ${loss}; ${unchanged}`);
     if (options.clipGradNorm !== undefined) {
       gradNorm = clipGradNorm(model, options.clipGradNorm);
-      if (!Number.isFinite(gradNorm)) throw new RecurError("E_NUMERIC", `fit: the gradient norm at update ${step + 1} is ${gradNorm}; parameters keep their values from before it`);
+      if (!Number.isFinite(gradNorm)) throw new RecurError("E_NUMERIC", `fit: the gradient norm at update ${step + 1} is ${gradNorm}; ${unchanged}`);
     }
     if (options.clipGradValue !== undefined) clipGradValue(model, options.clipGradValue);
-    optimizer.step();
+    if (!hf) {
+      try {
+        (optimizer as Optimizer).step();
+      } catch (err) {
+        // The optimizer's own check (a non-finite gradient under a finite loss, or an update that
+        // overflows) rolled everything back; say which update it was.
+        if (err instanceof RecurError && err.code === "E_NUMERIC") throw new RecurError("E_NUMERIC", `fit: update ${step + 1}: ${err.message}`);
+        throw err;
+      }
+    }
     options.scheduler?.step();
     losses.push(loss);
     windowLoss += loss;

@@ -7,7 +7,7 @@ import { runtime } from "../runtime.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { align64 } from "../memory.js";
 import { checkPtr } from "./util.js";
-import { oneOf } from "../validate.js";
+import { oneOf, show, objectArgument } from "../validate.js";
 
 /** How a loss combines its rows or elements: their mean or their sum. */
 export type Reduction = "mean" | "sum";
@@ -55,7 +55,7 @@ function prepareTargets(where: string, targets: ArrayLike<number>, rows: number,
   const reduction = checkReduction(where, options.reduction);
   const ignoreIndex = options.ignoreIndex ?? -100;
   if (!Number.isInteger(ignoreIndex) || ignoreIndex < -(2 ** 31) || ignoreIndex >= 2 ** 31) {
-    fail("E_VALUE", `${where}: ignoreIndex must be a 32-bit integer, got ${String(ignoreIndex)}`);
+    fail("E_VALUE", `${where}: ignoreIndex must be a 32-bit integer, got ${show(ignoreIndex)}`);
   }
   if (targets === null || typeof targets !== "object" || typeof targets.length !== "number") {
     fail("E_TYPE", `${where}: targets must be an Int32Array (or array) of class indices`);
@@ -66,7 +66,7 @@ function prepareTargets(where: string, targets: ArrayLike<number>, rows: number,
     const v = targets[r];
     if (v === ignoreIndex) continue;
     if (!Number.isInteger(v) || v < 0 || v >= classes) {
-      fail("E_VALUE", `${where}: target of row ${r} is ${String(v)}, expected a class in [0, ${classes}) or ignoreIndex ${ignoreIndex}`);
+      fail("E_VALUE", `${where}: target of row ${r} is ${show(v)}, expected a class in [0, ${classes}) or ignoreIndex ${ignoreIndex}`);
     }
   }
   let weights: Float32Array | undefined;
@@ -76,7 +76,7 @@ function prepareTargets(where: string, targets: ArrayLike<number>, rows: number,
     if (m.length !== rows) fail("E_SHAPE", `${where}: mask has ${m.length} entries for ${rows} rows`);
     weights = Float32Array.from(m as ArrayLike<number>);
     const bad = weights.findIndex((w) => !(w >= 0 && w < Infinity));
-    if (bad >= 0) fail("E_VALUE", `${where}: mask[${bad}] is ${String(m[bad])}, weights must be finite and >= 0`);
+    if (bad >= 0) fail("E_VALUE", `${where}: mask[${bad}] is ${show(m[bad])}, weights must be finite and >= 0`);
   }
   let total = 0;
   for (let r = 0; r < rows; r++) if (t[r] !== ignoreIndex) total += weights ? weights[r] : 1;
@@ -111,6 +111,7 @@ function crossEntropyAt(logits: number, rows: number, classes: number, p: Prepar
  * is not `ignoreIndex` is RecurError E_VALUE naming the row, raised before any work.
  */
 export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, options: CrossEntropyOptions = {}): LossResult {
+  objectArgument("crossEntropy", options);
   const where = "crossEntropy";
   checkTensor(logits, `${where}: logits`);
   if (logits.shape.length !== 2) fail("E_SHAPE", `${where}: logits must be [N, C], got [${logits.shape.join(", ")}]`);
@@ -139,8 +140,8 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, options
 export function crossEntropyPtr(logits: number, rows: number, classes: number, targets: ArrayLike<number>, dlogits: number, options: CrossEntropyOptions = {}): number {
   const where = "crossEntropyPtr";
   const rt = runtime();
-  if (!Number.isInteger(rows) || rows < 0) fail("E_VALUE", `${where}: rows must be an integer >= 0, got ${String(rows)}`);
-  if (!Number.isInteger(classes) || classes < 1) fail("E_VALUE", `${where}: classes must be an integer >= 1, got ${String(classes)}`);
+  if (!Number.isInteger(rows) || rows < 0) fail("E_VALUE", `${where}: rows must be an integer >= 0, got ${show(rows)}`);
+  if (!Number.isInteger(classes) || classes < 1) fail("E_VALUE", `${where}: classes must be an integer >= 1, got ${show(classes)}`);
   const bytes = rows * classes * 4;
   checkPtr(rt, where, "logits", logits, bytes);
   if (dlogits !== 0) checkPtr(rt, where, "dlogits", dlogits, bytes);
@@ -150,6 +151,7 @@ export function crossEntropyPtr(logits: number, rows: number, classes: number, t
 
 /** Mean (or summed) squared error between two tensors of the same shape, with d loss / d input. */
 export function mse(input: Tensor, target: Tensor, options: MSEOptions = {}): LossResult {
+  objectArgument("mse", options);
   const where = "mse";
   checkTensor(input, `${where}: input`);
   checkTensor(target, `${where}: target`);
@@ -179,7 +181,7 @@ export function mse(input: Tensor, target: Tensor, options: MSEOptions = {}): Lo
 export function msePtr(input: number, target: number, n: number, dinput: number, options: MSEOptions = {}): number {
   const where = "msePtr";
   const rt = runtime();
-  if (!Number.isInteger(n) || n < 0) fail("E_VALUE", `${where}: n must be an integer >= 0, got ${String(n)}`);
+  if (!Number.isInteger(n) || n < 0) fail("E_VALUE", `${where}: n must be an integer >= 0, got ${show(n)}`);
   checkPtr(rt, where, "input", input, n * 4);
   checkPtr(rt, where, "target", target, n * 4);
   if (dinput !== 0) checkPtr(rt, where, "dinput", dinput, n * 4);
@@ -193,6 +195,6 @@ export function msePtr(input: number, target: number, n: number, dinput: number,
  * "step 12 loss"), so a training loop stops at the first NaN/inf instead of corrupting its weights.
  */
 export function assertFiniteLoss(loss: number, what = "loss"): number {
-  if (typeof loss !== "number" || !Number.isFinite(loss)) fail("E_NUMERIC", `${what} is ${String(loss)} (not finite): the model diverged or the inputs hold NaN/inf`);
+  if (typeof loss !== "number" || !Number.isFinite(loss)) fail("E_NUMERIC", `${what} is ${show(loss)} (not finite): the model diverged or the inputs hold NaN/inf`);
   return loss;
 }

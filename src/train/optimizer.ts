@@ -8,7 +8,7 @@ import { fail } from "../errors.js";
 import { align64, WasmBlocks } from "../memory.js";
 import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
-import { number } from "../validate.js";
+import { number, show } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { collectRegions, toModules } from "./util.js";
 
@@ -92,20 +92,83 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     return copyHyper(this.h);
   }
 
-  /** Updates every parameter region (one Wasm call each), then tells each module its parameters changed. */
+  /**
+   * Updates every parameter region (one Wasm call each), then tells each module its parameters
+   * changed. All or nothing: a NaN or infinite gradient, or an update that makes a parameter or a
+   * state buffer NaN or infinite (a learning rate too large, an overflow), throws RecurError
+   * E_NUMERIC and leaves the parameters, the state buffers and the step count exactly as they were.
+   */
   step(): void {
     this.checkAlive();
+    const where = `${this.type}.step`;
     const regions = this.currentRegions();
+    const k = this.rt.kernels;
+    const bad = regions.findIndex((r) => !Number.isFinite(k.sumSquaresF64(r.grads, r.floats)));
+    if (bad >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${bad} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
+    const saved = this.save(regions);
     const t = this.steps + 1;
     regions.forEach((r, i) => {
       if (r.floats === 0) return;
-      const block = this.state[i];
-      const stride = align64(r.floats * 4);
-      const bufs = this.names.map((_, k) => block + k * stride);
-      this.update(r, bufs, t);
+      this.update(r, this.buffers(i, r.floats), t);
     });
+    const broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
+    if (broken >= 0) {
+      this.restore(regions, saved);
+      fail("E_NUMERIC", `${where}: the update made parameter region ${broken} or its optimizer state NaN or infinite (learning rate ${this.h.lr} too large, or a gradient too large to square in float32?); the parameters and the optimizer state were restored`);
+    }
     this.steps = t;
     for (const m of this.modules) m.parametersChanged();
+  }
+
+  /**
+   * @internal Whether this optimizer updates any parameter of `module` (an optimizer built over
+   * another model would make training a silent no-op).
+   */
+  updatesAnyOf(module: Trainable): boolean {
+    this.checkAlive();
+    const mine = new Set(collectRegions(this.modules, this.type).map((r) => r.params));
+    return module.parameterRegions().some((r) => mine.has(r.params));
+  }
+
+  // Addresses of region i's state buffers.
+  private buffers(i: number, floats: number): number[] {
+    const stride = align64(floats * 4);
+    return this.names.map((_, k) => this.state[i] + k * stride);
+  }
+
+  // A float64 sum of squares is finite exactly when every float32 summed is (a float32 squared
+  // cannot overflow float64). It runs at memory speed; maxAbsF32 would do too in principle, but
+  // V8 lowers f32x4.max to a NaN-propagating sequence ~13x slower (measured, 2.1M floats).
+  private finite(params: number, state: number, floats: number): boolean {
+    const k = this.rt.kernels;
+    if (!Number.isFinite(k.sumSquaresF64(params, floats))) return false;
+    return state === 0 || Number.isFinite(k.sumSquaresF64(state, (this.names.length * align64(floats * 4)) / 4));
+  }
+
+  // Copies every region's parameters and state into one backup block (kept for the next steps).
+  private save(regions: ParameterRegion[]): number {
+    const per = regions.map((r) => align64(r.floats * 4) * (1 + this.names.length));
+    const backup = this.blocks.ensure("backup", per.reduce((a, b) => a + b, 0));
+    const bytes = new Uint8Array(this.rt.heap.memory.buffer);
+    let at = backup;
+    regions.forEach((r, i) => {
+      const n = align64(r.floats * 4);
+      bytes.copyWithin(at, r.params, r.params + r.floats * 4);
+      if (this.state[i] !== 0) bytes.copyWithin(at + n, this.state[i], this.state[i] + n * this.names.length);
+      at += per[i];
+    });
+    return backup;
+  }
+
+  private restore(regions: ParameterRegion[], backup: number): void {
+    const bytes = new Uint8Array(this.rt.heap.memory.buffer);
+    let at = backup;
+    regions.forEach((r, i) => {
+      const n = align64(r.floats * 4);
+      bytes.copyWithin(r.params, at, at + r.floats * 4);
+      if (this.state[i] !== 0) bytes.copyWithin(this.state[i], at + n, at + n + n * this.names.length);
+      at += n * (1 + this.names.length);
+    });
   }
 
   /** Zeroes the gradients of every module. */
@@ -139,8 +202,8 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     this.checkAlive();
     const where = `${this.type}.loadStateDict`;
     if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${where}: expected a state dict object, got ${sd === null ? "null" : typeof sd}`);
-    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${String(sd.type)} optimizer, this is ${this.type}`);
-    if (typeof sd.step !== "number" || !Number.isInteger(sd.step) || sd.step < 0) fail("E_VALUE", `${where}: step must be an integer >= 0, got ${String(sd.step)}`);
+    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${typeof sd.type === "string" ? sd.type : show(sd.type)} optimizer, this is ${this.type}`);
+    if (typeof sd.step !== "number" || !Number.isInteger(sd.step) || sd.step < 0) fail("E_VALUE", `${where}: step must be an integer >= 0, got ${show(sd.step)}`);
     if (typeof sd.hyperParameters !== "object" || sd.hyperParameters === null) fail("E_TYPE", `${where}: hyperParameters must be an object`);
     const h = this.parse(sd.hyperParameters, where);
     const names = this.bufferNames(h);
@@ -154,12 +217,12 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
           problems.push(`state[${i}]: not an object`);
           return;
         }
-        const missing = names.filter((n) => !(n in entry));
+        const missing = names.filter((n) => !Object.hasOwn(entry, n));
         const unexpected = Object.keys(entry).filter((k) => !names.includes(k));
         if (missing.length) problems.push(`state[${i}]: missing keys: ${missing.join(", ")}`);
         if (unexpected.length) problems.push(`state[${i}]: unexpected keys: ${unexpected.join(", ")}`);
         for (const n of names) {
-          const t = entry[n] as Tensor | undefined;
+          const t = (Object.hasOwn(entry, n) ? entry[n] : undefined) as Tensor | undefined;
           if (t === undefined) continue;
           if (typeof t !== "object" || t === null || !(t.data instanceof Float32Array) || !Array.isArray(t.shape)) {
             problems.push(`state[${i}].${n}: not a tensor { shape, data: Float32Array }`);
@@ -256,4 +319,15 @@ export function copyHyper(h: HyperParameters): Record<string, HyperValue> {
   const out: Record<string, HyperValue> = {};
   for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? [...v] : v;
   return out;
+}
+
+/**
+ * The optimizer of a training call: an Optimizer (E_TYPE otherwise) that updates some parameter
+ * of `model` (E_VALUE otherwise: one built over another model would train nothing, silently).
+ */
+export function checkOptimizerFor(where: string, optimizer: unknown, model: Trainable): Optimizer {
+  if (!(optimizer instanceof Optimizer)) fail("E_TYPE", `${where}: optimizer must be an optimizer (SGD, Adam, ...) built over the model, got ${optimizer === null ? "null" : typeof optimizer}`);
+  if (optimizer.isDisposed) fail("E_STATE", `${where}: the optimizer was disposed`);
+  if (!optimizer.updatesAnyOf(model)) fail("E_VALUE", `${where}: the optimizer updates none of this model's parameters (it was built over another model); build it over this one`);
+  return optimizer;
 }

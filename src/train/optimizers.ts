@@ -3,17 +3,17 @@
  * single-tensor code path); the machinery they share is Optimizer (optimizer.ts).
  */
 import { fail } from "../errors.js";
-import { boolean, exactKeys, number } from "../validate.js";
+import { boolean, exactKeys, number, show } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { Optimizer, type HyperParameters } from "./optimizer.js";
 
 export { Optimizer, type HyperParameters, type HyperValue, type OptimizerStateDict, type OptimizerType } from "./optimizer.js";
 
 function checkBetas(where: string, v: unknown): [number, number] {
-  if (!Array.isArray(v) || v.length !== 2) fail("E_VALUE", `${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length !== 2) fail("E_VALUE", `${where}: betas must be a pair [beta1, beta2], got ${show(v)}`);
   const [b1, b2] = v as unknown[];
   for (const [i, b] of [b1, b2].entries()) {
-    if (typeof b !== "number" || !(b >= 0 && b < 1)) fail("E_VALUE", `${where}: betas[${i}] must be in [0, 1), got ${String(b)}`);
+    if (typeof b !== "number" || !(b >= 0 && b < 1)) fail("E_VALUE", `${where}: betas[${i}] must be in [0, 1), got ${show(b)}`);
   }
   return [b1 as number, b2 as number];
 }

@@ -8,7 +8,7 @@
  */
 import { fail } from "../errors.js";
 import type { Optimizer } from "./optimizers.js";
-import { integer, number, objectArgument } from "../validate.js";
+import { integer, number, objectArgument, show } from "../validate.js";
 
 /** A scheduler's state, to resume a schedule with `loadStateDict`. */
 export interface SchedulerStateDict {
@@ -77,7 +77,7 @@ export abstract class LRScheduler {
   loadStateDict(sd: SchedulerStateDict): void {
     const where = `${this.type}.loadStateDict`;
     if (typeof sd !== "object" || sd === null) fail("E_TYPE", `${where}: expected a state dict object`);
-    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${String(sd.type)}, this is ${this.type}`);
+    if (sd.type !== this.type) fail("E_VALUE", `${where}: the state is of a ${typeof sd.type === "string" ? sd.type : show(sd.type)}, this is ${this.type}`);
     integer(where, "lastEpoch", sd.lastEpoch, { min: 0 });
     integer(where, "stepCount", sd.stepCount, { min: 1 });
     number(where, "baseLr", sd.baseLr, { min: 0 });
@@ -85,7 +85,7 @@ export abstract class LRScheduler {
     const mine = this.settings();
     const theirs = sd.settings ?? {};
     const differ = Object.keys({ ...mine, ...theirs }).filter((k) => mine[k] !== theirs[k]);
-    if (differ.length) fail("E_VALUE", `${where}: settings differ: ${differ.map((k) => `${k} ${String(theirs[k])} vs ${String(mine[k])}`).join(", ")}`);
+    if (differ.length) fail("E_VALUE", `${where}: settings differ: ${differ.map((k) => `${k} ${show(theirs[k])} vs ${show(mine[k])}`).join(", ")}`);
     this.lastEpoch = sd.lastEpoch;
     this.stepCount = sd.stepCount;
     this.baseLr = sd.baseLr;

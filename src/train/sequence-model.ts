@@ -3,33 +3,35 @@ import { Embedding } from "../layers/embedding.js";
 import { Linear } from "../layers/linear.js";
 import { GRU } from "../models/gru.js";
 import { LSTM } from "../models/lstm.js";
-import type { RecurrentModel, TrainForwardResult } from "../models/recurrent.js";
+import { MRNN } from "../models/mrnn.js";
+import type { RecurrentModel } from "../models/recurrent.js";
 import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
 import { InitialState } from "./initial-state.js";
 import { sampleLogits } from "./sampling.js";
 import { sequenceBeamSearch, type Hypothesis, type SequenceBeamOptions } from "./sequence-beam.js";
 import { checkTensor, type Tensor } from "../tensor.js";
+import { checkElements } from "../memory.js";
+import { integer, objectArgument, show } from "../validate.js";
 import { clipGradNorm, clipGradValue } from "./clip.js";
-import { crossEntropy, mse } from "./losses.js";
 import type { ParameterRegion, Trainable } from "./module.js";
-import type { Optimizer } from "./optimizers.js";
+import { checkOptimizerFor, type Optimizer } from "./optimizer.js";
 import type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
-import { checkLossUnits, describeShape } from "./sequence-checks.js";
+import { checkLossUnits, describeShape, headInput, headLoss, lastToHN, type GaussNewtonParts, type MaskedTargets } from "./sequence-targets.js";
 
 export type { IndexTensor, SequenceModelOptions, SequenceBatch, TrainStepOptions, TrainStepResult } from "./sequence-types.js";
 
 const IGNORE = -100;
 
 /**
- * A trainable sequence model: optional Embedding -> RNN/LSTM/GRU -> Linear head, with a loss.
- * Parameter names follow a PyTorch module with submodules `embedding`, `lstm` (or `gru`, `rnn`),
+ * A trainable sequence model: optional Embedding -> RNN/LSTM/GRU/MRNN -> Linear head, with a loss.
+ * Parameter names follow a PyTorch module with submodules `embedding`, `lstm` (or `gru`, `rnn`, `mrnn`),
  * `head` and `initial`, so PyTorch state dicts of the same architecture load directly.
  */
 export class SequenceModel implements Trainable {
   /** The options, every default filled in. */
   readonly options: Readonly<
-    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "activations" | "clip" | "inputForget">> &
+    Required<Omit<SequenceModelOptions, "inputSize" | "vocabSize" | "lossUnits" | "init" | "activations" | "clip" | "inputForget">> &
     Pick<SequenceModelOptions, "activations" | "clip" | "inputForget"> & {
       /** Features per step (real-valued input). */
       inputSize?: number;
@@ -52,21 +54,30 @@ export class SequenceModel implements Trainable {
   constructor(options: SequenceModelOptions) {
     if (typeof options !== "object" || options === null) fail("E_TYPE", "SequenceModel: options must be an object");
     const cell = options.cell ?? "LSTM";
-    if (cell !== "LSTM" && cell !== "GRU" && cell !== "RNN") fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU" or "RNN", got ${JSON.stringify(cell)}`);
+    if (!["LSTM", "GRU", "RNN", "MRNN"].includes(cell)) fail("E_VALUE", `SequenceModel: cell must be "LSTM", "GRU", "RNN" or "MRNN", got ${show(cell)}`);
     if ((options.inputSize === undefined) === (options.vocabSize === undefined)) {
       fail("E_VALUE", "SequenceModel: give exactly one of inputSize (real-valued input) and vocabSize (token input)");
     }
     const outputs = options.outputs ?? "sequence";
-    if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${JSON.stringify(outputs)}`);
+    if (outputs !== "sequence" && outputs !== "last") fail("E_VALUE", `SequenceModel: outputs must be "sequence" or "last", got ${show(outputs)}`);
     const loss = options.loss ?? "crossEntropy";
-    if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${JSON.stringify(loss)}`);
+    if (loss !== "crossEntropy" && loss !== "mse") fail("E_VALUE", `SequenceModel: loss must be "crossEntropy" or "mse", got ${show(loss)}`);
     const lossLastSteps = options.lossLastSteps ?? 0;
-    if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${String(lossLastSteps)}`);
+    if (!Number.isInteger(lossLastSteps) || lossLastSteps < 0) fail("E_VALUE", `SequenceModel: lossLastSteps must be an integer >= 0, got ${show(lossLastSteps)}`);
     if (lossLastSteps > 0 && outputs !== "sequence") fail("E_VALUE", `SequenceModel: lossLastSteps needs outputs "sequence" (outputs "last" already has one target per sequence)`);
+    // The sizes are checked here, under this class's option names: the parts built below would
+    // otherwise report them under their own (a Linear's outFeatures for outputSize).
+    const where = "SequenceModel";
+    if (options.inputSize !== undefined) integer(where, "inputSize", options.inputSize, { min: 1 });
+    if (options.vocabSize !== undefined) integer(where, "vocabSize", options.vocabSize, { min: 1 });
+    integer(where, "hiddenSize", options.hiddenSize, { min: 1 });
+    integer(where, "outputSize", options.outputSize, { min: 1 });
+    if (options.embeddingDim !== undefined) integer(where, "embeddingDim", options.embeddingDim, { min: 1 });
+    if (options.numLayers !== undefined) integer(where, "numLayers", options.numLayers, { min: 1 });
     const lossUnits = options.lossUnits === undefined ? undefined : checkLossUnits(options.lossUnits, options.outputSize, loss);
     if (options.inputForget !== undefined && cell !== "LSTM") fail("E_VALUE", `SequenceModel: inputForget is an LSTM option (cell is ${cell})`);
     const conditionSize = options.conditionSize ?? 0;
-    if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${conditionSize}`);
+    if (!Number.isInteger(conditionSize) || conditionSize < 0) fail("E_VALUE", `SequenceModel: conditionSize must be an integer >= 0, got ${show(conditionSize)}`);
     const seed = options.seed ?? 0;
     const embeddingDim = options.embeddingDim ?? options.hiddenSize;
     this.options = Object.freeze({
@@ -82,6 +93,7 @@ export class SequenceModel implements Trainable {
       peepholes: options.peepholes ?? false,
       resetAfter: options.resetAfter ?? true,
       nonlinearity: options.nonlinearity ?? "tanh",
+      factorSize: options.factorSize ?? 0,
       activations: options.activations,
       clip: options.clip,
       inputForget: options.inputForget,
@@ -95,7 +107,7 @@ export class SequenceModel implements Trainable {
     });
     const o = this.options;
     const stepFeatures = (o.vocabSize !== undefined ? embeddingDim : o.inputSize!) + conditionSize;
-    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, activations: o.activations, clip: o.clip };
+    const common = { inputSize: stepFeatures, hiddenSize: o.hiddenSize, numLayers: o.numLayers, bidirectional: o.bidirectional, seed: seed + 1, activations: o.activations, clip: o.clip, init: options.init };
     const built: { dispose(): void }[] = [];
     try {
       this.embedding = o.vocabSize !== undefined ? new Embedding({ numEmbeddings: o.vocabSize, embeddingDim, seed }) : undefined;
@@ -105,7 +117,9 @@ export class SequenceModel implements Trainable {
           ? new LSTM({ ...common, projSize: o.projSize, peepholes: o.peepholes, inputForget: o.inputForget })
           : cell === "GRU"
             ? new GRU({ ...common, resetAfter: o.resetAfter })
-            : new RNN({ ...common, nonlinearity: o.activations === undefined ? o.nonlinearity : undefined });
+            : cell === "MRNN"
+              ? new MRNN({ ...common, factorSize: o.factorSize })
+              : new RNN({ ...common, nonlinearity: o.activations === undefined ? o.nonlinearity : undefined });
       built.push(this.rnn);
       const features = this.rnn.directions * this.rnn.outputSize;
       this.head = new Linear({ inFeatures: features, outFeatures: o.outputSize, seed: seed + 2 });
@@ -239,13 +253,7 @@ export class SequenceModel implements Trainable {
     const feats = this.headInput(r, T, B);
     const y = this.head.forward(feats);
     const rows = o.outputs === "last" ? B : T * B;
-    const flat = { shape: [rows, o.outputSize], data: y.data };
-    const { loss, grad } =
-      o.loss === "crossEntropy"
-        ? crossEntropy(flat, targetsChecked as Int32Array)
-        : targetsChecked instanceof Float32Array
-          ? mse(flat, { shape: [rows, o.outputSize], data: targetsChecked })
-          : maskedMse(flat, targetsChecked as MaskedTargets);
+    const { loss, grad } = headLoss(o.loss, { shape: [rows, o.outputSize], data: y.data }, targetsChecked);
     // Several windows of one truncated-BPTT chunk each weigh their mean loss by their share.
     if (options.gradScale !== undefined && options.gradScale !== 1) for (let i = 0; i < grad.data.length; i++) grad.data[i] *= options.gradScale;
     const dFeats = this.head.backward({ shape: [rows, o.outputSize], data: grad.data });
@@ -264,12 +272,41 @@ export class SequenceModel implements Trainable {
     return { loss, hN: r.hN, cN: r.cN };
   }
 
+  /** The batch's loss from a forward pass alone (no gradients). */
+  loss(batch: SequenceBatch): number {
+    this.checkAlive();
+    const { x, T, B } = this.stepInputs(batch, false);
+    if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
+    const targets = this.checkTarget(batch.target, T, B, batch.lengths);
+    const states = this.initialStates(batch, B);
+    const r = this.rnn.forward(x, { h0: states.h0, c0: states.c0, lengths: batch.lengths });
+    const y = this.head.forward(this.headInput(r, T, B));
+    return headLoss(this.options.loss, { shape: [y.data.length / this.options.outputSize, this.options.outputSize], data: y.data }, targets).loss;
+  }
+
+  /**
+   * The checked inputs of a batch and views of the internals, for curvature products
+   * (recur-nn/hessian-free's gaussNewtonProduct).
+   * @internal
+   */
+  curvatureParts(batch: SequenceBatch): GaussNewtonParts {
+    this.checkAlive();
+    if (this.initial) fail("E_UNSUPPORTED", "gaussNewtonProduct: a trainable initial state is not supported");
+    const { x, T, B } = this.stepInputs(batch, true);
+    if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
+    const targets = this.checkTarget(batch.target, T, B, batch.lengths);
+    const states = this.initialStates(batch, B);
+    return { model: this, x, T, B, states, targets, headInput: (r: { output?: Tensor; hN: Tensor }) => this.headInput(r, T, B), lastToHN: (d: Tensor) => this.lastToHN(d, B) };
+  }
+
   /**
    * One optimisation step: zero gradients, forward, backward, optional clipping, update. A NaN or
    * infinite loss or gradient throws RecurError E_NUMERIC before the update, so the parameters
    * stay at their last good values.
    */
   trainStep(batch: SequenceBatch, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStepResult {
+    objectArgument("trainStep", options);
+    checkOptimizerFor("trainStep", optimizer, this);
     this.zeroGrad();
     const r = this.lossAndGrad(batch);
     if (!Number.isFinite(r.loss)) throw new RecurError("E_NUMERIC", `trainStep: the loss is ${r.loss}; parameters were not updated`);
@@ -294,11 +331,15 @@ export class SequenceModel implements Trainable {
     if (o.vocabSize === undefined || !this.embedding) fail("E_UNSUPPORTED", "sample: needs a token model (vocabSize)");
     if (o.outputs !== "sequence") fail("E_UNSUPPORTED", "sample: needs outputs \"sequence\"");
     if (o.bidirectional) fail("E_UNSUPPORTED", "sample: a bidirectional model cannot generate step by step");
+    objectArgument("sample", options);
     const temperature = options.temperature ?? 1;
-    if (!(temperature > 0)) fail("E_VALUE", `sample: temperature must be > 0, got ${temperature}`);
+    if (!(temperature > 0)) fail("E_VALUE", `sample: temperature must be > 0, got ${show(temperature)}`);
     const topK = options.topK ?? 0;
-    if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${topK}`);
-    if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${options.length}`);
+    if (!Number.isInteger(topK) || topK < 0) fail("E_VALUE", `sample: topK must be an integer >= 0, got ${show(topK)}`);
+    if (!Number.isInteger(options.length) || options.length < 0) fail("E_VALUE", `sample: length must be an integer >= 0, got ${show(options.length)}`);
+    checkElements("sample", "the sampled tokens", options.length);
+    const prime: unknown = options.prime;
+    if (typeof prime !== "object" || prime === null || typeof (prime as ArrayLike<number>).length !== "number") fail("E_TYPE", `sample: prime must be an array of token ids, got ${prime === null ? "null" : typeof prime}`);
     if (options.prime.length === 0) fail("E_VALUE", "sample: prime must hold at least one token");
     const rng = createRng(options.seed ?? 0);
     const state = this.rnn.initialState(1);
@@ -395,29 +436,12 @@ export class SequenceModel implements Trainable {
     return this.initial.expand(B);
   }
 
-  private headInput(r: TrainForwardResult, T: number, B: number): Tensor {
-    // outputs "sequence" asked forwardTrain for the output sequence.
-    if (this.options.outputs === "sequence") return { shape: [T * B, r.output!.shape[2]], data: r.output!.data };
-    // Final state of the last layer, both directions: [B, D*P].
-    const D = this.rnn.directions;
-    const P = this.rnn.outputSize;
-    const L = this.rnn.config.numLayers;
-    const out = new Float32Array(B * D * P);
-    for (let d = 0; d < D; d++) {
-      for (let b = 0; b < B; b++) out.set(r.hN.data.subarray(((L - 1) * D + d) * B * P + b * P, ((L - 1) * D + d) * B * P + (b + 1) * P), b * D * P + d * P);
-    }
-    return { shape: [B, D * P], data: out };
+  private headInput(r: { output?: Tensor; hN: Tensor }, T: number, B: number): Tensor {
+    return headInput(this.rnn, this.options.outputs, r, T, B);
   }
 
   private lastToHN(dFeats: Tensor, B: number): Tensor {
-    const D = this.rnn.directions;
-    const P = this.rnn.outputSize;
-    const L = this.rnn.config.numLayers;
-    const dh = new Float32Array(L * D * B * P);
-    for (let d = 0; d < D; d++) {
-      for (let b = 0; b < B; b++) dh.set(dFeats.data.subarray(b * D * P + d * P, b * D * P + (d + 1) * P), ((L - 1) * D + d) * B * P + b * P);
-    }
-    return { shape: [L * D, B, P], data: dh };
+    return lastToHN(this.rnn, dFeats, B);
   }
 
   // Targets as the loss functions take them; positions past a sequence's length, before the last
@@ -435,7 +459,13 @@ export class SequenceModel implements Trainable {
       if (!target || !Array.isArray(target.shape) || target.shape.length !== want.length || target.shape.some((d, i) => d !== want[i]) || target.data?.length !== rows) {
         fail("E_SHAPE", `SequenceModel: target must be class ids of shape [${want.join(", ")}], got ${describeShape(target)}`);
       }
-      const ids = Int32Array.from(target.data as ArrayLike<number>);
+      // Int32Array.from would truncate 2.5 to class 2 and NaN to class 0: only integers are class ids.
+      const src = target.data as ArrayLike<unknown>;
+      for (let i = 0; i < rows; i++) {
+        const v = src[i];
+        if (typeof v !== "number" || (v | 0) !== v) fail("E_VALUE", `SequenceModel: target must hold integer class ids, got ${show(v)} at index ${i}`);
+      }
+      const ids = Int32Array.from(src as ArrayLike<number>);
       if (stepMasked) {
         for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (!counted(t, b)) ids[t * B + b] = IGNORE;
       }
@@ -461,29 +491,6 @@ export class SequenceModel implements Trainable {
     }
     return { target: full, mask };
   }
-}
-
-/** MSE targets with a mask: only entries with mask 1 count. */
-interface MaskedTargets {
-  target: Float32Array;
-  mask: Uint8Array;
-}
-
-// Mean squared error over the masked-in entries only. Masked-out entries get the prediction as
-// their target, so they add nothing to the sum and get a zero gradient; the mean divides by the
-// number of counted entries (none counted: loss 0, gradient 0).
-function maskedMse(pred: Tensor, m: MaskedTargets): { loss: number; grad: Tensor } {
-  const target = m.target;
-  let count = 0;
-  for (let i = 0; i < target.length; i++) {
-    if (m.mask[i]) count++;
-    else target[i] = pred.data[i];
-  }
-  const r = mse(pred, { shape: pred.shape, data: target }, { reduction: "sum" });
-  if (count === 0) return { loss: 0, grad: { shape: r.grad.shape, data: r.grad.data.fill(0) } };
-  const scale = 1 / count;
-  for (let i = 0; i < r.grad.data.length; i++) r.grad.data[i] *= scale;
-  return { loss: r.loss / count, grad: r.grad };
 }
 
 export { sampleLogits } from "./sampling.js";

@@ -1,4 +1,5 @@
 /** The options, batches and results of SequenceModel (sequence-model.ts). */
+import type { RecurrentOptions } from "../models/config.js";
 import type { CellActivation } from "../models/cell.js";
 import type { Tensor } from "../tensor.js";
 
@@ -13,7 +14,7 @@ export interface IndexTensor {
 /** Options of `SequenceModel`. */
 export interface SequenceModelOptions {
   /** The recurrent cell. Default "LSTM". */
-  cell?: "LSTM" | "GRU" | "RNN";
+  cell?: "LSTM" | "GRU" | "RNN" | "MRNN";
   /** Features per step for real-valued input. Give this or vocabSize. */
   inputSize?: number;
   /** Token input: ids in 0..vocabSize-1 are embedded. Give this or inputSize. */
@@ -39,6 +40,8 @@ export interface SequenceModelOptions {
   resetAfter?: boolean;
   /** RNN only. Default "tanh". */
   nonlinearity?: "tanh" | "relu";
+  /** MRNN only (required there): factors of the input-dependent transition, see MRNNOptions. */
+  factorSize?: number;
   /** The cell's functions, see RecurrentOptions.activations. Default PyTorch's. */
   activations?: CellActivation[];
   /** ONNX's cell clip, see RecurrentOptions.clip (such a model is not trainable). Default none. */
@@ -68,6 +71,12 @@ export interface SequenceModelOptions {
   trainableInitialState?: boolean;
   /** Seed of all initial weights. Default 0. */
   seed?: number;
+  /**
+   * How the recurrent layers' weights are drawn (RecurrentOptions.init: "uniform", "orthogonal",
+   * "identity" or an options object). Not stored in weight files, which hold the
+   * weights themselves. Default "uniform".
+   */
+  init?: RecurrentOptions["init"];
 }
 
 /** One training or inference batch, time-major. */

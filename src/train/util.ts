@@ -1,3 +1,4 @@
+import { show } from "../validate.js";
 import { fail } from "../errors.js";
 import type { Runtime } from "../runtime.js";
 import type { ParameterRegion, Trainable } from "./module.js";
@@ -33,7 +34,7 @@ export function collectRegions(modules: Trainable[], where: string): ParameterRe
 export function checkPtr(rt: Runtime, where: string, name: string, ptr: unknown, bytes: number): number {
   const top = rt.kernels.memory.buffer.byteLength;
   if (typeof ptr !== "number" || !Number.isInteger(ptr) || ptr <= 0 || ptr % 4 !== 0 || ptr + bytes > top) {
-    fail("E_VALUE", `${where}: ${name} must be a 4-byte aligned address of ${bytes} bytes inside Wasm memory (size ${top}), got ${String(ptr)}`);
+    fail("E_VALUE", `${where}: ${name} must be a 4-byte aligned address of ${bytes} bytes inside Wasm memory (size ${top}), got ${show(ptr)}`);
   }
   return ptr;
 }

@@ -137,7 +137,7 @@ function lstmBackwardStep(
   dh: Float64Array,
   dc: Float64Array,
   dx: Float64Array,
-): { dhPrev: Float64Array; dcPrev: Float64Array } {
+): { dhPrev: Float64Array; dcPrev: Float64Array; dcTotal: Float64Array } {
   let dm = dh;
   if (p.whr) {
     gerAdd(gr.whr!, 0, dh, s.m);
@@ -147,12 +147,14 @@ function lstmBackwardStep(
   const P = p.peep;
   const da = new Float64Array(4 * H);
   const dcPrev = new Float64Array(H);
+  const dcTotal = new Float64Array(H);
   const { i, f, g, o, c, tc, cPrev } = s;
   for (let j = 0; j < H; j++) {
     const dao = dm[j] * tc[j] * o[j] * (1 - o[j]);
     // Total gradient reaching c_t: from the future, through tanh(c_t) into h, and (peephole) through o.
     let dct = dc[j] + dm[j] * o[j] * (1 - tc[j] * tc[j]);
     if (P) dct += dao * P[H + j];
+    dcTotal[j] = dct;
     const dai = dct * g[j] * i[j] * (1 - i[j]);
     const daf = dct * cPrev[j] * f[j] * (1 - f[j]);
     const dag = dct * i[j] * (1 - g[j] * g[j]);
@@ -175,7 +177,7 @@ function lstmBackwardStep(
   gemvTAdd(dx, p.wih, 0, da);
   const dhPrev = new Float64Array(s.hPrev.length);
   gemvTAdd(dhPrev, p.whh, 0, da);
-  return { dhPrev, dcPrev };
+  return { dhPrev, dcPrev, dcTotal };
 }
 
 function gruForwardStep(p: DirParams, H: number, resetAfter: boolean, x: Float64Array, hPrev: Float64Array): GruStep {
@@ -356,7 +358,9 @@ export function forward64(
 }
 
 /**
- * Backward pass (full BPTT) of `sum(output·dout) + sum(hN·dhN) (+ sum(cN·dcN))`. `params` must be
+ * Backward pass (full BPTT) of `sum(output·dout) + sum(hN·dhN) (+ sum(cN·dcN))`. `onHiddenGrad`
+ * sees the total gradient reaching each h_t (layer-direction, step, batch row), and for the
+ * LSTM the total gradient reaching c_t. `params` must be
  * the ones given to `forward64`. Returns the gradient of every parameter under its state-dict
  * name, plus `input` (input layout), `h0` and, for the LSTM, `c0`. Absent `dhN`/`dcN` mean zero;
  * `dout` at padded positions is ignored (as PyTorch's pad_packed_sequence backward does).
@@ -368,6 +372,7 @@ export function backward64(
   dout: TensorArg,
   dhN?: TensorArg | null,
   dcN?: TensorArg | null,
+  onHiddenGrad?: (layerDir: number, t: number, b: number, dh: Float64Array, dcTotal?: Float64Array) => void,
 ): Record<string, Float64Array> {
   const W = loadParams(config, params);
   const G = W.map((row) => row.map(zerosLike));
@@ -401,17 +406,21 @@ export function backward64(
           const t = d === 0 ? s : L - 1 - s;
           // h_t feeds both the next step (dh so far) and the layer output at position t.
           addInto(dh, dY.subarray((t * B + b) * D * Hout + d * Hout, (t * B + b) * D * Hout + (d + 1) * Hout));
+          const dhAt = dh; // the total gradient reaching h_t
+          let dcAt: Float64Array | undefined;
           const dx = dX.subarray((t * B + b) * inK, (t * B + b + 1) * inK);
           const step = seq[s];
           if (isLstm) {
             const r = lstmBackwardStep(p, g, H, step as LstmStep, dh, dc!, dx);
             dh = r.dhPrev;
             dc = r.dcPrev;
+            dcAt = r.dcTotal;
           } else if (config.mode === "GRU") {
             dh = gruBackwardStep(p, g, H, step as GruStep, dh, dx);
           } else {
             dh = rnnBackwardStep(p, g, relu, step as RnnStep, dh, dx);
           }
+          onHiddenGrad?.(k * D + d, t, b, dhAt, dcAt);
         }
         gh0.set(dh, sIdx * Hout);
         if (gc0) gc0.set(dc!, sIdx * H);

@@ -1,5 +1,6 @@
 // Operators that copy data through index maps kept per input shape: Transpose, Concat, Split,
 // Slice, Gather, Expand and Pad (layout.ts registers them with the views and the value makers).
+import { show } from "../../validate.js";
 import { fail } from "../../errors.js";
 import { copyElems, ensure, getInt64, numel, readInts, setInt64, span, toNumbers, words, type OnnxTensor, type TypedData } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
@@ -289,7 +290,7 @@ export function gather(ctx: BuildContext): Op {
       for (let j = 0; j < n; j++) {
         let k = big ? getInt64(ids, j) : (ids[j] as number);
         if (k < 0) k += dim;
-        if (!(k >= 0 && k < dim)) fail("E_VALUE", `${ctx.label}: index ${String(ids[j])} is out of range for axis ${a0} of size ${dim}`);
+        if (!(k >= 0 && k < dim)) fail("E_VALUE", `${ctx.label}: index ${show(ids[j])} is out of range for axis ${a0} of size ${dim}`);
         for (let m = 0; m < outer; m++) {
           const from = (m * dim + k) * inner;
           const to = (m * n + j) * inner;

@@ -20,9 +20,16 @@ export class WasmLinear {
   /** weight [outFeatures, inFeatures] (PyTorch layout), bias [outFeatures] or none. */
   constructor(readonly inFeatures: number, readonly outFeatures: number, weight: Float32Array, bias?: Float32Array) {
     this.linear = new Linear({ inFeatures, outFeatures, bias: true });
-    this.linear.loadStateDict({ weight: { shape: [outFeatures, inFeatures], data: weight }, bias: { shape: [outFeatures], data: bias ?? new Float32Array(outFeatures) } });
-    this.reserve(1);
-    this.linear.forwardPtr(this.block, 0, this.block + this.inFeatures * 4); // packs the weight now, not in the first run
+    try {
+      this.linear.loadStateDict({ weight: { shape: [outFeatures, inFeatures], data: weight }, bias: { shape: [outFeatures], data: bias ?? new Float32Array(outFeatures) } });
+      this.reserve(1);
+      this.linear.forwardPtr(this.block, 0, this.block + this.inFeatures * 4); // packs the weight now, not in the first run
+    } catch (err) {
+      // A file's weights that fail their checks (NaN, shape) leave nothing behind.
+      this.linear.dispose();
+      this.blocks.dispose();
+      throw err;
+    }
   }
 
   /** Input rows [N, inFeatures] to fill before `run`. */

@@ -1,0 +1,58 @@
+// Hessian-free's curvature cost: one Gauss-Newton product G v (training forward, forward-mode
+// tangent pass, loss Hessian, backward) against one gradient (training forward, backward) on the
+// same batch, for each cell kind, as a character model would use them: vocabulary 64,
+// embedding 32, H = 128 (MRNN: F = 128), T = 50, B = 32, softmax cross-entropy over every step.
+//
+//   npm run bench -- hf [--quick] [--json]
+//
+// Target (the issue): G v at most 2.5x a gradient. Both are timed in the same run, interleaved
+// by tinybench, so the ratio holds on a shared machine; absolute times do not.
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { Bench } from "tinybench";
+import { init, SequenceModel } from "../dist/index.js";
+import { gaussNewtonProduct } from "../dist/hessian-free/index.js";
+
+function host() {
+  let avx512 = "unknown";
+  try {
+    avx512 = /\bavx512f\b/.test(readFileSync("/proc/cpuinfo", "utf8")) ? "AVX-512" : "no AVX-512";
+  } catch {}
+  return `${os.cpus()[0]?.model ?? "unknown CPU"} (${avx512}), ${os.cpus().length} logical CPUs, load ${os.loadavg()[0].toFixed(1)}`;
+}
+
+export async function run(options = {}) {
+  await init();
+  const [V, E, H, T, B] = [64, 32, 128, 50, 32];
+  const time = options.quick ? 300 : 2000;
+  const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 7 + 3) % V);
+  const next = Int32Array.from({ length: T * B }, (_, i) => (i * 11 + 5) % V);
+  const batch = { input: { shape: [T, B], data: ids }, target: { shape: [T, B], data: next } };
+  const rows = [];
+  for (const cell of ["RNN", "LSTM", "GRU", "MRNN"]) {
+    const model = new SequenceModel({ cell, vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: V, seed: 1, ...(cell === "MRNN" ? { factorSize: H } : {}) });
+    const n = model.parameterRegions().reduce((s, r) => s + r.floats, 0);
+    const v = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    const out = new Float32Array(n);
+    const bench = new Bench({ time, warmup: true, warmupIterations: 3, warmupTime: 0 });
+    bench.add(`${cell} gradient`, () => {
+      model.zeroGrad();
+      model.lossAndGrad(batch);
+    });
+    bench.add(`${cell} G v`, () => {
+      gaussNewtonProduct(model, batch, v, { out });
+    });
+    await bench.run();
+    const [grad, gv] = bench.tasks.map((t) => {
+      if (t.result.state !== "completed") throw t.result.error ?? new Error(`${t.name}: ${t.result.state}`);
+      return t.result.latency.p50;
+    });
+    rows.push({ name: `${cell}: gradient (forward + backward)`, value: grad, unit: "ms" });
+    rows.push({ name: `${cell}: G v (forward + tangent + backward)`, value: gv, unit: "ms" });
+    rows.push({ name: `${cell}: G v / gradient`, value: gv / grad, unit: "x", target: "<= 2.5", note: gv / grad <= 2.5 ? "pass" : "FAIL" });
+    model.dispose();
+  }
+  rows.push({ name: "host", value: host(), unit: "" });
+  process.stderr.write(`hf: ${host()}\n`);
+  return rows;
+}
