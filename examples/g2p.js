@@ -9,6 +9,7 @@
 //   node examples/g2p.js            (2000 updates per model; several minutes on 2 busy vCPUs)
 //   node examples/g2p.js --quick    (seconds; the test suite runs this)
 //   --out DIR    where the SVG goes (default ./g2p)
+//   --score S    the attention model's score: additive (default), or Luong's dot or general
 //   add --json to print only the final metrics, as one JSON line
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -20,6 +21,7 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const json = args.includes("--json");
 const outDir = args.includes("--out") ? args[args.indexOf("--out") + 1] : "g2p";
+const score = args.includes("--score") ? args[args.indexOf("--score") + 1] : "additive";
 const say = json ? () => {} : console.log;
 await init();
 const rng = createRng(11);
@@ -49,12 +51,13 @@ const heldOutCount = quick ? 200 : 1000;
 const heldOut = entries.slice(0, heldOutCount), train = entries.slice(heldOutCount);
 say(`${entries.length} words (2-${maxLetters} letters), ${PHONES.length} phonemes; ${train.length} train, ${heldOut.length} held out`);
 
+// hiddenSize = 2 * encoderHiddenSize, so that every score (dot included) fits.
 const sizes = quick ? { embeddingSize: 32, encoderHiddenSize: 48, hiddenSize: 96 } : { embeddingSize: 48, encoderHiddenSize: 96, hiddenSize: 192 };
 const steps = quick ? 300 : 2000, B = 32;
 const batches = Array.from({ length: steps }, () => Array.from({ length: B }, () => train[rng.int(train.length)]));
 
 function trainModel(attention) {
-  const model = new Seq2Seq({ sourceVocab: LETTERS.length, targetVocab: PHONES.length + 2, startToken: START, endToken: END, ...sizes, attention, seed: 1 });
+  const model = new Seq2Seq({ sourceVocab: LETTERS.length, targetVocab: PHONES.length + 2, startToken: START, endToken: END, ...sizes, attention, score: attention ? score : "additive", seed: 1 });
   const optimizer = new Adam(model, { lr: 3e-3 });
   const t0 = performance.now();
   let avg = 0;
@@ -101,7 +104,7 @@ function evaluate(model) {
 
 const withAttention = trainModel(true);
 const attn = evaluate(withAttention.model);
-say(`attention: PER ${(100 * attn.per).toFixed(1)}%, WER ${(100 * attn.wer).toFixed(1)}% (${withAttention.seconds.toFixed(1)} s training)`);
+say(`attention (${score}): PER ${(100 * attn.per).toFixed(1)}%, WER ${(100 * attn.wer).toFixed(1)}% (${withAttention.seconds.toFixed(1)} s training)`);
 const without = trainModel(false);
 const base = evaluate(without.model);
 say(`no attention: PER ${(100 * base.per).toFixed(1)}%, WER ${(100 * base.wer).toFixed(1)}% (${without.seconds.toFixed(1)} s training)`);
@@ -132,6 +135,7 @@ const metrics = {
   steps,
   heldOut: heldOut.length,
   beamWidth,
+  score,
   attention: { per: attn.per, wer: attn.wer, trainSeconds: Number(withAttention.seconds.toFixed(1)) },
   noAttention: { per: base.per, wer: base.wer, trainSeconds: Number(without.seconds.toFixed(1)) },
   example: { word: word.word, output: spoken(hyp.tokens), dictionary: word.phones.join(" "), letters: word.word.length, phonemes: rows.length },
