@@ -107,5 +107,6 @@ describe("multiplicative scores: options", () => {
     expect(Object.values(m.encoder.gradients()).some((t) => t.data.some((v) => v !== 0))).toBe(true);
     m.dispose();
     expectRecurError(() => new Seq2Seq({ sourceVocab: 5, targetVocab: 6, startToken: 4, endToken: 5, encoderHiddenSize: 4, hiddenSize: 9, score: "dot" }), "E_SHAPE", "encoderHiddenSize");
+    expectRecurError(() => new Seq2Seq({ sourceVocab: 5, targetVocab: 6, startToken: 4, endToken: 5, hiddenSize: 8, attentionSize: 4, score: "general" }), "E_VALUE", "attentionSize");
   });
 });

@@ -82,6 +82,7 @@ export class Seq2Seq implements Trainable {
     const attention = boolean(where, "attention", options.attention, true);
     const seed = integer(where, "seed", options.seed, {}, 0);
     const score = oneOf(where, "score", options.score, ["additive", "dot", "general"] as const, "additive");
+    if (score !== "additive" && attentionSize !== hiddenSize) fail("E_VALUE", `${where}: attentionSize ${attentionSize} with score "${score}": multiplicative scores are hiddenSize (${hiddenSize}) wide`);
     if (score === "dot" && hiddenSize !== 2 * encoderHiddenSize) fail("E_SHAPE", `${where}: score "dot" needs hiddenSize (${hiddenSize}) = 2 * encoderHiddenSize (${2 * encoderHiddenSize})`);
     this.options = { sourceVocab, targetVocab, startToken, endToken, embeddingSize, encoderHiddenSize, hiddenSize, attentionSize, attention, score, seed };
     this.embedding = new Embedding({ numEmbeddings: sourceVocab, embeddingDim: embeddingSize, seed: seed + 1 });
