@@ -23,3 +23,9 @@ export function gradData(t: Tensor | undefined, name: string, shape: number[]): 
   if (t === undefined) return undefined;
   return checkTensor(t, name, shape).data;
 }
+
+/** A given initial state must hold finite values only: NaN would spread through every step. */
+export function checkFiniteState(t: Tensor, what: string): void {
+  const bad = t.data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) fail("E_VALUE", `${what} has a non-finite value ${t.data[bad]} at index ${bad}`);
+}

@@ -19,7 +19,7 @@ import { RecurrentParams } from "./params.js";
 import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
 import type { TangentContext } from "./tangent-context.js";
-import { checkLengths, gradData } from "./call-checks.js";
+import { checkLengths, gradData, checkFiniteState } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
 
 export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit } from "./config.js";
@@ -489,12 +489,7 @@ export abstract class RecurrentModel implements Trainable {
       if (this.d.kind !== Kind.Lstm) fail("E_VALUE", `${where}: c0 is only for LSTM, this is ${this.config.mode}`);
       checkTensor(c0, `${where}: c0`, this.stateShape(call, this.d.H));
     }
-    for (const [name, t] of [["h0", h0], ["c0", c0]] as const) {
-      if (t !== undefined && finite) {
-        const bad = t.data.findIndex((v) => !Number.isFinite(v));
-        if (bad >= 0) fail("E_VALUE", `${where}: ${name} has a non-finite value ${t.data[bad]} at index ${bad}`);
-      }
-    }
+    if (finite) for (const [name, t] of [["h0", h0], ["c0", c0]] as const) if (t !== undefined) checkFiniteState(t, `${where}: ${name}`);
     return { h0, c0 };
   }
 
