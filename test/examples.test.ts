@@ -80,6 +80,16 @@ describe.concurrent("examples", () => {
     expect(svg.match(/class="attention"/g)!.length).toBeGreaterThanOrEqual(24 * 2);
   });
 
+  it("g2p: spells out held-out CMUdict words, far better with attention than without", async () => {
+    const r = await run("g2p.js", "--out", "g2p");
+    expect(r.heldOut).toBe(200);
+    expect(r.attention.per).toBeLessThan(0.3);
+    expect(r.attention.per).toBeLessThan(r.noAttention.per - 0.05);
+    expect(r.attention.wer).toBeLessThan(r.noAttention.wer);
+    const svg = readFileSync(join(dir, r.svg), "utf8");
+    expect(svg.match(/class="alignment"/g)).toHaveLength(r.example.letters * r.example.phonemes);
+  });
+
   it("esn-mackey-glass: forecasts freely and plots it", async () => {
     const r = await run("esn-mackey-glass.js", "--out", "mg.svg");
     expect(r.nrmse100).toBeLessThan(0.1);

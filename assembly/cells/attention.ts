@@ -30,6 +30,13 @@
 //   after the loop, as products over all steps: dW_out, dW_ih, dW_hh, dU_a = Σ_t dq_t h_{t-1}ᵀ,
 //   dW_a = Σ_i dk_i a_iᵀ, db_a, da_i += W_aᵀ dk_i, dE rows, the biases.
 //
+// Multiplicative scores (Luong et al. 2015), chosen by a Flags bit, replace the additive score;
+// the keys are then H wide (A = H) and there is no query product, v or s_ti:
+//   "general": k_i = W_a a_i (no bias),  "dot": k_i = a_i (D = H)
+//   e_ti = k_i·h_{t-1}
+//   backward: dk_i += de_ti h_{t-1},  dh_{t-1} += Σ_i de_ti k_i,  then dW_a = Σ_i dk_i a_iᵀ and
+//   da_i += W_aᵀ dk_i ("general") or da_i += dk_i ("dot").
+//
 // The attention width A is padded to Ap (whole groups of 8): the padding columns of the keys, the
 // queries and v are zero, so they add nothing. Row r of the decoder reads annotation row r / K
 // (K > 1: beam search, K hypotheses of one source share its annotations and keys).
@@ -54,6 +61,16 @@ export enum Field {
 
 /** Flags: compute the keys in this call (clear when decoding step by step over the same sources). */
 export const FLAG_KEYS: i32 = 1;
+/** Flags: Luong's "dot" score e_ti = a_i·h_{t-1}. */
+export const FLAG_DOT: i32 = 2;
+/** Flags: Luong's "general" score e_ti = (W_a a_i)·h_{t-1}. */
+export const FLAG_GENERAL: i32 = 4;
+
+// @ts-ignore: decorator
+@inline
+function multiplicative(desc: usize): bool {
+  return (field(desc, Field.Flags) & (FLAG_DOT | FLAG_GENERAL)) != 0;
+}
 
 // @ts-ignore: decorator
 @inline
@@ -99,16 +116,20 @@ export function attentionPack(desc: usize): void {
   const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
   const H = field(desc, Field.H), V = field(desc, Field.V);
   const X = E + D, F = E + D + H;
-  packBT(ptr(desc, Field.Wa), D, D, A, ptr(desc, Field.Ba), ptr(desc, Field.PWa));
-  packBT(ptr(desc, Field.Ua), H, H, A, 0, ptr(desc, Field.PUa));
-  packGates(ptr(desc, Field.Wih), X, X, H, 3, ptr(desc, Field.Bih), ptr(desc, Field.PWih));
+  const flags = field(desc, Field.Flags);
+  if ((flags & FLAG_DOT) == 0) {
+    packBT(ptr(desc, Field.Wa), D, D, A, ptr(desc, Field.Ba), ptr(desc, Field.PWa));
+    packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.RWa));
+  }
   packGates(ptr(desc, Field.Whh), H, H, H, 3, ptr(desc, Field.Bhh), ptr(desc, Field.PWhh));
   packBT(ptr(desc, Field.Wout), F, F, V, ptr(desc, Field.Bout), ptr(desc, Field.PWout));
-  packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.RWa));
-  packB(ptr(desc, Field.Ua), H, A, H, 0, ptr(desc, Field.RUa));
+  packGates(ptr(desc, Field.Wih), X, X, H, 3, ptr(desc, Field.Bih), ptr(desc, Field.PWih));
   packGateRows(ptr(desc, Field.Wih), X, X, H, 3, ptr(desc, Field.RWih));
   packGateRows(ptr(desc, Field.Whh), H, H, H, 3, ptr(desc, Field.RWhh));
   packB(ptr(desc, Field.Wout), F, V, F, 0, ptr(desc, Field.RWout));
+  if (multiplicative(desc)) return;
+  packBT(ptr(desc, Field.Ua), H, H, A, 0, ptr(desc, Field.PUa));
+  packB(ptr(desc, Field.Ua), H, A, H, 0, ptr(desc, Field.RUa));
   const vPad = ptr(desc, Field.VPad);
   zero(vPad, round8(A));
   memory.copy(vPad, ptr(desc, Field.V_), <usize>A << 2);
@@ -129,13 +150,22 @@ export function attentionForward(desc: usize): void {
   const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = 3 * Hp;
   const annot = ptr(desc, Field.Annot), keys = ptr(desc, Field.Keys);
   const feat = ptr(desc, Field.Feat), hState = ptr(desc, Field.HState);
-  if ((field(desc, Field.Flags) & FLAG_KEYS) != 0) gemm((B / K) * L, Ap, D, annot, D, ptr(desc, Field.PWa), keys, Ap, false);
+  const flags = field(desc, Field.Flags), mult = multiplicative(desc);
+  if ((flags & FLAG_KEYS) != 0) {
+    if ((flags & FLAG_DOT) == 0) gemm((B / K) * L, Ap, D, annot, D, ptr(desc, Field.PWa), keys, Ap, false);
+    else {
+      // k_i = a_i (D = H = A), padded to Ap with zeros.
+      zero(keys, (B / K) * L * Ap);
+      for (let r = 0; r < (B / K) * L; r++) memory.copy(at(keys, r * Ap), at(annot, r * D), <usize>D << 2);
+    }
+  }
   memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
   const cover = ptr(desc, Field.Cover);
   if (cover != 0) zero(cover, B * L);
   // U_a's panels and W_hh's follow each other in memory (TypeScript packs them so): one product
-  // gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide.
-  const QW = Ap + G, q = ptr(desc, Field.Q);
+  // gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide. Multiplicative scores
+  // have no U_a (Aq = 0): the product is W_hh's alone.
+  const Aq = mult ? 0 : Ap, QW = Aq + G, q = ptr(desc, Field.Q);
   for (let t = 0; t < T; t++) {
     gemm(B, QW, H, hState, Hp, ptr(desc, Field.PUa), q, QW, false);
     const featT = at(feat, t * B * F);
@@ -144,26 +174,28 @@ export function attentionForward(desc: usize): void {
       const src = b / K;
       const tok = load<i32>(ptr(desc, Field.Tokens) + (<usize>(t * B + b) << 2));
       memory.copy(row, at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
-      attend(desc, t, b, src, at(q, b * QW), at(row, E));
+      attend(desc, t, b, src, mult ? at(hState, b * Hp) : at(q, b * QW), at(row, E));
     }
     const gatesT = at(ptr(desc, Field.Gates), t * B * G);
     gemm(B, G, X, featT, F, ptr(desc, Field.PWih), gatesT, G, false);
     const ghn = ptr(desc, Field.Ghn);
     for (let b = 0; b < B; b++) {
-      gruForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Ap), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
+      gruForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Aq), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
     }
   }
   gemm(T * B, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
 }
 
-// Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}); writes
-// s_ti to Th, α_t to Alpha, z_t to `z`, and adds α_t to the row's coverage.
+// Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}, or h_{t-1} for
+// multiplicative scores); writes s_ti to Th (additive), α_t to Alpha, z_t to `z`, and adds α_t to
+// the row's coverage.
 function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void {
   const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
   const Ap = round8(field(desc, Field.A));
   const mask = ptr(desc, Field.Mask), vPad = ptr(desc, Field.VPad);
   const alpha = at(ptr(desc, Field.Alpha), (t * B + b) * L);
   const th = at(ptr(desc, Field.Th), (t * B + b) * L * Ap);
+  const mult = multiplicative(desc), H = field(desc, Field.H);
   let m: f32 = -Infinity;
   for (let i = 0; i < L; i++) {
     if (mask != 0 && load<f32>(at(mask, src * L + i)) == 0) {
@@ -171,6 +203,12 @@ function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void
       continue;
     }
     const k = at(ptr(desc, Field.Keys), (src * L + i) * Ap), s = at(th, i * Ap);
+    if (mult) {
+      const e = dot(k, q, H);
+      store<f32>(at(alpha, i), e);
+      if (e > m) m = e;
+      continue;
+    }
     let acc = f32x4.splat(0);
     for (let j = 0; j < Ap; j += 4) {
       const y = tanh4(f32x4.add(v128.load(at(k, j)), v128.load(at(q, j))));
@@ -214,6 +252,7 @@ export function attentionBackward(desc: usize): void {
   const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = 3 * Hp, TB = T * B;
   const feat = ptr(desc, Field.Feat), dfeat = ptr(desc, Field.DFeat), dlogits = ptr(desc, Field.DLogits);
   const pack = ptr(desc, Field.Pack), tmp = ptr(desc, Field.Tmp);
+  const flags = field(desc, Field.Flags), mult = multiplicative(desc);
   // The output layer over every step at once.
   gemm(TB, F, V, dlogits, V, ptr(desc, Field.RWout), dfeat, F, false);
   packB(feat, F, TB, F, 0, pack);
@@ -238,8 +277,13 @@ export function attentionBackward(desc: usize): void {
     gemm(B, H, G, dGhT, G, ptr(desc, Field.RWhh), dh, Hp, true);
     gemm(B, X, G, gatesT, G, ptr(desc, Field.RWih), dfeatT, F, true);
     const dqT = at(dq, t * B * Ap);
-    for (let b = 0; b < B; b++) attendBackward(desc, t, b, at(dfeatT, b * F + E), at(dqT, b * Ap), dannot);
-    gemm(B, H, A, dqT, Ap, ptr(desc, Field.RUa), dh, Hp, true);
+    for (let b = 0; b < B; b++) {
+      const hPrev = t == 0 ? at(ptr(desc, Field.H0), b * Hp) : at(feat, ((t - 1) * B + b) * F + X);
+      attendBackward(desc, t, b, at(dfeatT, b * F + E), at(dqT, b * Ap), dannot, hPrev);
+    }
+    // dh_{t-1} += U_aᵀ dq_t, or dq_t itself (Σ_i de_ti k_i) for multiplicative scores.
+    if (mult) for (let b = 0; b < B; b++) axpy(1, at(dqT, b * Ap), at(dh, b * Hp), H);
+    else gemm(B, H, A, dqT, Ap, ptr(desc, Field.RUa), dh, Hp, true);
   }
 
   // H_prev rows [T*B][Hp]: h0, then h_t of every step but the last.
@@ -263,21 +307,27 @@ export function attentionBackward(desc: usize): void {
   addColumns(dGh, TB, G, G, tmp);
   unpackGateRowsAdd(tmp, 1, 1, H, 3, ptr(desc, Field.Gbhh), 1);
   // dU_a += dQᵀ H_prev (H_prev still packed).
-  gemmTN(A, H, TB, dq, Ap, pack, ptr(desc, Field.GUa), H, true);
+  if (!mult) gemmTN(A, H, TB, dq, Ap, pack, ptr(desc, Field.GUa), H, true);
   // Embedding rows.
   const gEmb = ptr(desc, Field.GEmb), tokens = ptr(desc, Field.Tokens);
   for (let r = 0; r < TB; r++) axpy(1, at(dfeat, r * F), at(gEmb, load<i32>(tokens + (<usize>r << 2)) * E), E);
   // Keys: dW_a += dKᵀ annot, db_a, dannot += dK W_a.
   const annot = ptr(desc, Field.Annot);
+  if ((flags & FLAG_DOT) != 0) {
+    // k_i = a_i: dannot += dK.
+    if (dannot != 0) for (let r = 0; r < B * L; r++) axpy(1, at(dkeys, r * Ap), at(dannot, r * D), D);
+    return;
+  }
   packB(annot, D, B * L, D, 0, pack);
   gemmTN(A, D, B * L, dkeys, Ap, pack, ptr(desc, Field.GWa), D, true);
-  addColumns(dkeys, B * L, A, Ap, ptr(desc, Field.Gba));
+  if (!mult) addColumns(dkeys, B * L, A, Ap, ptr(desc, Field.Gba));
   if (dannot != 0) gemm(B * L, D, A, dkeys, Ap, ptr(desc, Field.RWa), dannot, D, true);
 }
 
 // The attention's adjoint for row b at step t: dz (the row's context gradient) to the scores,
-// the keys (DKeys), v (Gv), the annotations (dannot, 0: none) and dq (the row's dq_t).
-function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, dannot: usize): void {
+// the keys (DKeys), v (Gv), the annotations (dannot, 0: none) and dq (the row's dq_t; for
+// multiplicative scores, Σ_i de_ti k_i, the scores' part of dh_{t-1}; hPrev is h_{t-1}).
+function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, dannot: usize, hPrev: usize): void {
   const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
   const Ap = round8(field(desc, Field.A));
   const alpha = at(ptr(desc, Field.Alpha), (t * B + b) * L);
@@ -299,11 +349,16 @@ function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, danno
   }
   zero(dq, Ap);
   const vPad = ptr(desc, Field.VPad), gv = ptr(desc, Field.Gv), dkeys = ptr(desc, Field.DKeys);
-  const A = field(desc, Field.A);
+  const A = field(desc, Field.A), mult = multiplicative(desc), H = field(desc, Field.H);
   for (let i = 0; i < L; i++) {
     const w = load<f32>(at(alpha, i));
     if (w == 0) continue;
     const de = w * (load<f32>(at(da, i)) - s);
+    if (mult) {
+      axpy(de, hPrev, at(dkeys, (b * L + i) * Ap), H);
+      axpy(de, at(ptr(desc, Field.Keys), (b * L + i) * Ap), dq, H);
+      continue;
+    }
     const s4 = at(th, i * Ap), dk = at(dkeys, (b * L + i) * Ap);
     const de4 = f32x4.splat(de);
     for (let j = 0; j < Ap; j += 4) {

@@ -7,7 +7,7 @@ import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { Linear } from "../layers/linear.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
-import { FLAG_KEYS, Field, GRAD_FIELD, packSizes, paramSpecs, round8, workSizes, type Dims } from "./layout.js";
+import { FLAG_KEYS, Field, GRAD_FIELD, SCORE_FLAGS, packSizes, paramSpecs, round8, workSizes, type AttentionScore, type Dims } from "./layout.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
 import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "../train/search.js";
 
@@ -21,8 +21,15 @@ export interface AttentionDecoderOptions {
   annotationSize: number;
   /** Hidden units of the decoder's GRU. Required. */
   hiddenSize: number;
-  /** Width of the additive attention's hidden layer (v, W_a, U_a). Default hiddenSize. */
+  /** Width of the additive attention's hidden layer (v, W_a, U_a). Default hiddenSize; must be hiddenSize (or left out) for multiplicative scores. */
   attentionSize?: number;
+  /**
+   * The score e_ti of annotation a_i against the state h_{t-1}. "additive" (Bahdanau et al.):
+   * vᵀ tanh(W_a a_i + b_a + U_a h_{t-1}). Luong et al. 2015's multiplicative scores: "dot":
+   * h_{t-1}·a_i (annotationSize must equal hiddenSize; no parameters); "general":
+   * h_{t-1}ᵀ W_a a_i (W_a = attention.key.weight, [hiddenSize, annotationSize]). Default "additive".
+   */
+  score?: AttentionScore;
   /** Width of the token embedding fed to the GRU and the output layer. Default 64. */
   embeddingSize?: number;
   /**
@@ -120,11 +127,14 @@ export class AttentionDecoder implements Trainable {
     const V = integer(where, "vocabSize", options.vocabSize, { min: 1 });
     const D = integer(where, "annotationSize", options.annotationSize, { min: 1 });
     const H = integer(where, "hiddenSize", options.hiddenSize, { min: 1 });
+    const score = oneOf(where, "score", options.score, ["additive", "dot", "general"] as const, "additive");
     const A = integer(where, "attentionSize", options.attentionSize, { min: 1 }, H);
+    if (score !== "additive" && A !== H) fail("E_VALUE", `${where}: attentionSize ${A} with score "${score}": multiplicative scores are hiddenSize (${H}) wide`);
+    if (score === "dot" && D !== H) fail("E_SHAPE", `${where}: score "dot" needs annotationSize (${D}) = hiddenSize (${H})`);
     const E = integer(where, "embeddingSize", options.embeddingSize, { min: 1 }, 64);
     const seed = number(where, "seed", options.seed, {}, 0);
     const initialState = oneOf(where, "initialState", options.initialState, ["zeros", "mean"] as const, "zeros");
-    this.dims = { V, D, A, E, H };
+    this.dims = { V, D, A, E, H, score };
     this.init = initialState === "mean" ? new Linear({ inFeatures: D, outFeatures: H, seed: seed + 1 }) : undefined;
     this.rt = runtime();
     this.owned = WasmBlocks.of(this.rt.heap, this);
@@ -145,7 +155,7 @@ export class AttentionDecoder implements Trainable {
     }
     const k = this.rt.kernels;
     for (const [f, bytes] of Object.entries(packSizes(this.dims, (a, b) => k.packedSize(a, b)))) this.packs[Number(f)] = this.owned.ensure(`pack${f}`, bytes);
-    this.packs[Field.PWhh] = this.packs[Field.PUa] + k.packedSize(H, A) * 4;
+    this.packs[Field.PWhh] = this.packs[Field.PUa] + (score === "additive" ? k.packedSize(H, A) * 4 : 0);
     this.owned.ensure("desc", Field.Count * 4);
   }
 
@@ -445,7 +455,7 @@ export class AttentionDecoder implements Trainable {
     d.fill(0);
     const { V, D, A, E, H } = this.dims;
     d[Field.B] = w.B; d[Field.T] = w.T; d[Field.L] = w.L; d[Field.D] = D; d[Field.A] = A; d[Field.E] = E; d[Field.H] = H; d[Field.V] = V; d[Field.K] = w.K;
-    d[Field.Flags] = flags;
+    d[Field.Flags] = flags | SCORE_FLAGS[this.dims.score];
     for (const [f, p] of Object.entries(w.ptrs)) d[Number(f)] = p;
     for (const [f, p] of Object.entries(this.packs)) d[Number(f)] = p;
     const params = this.owned.get("params");

@@ -17,6 +17,11 @@ export const Field = {
 
 /** Flags bit: compute the keys W_a a_i + b_a in this call. */
 export const FLAG_KEYS = 1;
+/** How the decoder scores an annotation against its state: Bahdanau's additive form, or Luong et al.'s multiplicative "dot" and "general". */
+export type AttentionScore = "additive" | "dot" | "general";
+
+/** Flags bits of each score. */
+export const SCORE_FLAGS: Record<AttentionScore, number> = { additive: 0, dot: 2, general: 4 };
 
 /** The decoder's sizes. */
 export interface Dims {
@@ -24,25 +29,28 @@ export interface Dims {
   V: number;
   /** Annotation features. */
   D: number;
-  /** Attention width. */
+  /** Attention width (H for multiplicative scores). */
   A: number;
   /** Embedding width. */
   E: number;
   /** Hidden units. */
   H: number;
+  /** The score function. */
+  score: AttentionScore;
 }
 
 export const round8 = (n: number): number => Math.ceil(n / 8) * 8;
 
 /** Parameter tensors in state-dict order, with their Field for the descriptor. */
 export function paramSpecs(d: Dims): { specs: ParamSpec[]; fields: number[]; bytes: number } {
-  const { V, D, A, E, H } = d;
+  const { V, D, A, E, H, score } = d;
+  const attention: [string, number[], number][] =
+    score === "additive"
+      ? [["attention.key.weight", [A, D], Field.Wa], ["attention.key.bias", [A], Field.Ba], ["attention.query.weight", [A, H], Field.Ua], ["attention.v", [A], Field.V_]]
+      : score === "general" ? [["attention.key.weight", [A, D], Field.Wa]] : [];
   const list: [string, number[], number][] = [
     ["embedding.weight", [V, E], Field.Emb],
-    ["attention.key.weight", [A, D], Field.Wa],
-    ["attention.key.bias", [A], Field.Ba],
-    ["attention.query.weight", [A, H], Field.Ua],
-    ["attention.v", [A], Field.V_],
+    ...attention,
     ["cell.weight_ih", [3 * H, E + D], Field.Wih],
     ["cell.bias_ih", [3 * H], Field.Bih],
     ["cell.weight_hh", [3 * H, H], Field.Whh],
@@ -64,7 +72,8 @@ export const GRAD_FIELD: Record<number, number> = {
 
 /**
  * Bytes of the packed weights (forward and backward forms) and padded v, by field. PUa holds U_a's
- * panels and then W_hh's (PWhh points inside it), so that one product computes both.
+ * panels and then W_hh's (PWhh points inside it), so that one product computes both;
+ * multiplicative scores have no U_a and PUa holds W_hh's alone.
  */
 export function packSizes(d: Dims, packedSize: (k: number, n: number) => number): Record<string, number> {
   const { V, D, A, E, H } = d;
@@ -73,7 +82,7 @@ export function packSizes(d: Dims, packedSize: (k: number, n: number) => number)
   const rows = (n: number): number => Math.ceil(n / 8) * (3 * Hp + 1) * 8;
   return {
     [Field.VPad]: round8(A) * 4,
-    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: (packedSize(H, A) + gates(H)) * 4, [Field.PWih]: gates(X) * 4, [Field.PWout]: packedSize(F, V) * 4,
+    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: ((d.score === "additive" ? packedSize(H, A) : 0) + gates(H)) * 4, [Field.PWih]: gates(X) * 4, [Field.PWout]: packedSize(F, V) * 4,
     [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(X) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, F) * 4,
   };
 }
@@ -83,7 +92,7 @@ export function workSizes(d: Dims, B: number, T: number, L: number, K: number, t
   const { V, D, A, E, H } = d;
   const Ap = round8(A), Hp = round8(H), F = E + D + H, G = 3 * Hp, X = E + D, S = B / K;
   const s: Record<number, number> = {
-    [Field.Annot]: S * L * D, [Field.Mask]: S * L, [Field.Tokens]: T * B, [Field.Keys]: S * L * Ap, [Field.Th]: T * B * L * Ap,
+    [Field.Annot]: S * L * D, [Field.Mask]: S * L, [Field.Tokens]: T * B, [Field.Keys]: S * L * Ap, [Field.Th]: d.score === "additive" ? T * B * L * Ap : 1,
     [Field.Alpha]: T * B * L, [Field.Feat]: T * B * F, [Field.Gates]: T * B * G, [Field.Ghn]: T * B * Hp, [Field.Rec]: B * G + L + 4,
     [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * (Ap + G), [Field.Cover]: B * L,
   };

@@ -3,10 +3,11 @@ import { Embedding } from "../layers/embedding.js";
 import { GRU } from "../models/gru.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { boolean, integer, objectArgument } from "../validate.js";
+import { boolean, integer, objectArgument, oneOf } from "../validate.js";
 import type { AttentionInput } from "./checks.js";
 import { AttentionDecoder } from "./decoder.js";
 import type { Hypothesis } from "../train/search.js";
+import type { AttentionScore } from "./layout.js";
 
 /** Options of `Seq2Seq`. */
 export interface Seq2SeqOptions {
@@ -32,6 +33,11 @@ export interface Seq2SeqOptions {
    * directions, fed at every step. Default true.
    */
   attention?: boolean;
+  /**
+   * The decoder's score (AttentionDecoder's `score`): "additive", or Luong et al.'s "dot" (needs
+   * hiddenSize = 2 * encoderHiddenSize) and "general". Default "additive".
+   */
+  score?: AttentionScore;
   /** Seed of the initial weights. Default 0. */
   seed?: number;
 }
@@ -75,10 +81,13 @@ export class Seq2Seq implements Trainable {
     const attentionSize = integer(where, "attentionSize", options.attentionSize, { min: 1 }, hiddenSize);
     const attention = boolean(where, "attention", options.attention, true);
     const seed = integer(where, "seed", options.seed, {}, 0);
-    this.options = { sourceVocab, targetVocab, startToken, endToken, embeddingSize, encoderHiddenSize, hiddenSize, attentionSize, attention, seed };
+    const score = oneOf(where, "score", options.score, ["additive", "dot", "general"] as const, "additive");
+    if (score !== "additive" && attentionSize !== hiddenSize) fail("E_VALUE", `${where}: attentionSize ${attentionSize} with score "${score}": multiplicative scores are hiddenSize (${hiddenSize}) wide`);
+    if (score === "dot" && hiddenSize !== 2 * encoderHiddenSize) fail("E_SHAPE", `${where}: score "dot" needs hiddenSize (${hiddenSize}) = 2 * encoderHiddenSize (${2 * encoderHiddenSize})`);
+    this.options = { sourceVocab, targetVocab, startToken, endToken, embeddingSize, encoderHiddenSize, hiddenSize, attentionSize, attention, score, seed };
     this.embedding = new Embedding({ numEmbeddings: sourceVocab, embeddingDim: embeddingSize, seed: seed + 1 });
     this.encoder = new GRU({ inputSize: embeddingSize, hiddenSize: encoderHiddenSize, bidirectional: true, batchFirst: true, seed: seed + 2 });
-    this.decoder = new AttentionDecoder({ vocabSize: targetVocab, annotationSize: 2 * encoderHiddenSize, hiddenSize, attentionSize, embeddingSize, seed: seed + 3 });
+    this.decoder = new AttentionDecoder({ vocabSize: targetVocab, annotationSize: 2 * encoderHiddenSize, hiddenSize, attentionSize, embeddingSize, score, seed: seed + 3 });
   }
 
   /**

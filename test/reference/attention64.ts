@@ -1,6 +1,7 @@
 /**
  * Float64 reference of the attention decoder's equations (assembly/cells/attention.ts), written
- * from the equations alone: additive scores, masked softmax, context, a GRU cell (torch.nn.GRUCell,
+ * from the equations alone: additive scores (or Luong et al.'s multiplicative "dot" h·a_i and
+ * "general" hᵀ W_a a_i), masked softmax, context, a GRU cell (torch.nn.GRUCell,
  * gates r, z, n, reset after) on [E y_{t-1}; z_t], logits from [E y_{t-1}; z_t; h_t], mean
  * cross-entropy over the counted targets and the doubly stochastic term λ/B Σ_b Σ_i (1 - Σ_t α_ti)².
  */
@@ -21,6 +22,7 @@ export interface Problem64 {
   targets: number[][]; // [B][T], -1 ignored
   lambda: number;
   h0?: ArrayLike<number>; // [B][H]
+  score?: "additive" | "dot" | "general"; // default additive
 }
 
 const sig = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -35,12 +37,13 @@ export function attention64(p: Params64, q: Problem64): { logits: Float64Array; 
   const W = p["attention.key.weight"], ba = p["attention.key.bias"], U = p["attention.query.weight"], v = p["attention.v"];
   const emb = p["embedding.weight"], wih = p["cell.weight_ih"], bih = p["cell.bias_ih"], whh = p["cell.weight_hh"], bhh = p["cell.bias_hh"];
   const wo = p["out.weight"], bo = p["out.bias"];
+  const score = q.score ?? "additive";
   for (let b = 0; b < B; b++) {
     const keys: number[][] = [];
     for (let i = 0; i < L; i++) {
       const k: number[] = [];
-      for (let a = 0; a < A; a++) {
-        let s = ba[a];
+      for (let a = 0; a < A && score !== "dot"; a++) {
+        let s = score === "additive" ? ba[a] : 0;
         for (let j = 0; j < D; j++) s += W[a * D + j] * q.annotations[(b * L + i) * D + j];
         k.push(s);
       }
@@ -66,7 +69,7 @@ export function attention64(p: Params64, q: Problem64): { logits: Float64Array; 
     const cover = new Float64Array(L);
     for (let t = 0; t < T; t++) {
       const qv: number[] = [];
-      for (let a = 0; a < A; a++) {
+      for (let a = 0; a < A && score === "additive"; a++) {
         let s = 0;
         for (let j = 0; j < H; j++) s += U[a * H + j] * h[j];
         qv.push(s);
@@ -78,7 +81,9 @@ export function attention64(p: Params64, q: Problem64): { logits: Float64Array; 
           continue;
         }
         let s = 0;
-        for (let a = 0; a < A; a++) s += v[a] * Math.tanh(keys[i][a] + qv[a]);
+        if (score === "dot") for (let j = 0; j < H; j++) s += h[j] * q.annotations[(b * L + i) * D + j];
+        else if (score === "general") for (let a = 0; a < H; a++) s += h[a] * keys[i][a];
+        else for (let a = 0; a < A; a++) s += v[a] * Math.tanh(keys[i][a] + qv[a]);
         e.push(s);
       }
       const m = Math.max(...e);
