@@ -349,7 +349,8 @@ describe("init({ threads }), setThreads, shutdown", () => {
   // A child process that loads 2 threads, computes and returns from its module without calling
   // shutdown(): parked workers must not keep it alive.
   const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-  it.skipIf(!existsSync(dist))("a Node process with live workers exits on its own", async () => {
+  it("a Node process with live workers exits on its own", async () => {
+    expect(existsSync(dist), "dist/ is built by npm install (npm run build)").toBe(true);
     const script = `
       const { init, matmul, backendInfo } = await import(${JSON.stringify(dist)});
       await init({ threads: 2 });
