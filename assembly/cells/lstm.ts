@@ -127,19 +127,27 @@ export function lstmBackward(Hp: i32, gates: usize, dm: usize, dc: usize, cPrev:
     const dI = f32x4.mul(f32x4.mul(dC, g), dsigmoid4(i));
     const dF = f32x4.mul(f32x4.mul(dC, cp), dsigmoid4(f));
     const dG = f32x4.mul(f32x4.mul(dC, i), dtanh4(g));
-    let dCPrev = f32x4.mul(dC, f);
-    if (peep != 0) {
-      dCPrev = f32x4.add(dCPrev, f32x4.add(f32x4.mul(dI, v128.load(at(peep, u))), f32x4.mul(dF, v128.load(at(peep, Hp + u)))));
-      v128.store(at(dpeep, u), f32x4.add(v128.load(at(dpeep, u)), f32x4.mul(dI, cp)));
-      v128.store(at(dpeep, Hp + u), f32x4.add(v128.load(at(dpeep, Hp + u)), f32x4.mul(dF, cp)));
-      v128.store(at(dpeep, 2 * Hp + u), f32x4.add(v128.load(at(dpeep, 2 * Hp + u)), f32x4.mul(dO, ct)));
-    }
-    v128.store(at(dc, u), dCPrev);
-    v128.store(at(gates, col), dI);
-    v128.store(at(gates, col + 8), dF);
-    v128.store(at(gates, col + 16), dG);
-    v128.store(at(gates, col + 24), dO);
+    backwardTail(Hp, u, col, gates, dc, peep, dpeep, cp, ct, f, dC, dI, dF, dG, dO);
   }
+}
+
+// What both backward steps end with: dc_{t-1} = dc ⊙ f_t + da_i ⊙ p_i + da_f ⊙ p_f, the peephole
+// gradients, and da_t written over the gates.
+// @ts-ignore: decorator
+@inline
+function backwardTail(Hp: i32, u: i32, col: i32, gates: usize, dc: usize, peep: usize, dpeep: usize, cp: v128, ct: v128, f: v128, dC: v128, dI: v128, dF: v128, dG: v128, dO: v128): void {
+  let dCPrev = f32x4.mul(dC, f);
+  if (peep != 0) {
+    dCPrev = f32x4.add(dCPrev, f32x4.add(f32x4.mul(dI, v128.load(at(peep, u))), f32x4.mul(dF, v128.load(at(peep, Hp + u)))));
+    v128.store(at(dpeep, u), f32x4.add(v128.load(at(dpeep, u)), f32x4.mul(dI, cp)));
+    v128.store(at(dpeep, Hp + u), f32x4.add(v128.load(at(dpeep, Hp + u)), f32x4.mul(dF, cp)));
+    v128.store(at(dpeep, 2 * Hp + u), f32x4.add(v128.load(at(dpeep, 2 * Hp + u)), f32x4.mul(dO, ct)));
+  }
+  v128.store(at(dc, u), dCPrev);
+  v128.store(at(gates, col), dI);
+  v128.store(at(gates, col + 8), dF);
+  v128.store(at(gates, col + 16), dG);
+  v128.store(at(gates, col + 24), dO);
 }
 
 /** Adds the peephole gradients dp ([3][Hp], order i, f, o) to weight_peephole's (ONNX order i, o, f). */
@@ -202,18 +210,7 @@ export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cP
     const dI = f32x4.mul(f32x4.mul(dC, dIn), dact4(cell, CellWord.F, i));
     const dF = coupled ? f32x4.splat(0) : f32x4.mul(f32x4.mul(dC, cp), dact4(cell, CellWord.F, f));
     const dG = f32x4.mul(f32x4.mul(dC, i), dact4(cell, CellWord.G, g));
-    let dCPrev = f32x4.mul(dC, f);
-    if (peep != 0) {
-      dCPrev = f32x4.add(dCPrev, f32x4.add(f32x4.mul(dI, v128.load(at(peep, u))), f32x4.mul(dF, v128.load(at(peep, Hp + u)))));
-      v128.store(at(dpeep, u), f32x4.add(v128.load(at(dpeep, u)), f32x4.mul(dI, cp)));
-      v128.store(at(dpeep, Hp + u), f32x4.add(v128.load(at(dpeep, Hp + u)), f32x4.mul(dF, cp)));
-      v128.store(at(dpeep, 2 * Hp + u), f32x4.add(v128.load(at(dpeep, 2 * Hp + u)), f32x4.mul(dO, ct)));
-    }
-    v128.store(at(dc, u), dCPrev);
-    v128.store(at(gates, col), dI);
-    v128.store(at(gates, col + 8), dF);
-    v128.store(at(gates, col + 16), dG);
-    v128.store(at(gates, col + 24), dO);
+    backwardTail(Hp, u, col, gates, dc, peep, dpeep, cp, ct, f, dC, dI, dF, dG, dO);
   }
 }
 
