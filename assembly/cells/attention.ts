@@ -1,5 +1,6 @@
 // Soft attention decoder (Bahdanau et al. 2015; Xu et al. 2015, "Show, Attend and Tell"): a GRU
-// (gru.ts, reset after) that at every output step looks at L annotation vectors a_1..a_L (D each)
+// (gru.ts, reset after) or an LSTM (lstm.ts, FLAG_LSTM) that at every output step looks at L
+// annotation vectors a_1..a_L (D each)
 // of its batch row. Notation of test/reference/attention64.ts, the float64 reference the tests check
 // this file against:
 //
@@ -12,17 +13,23 @@
 //   z_t = Σ_i α_ti a_i                                    context
 //   x_t = [E y_{t-1}; z_t]                                embedding and context feed the GRU
 //   h_t = GRU(x_t, h_{t-1})                               gru.ts's equations
+//   (h_t, c_t) = LSTM(x_t, h_{t-1}, c_{t-1})              with FLAG_LSTM: lstm.ts's (no peepholes)
 //   logits_t = W_out [E y_{t-1}; z_t; h_t] + b_out        one GEMM over all T*B rows after the loop
+//   with FLAG_DEEP, Xu et al.'s deep output (eq. 7, with the tanh of the authors' code):
+//   d_t = tanh(E y_{t-1} + L_z z_t + L_h h_t + b_d),  logits_t = W_out d_t + b_out   (W_out: V x E)
 //
-//   optional doubly stochastic regulariser (Xu et al. 4.2.1), per row: R = λ' Σ_i (1 - Σ_t α_ti)²
+//   optional doubly stochastic regulariser (Xu et al. 4.2.1), per row, over the counted steps
+//   (StepMask: the steps with a target; 0 = all): R = λ' Σ_i (1 - Σ_{t counted} α_ti)²
 //
 //   backward, given dlogits (all steps)
 //   dfeat = dlogits W_out                                 [dE y; dz; dh] of every step at once
+//   (deep: dd = (dlogits W_out) ⊙ (1 - d²), dfeat = [dd; dd L_z; dd L_h], dL_z += ddᵀ z, ...)
 //   step t = T-1 .. 0:
 //     dh_t = dfeat_h + (what step t+1 sent back)
 //     GRU backward (gru.ts): gate gradients, dh_{t-1} = dh_t ⊙ z + W_hhᵀ dgh, dx_t = W_ihᵀ da
+//     (LSTM backward, lstm.ts: da_t and dc_{t-1} from dh_t and dc_t, dh_{t-1} = W_hhᵀ da_t)
 //     dz_t = dfeat_z + dx_t's context part
-//     dα_ti = dz_t·a_i - 2λ' (1 - Σ_t' α_t'i)
+//     dα_ti = dz_t·a_i - 2λ' (1 - Σ_t' α_t'i)              (the λ' term on counted steps only)
 //     de_ti = α_ti (dα_ti - Σ_j α_tj dα_tj)                softmax adjoint (zero where masked)
 //     da_i += α_ti dz_t,   dv += Σ_i de_ti s_ti
 //     dp_ti = de_ti v ⊙ (1 - s_ti²),  dk_i += dp_ti,  dq_t = Σ_i dp_ti
@@ -47,6 +54,7 @@ import { packB, packBT } from "../gemm/pack";
 import { madd } from "../simd";
 import { at, load4, round8, zero } from "./common";
 import { gruBackward, gruForward } from "./gru";
+import { lstmBackward, lstmForward } from "./lstm";
 import { packGateRows, packGates, unpackGateRowsAdd } from "./layout";
 
 export enum Field {
@@ -56,6 +64,7 @@ export enum Field {
   DLogits, DFeat, DGh, Dh, DKeys, DQ, DAnnot, HPrev, Pack, Tmp, Cover, Lambda,
   GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
   Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
+  CState, C0, CSeq, DC, StepMask, Deep, DDeep, Lz, Lh, Bd, PLz, PLh, RLz, RLh, GLz, GLh, Gbd,
   Count,
 }
 
@@ -65,6 +74,17 @@ export const FLAG_KEYS: i32 = 1;
 export const FLAG_DOT: i32 = 2;
 /** Flags: Luong's "general" score e_ti = (W_a a_i)·h_{t-1}. */
 export const FLAG_GENERAL: i32 = 4;
+/** Flags: an LSTM step (lstm.ts, gates i, f, g, o) instead of the GRU's. */
+export const FLAG_LSTM: i32 = 8;
+/** Flags: Xu et al.'s deep output layer. */
+export const FLAG_DEEP: i32 = 16;
+
+// Gate blocks of the decoder's cell.
+// @ts-ignore: decorator
+@inline
+function gateBlocks(desc: usize): i32 {
+  return (field(desc, Field.Flags) & FLAG_LSTM) != 0 ? 4 : 3;
+}
 
 // @ts-ignore: decorator
 @inline
@@ -115,18 +135,26 @@ function addColumns(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void
 export function attentionPack(desc: usize): void {
   const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
   const H = field(desc, Field.H), V = field(desc, Field.V);
-  const X = E + D, F = E + D + H;
+  const X = E + D, nG = gateBlocks(desc);
   const flags = field(desc, Field.Flags);
+  // The output layer reads [E y; z; h] (F wide), or the deep layer's d_t (E wide).
+  const Fo = (flags & FLAG_DEEP) != 0 ? E : E + D + H;
   if ((flags & FLAG_DOT) == 0) {
     packBT(ptr(desc, Field.Wa), D, D, A, ptr(desc, Field.Ba), ptr(desc, Field.PWa));
     packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.RWa));
   }
-  packGates(ptr(desc, Field.Whh), H, H, H, 3, ptr(desc, Field.Bhh), ptr(desc, Field.PWhh));
-  packBT(ptr(desc, Field.Wout), F, F, V, ptr(desc, Field.Bout), ptr(desc, Field.PWout));
-  packGates(ptr(desc, Field.Wih), X, X, H, 3, ptr(desc, Field.Bih), ptr(desc, Field.PWih));
-  packGateRows(ptr(desc, Field.Wih), X, X, H, 3, ptr(desc, Field.RWih));
-  packGateRows(ptr(desc, Field.Whh), H, H, H, 3, ptr(desc, Field.RWhh));
-  packB(ptr(desc, Field.Wout), F, V, F, 0, ptr(desc, Field.RWout));
+  packGates(ptr(desc, Field.Whh), H, H, H, nG, ptr(desc, Field.Bhh), ptr(desc, Field.PWhh));
+  packBT(ptr(desc, Field.Wout), Fo, Fo, V, ptr(desc, Field.Bout), ptr(desc, Field.PWout));
+  packGates(ptr(desc, Field.Wih), X, X, H, nG, ptr(desc, Field.Bih), ptr(desc, Field.PWih));
+  packGateRows(ptr(desc, Field.Wih), X, X, H, nG, ptr(desc, Field.RWih));
+  packGateRows(ptr(desc, Field.Whh), H, H, H, nG, ptr(desc, Field.RWhh));
+  packB(ptr(desc, Field.Wout), Fo, V, Fo, 0, ptr(desc, Field.RWout));
+  if ((flags & FLAG_DEEP) != 0) {
+    packBT(ptr(desc, Field.Lz), D, D, E, ptr(desc, Field.Bd), ptr(desc, Field.PLz));
+    packBT(ptr(desc, Field.Lh), H, H, E, 0, ptr(desc, Field.PLh));
+    packB(ptr(desc, Field.Lz), D, E, D, 0, ptr(desc, Field.RLz));
+    packB(ptr(desc, Field.Lh), H, E, H, 0, ptr(desc, Field.RLh));
+  }
   if (multiplicative(desc)) return;
   packBT(ptr(desc, Field.Ua), H, H, A, 0, ptr(desc, Field.PUa));
   packB(ptr(desc, Field.Ua), H, A, H, 0, ptr(desc, Field.RUa));
@@ -140,14 +168,15 @@ export function attentionPack(desc: usize): void {
 
 /**
  * The decoder over T steps from the state in HState (h0, which it also copies to H0 for the
- * backward): keys (with FLAG_KEYS), then per step the scores, the masked softmax, the context
- * and the GRU step, then the logits of every step. HState ends as h_{T-1}.
+ * backward; the LSTM's c0 in CState, copied to C0): keys (with FLAG_KEYS), then per step the
+ * scores, the masked softmax, the context and the cell's step, then the logits of every step.
+ * HState (and CState) end as the state after step T-1.
  */
 export function attentionForward(desc: usize): void {
   const B = field(desc, Field.B), T = field(desc, Field.T), L = field(desc, Field.L);
   const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
   const H = field(desc, Field.H), V = field(desc, Field.V), K = field(desc, Field.K);
-  const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = 3 * Hp;
+  const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = gateBlocks(desc) * Hp;
   const annot = ptr(desc, Field.Annot), keys = ptr(desc, Field.Keys);
   const feat = ptr(desc, Field.Feat), hState = ptr(desc, Field.HState);
   const flags = field(desc, Field.Flags), mult = multiplicative(desc);
@@ -160,8 +189,8 @@ export function attentionForward(desc: usize): void {
     }
   }
   memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
-  const cover = ptr(desc, Field.Cover);
-  if (cover != 0) zero(cover, B * L);
+  const lstm = (flags & FLAG_LSTM) != 0, cState = ptr(desc, Field.CState), cSeq = ptr(desc, Field.CSeq);
+  if (lstm) memory.copy(ptr(desc, Field.C0), cState, <usize>(B * Hp) << 2);
   // U_a's panels and W_hh's follow each other in memory (TypeScript packs them so): one product
   // gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide. Multiplicative scores
   // have no U_a (Aq = 0): the product is W_hh's alone.
@@ -180,15 +209,30 @@ export function attentionForward(desc: usize): void {
     gemm(B, G, X, featT, F, ptr(desc, Field.PWih), gatesT, G, false);
     const ghn = ptr(desc, Field.Ghn);
     for (let b = 0; b < B; b++) {
-      gruForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Aq), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
+      if (lstm) lstmForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Aq), at(cState, b * Hp), 0, at(cSeq, (t * B + b) * Hp), 0, at(hState, b * Hp), at(featT, b * F + X));
+      else gruForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Aq), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
     }
   }
-  gemm(T * B, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
+  const TB = T * B;
+  if ((flags & FLAG_DEEP) == 0) {
+    gemm(TB, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
+    return;
+  }
+  // d_t = tanh(E y + L_z z + b_d + L_h h), then the logits from d_t.
+  const deep = ptr(desc, Field.Deep);
+  gemm(TB, E, D, at(feat, E), F, ptr(desc, Field.PLz), deep, E, false);
+  gemm(TB, E, H, at(feat, X), F, ptr(desc, Field.PLh), deep, E, true);
+  for (let r = 0; r < TB; r++) {
+    const d = at(deep, r * E), e = at(feat, r * F);
+    let j = 0;
+    for (; j + 4 <= E; j += 4) v128.store(at(d, j), tanh4(f32x4.add(v128.load(at(d, j)), v128.load(at(e, j)))));
+    for (; j < E; j++) store<f32>(at(d, j), Mathf.tanh(load<f32>(at(d, j)) + load<f32>(at(e, j))));
+  }
+  gemm(TB, V, E, deep, E, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
 }
 
 // Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}, or h_{t-1} for
-// multiplicative scores); writes s_ti to Th (additive), α_t to Alpha, z_t to `z`, and adds α_t to
-// the row's coverage.
+// multiplicative scores); writes s_ti to Th (additive), α_t to Alpha and z_t to `z`.
 function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void {
   const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
   const Ap = round8(field(desc, Field.A));
@@ -228,12 +272,11 @@ function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void
   }
   const inv: f32 = 1 / sum;
   zero(z, D);
-  const annot = ptr(desc, Field.Annot), cover = ptr(desc, Field.Cover);
+  const annot = ptr(desc, Field.Annot);
   for (let i = 0; i < L; i++) {
     const w = load<f32>(at(alpha, i)) * inv;
     store<f32>(at(alpha, i), w);
     if (w != 0) axpy(w, at(annot, (src * L + i) * D), z, D);
-    if (cover != 0) store<f32>(at(cover, b * L + i), load<f32>(at(cover, b * L + i)) + w);
   }
 }
 
@@ -243,43 +286,59 @@ function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void
 /**
  * Backpropagation through the last forward (K = 1), given DLogits [T*B][V]: adds every
  * parameter's gradient to its G* region and, when DAnnot != 0, the annotations' gradient to
- * DAnnot. Lambda (f32) scales the doubly stochastic term (0: none; it needs Cover).
+ * DAnnot; Dh ends as dh0 (and DC as dc0). Lambda (f32) scales the doubly stochastic term (0:
+ * none); with it, Cover receives each row's Σ_t α_ti over the counted steps (StepMask).
  */
 export function attentionBackward(desc: usize): void {
   const B = field(desc, Field.B), T = field(desc, Field.T), L = field(desc, Field.L);
   const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
-  const H = field(desc, Field.H), V = field(desc, Field.V);
-  const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = 3 * Hp, TB = T * B;
-  const feat = ptr(desc, Field.Feat), dfeat = ptr(desc, Field.DFeat), dlogits = ptr(desc, Field.DLogits);
+  const H = field(desc, Field.H), nG = gateBlocks(desc);
+  const Ap = round8(A), Hp = round8(H), X = E + D, F = E + D + H, G = nG * Hp, TB = T * B;
+  const feat = ptr(desc, Field.Feat), dfeat = ptr(desc, Field.DFeat);
   const pack = ptr(desc, Field.Pack), tmp = ptr(desc, Field.Tmp);
-  const flags = field(desc, Field.Flags), mult = multiplicative(desc);
-  // The output layer over every step at once.
-  gemm(TB, F, V, dlogits, V, ptr(desc, Field.RWout), dfeat, F, false);
-  packB(feat, F, TB, F, 0, pack);
-  gemmTN(V, F, TB, dlogits, V, pack, ptr(desc, Field.GWout), F, true);
-  addColumns(dlogits, TB, V, V, ptr(desc, Field.Gbout));
+  const flags = field(desc, Field.Flags), mult = multiplicative(desc), lstm = (flags & FLAG_LSTM) != 0;
+  outputBackward(desc);
+  // Coverage Σ_t α_ti over the counted steps, for the doubly stochastic term.
+  const cover = ptr(desc, Field.Cover), stepMask = ptr(desc, Field.StepMask);
+  const lambda = reinterpret<f32>(field(desc, Field.Lambda));
+  if (lambda != 0) {
+    zero(cover, B * L);
+    for (let r = 0; r < TB; r++) {
+      if (stepMask == 0 || load<f32>(at(stepMask, r)) != 0) axpy(1, at(ptr(desc, Field.Alpha), r * L), at(cover, (r % B) * L), L);
+    }
+  }
 
   const dh = ptr(desc, Field.Dh), dkeys = ptr(desc, Field.DKeys), gates = ptr(desc, Field.Gates);
   const dGh = ptr(desc, Field.DGh), dq = ptr(desc, Field.DQ), rec = ptr(desc, Field.Rec);
+  const dc = ptr(desc, Field.DC), cSeq = ptr(desc, Field.CSeq);
   zero(dh, B * Hp);
+  if (lstm) zero(dc, B * Hp);
   zero(dkeys, B * L * Ap);
   const dannot = ptr(desc, Field.DAnnot);
   for (let t = T - 1; t >= 0; t--) {
     const featT = at(feat, t * B * F), dfeatT = at(dfeat, t * B * F);
     const gatesT = at(gates, t * B * G), dGhT = at(dGh, t * B * G);
     for (let b = 0; b < B; b++) {
-      // rec's rows take the total dh_t; dh receives dh_t ⊙ z, then the products' terms.
+      // rec's rows take the total dh_t; dh receives dh_t ⊙ z (GRU), then the products' terms.
       const dht = at(rec, b * Hp), dfh = at(dfeatT, b * F + X);
       for (let u = 0; u < Hp; u += 4) v128.store(at(dht, u), f32x4.add(v128.load(at(dh, b * Hp + u)), load4(dfh, u, H)));
+      if (lstm) {
+        const cPrev = t == 0 ? at(ptr(desc, Field.C0), b * Hp) : at(cSeq, ((t - 1) * B + b) * Hp);
+        lstmBackward(Hp, at(gatesT, b * G), dht, at(dc, b * Hp), cPrev, at(cSeq, (t * B + b) * Hp), 0, 0, 0);
+        continue;
+      }
       const hPrev = t == 0 ? at(ptr(desc, Field.H0), b * Hp) : at(feat, ((t - 1) * B + b) * F + X);
       gruBackward(Hp, H, at(gatesT, b * G), at(dGhT, b * G), dht, hPrev, at(ptr(desc, Field.Ghn), (t * B + b) * Hp), at(dh, b * Hp));
     }
-    gemm(B, H, G, dGhT, G, ptr(desc, Field.RWhh), dh, Hp, true);
+    // dh_{t-1} = W_hhᵀ da_t (LSTM: the gates' gradients are the recurrent side's too).
+    if (lstm) gemm(B, H, G, gatesT, G, ptr(desc, Field.RWhh), dh, Hp, false);
+    else gemm(B, H, G, dGhT, G, ptr(desc, Field.RWhh), dh, Hp, true);
     gemm(B, X, G, gatesT, G, ptr(desc, Field.RWih), dfeatT, F, true);
     const dqT = at(dq, t * B * Ap);
     for (let b = 0; b < B; b++) {
       const hPrev = t == 0 ? at(ptr(desc, Field.H0), b * Hp) : at(feat, ((t - 1) * B + b) * F + X);
-      attendBackward(desc, t, b, at(dfeatT, b * F + E), at(dqT, b * Ap), dannot, hPrev);
+      const counted = lambda != 0 && (stepMask == 0 || load<f32>(at(stepMask, t * B + b)) != 0);
+      attendBackward(desc, t, b, at(dfeatT, b * F + E), at(dqT, b * Ap), dannot, hPrev, counted ? lambda : 0);
     }
     // dh_{t-1} += U_aᵀ dq_t, or dq_t itself (Σ_i de_ti k_i) for multiplicative scores.
     if (mult) for (let b = 0; b < B; b++) axpy(1, at(dqT, b * Ap), at(dh, b * Hp), H);
@@ -293,19 +352,22 @@ export function attentionBackward(desc: usize): void {
     const dst = at(hPrev, r * Hp), src = at(feat, (r - B) * F + X);
     for (let u = 0; u < Hp; u += 4) v128.store(at(dst, u), load4(src, u, H));
   }
-  // The GRU's weights: dW_ih += dAᵀ X, dW_hh += dGhᵀ H_prev, biases as column sums.
+  // The cell's weights: dW_ih += dAᵀ X, dW_hh += dGhᵀ H_prev (LSTM: dAᵀ H_prev), biases as column sums.
+  const dRec = lstm ? gates : dGh;
   packB(feat, F, TB, X, 0, pack);
   gemmTN(G, X, TB, gates, G, pack, tmp, X, false);
-  unpackGateRowsAdd(tmp, X, X, H, 3, ptr(desc, Field.GWih), X);
+  unpackGateRowsAdd(tmp, X, X, H, nG, ptr(desc, Field.GWih), X);
   packB(hPrev, Hp, TB, H, 0, pack);
-  gemmTN(G, H, TB, dGh, G, pack, tmp, H, false);
-  unpackGateRowsAdd(tmp, H, H, H, 3, ptr(desc, Field.GWhh), H);
+  gemmTN(G, H, TB, dRec, G, pack, tmp, H, false);
+  unpackGateRowsAdd(tmp, H, H, H, nG, ptr(desc, Field.GWhh), H);
   zero(tmp, G);
   addColumns(gates, TB, G, G, tmp);
-  unpackGateRowsAdd(tmp, 1, 1, H, 3, ptr(desc, Field.Gbih), 1);
-  zero(tmp, G);
-  addColumns(dGh, TB, G, G, tmp);
-  unpackGateRowsAdd(tmp, 1, 1, H, 3, ptr(desc, Field.Gbhh), 1);
+  unpackGateRowsAdd(tmp, 1, 1, H, nG, ptr(desc, Field.Gbih), 1);
+  if (!lstm) {
+    zero(tmp, G);
+    addColumns(dGh, TB, G, G, tmp);
+  }
+  unpackGateRowsAdd(tmp, 1, 1, H, nG, ptr(desc, Field.Gbhh), 1);
   // dU_a += dQᵀ H_prev (H_prev still packed).
   if (!mult) gemmTN(A, H, TB, dq, Ap, pack, ptr(desc, Field.GUa), H, true);
   // Embedding rows.
@@ -324,16 +386,52 @@ export function attentionBackward(desc: usize): void {
   if (dannot != 0) gemm(B * L, D, A, dkeys, Ap, ptr(desc, Field.RWa), dannot, D, true);
 }
 
+// The output layer's backward over every step at once: dfeat = [dE y; dz; dh] of every step from
+// DLogits, and the gradients of W_out, b_out (and of the deep layer's L_z, L_h, b_d).
+function outputBackward(desc: usize): void {
+  const TB = field(desc, Field.T) * field(desc, Field.B), V = field(desc, Field.V);
+  const D = field(desc, Field.D), E = field(desc, Field.E), H = field(desc, Field.H), F = E + D + H;
+  const feat = ptr(desc, Field.Feat), dfeat = ptr(desc, Field.DFeat), dlogits = ptr(desc, Field.DLogits);
+  const pack = ptr(desc, Field.Pack);
+  addColumns(dlogits, TB, V, V, ptr(desc, Field.Gbout));
+  if ((field(desc, Field.Flags) & FLAG_DEEP) == 0) {
+    gemm(TB, F, V, dlogits, V, ptr(desc, Field.RWout), dfeat, F, false);
+    packB(feat, F, TB, F, 0, pack);
+    gemmTN(V, F, TB, dlogits, V, pack, ptr(desc, Field.GWout), F, true);
+    return;
+  }
+  // dd = (dlogits W_out) ⊙ (1 - d²); dfeat = [dd; dd L_z; dd L_h].
+  const deep = ptr(desc, Field.Deep), dd = ptr(desc, Field.DDeep);
+  gemm(TB, E, V, dlogits, V, ptr(desc, Field.RWout), dd, E, false);
+  packB(deep, E, TB, E, 0, pack);
+  gemmTN(V, E, TB, dlogits, V, pack, ptr(desc, Field.GWout), E, true);
+  for (let r = 0; r < TB; r++) {
+    for (let j = 0; j < E; j++) {
+      const y = load<f32>(at(deep, r * E + j));
+      const g = load<f32>(at(dd, r * E + j)) * (1 - y * y);
+      store<f32>(at(dd, r * E + j), g);
+      store<f32>(at(dfeat, r * F + j), g);
+    }
+  }
+  gemm(TB, D, E, dd, E, ptr(desc, Field.RLz), at(dfeat, E), F, false);
+  gemm(TB, H, E, dd, E, ptr(desc, Field.RLh), at(dfeat, E + D), F, false);
+  addColumns(dd, TB, E, E, ptr(desc, Field.Gbd));
+  packB(at(feat, E), F, TB, D, 0, pack);
+  gemmTN(E, D, TB, dd, E, pack, ptr(desc, Field.GLz), D, true);
+  packB(at(feat, E + D), F, TB, H, 0, pack);
+  gemmTN(E, H, TB, dd, E, pack, ptr(desc, Field.GLh), H, true);
+}
+
 // The attention's adjoint for row b at step t: dz (the row's context gradient) to the scores,
 // the keys (DKeys), v (Gv), the annotations (dannot, 0: none) and dq (the row's dq_t; for
-// multiplicative scores, Σ_i de_ti k_i, the scores' part of dh_{t-1}; hPrev is h_{t-1}).
-function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, dannot: usize, hPrev: usize): void {
+// multiplicative scores, Σ_i de_ti k_i, the scores' part of dh_{t-1}; hPrev is h_{t-1}). lambda:
+// the doubly stochastic term's λ' if this step counts, else 0.
+function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, dannot: usize, hPrev: usize, lambda: f32): void {
   const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
   const Ap = round8(field(desc, Field.A));
   const alpha = at(ptr(desc, Field.Alpha), (t * B + b) * L);
   const th = at(ptr(desc, Field.Th), (t * B + b) * L * Ap);
   const annot = ptr(desc, Field.Annot), cover = ptr(desc, Field.Cover);
-  const lambda = reinterpret<f32>(field(desc, Field.Lambda));
   const da = ptr(desc, Field.Rec) + (<usize>(B * round8(field(desc, Field.H))) << 2); // L floats of scratch past dh_t's rows
   let s: f32 = 0;
   for (let i = 0; i < L; i++) {

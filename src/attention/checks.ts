@@ -10,8 +10,10 @@ export interface AttentionInput {
   annotations: Tensor;
   /** Shape [B, L], 1 where an annotation is real, 0 where it is padding (each row keeps at least one). Default all ones. */
   mask?: Tensor;
-  /** The decoder's initial state, [B, hiddenSize]. Default zeros. */
+  /** The decoder's initial state, [B, hiddenSize]. Default zeros (or the mean-annotation state). */
   h0?: Tensor;
+  /** LSTM decoders: the initial cell state, [B, hiddenSize]. Default zeros (or the mean-annotation state). */
+  c0?: Tensor;
 }
 
 /** Checks annotations, mask and h0; returns B and L. */
@@ -36,6 +38,10 @@ export function checkAttentionInput(where: string, input: AttentionInput, d: Dim
     }
   }
   if (input.h0 !== undefined) checkTensor(input.h0, `${where}: h0`, [B, d.H]);
+  if (input.c0 !== undefined) {
+    if (d.cell !== "lstm") fail("E_VALUE", `${where}: c0 is the LSTM's cell state; this decoder's cell is "${d.cell}"`);
+    checkTensor(input.c0, `${where}: c0`, [B, d.H]);
+  }
   return { B, L };
 }
 

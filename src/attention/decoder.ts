@@ -5,9 +5,9 @@ import { createRng } from "../random.js";
 import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { Linear } from "../layers/linear.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
-import { FLAG_KEYS, Field, GRAD_FIELD, SCORE_FLAGS, packSizes, paramSpecs, round8, workSizes, type AttentionScore, type Dims } from "./layout.js";
+import { FLAG_KEYS, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
+import { MeanInit } from "./init-state.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
 import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "../train/search.js";
 
@@ -19,8 +19,21 @@ export interface AttentionDecoderOptions {
   vocabSize: number;
   /** Features of each annotation vector a_i. Required. */
   annotationSize: number;
-  /** Hidden units of the decoder's GRU. Required. */
+  /** Hidden units of the decoder's cell. Required. */
   hiddenSize: number;
+  /**
+   * The recurrent step on [embedding(y_{t-1}); z_t]: "gru" (torch.nn.GRUCell's equations) or
+   * "lstm" (torch.nn.LSTMCell's, gates i, f, g, o; its cell state c_t is carried alongside h_t).
+   * Default "gru".
+   */
+  cell?: AttentionCell;
+  /**
+   * "shallow": logits = W_out [embedding(y_{t-1}); z_t; h_t] + b_out. "deep": Xu et al.'s deep
+   * output layer, logits = W_out tanh(embedding(y_{t-1}) + L_z z_t + L_h h_t + b_d) + b_out
+   * (deep.context.weight, deep.hidden.weight, deep.bias; W_out is [vocabSize, embeddingSize]).
+   * Default "shallow".
+   */
+  output?: AttentionOutput;
   /** Width of the additive attention's hidden layer (v, W_a, U_a). Default hiddenSize; must be hiddenSize (or left out) for multiplicative scores. */
   attentionSize?: number;
   /**
@@ -30,12 +43,13 @@ export interface AttentionDecoderOptions {
    * h_{t-1}ᵀ W_a a_i (W_a = attention.key.weight, [hiddenSize, annotationSize]). Default "additive".
    */
   score?: AttentionScore;
-  /** Width of the token embedding fed to the GRU and the output layer. Default 64. */
+  /** Width of the token embedding fed to the cell and the output layer. Default 64. */
   embeddingSize?: number;
   /**
-   * "zeros": h0 = 0 unless the input gives one. "mean": h0 = tanh(W_init mean_i(a_i) + b_init)
-   * over the unmasked annotations (Xu et al.), a Linear layer `init` trained with the rest (an
-   * input's h0 still wins). Default "zeros".
+   * "zeros": h0 = 0 (and c0 = 0) unless the input gives them. "mean": h0 = tanh(W_init
+   * mean_i(a_i) + b_init) over the unmasked annotations (Xu et al.), a Linear layer `init`
+   * trained with the rest, and for the LSTM c0 = tanh(W_init_c mean_i(a_i) + b_init_c) (layer
+   * `init_c`); an input's h0 / c0 still win. Default "zeros".
    */
   initialState?: "zeros" | "mean";
   /** Seed of the initial weights. Default 0. */
@@ -70,6 +84,8 @@ export interface AttentionLossResult {
   annotations: Tensor;
   /** Gradient of the initial state [B, hiddenSize]. */
   h0: Tensor;
+  /** LSTM decoders: gradient of the initial cell state [B, hiddenSize]. */
+  c0?: Tensor;
 }
 
 /** What `beginDecoding` set up. */
@@ -99,12 +115,15 @@ interface Work {
 
 /**
  * The soft-attention decoder of "Show, Attend and Tell" and of attention seq2seq: additive
- * attention e_ti = vᵀ tanh(W_a a_i + b_a + U_a h_{t-1}) over L annotations (with a mask), the
- * context z_t = Σ α_ti a_i, a GRU step on [embedding(y_{t-1}); z_t], and logits from
- * [embedding(y_{t-1}); z_t; h_t]. The equations are in assembly/cells/attention.ts; `forward` and
- * `backwardLoss` are one Wasm call each over the whole sequence. Parameters (state-dict names):
- * embedding.weight, attention.{key.weight, key.bias, query.weight, v}, cell.{weight_ih, bias_ih,
- * weight_hh, bias_hh} (torch.nn.GRUCell's, input = [embedding; context]), out.{weight, bias}.
+ * attention e_ti = vᵀ tanh(W_a a_i + b_a + U_a h_{t-1}) over L annotations (with a mask; or
+ * Luong's multiplicative scores), the context z_t = Σ α_ti a_i, a GRU or LSTM step on
+ * [embedding(y_{t-1}); z_t], and logits from [embedding(y_{t-1}); z_t; h_t] (or a deep output
+ * layer). The equations are in assembly/cells/attention.ts; `forward` and `backwardLoss` are one
+ * Wasm call each over the whole sequence. Parameters (state-dict names): embedding.weight,
+ * attention.{key.weight, key.bias, query.weight, v}, cell.{weight_ih, bias_ih, weight_hh,
+ * bias_hh} (torch.nn.GRUCell's or torch.nn.LSTMCell's, input = [embedding; context]),
+ * deep.{context.weight, hidden.weight, bias} (deep output), out.{weight, bias}, and with
+ * initialState "mean" init.{weight, bias} (and init_c.* for the LSTM).
  */
 export class AttentionDecoder implements Trainable {
   /** Sizes: vocabulary V, annotation features D, attention width A, embedding E, hidden H. */
@@ -117,9 +136,9 @@ export class AttentionDecoder implements Trainable {
   private work: Work | undefined;
   private trained = false;
   private disposed = false;
-  /** With initialState "mean": the layer W_init, b_init. */
-  readonly init: Linear | undefined;
-  private meanInit: { mean: Float32Array; h0: Float32Array; count: Float32Array } | undefined;
+  /** With initialState "mean": the layers that give h0 (and c0) from the mean annotation. */
+  readonly init: MeanInit | undefined;
+  private meanUsed = false;
 
   constructor(options: AttentionDecoderOptions) {
     const where = "AttentionDecoder";
@@ -134,8 +153,10 @@ export class AttentionDecoder implements Trainable {
     const E = integer(where, "embeddingSize", options.embeddingSize, { min: 1 }, 64);
     const seed = number(where, "seed", options.seed, {}, 0);
     const initialState = oneOf(where, "initialState", options.initialState, ["zeros", "mean"] as const, "zeros");
-    this.dims = { V, D, A, E, H, score };
-    this.init = initialState === "mean" ? new Linear({ inFeatures: D, outFeatures: H, seed: seed + 1 }) : undefined;
+    const cell = oneOf(where, "cell", options.cell, ["gru", "lstm"] as const, "gru");
+    const output = oneOf(where, "output", options.output, ["shallow", "deep"] as const, "shallow");
+    this.dims = { V, D, A, E, H, score, cell, output };
+    this.init = initialState === "mean" ? new MeanInit(D, H, seed, cell === "lstm") : undefined;
     this.rt = runtime();
     this.owned = WasmBlocks.of(this.rt.heap, this);
     this.spec = paramSpecs(this.dims);
@@ -148,7 +169,7 @@ export class AttentionDecoder implements Trainable {
       const o = s.offset / 4;
       if (s.name === "embedding.weight") for (let i = 0; i < n; i++) view[o + i] = rng.normal();
       else {
-        const fan = s.name.startsWith("cell.") ? H : s.name === "attention.v" ? A : s.name.startsWith("out.") ? E + D + H : s.name === "attention.query.weight" ? H : D;
+        const fan = fanIn(s.name, this.dims);
         const bound = 1 / Math.sqrt(fan);
         for (let i = 0; i < n; i++) view[o + i] = rng.uniform(-bound, bound);
       }
@@ -162,23 +183,24 @@ export class AttentionDecoder implements Trainable {
   /** Parameter names and shapes in state-dict order. */
   parameterShapes(): Record<string, number[]> {
     const own = this.spec.specs.map((s): [string, number[]] => [s.name, [...s.shape]]);
-    if (this.init) own.push(["init.weight", [this.dims.H, this.dims.D]], ["init.bias", [this.dims.H]]);
+    if (this.init) own.push(...this.init.shapes());
     return Object.fromEntries(own);
   }
 
   /** A copy of every parameter under its state-dict name. */
   stateDict(): Record<string, Tensor> {
     this.checkAlive();
-    return { ...readStateDict(this.rt.heap, this.owned.get("params"), this.spec.specs), ...prefixed(this.init?.stateDict()) };
+    return { ...readStateDict(this.rt.heap, this.owned.get("params"), this.spec.specs), ...this.init?.stateDict() };
   }
 
   /** Replaces every parameter (exactly these keys and shapes, finite values; else RecurError E_KEY and no change). */
   loadStateDict(sd: Record<string, Tensor>): void {
     this.checkAlive();
-    const own: Record<string, Tensor> = {}, init: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(sd)) {
-      if (this.init && k.startsWith("init.")) init[k.slice(5)] = v;
-      else own[k] = v;
+    const own: Record<string, Tensor> = { ...sd };
+    const init: Record<string, Tensor> = {};
+    if (this.init) for (const k of Object.keys(own)) if (k.startsWith("init.") || k.startsWith("init_c.")) {
+      init[k] = own[k];
+      delete own[k];
     }
     writeStateDict("AttentionDecoder.loadStateDict", this.rt.heap, this.owned.get("params"), this.spec.specs, own);
     this.init?.loadStateDict(init);
@@ -188,7 +210,7 @@ export class AttentionDecoder implements Trainable {
   /** Copies of the accumulated gradients under the parameter names. */
   gradients(): Record<string, Tensor> {
     this.checkAlive();
-    return { ...readStateDict(this.rt.heap, this.gradBlock(), this.spec.specs), ...prefixed(this.init?.gradients()) };
+    return { ...readStateDict(this.rt.heap, this.gradBlock(), this.spec.specs), ...this.init?.gradients() };
   }
 
   parameterRegions(): ParameterRegion[] {
@@ -246,29 +268,33 @@ export class AttentionDecoder implements Trainable {
     const tgt = this.owned.ensure("targets", T * B * 4);
     const tv = heap.i32(tgt, T * B);
     let count = 0;
+    // The regulariser's coverage sums α_t over the counted (unpadded) target steps only.
+    const stepMask = heap.f32(w.ptrs[Field.StepMask], T * B);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
       tv[t * B + b] = targets[b][t];
-      if (targets[b][t] !== ignoreIndex) count++;
+      const counted = targets[b][t] !== ignoreIndex;
+      stepMask[t * B + b] = counted ? 1 : 0;
+      if (counted) count++;
     }
     const scale = count > 0 ? 1 / count : 0;
     const ce = k.crossEntropyRows(w.ptrs[Field.Logits], tgt, 0, T * B, V, ignoreIndex, w.ptrs[Field.DLogits], scale) * scale;
+    heap.f32(w.ptrs[Field.DAnnot], B * L * this.dims.D).fill(0);
+    this.call(w, 0, lambda / B, "backward");
+    this.trained = false;
     let reg = 0;
     if (lambda > 0) {
       const cover = heap.f32(w.ptrs[Field.Cover], B * L), mask = heap.f32(w.ptrs[Field.Mask], B * L);
       for (let i = 0; i < B * L; i++) if (mask[i] !== 0) reg += (1 - cover[i]) ** 2;
       reg *= lambda / B;
     }
-    heap.f32(w.ptrs[Field.DAnnot], B * L * this.dims.D).fill(0);
-    this.call(w, 0, lambda / B, "backward");
-    this.trained = false;
     const { D, H } = this.dims;
-    const Hp = round8(H);
-    const dh = heap.f32(w.ptrs[Field.Dh], B * Hp);
-    const h0 = new Float32Array(B * H);
-    for (let b = 0; b < B; b++) h0.set(dh.subarray(b * Hp, b * Hp + H), b * H);
+    const h0 = this.stateRows(w.ptrs[Field.Dh], B);
+    const c0 = this.dims.cell === "lstm" ? this.stateRows(w.ptrs[Field.DC], B) : undefined;
     const dAnnot = heap.f32(w.ptrs[Field.DAnnot], B * L * D).slice();
-    if (this.meanInit && this.init) this.meanInitBackward(h0, dAnnot, B, L);
-    return { loss: ce + reg, crossEntropy: ce, count, annotations: { shape: [B, L, D], data: dAnnot }, h0: { shape: [B, H], data: h0 } };
+    if (this.meanUsed && this.init) this.init.backward(h0, c0, dAnnot, B, H, D);
+    const out: AttentionLossResult = { loss: ce + reg, crossEntropy: ce, count, annotations: { shape: [B, L, D], data: dAnnot }, h0: { shape: [B, H], data: h0 } };
+    if (c0) out.c0 = { shape: [B, H], data: c0 };
+    return out;
   }
 
   /**
@@ -311,13 +337,15 @@ export class AttentionDecoder implements Trainable {
   reorderRows(parents: ArrayLike<number>): void {
     const w = this.work;
     if (!w || w.train) fail("E_STATE", "AttentionDecoder.reorderRows: call beginDecoding() first");
-    const Hp = round8(this.dims.H);
-    const h = this.rt.heap.f32(w.ptrs[Field.HState], w.B * Hp);
-    const copy = h.slice();
     for (let r = 0; r < w.B; r++) {
       const p = parents[r];
       if (!Number.isInteger(p) || Math.floor(p / w.K) !== Math.floor(r / w.K)) fail("E_VALUE", `AttentionDecoder.reorderRows: parents[${r}] = ${String(p)} is not a row of the same source`);
-      h.set(copy.subarray(p * Hp, p * Hp + Hp), r * Hp);
+    }
+    const Hp = round8(this.dims.H);
+    for (const f of this.dims.cell === "lstm" ? [Field.HState, Field.CState] : [Field.HState]) {
+      const h = this.rt.heap.f32(w.ptrs[f], w.B * Hp);
+      const copy = h.slice();
+      for (let r = 0; r < w.B; r++) h.set(copy.subarray(parents[r] * Hp, parents[r] * Hp + Hp), r * Hp);
     }
   }
 
@@ -388,37 +416,13 @@ export class AttentionDecoder implements Trainable {
     return g;
   }
 
-  // h0 = tanh(W_init mean + b_init) over each row's unmasked annotations.
-  private meanInitForward(input: AttentionInput, S: number, L: number): Float32Array {
-    const { D } = this.dims;
-    const a = input.annotations.data, m = input.mask?.data;
-    const mean = new Float32Array(S * D), count = new Float32Array(S);
-    for (let b = 0; b < S; b++) {
-      for (let i = 0; i < L; i++) {
-        if (m && m[b * L + i] === 0) continue;
-        count[b]++;
-        for (let j = 0; j < D; j++) mean[b * D + j] += a[(b * L + i) * D + j];
-      }
-      for (let j = 0; j < D; j++) mean[b * D + j] /= count[b];
-    }
-    const h0 = this.init!.forward({ shape: [S, D], data: mean }).data.map(Math.tanh);
-    this.meanInit = { mean, h0, count };
-    return h0;
-  }
-
-  // Through tanh and W_init: the init layer's gradients, and dmean / count to every unmasked annotation.
-  private meanInitBackward(dh0: Float32Array, dAnnot: Float32Array, B: number, L: number): void {
-    const { h0, count } = this.meanInit!;
-    const { D } = this.dims;
-    const dpre = dh0.map((g, i) => g * (1 - h0[i] * h0[i]));
-    const dmean = this.init!.backward({ shape: [B, this.dims.H], data: dpre }).data;
-    const m = this.work && this.rt.heap.f32(this.work.ptrs[Field.Mask], B * L);
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < L; i++) {
-        if (m && m[b * L + i] === 0) continue;
-        for (let j = 0; j < D; j++) dAnnot[(b * L + i) * D + j] += dmean[b * D + j] / count[b];
-      }
-    }
+  // Rows [B][Hp] of a state-sized buffer as [B][H].
+  private stateRows(p: number, B: number): Float32Array {
+    const H = this.dims.H, Hp = round8(H);
+    const src = this.rt.heap.f32(p, B * Hp);
+    const out = new Float32Array(B * H);
+    for (let b = 0; b < B; b++) out.set(src.subarray(b * Hp, b * Hp + H), b * H);
+    return out;
   }
 
   // The call's buffers, reused while they are large enough.
@@ -439,12 +443,16 @@ export class AttentionDecoder implements Trainable {
     const mask = heap.f32(w.ptrs[Field.Mask], S * L);
     if (input.mask) for (let i = 0; i < S * L; i++) mask[i] = input.mask.data[i] !== 0 ? 1 : 0;
     else mask.fill(1);
-    const Hp = round8(H);
-    this.meanInit = undefined;
-    const h0 = input.h0?.data ?? (this.init ? this.meanInitForward(input, S, L) : undefined);
-    const h = this.rt.heap.f32(w.ptrs[Field.HState], w.B * Hp);
-    h.fill(0);
-    if (h0) for (let r = 0; r < w.B; r++) h.set(h0.subarray(Math.floor(r / K) * H, Math.floor(r / K) * H + H), r * Hp);
+    const Hp = round8(H), lstm = this.dims.cell === "lstm";
+    const mean = this.init && (!input.h0 || (lstm && !input.c0)) ? this.init.forward(input, S, L, D) : undefined;
+    this.meanUsed = mean !== undefined;
+    const fill = (f: number, rows: Float32Array | undefined): void => {
+      const h = this.rt.heap.f32(w.ptrs[f], w.B * Hp);
+      h.fill(0);
+      if (rows) for (let r = 0; r < w.B; r++) h.set(rows.subarray(Math.floor(r / K) * H, Math.floor(r / K) * H + H), r * Hp);
+    };
+    fill(Field.HState, input.h0?.data ?? mean?.h0);
+    if (lstm) fill(Field.CState, input.c0?.data ?? mean?.c0);
   }
 
   private call(w: Work, flags: number, lambda: number, which: "forward" | "backward"): void {
@@ -455,7 +463,7 @@ export class AttentionDecoder implements Trainable {
     d.fill(0);
     const { V, D, A, E, H } = this.dims;
     d[Field.B] = w.B; d[Field.T] = w.T; d[Field.L] = w.L; d[Field.D] = D; d[Field.A] = A; d[Field.E] = E; d[Field.H] = H; d[Field.V] = V; d[Field.K] = w.K;
-    d[Field.Flags] = flags | SCORE_FLAGS[this.dims.score];
+    d[Field.Flags] = flags | modelFlags(this.dims);
     for (const [f, p] of Object.entries(w.ptrs)) d[Number(f)] = p;
     for (const [f, p] of Object.entries(this.packs)) d[Number(f)] = p;
     const params = this.owned.get("params");
@@ -484,7 +492,10 @@ export class AttentionDecoder implements Trainable {
   }
 }
 
-// `init.` before every key of a Linear's dict (none without it).
-function prefixed(sd: Record<string, Tensor> | undefined): Record<string, Tensor> {
-  return sd ? Object.fromEntries(Object.entries(sd).map(([k, v]) => [`init.${k}`, v])) : {};
+// Fan-in of a parameter: its initial weights are uniform in ±1/sqrt(fan).
+function fanIn(name: string, d: Dims): number {
+  if (name.startsWith("cell.") || name === "attention.query.weight" || name === "deep.hidden.weight" || name === "deep.bias") return d.H;
+  if (name === "attention.v") return d.A;
+  if (name.startsWith("out.")) return d.output === "deep" ? d.E : d.E + d.D + d.H;
+  return d.D;
 }

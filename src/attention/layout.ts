@@ -12,7 +12,9 @@ export const Field = {
   DLogits: 36, DFeat: 37, DGh: 38, Dh: 39, DKeys: 40, DQ: 41, DAnnot: 42, HPrev: 43, Pack: 44, Tmp: 45, Cover: 46, Lambda: 47,
   GEmb: 48, GWa: 49, Gba: 50, GUa: 51, Gv: 52, GWih: 53, Gbih: 54, GWhh: 55, Gbhh: 56, GWout: 57, Gbout: 58,
   Wa: 59, Ba: 60, Ua: 61, V_: 62, Wih: 63, Bih: 64, Whh: 65, Bhh: 66, Wout: 67, Bout: 68,
-  Count: 69,
+  CState: 69, C0: 70, CSeq: 71, DC: 72, StepMask: 73, Deep: 74, DDeep: 75, Lz: 76, Lh: 77, Bd: 78,
+  PLz: 79, PLh: 80, RLz: 81, RLh: 82, GLz: 83, GLh: 84, Gbd: 85,
+  Count: 86,
 } as const;
 
 /** Flags bit: compute the keys W_a a_i + b_a in this call. */
@@ -22,6 +24,21 @@ export type AttentionScore = "additive" | "dot" | "general";
 
 /** Flags bits of each score. */
 export const SCORE_FLAGS: Record<AttentionScore, number> = { additive: 0, dot: 2, general: 4 };
+/** The decoder's recurrent step: torch.nn.GRUCell's or torch.nn.LSTMCell's equations. */
+export type AttentionCell = "gru" | "lstm";
+/** The output layer: "shallow", logits from [E y_{t-1}; z_t; h_t]; "deep", Xu et al.'s deep output. */
+export type AttentionOutput = "shallow" | "deep";
+/** Flags bits of the cell and the output layer. */
+export const FLAG_LSTM = 8;
+export const FLAG_DEEP = 16;
+
+/** The descriptor's Flags word of a decoder (FLAG_KEYS aside). */
+export function modelFlags(d: Dims): number {
+  return SCORE_FLAGS[d.score] | (d.cell === "lstm" ? FLAG_LSTM : 0) | (d.output === "deep" ? FLAG_DEEP : 0);
+}
+
+/** Gate blocks of the cell: r, z, n (GRU) or i, f, g, o (LSTM). */
+export const gateBlocks = (d: Dims): number => (d.cell === "lstm" ? 4 : 3);
 
 /** The decoder's sizes. */
 export interface Dims {
@@ -37,6 +54,10 @@ export interface Dims {
   H: number;
   /** The score function. */
   score: AttentionScore;
+  /** The recurrent step. */
+  cell: AttentionCell;
+  /** The output layer. */
+  output: AttentionOutput;
 }
 
 export const round8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -44,6 +65,7 @@ export const round8 = (n: number): number => Math.ceil(n / 8) * 8;
 /** Parameter tensors in state-dict order, with their Field for the descriptor. */
 export function paramSpecs(d: Dims): { specs: ParamSpec[]; fields: number[]; bytes: number } {
   const { V, D, A, E, H, score } = d;
+  const nG = gateBlocks(d), deep = d.output === "deep";
   const attention: [string, number[], number][] =
     score === "additive"
       ? [["attention.key.weight", [A, D], Field.Wa], ["attention.key.bias", [A], Field.Ba], ["attention.query.weight", [A, H], Field.Ua], ["attention.v", [A], Field.V_]]
@@ -51,11 +73,12 @@ export function paramSpecs(d: Dims): { specs: ParamSpec[]; fields: number[]; byt
   const list: [string, number[], number][] = [
     ["embedding.weight", [V, E], Field.Emb],
     ...attention,
-    ["cell.weight_ih", [3 * H, E + D], Field.Wih],
-    ["cell.bias_ih", [3 * H], Field.Bih],
-    ["cell.weight_hh", [3 * H, H], Field.Whh],
-    ["cell.bias_hh", [3 * H], Field.Bhh],
-    ["out.weight", [V, E + D + H], Field.Wout],
+    ["cell.weight_ih", [nG * H, E + D], Field.Wih],
+    ["cell.bias_ih", [nG * H], Field.Bih],
+    ["cell.weight_hh", [nG * H, H], Field.Whh],
+    ["cell.bias_hh", [nG * H], Field.Bhh],
+    ...(deep ? ([["deep.context.weight", [E, D], Field.Lz], ["deep.hidden.weight", [E, H], Field.Lh], ["deep.bias", [E], Field.Bd]] as [string, number[], number][]) : []),
+    ["out.weight", [V, deep ? E : E + D + H], Field.Wout],
     ["out.bias", [V], Field.Bout],
   ];
   const sizes: Record<string, number> = {};
@@ -68,6 +91,7 @@ export function paramSpecs(d: Dims): { specs: ParamSpec[]; fields: number[]; byt
 export const GRAD_FIELD: Record<number, number> = {
   [Field.Emb]: Field.GEmb, [Field.Wa]: Field.GWa, [Field.Ba]: Field.Gba, [Field.Ua]: Field.GUa, [Field.V_]: Field.Gv,
   [Field.Wih]: Field.GWih, [Field.Bih]: Field.Gbih, [Field.Whh]: Field.GWhh, [Field.Bhh]: Field.Gbhh, [Field.Wout]: Field.GWout, [Field.Bout]: Field.Gbout,
+  [Field.Lz]: Field.GLz, [Field.Lh]: Field.GLh, [Field.Bd]: Field.Gbd,
 };
 
 /**
@@ -77,31 +101,38 @@ export const GRAD_FIELD: Record<number, number> = {
  */
 export function packSizes(d: Dims, packedSize: (k: number, n: number) => number): Record<string, number> {
   const { V, D, A, E, H } = d;
-  const X = E + D, F = E + D + H, Hp = round8(H);
-  const gates = (k: number): number => (Hp / 8) * 3 * (k + 1) * 8;
-  const rows = (n: number): number => Math.ceil(n / 8) * (3 * Hp + 1) * 8;
-  return {
+  const X = E + D, Fo = d.output === "deep" ? E : E + D + H, Hp = round8(H), nG = gateBlocks(d);
+  const gates = (k: number): number => (Hp / 8) * nG * (k + 1) * 8;
+  const rows = (n: number): number => Math.ceil(n / 8) * (nG * Hp + 1) * 8;
+  const out: Record<string, number> = {
     [Field.VPad]: round8(A) * 4,
-    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: ((d.score === "additive" ? packedSize(H, A) : 0) + gates(H)) * 4, [Field.PWih]: gates(X) * 4, [Field.PWout]: packedSize(F, V) * 4,
-    [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(X) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, F) * 4,
+    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: ((d.score === "additive" ? packedSize(H, A) : 0) + gates(H)) * 4, [Field.PWih]: gates(X) * 4, [Field.PWout]: packedSize(Fo, V) * 4,
+    [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(X) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, Fo) * 4,
   };
+  if (d.output === "deep") Object.assign(out, { [Field.PLz]: packedSize(D, E) * 4, [Field.PLh]: packedSize(H, E) * 4, [Field.RLz]: packedSize(E, D) * 4, [Field.RLh]: packedSize(E, H) * 4 });
+  return out;
 }
 
 /** Bytes of each buffer of a call over B rows (K per source), T steps, L annotations. */
 export function workSizes(d: Dims, B: number, T: number, L: number, K: number, train: boolean, packedSize: (k: number, n: number) => number): Record<string, number> {
   const { V, D, A, E, H } = d;
-  const Ap = round8(A), Hp = round8(H), F = E + D + H, G = 3 * Hp, X = E + D, S = B / K;
+  const Ap = round8(A), Hp = round8(H), F = E + D + H, G = gateBlocks(d) * Hp, X = E + D, S = B / K;
+  const lstm = d.cell === "lstm", deep = d.output === "deep";
   const s: Record<number, number> = {
     [Field.Annot]: S * L * D, [Field.Mask]: S * L, [Field.Tokens]: T * B, [Field.Keys]: S * L * Ap, [Field.Th]: d.score === "additive" ? T * B * L * Ap : 1,
-    [Field.Alpha]: T * B * L, [Field.Feat]: T * B * F, [Field.Gates]: T * B * G, [Field.Ghn]: T * B * Hp, [Field.Rec]: B * G + L + 4,
-    [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * (Ap + G), [Field.Cover]: B * L,
+    [Field.Alpha]: T * B * L, [Field.Feat]: T * B * F, [Field.Gates]: T * B * G, [Field.Ghn]: lstm ? 1 : T * B * Hp, [Field.Rec]: B * G + L + 4,
+    [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * (Ap + G),
   };
+  if (lstm) Object.assign(s, { [Field.CState]: B * Hp, [Field.C0]: B * Hp, [Field.CSeq]: T * B * Hp });
+  if (deep) s[Field.Deep] = T * B * E;
   if (train) {
     Object.assign(s, {
-      [Field.DLogits]: T * B * V, [Field.DFeat]: T * B * F, [Field.DGh]: T * B * G, [Field.Dh]: B * Hp, [Field.DKeys]: B * L * Ap,
-      [Field.DQ]: T * B * Ap, [Field.DAnnot]: B * L * D, [Field.HPrev]: T * B * Hp,
+      [Field.DLogits]: T * B * V, [Field.DFeat]: T * B * F, [Field.DGh]: lstm ? 1 : T * B * G, [Field.Dh]: B * Hp, [Field.DKeys]: B * L * Ap,
+      [Field.DQ]: T * B * Ap, [Field.DAnnot]: B * L * D, [Field.HPrev]: T * B * Hp, [Field.Cover]: B * L, [Field.StepMask]: T * B,
       [Field.Pack]: Math.max(packedSize(T * B, F), packedSize(B * L, D), packedSize(T * B, H)), [Field.Tmp]: G * Math.max(X, H, 1),
     });
+    if (lstm) s[Field.DC] = B * Hp;
+    if (deep) s[Field.DDeep] = T * B * E;
   }
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(s)) out[k] = v * 4;
