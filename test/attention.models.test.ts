@@ -71,4 +71,44 @@ describe("Captioner", () => {
     expectRecurError(() => c.caption(randn([2, 4, 6], 1)), "E_SHAPE", "patches", "[B, L, 5]");
     c.dispose();
   });
+
+  it("takes the decoder's score, cell, output and initial state: a general-score LSTM with deep output learns to name the marked patches", () => {
+    const c = new Captioner({ patchSize: 4, vocabSize: 6, startToken: 4, endToken: 5, annotationSize: 12, hiddenSize: 16, embeddingSize: 8, score: "general", cell: "lstm", output: "deep", initialState: "mean", seed: 5 });
+    const keys = Object.keys(c.stateDict());
+    expect(keys).toEqual(expect.arrayContaining(["decoder.attention.key.weight", "decoder.deep.context.weight", "decoder.init_c.weight"]));
+    expect(keys).not.toContain("decoder.attention.v");
+    expect(c.stateDict()["decoder.cell.weight_hh"].shape).toEqual([64, 16]);
+    // Four patches; the caption names, in order, the patches whose first feature is set.
+    const rng = createRng(6);
+    const batch = (B: number): [{ shape: number[]; data: Float32Array }, number[][]] => {
+      const data = new Float32Array(B * 16), caps: number[][] = [];
+      for (let b = 0; b < B; b++) {
+        const cap: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          for (let j = 1; j < 4; j++) data[(b * 4 + i) * 4 + j] = rng.normal() * 0.3;
+          if (rng.next() < 0.5) {
+            data[(b * 4 + i) * 4] = 1;
+            cap.push(i);
+          }
+        }
+        caps.push(cap);
+      }
+      return [{ shape: [B, 4, 4], data }, caps];
+    };
+    const opt = new Adam(c, { lr: 1e-2 });
+    let first = 0, last = 0;
+    for (let i = 0; i < 250; i++) {
+      const [p, caps] = batch(16);
+      c.zeroGrad();
+      const loss = c.lossAndGrad(p, caps, { doublyStochastic: 0.01 });
+      if (i === 0) first = loss;
+      if (i >= 230) last += loss / 20;
+      opt.step();
+    }
+    expect(last).toBeLessThan(first / 3);
+    opt.dispose();
+    c.dispose();
+    expectRecurError(() => new Captioner({ patchSize: 4, vocabSize: 6, startToken: 4, endToken: 5, annotationSize: 12, hiddenSize: 16, score: "dot" }), "E_SHAPE", "dot");
+    expectRecurError(() => new Captioner({ patchSize: 4, vocabSize: 6, startToken: 4, endToken: 5, cell: "rnn" as "gru" }), "E_VALUE", "cell");
+  });
 });

@@ -2,10 +2,11 @@ import { fail } from "../errors.js";
 import { Linear } from "../layers/linear.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
-import { integer, number, objectArgument } from "../validate.js";
+import { integer, number, objectArgument, oneOf } from "../validate.js";
 import type { AttentionInput } from "./checks.js";
 import { AttentionDecoder } from "./decoder.js";
 import type { Hypothesis } from "../train/search.js";
+import type { AttentionCell, AttentionOutput, AttentionScore } from "./layout.js";
 
 /** Options of `Captioner`. */
 export interface CaptionerOptions {
@@ -19,10 +20,18 @@ export interface CaptionerOptions {
   endToken: number;
   /** Features of each annotation, tanh(W patch + b). Default 64. */
   annotationSize?: number;
-  /** Hidden units of the decoder's GRU. Default 128. */
+  /** Hidden units of the decoder's cell. Default 128. */
   hiddenSize?: number;
-  /** Width of the attention layer. Default hiddenSize. */
+  /** Width of the attention layer. Default hiddenSize (multiplicative scores: must be hiddenSize). */
   attentionSize?: number;
+  /** The decoder's score (AttentionDecoder's `score`): "additive", or Luong et al.'s "dot" (needs annotationSize = hiddenSize) and "general". Default "additive". */
+  score?: AttentionScore;
+  /** The decoder's recurrent step: "gru" or "lstm" (Xu et al. use an LSTM). Default "gru". */
+  cell?: AttentionCell;
+  /** The decoder's output layer: "shallow" or Xu et al.'s "deep". Default "shallow". */
+  output?: AttentionOutput;
+  /** The decoder's initial state (AttentionDecoder's `initialState`): "zeros" or "mean" (Xu et al.). Default "zeros". */
+  initialState?: "zeros" | "mean";
   /** Width of the word embedding. Default 32. */
   embeddingSize?: number;
   /** Seed of the initial weights. Default 0. */
@@ -65,9 +74,14 @@ export class Captioner implements Trainable {
     const attentionSize = integer(where, "attentionSize", options.attentionSize, { min: 1 }, hiddenSize);
     const embeddingSize = integer(where, "embeddingSize", options.embeddingSize, { min: 1 }, 32);
     const seed = integer(where, "seed", options.seed, {}, 0);
-    this.options = { patchSize, vocabSize, startToken, endToken, annotationSize, hiddenSize, attentionSize, embeddingSize, seed };
+    const score = oneOf(where, "score", options.score, ["additive", "dot", "general"] as const, "additive");
+    const cell = oneOf(where, "cell", options.cell, ["gru", "lstm"] as const, "gru");
+    const output = oneOf(where, "output", options.output, ["shallow", "deep"] as const, "shallow");
+    const initialState = oneOf(where, "initialState", options.initialState, ["zeros", "mean"] as const, "zeros");
+    this.options = { patchSize, vocabSize, startToken, endToken, annotationSize, hiddenSize, attentionSize, score, cell, output, initialState, embeddingSize, seed };
+    // The decoder checks the score's size rules (and names them) before any parameter exists.
+    this.decoder = new AttentionDecoder({ vocabSize, annotationSize, hiddenSize, attentionSize, embeddingSize, score, cell, output, initialState, seed: seed + 2 });
     this.features = new Linear({ inFeatures: patchSize, outFeatures: annotationSize, seed: seed + 1 });
-    this.decoder = new AttentionDecoder({ vocabSize, annotationSize, hiddenSize, attentionSize, embeddingSize, seed: seed + 2 });
   }
 
   /** The annotations of `patches` [B, L, patchSize]: tanh(W p + b), [B, L, annotationSize]. */

@@ -7,7 +7,7 @@ import { boolean, integer, objectArgument, oneOf } from "../validate.js";
 import type { AttentionInput } from "./checks.js";
 import { AttentionDecoder } from "./decoder.js";
 import type { Hypothesis } from "../train/search.js";
-import type { AttentionScore } from "./layout.js";
+import type { AttentionCell, AttentionOutput, AttentionScore } from "./layout.js";
 
 /** Options of `Seq2Seq`. */
 export interface Seq2SeqOptions {
@@ -23,7 +23,7 @@ export interface Seq2SeqOptions {
   embeddingSize?: number;
   /** Hidden units of each direction of the encoder's bidirectional GRU. Default 128. */
   encoderHiddenSize?: number;
-  /** Hidden units of the decoder's GRU. Default 128. */
+  /** Hidden units of the decoder's cell. Default 128. */
   hiddenSize?: number;
   /** Width of the attention layer. Default hiddenSize. */
   attentionSize?: number;
@@ -38,6 +38,10 @@ export interface Seq2SeqOptions {
    * hiddenSize = 2 * encoderHiddenSize) and "general". Default "additive".
    */
   score?: AttentionScore;
+  /** The decoder's recurrent step (AttentionDecoder's `cell`): "gru" or "lstm". The encoder stays a bidirectional GRU. Default "gru". */
+  cell?: AttentionCell;
+  /** The decoder's output layer (AttentionDecoder's `output`): "shallow" or "deep". Default "shallow". */
+  output?: AttentionOutput;
   /** Seed of the initial weights. Default 0. */
   seed?: number;
 }
@@ -82,12 +86,14 @@ export class Seq2Seq implements Trainable {
     const attention = boolean(where, "attention", options.attention, true);
     const seed = integer(where, "seed", options.seed, {}, 0);
     const score = oneOf(where, "score", options.score, ["additive", "dot", "general"] as const, "additive");
+    const cell = oneOf(where, "cell", options.cell, ["gru", "lstm"] as const, "gru");
+    const output = oneOf(where, "output", options.output, ["shallow", "deep"] as const, "shallow");
     if (score !== "additive" && attentionSize !== hiddenSize) fail("E_VALUE", `${where}: attentionSize ${attentionSize} with score "${score}": multiplicative scores are hiddenSize (${hiddenSize}) wide`);
     if (score === "dot" && hiddenSize !== 2 * encoderHiddenSize) fail("E_SHAPE", `${where}: score "dot" needs hiddenSize (${hiddenSize}) = 2 * encoderHiddenSize (${2 * encoderHiddenSize})`);
-    this.options = { sourceVocab, targetVocab, startToken, endToken, embeddingSize, encoderHiddenSize, hiddenSize, attentionSize, attention, score, seed };
+    this.options = { sourceVocab, targetVocab, startToken, endToken, embeddingSize, encoderHiddenSize, hiddenSize, attentionSize, attention, score, cell, output, seed };
     this.embedding = new Embedding({ numEmbeddings: sourceVocab, embeddingDim: embeddingSize, seed: seed + 1 });
     this.encoder = new GRU({ inputSize: embeddingSize, hiddenSize: encoderHiddenSize, bidirectional: true, batchFirst: true, seed: seed + 2 });
-    this.decoder = new AttentionDecoder({ vocabSize: targetVocab, annotationSize: 2 * encoderHiddenSize, hiddenSize, attentionSize, embeddingSize, score, seed: seed + 3 });
+    this.decoder = new AttentionDecoder({ vocabSize: targetVocab, annotationSize: 2 * encoderHiddenSize, hiddenSize, attentionSize, embeddingSize, score, cell, output, seed: seed + 3 });
   }
 
   /**
