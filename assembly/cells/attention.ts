@@ -65,6 +65,7 @@ export enum Field {
   GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
   Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
   CState, C0, CSeq, DC, StepMask, Deep, DDeep, Lz, Lh, Bd, PLz, PLh, RLz, RLh, GLz, GLh, Gbd,
+  PWihE, TokTab,
   Count,
 }
 
@@ -145,7 +146,11 @@ export function attentionPack(desc: usize): void {
   }
   packGates(ptr(desc, Field.Whh), H, H, H, nG, ptr(desc, Field.Bhh), ptr(desc, Field.PWhh));
   packBT(ptr(desc, Field.Wout), Fo, Fo, V, ptr(desc, Field.Bout), ptr(desc, Field.PWout));
-  packGates(ptr(desc, Field.Wih), X, X, H, nG, ptr(desc, Field.Bih), ptr(desc, Field.PWih));
+  // W_ih's embedding columns act on one of V rows: W_ih,E E[v] + b_ih is a table [V][G] made
+  // here, and each step multiplies only the context columns (PWih).
+  packGates(at(ptr(desc, Field.Wih), E), X, D, H, nG, 0, ptr(desc, Field.PWih));
+  packGates(ptr(desc, Field.Wih), X, E, H, nG, ptr(desc, Field.Bih), ptr(desc, Field.PWihE));
+  gemm(V, nG * round8(H), E, ptr(desc, Field.Emb), E, ptr(desc, Field.PWihE), ptr(desc, Field.TokTab), nG * round8(H), false);
   packGateRows(ptr(desc, Field.Wih), X, X, H, nG, ptr(desc, Field.RWih));
   packGateRows(ptr(desc, Field.Whh), H, H, H, nG, ptr(desc, Field.RWhh));
   packB(ptr(desc, Field.Wout), Fo, V, Fo, 0, ptr(desc, Field.RWout));
@@ -197,16 +202,16 @@ export function attentionForward(desc: usize): void {
   const Aq = mult ? 0 : Ap, QW = Aq + G, q = ptr(desc, Field.Q);
   for (let t = 0; t < T; t++) {
     gemm(B, QW, H, hState, Hp, ptr(desc, Field.PUa), q, QW, false);
-    const featT = at(feat, t * B * F);
+    const featT = at(feat, t * B * F), gatesT = at(ptr(desc, Field.Gates), t * B * G);
     for (let b = 0; b < B; b++) {
       const row = at(featT, b * F);
       const src = b / K;
       const tok = load<i32>(ptr(desc, Field.Tokens) + (<usize>(t * B + b) << 2));
       memory.copy(row, at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
+      memory.copy(at(gatesT, b * G), at(ptr(desc, Field.TokTab), tok * G), <usize>G << 2);
       attend(desc, t, b, src, mult ? at(hState, b * Hp) : at(q, b * QW), at(row, E));
     }
-    const gatesT = at(ptr(desc, Field.Gates), t * B * G);
-    gemm(B, G, X, featT, F, ptr(desc, Field.PWih), gatesT, G, false);
+    gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
     const ghn = ptr(desc, Field.Ghn);
     for (let b = 0; b < B; b++) {
       if (lstm) lstmForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Aq), at(cState, b * Hp), 0, at(cSeq, (t * B + b) * Hp), 0, at(hState, b * Hp), at(featT, b * F + X));

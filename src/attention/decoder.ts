@@ -1,13 +1,13 @@
 import { fail } from "../errors.js";
 import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { WasmBlocks } from "../memory.js";
-import { createRng } from "../random.js";
 import { runtime, type Runtime } from "../runtime.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
 import { FLAG_KEYS, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
 import { MeanInit } from "./init-state.js";
+import { expandFirstStep, initialWeights, reorderStates, shareFirstStep, stateRows, timeMajorOut, type Work } from "./rows.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
 import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "../train/search.js";
 
@@ -104,15 +104,6 @@ export interface DecodeStepResult {
   attention: Float32Array;
 }
 
-interface Work {
-  B: number;
-  T: number;
-  L: number;
-  K: number;
-  train: boolean;
-  ptrs: Record<number, number>;
-}
-
 /**
  * The soft-attention decoder of "Show, Attend and Tell" and of attention seq2seq: additive
  * attention e_ti = vᵀ tanh(W_a a_i + b_a + U_a h_{t-1}) over L annotations (with a mask; or
@@ -161,19 +152,7 @@ export class AttentionDecoder implements Trainable {
     this.owned = WasmBlocks.of(this.rt.heap, this);
     this.spec = paramSpecs(this.dims);
     const params = this.owned.ensure("params", this.spec.bytes);
-    const view = this.rt.heap.f32(params, this.spec.bytes / 4);
-    view.fill(0);
-    const rng = createRng(seed);
-    for (const s of this.spec.specs) {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      const o = s.offset / 4;
-      if (s.name === "embedding.weight") for (let i = 0; i < n; i++) view[o + i] = rng.normal();
-      else {
-        const fan = fanIn(s.name, this.dims);
-        const bound = 1 / Math.sqrt(fan);
-        for (let i = 0; i < n; i++) view[o + i] = rng.uniform(-bound, bound);
-      }
-    }
+    initialWeights(this.rt.heap.f32(params, this.spec.bytes / 4), this.spec.specs, this.dims, seed);
     const k = this.rt.kernels;
     for (const [f, bytes] of Object.entries(packSizes(this.dims, (a, b) => k.packedSize(a, b)))) this.packs[Number(f)] = this.owned.ensure(`pack${f}`, bytes);
     this.packs[Field.PWhh] = this.packs[Field.PUa] + (score === "additive" ? k.packedSize(H, A) * 4 : 0);
@@ -244,7 +223,7 @@ export class AttentionDecoder implements Trainable {
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) tok[t * B + b] = inputs[b][t];
     this.call(w, FLAG_KEYS, 0, "forward");
     this.trained = true;
-    return { logits: this.timeMajorOut(w, Field.Logits, this.dims.V), attention: this.timeMajorOut(w, Field.Alpha, L) };
+    return { logits: timeMajorOut(this.rt.heap, w, Field.Logits, this.dims.V), attention: timeMajorOut(this.rt.heap, w, Field.Alpha, L) };
   }
 
   /**
@@ -288,8 +267,8 @@ export class AttentionDecoder implements Trainable {
       reg *= lambda / B;
     }
     const { D, H } = this.dims;
-    const h0 = this.stateRows(w.ptrs[Field.Dh], B);
-    const c0 = this.dims.cell === "lstm" ? this.stateRows(w.ptrs[Field.DC], B) : undefined;
+    const h0 = stateRows(heap, w.ptrs[Field.Dh], B, H);
+    const c0 = this.dims.cell === "lstm" ? stateRows(heap, w.ptrs[Field.DC], B, H) : undefined;
     const dAnnot = heap.f32(w.ptrs[Field.DAnnot], B * L * D).slice();
     if (this.meanUsed && this.init) this.init.backward(h0, c0, dAnnot, B, H, D);
     const out: AttentionLossResult = { loss: ce + reg, crossEntropy: ce, count, annotations: { shape: [B, L, D], data: dAnnot }, h0: { shape: [B, H], data: h0 } };
@@ -327,7 +306,11 @@ export class AttentionDecoder implements Trainable {
       if (!Number.isInteger(id) || id < 0 || id >= this.dims.V) fail("E_VALUE", `AttentionDecoder.decodeStep: tokens[${r}] = ${String(id)} is not a token id in 0..${this.dims.V - 1}`);
       tv[r] = id;
     }
-    this.call(w, this.stepsTaken === 0 ? FLAG_KEYS : 0, 0, "forward");
+    if (this.stepsTaken === 0 && shareFirstStep(this.rt.heap, w, this.dims)) {
+      // The K rows of each source start identical: one row per source, then copied to the K.
+      this.call({ ...w, B: w.B / w.K, K: 1 }, FLAG_KEYS, 0, "forward");
+      expandFirstStep(this.rt.heap, w, this.dims);
+    } else this.call(w, this.stepsTaken === 0 ? FLAG_KEYS : 0, 0, "forward");
     this.stepsTaken++;
     const heap = this.rt.heap;
     return { logits: heap.f32(w.ptrs[Field.Logits], w.B * this.dims.V).slice(), attention: heap.f32(w.ptrs[Field.Alpha], w.B * w.L).slice() };
@@ -341,12 +324,7 @@ export class AttentionDecoder implements Trainable {
       const p = parents[r];
       if (!Number.isInteger(p) || Math.floor(p / w.K) !== Math.floor(r / w.K)) fail("E_VALUE", `AttentionDecoder.reorderRows: parents[${r}] = ${String(p)} is not a row of the same source`);
     }
-    const Hp = round8(this.dims.H);
-    for (const f of this.dims.cell === "lstm" ? [Field.HState, Field.CState] : [Field.HState]) {
-      const h = this.rt.heap.f32(w.ptrs[f], w.B * Hp);
-      const copy = h.slice();
-      for (let r = 0; r < w.B; r++) h.set(copy.subarray(parents[r] * Hp, parents[r] * Hp + Hp), r * Hp);
-    }
+    reorderStates(this.rt.heap, w, this.dims, parents);
   }
 
   /** A TokenStepper over `rowsPerSource` rows per source of `input` (see beginDecoding). */
@@ -416,15 +394,6 @@ export class AttentionDecoder implements Trainable {
     return g;
   }
 
-  // Rows [B][Hp] of a state-sized buffer as [B][H].
-  private stateRows(p: number, B: number): Float32Array {
-    const H = this.dims.H, Hp = round8(H);
-    const src = this.rt.heap.f32(p, B * Hp);
-    const out = new Float32Array(B * H);
-    for (let b = 0; b < B; b++) out.set(src.subarray(b * Hp, b * Hp + H), b * H);
-    return out;
-  }
-
   // The call's buffers, reused while they are large enough.
   private begin(B: number, T: number, L: number, K: number, train: boolean): Work {
     const k = this.rt.kernels;
@@ -481,21 +450,4 @@ export class AttentionDecoder implements Trainable {
     if (which === "forward") k.attentionForward(desc);
     else k.attentionBackward(desc);
   }
-
-  // A [T*B][n] buffer as a batch-first tensor [B, T, n].
-  private timeMajorOut(w: Work, f: number, n: number): Tensor {
-    const { B, T } = w;
-    const src = this.rt.heap.f32(w.ptrs[f], T * B * n);
-    const out = new Float32Array(B * T * n);
-    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) out.set(src.subarray((t * B + b) * n, (t * B + b + 1) * n), (b * T + t) * n);
-    return { shape: [B, T, n], data: out };
-  }
-}
-
-// Fan-in of a parameter: its initial weights are uniform in ±1/sqrt(fan).
-function fanIn(name: string, d: Dims): number {
-  if (name.startsWith("cell.") || name === "attention.query.weight" || name === "deep.hidden.weight" || name === "deep.bias") return d.H;
-  if (name === "attention.v") return d.A;
-  if (name.startsWith("out.")) return d.output === "deep" ? d.E : d.E + d.D + d.H;
-  return d.D;
 }
