@@ -4,7 +4,8 @@
 //                   vocabulary 32 (A = 256, E = 64): forward, cross-entropy, backward (every
 //                   parameter and the annotations), Adam step
 //   beam decoding   32 sources, width 4, 12 steps (no end token, so both do the same work)
-// The cross-check compares the loss of the first training step. PyTorch runs through Debian's
+// for three decoders: GRU with the additive score, LSTM with the additive score, LSTM with
+// Luong's "general" score. The cross-check compares the loss of each first training step. PyTorch runs through Debian's
 // /usr/bin/python3 (bench/_attention_torch.py) with OPENBLAS_CORETYPE unset.
 //
 //   npm run bench -- attention [--quick] [--json]
@@ -17,6 +18,11 @@ import { PYTHON } from "./_common.js";
 
 const dims = { B: 32, L: 16, D: 128, T: 12, H: 256, V: 32, A: 256, E: 64 };
 const beamCase = { sources: 32, width: 4, steps: 12 };
+const models = [
+  { cell: "gru", score: "additive" },
+  { cell: "lstm", score: "additive" },
+  { cell: "lstm", score: "general" },
+];
 
 // The PyTorch peer as a child process answering one JSON line per request.
 function torchPeer(first) {
@@ -68,17 +74,11 @@ const median = (v) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-export async function run(options = {}) {
-  await init();
-  const ms = options.quick ? 500 : 3000;
+// Alternating rounds of the training step and beam search of one decoder, recur and PyTorch.
+async function measure(model, ms, data) {
   const { B, L, D, T, H, V, A, E } = dims;
-  const rng = createRng(5);
-  const annotations = { shape: [B, L, D], data: Float32Array.from({ length: B * L * D }, () => rng.normal()) };
-  // Variable L: the last annotations of every other row are padding.
-  const mask = { shape: [B, L], data: Float32Array.from({ length: B * L }, (_, i) => (Math.floor(i / L) % 2 === 1 && i % L >= 12 ? 0 : 1)) };
-  const targets = Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(V)));
-  const inputs = targets.map((row) => [0, ...row.slice(0, -1)]);
-  const dec = new AttentionDecoder({ vocabSize: V, annotationSize: D, hiddenSize: H, attentionSize: A, embeddingSize: E, seed: 3 });
+  const { annotations, mask, inputs, targets } = data;
+  const dec = new AttentionDecoder({ vocabSize: V, annotationSize: D, hiddenSize: H, attentionSize: A, embeddingSize: E, seed: 3, ...model });
   const weights = Object.fromEntries(Object.entries(dec.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
   const opt = new Adam(dec, { lr: 1e-3 });
   let firstLoss;
@@ -91,9 +91,8 @@ export async function run(options = {}) {
   };
   const beamInput = { annotations: { shape: [beamCase.sources, L, D], data: annotations.data.subarray(0, beamCase.sources * L * D) }, mask: { shape: [beamCase.sources, L], data: mask.data.subarray(0, beamCase.sources * L) } };
   const beam = () => dec.beamSearch(beamInput, { start: 0, maxLength: beamCase.steps, width: beamCase.width });
-
-  console.error("attention: PyTorch peer starting ...");
-  const peer = torchPeer({ dims, weights, annotations: Array.from(annotations.data), mask: Array.from(mask.data), inputs: inputs.flat(), targets: targets.flat(), beam: beamCase });
+  console.error(`attention: ${model.cell} / ${model.score}: PyTorch peer starting ...`);
+  const peer = torchPeer({ dims, ...model, weights, annotations: Array.from(annotations.data), mask: Array.from(mask.data), inputs: inputs.flat(), targets: targets.flat(), beam: beamCase });
   const torch = await peer.ready;
   // Rounds alternate between the engines, so both see the same (shared, changing) load.
   const rounds = 4, per = ms / rounds;
@@ -104,7 +103,7 @@ export async function run(options = {}) {
     into.cpu.push(...got.cpu);
   };
   for (let r = 0; r < rounds; r++) {
-    console.error(`attention: round ${r + 1} of ${rounds}`);
+    console.error(`attention: ${model.cell} / ${model.score}: round ${r + 1} of ${rounds}`);
     add(times.train.torch, await peer.ask({ op: "train", ms: per }));
     add(times.train.recur, samples(trainStep, per));
     add(times.beam.torch, await peer.ask({ op: "beam", ms: per }));
@@ -113,25 +112,45 @@ export async function run(options = {}) {
   peer.close();
   opt.dispose();
   dec.dispose();
-  const cpu = os.cpus()[0]?.model ?? "unknown";
-  const load = os.loadavg().map((x) => x.toFixed(1)).join(" ");
+  return { times, torch, firstLoss };
+}
+
+export async function run(options = {}) {
+  await init();
+  const ms = options.quick ? 500 : 3000;
+  const { B, L, D, T, H, V, A, E } = dims;
+  const rng = createRng(5);
+  const annotations = { shape: [B, L, D], data: Float32Array.from({ length: B * L * D }, () => rng.normal()) };
+  // Variable L: the last annotations of every other row are padding.
+  const mask = { shape: [B, L], data: Float32Array.from({ length: B * L }, (_, i) => (Math.floor(i / L) % 2 === 1 && i % L >= 12 ? 0 : 1)) };
+  const targets = Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(V)));
+  const inputs = targets.map((row) => [0, ...row.slice(0, -1)]);
+  const rows = [], checks = [];
+  let torchInfo;
   const row = (name, t) => {
     const [rc, tc, rw, tw] = [t.recur.cpu, t.torch.cpu, t.recur.wall, t.torch.wall].map(median);
     return [name, rc, tc, tc / rc, rw, tw, tw / rw, `${t.recur.cpu.length} / ${t.torch.cpu.length}`];
   };
+  for (const model of models) {
+    const { times, torch, firstLoss } = await measure(model, ms, { annotations, mask, inputs, targets });
+    torchInfo = torch;
+    const name = `${model.cell.toUpperCase()}, ${model.score}`;
+    rows.push(row(`${name}: training step (forward, loss, backward, Adam)`, times.train));
+    rows.push(row(`${name}: beam search, ${beamCase.sources} sources, width ${beamCase.width}, ${beamCase.steps} steps`, times.beam));
+    checks.push(`${name} recur ${firstLoss.toFixed(6)}, PyTorch ${torch.loss.toFixed(6)} (difference ${Math.abs(firstLoss - torch.loss).toExponential(1)})`);
+  }
+  const cpu = os.cpus()[0]?.model ?? "unknown";
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(" ");
   return {
     tables: [
       {
         title: `attention decoder: B = ${B}, L = ${L} x ${D}, T = ${T}, H = ${H}, V = ${V}, A = ${A}, E = ${E} (median ms per call)`,
         columns: ["case", "recur CPU", "PyTorch CPU", "PyTorch / recur (CPU)", "recur wall", "PyTorch wall", "PyTorch / recur (wall)", "calls (recur / PyTorch)"],
-        rows: [
-          row("training step (forward, loss, backward, Adam)", times.train),
-          row(`beam search: ${beamCase.sources} sources, width ${beamCase.width}, ${beamCase.steps} steps`, times.beam),
-        ],
+        rows,
         notes: [
-          `Host: ${cpu} (${os.cpus().length} CPUs, shared; load average ${load}). PyTorch ${torch.torch}, ${torch.threads} thread; recur 1 thread.`,
-          `Cross-check: first training step's loss recur ${firstLoss.toFixed(6)}, PyTorch ${torch.loss.toFixed(6)} (difference ${Math.abs(firstLoss - torch.loss).toExponential(1)}).`,
-          `Times: medians over ${rounds} alternating rounds per engine; CPU = the process's own CPU time per call. Target: faster than PyTorch on one thread (PyTorch / recur > 1).`,
+          `Host: ${cpu} (${os.cpus().length} CPUs, shared; load average ${load}). PyTorch ${torchInfo.torch}, ${torchInfo.threads} thread; recur 1 thread.`,
+          `Cross-check, first training step's loss: ${checks.join("; ")}.`,
+          `Times: medians over 4 alternating rounds per engine; CPU = the process's own CPU time per call. Target: faster than PyTorch on one thread (PyTorch / recur > 1).`,
         ],
       },
     ],

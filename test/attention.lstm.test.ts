@@ -177,6 +177,33 @@ describe("LSTM decoder", () => {
   });
 });
 
+describe("beam search's shared rows", () => {
+  // Beam rows continuing one hypothesis share their products and attention in Wasm (and the first
+  // step runs once per source): every returned hypothesis must still score as teacher forcing does.
+  it.each([["gru", "additive"], ["lstm", "general"]] as const)("%s / %s: each hypothesis' logProb and attention rows equal teacher forcing's", (cell, score) => {
+    const dec = make({ cell, score }, 41);
+    const annotations = randn([2, L, D], 42, 2);
+    const m2 = { shape: [2, L], data: mask.data.slice(0, 2 * L) };
+    const all = dec.beamSearch({ annotations, mask: m2 }, { start: 0, maxLength: 4, width: 3 });
+    for (let s = 0; s < 2; s++) {
+      const one = { annotations: { shape: [1, L, D], data: annotations.data.slice(s * L * D, (s + 1) * L * D) }, mask: { shape: [1, L], data: m2.data.slice(s * L, (s + 1) * L) } };
+      expect(all[s].length).toBe(3);
+      for (const h of all[s]) {
+        const { logits, attention } = dec.forward(one, [[0, ...h.tokens.slice(0, -1)]]);
+        let lp = 0;
+        for (let t = 0; t < h.tokens.length; t++) {
+          const row = Array.from(logits.data.subarray(t * V, (t + 1) * V));
+          const mx = Math.max(...row);
+          lp += row[h.tokens[t]] - mx - Math.log(row.reduce((a, x) => a + Math.exp(x - mx), 0));
+          expect(maxDiff(h.attention![t], attention.data.subarray(t * L, (t + 1) * L))).toBeLessThan(1e-5);
+        }
+        expect(Math.abs(lp - h.logProb)).toBeLessThan(1e-4);
+      }
+    }
+    dec.dispose();
+  });
+});
+
 describe("doubly stochastic term", () => {
   it("counts only the real target steps: padding steps appended to every row change neither the loss nor any gradient", () => {
     const dec = make({ cell: "lstm" }, 31);

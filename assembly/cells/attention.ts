@@ -65,7 +65,7 @@ export enum Field {
   GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
   Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
   CState, C0, CSeq, DC, StepMask, Deep, DDeep, Lz, Lh, Bd, PLz, PLh, RLz, RLh, GLz, GLh, Gbd,
-  PWihE, TokTab,
+  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ,
   Count,
 }
 
@@ -97,6 +97,13 @@ function multiplicative(desc: usize): bool {
 @inline
 function field(desc: usize, f: i32): i32 {
   return load<i32>(desc + (<usize>f << 2));
+}
+
+// i32 number `index` of the array at `base`.
+// @ts-ignore: decorator
+@inline
+function rowAt(base: usize, index: i32): i32 {
+  return load<i32>(base + (<usize>index << 2));
 }
 
 // @ts-ignore: decorator
@@ -200,24 +207,40 @@ export function attentionForward(desc: usize): void {
   // gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide. Multiplicative scores
   // have no U_a (Aq = 0): the product is W_hh's alone.
   const Aq = mult ? 0 : Ap, QW = Aq + G, q = ptr(desc, Field.Q);
+  // Beam rows that continue the same hypothesis hold the same state: with a RowMap (decoding,
+  // T = 1; row b's state is distinct state RowMap[b], whose first row is Uniq[u], u <= b) the
+  // products and the attention run once per distinct state, U rows, then feed every row.
+  const map = ptr(desc, Field.RowMap), uniq = ptr(desc, Field.Uniq), zu = ptr(desc, Field.ZU), gz = ptr(desc, Field.GZ);
+  const R = map != 0 ? field(desc, Field.U) : B, hRows = map != 0 ? ptr(desc, Field.HU) : hState;
   for (let t = 0; t < T; t++) {
-    gemm(B, QW, H, hState, Hp, ptr(desc, Field.PUa), q, QW, false);
+    for (let u = 0; map != 0 && u < R; u++) memory.copy(at(hRows, u * Hp), at(hState, rowAt(uniq, u) * Hp), <usize>Hp << 2);
+    gemm(R, QW, H, hRows, Hp, ptr(desc, Field.PUa), q, QW, false);
     const featT = at(feat, t * B * F), gatesT = at(ptr(desc, Field.Gates), t * B * G);
-    for (let b = 0; b < B; b++) {
-      const row = at(featT, b * F);
-      const src = b / K;
-      const tok = load<i32>(ptr(desc, Field.Tokens) + (<usize>(t * B + b) << 2));
-      memory.copy(row, at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
-      memory.copy(at(gatesT, b * G), at(ptr(desc, Field.TokTab), tok * G), <usize>G << 2);
-      attend(desc, t, b, src, mult ? at(hState, b * Hp) : at(q, b * QW), at(row, E));
+    for (let u = 0; u < R; u++) {
+      const b = map != 0 ? rowAt(uniq, u) : u;
+      attend(desc, t, u, b / K, mult ? at(hRows, u * Hp) : at(q, u * QW), map != 0 ? at(zu, u * D) : at(featT, b * F + E));
     }
-    gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
+    if (map != 0) gemm(R, G, D, zu, D, ptr(desc, Field.PWih), gz, G, false);
+    for (let b = 0; b < B; b++) {
+      const tok = rowAt(ptr(desc, Field.Tokens), t * B + b);
+      const g = at(gatesT, b * G), tab = at(ptr(desc, Field.TokTab), tok * G);
+      memory.copy(at(featT, b * F), at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
+      if (map == 0) memory.copy(g, tab, <usize>G << 2);
+      if (map == 0) continue;
+      const u = rowAt(map, b);
+      memory.copy(at(featT, b * F + E), at(zu, u * D), <usize>D << 2);
+      for (let j = 0; j < G; j += 4) v128.store(at(g, j), f32x4.add(v128.load(at(tab, j)), v128.load(at(gz, u * G + j))));
+    }
+    if (map == 0) gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
     const ghn = ptr(desc, Field.Ghn);
     for (let b = 0; b < B; b++) {
-      if (lstm) lstmForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Aq), at(cState, b * Hp), 0, at(cSeq, (t * B + b) * Hp), 0, at(hState, b * Hp), at(featT, b * F + X));
-      else gruForward(Hp, H, at(gatesT, b * G), at(q, b * QW + Aq), at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
+      const rec = at(q, (map != 0 ? rowAt(map, b) : b) * QW + Aq);
+      if (lstm) lstmForward(Hp, H, at(gatesT, b * G), rec, at(cState, b * Hp), 0, at(cSeq, (t * B + b) * Hp), 0, at(hState, b * Hp), at(featT, b * F + X));
+      else gruForward(Hp, H, at(gatesT, b * G), rec, at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
     }
   }
+  // α rows from the distinct states to every row, last row first (u <= b: none is overwritten early).
+  for (let b = B - 1; map != 0 && b >= 0; b--) memory.copy(at(ptr(desc, Field.Alpha), b * L), at(ptr(desc, Field.Alpha), rowAt(map, b) * L), <usize>L << 2);
   const TB = T * B;
   if ((flags & FLAG_DEEP) == 0) {
     gemm(TB, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);

@@ -7,7 +7,7 @@ import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
 import { FLAG_KEYS, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
 import { MeanInit } from "./init-state.js";
-import { expandFirstStep, initialWeights, reorderStates, shareFirstStep, stateRows, timeMajorOut, type Work } from "./rows.js";
+import { expandFirstStep, initialWeights, reorderStates, shareFirstStep, shareParents, stateRows, timeMajorOut, type Work } from "./rows.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
 import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "../train/search.js";
 
@@ -289,10 +289,13 @@ export class AttentionDecoder implements Trainable {
     this.writeInput(w, input, K);
     this.trained = false;
     this.stepsTaken = 0;
+    this.sharedRows = 0;
     return { rows: B * K, L };
   }
 
   private stepsTaken = 0;
+  // Distinct decoder states among the rows after the last reorderRows (0: every row its own).
+  private sharedRows = 0;
 
   /** One step for every decoding row: feeds `tokens` (one per row), returns logits [rows][V] and α [rows][L]. */
   decodeStep(tokens: ArrayLike<number>): DecodeStepResult {
@@ -310,8 +313,9 @@ export class AttentionDecoder implements Trainable {
       // The K rows of each source start identical: one row per source, then copied to the K.
       this.call({ ...w, B: w.B / w.K, K: 1 }, FLAG_KEYS, 0, "forward");
       expandFirstStep(this.rt.heap, w, this.dims);
-    } else this.call(w, this.stepsTaken === 0 ? FLAG_KEYS : 0, 0, "forward");
+    } else this.call(w, this.stepsTaken === 0 ? FLAG_KEYS : 0, 0, "forward", this.sharedRows);
     this.stepsTaken++;
+    this.sharedRows = 0;
     const heap = this.rt.heap;
     return { logits: heap.f32(w.ptrs[Field.Logits], w.B * this.dims.V).slice(), attention: heap.f32(w.ptrs[Field.Alpha], w.B * w.L).slice() };
   }
@@ -325,6 +329,7 @@ export class AttentionDecoder implements Trainable {
       if (!Number.isInteger(p) || Math.floor(p / w.K) !== Math.floor(r / w.K)) fail("E_VALUE", `AttentionDecoder.reorderRows: parents[${r}] = ${String(p)} is not a row of the same source`);
     }
     reorderStates(this.rt.heap, w, this.dims, parents);
+    this.sharedRows = shareParents(this.rt.heap, w, parents);
   }
 
   /** A TokenStepper over `rowsPerSource` rows per source of `input` (see beginDecoding). */
@@ -424,7 +429,7 @@ export class AttentionDecoder implements Trainable {
     if (lstm) fill(Field.CState, input.c0?.data ?? mean?.c0);
   }
 
-  private call(w: Work, flags: number, lambda: number, which: "forward" | "backward"): void {
+  private call(w: Work, flags: number, lambda: number, which: "forward" | "backward", shared = 0): void {
     const k = this.rt.kernels;
     const heap = this.rt.heap;
     const desc = this.owned.get("desc");
@@ -435,6 +440,8 @@ export class AttentionDecoder implements Trainable {
     d[Field.Flags] = flags | modelFlags(this.dims);
     for (const [f, p] of Object.entries(w.ptrs)) d[Number(f)] = p;
     for (const [f, p] of Object.entries(this.packs)) d[Number(f)] = p;
+    if (shared > 0) d[Field.U] = shared;
+    else d[Field.RowMap] = 0;
     const params = this.owned.get("params");
     this.spec.specs.forEach((s, i) => (d[this.spec.fields[i]] = params + s.offset));
     if (which === "backward") {

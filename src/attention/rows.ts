@@ -103,3 +103,23 @@ export function expandFirstStep(heap: Heap, w: Work, d: Dims): void {
   spread(Field.Logits, d.V);
   spread(Field.Alpha, w.L);
 }
+
+/**
+ * After a reorder, rows with the same parent hold the same state: writes RowMap (row → distinct
+ * state, numbered by first row) and Uniq (each distinct state's first row) for the next step and
+ * returns how many distinct states there are, or 0 when every row has its own.
+ */
+export function shareParents(heap: Heap, w: Work, parents: ArrayLike<number>): number {
+  const map = heap.i32(w.ptrs[Field.RowMap], w.B), uniq = heap.i32(w.ptrs[Field.Uniq], w.B);
+  const seen = new Map<number, number>();
+  for (let r = 0; r < w.B; r++) {
+    let u = seen.get(parents[r]);
+    if (u === undefined) {
+      u = seen.size;
+      seen.set(parents[r], u);
+      uniq[u] = r;
+    }
+    map[r] = u;
+  }
+  return seen.size < w.B ? seen.size : 0;
+}
