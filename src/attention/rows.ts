@@ -64,12 +64,19 @@ const stateFields = (d: Dims): number[] => (d.cell === "lstm" ? [Field.HState, F
 /** Row r of every state buffer takes row parents[r]'s (checked by the caller). */
 export function reorderStates(heap: Heap, w: Work, d: Dims, parents: ArrayLike<number>): void {
   const Hp = round8(d.H);
+  let moved = false;
+  for (let r = 0; r < w.B && !moved; r++) moved = parents[r] !== r;
+  if (!moved) return;
+  if (reorderCopy.length < w.B * Hp) reorderCopy = new Float32Array(w.B * Hp);
   for (const f of stateFields(d)) {
     const h = heap.f32(w.ptrs[f], w.B * Hp);
-    const copy = h.slice();
-    for (let r = 0; r < w.B; r++) h.set(copy.subarray(parents[r] * Hp, parents[r] * Hp + Hp), r * Hp);
+    reorderCopy.set(h);
+    for (let r = 0; r < w.B; r++) if (parents[r] !== r) h.set(reorderCopy.subarray(parents[r] * Hp, parents[r] * Hp + Hp), r * Hp);
   }
 }
+
+// reorderStates' copy of a state buffer, kept between steps (one per process: calls never overlap).
+let reorderCopy = new Float32Array(0);
 
 /**
  * Before the first step, the K rows of a source hold the same state; when their tokens agree too
