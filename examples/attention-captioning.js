@@ -9,6 +9,7 @@
 //   node examples/attention-captioning.js           (4000 updates: 91 % exact captions; ~25 min on 2 busy vCPUs)
 //   node examples/attention-captioning.js --quick   (seconds; the test suite runs this)
 //   --out DIR    where the SVGs go (default ./attention-captioning)
+//   --cell lstm  an LSTM decoder, as in the paper (default gru); --deep  the paper's deep output layer
 //   add --json to print only the final metrics, as one JSON line
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -20,6 +21,8 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const json = args.includes("--json");
 const outDir = args.includes("--out") ? args[args.indexOf("--out") + 1] : "attention-captioning";
+const cell = args.includes("--cell") ? args[args.indexOf("--cell") + 1] : "gru";
+const output = args.includes("--deep") ? "deep" : "shallow";
 const say = json ? () => {} : console.log;
 await init();
 const rng = createRng(7);
@@ -82,7 +85,7 @@ function windows(canvases) {
   return { shape: [B, L, PATCH], data };
 }
 
-const model = new Captioner({ patchSize: PATCH, vocabSize: VOCAB, startToken: START, endToken: END, annotationSize: quick ? 128 : 256, hiddenSize: quick ? 64 : 128, embeddingSize: 32, seed: 1 });
+const model = new Captioner({ patchSize: PATCH, vocabSize: VOCAB, startToken: START, endToken: END, annotationSize: quick ? 128 : 256, hiddenSize: quick ? 64 : 128, embeddingSize: 32, cell, output, seed: 1 });
 const optimizer = new Adam(model, { lr: 2e-3 });
 const steps = quick ? 400 : 4000, B = 32;
 const t0 = performance.now();
@@ -156,6 +159,8 @@ for (let i = 0; i < samples; i++) {
   say(`${file}: truth "${testCanvases[i].caption.map((t) => WORDS[t]).join(" ")}", caption "${results[i].tokens.filter((t) => t !== END).map((t) => WORDS[t]).join(" ")}"`);
 }
 const metrics = {
+  cell,
+  output,
   steps,
   trainSeconds: Number(trainSeconds.toFixed(1)),
   heldOut: testCanvases.length,
