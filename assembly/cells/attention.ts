@@ -112,11 +112,15 @@ function ptr(desc: usize, f: i32): usize {
   return <usize>load<u32>(desc + (<usize>f << 2));
 }
 
-// Σ_j x[j] y[j] over n floats.
+// Σ_j x[j] y[j] over n floats (two chains of FMAs: one alone waits on its latency).
 function dot(x: usize, y: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
+  let acc = f32x4.splat(0), acc2 = f32x4.splat(0);
   let j = 0;
-  for (; j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
+  for (; j + 8 <= n; j += 8) {
+    acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
+    acc2 = madd(v128.load(at(x, j + 4)), v128.load(at(y, j + 4)), acc2);
+  }
+  for (acc = f32x4.add(acc, acc2); j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
   let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
   for (; j < n; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
   return s;
@@ -143,8 +147,7 @@ function addColumns(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void
 export function attentionPack(desc: usize): void {
   const D = field(desc, Field.D), A = field(desc, Field.A), E = field(desc, Field.E);
   const H = field(desc, Field.H), V = field(desc, Field.V);
-  const X = E + D, nG = gateBlocks(desc);
-  const flags = field(desc, Field.Flags);
+  const X = E + D, nG = gateBlocks(desc), flags = field(desc, Field.Flags);
   // The output layer reads [E y; z; h] (F wide), or the deep layer's d_t (E wide).
   const Fo = (flags & FLAG_DEEP) != 0 ? E : E + D + H;
   if ((flags & FLAG_DOT) == 0) {
@@ -232,11 +235,10 @@ export function attentionForward(desc: usize): void {
       for (let j = 0; j < G; j += 4) v128.store(at(g, j), f32x4.add(v128.load(at(tab, j)), v128.load(at(gz, u * G + j))));
     }
     if (map == 0) gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
-    const ghn = ptr(desc, Field.Ghn);
     for (let b = 0; b < B; b++) {
       const rec = at(q, (map != 0 ? rowAt(map, b) : b) * QW + Aq);
       if (lstm) lstmForward(Hp, H, at(gatesT, b * G), rec, at(cState, b * Hp), 0, at(cSeq, (t * B + b) * Hp), 0, at(hState, b * Hp), at(featT, b * F + X));
-      else gruForward(Hp, H, at(gatesT, b * G), rec, at(hState, b * Hp), at(ghn, (t * B + b) * Hp), at(featT, b * F + X));
+      else gruForward(Hp, H, at(gatesT, b * G), rec, at(hState, b * Hp), at(ptr(desc, Field.Ghn), (t * B + b) * Hp), at(featT, b * F + X));
     }
   }
   // α rows from the distinct states to every row, last row first (u <= b: none is overwritten early).

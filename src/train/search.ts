@@ -152,7 +152,9 @@ export function beamSearch(stepper: TokenStepper, options: BeamOptions, sources 
       if (done[s]) continue;
       // The best 2K continuations suffice: at most K finish and K stay live.
       let n = 0;
-      beams[s].forEach((h, r) => {
+      const live = beams[s];
+      for (let r = 0; r < live.length; r++) {
+        const h = live[r];
         logSoftmax(logits, (base + r) * V, V, lp);
         for (let j = 0; j < V; j++) {
           const v = h.logProb + lp[j];
@@ -167,7 +169,7 @@ export function beamSearch(stepper: TokenStepper, options: BeamOptions, sources 
           topRow[k] = r;
           topId[k] = j;
         }
-      });
+      }
       const next: Hypothesis[] = [];
       for (let c = 0; c < n; c++) {
         if (next.length === K || finished[s].length >= K) break;
@@ -186,8 +188,8 @@ export function beamSearch(stepper: TokenStepper, options: BeamOptions, sources 
       for (let r = next.length; r < K; r++) parents[base + r] = parents[base];
       beams[s] = next;
       // A live hypothesis only loses log-probability: with α = 0 none can beat the best finished one.
-      const best = Math.max(...finished[s].map((f) => f.logProb));
-      if (finished[s].length >= K || next.length === 0 || (alpha === 0 && next[0].logProb < best)) done[s] = 1;
+      if (finished[s].length >= K || next.length === 0) done[s] = 1;
+      else if (alpha === 0 && finished[s].length > 0 && next[0].logProb < Math.max(...finished[s].map((f) => f.logProb))) done[s] = 1;
     }
     if (done.some((d) => d === 0)) stepper.reorder(parents);
   }
