@@ -40,6 +40,30 @@ describe("Seq2Seq", () => {
     expectRecurError(() => m.translate([[1, 9]]), "E_VALUE", "9");
     m.dispose();
   });
+
+  it("cell \"lstm\" and output \"deep\" reach the decoder: LSTMCell-shaped weights, and it learns to reverse", () => {
+    const m = new Seq2Seq({ sourceVocab: 6, targetVocab: 8, startToken: 6, endToken: 7, embeddingSize: 16, encoderHiddenSize: 16, hiddenSize: 32, cell: "lstm", output: "deep", seed: 3 });
+    const sd = m.stateDict();
+    expect(sd["decoder.cell.weight_hh"].shape).toEqual([128, 32]);
+    expect(sd["decoder.out.weight"].shape).toEqual([8, 16]);
+    const opt = new Adam(m, { lr: 1e-2 });
+    const rng = createRng(4);
+    let first = 0, last = 0;
+    for (let i = 0; i < 150; i++) {
+      const s = Array.from({ length: 16 }, () => Array.from({ length: 2 + rng.int(4) }, () => rng.int(6)));
+      m.zeroGrad();
+      const loss = m.lossAndGrad(s, s.map((x) => [...x].reverse()));
+      if (i === 0) first = loss;
+      if (i >= 140) last += loss / 10;
+      clipGradNorm(m, 5);
+      opt.step();
+    }
+    expect(last).toBeLessThan(first / 3);
+    expect(m.translate([[1, 2, 3]], { beamWidth: 2 })[0].tokens.length).toBeGreaterThan(0);
+    expectRecurError(() => new Seq2Seq({ sourceVocab: 6, targetVocab: 8, startToken: 6, endToken: 7, output: "wide" as "deep" }), "E_VALUE", "output");
+    opt.dispose();
+    m.dispose();
+  });
 });
 
 describe("Captioner", () => {

@@ -9,6 +9,14 @@ import type { ParameterRegion } from "../train/module.js";
 import { Linear } from "../layers/linear.js";
 import type { AttentionInput } from "./checks.js";
 
+/** What `MeanInit.forward` gives, [S][H] each. */
+export interface MeanInitState {
+  /** The initial hidden state. */
+  h0: Float32Array;
+  /** The LSTM's initial cell state (undefined for a GRU decoder). */
+  c0: Float32Array | undefined;
+}
+
 /** The layers that give h0 (and c0) from the mean annotation, with what their backward needs. */
 export class MeanInit {
   /** W_init, b_init (state-dict prefix `init.`). */
@@ -27,7 +35,7 @@ export class MeanInit {
   }
 
   /** h0 (and c0) of every source row, [S][H] each; keeps what `backward` needs. */
-  forward(input: AttentionInput, S: number, L: number, D: number): { h0: Float32Array; c0: Float32Array | undefined } {
+  forward(input: AttentionInput, S: number, L: number, D: number): MeanInitState {
     const a = input.annotations.data, m = input.mask?.data;
     const mean = new Float32Array(S * D), count = new Float32Array(S);
     for (let b = 0; b < S; b++) {
@@ -69,10 +77,12 @@ export class MeanInit {
     return this.parts.flatMap(([p, l]) => [[`${p}.weight`, [l.outFeatures, l.inFeatures]], [`${p}.bias`, [l.outFeatures]]] as [string, number[]][]);
   }
 
+  /** Copies of the layers' parameters, prefixed init. and init_c. */
   stateDict(): Record<string, Tensor> {
     return this.prefixed((l) => l.stateDict());
   }
 
+  /** Copies of the layers' gradients, prefixed like stateDict. */
   gradients(): Record<string, Tensor> {
     return this.prefixed((l) => l.gradients());
   }
@@ -91,18 +101,22 @@ export class MeanInit {
     }
   }
 
+  /** The layers' parameter and gradient regions (for the optimizers). */
   parameterRegions(): ParameterRegion[] {
     return this.parts.flatMap(([, l]) => l.parameterRegions());
   }
 
+  /** Zeroes the layers' gradients. */
   zeroGrad(): void {
     for (const [, l] of this.parts) l.zeroGrad();
   }
 
+  /** Tells the layers their parameters changed. */
   parametersChanged(): void {
     for (const [, l] of this.parts) l.parametersChanged();
   }
 
+  /** Frees the layers' Wasm memory. */
   dispose(): void {
     for (const [, l] of this.parts) l.dispose();
   }
