@@ -6,7 +6,8 @@
 //   beam decoding   32 sources, width 4, 12 steps (no end token, so both do the same work)
 // for three decoders: GRU with the additive score, LSTM with the additive score, LSTM with
 // Luong's "general" score. The cross-check compares the loss of each first training step. PyTorch runs through Debian's
-// /usr/bin/python3 (bench/_attention_torch.py) with OPENBLAS_CORETYPE unset.
+// /usr/bin/python3 (bench/_attention_torch.py) with OPENBLAS_CORETYPE unset and
+// OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = 1.
 //
 //   npm run bench -- attention [--quick] [--json]
 import { spawn } from "node:child_process";
@@ -26,7 +27,8 @@ const models = [
 
 // The PyTorch peer as a child process answering one JSON line per request.
 function torchPeer(first) {
-  const env = { ...process.env };
+  // One thread: OpenBLAS and OpenMP pools held to one besides torch.set_num_threads(1).
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" };
   delete env.OPENBLAS_CORETYPE;
   const child = spawn(PYTHON, [fileURLToPath(new URL("./_attention_torch.py", import.meta.url))], { env, stdio: ["pipe", "pipe", "pipe"] });
   let buffer = "", err = "";

@@ -65,7 +65,7 @@ export enum Field {
   GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
   Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
   CState, C0, CSeq, DC, StepMask, Deep, DDeep, Lz, Lh, Bd, PLz, PLh, RLz, RLh, GLz, GLh, Gbd,
-  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ,
+  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ, RWihE,
   Count,
 }
 
@@ -161,7 +161,8 @@ export function attentionPack(desc: usize): void {
   packGates(at(ptr(desc, Field.Wih), E), X, D, H, nG, 0, ptr(desc, Field.PWih));
   packGates(ptr(desc, Field.Wih), X, E, H, nG, ptr(desc, Field.Bih), ptr(desc, Field.PWihE));
   gemm(V, nG * round8(H), E, ptr(desc, Field.Emb), E, ptr(desc, Field.PWihE), ptr(desc, Field.TokTab), nG * round8(H), false);
-  packGateRows(ptr(desc, Field.Wih), X, X, H, nG, ptr(desc, Field.RWih));
+  packGateRows(at(ptr(desc, Field.Wih), E), X, D, H, nG, ptr(desc, Field.RWih)); // context columns
+  packGateRows(ptr(desc, Field.Wih), X, E, H, nG, ptr(desc, Field.RWihE)); // embedding columns
   packGateRows(ptr(desc, Field.Whh), H, H, H, nG, ptr(desc, Field.RWhh));
   packB(ptr(desc, Field.Wout), Fo, V, Fo, 0, ptr(desc, Field.RWout));
   if ((flags & FLAG_DEEP) != 0) {
@@ -244,10 +245,7 @@ export function attentionForward(desc: usize): void {
   // α rows from the distinct states to every row, last row first (u <= b: none is overwritten early).
   for (let b = B - 1; map != 0 && b >= 0; b--) memory.copy(at(ptr(desc, Field.Alpha), b * L), at(ptr(desc, Field.Alpha), rowAt(map, b) * L), <usize>L << 2);
   const TB = T * B;
-  if ((flags & FLAG_DEEP) == 0) {
-    gemm(TB, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
-    return;
-  }
+  if ((flags & FLAG_DEEP) == 0) return gemm(TB, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
   // d_t = tanh(E y + L_z z + b_d + L_h h), then the logits from d_t.
   const deep = ptr(desc, Field.Deep);
   gemm(TB, E, D, at(feat, E), F, ptr(desc, Field.PLz), deep, E, false);
@@ -340,11 +338,10 @@ export function attentionBackward(desc: usize): void {
 
   const dh = ptr(desc, Field.Dh), dkeys = ptr(desc, Field.DKeys), gates = ptr(desc, Field.Gates);
   const dGh = ptr(desc, Field.DGh), dq = ptr(desc, Field.DQ), rec = ptr(desc, Field.Rec);
-  const dc = ptr(desc, Field.DC), cSeq = ptr(desc, Field.CSeq);
+  const dc = ptr(desc, Field.DC), cSeq = ptr(desc, Field.CSeq), dannot = ptr(desc, Field.DAnnot);
   zero(dh, B * Hp);
   if (lstm) zero(dc, B * Hp);
   zero(dkeys, B * L * Ap);
-  const dannot = ptr(desc, Field.DAnnot);
   for (let t = T - 1; t >= 0; t--) {
     const featT = at(feat, t * B * F), dfeatT = at(dfeat, t * B * F);
     const gatesT = at(gates, t * B * G), dGhT = at(dGh, t * B * G);
@@ -363,7 +360,7 @@ export function attentionBackward(desc: usize): void {
     // dh_{t-1} = W_hhᵀ da_t (LSTM: the gates' gradients are the recurrent side's too).
     if (lstm) gemm(B, H, G, gatesT, G, ptr(desc, Field.RWhh), dh, Hp, false);
     else gemm(B, H, G, dGhT, G, ptr(desc, Field.RWhh), dh, Hp, true);
-    gemm(B, X, G, gatesT, G, ptr(desc, Field.RWih), dfeatT, F, true);
+    gemm(B, D, G, gatesT, G, ptr(desc, Field.RWih), at(dfeatT, E), F, true); // the loop needs dz_t only
     const dqT = at(dq, t * B * Ap);
     for (let b = 0; b < B; b++) {
       const hPrev = t == 0 ? at(ptr(desc, Field.H0), b * Hp) : at(feat, ((t - 1) * B + b) * F + X);
@@ -400,7 +397,8 @@ export function attentionBackward(desc: usize): void {
   unpackGateRowsAdd(tmp, 1, 1, H, nG, ptr(desc, Field.Gbhh), 1);
   // dU_a += dQᵀ H_prev (H_prev still packed).
   if (!mult) gemmTN(A, H, TB, dq, Ap, pack, ptr(desc, Field.GUa), H, true);
-  // Embedding rows.
+  // Embedding rows: dE y of every step (W_ihᵀ da's embedding part as one product), then the rows.
+  gemm(TB, E, G, gates, G, ptr(desc, Field.RWihE), dfeat, F, true);
   const gEmb = ptr(desc, Field.GEmb), tokens = ptr(desc, Field.Tokens);
   for (let r = 0; r < TB; r++) axpy(1, at(dfeat, r * F), at(gEmb, load<i32>(tokens + (<usize>r << 2)) * E), E);
   // Keys: dW_a += dKᵀ annot, db_a, dannot += dK W_a.

@@ -14,8 +14,8 @@ export const Field = {
   Wa: 59, Ba: 60, Ua: 61, V_: 62, Wih: 63, Bih: 64, Whh: 65, Bhh: 66, Wout: 67, Bout: 68,
   CState: 69, C0: 70, CSeq: 71, DC: 72, StepMask: 73, Deep: 74, DDeep: 75, Lz: 76, Lh: 77, Bd: 78,
   PLz: 79, PLh: 80, RLz: 81, RLh: 82, GLz: 83, GLh: 84, Gbd: 85,
-  PWihE: 86, TokTab: 87, U: 88, RowMap: 89, Uniq: 90, HU: 91, ZU: 92, GZ: 93,
-  Count: 94,
+  PWihE: 86, TokTab: 87, U: 88, RowMap: 89, Uniq: 90, HU: 91, ZU: 92, GZ: 93, RWihE: 94,
+  Count: 95,
 } as const;
 
 /** Flags bit: compute the keys W_a a_i + b_a in this call. */
@@ -108,7 +108,7 @@ export function packSizes(d: Dims, packedSize: (k: number, n: number) => number)
   const out: Record<string, number> = {
     [Field.VPad]: round8(A) * 4,
     [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: ((d.score === "additive" ? packedSize(H, A) : 0) + gates(H)) * 4, [Field.PWih]: gates(D) * 4, [Field.PWihE]: gates(E) * 4, [Field.TokTab]: V * nG * Hp * 4, [Field.PWout]: packedSize(Fo, V) * 4,
-    [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(X) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, Fo) * 4,
+    [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(D) * 4, [Field.RWihE]: rows(E) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, Fo) * 4,
   };
   if (d.output === "deep") Object.assign(out, { [Field.PLz]: packedSize(D, E) * 4, [Field.PLh]: packedSize(H, E) * 4, [Field.RLz]: packedSize(E, D) * 4, [Field.RLh]: packedSize(E, H) * 4 });
   return out;
