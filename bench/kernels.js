@@ -17,6 +17,9 @@ import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
 import { init, matmul } from "../dist/index.js";
 import { createRuntime, matmulOn } from "../dist/testing/index.js";
+// The peak probe is in the full module (assembly/full.ts): importing this makes init() and
+// createRuntime() load it (the GEMM is the same code in both modules).
+import "../dist/full-core.js";
 import { threadsSection } from "./_threads.js";
 
 const BACKENDS = ["simd128", "relaxed"];

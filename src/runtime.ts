@@ -121,8 +121,20 @@ async function relaxedSupported(): Promise<boolean> {
   return WebAssembly.validate(RELAXED_PROBE);
 }
 
+// Where the full module (assembly/full.ts) is, once a module that needs it was imported: set by
+// src/full-core.ts, whose literal URLs make bundlers copy the full binaries only for the pages
+// that import recur-nn/esn, recur-nn/attention or recur-nn/hessian-free.
+let fullUrl: ((backend: Backend) => URL) | undefined;
+
+/** @internal Makes every later load of a single-thread core load the full module (src/full-core.ts). */
+export function useFullCore(url: (backend: Backend) => URL): void {
+  fullUrl = url;
+}
+
 function defaultUrl(backend: Backend, threaded: boolean): URL {
   // Literal `new URL(..., import.meta.url)` calls so bundlers (Vite, webpack) see and copy the files.
+  // The threaded builds are always full.
+  if (fullUrl !== undefined && !threaded) return fullUrl(backend);
   if (threaded) {
     return backend === "relaxed"
       ? new URL("../build/recur-relaxed-threads.wasm", import.meta.url)
