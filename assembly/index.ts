@@ -4,8 +4,6 @@
 export { gemm, gemmTN, gemmScratchSize, setGemmScratch, setGemmTile, gemmTile } from "./gemm/dispatch";
 export { packedSize, packB, packBT } from "./gemm/pack";
 export { gemmDirect } from "./gemm/direct";
-export { tanhArray, sigmoidArray, reluArray } from "./activations";
-export { softmaxRows, logSoftmaxRows } from "./softmax";
 
 /** First byte after the module's static data: the TypeScript allocator starts here. */
 export function heapBase(): usize {

@@ -73,7 +73,8 @@ export async function bundle(entrySource) {
     const js = sum(files.filter((f) => f.name.endsWith(".js")));
     // The threaded binaries (recur-<backend>-threads.wasm) are emitted too but only loaded with
     // init({ threads > 1 }): reported apart, outside the budget.
-    const kind = (name) => /recur-(simd128|relaxed)(-full|-threads)?-[^-.]+\.wasm$/.exec(name)?.slice(1, 3).join("") ?? "";
+    // Emitted as assets/recur-<kind>-<8-character hash>.wasm (the hash may hold "-" and "_").
+    const kind = (name) => /recur-([\w-]+)-[\w-]{8}\.wasm$/.exec(name)?.[1] ?? "";
     const wasm = Object.fromEntries(BINARIES.map((b) => [b, sum(files.filter((f) => f.name.endsWith(".wasm") && kind(f.name) === b))]));
     return { js, wasm };
   } finally {

@@ -25,11 +25,6 @@ export interface Kernels {
   setThreadPool(control: number): void;
   workerMain(control: number, index: number): void;
   threadSpinProbe(control: number, iterations: number): number;
-  tanhArray(x: number, y: number, n: number): void;
-  sigmoidArray(x: number, y: number, n: number): void;
-  reluArray(x: number, y: number, n: number): void;
-  softmaxRows(x: number, y: number, rows: number, cols: number): void;
-  logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
   packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   packedGatesSize(k: number, hidden: number, gates: number): number;
   recurrentForward(desc: number): void;
@@ -58,6 +53,11 @@ export interface Kernels {
  * recur-nn/attention and recur-nn/hessian-free use (src/full-core.ts loads it).
  */
 export interface FullKernels extends Kernels {
+  tanhArray(x: number, y: number, n: number): void;
+  sigmoidArray(x: number, y: number, n: number): void;
+  reluArray(x: number, y: number, n: number): void;
+  softmaxRows(x: number, y: number, rows: number, cols: number): void;
+  logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
   /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */
   peakProbe(rounds: number, seed: number): number;
   // Echo state networks (assembly/reservoir/): descriptor layout in src/esn/layout.ts.

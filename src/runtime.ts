@@ -428,11 +428,6 @@ async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
     k.gemmDirect(7, 27, K, a, K, a, N, c, N, 0); // unpacked B: every tile, then the column tail
     k.gemmTN(N, N, 20, a, N, bp, c, N, 0);
     k.gemmTN(9, 20, K, a, 9, bp, c, N, 1);
-    k.tanhArray(c, c, N * N);
-    k.sigmoidArray(c, c, N * N);
-    k.reluArray(c, c, N * N);
-    k.softmaxRows(c, c, N, N);
-    k.logSoftmaxRows(c, c, N, N);
   };
   for (let i = 0; i < 60; i++) round();
   let best = Infinity;

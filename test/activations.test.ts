@@ -3,6 +3,8 @@
 // values, and lengths 1..17 so the scalar tails after the 4-wide loop are covered.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Backend, createRuntime, type Runtime } from "../src/runtime.js";
+// The element-wise kernels are in the full module: importing full-core makes createRuntime load it.
+import { requireFull } from "../src/full-core.js";
 
 const TOL = 1e-6;
 
@@ -26,7 +28,7 @@ function denseGrid(): Float32Array {
 }
 
 function apply(rt: Runtime, fn: Fn, x: Float32Array, inPlace = false): Float32Array {
-  const { kernels: k, heap } = rt;
+  const { kernels: k, heap } = requireFull(rt, "activations test");
   const px = heap.alloc(x.length * 4);
   const py = inPlace ? px : heap.alloc(x.length * 4);
   try {
@@ -142,7 +144,7 @@ describe.each(BACKENDS)("activations, %s binary", (backend) => {
   });
 
   it("n = 0 touches nothing", () => {
-    const { kernels: k, heap } = rt;
+    const { kernels: k, heap } = requireFull(rt, "activations test");
     const p = heap.alloc(64);
     heap.f32(p, 16).fill(7);
     for (const fn of ["tanhArray", "sigmoidArray", "reluArray"] as const) k[fn](p, p, 0);

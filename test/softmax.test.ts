@@ -12,6 +12,8 @@
 //   (cols + 2) u.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Backend, createRuntime, type Runtime } from "../src/runtime.js";
+// softmaxRows is in the full module: importing full-core makes createRuntime load it.
+import { requireFull } from "../src/full-core.js";
 import { rng } from "./helpers/random.js";
 
 const U = 2 ** -24;
@@ -30,7 +32,7 @@ function reference(row: Float32Array): { p: Float64Array; logp: Float64Array; m:
 }
 
 function run(rt: Runtime, fn: "softmaxRows" | "logSoftmaxRows", x: Float32Array, rows: number, cols: number, inPlace = false): Float32Array {
-  const { kernels: k, heap } = rt;
+  const { kernels: k, heap } = requireFull(rt, "softmax test");
   const px = heap.alloc(Math.max(1, x.length) * 4);
   const py = inPlace ? px : heap.alloc(Math.max(1, x.length) * 4);
   try {
