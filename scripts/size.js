@@ -36,6 +36,8 @@ export const ENTRIES = {
   "recur-nn/keras": "keras/index.js",
   "recur-nn/attention": "attention/index.js",
   "recur-nn/diagnostics": "diagnostics/index.js",
+  "recur-nn/schedulers": "schedulers/index.js",
+  "recur-nn/checkpoint": "checkpoint/index.js",
 };
 
 /** Typical pages: what each imports, from which entry point. */
@@ -65,18 +67,30 @@ export async function bundle(entrySource) {
         rollupOptions: { input: entry, preserveEntrySignatures: "exports-only" },
       },
     });
-    const files = [result].flat()[0].output.map((o) => {
+    const output = [result].flat()[0].output;
+    const files = output.map((o) => {
       const bytes = Buffer.from(o.type === "chunk" ? o.code : o.source);
       return { name: o.fileName, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
     });
     const sum = (list) => ({ bytes: list.reduce((a, f) => a + f.bytes, 0), gzip: list.reduce((a, f) => a + f.gzip, 0) });
-    const js = sum(files.filter((f) => f.name.endsWith(".js")));
+    // The page's JavaScript: the entry chunk and what it imports statically. Chunks it only
+    // imports dynamically (the worker pool, loaded by init({ threads > 1 })) are reported apart.
+    const chunks = new Map(output.filter((o) => o.type === "chunk").map((o) => [o.fileName, o]));
+    const loaded = new Set();
+    const visit = (name) => {
+      if (loaded.has(name)) return;
+      loaded.add(name);
+      for (const i of chunks.get(name)?.imports ?? []) visit(i);
+    };
+    for (const c of chunks.values()) if (c.isEntry) visit(c.fileName);
+    const js = sum(files.filter((f) => f.name.endsWith(".js") && loaded.has(f.name)));
+    const lazy = sum(files.filter((f) => f.name.endsWith(".js") && !loaded.has(f.name)));
     // The threaded binaries (recur-<backend>-threads.wasm) are emitted too but only loaded with
     // init({ threads > 1 }): reported apart, outside the budget.
     // Emitted as assets/recur-<kind>-<8-character hash>.wasm (the hash may hold "-" and "_").
     const kind = (name) => /recur-([\w-]+)-[\w-]{8}\.wasm$/.exec(name)?.[1] ?? "";
     const wasm = Object.fromEntries(BINARIES.map((b) => [b, sum(files.filter((f) => f.name.endsWith(".wasm") && kind(f.name) === b))]));
-    return { js, wasm };
+    return { js, lazy, wasm };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -96,7 +110,7 @@ export async function measureSize() {
   const withBinary = (b) => {
     const suffix = b.wasm["simd128-full"].bytes > 0 ? "-full" : "";
     const wasm = [b.wasm[`simd128${suffix}`], b.wasm[`relaxed${suffix}`]].reduce((x, y) => (y.gzip > x.gzip ? y : x));
-    return { js: b.js, wasm, total: add(b.js, wasm) };
+    return { js: b.js, lazy: b.lazy, wasm, total: add(b.js, wasm) };
   };
   const entries = {};
   for (const entry of Object.keys(ENTRIES)) entries[entry] = withBinary(await bundle(`export * from ${file(entry)};\n`));
@@ -104,8 +118,8 @@ export async function measureSize() {
   for (const [name, imports] of Object.entries(PAGES)) {
     pages[name] = withBinary(await bundle(Object.entries(imports).map(([e, names]) => `export { ${names.join(", ")} } from ${file(e)};\n`).join("")));
   }
-  // Every entry point: its JavaScript and the full binaries of both backends.
-  return { library: { ...library, total: add(library.js, library.wasm["simd128-full"], library.wasm["relaxed-full"]) }, entries, pages };
+  // Every entry point: all its JavaScript (the worker pool too) and the full binaries of both backends.
+  return { library: { ...library, total: add(library.js, library.lazy, library.wasm["simd128-full"], library.wasm["relaxed-full"]) }, entries, pages };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
@@ -126,6 +140,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         row("recur-relaxed-full.wasm (with `recur-nn/esn`, `/attention` or `/hessian-free`)", s.library.wasm["relaxed-full"]),
         row("recur-simd128-threads.wasm (only with `init({ threads })`)", s.library.wasm["simd128-threads"]),
         row("recur-relaxed-threads.wasm (only with `init({ threads })`)", s.library.wasm["relaxed-threads"]),
+        row("the worker pool's JavaScript (only with `init({ threads })`)", s.entries["recur-nn"].lazy),
         row("every entry point + both full binaries", s.library.total),
         ...Object.entries(s.pages).map(([name, p]) => row(`${name} page (${Object.values(PAGES[name]).flat().join(", ")}) + one binary`, p.total)),
         "",

@@ -3,7 +3,6 @@ import { instantiate } from "./instantiate.js";
 import { fail } from "./errors.js";
 import type { Kernels } from "./kernels.js";
 import { Heap } from "./memory.js";
-import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 import { importNode, isNode } from "./platform.js";
 import { integer, objectArgument, oneOf, show } from "./validate.js";
@@ -288,6 +287,8 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   if (threaded) {
     try {
       if (module === undefined) throw new Error("no compiled module to share with workers");
+      // Loaded here, not imported: a page that never asks for threads does not download the pool.
+      const { startPool } = await import("./pool.js");
       runtime.pool = await startPool(module, kernels, heap, threads);
     } catch (err) {
       threadsFallback = `the workers did not start: ${(err as Error).message}`;
