@@ -1,13 +1,9 @@
 // The full module: the core's exports (assembly/index.ts) and the kernels only subpath entry
-// points use: echo state networks (recur-nn/esn), the attention decoder (recur-nn/attention), the
-// forward-mode (tangent) passes (recur-nn/hessian-free), and the element-wise kernels and peak
-// probe that only the pointer-level API (recur-nn/wasm), tests and benchmarks call. The
+// points use: echo state networks (recur-nn/esn), the attention decoder (recur-nn/attention) and
+// the forward-mode (tangent) passes (recur-nn/hessian-free). The
 // threaded builds are always full; the single-thread core leaves these out so a page that imports
 // only the package root downloads less (docs/internals.md, "Two binaries per backend").
 export * from "./index";
-export { peakProbe } from "./probe";
-export { tanhArray, sigmoidArray, reluArray } from "./activations";
-export { softmaxRows, logSoftmaxRows } from "./softmax";
 export { recurrentTangent } from "./cells/tangent";
 export { esnRun } from "./reservoir/run";
 export { esnTrialsStart, esnTrialsFinish } from "./reservoir/trials";

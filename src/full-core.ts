@@ -34,10 +34,7 @@ export function fullRuntime(where: string): FullRuntime {
 /** `rt` itself, checked to run the full module (see `fullRuntime`). */
 export function requireFull(rt: Runtime, where: string): FullRuntime {
   if (!isFull(rt)) {
-    fail(
-      "E_STATE",
-      `${where}: the loaded Wasm core lacks its kernels. recur-nn/esn, recur-nn/attention and recur-nn/hessian-free need the full binary (recur-${rt.backend}-full.wasm), which init() loads when one of them was imported before it: import it before init() (or call shutdown() and init() again), or give init({ wasm }) the full binary`,
-    );
+    fail("E_STATE", `${where} needs recur-${rt.backend}-full.wasm: import its entry point before init() (or call shutdown() and init() again)`);
   }
   return rt;
 }

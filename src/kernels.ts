@@ -53,13 +53,6 @@ export interface Kernels {
  * recur-nn/attention and recur-nn/hessian-free use (src/full-core.ts loads it).
  */
 export interface FullKernels extends Kernels {
-  tanhArray(x: number, y: number, n: number): void;
-  sigmoidArray(x: number, y: number, n: number): void;
-  reluArray(x: number, y: number, n: number): void;
-  softmaxRows(x: number, y: number, rows: number, cols: number): void;
-  logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
-  /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */
-  peakProbe(rounds: number, seed: number): number;
   // Echo state networks (assembly/reservoir/): descriptor layout in src/esn/layout.ts.
   esnRun(model: number, steps: number, inputs: number, teacher: number, outputs: number, states: number, washout: number, flags: number): number;
   /**
@@ -85,4 +78,18 @@ export interface FullKernels extends Kernels {
   attentionPack(desc: number): void;
   attentionForward(desc: number): void;
   attentionBackward(desc: number): void;
+}
+
+/**
+ * The development module's exports (assembly/dev.ts; build/recur-<backend>-dev.wasm, which tests
+ * and benchmarks load with `createRuntime({ wasm })`).
+ */
+export interface DevKernels extends FullKernels {
+  tanhArray(x: number, y: number, n: number): void;
+  sigmoidArray(x: number, y: number, n: number): void;
+  reluArray(x: number, y: number, n: number): void;
+  softmaxRows(x: number, y: number, rows: number, cols: number): void;
+  logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
+  /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */
+  peakProbe(rounds: number, seed: number): number;
 }

@@ -2,9 +2,8 @@
 // every 2^12-th float32 bit pattern (both signs, all exponents), a dense grid on [-20, 20], special
 // values, and lengths 1..17 so the scalar tails after the 4-wide loop are covered.
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Backend, createRuntime, type Runtime } from "../src/runtime.js";
-// The element-wise kernels are in the full module: importing full-core makes createRuntime load it.
-import { requireFull } from "../src/full-core.js";
+import type { Backend } from "../src/runtime.js";
+import { devRuntime, type DevRuntime } from "./helpers/dev-runtime.js";
 
 const TOL = 1e-6;
 
@@ -27,8 +26,8 @@ function denseGrid(): Float32Array {
   return Float32Array.from({ length: n + 1 }, (_, i) => -20 + (40 * i) / n);
 }
 
-function apply(rt: Runtime, fn: Fn, x: Float32Array, inPlace = false): Float32Array {
-  const { kernels: k, heap } = requireFull(rt, "activations test");
+function apply(rt: DevRuntime, fn: Fn, x: Float32Array, inPlace = false): Float32Array {
+  const { kernels: k, heap } = rt;
   const px = heap.alloc(x.length * 4);
   const py = inPlace ? px : heap.alloc(x.length * 4);
   try {
@@ -62,9 +61,9 @@ function maxError(fn: Fn, x: Float32Array, y: Float32Array): { err: number; at: 
 const BACKENDS: Backend[] = ["simd128", "relaxed"];
 
 describe.each(BACKENDS)("activations, %s binary", (backend) => {
-  let rt: Runtime;
+  let rt: DevRuntime;
   beforeAll(async () => {
-    rt = await createRuntime({ backend });
+    rt = await devRuntime(backend);
   });
 
   it.each(["tanhArray", "sigmoidArray"] as const)("%s: max abs error <= 1e-6 over the float range and [-20, 20]", (fn) => {
@@ -144,7 +143,7 @@ describe.each(BACKENDS)("activations, %s binary", (backend) => {
   });
 
   it("n = 0 touches nothing", () => {
-    const { kernels: k, heap } = requireFull(rt, "activations test");
+    const { kernels: k, heap } = rt;
     const p = heap.alloc(64);
     heap.f32(p, 16).fill(7);
     for (const fn of ["tanhArray", "sigmoidArray", "reluArray"] as const) k[fn](p, p, 0);
