@@ -38,6 +38,7 @@ export const ENTRIES = {
   "recur-nn/diagnostics": "diagnostics/index.js",
   "recur-nn/schedulers": "schedulers/index.js",
   "recur-nn/checkpoint": "checkpoint/index.js",
+  "recur-nn/beam-search": "beam-search/index.js",
 };
 
 /** Typical pages: what each imports, from which entry point. */
