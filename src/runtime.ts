@@ -17,7 +17,9 @@ export interface InitOptions {
   /**
    * Where the Wasm comes from, for bundlers or offline pages that move it: a URL (or string),
    * the bytes, or a compiled module of the chosen backend. Default: the binary beside this
-   * package, located with `import.meta.url`.
+   * package, located with `import.meta.url`: the core (recur-<backend>.wasm), or the full module
+   * (recur-<backend>-full.wasm) once recur-nn/esn, recur-nn/attention or recur-nn/hessian-free
+   * has been imported, which their models need.
    */
   wasm?: URL | string | ArrayBuffer | Uint8Array | WasmModule;
   /** Skip the warm-up calls (default false). Warm-up moves V8's tier-up out of the first real call. */
@@ -405,10 +407,9 @@ export async function shutdown(): Promise<void> {
 // background; there is no on-stack replacement for wasm, so a first large call that starts in
 // Liftoff runs unoptimised to its end (several times slower). Warm-up therefore
 // 1. calls every GEMM path (packed 5x8 tile direct and through its merge buffer, unpacked 4x8
-//    tile, 2-row tiles, single-row kernels, both packings) and the element-wise kernels on small
-//    problems, with loops long enough (k = 128) that every function exhausts its budget within
-//    the rounds (n = 24, k = 24 left packPanels in Liftoff: a first 512 matmul then spent 9 ms
-//    packing B instead of 0.2 ms);
+//    tile, 2-row tiles, single-row kernels, both packings) on small problems, with loops long
+//    enough (k = 128) that every function exhausts its budget within the rounds (n = 24, k = 24
+//    left packPanels in Liftoff: a first 512 matmul then spent 9 ms packing B instead of 0.2 ms);
 // 2. then yields to the event loop and repeats one round until its time stops improving, so the
 //    background compilations have finished before init resolves.
 async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
