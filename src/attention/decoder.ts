@@ -1,7 +1,7 @@
 import { fail } from "../errors.js";
 import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { WasmBlocks } from "../memory.js";
-import { runtime, type Runtime } from "../runtime.js";
+import { fullRuntime, type FullRuntime } from "../full-core.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
@@ -119,7 +119,7 @@ export interface DecodeStepResult {
 export class AttentionDecoder implements Trainable {
   /** Sizes: vocabulary V, annotation features D, attention width A, embedding E, hidden H. */
   readonly dims: Readonly<Dims>;
-  private readonly rt: Runtime;
+  private readonly rt: FullRuntime;
   private readonly owned: WasmBlocks;
   private readonly spec: ReturnType<typeof paramSpecs>;
   private readonly packs: Record<number, number> = {};
@@ -148,7 +148,7 @@ export class AttentionDecoder implements Trainable {
     const output = oneOf(where, "output", options.output, ["shallow", "deep"] as const, "shallow");
     this.dims = { V, D, A, E, H, score, cell, output };
     this.init = initialState === "mean" ? new MeanInit(D, H, seed, cell === "lstm") : undefined;
-    this.rt = runtime();
+    this.rt = fullRuntime(where);
     this.owned = WasmBlocks.of(this.rt.heap, this);
     this.spec = paramSpecs(this.dims);
     const params = this.owned.ensure("params", this.spec.bytes);
