@@ -15,6 +15,7 @@
  * Negative curvature or a NaN in CG throws E_NUMERIC with the parameters unchanged.
  */
 import { fail, RecurError } from "../errors.js";
+import { untrainable } from "../models/cell.js";
 import { runtime } from "../runtime.js";
 import { sliceBatch } from "./batch-slice.js";
 import { conjugateGradient } from "./cg.js";
@@ -85,11 +86,8 @@ export class HessianFree implements BatchOptimizer {
     options: HessianFreeOptions = {},
   ) {
     if (!(model instanceof SequenceModel)) fail("E_UNSUPPORTED", "HessianFree: the model must be a SequenceModel (a recurrent model with a softmax cross-entropy or MSE head)");
-    const c = model.rnn.config;
-    if (c.mode === "LSTM" && (c.peepholes || c.projSize > 0)) fail("E_UNSUPPORTED", "HessianFree: LSTMs with peepholes or a projection have no forward mode yet");
-    if (c.mode === "GRU" && !c.resetAfter) fail("E_UNSUPPORTED", "HessianFree: reset-before GRUs (resetAfter: false) have no forward mode yet");
-    if (c.cell !== undefined) fail("E_UNSUPPORTED", "HessianFree: cells with options (activations, clip, inputForget) have no forward mode");
-    if (model.options.trainableInitialState) fail("E_UNSUPPORTED", "HessianFree: a trainable initial state is not supported");
+    const why = untrainable(model.rnn.config.cell);
+    if (why !== undefined) fail("E_UNSUPPORTED", `HessianFree: the ${model.rnn.config.mode} cannot be trained: ${why}`);
     const o = {
       damping: options.damping ?? 1,
       maxCgIterations: options.maxCgIterations ?? 250,
