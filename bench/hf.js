@@ -1,9 +1,11 @@
 // Hessian-free's curvature cost: one Gauss-Newton product G v (training forward, forward-mode
 // tangent pass, loss Hessian, backward) against one gradient (training forward, backward) on the
 // same batch, for each cell kind, as a character model would use them: vocabulary 64,
-// embedding 32, H = 128 (MRNN: F = 128), T = 50, B = 32, softmax cross-entropy over every step.
+// embedding 32, H = 128 (MRNN: F = 128), T = 50, B = 32, softmax cross-entropy over every step;
+// also the LSTM with peepholes, with a projection (64) and learned initial states, the
+// reset-before GRU and a GRU with options (Keras's hard-sigmoid gates).
 //
-//   npm run bench -- hf [--quick] [--json]
+//   npm run bench -- hf [--quick] [--json] [--only=LSTM]   (--only: the kinds whose name starts so)
 //
 // Target (the issue): G v at most 2.5x a gradient. Both are timed in the same run, interleaved
 // by tinybench, so the ratio holds on a shared machine; absolute times do not.
@@ -29,8 +31,18 @@ export async function run(options = {}) {
   const next = Int32Array.from({ length: T * B }, (_, i) => (i * 11 + 5) % V);
   const batch = { input: { shape: [T, B], data: ids }, target: { shape: [T, B], data: next } };
   const rows = [];
-  for (const cell of ["RNN", "LSTM", "GRU", "MRNN"]) {
-    const model = new SequenceModel({ cell, vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: V, seed: 1, ...(cell === "MRNN" ? { factorSize: H } : {}) });
+  const kinds = [
+    ["RNN", { cell: "RNN" }],
+    ["LSTM", { cell: "LSTM" }],
+    ["GRU", { cell: "GRU" }],
+    ["MRNN", { cell: "MRNN", factorSize: H }],
+    ["LSTM peepholes", { cell: "LSTM", peepholes: true }],
+    ["LSTM projection 64, learned h0/c0", { cell: "LSTM", projSize: 64, trainableInitialState: true }],
+    ["GRU reset before", { cell: "GRU", resetAfter: false }],
+    ["GRU hardSigmoid gates", { cell: "GRU", activations: ["hardSigmoid", "tanh"] }],
+  ];
+  for (const [cell, kind] of options.only ? kinds.filter(([k]) => k.startsWith(options.only)) : kinds) {
+    const model = new SequenceModel({ vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: V, seed: 1, ...kind });
     const n = model.parameterRegions().reduce((s, r) => s + r.floats, 0);
     const v = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
     const out = new Float32Array(n);
