@@ -15,6 +15,12 @@ import { Bench } from "tinybench";
 import { init, SequenceModel } from "../dist/index.js";
 import { gaussNewtonProduct } from "../dist/hessian-free/index.js";
 
+// Sequence b of the token batch (HessianFree's per-example gradients take one at a time).
+function sequence(batch, b, T, B) {
+  const pick = (data) => Int32Array.from({ length: T }, (_, t) => data[t * B + b]);
+  return { input: { shape: [T, 1], data: pick(batch.input.data) }, target: { shape: [T, 1], data: pick(batch.target.data) } };
+}
+
 function host() {
   let avx512 = "unknown";
   try {
@@ -54,14 +60,27 @@ export async function run(options = {}) {
     bench.add(`${cell} G v`, () => {
       gaussNewtonProduct(model, batch, v, { out });
     });
+    // HessianFree's default preconditioner: one gradient per sequence (Martens' per-example
+    // diag(Σ g_i²)), for the four base cells.
+    const perExample = ["RNN", "LSTM", "GRU", "MRNN"].includes(cell);
+    const singles = perExample ? Array.from({ length: B }, (_, b) => sequence(batch, b, T, B)) : [];
+    if (perExample) {
+      bench.add(`${cell} per-example gradients`, () => {
+        for (const s of singles) {
+          model.zeroGrad();
+          model.lossAndGrad(s);
+        }
+      });
+    }
     await bench.run();
-    const [grad, gv] = bench.tasks.map((t) => {
+    const [grad, gv, each] = bench.tasks.map((t) => {
       if (t.result.state !== "completed") throw t.result.error ?? new Error(`${t.name}: ${t.result.state}`);
       return t.result.latency.p50;
     });
     rows.push({ name: `${cell}: gradient (forward + backward)`, value: grad, unit: "ms" });
     rows.push({ name: `${cell}: G v (forward + tangent + backward)`, value: gv, unit: "ms" });
     rows.push({ name: `${cell}: G v / gradient`, value: gv / grad, unit: "x", target: "<= 2.5", note: gv / grad <= 2.5 ? "pass" : "FAIL" });
+    if (each !== undefined) rows.push({ name: `${cell}: ${B} per-example gradients / one batched gradient`, value: each / grad, unit: "x" });
     model.dispose();
   }
   rows.push({ name: "host", value: host(), unit: "" });

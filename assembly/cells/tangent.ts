@@ -15,6 +15,7 @@
 // supported here (a clip is not: the forward does not keep the unclipped pre-activations). Rows
 // past their length keep R{h} and output zeros.
 import { gemm } from "../gemm/dispatch";
+import { argI32, evenBound, fork, taskArg, threadsAvailable } from "../threads";
 import { cPrevRow, field, gateWidth, hPrevRow, lengthOf, ptr } from "./access";
 import { at, round8, zero } from "./common";
 import { Field, Kind } from "./descriptor";
@@ -52,27 +53,68 @@ export function recurrentTangent(desc: usize): void {
   }
   // LSTM projection: R{h_t} starts as V_hr m_t (aux: the forward's m_t, zero on inactive rows).
   if (whr != 0) gemm(TB, P, H, aux, Hp, ptr(desc, Field.VWhr), rOut, ldo, false);
+  const chunks = rowChunks(desc);
+  if (chunks > 1) {
+    store<u32>(taskArg(0), <u32>desc);
+    fork(tangentRowsTask, chunks);
+  } else {
+    tangentRows(desc, 0, B);
+  }
+}
+
+// Threaded binaries: the time loop is split by batch rows, one chunk per thread, as the forward's
+// (recurrent.ts): each row's tangent recurrence is independent, and each chunk's products are
+// its own rows of the per-step GEMMs, so results are bit-identical on any thread count.
+function rowChunks(desc: usize): i32 {
+  if (ASC_FEATURE_THREADS) {
+    const T = field(desc, Field.T), B = field(desc, Field.B), P = field(desc, Field.P);
+    const chunks = min(threadsAvailable(), B / MIN_ROWS);
+    if (chunks > 1 && <i64>T * <i64>B * <i64>gateWidth(desc) * <i64>P >= FORK_MACS) return chunks;
+  }
+  return 1;
+}
+const MIN_ROWS: i32 = 5;
+const FORK_MACS: i64 = 1 << 18;
+
+function tangentRowsTask(control: usize, chunk: i32, chunks: i32): void {
+  const desc = <usize><u32>argI32(control, 0);
+  const B = field(desc, Field.B);
+  tangentRows(desc, evenBound(B, chunk, chunks), evenBound(B, chunk + 1, chunks));
+}
+
+// Step 3 for batch rows b0 .. b1-1: each range works in its own rows of RH, RState, RC and the
+// scratch.
+function tangentRows(desc: usize, b0: i32, b1: i32): void {
+  if (b1 <= b0) return;
+  const kind = field(desc, Field.Kind);
+  const T = field(desc, Field.T), B = field(desc, Field.B);
+  const H = field(desc, Field.H), P = field(desc, Field.P), F = field(desc, Field.F);
+  const Hp = round8(H), Ps = round8(P), Fp = round8(F);
+  const width = gateWidth(desc), nb = b1 - b0;
+  const rx = ptr(desc, Field.RX), rh = ptr(desc, Field.RH), aux = ptr(desc, Field.Aux);
+  const rOut = ptr(desc, Field.ROut), ldo = field(desc, Field.Ldo);
+  const whr = ptr(desc, Field.Whr);
   const gates = ptr(desc, Field.Gates), cSeq = ptr(desc, Field.CSeq), fhSeq = ptr(desc, Field.FhSeq);
   const rState = ptr(desc, Field.RState), rc = ptr(desc, Field.RC), scratch = ptr(desc, Field.Scratch);
   const peep = ptr(desc, Field.Peep), vpeep = ptr(desc, Field.VPeep), cell = ptr(desc, Field.Cell);
   const reverse = field(desc, Field.Reverse) != 0;
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
-    const stepRh = at(rh, t * B * width);
+    const stepRh = at(rh, (t * B + b0) * width); // this range's rows of the step
     if (kind == Kind.Mrnn) {
-      gemm(B, Fp, H, rState, Ps, ptr(desc, Field.Whh), stepRh, width, true);
-      for (let b = 0; b < B; b++) {
+      gemm(nb, Fp, H, at(rState, b0 * Ps), Ps, ptr(desc, Field.Whh), stepRh, width, true);
+      for (let b = b0; b < b1; b++) {
         const row = (t * B + b) * width;
-        mrnnFactorsTangent(Fp, at(gates, row), at(fhSeq, (t * B + b) * Fp), at(rx, row), at(stepRh, b * width));
+        mrnnFactorsTangent(Fp, at(gates, row), at(fhSeq, (t * B + b) * Fp), at(rx, row), at(rh, row));
       }
-      gemm(B, Hp, F, stepRh, width, ptr(desc, Field.Whf), at(stepRh, Fp), width, true);
+      gemm(nb, Hp, F, stepRh, width, ptr(desc, Field.Whf), at(stepRh, Fp), width, true);
     } else if (kind == Kind.GruResetBefore) {
-      gruResetBeforeTangentStep(desc, t, B, H, width, stepRh, scratch, cell);
+      gruResetBeforeTangentStep(desc, t, b0, b1, H, width, stepRh, scratch, cell);
       continue;
     } else {
-      gemm(B, width, P, rState, Ps, ptr(desc, Field.Whh0), stepRh, width, true);
+      gemm(nb, width, P, at(rState, b0 * Ps), Ps, ptr(desc, Field.Whh0), stepRh, width, true);
     }
-    for (let b = 0; b < B; b++) {
+    for (let b = b0; b < b1; b++) {
       const outRow = at(rOut, (t * B + b) * ldo);
       if (t >= lengthOf(desc, b)) {
         zero(outRow, P);
@@ -92,16 +134,16 @@ export function recurrentTangent(desc: usize): void {
         rnnTangent(Hp, H, g, rxRow, rhRow, rs, outRow, kind == Kind.RnnRelu, cell);
       }
     }
-    if (whr != 0) project(desc, t, B, P, scratch, whr, rOut, ldo, rState);
+    if (whr != 0) project(desc, t, b0, b1, P, scratch, whr, rOut, ldo, rState);
   }
 }
 
 // LSTM projection, step t: R{h_t} = V_hr m_t (already in the output rows) + W_hr R{m_t} (R{m_t}
 // rows in `rm`), copied to the tangent state of the active rows.
-function project(desc: usize, t: i32, B: i32, P: i32, rm: usize, whr: usize, rOut: usize, ldo: i32, rState: usize): void {
-  const H = field(desc, Field.H), Hp = round8(H), Ps = round8(P);
-  gemm(B, P, H, rm, Hp, whr, at(rOut, t * B * ldo), ldo, true);
-  for (let b = 0; b < B; b++) {
+function project(desc: usize, t: i32, b0: i32, b1: i32, P: i32, rm: usize, whr: usize, rOut: usize, ldo: i32, rState: usize): void {
+  const H = field(desc, Field.H), Hp = round8(H), Ps = round8(P), B = field(desc, Field.B);
+  gemm(b1 - b0, P, H, at(rm, b0 * Hp), Hp, whr, at(rOut, (t * B + b0) * ldo), ldo, true);
+  for (let b = b0; b < b1; b++) {
     if (t >= lengthOf(desc, b)) continue;
     const src = at(rOut, (t * B + b) * ldo), dst = at(rState, b * Ps);
     for (let j = 0; j < P; j++) store<f32>(at(dst, j), load<f32>(at(src, j)));
@@ -110,28 +152,28 @@ function project(desc: usize, t: i32, B: i32, P: i32, rm: usize, whr: usize, rOu
 
 // The reset-before GRU's tangent step (gru.ts): R{r}, R{z} and R{rh_t} = R{r} ⊙ h_{t-1} + r_t ⊙
 // R{h_{t-1}} (to `rrh`), then W_hn R{rh_t} and R{n}, R{h_t}. The step's rows of RH are
-// [r z interleaved (2 Hp) | n (Hp)].
-function gruResetBeforeTangentStep(desc: usize, t: i32, B: i32, H: i32, width: i32, stepRh: usize, rrh: usize, cell: usize): void {
-  const Hp = round8(H);
+// [r z interleaved (2 Hp) | n (Hp)]; `stepRh` is row b0's. Rows b0 .. b1-1.
+function gruResetBeforeTangentStep(desc: usize, t: i32, b0: i32, b1: i32, H: i32, width: i32, stepRh: usize, rrh: usize, cell: usize): void {
+  const Hp = round8(H), B = field(desc, Field.B), nb = b1 - b0;
   const gates = ptr(desc, Field.Gates), rx = ptr(desc, Field.RX), rState = ptr(desc, Field.RState);
   const rOut = ptr(desc, Field.ROut), ldo = field(desc, Field.Ldo);
-  gemm(B, 2 * Hp, H, rState, Hp, ptr(desc, Field.Whh0), stepRh, width, true);
-  for (let b = 0; b < B; b++) {
+  gemm(nb, 2 * Hp, H, at(rState, b0 * Hp), Hp, ptr(desc, Field.Whh0), stepRh, width, true);
+  for (let b = b0; b < b1; b++) {
     if (t >= lengthOf(desc, b)) {
       zero(at(rrh, b * Hp), Hp);
       continue;
     }
     const row = (t * B + b) * width;
-    gruResetBeforeTangentRZ(Hp, H, at(gates, row), at(rx, row), at(stepRh, b * width), hPrevRow(desc, t, b), at(rState, b * Hp), at(rrh, b * Hp), cell);
+    gruResetBeforeTangentRZ(Hp, H, at(gates, row), at(rx, row), at(stepRh, (b - b0) * width), hPrevRow(desc, t, b), at(rState, b * Hp), at(rrh, b * Hp), cell);
   }
-  gemm(B, Hp, H, rrh, Hp, ptr(desc, Field.Whn0), at(stepRh, 2 * Hp), width, true);
-  for (let b = 0; b < B; b++) {
+  gemm(nb, Hp, H, at(rrh, b0 * Hp), Hp, ptr(desc, Field.Whn0), at(stepRh, 2 * Hp), width, true);
+  for (let b = b0; b < b1; b++) {
     const outRow = at(rOut, (t * B + b) * ldo);
     if (t >= lengthOf(desc, b)) {
       zero(outRow, H);
       continue;
     }
     const row = (t * B + b) * width;
-    gruResetBeforeTangentN(Hp, H, H, at(gates, row), at(rx, row), at(stepRh, b * width), hPrevRow(desc, t, b), at(rState, b * Hp), outRow, cell);
+    gruResetBeforeTangentN(Hp, H, H, at(gates, row), at(rx, row), at(stepRh, (b - b0) * width), hPrevRow(desc, t, b), at(rState, b * Hp), outRow, cell);
   }
 }
