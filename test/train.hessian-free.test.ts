@@ -138,6 +138,21 @@ describe("HessianFree", () => {
     });
   }
 
+  it("weighs the per-sequence gradients of the preconditioner by their loss terms (uneven lengths)", () => {
+    const model = new SequenceModel({ cell: "GRU", vocabSize: 5, hiddenSize: 6, outputSize: 5, seed: 4 });
+    const [T, B] = [6, 4];
+    const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 3 + 1) % 5);
+    const next = Int32Array.from({ length: T * B }, (_, i) => (i * 2 + 3) % 5);
+    next[5] = -100; // an ignored target counts for nothing
+    const batch = { input: { shape: [T, B], data: ids }, target: { shape: [T, B], data: next }, lengths: [6, 2, 5, 1] };
+    const before = model.loss(batch);
+    const r = new HessianFree(model, { maxCgIterations: 5 }).update(batch);
+    // The update's starting loss is the per-sequence losses' weighted sum: exactly the batch's.
+    expect(Math.abs(r.loss - before)).toBeLessThanOrEqual(1e-6 * before);
+    expect(r.newLoss).toBeLessThan(before);
+    model.dispose();
+  });
+
   it("names what it cannot handle and leaves the parameters as they were on a numeric failure", () => {
     const lstm = new LSTM({ inputSize: 2, hiddenSize: 3 });
     expect(() => new HessianFree(lstm as never)).toThrow(/SequenceModel/);
