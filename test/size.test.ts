@@ -12,8 +12,8 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 // its entry and the attention kernels in both binaries), the direct small-product kernels, the
 // validation layer for hostile files and arguments (+8 kB), recur-nn/diagnostics, the MRNN, the
 // forward-mode (tangent) kernels and recur-nn/hessian-free, then forward mode for every trainable
-// cell (peepholes, projections, reset-before GRUs, cell options, threads: +2.6 kB).
-const LIBRARY_CEILING = { bytes: 524_000, gzip: 179_000 };
+// cell (peepholes, projections, reset-before GRUs, cell options, threads: +2.6 kB, +0.7 kB gzipped).
+const LIBRARY_CEILING = { bytes: 524_000, gzip: 180_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.
@@ -39,9 +39,9 @@ describe("bundle size", () => {
   // forward-mode kernels, attention and the validation layer took the root page from 43 to 59 kB
   // gzipped (docs/performance.md). Until it is won back, these ceilings (measured, +1 %) stop any
   // further growth; lower them as pages shrink, and return to BUDGET when they fit it. (Raised
-  // from 173 kB for forward mode of every trainable cell; the tangent kernels, used only by
+  // from 173 / 60 kB for forward mode of every trainable cell; the tangent kernels, used only by
   // recur-nn/hessian-free, belong in a binary of their own, which will win this back.)
-  const PAGE_CEILING = { bytes: 174_500, gzip: 60_000 };
+  const PAGE_CEILING = { bytes: 174_500, gzip: 60_800 };
   const fits = (what: string, p: Part) => {
     expect(p.bytes, what).toBeLessThanOrEqual(PAGE_CEILING.bytes);
     expect(p.gzip, what).toBeLessThanOrEqual(PAGE_CEILING.gzip);

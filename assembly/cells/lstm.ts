@@ -44,7 +44,8 @@
 // tanh(c_t) by h, every gate's pre-activation clamped to [-clip, clip] (not c_t), and with
 // input_forget f_t = 1 - i_t (the forget gate's own weights unused). Their backward replaces
 // σ', tanh' by the derivatives from the outputs; input_forget makes da_f = 0 and
-// da_i = dc ⊙ (g_t - c_{t-1}) ⊙ f'(i). lstmForwardCell and lstmBackwardCell are those paths.
+// da_i = dc ⊙ (g_t - c_{t-1}) ⊙ f'(i). lstmForwardCell and lstmBackwardCell are those paths;
+// lstmTangent takes the block as an argument (the same derivatives, and R{f} = -R{i}).
 import { act4, clip4, clipOf, dact4, inputForget } from "./activation";
 import { CellWord } from "./descriptor";
 import { dsigmoid4, dtanh4, one4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 } from "../activations";

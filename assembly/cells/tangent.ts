@@ -13,7 +13,7 @@
 // A Gauss-Newton product is this pass, the loss's Hessian on the output tangents, then the
 // ordinary backward (src/train/gauss-newton.ts). Every cell and option the backward supports is
 // supported here (a clip is not: the forward does not keep the unclipped pre-activations). Rows
-// past their length keep R{h} and output zeros.
+// past their length keep R{h} and output zeros. Threaded binaries split step 3 by batch rows.
 import { gemm } from "../gemm/dispatch";
 import { argI32, evenBound, fork, taskArg, threadsAvailable } from "../threads";
 import { cPrevRow, field, gateWidth, hPrevRow, lengthOf, ptr } from "./access";
