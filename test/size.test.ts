@@ -6,9 +6,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 
 // Every entry point together with both full binaries: not a page anyone loads, so not held to the
-// budget; this ceiling only stops the package from growing unnoticed (measured 511.9 / 176.6 kB,
-// +1 %). Lower it as it shrinks.
-const LIBRARY_CEILING = { bytes: 517_000, gzip: 178_500 };
+// budget; this ceiling only stops the package from growing unnoticed (measured 518.0 / 178.8 kB
+// with forward mode for every trainable cell in the full binaries, +1 %). Lower it as it shrinks.
+const LIBRARY_CEILING = { bytes: 523_000, gzip: 180_500 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.
@@ -31,9 +31,10 @@ describe("bundle size", () => {
   });
 
   // Every page fits the budget (BUDGET, 50 kB gzipped), the model importers aside. This ceiling,
-  // under it, is the largest page measured (139.1 kB minified: the root; 47.9 kB gzipped:
-  // recur-nn/hessian-free) and ~1 % more, so no page grows unnoticed; lower it as pages shrink.
-  const PAGE_CEILING = { bytes: 140_500, gzip: 48_500 };
+  // under it, is the largest page measured (139.1 kB minified: the root; 49.3 kB gzipped:
+  // recur-nn/hessian-free, with forward mode for every trainable cell) and ~1 % more (gzipped:
+  // up to the budget), so no page grows unnoticed; lower it as pages shrink.
+  const PAGE_CEILING = { bytes: 140_500, gzip: 49_800 };
   const fits = (what: string, p: Part) => {
     expect(p.bytes, what).toBeLessThanOrEqual(PAGE_CEILING.bytes);
     expect(p.gzip, what).toBeLessThanOrEqual(PAGE_CEILING.gzip);
