@@ -112,15 +112,11 @@ function ptr(desc: usize, f: i32): usize {
   return <usize>load<u32>(desc + (<usize>f << 2));
 }
 
-// Σ_j x[j] y[j] over n floats (two chains of FMAs: one alone waits on its latency).
+// Σ_j x[j] y[j] over n floats.
 function dot(x: usize, y: usize, n: i32): f32 {
-  let acc = f32x4.splat(0), acc2 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   let j = 0;
-  for (; j + 8 <= n; j += 8) {
-    acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
-    acc2 = madd(v128.load(at(x, j + 4)), v128.load(at(y, j + 4)), acc2);
-  }
-  for (acc = f32x4.add(acc, acc2); j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
+  for (; j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
   let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
   for (; j < n; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
   return s;
@@ -213,7 +209,8 @@ export function attentionForward(desc: usize): void {
   const Aq = mult ? 0 : Ap, QW = Aq + G, q = ptr(desc, Field.Q);
   // Beam rows that continue the same hypothesis hold the same state: with a RowMap (decoding,
   // T = 1; row b's state is distinct state RowMap[b], whose first row is Uniq[u], u <= b) the
-  // products and the attention run once per distinct state, U rows, then feed every row.
+  // products and the attention run once per distinct state, U rows, then feed every row. Alpha
+  // holds the U states' weights (the caller copies them to the rows).
   const map = ptr(desc, Field.RowMap), uniq = ptr(desc, Field.Uniq), zu = ptr(desc, Field.ZU), gz = ptr(desc, Field.GZ);
   const R = map != 0 ? field(desc, Field.U) : B, hRows = map != 0 ? ptr(desc, Field.HU) : hState;
   for (let t = 0; t < T; t++) {
@@ -242,20 +239,15 @@ export function attentionForward(desc: usize): void {
       else gruForward(Hp, H, at(gatesT, b * G), rec, at(hState, b * Hp), at(ptr(desc, Field.Ghn), (t * B + b) * Hp), at(featT, b * F + X));
     }
   }
-  // α rows from the distinct states to every row, last row first (u <= b: none is overwritten early).
-  for (let b = B - 1; map != 0 && b >= 0; b--) memory.copy(at(ptr(desc, Field.Alpha), b * L), at(ptr(desc, Field.Alpha), rowAt(map, b) * L), <usize>L << 2);
   const TB = T * B;
   if ((flags & FLAG_DEEP) == 0) return gemm(TB, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
   // d_t = tanh(E y + L_z z + b_d + L_h h), then the logits from d_t.
   const deep = ptr(desc, Field.Deep);
   gemm(TB, E, D, at(feat, E), F, ptr(desc, Field.PLz), deep, E, false);
   gemm(TB, E, H, at(feat, X), F, ptr(desc, Field.PLh), deep, E, true);
-  for (let r = 0; r < TB; r++) {
-    const d = at(deep, r * E), e = at(feat, r * F);
-    let j = 0;
-    for (; j + 4 <= E; j += 4) v128.store(at(d, j), tanh4(f32x4.add(v128.load(at(d, j)), v128.load(at(e, j)))));
-    for (; j < E; j++) store<f32>(at(d, j), Mathf.tanh(load<f32>(at(d, j)) + load<f32>(at(e, j))));
-  }
+  for (let r = 0; r < TB; r++) axpy(1, at(feat, r * F), at(deep, r * E), E);
+  // tanh x = 1 - 2 / (e^{2x} + 1) with the exp the softmax uses: no second inlined tanh in the binary.
+  for (let j = 0; j < TB * E; j++) store<f32>(at(deep, j), 1 - 2 / (Mathf.exp(2 * load<f32>(at(deep, j))) + 1));
   gemm(TB, V, E, deep, E, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
 }
 
@@ -315,7 +307,7 @@ function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void
  * Backpropagation through the last forward (K = 1), given DLogits [T*B][V]: adds every
  * parameter's gradient to its G* region and, when DAnnot != 0, the annotations' gradient to
  * DAnnot; Dh ends as dh0 (and DC as dc0). Lambda (f32) scales the doubly stochastic term (0:
- * none); with it, Cover receives each row's Σ_t α_ti over the counted steps (StepMask).
+ * none); with it, Cover holds each row's Σ_t α_ti over the counted steps (StepMask).
  */
 export function attentionBackward(desc: usize): void {
   const B = field(desc, Field.B), T = field(desc, Field.T), L = field(desc, Field.L);
@@ -326,15 +318,8 @@ export function attentionBackward(desc: usize): void {
   const pack = ptr(desc, Field.Pack), tmp = ptr(desc, Field.Tmp);
   const flags = field(desc, Field.Flags), mult = multiplicative(desc), lstm = (flags & FLAG_LSTM) != 0;
   outputBackward(desc);
-  // Coverage Σ_t α_ti over the counted steps, for the doubly stochastic term.
-  const cover = ptr(desc, Field.Cover), stepMask = ptr(desc, Field.StepMask);
-  const lambda = reinterpret<f32>(field(desc, Field.Lambda));
-  if (lambda != 0) {
-    zero(cover, B * L);
-    for (let r = 0; r < TB; r++) {
-      if (stepMask == 0 || load<f32>(at(stepMask, r)) != 0) axpy(1, at(ptr(desc, Field.Alpha), r * L), at(cover, (r % B) * L), L);
-    }
-  }
+  // Cover holds Σ_t α_ti over the counted steps (the caller sums it), for the doubly stochastic term.
+  const stepMask = ptr(desc, Field.StepMask), lambda = reinterpret<f32>(field(desc, Field.Lambda));
 
   const dh = ptr(desc, Field.Dh), dkeys = ptr(desc, Field.DKeys), gates = ptr(desc, Field.Gates);
   const dGh = ptr(desc, Field.DGh), dq = ptr(desc, Field.DQ), rec = ptr(desc, Field.Rec);

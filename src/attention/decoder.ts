@@ -7,7 +7,7 @@ import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
 import { FLAG_KEYS, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
 import { MeanInit } from "./init-state.js";
-import { expandFirstStep, initialWeights, reorderStates, shareFirstStep, shareParents, stateRows, timeMajorOut, type Work } from "./rows.js";
+import { expandFirstStep, initialWeights, reorderStates, shareFirstStep, shareParents, spreadShared, stateRows, timeMajorOut, type Work } from "./rows.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
 import { beamSearch, decodeOptions, decodeRows, type BeamOptions, type DecodeOptions, type Hypothesis, type TokenStepper } from "../train/search.js";
 
@@ -258,14 +258,18 @@ export class AttentionDecoder implements Trainable {
     const scale = count > 0 ? 1 / count : 0;
     const ce = k.crossEntropyRows(w.ptrs[Field.Logits], tgt, 0, T * B, V, ignoreIndex, w.ptrs[Field.DLogits], scale) * scale;
     heap.f32(w.ptrs[Field.DAnnot], B * L * this.dims.D).fill(0);
-    this.call(w, 0, lambda / B, "backward");
-    this.trained = false;
     let reg = 0;
     if (lambda > 0) {
+      // Coverage Σ_t α_ti over the counted steps, which the backward reads too.
       const cover = heap.f32(w.ptrs[Field.Cover], B * L), mask = heap.f32(w.ptrs[Field.Mask], B * L);
+      const alpha = heap.f32(w.ptrs[Field.Alpha], T * B * L);
+      cover.fill(0);
+      for (let r = 0; r < T * B; r++) if (stepMask[r] !== 0) for (let i = 0; i < L; i++) cover[(r % B) * L + i] += alpha[r * L + i];
       for (let i = 0; i < B * L; i++) if (mask[i] !== 0) reg += (1 - cover[i]) ** 2;
       reg *= lambda / B;
     }
+    this.call(w, 0, lambda / B, "backward");
+    this.trained = false;
     const { D, H } = this.dims;
     const h0 = stateRows(heap, w.ptrs[Field.Dh], B, H);
     const c0 = this.dims.cell === "lstm" ? stateRows(heap, w.ptrs[Field.DC], B, H) : undefined;
@@ -313,7 +317,10 @@ export class AttentionDecoder implements Trainable {
       // The K rows of each source start identical: one row per source, then copied to the K.
       this.call({ ...w, B: w.B / w.K, K: 1 }, FLAG_KEYS, 0, "forward");
       expandFirstStep(this.rt.heap, w, this.dims);
-    } else this.call(w, this.stepsTaken === 0 ? FLAG_KEYS : 0, 0, "forward", this.sharedRows);
+    } else {
+      this.call(w, this.stepsTaken === 0 ? FLAG_KEYS : 0, 0, "forward", this.sharedRows);
+      if (this.sharedRows > 0) spreadShared(this.rt.heap, w);
+    }
     this.stepsTaken++;
     this.sharedRows = 0;
     const heap = this.rt.heap;

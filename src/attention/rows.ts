@@ -130,3 +130,10 @@ export function shareParents(heap: Heap, w: Work, parents: ArrayLike<number>): n
   }
   return seen.size < w.B ? seen.size : 0;
 }
+
+/** After a step over shared rows: each row's attention weights from its distinct state's (Alpha row u <= b). */
+export function spreadShared(heap: Heap, w: Work): void {
+  const map = heap.i32(w.ptrs[Field.RowMap], w.B), alpha = heap.f32(w.ptrs[Field.Alpha], w.B * w.L);
+  // Last row first: row u <= b is read before anything overwrites it.
+  for (let b = w.B - 1; b >= 0; b--) if (map[b] !== b) alpha.copyWithin(b * w.L, map[b] * w.L, map[b] * w.L + w.L);
+}
