@@ -2,7 +2,7 @@
 // Slice, Gather, Expand and Pad (layout.ts registers them with the views and the value makers).
 import { show } from "../../validate.js";
 import { fail } from "../../errors.js";
-import { copyElems, ensure, getInt64, numel, readInts, setInt64, span, toNumbers, words, type OnnxTensor, type TypedData } from "../values.js";
+import { copyElems, ensure, gatherElems, getInt64, numel, readInts, setInt64, span, toNumbers, type OnnxTensor, type TypedData } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
 import { axis, shapeStr, type BuildContext, type Op } from "./op.js";
 
@@ -10,16 +10,7 @@ type Outs = (OnnxTensor | undefined)[];
 
 /** An op whose output element i is input element map[i]; the map is rebuilt when the input shape changes. */
 function gatherCopy(out: OnnxTensor, src: TypedData, map: Int32Array): void {
-  if (src instanceof BigInt64Array) {
-    const o = words(out.data as BigInt64Array), s = words(src);
-    for (let i = 0; i < map.length; i++) {
-      o[2 * i] = s[2 * map[i]];
-      o[2 * i + 1] = s[2 * map[i] + 1];
-    }
-    return;
-  }
-  const o = out.data as Float32Array, s = src as Float32Array;
-  for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
+  gatherElems(out.data, src, map);
 }
 
 function stridesOf(shape: readonly number[]): number[] {
@@ -110,14 +101,15 @@ export function concat(ctx: BuildContext): Op {
     outs,
     run(ins) {
       parts.length = 0;
-      for (const t of ins) if (t !== undefined) parts.push(t);
+      for (let i = 0; i < ins.length; i++) if (ins[i] !== undefined) parts.push(ins[i]!);
       const first = parts[0];
       const r = first.shape.length;
       const ax = axis(ctx.label, a, r);
       shape.length = 0;
-      for (const d of first.shape) shape.push(d);
+      for (let i = 0; i < r; i++) shape.push(first.shape[i]);
       shape[ax] = 0;
-      for (const p of parts) {
+      for (let q = 0; q < parts.length; q++) {
+        const p = parts[q];
         if (p.dtype !== first.dtype) fail("E_TYPE", `${ctx.label}: inputs have types ${first.dtype} and ${p.dtype}`);
         let fits = p.shape.length === r;
         for (let i = 0; fits && i < r; i++) fits = i === ax || p.shape[i] === first.shape[i]; // no callback: no closure per run
@@ -132,7 +124,8 @@ export function concat(ctx: BuildContext): Op {
       const inner = span(shape, ax + 1);
       const rowOut = shape[ax] * inner;
       let off = 0;
-      for (const p of parts) {
+      for (let q = 0; q < parts.length; q++) {
+        const p = parts[q];
         const row = p.shape[ax] * inner;
         for (let k = 0; k < outer; k++) copyElems(out.data, k * rowOut + off, p.data, k * row, row);
         off += row;

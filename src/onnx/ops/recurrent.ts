@@ -142,7 +142,9 @@ export function recurrentSpec(kind: RecurrentKind, ctx: BuildContext): Recurrent
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false; // no callback: no closure per run
+  return true;
 }
 
 /** A recur model built from a spec (one layer; batchFirst for layout 1). */
