@@ -23,3 +23,4 @@ export { crossEntropyRows, mseLoss } from "./loss";
 export { addColumnSums, embeddingForward, embeddingBackward } from "./layers";
 export { threadControlSize, setThreadPool, workerMain, threadSpinProbe } from "./threads";
 export { attentionPack, attentionForward, attentionBackward } from "./cells/attention";
+export { conv1dDepthwise, conv1dIm2col, conv1dDots, transposeF32 } from "./conv1d";

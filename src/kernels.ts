@@ -28,6 +28,11 @@ export interface Kernels {
   tanhArray(x: number, y: number, n: number): void;
   sigmoidArray(x: number, y: number, n: number): void;
   reluArray(x: number, y: number, n: number): void;
+  // 1-D convolution (assembly/conv1d.ts), one batch element per call: see there for the layouts.
+  conv1dDepthwise(x: number, w: number, b: number, y: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number, padR: number, scratch: number): void;
+  conv1dIm2col(x: number, cols: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number): void;
+  conv1dDots(cols: number, w: number, b: number, y: number, Lo: number, CK: number, M: number): void;
+  transposeF32(src: number, dst: number, rows: number, cols: number): void;
   softmaxRows(x: number, y: number, rows: number, cols: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
   /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */

@@ -6,6 +6,7 @@
 // output tensors (which it owns and reuses) in its output slots.
 import { fail, RecurError } from "../errors.js";
 import { controlOps } from "./ops/control.js";
+import { conv } from "./ops/conv.js";
 import { elementwiseOps } from "./ops/elementwise.js";
 import { layoutOps } from "./ops/layout.js";
 import { nnOps } from "./ops/nn.js";
@@ -14,7 +15,7 @@ import { recurrentOps, yBatchMajor } from "./ops/recurrent.js";
 import type { ProtoGraph, ProtoModel, ProtoNode, ProtoTensor } from "./proto.js";
 import { decodeTensor, type OnnxTensor } from "./values.js";
 
-export const OPS: Record<string, OpFactory> = { ...elementwiseOps, ...layoutOps, ...nnOps, ...recurrentOps, ...controlOps };
+export const OPS: Record<string, OpFactory> = { ...elementwiseOps, ...layoutOps, ...nnOps, Conv: conv, ...recurrentOps, ...controlOps };
 
 /** Inputs each operator requires (ONNX's minimum arity); fewer is a malformed node. */
 const MIN_INPUTS: Record<string, number> = {

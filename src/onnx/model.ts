@@ -318,12 +318,14 @@ export class OnnxStream {
     return s;
   }
 
-  /** Back to the initial state. */
+  /**
+   * Back to the initial state, in new arrays: the tensors the last step returned keep their
+   * values (a reset is rare; a step is what must not allocate).
+   */
   reset(): void {
-    for (const [k, v] of Object.entries(this.initialState)) {
+    for (const k in this.initialState) {
       const s = this.state[k];
-      if (s.data.length === v.length) (s.data as Float32Array).set(v as Float32Array);
-      else s.data = v.slice() as TypedData;
+      s.data = this.initialState[k].slice() as TypedData;
     }
   }
 }
