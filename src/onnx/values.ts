@@ -199,8 +199,30 @@ export function wordsPer(d: TypedData): number {
   return d.BYTES_PER_ELEMENT >> 2;
 }
 
-/** Copies n elements from src[srcAt..] to dst[dstAt..] (same element type) without views. */
+// Views on part of an array, kept per array and start (ops read the same ranges of the same
+// arrays call after call): TypedArray.set is a memcpy, an element loop is ~50x slower.
+const rangeViews = new WeakMap<TypedData, Map<number, TypedData>>();
+
+function rangeView(src: TypedData, at: number, n: number): TypedData {
+  let byStart = rangeViews.get(src);
+  if (byStart === undefined) {
+    byStart = new Map();
+    rangeViews.set(src, byStart);
+  }
+  let v = byStart.get(at);
+  if (v === undefined || v.length !== n) {
+    v = src.subarray(at, at + n) as TypedData;
+    byStart.set(at, v);
+  }
+  return v;
+}
+
+/** Copies n elements from src[srcAt..] to dst[dstAt..] (same element type). */
 export function copyElems(dst: TypedData, dstAt: number, src: TypedData, srcAt: number, n: number): void {
+  if (n >= 32 && dst.constructor === src.constructor) {
+    (dst as Float32Array).set((srcAt === 0 && n === src.length ? src : rangeView(src, srcAt, n)) as Float32Array, dstAt);
+    return;
+  }
   const w = wordsPer(dst);
   if (w === 0) copyBytes(dst as Uint8Array, dstAt, src as Uint8Array, srcAt, n);
   else copyWords(bits(dst), dstAt * w, bits(src), srcAt * w, n * w);
@@ -214,8 +236,32 @@ function copyBytes(d: Uint8Array | Int8Array, dAt: number, s: Uint8Array | Int8A
   for (let i = 0; i < n; i++) d[dAt + i] = s[sAt + i];
 }
 
-/** out[i] = src[map[i]] for every i (same element type), as bits. */
+// For each index map, its runs of consecutive indices as [outAt, srcAt, length] triples, or null
+// when the runs are too short for block copies to pay (computed once per map).
+const runsOf = new WeakMap<Int32Array, Int32Array | null>();
+
+function mapRuns(map: Int32Array): Int32Array | null {
+  let runs = runsOf.get(map);
+  if (runs !== undefined) return runs;
+  const found: number[] = [];
+  for (let i = 0; i < map.length; ) {
+    let j = i + 1;
+    while (j < map.length && map[j] === map[j - 1] + 1) j++;
+    found.push(i, map[i], j - i);
+    i = j;
+  }
+  runs = found.length / 3 <= map.length / 32 ? Int32Array.from(found) : null;
+  runsOf.set(map, runs);
+  return runs;
+}
+
+/** out[i] = src[map[i]] for every i (same element type), as bits or block copies of runs. */
 export function gatherElems(out: TypedData, src: TypedData, map: Int32Array): void {
+  const runs = mapRuns(map);
+  if (runs !== null) {
+    for (let r = 0; r < runs.length; r += 3) copyElems(out, runs[r], src, runs[r + 1], runs[r + 2]);
+    return;
+  }
   const w = wordsPer(out);
   if (w === 0) {
     const o = out as Uint8Array, s = src as Uint8Array;
