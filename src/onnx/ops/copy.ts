@@ -321,7 +321,7 @@ export function expand(ctx: BuildContext): Op {
 
 export function pad(ctx: BuildContext): Op {
   const mode = ctx.attrs.string("mode", "constant");
-  if (mode !== "constant" && mode !== "reflect" && mode !== "edge") fail("E_UNSUPPORTED", `${ctx.label}: Pad mode "${mode}" (supported: constant, reflect, edge)`);
+  if (mode !== "constant" && mode !== "reflect" && mode !== "edge" && mode !== "wrap") fail("E_UNSUPPORTED", `${ctx.label}: Pad mode "${mode}" (supported: constant, reflect, edge, wrap)`);
   const outs: Outs = [undefined];
   let map: Int32Array = new Int32Array(0);
   const shape: number[] = [];
@@ -375,6 +375,7 @@ export function pad(ctx: BuildContext): Op {
           if (i >= 0 && i < dim) return i;
           if (mode === "constant" || dim === 0) return -1;
           if (mode === "edge") return i < 0 ? 0 : dim - 1;
+          if (mode === "wrap") return ((i % dim) + dim) % dim; // opset 19: the axis repeated
           // reflect: mirror without repeating the edge
           const period = 2 * (dim - 1);
           if (period === 0) return 0;
