@@ -209,6 +209,34 @@ function softmax(log: boolean): OpFactory {
   };
 }
 
+// The reduced axes as one block lo..hi (set by contiguous()), so the sum runs as strided loops.
+let lo = 0, hi = 0;
+
+function contiguous(ax: readonly number[], r: number): boolean {
+  if (ax.length === 0) return false;
+  lo = r;
+  hi = -1;
+  for (let i = 0; i < ax.length; i++) {
+    if (ax[i] < lo) lo = ax[i];
+    if (ax[i] > hi) hi = ax[i];
+  }
+  // No repeats: as many axes as the range holds, each distinct.
+  if (hi - lo + 1 !== ax.length) return false;
+  for (let i = 0; i < ax.length; i++) for (let j = i + 1; j < ax.length; j++) if (ax[i] === ax[j]) return false;
+  return true;
+}
+
+/** acc[o, i] += sum over l of x[o, l, i] for x [outer, len, inner]. */
+function sumBlock(x: Float32Array, acc: Float64Array, outer: number, len: number, inner: number): void {
+  for (let o = 0; o < outer; o++) {
+    const ab = o * inner;
+    for (let l = 0; l < len; l++) {
+      const xb = (o * len + l) * inner;
+      for (let i = 0; i < inner; i++) acc[ab + i] += x[xb + i];
+    }
+  }
+}
+
 function reduce(mean: boolean): OpFactory {
   return (ctx) => {
     const keep = ctx.attrs.int("keepdims", 1) === 1;
@@ -282,6 +310,7 @@ function reduce(mean: boolean): OpFactory {
         acc.fill(0);
         const x = X.data;
         if (X.dtype === "int64") for (let e = 0; e < map.length; e++) acc[map[e]] += getInt64(x as BigInt64Array, e);
+        else if (X.dtype === "float32" && contiguous(ax, r)) sumBlock(x as Float32Array, acc, span(X.shape, 0, lo), span(X.shape, lo, hi + 1), span(X.shape, hi + 1));
         else for (let e = 0; e < map.length; e++) acc[map[e]] += x[e] as number;
         for (let i = 0; i < acc.length; i++) {
           const v = mean ? acc[i] / counts : acc[i];
