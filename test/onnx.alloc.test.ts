@@ -115,17 +115,40 @@ describe("a warm ONNX call allocates no arrays", () => {
     });
   }
 
-  // Chunks of up to 8 steps in one direction run step by step into the node's arrays; longer or
-  // bidirectional sequences go through the recurrent model's forward(), which returns new arrays.
-  it("torch_gru_embedding_linear.onnx: OnnxModel.run on 3 x 6 tokens (Gather, GRU, MatMul), 30 warm calls", () => {
-    const model = loadOnnx(fixture("torch_gru_embedding_linear.onnx"));
-    const feeds = { ids: { shape: [3, 6], data: BigInt64Array.from({ length: 18 }, (_, i) => BigInt((i * 7) % 10)) } };
-    for (let i = 0; i < 5; i++) model.run(feeds);
-    const made = arraysMade(() => model.run(feeds), 30);
-    expect(made.count, `arrays made, first at: ${made.where.join("\n")}`).toBe(0);
-    model.dispose();
-  });
+  // Chunks of up to 8 steps in one direction run step by step into the node's arrays; longer,
+  // bidirectional or length-limited sequences run the whole-sequence kernels.
+  for (const [file, what] of [
+    ["torch_gru_embedding_linear.onnx", "3 x 6 tokens: Gather, GRU in steps, MatMul"],
+    ["torch_lstm_embedding_linear.onnx", "Gather, 2-layer LSTM over the whole sequence, MatMul"],
+    ["torch_gru_2layer_bidir_batchfirst.onnx", "2-layer bidirectional GRU, batch first"],
+    ["helper_lstm_layout1_bidir_lens.onnx", "bidirectional LSTM, layout 1, sequence_lens, initial states"],
+    ["helper_lstm_peephole_reverse_lens.onnx", "reverse LSTM with peepholes and sequence_lens"],
+  ]) {
+    it(`${file} (${what}): OnnxModel.run, 30 warm calls`, () => {
+      const model = loadOnnx(fixture(file));
+      const feeds = feedsFor(model, 11);
+      for (let i = 0; i < 5; i++) model.run(feeds);
+      const made = arraysMade(() => model.run(feeds), 30);
+      expect(made.count, `arrays made, first at: ${made.where.join("\n")}`).toBe(0);
+      model.dispose();
+    });
+  }
 });
+
+/** Feeds for every input: float32 values, int64 token ids below 5, sequence lengths 1..T. */
+function feedsFor(model: OnnxModel, T: number): Record<string, OnnxFeed> {
+  const sizes: Record<string, number> = {};
+  return Object.fromEntries(
+    model.inputs.map((i) => {
+      const shape = i.shape!.map((d) => (typeof d === "number" ? d : (sizes[String(d)] ??= /batch|^b/i.test(String(d)) ? 2 : T)));
+      const n = shape.reduce((a, b) => a * b, 1);
+      const ints = (f: (k: number) => number): Int32Array | BigInt64Array => (i.dtype === "int32" ? Int32Array.from({ length: n }, (_, k) => f(k)) : BigInt64Array.from({ length: n }, (_, k) => BigInt(f(k))));
+      if (/len/i.test(i.name)) return [i.name, { shape, data: ints((k) => 2 + (k % 2)) }]; // every file here has T >= 3
+      if (i.dtype === "int64" || i.dtype === "int32") return [i.name, { shape, data: ints((k) => k % 5) }];
+      return [i.name, { shape, data: signal(n) }];
+    }),
+  );
+}
 
 describe("ownership of what a call returns", () => {
   it("run returns the same tensors and arrays call after call (valid until the next run)", () => {
