@@ -8,10 +8,9 @@
 // - conv1dDepthwise: one input channel per output channel (group = C = M), vectorised over t
 //   (stride 1) on a zero-padded copy of the row, so the inner loop has no bounds checks;
 // - conv1dIm2col: the rows cols[t, c*K + k] = x[c, t*stride + k*dilation - padL] that turn a
-//   group into one product (group 1 goes to the packed GEMM with them, others to conv1dDots);
-// - conv1dDots: y[m, t] = b[m] + dot(w[m, :], cols[t, :]) for the output channels of one group;
+//   group into one product through the packed GEMM (one weight per group);
 // plus transposeF32, which brings the GEMM's [t, m] rows back to ONNX's [m, t].
-import { hsum, madd } from "./simd";
+import { madd } from "./simd";
 
 /**
  * Depthwise: y[c, t] for C channels of L samples, K taps of weight w[c, k], bias b[c] (b = 0:
@@ -77,38 +76,10 @@ export function conv1dIm2col(x: usize, cols: usize, C: i32, L: i32, Lo: i32, K: 
   }
 }
 
-/** y[m, t] = b[m] + dot(w[m, 0..CK), cols[t, 0..CK)) for M output channels (b = 0: no bias). */
-export function conv1dDots(cols: usize, w: usize, b: usize, y: usize, Lo: i32, CK: i32, M: i32): void {
-  for (let m = 0; m < M; m++) {
-    const wm = w + ((<usize>m * CK) << 2);
-    const bias: f32 = b != 0 ? load<f32>(b + (<usize>m << 2)) : 0;
-    for (let t = 0; t < Lo; t++) {
-      const ct = cols + ((<usize>t * CK) << 2);
-      let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
-      let j = 0;
-      for (; j + 8 <= CK; j += 8) {
-        const o = <usize>j << 2;
-        acc0 = madd(v128.load(wm + o), v128.load(ct + o), acc0);
-        acc1 = madd(v128.load(wm + o, 16), v128.load(ct + o, 16), acc1);
-      }
-      let s = hsum(f32x4.add(acc0, acc1));
-      for (; j < CK; j++) s += load<f32>(wm + (<usize>j << 2)) * load<f32>(ct + (<usize>j << 2));
-      store<f32>(y + ((<usize>(m * Lo + t)) << 2), bias + s);
-    }
-  }
-}
-
-/** dst[c, r] = src[r, c] for src [rows, cols] (float32). */
+/** dst[c, r] = src[r, c] for src [rows, cols] (float32; small here: an output's [t, m] rows). */
 export function transposeF32(src: usize, dst: usize, rows: i32, cols: i32): void {
-  // Blocks of 8 x 8 keep both sides' lines in L1 for large matrices.
-  for (let r0 = 0; r0 < rows; r0 += 8) {
-    const r1 = min(r0 + 8, rows);
-    for (let c0 = 0; c0 < cols; c0 += 8) {
-      const c1 = min(c0 + 8, cols);
-      for (let r = r0; r < r1; r++) {
-        const s = src + ((<usize>r * cols) << 2);
-        for (let c = c0; c < c1; c++) store<f32>(dst + ((<usize>c * rows + r) << 2), load<f32>(s + (<usize>c << 2)));
-      }
-    }
+  for (let r = 0; r < rows; r++) {
+    const s = src + ((<usize>r * cols) << 2);
+    for (let c = 0; c < cols; c++) store<f32>(dst + ((<usize>c * rows + r) << 2), load<f32>(s + (<usize>c << 2)));
   }
 }

@@ -1,7 +1,9 @@
 // Element-wise float32 operators of the ONNX executor over whole arrays, four lanes at a time:
 //   unaryF32:  y = op(x)        op 0 Relu, 1 Sqrt, 2 Neg, 3 Log, 4 x*x (Pow 2)
-//   binaryF32: y = a op b       op 0 Add, 1 Sub, 2 Mul, 3 Div; mode 0 same shapes, 1 b is a
-//                               scalar, 2 a is a scalar
+//   binaryF32: y = a op b       op 0 Add, 1 Sub, 2 Mul, 3 Div (a scalar side is broadcast by
+//                               the caller, which fills its block)
+// Whole vectors only: the caller's blocks hold n rounded up to a multiple of 4 floats, and the
+// lanes past n are computed and ignored (one loop, no scalar tail: the kernels stay small).
 // Add, Sub, Mul, Div, Sqrt, Neg and x*x are IEEE float32 operations, so they give what the
 // TypeScript loops give (a double result of float32 inputs rounded to float32 is the float32
 // result for these). Log is accurate to about one ulp:
@@ -63,44 +65,16 @@ function unary4(op: i32, v: v128): v128 {
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function unary1(op: i32, v: f32): f32 {
-  switch (op) {
-    case 0:
-      return v != v ? v : v > 0 ? v : 0;
-    case 1:
-      return Mathf.sqrt(v);
-    case 2:
-      return -v;
-    case 3:
-      return Mathf.log(v);
-    default:
-      return v * v;
-  }
-}
-
-/** y[i] = op(x[i]) for n floats (x and y may be the same array). */
+/** y[i] = op(x[i]) for n floats rounded up to whole vectors (x and y may be the same block). */
 export function unaryF32(op: i32, x: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (op == 3) {
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      const v = v128.load(x + o);
-      // Positive normal numbers only: bits - 0x00800000 below 0x7f000000, unsigned.
-      const ok = i32x4.lt_u(i32x4.sub(v, i32x4.splat(0x00800000)), i32x4.splat(0x7f000000));
-      if (i32x4.all_true(ok)) v128.store(y + o, log4(v));
-      else for (let j = 0; j < 4; j++) store<f32>(y + o + (<usize>j << 2), Mathf.log(load<f32>(x + o + (<usize>j << 2))));
-    }
-  } else {
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, unary4(op, v128.load(x + o)));
-    }
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(y + o, unary1(op, load<f32>(x + o)));
+  const end = <usize>n << 2;
+  for (let o: usize = 0; o < end; o += 16) {
+    const v = v128.load(x + o);
+    if (op != 3) v128.store(y + o, unary4(op, v));
+    // Log of positive normal numbers only (bits - 0x00800000 below 0x7f000000, unsigned);
+    // a vector with any other lane takes the library log lane by lane.
+    else if (i32x4.all_true(i32x4.lt_u(i32x4.sub(v, i32x4.splat(0x00800000)), i32x4.splat(0x7f000000)))) v128.store(y + o, log4(v));
+    else for (let j: usize = 0; j < 16; j += 4) store<f32>(y + o + j, Mathf.log(load<f32>(x + o + j)));
   }
 }
 
@@ -119,52 +93,8 @@ function binary4(op: i32, a: v128, b: v128): v128 {
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function binary1(op: i32, a: f32, b: f32): f32 {
-  switch (op) {
-    case 0:
-      return a + b;
-    case 1:
-      return a - b;
-    case 2:
-      return a * b;
-    default:
-      return a / b;
-  }
-}
-
-/** y[i] = a[i] op b[i] (mode 0), a[i] op b[0] (mode 1) or a[0] op b[i] (mode 2), n floats. */
-export function binaryF32(op: i32, mode: i32, a: usize, b: usize, y: usize, n: i32): void {
-  let i = 0;
-  if (mode == 0) {
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, binary4(op, v128.load(a + o), v128.load(b + o)));
-    }
-    for (; i < n; i++) {
-      const o = <usize>i << 2;
-      store<f32>(y + o, binary1(op, load<f32>(a + o), load<f32>(b + o)));
-    }
-  } else if (mode == 1) {
-    const s = v128.load32_splat(b);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, binary4(op, v128.load(a + o), s));
-    }
-    for (; i < n; i++) {
-      const o = <usize>i << 2;
-      store<f32>(y + o, binary1(op, load<f32>(a + o), load<f32>(b)));
-    }
-  } else {
-    const s = v128.load32_splat(a);
-    for (; i + 4 <= n; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(y + o, binary4(op, s, v128.load(b + o)));
-    }
-    for (; i < n; i++) {
-      const o = <usize>i << 2;
-      store<f32>(y + o, binary1(op, load<f32>(a), load<f32>(b + o)));
-    }
-  }
+/** y[i] = a[i] op b[i] for n floats rounded up to whole vectors (y may be a or b). */
+export function binaryF32(op: i32, a: usize, b: usize, y: usize, n: i32): void {
+  const end = <usize>n << 2;
+  for (let o: usize = 0; o < end; o += 16) v128.store(y + o, binary4(op, v128.load(a + o), v128.load(b + o)));
 }

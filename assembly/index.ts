@@ -23,5 +23,5 @@ export { crossEntropyRows, mseLoss } from "./loss";
 export { addColumnSums, embeddingForward, embeddingBackward } from "./layers";
 export { threadControlSize, setThreadPool, workerMain, threadSpinProbe } from "./threads";
 export { attentionPack, attentionForward, attentionBackward } from "./cells/attention";
-export { conv1dDepthwise, conv1dIm2col, conv1dDots, transposeF32 } from "./conv1d";
+export { conv1dDepthwise, conv1dIm2col, transposeF32 } from "./conv1d";
 export { unaryF32, binaryF32 } from "./elementwise";

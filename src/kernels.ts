@@ -31,12 +31,11 @@ export interface Kernels {
   // 1-D convolution (assembly/conv1d.ts), one batch element per call: see there for the layouts.
   conv1dDepthwise(x: number, w: number, b: number, y: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number, padR: number, scratch: number): void;
   conv1dIm2col(x: number, cols: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number): void;
-  conv1dDots(cols: number, w: number, b: number, y: number, Lo: number, CK: number, M: number): void;
   transposeF32(src: number, dst: number, rows: number, cols: number): void;
-  // Element-wise float32 (assembly/elementwise.ts): unary op 0 Relu, 1 Sqrt, 2 Neg, 3 Log, 4 x*x;
-  // binary op 0 Add, 1 Sub, 2 Mul, 3 Div, mode 0 same shapes, 1 b scalar, 2 a scalar.
+  // Element-wise float32 (assembly/elementwise.ts), whole vectors (blocks of n rounded up to 4):
+  // unary op 0 Relu, 1 Sqrt, 2 Neg, 3 Log, 4 x*x; binary op 0 Add, 1 Sub, 2 Mul, 3 Div.
   unaryF32(op: number, x: number, y: number, n: number): void;
-  binaryF32(op: number, mode: number, a: number, b: number, y: number, n: number): void;
+  binaryF32(op: number, a: number, b: number, y: number, n: number): void;
   softmaxRows(x: number, y: number, rows: number, cols: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
   /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */

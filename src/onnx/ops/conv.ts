@@ -1,8 +1,7 @@
 // Conv (1-D): X [N, C, L], W [M, C/group, K], B [M], with strides, dilations, groups, pads and
 // auto_pad. float32 with a constant W (and B) runs in Wasm (assembly/conv1d.ts): depthwise
-// convolutions on their own SIMD kernel; group 1 as im2col rows through recur's packed GEMM
-// (the weight packed once at load), transposed back to [M, Lo]; other groups as im2col rows and
-// SIMD dot products. X is copied into Wasm memory and Y out of it with one TypedArray.set each;
+// convolutions on their own SIMD kernel; every other group as im2col rows through recur's packed
+// GEMM (each group's weight packed once at load), transposed back to [M, Lo]. X is copied into Wasm memory and Y out of it with one TypedArray.set each;
 // the blocks belong to the node and the views on them are remade only when memory grows, so a
 // warm call allocates nothing. Anything else (float64, weights computed at run time) runs the
 // TypeScript loops at the end of this file.
@@ -35,7 +34,8 @@ interface Geometry {
 /** A constant-weight float32 convolution in Wasm memory. */
 class WasmConv {
   private readonly blocks = WasmBlocks.of(runtime().heap, this);
-  private readonly linear: WasmLinear | undefined;
+  // One packed product per group (depthwise convolutions have their own kernel instead).
+  private readonly linears: WasmLinear[] = [];
   private readonly w: number = 0;
   private readonly b: number = 0;
   private buffer: ArrayBufferLike | undefined;
@@ -43,15 +43,19 @@ class WasmConv {
   private yView: Float32Array = new Float32Array(0);
   private xLen = -1;
   private yLen = -1;
-  readonly kind: "depthwise" | "gemm" | "grouped";
+  readonly kind: "depthwise" | "gemm";
 
   constructor(readonly group: number, W: OnnxTensor, bias: Float32Array | undefined, private readonly stride: number, private readonly dilation: number) {
     const [M, Cg, K] = W.shape;
     const w = W.data as Float32Array;
-    this.kind = group === 1 ? "gemm" : Cg === 1 && M === group ? "depthwise" : "grouped";
+    const Mg = M / group;
+    this.kind = Cg === 1 && Mg === 1 && group > 1 ? "depthwise" : "gemm";
     try {
-      if (this.kind === "gemm") this.linear = new WasmLinear(Cg * K, M, w, bias);
-      else {
+      if (this.kind === "gemm") {
+        for (let q = 0; q < group; q++) {
+          this.linears.push(new WasmLinear(Cg * K, Mg, w.subarray(q * Mg * Cg * K, (q + 1) * Mg * Cg * K), bias?.subarray(q * Mg, (q + 1) * Mg)));
+        }
+      } else {
         const heap = runtime().heap;
         this.w = this.blocks.ensure("w", w.length * 4);
         heap.f32(this.w, w.length).set(w);
@@ -61,7 +65,7 @@ class WasmConv {
         }
       }
     } catch (err) {
-      this.blocks.dispose();
+      this.dispose();
       throw err;
     }
   }
@@ -71,27 +75,22 @@ class WasmConv {
     const k = runtime().kernels;
     const xb = this.blocks.ensure("x", N * C * L * 4);
     const yb = this.blocks.ensure("y", (N * M * Lo + 4) * 4);
-    const CK = Cg * K;
-    const scratchFloats = this.kind === "depthwise" ? L + padL + padR + 4 : Lo * CK;
-    const scratch = this.kind === "gemm" ? 0 : this.blocks.ensure("scratch", scratchFloats * 4);
+    const scratch = this.kind === "depthwise" ? this.blocks.ensure("scratch", (L + padL + padR + 4) * 4) : 0;
     this.views(xb, N * C * L, yb, N * M * Lo).x.set(x);
+    const Mg = M / this.group;
     for (let n = 0; n < N; n++) {
       const xn = xb + n * C * L * 4, yn = yb + n * M * Lo * 4;
       if (this.kind === "depthwise") k.conv1dDepthwise(xn, this.w, this.b, yn, C, L, Lo, K, this.stride, this.dilation, padL, padR, scratch);
-      else if (this.kind === "gemm") {
-        const lin = this.linear!;
-        k.conv1dIm2col(xn, lin.inputPtr(Lo), C, L, Lo, K, this.stride, this.dilation, padL);
-        lin.runPtr(Lo);
-        k.transposeF32(lin.outputPtr(), yn, Lo, M);
-      } else {
-        const Mg = M / this.group;
+      else {
         for (let q = 0; q < this.group; q++) {
-          k.conv1dIm2col(xn + q * Cg * L * 4, scratch, Cg, L, Lo, K, this.stride, this.dilation, padL);
-          k.conv1dDots(scratch, this.w + q * Mg * CK * 4, this.b === 0 ? 0 : this.b + q * Mg * 4, yn + q * Mg * Lo * 4, Lo, CK, Mg);
+          const lin = this.linears[q];
+          k.conv1dIm2col(xn + q * Cg * L * 4, lin.inputPtr(Lo), Cg, L, Lo, K, this.stride, this.dilation, padL);
+          lin.runPtr(Lo);
+          k.transposeF32(lin.outputPtr(), yn + q * Mg * Lo * 4, Lo, Mg);
         }
       }
     }
-    // The GEMM may grow memory on its first run: the views are checked again.
+    // A product may grow memory on its first run: the views are checked again.
     o.set(this.views(xb, N * C * L, yb, N * M * Lo).y);
   }
 
@@ -112,7 +111,8 @@ class WasmConv {
   private readonly pair: { x: Float32Array; y: Float32Array } = { x: new Float32Array(0), y: new Float32Array(0) };
 
   dispose(): void {
-    this.linear?.dispose();
+    for (const l of this.linears) l.dispose();
+    this.linears.length = 0;
     this.blocks.dispose();
   }
 }
@@ -142,7 +142,7 @@ export function conv(ctx: BuildContext): Op {
   const cols = { data: new Float64Array(0) };
   return {
     outs,
-    kernel: wasm ? `recur's Wasm conv1d (${wasm.kind === "gemm" ? "im2col + packed GEMM" : wasm.kind === "depthwise" ? "depthwise SIMD kernel" : "grouped, SIMD dot products"})` : undefined,
+    kernel: wasm ? `recur's Wasm conv1d (${wasm.kind === "depthwise" ? "depthwise SIMD kernel" : group > 1 ? `im2col + packed GEMM per group, ${group} groups` : "im2col + packed GEMM"})` : undefined,
     dispose: () => wasm?.dispose(),
     run(ins) {
       const X = ins[0]!, Wt = ins[1]!, Bt = ins[2];

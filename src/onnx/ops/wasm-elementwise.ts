@@ -11,14 +11,11 @@ export const WASM_MIN_ELEMENTS = 256;
 export const UNARY_CODES: Record<string, number> = { Relu: 0, Sqrt: 1, Neg: 2, Log: 3 };
 export const BINARY_CODES: Record<string, number> = { Add: 0, Sub: 1, Mul: 2, Div: 3 };
 
-const EMPTY = new Float32Array(0);
-
 export class WasmElementwise {
   private readonly blocks = WasmBlocks.of(runtime().heap, this);
   private a = 0;
   private b = 0;
-  private na = 0;
-  private nb = 0;
+  private n = 0;
   private buffer: ArrayBufferLike | undefined;
   private va: Float32Array = new Float32Array(0);
   private vb: Float32Array = new Float32Array(0);
@@ -26,40 +23,39 @@ export class WasmElementwise {
   /** y = op(x) (op as in UNARY_CODES, 4 for x*x), x and y float32 arrays of the same length. */
   unary(op: number, x: Float32Array, y: Float32Array): void {
     const n = x.length;
-    this.reserve(n, 0);
+    this.reserve(n);
     this.va.set(x);
     runtime().kernels.unaryF32(op, this.a, this.a, n);
     y.set(this.va);
   }
 
-  /** y = a op b: mode 0 same lengths, 1 b a scalar, 2 a a scalar. */
+  /** y = a op b: mode 0 same lengths, 1 b a scalar, 2 a a scalar (broadcast here). */
   binary(op: number, mode: number, a: Float32Array, b: Float32Array, y: Float32Array): void {
     const n = y.length;
-    this.reserve(mode === 2 ? 1 : n, mode === 1 ? 1 : n);
-    this.va.set(a);
-    this.vb.set(b);
-    // In place in the full-length side (element i is read before it is written).
-    const full = mode === 2 ? this.b : this.a;
-    runtime().kernels.binaryF32(op, mode, this.a, this.b, full, n);
-    y.set(mode === 2 ? this.vb : this.va);
+    this.reserve(n);
+    if (mode === 2) this.va.fill(a[0]);
+    else this.va.set(a);
+    if (mode === 1) this.vb.fill(b[0]);
+    else this.vb.set(b);
+    runtime().kernels.binaryF32(op, this.a, this.b, this.a, n);
+    y.set(this.va);
   }
 
-  private reserve(na: number, nb: number): void {
-    if (na > this.na || this.a === 0) {
-      this.a = this.blocks.ensure("a", Math.max(na, 1) * 4);
-      this.na = na;
-      this.buffer = undefined;
-    }
-    if (nb > this.nb || (nb > 0 && this.b === 0)) {
-      this.b = this.blocks.ensure("b", nb * 4);
-      this.nb = nb;
+  // Blocks a and b of n floats rounded up to whole vectors (the kernels' lanes past n are
+  // computed and ignored); views of exactly n floats.
+  private reserve(n: number): void {
+    const bytes = ((n + 3) & ~3) * 4;
+    if (n > this.n || this.a === 0) {
+      this.a = this.blocks.ensure("a", bytes);
+      this.b = this.blocks.ensure("b", bytes);
+      this.n = n;
       this.buffer = undefined;
     }
     const heap = runtime().heap;
-    if (this.buffer !== heap.memory.buffer || this.va.length !== na || this.vb.length !== nb) {
+    if (this.buffer !== heap.memory.buffer || this.va.length !== n) {
       this.buffer = heap.memory.buffer;
-      this.va = heap.f32(this.a, na);
-      this.vb = nb > 0 ? heap.f32(this.b, nb) : EMPTY;
+      this.va = heap.f32(this.a, n);
+      this.vb = heap.f32(this.b, n);
     }
   }
 
