@@ -11,8 +11,10 @@ import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 // input_forget: +6 kB of Wasm per binary), the allocation-free step, recur-nn/attention (~23 kB:
 // its entry and the attention kernels in both binaries), the direct small-product kernels, the
 // validation layer for hostile files and arguments (+8 kB), recur-nn/diagnostics, the MRNN, the
-// forward-mode (tangent) kernels and recur-nn/hessian-free.
-const LIBRARY_CEILING = { bytes: 520_000, gzip: 179_000 };
+// forward-mode (tangent) kernels and recur-nn/hessian-free, then the ONNX executor's Wasm
+// convolution and element-wise kernels (+2 kB, +0.9 kB gzipped per binary) and its allocation-free
+// sequence runner.
+const LIBRARY_CEILING = { bytes: 530_000, gzip: 183_000 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.
@@ -37,8 +39,10 @@ describe("bundle size", () => {
   // The 50 kB page budget (BUDGET) is not met at present: the cells' options, the MRNN and
   // forward-mode kernels, attention and the validation layer took the root page from 43 to 59 kB
   // gzipped (docs/performance.md). Until it is won back, these ceilings (measured, +1 %) stop any
-  // further growth; lower them as pages shrink, and return to BUDGET when they fit it.
-  const PAGE_CEILING = { bytes: 173_000, gzip: 60_000 };
+  // further growth; lower them as pages shrink, and return to BUDGET when they fit it. Raised by
+  // 1.5 / 0.7 kB for the ONNX executor's Wasm kernels (assembly/conv1d.ts, elementwise.ts), which
+  // live in the one binary every page loads.
+  const PAGE_CEILING = { bytes: 174_500, gzip: 61_000 };
   const fits = (what: string, p: Part) => {
     expect(p.bytes, what).toBeLessThanOrEqual(PAGE_CEILING.bytes);
     expect(p.gzip, what).toBeLessThanOrEqual(PAGE_CEILING.gzip);
