@@ -163,6 +163,36 @@ describe("Conv 1-D on the Wasm kernels (strides, dilations, groups, pads, auto_p
   }
 });
 
+describe("a Conv whose output only a Relu reads takes the Relu in", () => {
+  for (const [what, wShape, group] of [
+    ["depthwise", [6, 1, 3], 6],
+    ["group 1", [4, 6, 3], 1],
+  ] as const) {
+    it(`${what}: the Relu node is folded, the outputs match onnxruntime-node`, async () => {
+      const M = wShape[0];
+      const g: GraphSpec = {
+        initializers: [floats("W", randn(wShape[0] * wShape[1] * wShape[2], 8), [...wShape]), floats("B", randn(M, 9), [M])],
+        inputs: [f32("x", [2, 6, 17])],
+        outputs: [f32("y", [2, M, 15])],
+        nodes: [
+          { op: "Conv", inputs: ["x", "W", "B"], outputs: ["c"], attrs: { kernel_shape: [3], group } },
+          { op: "Relu", inputs: ["c"], outputs: ["y"] },
+        ],
+      };
+      const bytes = writeOnnx(g, 13);
+      const nodes = loadOnnx(bytes).nodes;
+      expect(nodes.find((n) => n.opType === "Relu")!.runs).toMatch(/folded into Conv/);
+      expect(nodes.find((n) => n.opType === "Conv")!.runs).toMatch(/Relu folded in/);
+      await compare(bytes, { x: { dtype: "float32", shape: [2, 6, 17], data: randn(204, 10) } }, what);
+    });
+  }
+
+  it("a Relu on few elements (TypeScript) keeps NaN as onnxruntime does", async () => {
+    const g: GraphSpec = { inputs: [f32("x", [5])], outputs: [f32("y", [5])], nodes: [{ op: "Relu", inputs: ["x"], outputs: ["y"] }] };
+    await compare(writeOnnx(g, 14), { x: { dtype: "float32", shape: [5], data: Float32Array.of(NaN, -1, -0, 2, Infinity) } }, "relu");
+  });
+});
+
 describe("element-wise Wasm kernels on 300 elements (special values included), against onnxruntime-node", () => {
   it("Log, Relu, Sqrt, Neg, Pow 2 and 0.5, Add, Sub (scalar), Mul (scalar first), Div", async () => {
     const n = 300;

@@ -14,6 +14,9 @@ import { WasmLinear } from "./wasm-linear.js";
 
 type F = Float32Array | Float64Array;
 
+/** Conv nodes that apply the Relu that alone read their output (the executor removed that node). */
+export const reluFused = new WeakSet<object>();
+
 function floatInput(ctx: BuildContext, t: OnnxTensor, what: string): F {
   if (!isFloat(t.dtype)) fail("E_TYPE", `${ctx.label}: ${what} must be float32 or float64, got ${t.dtype}`);
   return t.data as F;
@@ -70,7 +73,7 @@ class WasmConv {
     }
   }
 
-  run(x: Float32Array, o: Float32Array, g: Geometry): void {
+  run(x: Float32Array, o: Float32Array, g: Geometry, relu: boolean): void {
     const { N, C, L, M, Cg, K, Lo, padL, padR } = g;
     const k = runtime().kernels;
     const xb = this.blocks.ensure("x", N * C * L * 4);
@@ -90,6 +93,8 @@ class WasmConv {
         }
       }
     }
+    // The y block has room for whole vectors (N * M * Lo + 4 floats).
+    if (relu) k.unaryF32(0, yb, yb, N * M * Lo);
     // A product may grow memory on its first run: the views are checked again.
     o.set(this.views(xb, N * C * L, yb, N * M * Lo).y);
   }
@@ -131,6 +136,7 @@ export function conv(ctx: BuildContext): Op {
   if (!(stride >= 1 && dilation >= 1 && group >= 1 && padsAttr.length === 2 && padsAttr[0] >= 0 && padsAttr[1] >= 0)) {
     fail("E_FORMAT", `loadOnnx: malformed file: ${ctx.label}: strides ${stride}, dilations ${dilation}, group ${group}, pads ${shapeStr(padsAttr)}`);
   }
+  const relu = reluFused.has(ctx.node);
   const outs: (OnnxTensor | undefined)[] = [undefined];
   const shape = [0, 0, 0];
   const geo: Geometry = { N: 0, C: 0, L: 0, M: 0, Cg: 0, K: 0, Lo: 0, padL: 0, padR: 0 };
@@ -142,7 +148,7 @@ export function conv(ctx: BuildContext): Op {
   const cols = { data: new Float64Array(0) };
   return {
     outs,
-    kernel: wasm ? `recur's Wasm conv1d (${wasm.kind === "depthwise" ? "depthwise SIMD kernel" : group > 1 ? `im2col + packed GEMM per group, ${group} groups` : "im2col + packed GEMM"})` : undefined,
+    kernel: wasm ? `${relu ? "(Relu folded in) " : ""}recur's Wasm conv1d (${wasm.kind === "depthwise" ? "depthwise SIMD kernel" : group > 1 ? `im2col + packed GEMM per group, ${group} groups` : "im2col + packed GEMM"})` : undefined,
     dispose: () => wasm?.dispose(),
     run(ins) {
       const X = ins[0]!, Wt = ins[1]!, Bt = ins[2];
@@ -170,10 +176,11 @@ export function conv(ctx: BuildContext): Op {
       const o = out.data as F;
       if (wasm && Wt === W && Bt === constBias && X.dtype === "float32") {
         geo.N = N, geo.C = C, geo.L = L, geo.M = M, geo.Cg = Cg, geo.K = K, geo.Lo = Lo, geo.padL = padL, geo.padR = padR;
-        if (N * M * Lo > 0) wasm.run(x as Float32Array, o as Float32Array, geo);
+        if (N * M * Lo > 0) wasm.run(x as Float32Array, o as Float32Array, geo, relu);
         return;
       }
       convJs(x, w, Bt ? floatInput(ctx, Bt, "B") : undefined, o, N, C, L, M, Cg, K, Lo, group, stride, dilation, padL, cols);
+      if (relu) for (let i = 0; i < o.length; i++) o[i] = o[i] > 0 || o[i] !== o[i] ? o[i] : 0;
     },
   };
 }

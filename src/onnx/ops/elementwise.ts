@@ -321,7 +321,7 @@ const UNARY: Record<string, UnaryLoop> = {
   Relu: (o, x, n) => {
     for (let i = 0; i < n; i++) {
       const v = x[i];
-      o[i] = v > 0 ? v : 0;
+      o[i] = v > 0 || v !== v ? v : 0; // NaN stays NaN, as onnxruntime and the Wasm kernel have it
     }
   },
   LeakyRelu: (o, x, n, alpha) => {
