@@ -163,6 +163,22 @@ describe("Conv 1-D on the Wasm kernels (strides, dilations, groups, pads, auto_p
   }
 });
 
+describe("pointwise Conv: a direct product for 8 or more steps, im2col rows below", () => {
+  for (const L of [5, 8, 40]) {
+    it(`L = ${L}, with bias, then without`, async () => {
+      for (const bias of [true, false]) {
+        const g: GraphSpec = {
+          initializers: [floats("W", randn(7 * 6, 11), [7, 6, 1]), ...(bias ? [floats("B", randn(7, 12), [7])] : [])],
+          inputs: [f32("x", [2, 6, L])],
+          outputs: [f32("y", [2, 7, L])],
+          nodes: [{ op: "Conv", inputs: ["x", "W", ...(bias ? ["B"] : [])], outputs: ["y"], attrs: { kernel_shape: [1] } }],
+        };
+        await compare(writeOnnx(g, 17), { x: { dtype: "float32", shape: [2, 6, L], data: randn(12 * L, 13) } }, `pointwise L ${L} bias ${bias}`);
+      }
+    });
+  }
+});
+
 describe("a Conv whose output only a Relu reads takes the Relu in", () => {
   for (const [what, wShape, group] of [
     ["depthwise", [6, 1, 3], 6],

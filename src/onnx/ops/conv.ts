@@ -46,19 +46,22 @@ class WasmConv {
   private yView: Float32Array = new Float32Array(0);
   private xLen = -1;
   private yLen = -1;
-  readonly kind: "depthwise" | "gemm";
+  readonly kind: "depthwise" | "pointwise" | "gemm";
+  private readonly bias: Float32Array | undefined;
 
-  constructor(readonly group: number, W: OnnxTensor, bias: Float32Array | undefined, private readonly stride: number, private readonly dilation: number) {
+  /**
+   * A pointwise convolution (K 1, stride 1, group 1) is a plain product, y [M, L] = W [M, C]
+   * x [C, L]: x is packed as it is (no im2col, no transpose back), the bias written first.
+   */
+  constructor(readonly group: number, W: OnnxTensor, bias: Float32Array | undefined, private readonly stride: number, private readonly dilation: number, pads: readonly number[]) {
     const [M, Cg, K] = W.shape;
     const w = W.data as Float32Array;
     const Mg = M / group;
-    this.kind = Cg === 1 && Mg === 1 && group > 1 ? "depthwise" : "gemm";
+    this.bias = bias;
+    this.kind = Cg === 1 && Mg === 1 && group > 1 ? "depthwise" : K === 1 && group === 1 && stride === 1 && pads[0] === 0 && pads[1] === 0 ? "pointwise" : "gemm";
     try {
-      if (this.kind === "gemm") {
-        for (let q = 0; q < group; q++) {
-          this.linears.push(new WasmLinear(Cg * K, Mg, w.subarray(q * Mg * Cg * K, (q + 1) * Mg * Cg * K), bias?.subarray(q * Mg, (q + 1) * Mg)));
-        }
-      } else {
+      if (this.kind === "gemm") this.packProducts(W);
+      else {
         const heap = runtime().heap;
         this.w = this.blocks.ensure("w", w.length * 4);
         heap.f32(this.w, w.length).set(w);
@@ -73,18 +76,40 @@ class WasmConv {
     }
   }
 
-  run(x: Float32Array, o: Float32Array, g: Geometry, relu: boolean): void {
+  // The weight packed for im2col rows, one product per group (for a pointwise convolution, made
+  // on the first call too short for the direct product: fewer than 8 output steps, a GEMM panel).
+  private packProducts(W: OnnxTensor): void {
+    const [M, Cg, K] = W.shape;
+    const w = W.data as Float32Array, bias = this.bias;
+    const Mg = M / this.group;
+    for (let q = 0; q < this.group; q++) {
+      this.linears.push(new WasmLinear(Cg * K, Mg, w.subarray(q * Mg * Cg * K, (q + 1) * Mg * Cg * K), bias?.subarray(q * Mg, (q + 1) * Mg)));
+    }
+  }
+
+  run(x: Float32Array, o: Float32Array, g: Geometry, relu: boolean, W: OnnxTensor): void {
     const { N, C, L, M, Cg, K, Lo, padL, padR } = g;
     const k = runtime().kernels;
     const xb = this.blocks.ensure("x", N * C * L * 4);
     const yb = this.blocks.ensure("y", (N * M * Lo + 4) * 4);
-    const scratch = this.kind === "depthwise" ? this.blocks.ensure("scratch", (L + padL + padR + 4) * 4) : 0;
+    const direct = this.kind === "pointwise" && Lo >= 8;
+    if (this.kind !== "depthwise" && !direct && this.linears.length === 0) this.packProducts(W);
+    const scratch = this.kind === "depthwise" ? this.blocks.ensure("scratch", (L + padL + padR + 4) * 4) : direct ? this.blocks.ensure("scratch", k.packedSize(C, L) * 4) : 0;
+    const bias = this.bias;
+    if (direct && bias) {
+      // Every output row starts as its bias; the product adds to it.
+      const y = this.views(xb, N * C * L, yb, N * M * Lo).y;
+      for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) y.fill(bias[m], (n * M + m) * Lo, (n * M + m + 1) * Lo);
+    }
     this.views(xb, N * C * L, yb, N * M * Lo).x.set(x);
     const Mg = M / this.group;
     for (let n = 0; n < N; n++) {
       const xn = xb + n * C * L * 4, yn = yb + n * M * Lo * 4;
       if (this.kind === "depthwise") k.conv1dDepthwise(xn, this.w, this.b, yn, C, L, Lo, K, this.stride, this.dilation, padL, padR, scratch);
-      else {
+      else if (direct) {
+        k.packB(xn, L, C, L, 0, scratch);
+        k.gemm(M, L, C, this.w, C, scratch, yn, L, bias ? 1 : 0);
+      } else {
         for (let q = 0; q < this.group; q++) {
           const lin = this.linears[q];
           k.conv1dIm2col(xn + q * Cg * L * 4, lin.inputPtr(Lo), Cg, L, Lo, K, this.stride, this.dilation, padL);
@@ -143,12 +168,12 @@ export function conv(ctx: BuildContext): Op {
   const constBias = ctx.has(2) ? ctx.constant(2) : undefined;
   const wasm =
     W !== undefined && W.dtype === "float32" && W.shape.length === 3 && W.shape[0] % group === 0 && (!ctx.has(2) || (constBias?.dtype === "float32" && constBias.data.length === W.shape[0]))
-      ? new WasmConv(group, W, constBias?.data as Float32Array | undefined, stride, dilation)
+      ? new WasmConv(group, W, constBias?.data as Float32Array | undefined, stride, dilation, autoPad === "NOTSET" || autoPad === "VALID" ? padsAttr : [1, 1])
       : undefined;
   const cols = { data: new Float64Array(0) };
   return {
     outs,
-    kernel: wasm ? `${relu ? "(Relu folded in) " : ""}recur's Wasm conv1d (${wasm.kind === "depthwise" ? "depthwise SIMD kernel" : group > 1 ? `im2col + packed GEMM per group, ${group} groups` : "im2col + packed GEMM"})` : undefined,
+    kernel: wasm ? `${relu ? "(Relu folded in) " : ""}recur's Wasm conv1d (${wasm.kind === "depthwise" ? "depthwise SIMD kernel" : wasm.kind === "pointwise" ? "pointwise: packed GEMM" : group > 1 ? `im2col + packed GEMM per group, ${group} groups` : "im2col + packed GEMM"})` : undefined,
     dispose: () => wasm?.dispose(),
     run(ins) {
       const X = ins[0]!, Wt = ins[1]!, Bt = ins[2];
@@ -176,7 +201,7 @@ export function conv(ctx: BuildContext): Op {
       const o = out.data as F;
       if (wasm && Wt === W && Bt === constBias && X.dtype === "float32") {
         geo.N = N, geo.C = C, geo.L = L, geo.M = M, geo.Cg = Cg, geo.K = K, geo.Lo = Lo, geo.padL = padL, geo.padR = padR;
-        if (N * M * Lo > 0) wasm.run(x as Float32Array, o as Float32Array, geo, relu);
+        if (N * M * Lo > 0) wasm.run(x as Float32Array, o as Float32Array, geo, relu, W);
         return;
       }
       convJs(x, w, Bt ? floatInput(ctx, Bt, "B") : undefined, o, N, C, L, M, Cg, K, Lo, group, stride, dilation, padL, cols);
