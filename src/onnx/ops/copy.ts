@@ -391,6 +391,9 @@ export function pad(ctx: BuildContext): Op {
           if (map[i] < 0) setInt64(out.data as BigInt64Array, i, v);
           else copyElems(out.data, i, x.data, map[i], 1);
         }
+      } else if (mode !== "constant") {
+        // Every element comes from the input: block copies of the map's runs.
+        gatherElems(out.data, x.data, map);
       } else {
         const o = out.data as Float32Array, s = x.data as Float32Array;
         const v = Number(value);
