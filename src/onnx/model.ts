@@ -1,5 +1,5 @@
 import { fail, RecurError } from "../errors.js";
-import { runtime } from "../runtime.js";
+import { fullRuntime } from "../full-core.js";
 import { Executor, MAX_OPSET, MIN_OPSET, unsupportedNodes, type NodeReport } from "./executor.js";
 import { readModelProto, type ProtoDim, type ProtoModel, type ProtoValueInfo } from "./proto.js";
 import { castInto } from "./ops/elementwise.js";
@@ -90,7 +90,9 @@ export class OnnxModel {
       if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) fail("E_FORMAT", `loadOnnx: malformed file: tensor "${name}" reads bytes ${offset}..${offset + length} of "${location}", which has ${bytes.length}`);
       return bytes.subarray(offset, offset + length);
     };
-    runtime(); // recurrent nodes build recur models: fail early and clearly before init()
+    // Recurrent nodes build recur models, convolutions and element-wise nodes use the full
+    // module's kernels: fail early and clearly before init() or on a core-only runtime.
+    fullRuntime("loadOnnx");
     this.exec = new Executor(proto, opset, external);
     this.feedSlots = [...this.exec.inputSlots].map(([name, slot]) => {
       const info = proto.graph.inputs.find((v) => v.name === name)!;

@@ -7,6 +7,8 @@
 // TypeScript loops at the end of this file.
 import { fail } from "../../errors.js";
 import { WasmBlocks } from "../../memory.js";
+import { fullRuntime } from "../../full-core.js";
+import type { FullKernels } from "../../kernels.js";
 import { runtime } from "../../runtime.js";
 import { ensure, isFloat, type OnnxTensor } from "../values.js";
 import { shapeStr, type BuildContext, type Op } from "./op.js";
@@ -37,6 +39,8 @@ interface Geometry {
 /** A constant-weight float32 convolution in Wasm memory. */
 class WasmConv {
   private readonly blocks = WasmBlocks.of(runtime().heap, this);
+  // The convolution kernels live in the full module (assembly/full.ts), which this entry loads.
+  private readonly k: FullKernels = fullRuntime("loadOnnx").kernels;
   // One packed product per group (depthwise convolutions have their own kernel instead).
   private readonly linears: WasmLinear[] = [];
   private readonly w: number = 0;
@@ -89,7 +93,7 @@ class WasmConv {
 
   run(x: Float32Array, o: Float32Array, g: Geometry, relu: boolean, W: OnnxTensor): void {
     const { N, C, L, M, Cg, K, Lo, padL, padR } = g;
-    const k = runtime().kernels;
+    const k = this.k;
     const xb = this.blocks.ensure("x", N * C * L * 4);
     const yb = this.blocks.ensure("y", (N * M * Lo + 4) * 4);
     const direct = this.kind === "pointwise" && Lo >= 8;

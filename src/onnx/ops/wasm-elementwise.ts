@@ -3,6 +3,8 @@
 // out of it with TypedArray.set (memcpy), the kernel runs four lanes at a time. The views on the
 // block are remade only when memory grows or a size changes: a warm call allocates nothing.
 import { WasmBlocks } from "../../memory.js";
+import { fullRuntime } from "../../full-core.js";
+import type { FullKernels } from "../../kernels.js";
 import { runtime } from "../../runtime.js";
 
 /** Below this many elements the TypeScript loops are as fast as copying in and out. */
@@ -13,6 +15,8 @@ export const BINARY_CODES: Record<string, number> = { Add: 0, Sub: 1, Mul: 2, Di
 
 export class WasmElementwise {
   private readonly blocks = WasmBlocks.of(runtime().heap, this);
+  // The element-wise kernels live in the full module (assembly/full.ts), which this entry loads.
+  private readonly k: FullKernels = fullRuntime("loadOnnx").kernels;
   private a = 0;
   private b = 0;
   private n = 0;
@@ -25,7 +29,7 @@ export class WasmElementwise {
     const n = x.length;
     this.reserve(n);
     this.va.set(x);
-    runtime().kernels.unaryF32(op, this.a, this.a, n);
+    this.k.unaryF32(op, this.a, this.a, n);
     y.set(this.va);
   }
 
@@ -37,7 +41,7 @@ export class WasmElementwise {
     else this.va.set(a);
     if (mode === 1) this.vb.fill(b[0]);
     else this.vb.set(b);
-    runtime().kernels.binaryF32(op, this.a, this.b, this.a, n);
+    this.k.binaryF32(op, this.a, this.b, this.a, n);
     y.set(this.va);
   }
 
