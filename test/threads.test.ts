@@ -10,12 +10,12 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { rng } from "./helpers/random.js";
 
-type Lib = typeof import("../src/index.js") & typeof import("../src/esn/index.js") & typeof import("../src/testing/index.js");
+type Lib = typeof import("../src/index.js") & typeof import("../src/esn/index.js") & typeof import("../src/testing/index.js") & typeof import("../src/hessian-free/index.js");
 type RuntimeModule = typeof import("../src/runtime.js");
 
 async function freshLib(): Promise<{ lib: Lib; rt: RuntimeModule }> {
   vi.resetModules();
-  const lib = { ...(await import("../src/index.js")), ...(await import("../src/esn/index.js")), ...(await import("../src/testing/index.js")) };
+  const lib = { ...(await import("../src/index.js")), ...(await import("../src/esn/index.js")), ...(await import("../src/testing/index.js")), ...(await import("../src/hessian-free/index.js")) };
   const rt = await import("../src/runtime.js");
   return { lib, rt };
 }
@@ -171,6 +171,33 @@ describe("bit-identical results on 2 threads and on the single-thread binary", (
       expect(results[1].loss, `${name}: loss`).toBe(results[0].loss);
       expect(Object.keys(results[1].grads)).toEqual(Object.keys(results[0].grads));
       for (const k of Object.keys(results[0].grads)) expectIdentical(results[0].grads[k], results[1].grads[k], `${name}: gradient ${k}`);
+    }
+  });
+
+  it("Gauss-Newton products G v (the forward-mode pass split by rows like the forward)", () => {
+    const [T, B, I, H, C] = [8, 32, 40, 96, 10];
+    const input = { shape: [T, B, I], data: randomData(T * B * I, 22) };
+    const target = { shape: [T, B], data: Int32Array.from({ length: T * B }, (_, i) => (i * 7) % C) };
+    const variants: [string, Record<string, unknown>][] = [
+      ["LSTM peepholes, projection, learned initial states", { cell: "LSTM", peepholes: true, projSize: 48, trainableInitialState: true }],
+      ["GRU reset-before, bidirectional", { cell: "GRU", resetAfter: false, bidirectional: true }],
+      ["GRU, hardSigmoid gates", { cell: "GRU", activations: ["hardSigmoid", "tanh"] }],
+      ["RNN, 2 layers", { cell: "RNN", numLayers: 2 }],
+      ["MRNN", { cell: "MRNN", factorSize: 80 }],
+    ];
+    for (const [name, options] of variants) {
+      const results = [one, two].map(({ lib }) => {
+        const model = new lib.SequenceModel({ inputSize: I, hiddenSize: H, outputSize: C, seed: 32, ...options });
+        const n = model.parameterRegions().reduce((a, r) => a + r.floats, 0);
+        const v = randomData(n, 23);
+        let product!: Float32Array;
+        const forked = forks(() => (product = lib.gaussNewtonProduct(model, { input, target }, v).product.slice()));
+        if (lib === two.lib) expect(forked, `${name}: forks`).toBeGreaterThan(3);
+        model.dispose();
+        return product;
+      });
+      expect(Math.max(...results[0].map(Math.abs)), `${name}: not vacuous`).toBeGreaterThan(0);
+      expectIdentical(results[0], results[1], `${name}: G v`);
     }
   });
 

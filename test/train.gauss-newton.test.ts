@@ -1,6 +1,6 @@
 // G v = Jᵀ H_L J v of SequenceModels of every cell kind against an explicit float64 product:
 // J column by column from central differences of a float64 reference of the whole model
-// (embedding, cell, head), H_L from the float64 softmax (or MSE's 2/n).
+// (embedding, cell, head, learned initial states), H_L from the float64 softmax (or MSE's 2/n).
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, SequenceModel, type SequenceModelOptions } from "../src/index.js";
 import { runtime } from "../src/runtime.js";
@@ -28,6 +28,10 @@ const cases: Case[] = [
   { name: "LSTM", options: { cell: "LSTM", vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: O }, ref: torchRef({ mode: "LSTM", inputSize: E, hiddenSize: H, ...base }, T, B), prefix: "lstm" },
   { name: "GRU", options: { cell: "GRU", vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: O }, ref: torchRef({ mode: "GRU", inputSize: E, hiddenSize: H, ...base }, T, B), prefix: "gru" },
   { name: "MRNN", options: { cell: "MRNN", factorSize: 6, vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: O }, ref: mrnnRef({ inputSize: E, hiddenSize: H, factorSize: 6, numLayers: 1, bidirectional: false, bias: true }, T, B), prefix: "mrnn" },
+  { name: "LSTM with peepholes and a projection", options: { cell: "LSTM", peepholes: true, projSize: 3, vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: O }, ref: torchRef({ mode: "LSTM", inputSize: E, hiddenSize: H, ...base, projSize: 3, peepholes: true }, T, B), prefix: "lstm" },
+  { name: "GRU reset before", options: { cell: "GRU", resetAfter: false, vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: O }, ref: torchRef({ mode: "GRU", inputSize: E, hiddenSize: H, ...base, resetAfter: false }, T, B), prefix: "gru" },
+  { name: "LSTM, learned initial states", options: { cell: "LSTM", trainableInitialState: true, vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: O }, ref: torchRef({ mode: "LSTM", inputSize: E, hiddenSize: H, ...base }, T, B), prefix: "lstm" },
+  { name: "GRU reset before, learned initial state, MSE on the last state, real input", options: { cell: "GRU", resetAfter: false, trainableInitialState: true, inputSize: 2, hiddenSize: H, outputSize: 3, loss: "mse", outputs: "last" }, ref: torchRef({ mode: "GRU", inputSize: 2, hiddenSize: H, ...base, resetAfter: false }, T, B), prefix: "gru" },
   { name: "MRNN, MSE on the last state, real input", options: { cell: "MRNN", factorSize: 6, inputSize: 2, hiddenSize: H, outputSize: 3, loss: "mse", outputs: "last" }, ref: mrnnRef({ inputSize: 2, hiddenSize: H, factorSize: 6, numLayers: 1, bidirectional: false, bias: true }, T, B), prefix: "mrnn" },
 ];
 
@@ -66,17 +70,21 @@ describe("gaussNewtonProduct against an explicit float64 Jᵀ H J v", () => {
         const batch = tokens ? { input: { shape: [T, B], data: ids }, target } : { input: xReal, target: { shape: [B, o.outputSize], data: target.data as Float32Array } };
         const p: Record<string, Float64Array> = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, Float64Array.from(t.data)]));
         const I = tokens ? E : 2;
+        const Hout = o.projSize || H;
+        if (o.trainableInitialState) expect(p["initial.h0"]).toBeDefined();
         const logits = (): Float64Array => {
           const x = new Float64Array(T * B * I);
           for (let r = 0; r < T * B; r++) for (let j = 0; j < I; j++) x[r * I + j] = tokens ? p["embedding.weight"][ids[r] * E + j] : xReal.data[r * I + j];
           const cell = Object.fromEntries(Object.entries(p).filter(([k]) => k.startsWith(`${c.prefix}.`)).map(([k, val]) => [k.slice(c.prefix.length + 1), val]));
-          const r = c.ref(cell, x, new Float64Array(B * H));
+          // Learned initial states: one row per layer, the same for every sequence.
+          const repeat = (row: Float64Array | undefined, n: number) => (row ? Float64Array.from({ length: B * n }, (_, i) => row[i % n]) : new Float64Array(B * n));
+          const r = c.ref(cell, x, repeat(p["initial.h0"], Hout), c.prefix === "lstm" ? repeat(p["initial.c0"], H) : undefined);
           const feats = last ? r.hN : r.output;
           const W = p["head.weight"], b = p["head.bias"], Oo = o.outputSize;
           const z = new Float64Array(rows * Oo);
           for (let row = 0; row < rows; row++) for (let j = 0; j < Oo; j++) {
             let s = b[j];
-            for (let k = 0; k < H; k++) s += W[j * H + k] * feats[row * H + k];
+            for (let k = 0; k < Hout; k++) s += W[j * Hout + k] * feats[row * Hout + k];
             z[row * Oo + j] = s;
           }
           return z;

@@ -120,11 +120,44 @@ describe("HessianFree", () => {
     model.dispose();
   });
 
+  // The cells forward mode gained last: each trains on a small next-token task.
+  const more: [string, Record<string, unknown>][] = [
+    ["LSTM with peepholes, a projection and learned initial states", { cell: "LSTM", peepholes: true, projSize: 4, trainableInitialState: true }],
+    ["GRU reset before, hardSigmoid gates", { cell: "GRU", resetAfter: false, activations: ["hardSigmoid", "tanh"] }],
+    ["LSTM input_forget, softsign candidate", { cell: "LSTM", inputForget: true, activations: ["sigmoid", "softsign", "tanh"] }],
+  ];
+  for (const [name, options] of more) {
+    it(`trains ${name}`, async () => {
+      const model = new SequenceModel({ vocabSize: 5, hiddenSize: 8, outputSize: 5, seed: 3, ...options });
+      const ids = Int32Array.from({ length: 8 * 4 }, (_, i) => (i + Math.floor(i / 4)) % 5);
+      const next = Int32Array.from({ length: 8 * 4 }, (_, i) => (i + Math.floor(i / 4) + 1) % 5);
+      const batch = { input: { shape: [8, 4], data: ids }, target: { shape: [8, 4], data: next } };
+      const r = await fit(model, { optimizer: new HessianFree(model), data: [batch], steps: 6 });
+      expect(r.losses[5]).toBeLessThan(0.6 * r.losses[0]);
+      model.dispose();
+    });
+  }
+
+  it("weighs the per-sequence gradients of the preconditioner by their loss terms (uneven lengths)", () => {
+    const model = new SequenceModel({ cell: "GRU", vocabSize: 5, hiddenSize: 6, outputSize: 5, seed: 4 });
+    const [T, B] = [6, 4];
+    const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 3 + 1) % 5);
+    const next = Int32Array.from({ length: T * B }, (_, i) => (i * 2 + 3) % 5);
+    next[5] = -100; // an ignored target counts for nothing
+    const batch = { input: { shape: [T, B], data: ids }, target: { shape: [T, B], data: next }, lengths: [6, 2, 5, 1] };
+    const before = model.loss(batch);
+    const r = new HessianFree(model, { maxCgIterations: 5 }).update(batch);
+    // The update's starting loss is the per-sequence losses' weighted sum: exactly the batch's.
+    expect(Math.abs(r.loss - before)).toBeLessThanOrEqual(1e-6 * before);
+    expect(r.newLoss).toBeLessThan(before);
+    model.dispose();
+  });
+
   it("names what it cannot handle and leaves the parameters as they were on a numeric failure", () => {
     const lstm = new LSTM({ inputSize: 2, hiddenSize: 3 });
     expect(() => new HessianFree(lstm as never)).toThrow(/SequenceModel/);
-    const peep = new SequenceModel({ cell: "LSTM", peepholes: true, inputSize: 2, hiddenSize: 3, outputSize: 1, loss: "mse" });
-    expect(() => new HessianFree(peep)).toThrow(expect.objectContaining({ code: "E_UNSUPPORTED" }));
+    const peep = new SequenceModel({ cell: "LSTM", clip: 2, inputSize: 2, hiddenSize: 3, outputSize: 1, loss: "mse" });
+    expect(() => new HessianFree(peep)).toThrow(expect.objectContaining({ code: "E_UNSUPPORTED", message: expect.stringMatching(/clip/) }));
     const model = additionModel();
     const region = model.parameterRegions()[1];
     const { heap } = runtime();

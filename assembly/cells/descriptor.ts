@@ -90,6 +90,10 @@ export enum Field {
   ROut, // R{h_t} rows [T*B][ldo]
   RState, // R{h} [B][Ps]: R{h0} in, R{h_T} out
   RC, // R{c} [B][Hp] (LSTM)
+  VWhn, // reset-before GRU: V's n block of W_hh packed like Whn, with V_bhn
+  Whn0, // reset-before GRU: the n block of W_hh packed without b_hn
+  VPeep, // LSTM: V's peepholes [3][Hp] in the cell's (i, f, o) order (0: none)
+  VWhr, // LSTM projection: V_hr packed like Whr (0: none)
   Count,
 }
 

@@ -30,6 +30,9 @@
 //   R{r} = r(1-r) (R{a_r} + R{g_r}),  R{z} = z(1-z) (R{a_z} + R{g_z})
 //   R{n} = (1-n²) (R{a_n} + R{r} ⊙ ghn_t + r_t ⊙ R{g_n})
 //   R{h_t} = R{z} ⊙ (h_{t-1} - n_t) + (1 - z_t) ⊙ R{n} + z_t ⊙ R{h_{t-1}}
+//   reset before: the recurrent sides of r and z as above, then
+//   R{rh_t} = R{r} ⊙ h_{t-1} + r_t ⊙ R{h_{t-1}},
+//   R{n} = (1-n²) (R{a_n} + V_hn rh_t + V_bhn + W_hn R{rh_t}),  R{h_t} as above
 //
 // The products (the input projection for every t at once, W_hh h_{t-1} at each step, W_hn rh_t
 // after r_t for the reset-before form, and every product of the backward) are GEMMs in the
@@ -41,7 +44,7 @@
 // With cell options (activation.ts: ONNX's activations f, g with alpha and beta, and clip) σ is
 // replaced by f and the candidate's tanh by g, each pre-activation clamped to [-clip, clip]
 // (the candidate's after the reset gate's product); the backward takes f', g' from the outputs.
-// The `...Cell` functions at the end are those paths.
+// The `...Cell` functions are those paths; the forward-mode steps take the block as an argument.
 import { act4, clip4, clipOf, dact4 } from "./activation";
 import { CellWord } from "./descriptor";
 import { dsigmoid4, dtanh4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 } from "../activations";
@@ -266,22 +269,74 @@ export function gruResetBeforeBackwardRZCell(Hp: i32, P: i32, gates: usize, gh: 
   }
 }
 
+// The derivative of the gate function at its output y: σ' without an options block, else f'.
+// @ts-ignore: decorator
+@inline
+function dgate(cell: usize, y: v128): v128 {
+  return cell != 0 ? dact4(cell, CellWord.F, y) : dsigmoid4(y);
+}
+
+// The derivative of the candidate's function at its output: tanh' or g'.
+// @ts-ignore: decorator
+@inline
+function dcand(cell: usize, y: v128): v128 {
+  return cell != 0 ? dact4(cell, CellWord.G, y) : dtanh4(y);
+}
+
 /**
  * Forward mode, reset after: R{h_t} from `rx` (R{a_t}) and `rh` (R{g_t}), the gates as gruForward
  * left them, h_{t-1} (P valid floats) and ghn_t. `rState` holds R{h_{t-1}} and receives R{h_t}
- * (also written to `rOut`).
+ * (also written to `rOut`). `cell` (0: none) is the options block (f', g' from the outputs).
  */
-export function gruTangent(Hp: i32, H: i32, P: i32, gates: usize, rx: usize, rh: usize, hPrev: usize, ghn: usize, rState: usize, rOut: usize): void {
+export function gruTangent(Hp: i32, H: i32, P: i32, gates: usize, rx: usize, rh: usize, hPrev: usize, ghn: usize, rState: usize, rOut: usize, cell: usize): void {
   for (let u = 0; u < Hp; u += 4) {
     const col = gateColumn(u, 3);
     const r = v128.load(at(gates, col)), z = v128.load(at(gates, col + 8)), n = v128.load(at(gates, col + 16));
-    const rR = f32x4.mul(dsigmoid4(r), f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, col))));
-    const rZ = f32x4.mul(dsigmoid4(z), f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, col + 8))));
+    const rR = f32x4.mul(dgate(cell, r), f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, col))));
+    const rZ = f32x4.mul(dgate(cell, z), f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, col + 8))));
     const inner = f32x4.add(v128.load(at(rx, col + 16)), f32x4.add(f32x4.mul(rR, v128.load(at(ghn, u))), f32x4.mul(r, v128.load(at(rh, col + 16)))));
-    const rN = f32x4.mul(dtanh4(n), inner);
-    const hp = load4(hPrev, u, P);
-    const one = f32x4.splat(1);
-    const rNew = f32x4.add(f32x4.add(f32x4.mul(rZ, f32x4.sub(hp, n)), f32x4.mul(f32x4.sub(one, z), rN)), f32x4.mul(z, v128.load(at(rState, u))));
-    emit(rState, rOut, u, H, rNew);
+    const rN = f32x4.mul(dcand(cell, n), inner);
+    emit(rState, rOut, u, H, tangentOut(u, P, z, n, rZ, rN, hPrev, rState));
+  }
+}
+
+// R{h_t} = R{z} ⊙ (h_{t-1} - n_t) + (1 - z_t) ⊙ R{n} + z_t ⊙ R{h_{t-1}} for units u .. u+3.
+// @ts-ignore: decorator
+@inline
+function tangentOut(u: i32, P: i32, z: v128, n: v128, rZ: v128, rN: v128, hPrev: usize, rState: usize): v128 {
+  const hp = load4(hPrev, u, P);
+  return f32x4.add(f32x4.add(f32x4.mul(rZ, f32x4.sub(hp, n)), f32x4.mul(f32x4.sub(f32x4.splat(1), z), rN)), f32x4.mul(z, v128.load(at(rState, u))));
+}
+
+/**
+ * Forward mode, reset before, first half: R{r}, R{z} from `rx` (R{a_t}, three gates per group)
+ * and `rh` (its rows [r z interleaved (2 Hp) | n (Hp)]: the recurrent sides V_h{r,z} h_{t-1} +
+ * V_bh{r,z} + W_h{r,z} R{h_{t-1}}), stored over rh's r and z parts; R{rh_t} = R{r} ⊙ h_{t-1} +
+ * r_t ⊙ R{h_{t-1}} to `rrh` (the driver multiplies it by W_hn).
+ */
+export function gruResetBeforeTangentRZ(Hp: i32, P: i32, gates: usize, rx: usize, rh: usize, hPrev: usize, rState: usize, rrh: usize, cell: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const r = v128.load(at(gates, col)), z = v128.load(at(gates, col + 8));
+    const rR = f32x4.mul(dgate(cell, r), f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, rcol))));
+    const rZ = f32x4.mul(dgate(cell, z), f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, rcol + 8))));
+    v128.store(at(rh, rcol), rR);
+    v128.store(at(rh, rcol + 8), rZ);
+    v128.store(at(rrh, u), madd(rR, load4(hPrev, u, P), f32x4.mul(r, v128.load(at(rState, u)))));
+  }
+}
+
+/**
+ * Forward mode, reset before, second half: R{n} = g'(n) (R{a_n} + V_hn rh_t + V_bhn + W_hn R{rh_t})
+ * (its recurrent part in rh's n block), then R{h_t} to `rState` and `rOut`.
+ */
+export function gruResetBeforeTangentN(Hp: i32, H: i32, P: i32, gates: usize, rx: usize, rh: usize, hPrev: usize, rState: usize, rOut: usize, cell: usize): void {
+  for (let u = 0; u < Hp; u += 4) {
+    const col = gateColumn(u, 3);
+    const rcol = gateColumn(u, 2);
+    const z = v128.load(at(gates, col + 8)), n = v128.load(at(gates, col + 16));
+    const rN = f32x4.mul(dcand(cell, n), f32x4.add(v128.load(at(rx, col + 16)), v128.load(at(rh, 2 * Hp + u))));
+    emit(rState, rOut, u, H, tangentOut(u, P, z, n, v128.load(at(rh, rcol + 8)), rN, hPrev, rState));
   }
 }

@@ -24,11 +24,14 @@
 //   dW_ih += da_t x_tᵀ,  dW_hh += da_t h_{t-1}ᵀ,  db_ih += da_t,  db_hh += da_t,
 //   dx_t = W_ihᵀ da_t,   dh_{t-1} = W_hhᵀ da_t
 //
-//   forward mode (R-operator), no peepholes or projection: R{a_t} = V_ih x_t + W_ih R{x_t} + V_bih
-//   + V_hh h_{t-1} + V_bhh + W_hh R{h_{t-1}} (the driver, tangent.ts), then
-//   R{i} = i(1-i) R{a_i},  R{f} = f(1-f) R{a_f},  R{g} = (1-g²) R{a_g},  R{o} = o(1-o) R{a_o}
+//   forward mode (R-operator): R{a_t} = V_ih x_t + W_ih R{x_t} + V_bih + V_hh h_{t-1} + V_bhh
+//   + W_hh R{h_{t-1}} (the driver, tangent.ts), then
+//   R{i} = i(1-i) (R{a_i} + V_pi ⊙ c_{t-1} + p_i ⊙ R{c_{t-1}}),   R{g} = (1-g²) R{a_g}
+//   R{f} = f(1-f) (R{a_f} + V_pf ⊙ c_{t-1} + p_f ⊙ R{c_{t-1}})
 //   R{c_t} = R{f} ⊙ c_{t-1} + f_t ⊙ R{c_{t-1}} + R{i} ⊙ g_t + i_t ⊙ R{g}
-//   R{h_t} = R{o} ⊙ tanh(c_t) + o_t ⊙ (1 - tanh²(c_t)) ⊙ R{c_t}
+//   R{o} = o(1-o) (R{a_o} + V_po ⊙ c_t + p_o ⊙ R{c_t})
+//   R{m_t} = R{o} ⊙ tanh(c_t) + o_t ⊙ (1 - tanh²(c_t)) ⊙ R{c_t}
+//   R{h_t} = V_hr m_t + W_hr R{m_t}   (projection; without it R{h_t} = R{m_t})
 //
 // Without peepholes p_i = p_f = p_o = 0. They are stored as weight_peephole [3H] in ONNX's order
 // (i, o, f) and packed for the cell as [3][Hp] in (i, f, o) order (src/models/params.ts).
@@ -41,7 +44,8 @@
 // tanh(c_t) by h, every gate's pre-activation clamped to [-clip, clip] (not c_t), and with
 // input_forget f_t = 1 - i_t (the forget gate's own weights unused). Their backward replaces
 // σ', tanh' by the derivatives from the outputs; input_forget makes da_f = 0 and
-// da_i = dc ⊙ (g_t - c_{t-1}) ⊙ f'(i). lstmForwardCell and lstmBackwardCell are those paths.
+// da_i = dc ⊙ (g_t - c_{t-1}) ⊙ f'(i). lstmForwardCell and lstmBackwardCell are those paths;
+// lstmTangent takes the block as an argument (the same derivatives, and R{f} = -R{i}).
 import { act4, clip4, clipOf, dact4, inputForget } from "./activation";
 import { CellWord } from "./descriptor";
 import { dsigmoid4, dtanh4, one4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 } from "../activations";
@@ -215,22 +219,50 @@ export function lstmBackwardCell(Hp: i32, gates: usize, dm: usize, dc: usize, cP
 }
 
 /**
- * Forward mode (no peepholes, no projection): R{h_t} and R{c_t} from `rx` + `rh` (R{a_t}, input
- * and recurrent sides), the gates as lstmForward left them, c_{t-1} and c_t. `rc` holds R{c_{t-1}}
- * and receives R{c_t}; R{h_t} goes to `rState` and `rOut`.
+ * Forward mode: R{m_t} and R{c_t} from `rx` + `rh` (R{a_t}, input and recurrent sides), the gates
+ * as the forward left them, c_{t-1} and c_t. `rc` holds R{c_{t-1}} and receives R{c_t}. With
+ * peepholes `peep` and `vpeep` are p and V_p ([3][Hp], order i, f, o; both 0 without). With a
+ * projection (`m` != 0) R{m_t} goes to `m` and the driver computes R{h_t}; otherwise R{h_t} =
+ * R{m_t} goes to `rState` and `rOut`. `cell` (0: none) is the options block: f', g', h' from the
+ * outputs as in lstmBackwardCell, and R{f} = -R{i} with input_forget.
  */
-export function lstmTangent(Hp: i32, H: i32, gates: usize, rx: usize, rh: usize, cPrev: usize, cNow: usize, rc: usize, rState: usize, rOut: usize): void {
+export function lstmTangent(Hp: i32, H: i32, gates: usize, rx: usize, rh: usize, cPrev: usize, cNow: usize, rc: usize, peep: usize, vpeep: usize, m: usize, rState: usize, rOut: usize, cell: usize): void {
+  const coupled = cell != 0 && inputForget(cell);
   for (let u = 0; u < Hp; u += 4) {
     const col = gateColumn(u, 4);
     const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8));
     const g = v128.load(at(gates, col + 16)), o = v128.load(at(gates, col + 24));
-    const rI = f32x4.mul(dsigmoid4(i), f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, col))));
-    const rF = f32x4.mul(dsigmoid4(f), f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, col + 8))));
-    const rG = f32x4.mul(dtanh4(g), f32x4.add(v128.load(at(rx, col + 16)), v128.load(at(rh, col + 16))));
-    const rO = f32x4.mul(dsigmoid4(o), f32x4.add(v128.load(at(rx, col + 24)), v128.load(at(rh, col + 24))));
-    const rC = f32x4.add(f32x4.add(f32x4.mul(rF, v128.load(at(cPrev, u))), f32x4.mul(f, v128.load(at(rc, u)))), f32x4.add(f32x4.mul(rI, g), f32x4.mul(i, rG)));
-    const tc = tanh4(v128.load(at(cNow, u)));
+    const cp = v128.load(at(cPrev, u)), ct = v128.load(at(cNow, u)), rcp = v128.load(at(rc, u));
+    let rAi = f32x4.add(v128.load(at(rx, col)), v128.load(at(rh, col)));
+    let rAf = f32x4.add(v128.load(at(rx, col + 8)), v128.load(at(rh, col + 8)));
+    const rAg = f32x4.add(v128.load(at(rx, col + 16)), v128.load(at(rh, col + 16)));
+    let rAo = f32x4.add(v128.load(at(rx, col + 24)), v128.load(at(rh, col + 24)));
+    if (peep != 0) {
+      // R{p ⊙ c_{t-1}} = V_p ⊙ c_{t-1} + p ⊙ R{c_{t-1}} (i and f)
+      rAi = f32x4.add(rAi, madd(v128.load(at(vpeep, u)), cp, f32x4.mul(v128.load(at(peep, u)), rcp)));
+      rAf = f32x4.add(rAf, madd(v128.load(at(vpeep, Hp + u)), cp, f32x4.mul(v128.load(at(peep, Hp + u)), rcp)));
+    }
+    let rI: v128, rF: v128, rG: v128, hc: v128, dh: v128;
+    if (cell != 0) {
+      rI = f32x4.mul(dact4(cell, CellWord.F, i), rAi);
+      rF = coupled ? f32x4.neg(rI) : f32x4.mul(dact4(cell, CellWord.F, f), rAf);
+      rG = f32x4.mul(dact4(cell, CellWord.G, g), rAg);
+      hc = act4(cell, CellWord.H, ct);
+      dh = dact4(cell, CellWord.H, hc);
+    } else {
+      rI = f32x4.mul(dsigmoid4(i), rAi);
+      rF = f32x4.mul(dsigmoid4(f), rAf);
+      rG = f32x4.mul(dtanh4(g), rAg);
+      hc = tanh4(ct);
+      dh = dtanh4(hc);
+    }
+    const rC = f32x4.add(madd(rF, cp, f32x4.mul(f, rcp)), madd(rI, g, f32x4.mul(i, rG)));
+    // o's peephole sees the new c: R{a_o} += V_po ⊙ c_t + p_o ⊙ R{c_t}
+    if (peep != 0) rAo = f32x4.add(rAo, madd(v128.load(at(vpeep, 2 * Hp + u)), ct, f32x4.mul(v128.load(at(peep, 2 * Hp + u)), rC)));
+    const rO = f32x4.mul(cell != 0 ? dact4(cell, CellWord.F, o) : dsigmoid4(o), rAo);
+    const rM = madd(rO, hc, f32x4.mul(f32x4.mul(o, dh), rC));
     v128.store(at(rc, u), rC);
-    emit(rState, rOut, u, H, f32x4.add(f32x4.mul(rO, tc), f32x4.mul(f32x4.mul(o, dtanh4(tc)), rC)));
+    if (m != 0) v128.store(at(m, u), rM);
+    else emit(rState, rOut, u, H, rM);
   }
 }

@@ -61,5 +61,5 @@ export function mrnnFactorsTangent(Fp: i32, fx: usize, fh: usize, rfx: usize, rf
 
 /** Forward mode: R{h_t} = (1 - h_t²) ⊙ (`rx` + `rh`), h_t in `h`; to `rState` and `rOut`. */
 export function mrnnHiddenTangent(Hp: i32, H: i32, h: usize, rx: usize, rh: usize, rState: usize, rOut: usize): void {
-  rnnTangent(Hp, H, h, rx, rh, rState, rOut, false);
+  rnnTangent(Hp, H, h, rx, rh, rState, rOut, false, 0);
 }

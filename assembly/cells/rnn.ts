@@ -64,12 +64,16 @@ export function rnnBackwardCell(Hp: i32, g: usize, dh: usize, cell: usize): void
 
 /**
  * Forward mode: R{h_t} from `rx` (the input side of R{a_t}), `rh` (the recurrent side) and h_t
- * (in `g`, as rnnForward left it), to the tangent state row `rState` and `rOut`.
+ * (in `g`, as rnnForward left it), to the tangent state row `rState` and `rOut`. `cell` (0: none)
+ * is the options block: R{h_t} = f'(a_t) R{a_t}, f' from the output as in rnnBackwardCell.
  */
-export function rnnTangent(Hp: i32, H: i32, g: usize, rx: usize, rh: usize, rState: usize, rOut: usize, relu: bool): void {
+export function rnnTangent(Hp: i32, H: i32, g: usize, rx: usize, rh: usize, rState: usize, rOut: usize, relu: bool, cell: usize): void {
   for (let u = 0; u < Hp; u += 4) {
     const h = v128.load(at(g, u));
     const ra = f32x4.add(v128.load(at(rx, u)), v128.load(at(rh, u)));
-    emit(rState, rOut, u, H, relu ? v128.and(ra, f32x4.gt(h, f32x4.splat(0))) : f32x4.mul(ra, dtanh4(h)));
+    let r: v128;
+    if (cell != 0) r = f32x4.mul(ra, dact4(cell, CellWord.F, h));
+    else r = relu ? v128.and(ra, f32x4.gt(h, f32x4.splat(0))) : f32x4.mul(ra, dtanh4(h));
+    emit(rState, rOut, u, H, r);
   }
 }

@@ -6,6 +6,7 @@
  * bias rows); the products with W itself use copies packed without the biases.
  */
 import { fail } from "../errors.js";
+import { untrainable } from "./cell.js";
 import { carve, type WasmBlocks } from "../memory.js";
 import { requireFull, type FullRuntime } from "../full-core.js";
 import { layerInputSize, paramSuffix, type Dims } from "./config.js";
@@ -13,7 +14,7 @@ import { Field, Kind } from "./descriptor.js";
 import type { RecurrentParams } from "./params.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import type { RecurrentModel } from "./recurrent.js";
-import { copySequence, describeForward, readPadded, type Workspace } from "./workspace.js";
+import { copySequence, describeForward, readPadded, writePadded, type Workspace } from "./workspace.js";
 
 
 // The forward-mode state of each model (its packed direction), made on first use.
@@ -23,13 +24,14 @@ const tangents = new WeakMap<RecurrentParams, Tangent>();
  * Forward mode (R-operator) through a recurrent model's last forwardTrain(), before its
  * backward(): the derivative of the results along a parameter direction `direction` (floats in
  * the layout of parameterRegions()[0]) and an input tangent `input` (shaped like the input;
- * default zeros), the initial states held fixed. Supports every cell but peephole or projecting
- * LSTMs, reset-before GRUs and cells with options (E_UNSUPPORTED).
+ * default zeros) and tangents of the initial states `h0` ([numLayers*D, B, H_out]) and `c0`
+ * (LSTM, [numLayers*D, B, H]; default zeros: the initial states held fixed). Supports every cell
+ * the backward supports: all but cells with a clip (E_UNSUPPORTED).
  */
 export function forwardTangent(
   model: RecurrentModel,
   direction: Float32Array,
-  options: { input?: Tensor } = {},
+  options: { input?: Tensor; h0?: Tensor; c0?: Tensor } = {},
 ): {
   /** R{output}, shaped like forwardTrain's output. */
   output: Tensor;
@@ -52,12 +54,18 @@ export function forwardTangent(
     dx = new Float32Array(T * B * d.inputSize);
     copySequence(data, dx, B, T, d.inputSize, c.batchFirst);
   }
+  const LD = d.L * d.D;
+  const h0 = options.h0 === undefined ? undefined : checkTensor(options.h0, "forwardTangent: h0", c.stateShape(d.P)).data;
+  const c0 = options.c0 === undefined ? undefined : checkTensor(options.c0, "forwardTangent: c0", c.stateShape(d.H)).data;
+  if (c0 && d.kind !== Kind.Lstm) fail("E_VALUE", "forwardTangent: c0 is for LSTMs");
   const heap = c.rt.heap;
   heap.f32(tangent.direction, direction.length).set(direction);
-  const r = tangent.run(c.ws, c.hasLengths, dx);
+  const r = tangent.run(c.ws, c.hasLengths, dx, (state, cell) => {
+    writePadded(heap.f32(state, LD * B * d.Ps), h0, LD * B, d.P, d.Ps);
+    writePadded(heap.f32(cell, LD * B * d.Hp), c0, LD * B, d.H, d.Hp);
+  });
   const out = new Float32Array(T * B * d.width);
   copySequence(heap.f32(r.output, T * B * d.width), out, T, B, d.width, c.batchFirst);
-  const LD = d.L * d.D;
   const hN = readPadded(heap.f32(r.hN, LD * B * d.Ps), LD * B, d.P, d.Ps);
   return { output: { shape: c.outputShape(d.width), data: out }, hN: { shape: c.stateShape(d.P), data: hN } };
 }
@@ -68,15 +76,16 @@ interface TangentPack {
   vhf: number;
   wih0: number;
   whh0: number;
+  vhn: number;
+  whn0: number;
+  vpeep: number;
+  vhr: number;
 }
 
 /** Why forward mode does not support a model, or undefined when it does. */
 export function tangentUnsupported(d: Dims): string | undefined {
-  if (d.cell !== undefined) return "cell options (activations, clip, inputForget)";
-  if (d.kind === Kind.GruResetBefore) return "a GRU with the reset gate before the product (resetAfter: false)";
-  if (d.peepholes) return "an LSTM with peepholes";
-  if (d.projSize > 0) return "an LSTM with a projection (projSize)";
-  return undefined;
+  const why = untrainable(d.cell);
+  return why === undefined ? undefined : `cell options with ${why}`;
 }
 
 class Tangent {
@@ -96,6 +105,8 @@ class Tangent {
     const k = rt.kernels;
     const { G, H, P, F } = d;
     const mrnn = d.kind === Kind.Mrnn;
+    const before = d.kind === Kind.GruResetBefore; // W_hh as [r z] (2 gates) and n (1)
+    const Gh = before ? 2 : G;
     const sizes: Record<string, number> = { v: params.bytes };
     for (let l = 0; l < d.L; l++) {
       const I = layerInputSize(d, l);
@@ -104,9 +115,13 @@ class Tangent {
         const ih = mrnn ? k.packedGatesSize(I, F, 1) + k.packedGatesSize(I, H, 1) : k.packedGatesSize(I, H, G);
         sizes[`vih${key}`] = ih * 4;
         sizes[`wih0${key}`] = ih * 4;
-        sizes[`vhh${key}`] = (mrnn ? k.packedGatesSize(H, F, 1) : k.packedGatesSize(P, H, G)) * 4;
+        sizes[`vhh${key}`] = (mrnn ? k.packedGatesSize(H, F, 1) : k.packedGatesSize(P, H, Gh)) * 4;
         sizes[`vhf${key}`] = mrnn ? k.packedGatesSize(F, H, 1) * 4 : 0;
-        sizes[`whh0${key}`] = mrnn ? 0 : k.packedGatesSize(P, H, G) * 4;
+        sizes[`whh0${key}`] = mrnn ? 0 : k.packedGatesSize(P, H, Gh) * 4;
+        sizes[`vhn${key}`] = before ? k.packedGatesSize(P, H, 1) * 4 : 0;
+        sizes[`whn0${key}`] = before ? k.packedGatesSize(P, H, 1) * 4 : 0;
+        sizes[`vpeep${key}`] = d.peepholes ? 3 * d.Hp * 4 : 0;
+        sizes[`vhr${key}`] = d.projSize > 0 ? k.packedSize(H, P) * 4 : 0;
       }
     }
     const { offsets, total } = carve(sizes);
@@ -115,7 +130,7 @@ class Tangent {
     for (let l = 0; l < d.L; l++) {
       for (let dir = 0; dir < d.D; dir++) {
         const at = (name: string): number => (sizes[`${name}${l}_${dir}`] > 0 ? base + offsets[`${name}${l}_${dir}`] : 0);
-        this.packs.push({ vih: at("vih"), vhh: at("vhh"), vhf: at("vhf"), wih0: at("wih0"), whh0: at("whh0") });
+        this.packs.push({ vih: at("vih"), vhh: at("vhh"), vhf: at("vhf"), wih0: at("wih0"), whh0: at("whh0"), vhn: at("vhn"), whn0: at("whn0"), vpeep: at("vpeep"), vhr: at("vhr") });
       }
     }
     this.outBytes = (T, B) => T * B * d.width * 4;
@@ -143,11 +158,30 @@ class Tangent {
           k.packGates(W("weight_hx"), I, I, H, 1, 0, p.wih0 + second);
           k.packGates(V(`weight_fh${sfx}`), H, H, F, 1, 0, p.vhh);
           k.packGates(V(`weight_hf${sfx}`), F, F, H, 1, 0, p.vhf);
+        } else if (this.d.kind === Kind.GruResetBefore) {
+          const vbhh = V(`bias_hh${sfx}`), nBlock = 2 * H * P * 4;
+          k.packGates(V(`weight_ih${sfx}`), I, I, H, G, V(`bias_ih${sfx}`), p.vih);
+          k.packGates(V(`weight_hh${sfx}`), P, P, H, 2, vbhh, p.vhh);
+          k.packGates(V(`weight_hh${sfx}`) + nBlock, P, P, H, 1, vbhh === 0 ? 0 : vbhh + 2 * H * 4, p.vhn);
+          k.packGates(W("weight_ih"), I, I, H, G, 0, p.wih0);
+          k.packGates(W("weight_hh"), P, P, H, 2, 0, p.whh0);
+          k.packGates(W("weight_hh") + nBlock, P, P, H, 1, 0, p.whn0);
         } else {
           k.packGates(V(`weight_ih${sfx}`), I, I, H, G, V(`bias_ih${sfx}`), p.vih);
           k.packGates(V(`weight_hh${sfx}`), P, P, H, G, V(`bias_hh${sfx}`), p.vhh);
           k.packGates(W("weight_ih"), I, I, H, G, 0, p.wih0);
           k.packGates(W("weight_hh"), P, P, H, G, 0, p.whh0);
+          if (p.vhr) k.packBT(V(`weight_hr${sfx}`), H, H, P, 0, p.vhr);
+          if (p.vpeep) {
+            // ONNX's peephole order (i, o, f) to the cell's (i, f, o), each padded to Hp (as params.ts).
+            const Hp = this.d.Hp;
+            const src = this.rt.heap.f32(V(`weight_peephole${sfx}`), 3 * H);
+            const dst = this.rt.heap.f32(p.vpeep, 3 * Hp);
+            dst.fill(0);
+            dst.set(src.subarray(0, H), 0);
+            dst.set(src.subarray(2 * H, 3 * H), Hp);
+            dst.set(src.subarray(H, 2 * H), 2 * Hp);
+          }
         }
       }
     }
@@ -155,10 +189,11 @@ class Tangent {
 
   /**
    * The tangent pass over the training workspace `ws` (filled by forwardTrain): `dx` (absent:
-   * zeros) is R{x}, time-major rows [T*B][I]. Returns the addresses of the last layer's R{output} rows [T*B][D*P] and of
-   * R{h_N} [L*D][B][Ps].
+   * zeros) is R{x}, time-major rows [T*B][I]; `initial` writes R{h0} [L*D][B][Ps] and R{c0}
+   * [L*D][B][Hp] at the addresses it is given. Returns the addresses of the last layer's R{output}
+   * rows [T*B][D*P] and of R{h_N} [L*D][B][Ps].
    */
-  run(ws: Workspace, hasLengths: boolean, dx: Float32Array | undefined): { output: number; hN: number } {
+  run(ws: Workspace, hasLengths: boolean, dx: Float32Array | undefined, initial: (state: number, cell: number) => void): { output: number; hN: number } {
     this.pack();
     const { rt, d } = this;
     const { T, B } = ws;
@@ -173,7 +208,7 @@ class Tangent {
     };
     const { offsets, total } = carve(sizes);
     const base = this.blocks.ensure("tangentWork", total);
-    rt.heap.f32(base + offsets.state, (sizes.state + sizes.c) / 4).fill(0);
+    initial(base + offsets.state, base + offsets.c);
     const desc = rt.heap.i32(ws.desc, Field.Count);
     if (dx) rt.heap.f32(base + offsets.dx, dx.length).set(dx);
     const outs = [base + offsets.outs, base + offsets.outs + this.outBytes(T, B)];
@@ -196,6 +231,10 @@ class Tangent {
         desc[Field.ROut] = outs[l % 2] + dir * d.P * 4;
         desc[Field.RState] = base + offsets.state + ld * B * d.Ps * 4;
         desc[Field.RC] = base + offsets.c + ld * B * d.Hp * 4;
+        desc[Field.VWhn] = p.vhn;
+        desc[Field.Whn0] = p.whn0;
+        desc[Field.VPeep] = p.vpeep;
+        desc[Field.VWhr] = p.vhr;
         rt.kernels.recurrentTangent(ws.desc);
       }
     }

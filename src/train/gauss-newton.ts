@@ -3,8 +3,9 @@
  * 2002; Martens 2010): J v by forward mode through the embedding (a row gather of V), the
  * recurrent layers (their Wasm tangent pass, assembly/cells/tangent.ts) and the head; H_L applied
  * to it per output row (softmax cross-entropy: (diag(p) − p pᵀ)/N, MSE: 2/n); then Jᵀ by the
- * ordinary backward through the same forward. One product costs a training forward, a tangent
- * pass and a backward.
+ * ordinary backward through the same forward. Learned initial states (trainableInitialState) enter
+ * the tangent pass as R{h0}, R{c0} (V's rows repeated for every sequence) and take their product
+ * from the backward's dh0, dc0. One product costs a training forward, a tangent pass and a backward.
  */
 import { fail } from "../errors.js";
 import { Linear } from "../layers/linear.js";
@@ -82,7 +83,8 @@ function productOf(parts: GaussNewtonParts, batch: SequenceBatch, v: Float32Arra
     for (let row = 0; row < T * B; row++) data.set(vE.subarray(ids[row] * E, ids[row] * E + E), row * I);
     rdx = { shape: [T, B, I], data };
   }
-  const rt = forwardTangent(rnn, slice(k0), { input: rdx });
+  const initial = parts.initial ? parts.initial.expand(B, slice(k0 + 2)) : undefined;
+  const rt = forwardTangent(rnn, slice(k0), { input: rdx, h0: initial?.h0, c0: initial?.c0 });
   const feats = parts.headInput(r);
   const rFeats = parts.headInput(rt);
   // R{z} = R{feats} Wᵀ + feats V_Wᵀ + V_b: the head's forward on R{feats} less its bias, plus a
@@ -118,6 +120,7 @@ function productOf(parts: GaussNewtonParts, batch: SequenceBatch, v: Float32Arra
     else for (let i = 0; i < grads.hN!.data.length; i++) grads.hN!.data[i] += mu * rt.hN.data[i];
   }
   const d = rnn.backward(grads, { inputGrad: emb !== undefined });
+  if (parts.initial) parts.initial.accumulate(d.h0, d.c0, B);
   if (emb && d.input) {
     const E = o.embeddingDim, I = x.shape[2];
     const dEmb = new Float32Array(T * B * E);

@@ -3,8 +3,10 @@
  * minimises the damped Gauss-Newton model q(p) = gᵀp + ½ pᵀ(G + λI)p of the loss with
  * preconditioned conjugate gradient, G v computed exactly (gaussNewtonProduct).
  *
- *   1. g on the batch (in groups of sequences whose squared contributions give the diagonal
- *      preconditioner M = (diag(Σ_k g_k²) + λ)^ξ);
+ *   1. g on the batch, one sequence at a time: the per-example gradients g_i, weighted by their
+ *      share of the loss's terms, sum to g and their squares give the diagonal preconditioner
+ *      M = (diag(Σ_i g_i²) + λ)^ξ (Martens 2010; `preconditionerGroups` < B takes groups of
+ *      sequences instead, cheaper and coarser);
  *   2. CG from the previous solution times `decay`, on a curvature mini-batch (a slice of the
  *      batch, smaller than it), stopped by Martens' relative-progress test; iterates kept at
  *      i = ⌈γ^j⌉ for backtracking;
@@ -15,6 +17,7 @@
  * Negative curvature or a NaN in CG throws E_NUMERIC with the parameters unchanged.
  */
 import { fail, RecurError } from "../errors.js";
+import { untrainable } from "../models/cell.js";
 import { runtime } from "../runtime.js";
 import { sliceBatch } from "./batch-slice.js";
 import { conjugateGradient } from "./cg.js";
@@ -38,7 +41,10 @@ export interface HessianFreeOptions {
   preconditioner?: boolean;
   /** Its exponent ξ. Default 0.75. */
   preconditionerExponent?: number;
-  /** Groups of sequences whose gradients give the preconditioner's diagonal. Default min(B, 8). */
+  /**
+   * Groups of sequences whose gradients give the preconditioner's diagonal. Default B: one per
+   * sequence, Martens' per-example diag(Σ_i g_i²). Fewer groups cost less (one backward each).
+   */
   preconditionerGroups?: number;
   /** Structural damping μ (Martens and Sutskever 2011): 0 turns it off. Default 0. */
   structuralDamping?: number;
@@ -85,11 +91,8 @@ export class HessianFree implements BatchOptimizer {
     options: HessianFreeOptions = {},
   ) {
     if (!(model instanceof SequenceModel)) fail("E_UNSUPPORTED", "HessianFree: the model must be a SequenceModel (a recurrent model with a softmax cross-entropy or MSE head)");
-    const c = model.rnn.config;
-    if (c.mode === "LSTM" && (c.peepholes || c.projSize > 0)) fail("E_UNSUPPORTED", "HessianFree: LSTMs with peepholes or a projection have no forward mode yet");
-    if (c.mode === "GRU" && !c.resetAfter) fail("E_UNSUPPORTED", "HessianFree: reset-before GRUs (resetAfter: false) have no forward mode yet");
-    if (c.cell !== undefined) fail("E_UNSUPPORTED", "HessianFree: cells with options (activations, clip, inputForget) have no forward mode");
-    if (model.options.trainableInitialState) fail("E_UNSUPPORTED", "HessianFree: a trainable initial state is not supported");
+    const why = untrainable(model.rnn.config.cell);
+    if (why !== undefined) fail("E_UNSUPPORTED", `HessianFree: the ${model.rnn.config.mode} cannot be trained: ${why}`);
     const o = {
       damping: options.damping ?? 1,
       maxCgIterations: options.maxCgIterations ?? 250,
@@ -142,17 +145,24 @@ export class HessianFree implements BatchOptimizer {
     const B = batch.input.shape[1];
     const outputs = model.options.outputs;
     let evaluations = 0;
-    // 1. The gradient and the preconditioner's diagonal, by groups of sequences.
-    const groups = Math.max(1, Math.min(B, o.preconditionerGroups ?? 8));
+    // 1. The gradient and the preconditioner's diagonal, by sequences (or groups of them), each
+    //    weighted by its share of the loss's terms (the loss is their mean over the batch).
+    const groups = o.preconditioner ? Math.max(1, Math.min(B, o.preconditionerGroups ?? B)) : 1;
     const theta = this.read("params");
     const g = new Float32Array(theta.length);
     const diag = new Float32Array(theta.length);
     let loss = 0;
-    for (let k = 0; k < groups; k++) {
+    const slices = Array.from({ length: groups }, (_, k) => {
       const b0 = Math.floor((k * B) / groups), b1 = Math.floor(((k + 1) * B) / groups);
-      const w = (b1 - b0) / B;
+      return groups === 1 ? batch : sliceBatch(batch, b0, b1, outputs);
+    });
+    const terms = groups === 1 ? [1] : slices.map((s) => lossTerms(model, s));
+    const total = terms.reduce((a, n) => a + n, 0);
+    for (let k = 0; k < groups; k++) {
+      const w = total > 0 ? terms[k] / total : 0;
+      if (w === 0) continue; // no loss terms: no gradient
       model.zeroGrad();
-      loss += w * model.lossAndGrad(groups === 1 ? batch : sliceBatch(batch, b0, b1, outputs)).loss;
+      loss += w * model.lossAndGrad(slices[k]).loss;
       const gk = this.read("grads");
       for (let i = 0; i < g.length; i++) {
         g[i] += w * gk[i];
@@ -226,4 +236,13 @@ export class HessianFree implements BatchOptimizer {
     this.last = { loss, newLoss, cgIterations: cg.iterations, chosenIteration: chosen.i, rho, damping: this.damping, stepSize: alpha, gradientEvaluations: evaluations };
     return this.last;
   }
+}
+
+// The terms a batch's loss averages over: targets counted by cross-entropy (not ignored, within
+// the lengths), or the entries MSE counts.
+function lossTerms(model: SequenceModel, batch: SequenceBatch): number {
+  const t = model.curvatureParts(batch).targets;
+  if (t instanceof Int32Array) return t.reduce((n, id) => n + (id !== -100 ? 1 : 0), 0);
+  if (t instanceof Float32Array) return t.length;
+  return t.mask.reduce((n: number, m: number) => n + (m ? 1 : 0), 0);
 }

@@ -71,8 +71,9 @@ export class InitialState implements Trainable {
     v.set(sd.h0.data, 0);
     if (this.cSize) v.set(sd.c0.data, this.rows * this.hSize);
   }
-  expand(B: number): { h0: Tensor; c0?: Tensor } {
-    const v = this.heap.f32(this.block, this.floats);
+  /** The states (or `values`, floats in the layout of its parameter region) repeated for B sequences. */
+  expand(B: number, values?: Float32Array): { h0: Tensor; c0?: Tensor } {
+    const v = values ?? this.heap.f32(this.block, this.floats);
     const tile = (off: number, n: number): Tensor => {
       const data = new Float32Array(this.rows * B * n);
       for (let r = 0; r < this.rows; r++) for (let b = 0; b < B; b++) data.set(v.subarray(off + r * n, off + (r + 1) * n), (r * B + b) * n);

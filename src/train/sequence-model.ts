@@ -291,12 +291,11 @@ export class SequenceModel implements Trainable {
    */
   curvatureParts(batch: SequenceBatch): GaussNewtonParts {
     this.checkAlive();
-    if (this.initial) fail("E_UNSUPPORTED", "gaussNewtonProduct: a trainable initial state is not supported");
     const { x, T, B } = this.stepInputs(batch, true);
     if (batch.target === undefined) fail("E_VALUE", "SequenceModel: the batch has no target");
     const targets = this.checkTarget(batch.target, T, B, batch.lengths);
     const states = this.initialStates(batch, B);
-    return { model: this, x, T, B, states, targets, headInput: (r: { output?: Tensor; hN: Tensor }) => this.headInput(r, T, B), lastToHN: (d: Tensor) => this.lastToHN(d, B) };
+    return { model: this, x, T, B, states, targets, headInput: (r: { output?: Tensor; hN: Tensor }) => this.headInput(r, T, B), lastToHN: (d: Tensor) => this.lastToHN(d, B), initial: batch.h0 === undefined && batch.c0 === undefined ? this.initial : undefined };
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Embedding } from "../layers/embedding.js";
 import type { Linear } from "../layers/linear.js";
 import type { RecurrentModel } from "../models/recurrent.js";
 import type { ParameterRegion } from "./module.js";
+import type { InitialState } from "./initial-state.js";
 import type { Tensor } from "../tensor.js";
 import { crossEntropy, mse, type LossResult } from "./losses.js";
 
@@ -102,4 +103,6 @@ export interface GaussNewtonParts {
   targets: Int32Array | Float32Array | MaskedTargets;
   headInput: (r: { output?: Tensor; hN: Tensor }) => Tensor;
   lastToHN: (d: Tensor) => Tensor;
+  /** The learned initial states (trainableInitialState), the model's last parameter region. */
+  initial?: InitialState;
 }

@@ -6,7 +6,7 @@ import { runtime } from "../../src/runtime.js";
 import { forward64, paramShapes, type RefConfig } from "../reference/rnn64.js";
 import { mrnnForward64, type Mrnn64Config } from "../reference/mrnn64.js";
 
-export type Ref = (p: Record<string, Float64Array>, x: Float64Array, h0: Float64Array) => { output: Float64Array; hN: Float64Array };
+export type Ref = (p: Record<string, Float64Array>, x: Float64Array, h0: Float64Array, c0?: Float64Array) => { output: Float64Array; hN: Float64Array };
 
 export interface TangentCase {
   name: string;
@@ -19,9 +19,9 @@ export interface TangentCase {
 
 export function torchRef(cfg: RefConfig, T: number, B: number, lengths?: number[]): Ref {
   const shapes = paramShapes(cfg);
-  return (p, x, h0) => {
+  return (p, x, h0, c0) => {
     const sd = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, { shape: shapes[k], data: v }]));
-    const r = forward64(cfg, sd, { shape: [T, B, cfg.inputSize], data: x }, h0, null, lengths ?? null);
+    const r = forward64(cfg, sd, { shape: [T, B, cfg.inputSize], data: x }, h0, c0 ?? null, lengths ?? null);
     return { output: r.output, hN: r.hN };
   };
 }
@@ -55,6 +55,30 @@ export const tangentCases: TangentCase[] = [
     make: () => new GRU({ inputSize: 2, hiddenSize: 9, bidirectional: true, seed: 4 }),
     ref: torchRef({ mode: "GRU", inputSize: 2, hiddenSize: 9, ...base, numLayers: 1, bidirectional: true }, 4, 2),
     T: 4, B: 2,
+  },
+  {
+    name: "LSTM with peepholes, bidirectional, lengths",
+    make: () => new LSTM({ inputSize: 3, hiddenSize: 5, bidirectional: true, peepholes: true, seed: 6 }),
+    ref: torchRef({ mode: "LSTM", inputSize: 3, hiddenSize: 5, ...base, numLayers: 1, bidirectional: true, peepholes: true }, 4, 3, [4, 2, 3]),
+    T: 4, B: 3, lengths: [4, 2, 3],
+  },
+  {
+    name: "LSTM with a projection, 2 layers, lengths",
+    make: () => new LSTM({ inputSize: 3, hiddenSize: 6, projSize: 4, numLayers: 2, seed: 7 }),
+    ref: torchRef({ mode: "LSTM", inputSize: 3, hiddenSize: 6, ...base, projSize: 4, bidirectional: false }, 4, 2, [4, 3]),
+    T: 4, B: 2, lengths: [4, 3],
+  },
+  {
+    name: "LSTM with peepholes and a projection, bidirectional",
+    make: () => new LSTM({ inputSize: 2, hiddenSize: 9, projSize: 3, bidirectional: true, peepholes: true, seed: 8 }),
+    ref: torchRef({ mode: "LSTM", inputSize: 2, hiddenSize: 9, ...base, numLayers: 1, projSize: 3, bidirectional: true, peepholes: true }, 3, 2),
+    T: 3, B: 2,
+  },
+  {
+    name: "GRU reset before, 2 layers, bidirectional, lengths",
+    make: () => new GRU({ inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, resetAfter: false, seed: 9 }),
+    ref: torchRef({ mode: "GRU", inputSize: 3, hiddenSize: 5, ...base, bidirectional: true, resetAfter: false }, 4, 3, [4, 1, 3]),
+    T: 4, B: 3, lengths: [4, 1, 3],
   },
   {
     name: "MRNN, 2 layers, lengths",
