@@ -1,6 +1,7 @@
 // The full module: the core's exports (assembly/index.ts) and the kernels only subpath entry
-// points use: echo state networks (recur-nn/esn), the attention decoder (recur-nn/attention) and
-// the forward-mode (tangent) passes (recur-nn/hessian-free). The
+// points use: echo state networks (recur-nn/esn), the attention decoder (recur-nn/attention),
+// the forward-mode (tangent) passes (recur-nn/hessian-free) and the ONNX executor's convolution
+// and element-wise kernels (recur-nn/onnx). The
 // threaded builds are always full; the single-thread core leaves these out so a page that imports
 // only the package root downloads less (docs/internals.md, "Two binaries per backend").
 export * from "./index";
@@ -9,3 +10,5 @@ export { esnRun } from "./reservoir/run";
 export { esnTrialsStart, esnTrialsFinish } from "./reservoir/trials";
 export { syrkUpper, ridgeSystem, cholSolve, rowsToColumns, dualSystem, dualReadout, rlsInit, denseMatvec64, csrMatvec64, dotsF64, axpyF64 } from "./reservoir/linalg";
 export { attentionPack, attentionForward, attentionBackward } from "./cells/attention";
+export { conv1dDepthwise, conv1dIm2col, transposeF32 } from "./conv1d";
+export { unaryF32, binaryF32 } from "./elementwise";

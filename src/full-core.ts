@@ -1,6 +1,6 @@
 /**
- * The full module: the core's kernels and those only recur-nn/esn, recur-nn/attention and
- * recur-nn/hessian-free use (assembly/full.ts). A page that imports only the package root loads
+ * The full module: the core's kernels and those only recur-nn/esn, recur-nn/attention,
+ * recur-nn/hessian-free and recur-nn/onnx use (assembly/full.ts). A page that imports only the package root loads
  * the smaller core (assembly/index.ts); importing any module that calls `fullRuntime` registers
  * the full binaries here, and `init()` then loads them instead (the threaded builds are always
  * full). docs/internals.md, "Two binaries per backend".

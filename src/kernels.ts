@@ -78,6 +78,15 @@ export interface FullKernels extends Kernels {
   attentionPack(desc: number): void;
   attentionForward(desc: number): void;
   attentionBackward(desc: number): void;
+  // The ONNX executor (recur-nn/onnx). 1-D convolution (assembly/conv1d.ts), one batch element
+  // per call: see there for the layouts.
+  conv1dDepthwise(x: number, w: number, b: number, y: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number, padR: number, scratch: number): void;
+  conv1dIm2col(x: number, cols: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number): void;
+  transposeF32(src: number, dst: number, rows: number, cols: number): void;
+  // Element-wise float32 (assembly/elementwise.ts), whole vectors (blocks of n rounded up to 4):
+  // unary op 0 Relu, 1 Sqrt, 2 Neg, 3 Log, 4 x*x; binary op 0 Add, 1 Sub, 2 Mul, 3 Div.
+  unaryF32(op: number, x: number, y: number, n: number): void;
+  binaryF32(op: number, a: number, b: number, y: number, n: number): void;
 }
 
 /**

@@ -18,8 +18,8 @@ export interface InitOptions {
    * Where the Wasm comes from, for bundlers or offline pages that move it: a URL (or string),
    * the bytes, or a compiled module of the chosen backend. Default: the binary beside this
    * package, located with `import.meta.url`: the core (recur-<backend>.wasm), or the full module
-   * (recur-<backend>-full.wasm) once recur-nn/esn, recur-nn/attention or recur-nn/hessian-free
-   * has been imported, which their models need.
+   * (recur-<backend>-full.wasm) once recur-nn/esn, recur-nn/attention, recur-nn/hessian-free or
+   * recur-nn/onnx has been imported, which their models need.
    */
   wasm?: URL | string | ArrayBuffer | Uint8Array | WasmModule;
   /** Skip the warm-up calls (default false). Warm-up moves V8's tier-up out of the first real call. */
@@ -124,7 +124,7 @@ async function relaxedSupported(): Promise<boolean> {
 
 // Where the full module (assembly/full.ts) is, once a module that needs it was imported: set by
 // src/full-core.ts, whose literal URLs make bundlers copy the full binaries only for the pages
-// that import recur-nn/esn, recur-nn/attention or recur-nn/hessian-free.
+// that import recur-nn/esn, recur-nn/attention, recur-nn/hessian-free or recur-nn/onnx.
 let fullUrl: ((backend: Backend) => URL) | undefined;
 
 /** @internal Makes every later load of a single-thread core load the full module (src/full-core.ts). */

@@ -6,6 +6,7 @@
 // output tensors (which it owns and reuses) in its output slots.
 import { fail, RecurError } from "../errors.js";
 import { controlOps } from "./ops/control.js";
+import { conv, reluFused } from "./ops/conv.js";
 import { elementwiseOps } from "./ops/elementwise.js";
 import { layoutOps } from "./ops/layout.js";
 import { nnOps } from "./ops/nn.js";
@@ -14,7 +15,7 @@ import { recurrentOps, yBatchMajor } from "./ops/recurrent.js";
 import type { ProtoGraph, ProtoModel, ProtoNode, ProtoTensor } from "./proto.js";
 import { decodeTensor, type OnnxTensor } from "./values.js";
 
-export const OPS: Record<string, OpFactory> = { ...elementwiseOps, ...layoutOps, ...nnOps, ...recurrentOps, ...controlOps };
+export const OPS: Record<string, OpFactory> = { ...elementwiseOps, ...layoutOps, ...nnOps, Conv: conv, ...recurrentOps, ...controlOps };
 
 /** Inputs each operator requires (ONNX's minimum arity); fewer is a malformed node. */
 const MIN_INPUTS: Record<string, number> = {
@@ -56,6 +57,12 @@ export interface NodeReport {
   opType: string;
   /** "folded": evaluated once at load; "removed": feeds no output; else what runs it. */
   runs: string;
+}
+
+/** An error of a step as a RecurError whose message starts with the step's label. */
+function labelled(e: unknown, label: string): RecurError {
+  if (e instanceof RecurError) return e.message.includes(label) ? e : new RecurError(e.code, `${label}: ${e.message}`);
+  return new RecurError("E_VALUE", `${label}: ${(e as Error).message}`);
 }
 
 export function nodeLabel(node: ProtoNode): string {
@@ -204,7 +211,8 @@ export class Executor {
   }
 
   // A bidirectional recurrent node (layout 0) whose Y feeds only a Transpose(perm [0, 2, 1, 3])
-  // writes the transposed Y itself (its kernels produce that order) and the Transpose goes.
+  // writes the transposed Y itself (its kernels produce that order) and the Transpose goes; a
+  // Conv followed only by a Relu takes the Relu in.
   private foldTransposes(g: ProtoGraph): void {
     const outputs = new Set(g.outputs.map((o) => o.name));
     const readers = new Map<string, ProtoNode[]>();
@@ -230,6 +238,19 @@ export class Executor {
       yBatchMajor.add(n);
       removed.add(r[0]);
       this.report.push({ name: r[0].name, opType: "Transpose", runs: `folded into ${nodeLabel(n)}` });
+    }
+    // A Conv whose output only a Relu reads applies the Relu itself (in Wasm, before its output
+    // leaves Wasm memory) and the Relu node goes: one node and one pass over the data fewer.
+    for (const n of g.nodes) {
+      if (n.opType !== "Conv" || (n.domain !== "" && n.domain !== "ai.onnx") || removed.has(n)) continue;
+      const y = n.outputs[0];
+      if (!y || outputs.has(y)) continue;
+      const r = readers.get(y) ?? [];
+      if (r.length !== 1 || r[0].opType !== "Relu" || (r[0].domain !== "" && r[0].domain !== "ai.onnx") || r[0].inputs[0] !== y || removed.has(r[0])) continue;
+      n.outputs[0] = r[0].outputs[0];
+      reluFused.add(n);
+      removed.add(r[0]);
+      this.report.push({ name: r[0].name, opType: "Relu", runs: `folded into ${nodeLabel(n)}` });
     }
     if (removed.size > 0) g.nodes = g.nodes.filter((n) => !removed.has(n));
   }
@@ -307,15 +328,27 @@ export class Executor {
     try {
       s.op.run(s.inVals);
     } catch (e) {
-      if (e instanceof RecurError && !e.message.includes(s.label)) throw new RecurError(e.code, `${s.label}: ${e.message}`);
-      if (!(e instanceof RecurError)) throw new RecurError("E_VALUE", `${s.label}: ${(e as Error).message}`);
-      throw e;
+      throw labelled(e, s.label);
     }
     for (let j = 0; j < s.outs.length; j++) if (s.outs[j] >= 0) v[s.outs[j]] = s.op.outs[j];
   }
 
+  // The hot loop: one try around all steps (the failing one is known by its index), plain loops.
   runProgram(p: Program): void {
-    for (const s of p.steps) this.runStep(s);
+    const steps = p.steps, v = this.values;
+    let k = 0;
+    try {
+      for (; k < steps.length; k++) {
+        const s = steps[k];
+        const ins = s.ins, inVals = s.inVals;
+        for (let i = 0; i < ins.length; i++) inVals[i] = ins[i] < 0 ? undefined : v[ins[i]];
+        s.op.run(inVals);
+        const outs = s.outs, produced = s.op.outs;
+        for (let j = 0; j < outs.length; j++) if (outs[j] >= 0) v[outs[j]] = produced[j];
+      }
+    } catch (e) {
+      throw labelled(e, steps[k].label);
+    }
   }
 
   dispose(): void {

@@ -1,9 +1,9 @@
 import { fail, RecurError } from "../errors.js";
-import { runtime } from "../runtime.js";
+import { fullRuntime } from "../full-core.js";
 import { Executor, MAX_OPSET, MIN_OPSET, unsupportedNodes, type NodeReport } from "./executor.js";
 import { readModelProto, type ProtoDim, type ProtoModel, type ProtoValueInfo } from "./proto.js";
 import { castInto } from "./ops/elementwise.js";
-import { alloc, dtypeName, dtypeOf, numel, type DType, type OnnxTensor, type TypedData } from "./values.js";
+import { alloc, dtypeName, dtypeOf, numel, trade, type DType, type OnnxTensor, type TypedData } from "./values.js";
 
 /** Options of `loadOnnx`. */
 export interface LoadOnnxOptions {
@@ -66,7 +66,9 @@ export class OnnxModel {
   private readonly exec: Executor;
   private readonly feedSlots: { info: ProtoValueInfo; slot: number; dtype: DType; value: OnnxTensor; converted?: TypedData }[];
   private readonly results: Record<string, OnnxTensor> = {};
-  private readonly symbols = new Map<string, number>();
+  // Symbolic dimensions bound by this call's feeds: names and sizes in two arrays reset by length
+  // (Map.clear() allocates a new table on every call).
+  private readonly symbols: { names: string[]; sizes: number[] } = { names: [], sizes: [] };
   private disposed = false;
 
   /** @internal Use `loadOnnx`. */
@@ -88,7 +90,9 @@ export class OnnxModel {
       if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) fail("E_FORMAT", `loadOnnx: malformed file: tensor "${name}" reads bytes ${offset}..${offset + length} of "${location}", which has ${bytes.length}`);
       return bytes.subarray(offset, offset + length);
     };
-    runtime(); // recurrent nodes build recur models: fail early and clearly before init()
+    // Recurrent nodes build recur models, convolutions and element-wise nodes use the full
+    // module's kernels: fail early and clearly before init() or on a core-only runtime.
+    fullRuntime("loadOnnx");
     this.exec = new Executor(proto, opset, external);
     this.feedSlots = [...this.exec.inputSlots].map(([name, slot]) => {
       const info = proto.graph.inputs.find((v) => v.name === name)!;
@@ -120,7 +124,8 @@ export class OnnxModel {
       if (!this.exec.inputSlots.has(name)) fail("E_KEY", `OnnxModel.run: the model has no input "${name}" (inputs: ${this.inputs.map((i) => i.name).join(", ")})`);
     }
     const symbols = this.symbols;
-    symbols.clear();
+    symbols.names.length = 0;
+    symbols.sizes.length = 0;
     for (const f of this.feedSlots) this.bind(f, feeds[f.info.name], symbols);
     const values = this.exec.values;
     for (const f of this.feedSlots) values[f.slot] = f.value;
@@ -130,7 +135,7 @@ export class OnnxModel {
     return this.results;
   }
 
-  private bind(f: OnnxModel["feedSlots"][number], feed: OnnxFeed | undefined, symbols: Map<string, number>): void {
+  private bind(f: OnnxModel["feedSlots"][number], feed: OnnxFeed | undefined, symbols: OnnxModel["symbols"]): void {
     const name = f.info.name;
     if (feed === undefined) fail("E_KEY", `OnnxModel.run: input "${name}" is not fed (inputs: ${this.inputs.map((i) => i.name).join(", ")})`);
     if (typeof feed !== "object" || feed === null || !Array.isArray(feed.shape)) fail("E_TYPE", `OnnxModel.run: input "${name}" must be a tensor { shape, data }`);
@@ -161,9 +166,11 @@ export class OnnxModel {
         const d = declared[i];
         if (d.value !== undefined && d.value > 0 && shape[i] !== d.value) fail("E_SHAPE", `OnnxModel.run: input "${name}" dimension ${i} must be ${d.value}, got ${shape[i]} (shape [${shape.join(", ")}])`);
         if (d.param) {
-          const seen = symbols.get(d.param);
-          if (seen !== undefined && seen !== shape[i]) fail("E_SHAPE", `OnnxModel.run: dimension "${d.param}" is ${seen} in one input and ${shape[i]} in input "${name}"`);
-          symbols.set(d.param, shape[i]);
+          const at = symbols.names.indexOf(d.param);
+          if (at < 0) {
+            symbols.names.push(d.param);
+            symbols.sizes.push(shape[i]);
+          } else if (symbols.sizes[at] !== shape[i]) fail("E_SHAPE", `OnnxModel.run: dimension "${d.param}" is ${symbols.sizes[at]} in one input and ${shape[i]} in input "${name}"`);
         }
       }
     }
@@ -210,14 +217,19 @@ export class OnnxModel {
 }
 
 /**
- * Steps a stateful graph: the state inputs are kept by the stream in arrays it owns; after each
- * step the state outputs are copied into them with one TypedArray.set each (no JavaScript loop,
- * no new arrays), ready for the next step.
+ * Steps a stateful graph. The state inputs are fed from arrays the stream owns. After a step,
+ * each state output's array is traded with the stream's array for that state (no copy): the
+ * stream keeps the new state, and the node that produced it writes the next one into the array
+ * the stream gave back. A state output that is not a node's own array (a view or a feed passed
+ * through) is copied with one TypedArray.set. Nothing is allocated per step once warm.
  */
 export class OnnxStream {
   private readonly state: Record<string, OnnxFeed & { data: TypedData }> = {};
   private readonly feeds: Record<string, OnnxFeed> = {};
   private readonly initialState: Record<string, TypedData> = {};
+  // What step() returns: one tensor object per output, pointed at this step's arrays.
+  private readonly results: Record<string, OnnxTensor> = {};
+  private readonly traded: OnnxTensor[] = [];
 
   /** @internal Use `OnnxModel.stream`. */
   constructor(
@@ -250,9 +262,14 @@ export class OnnxStream {
       this.initialState[input] = data.slice() as TypedData;
       this.feeds[input] = this.state[input];
     }
+    for (const o of model.outputs) this.results[o.name] = { dtype: "float32", shape: [], data: new Float32Array(0) };
   }
 
-  /** Runs one step with the other inputs in `feeds`; returns every output (valid until the next step). */
+  /**
+   * Runs one step with the other inputs in `feeds`; returns every output. The returned tensors
+   * and their arrays are valid until the next step (state outputs then become the stream's next
+   * input, the others are overwritten): copy what you keep.
+   */
   step(feeds: Record<string, OnnxFeed>): Record<string, OnnxTensor> {
     for (const k in feeds) {
       if (k in this.state) fail("E_KEY", `OnnxStream.step: "${k}" is state, which the stream feeds itself`);
@@ -262,7 +279,17 @@ export class OnnxStream {
     // instead would turn the feeds object into a dictionary, which allocates on every step).
     for (const k in this.feeds) if (!(k in feeds) && !(k in this.state)) delete this.feeds[k];
     const out = this.model.run(this.feeds);
-    for (const { input, output } of this.pairs) {
+    const results = this.results;
+    for (const k in out) {
+      const r = results[k], o = out[k];
+      r.dtype = o.dtype;
+      r.shape = o.shape;
+      r.data = o.data;
+    }
+    const traded = this.traded;
+    traded.length = 0;
+    for (let p = 0; p < this.pairs.length; p++) {
+      const { input, output } = this.pairs[p];
       const s = this.state[input];
       const o = out[output];
       if (o.data.length !== s.data.length || o.data.constructor !== s.data.constructor) {
@@ -270,13 +297,20 @@ export class OnnxStream {
         s.data = o.data.slice() as TypedData;
         s.shape = [...o.shape];
       } else {
-        (s.data as Float32Array).set(o.data as Float32Array);
+        // The new state moves to the stream; the node gets the old state's array to write into.
+        const mine = traded.includes(o) ? false : trade(o, s.data);
+        if (mine === false) (s.data as Float32Array).set(o.data as Float32Array);
+        else {
+          traded.push(o);
+          s.data = mine;
+        }
         let same = s.shape.length === o.shape.length;
         for (let i = 0; same && i < o.shape.length; i++) same = s.shape[i] === o.shape[i];
         if (!same) s.shape = [...o.shape];
       }
+      results[output].data = s.data;
     }
-    return out;
+    return results;
   }
 
   /** The current value of a state input. */
@@ -286,12 +320,14 @@ export class OnnxStream {
     return s;
   }
 
-  /** Back to the initial state. */
+  /**
+   * Back to the initial state, in new arrays: the tensors the last step returned keep their
+   * values (a reset is rare; a step is what must not allocate).
+   */
   reset(): void {
-    for (const [k, v] of Object.entries(this.initialState)) {
+    for (const k in this.initialState) {
       const s = this.state[k];
-      if (s.data.length === v.length) (s.data as Float32Array).set(v as Float32Array);
-      else s.data = v.slice() as TypedData;
+      s.data = this.initialState[k].slice() as TypedData;
     }
   }
 }

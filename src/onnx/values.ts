@@ -39,7 +39,8 @@ export function codeOf(dtype: DType): number {
 
 export function numel(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  // An index loop: for-of makes an iterator wherever V8 does not inline this function.
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }
 
@@ -87,11 +88,14 @@ export function ensure(v: OnnxTensor | undefined, dtype: DType, shape: readonly 
   const data = alloc(dtype, n);
   const out: OnnxTensor = { dtype, shape: [...shape], data };
   buffers.set(out, data);
+  owners.set(data, out);
   return out;
 }
 
 // The largest buffer each reused tensor has owned, so that it can shrink and grow back for free.
 const buffers = new WeakMap<OnnxTensor, TypedData>();
+// The tensor made by `ensure` that holds each such buffer (views pass it on under other shapes).
+const owners = new WeakMap<TypedData, OnnxTensor>();
 
 function capacity(v: OnnxTensor): number {
   return buffers.get(v)?.length ?? v.data.length;
@@ -100,6 +104,27 @@ function capacity(v: OnnxTensor): number {
 function view(v: OnnxTensor, n: number): TypedData {
   const full = buffers.get(v)!;
   return full.subarray(0, n) as TypedData;
+}
+
+/**
+ * Gives an op-owned output tensor (made by `ensure`, holding its whole buffer; or a view of one)
+ * another array of the same type and length, and returns the array it held: the streaming helper
+ * trades the state outputs for its own state arrays this way instead of copying. The op writes
+ * its next result into the new array (ops take their output arrays from their tensors on every
+ * run). false when `v` holds no op's array (a feed, a constant) or the arrays do not match.
+ */
+export function trade(v: OnnxTensor, data: TypedData): TypedData | false {
+  // v itself, or the op output it views (Identity, Reshape, an If branch's result share arrays).
+  const owner = buffers.has(v) ? v : owners.get(v.data);
+  if (owner === undefined) return false;
+  const full = buffers.get(owner);
+  if (full === undefined || full !== owner.data || full !== v.data || data === full || data.length !== full.length || data.constructor !== full.constructor) return false;
+  owner.data = data;
+  buffers.set(owner, data);
+  owners.delete(full);
+  owners.set(data, owner);
+  v.data = data;
+  return full;
 }
 
 export function setShape(v: OnnxTensor, shape: readonly number[]): void {
@@ -152,14 +177,104 @@ export function setInt64(d: BigInt64Array, i: number, v: number): void {
   }
 }
 
-/** Copies n elements from src[srcAt..] to dst[dstAt..] (same element type) without views. */
+// Copies move bits, not numbers: every element type is read through an Int32Array (4- and
+// 8-byte elements) or a byte array view of its buffer. Loads from those are small integers, never
+// boxed; a float load in a loop V8 sees with several array types (megamorphic) would allocate a
+// heap number per element.
+const bitViews = new WeakMap<TypedData, Int32Array>();
+
+/** The Int32Array over the same bytes as a 4- or 8-byte-element array (cached per array). */
+export function bits(d: TypedData): Int32Array {
+  if (d instanceof Int32Array) return d;
+  let w = bitViews.get(d);
+  if (w === undefined) {
+    w = new Int32Array(d.buffer, d.byteOffset, (d.length * d.BYTES_PER_ELEMENT) >> 2);
+    bitViews.set(d, w);
+  }
+  return w;
+}
+
+/** Words (int32) per element: 2 for int64 and float64, 1 for float32 and int32, 0 for bytes. */
+export function wordsPer(d: TypedData): number {
+  return d.BYTES_PER_ELEMENT >> 2;
+}
+
+// Views on part of an array, kept per array and start (ops read the same ranges of the same
+// arrays call after call): TypedArray.set is a memcpy, an element loop is ~50x slower.
+const rangeViews = new WeakMap<TypedData, Map<number, TypedData>>();
+
+function rangeView(src: TypedData, at: number, n: number): TypedData {
+  let byStart = rangeViews.get(src);
+  if (byStart === undefined) {
+    byStart = new Map();
+    rangeViews.set(src, byStart);
+  }
+  let v = byStart.get(at);
+  if (v === undefined || v.length !== n) {
+    v = src.subarray(at, at + n) as TypedData;
+    byStart.set(at, v);
+  }
+  return v;
+}
+
+/** Copies n elements from src[srcAt..] to dst[dstAt..] (same element type). */
 export function copyElems(dst: TypedData, dstAt: number, src: TypedData, srcAt: number, n: number): void {
-  if (dst instanceof BigInt64Array) {
-    const dw = words(dst), sw = words(src as BigInt64Array);
-    for (let i = 0; i < 2 * n; i++) dw[2 * dstAt + i] = sw[2 * srcAt + i];
+  if (n >= 32 && dst.constructor === src.constructor) {
+    (dst as Float32Array).set((srcAt === 0 && n === src.length ? src : rangeView(src, srcAt, n)) as Float32Array, dstAt);
+    return;
+  }
+  const w = wordsPer(dst);
+  if (w === 0) copyBytes(dst as Uint8Array, dstAt, src as Uint8Array, srcAt, n);
+  else copyWords(bits(dst), dstAt * w, bits(src), srcAt * w, n * w);
+}
+
+function copyWords(d: Int32Array, dAt: number, s: Int32Array, sAt: number, n: number): void {
+  for (let i = 0; i < n; i++) d[dAt + i] = s[sAt + i];
+}
+
+function copyBytes(d: Uint8Array | Int8Array, dAt: number, s: Uint8Array | Int8Array, sAt: number, n: number): void {
+  for (let i = 0; i < n; i++) d[dAt + i] = s[sAt + i];
+}
+
+// For each index map, its runs of consecutive indices as [outAt, srcAt, length] triples, or null
+// when the runs are too short for block copies to pay (computed once per map).
+const runsOf = new WeakMap<Int32Array, Int32Array | null>();
+
+function mapRuns(map: Int32Array): Int32Array | null {
+  let runs = runsOf.get(map);
+  if (runs !== undefined) return runs;
+  const found: number[] = [];
+  for (let i = 0; i < map.length; ) {
+    let j = i + 1;
+    while (j < map.length && map[j] === map[j - 1] + 1) j++;
+    found.push(i, map[i], j - i);
+    i = j;
+  }
+  runs = found.length / 3 <= map.length / 32 ? Int32Array.from(found) : null;
+  runsOf.set(map, runs);
+  return runs;
+}
+
+/** out[i] = src[map[i]] for every i (same element type), as bits or block copies of runs. */
+export function gatherElems(out: TypedData, src: TypedData, map: Int32Array): void {
+  const runs = mapRuns(map);
+  if (runs !== null) {
+    for (let r = 0; r < runs.length; r += 3) copyElems(out, runs[r], src, runs[r + 1], runs[r + 2]);
+    return;
+  }
+  const w = wordsPer(out);
+  if (w === 0) {
+    const o = out as Uint8Array, s = src as Uint8Array;
+    for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
+  } else if (w === 1) {
+    const o = bits(out), s = bits(src);
+    for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
   } else {
-    const d = dst as Float32Array, s = src as Float32Array;
-    for (let i = 0; i < n; i++) d[dstAt + i] = s[srcAt + i];
+    const o = bits(out), s = bits(src);
+    for (let i = 0; i < map.length; i++) {
+      o[2 * i] = s[2 * map[i]];
+      o[2 * i + 1] = s[2 * map[i] + 1];
+    }
   }
 }
 

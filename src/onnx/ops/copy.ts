@@ -2,7 +2,7 @@
 // Slice, Gather, Expand and Pad (layout.ts registers them with the views and the value makers).
 import { show } from "../../validate.js";
 import { fail } from "../../errors.js";
-import { copyElems, ensure, getInt64, numel, readInts, setInt64, span, toNumbers, words, type OnnxTensor, type TypedData } from "../values.js";
+import { copyElems, ensure, gatherElems, getInt64, numel, readInts, setInt64, span, toNumbers, type OnnxTensor, type TypedData } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
 import { axis, shapeStr, type BuildContext, type Op } from "./op.js";
 
@@ -10,16 +10,7 @@ type Outs = (OnnxTensor | undefined)[];
 
 /** An op whose output element i is input element map[i]; the map is rebuilt when the input shape changes. */
 function gatherCopy(out: OnnxTensor, src: TypedData, map: Int32Array): void {
-  if (src instanceof BigInt64Array) {
-    const o = words(out.data as BigInt64Array), s = words(src);
-    for (let i = 0; i < map.length; i++) {
-      o[2 * i] = s[2 * map[i]];
-      o[2 * i + 1] = s[2 * map[i] + 1];
-    }
-    return;
-  }
-  const o = out.data as Float32Array, s = src as Float32Array;
-  for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
+  gatherElems(out.data, src, map);
 }
 
 function stridesOf(shape: readonly number[]): number[] {
@@ -110,14 +101,15 @@ export function concat(ctx: BuildContext): Op {
     outs,
     run(ins) {
       parts.length = 0;
-      for (const t of ins) if (t !== undefined) parts.push(t);
+      for (let i = 0; i < ins.length; i++) if (ins[i] !== undefined) parts.push(ins[i]!);
       const first = parts[0];
       const r = first.shape.length;
       const ax = axis(ctx.label, a, r);
       shape.length = 0;
-      for (const d of first.shape) shape.push(d);
+      for (let i = 0; i < r; i++) shape.push(first.shape[i]);
       shape[ax] = 0;
-      for (const p of parts) {
+      for (let q = 0; q < parts.length; q++) {
+        const p = parts[q];
         if (p.dtype !== first.dtype) fail("E_TYPE", `${ctx.label}: inputs have types ${first.dtype} and ${p.dtype}`);
         let fits = p.shape.length === r;
         for (let i = 0; fits && i < r; i++) fits = i === ax || p.shape[i] === first.shape[i]; // no callback: no closure per run
@@ -132,7 +124,8 @@ export function concat(ctx: BuildContext): Op {
       const inner = span(shape, ax + 1);
       const rowOut = shape[ax] * inner;
       let off = 0;
-      for (const p of parts) {
+      for (let q = 0; q < parts.length; q++) {
+        const p = parts[q];
         const row = p.shape[ax] * inner;
         for (let k = 0; k < outer; k++) copyElems(out.data, k * rowOut + off, p.data, k * row, row);
         off += row;
@@ -328,7 +321,7 @@ export function expand(ctx: BuildContext): Op {
 
 export function pad(ctx: BuildContext): Op {
   const mode = ctx.attrs.string("mode", "constant");
-  if (mode !== "constant" && mode !== "reflect" && mode !== "edge") fail("E_UNSUPPORTED", `${ctx.label}: Pad mode "${mode}" (supported: constant, reflect, edge)`);
+  if (mode !== "constant" && mode !== "reflect" && mode !== "edge" && mode !== "wrap") fail("E_UNSUPPORTED", `${ctx.label}: Pad mode "${mode}" (supported: constant, reflect, edge, wrap)`);
   const outs: Outs = [undefined];
   let map: Int32Array = new Int32Array(0);
   const shape: number[] = [];
@@ -382,6 +375,7 @@ export function pad(ctx: BuildContext): Op {
           if (i >= 0 && i < dim) return i;
           if (mode === "constant" || dim === 0) return -1;
           if (mode === "edge") return i < 0 ? 0 : dim - 1;
+          if (mode === "wrap") return ((i % dim) + dim) % dim; // opset 19: the axis repeated
           // reflect: mirror without repeating the edge
           const period = 2 * (dim - 1);
           if (period === 0) return 0;
@@ -397,6 +391,9 @@ export function pad(ctx: BuildContext): Op {
           if (map[i] < 0) setInt64(out.data as BigInt64Array, i, v);
           else copyElems(out.data, i, x.data, map[i], 1);
         }
+      } else if (mode !== "constant") {
+        // Every element comes from the input: block copies of the map's runs.
+        gatherElems(out.data, x.data, map);
       } else {
         const o = out.data as Float32Array, s = x.data as Float32Array;
         const v = Number(value);

@@ -4,6 +4,7 @@
 import { fail } from "../../errors.js";
 import { ensure, getInt64, isFloat, numel, setInt64, type DType, type OnnxTensor, type TypedData } from "../values.js";
 import { shapeStr, type BuildContext, type Op, type OpFactory } from "./op.js";
+import { BINARY_CODES, UNARY_CODES, WASM_MIN_ELEMENTS, WasmElementwise } from "./wasm-elementwise.js";
 
 export function broadcastShapes(label: string, shapes: readonly (readonly number[])[]): number[] {
   const rank = Math.max(...shapes.map((s) => s.length));
@@ -160,8 +161,10 @@ function binaryOp(
     const bool = options.out === "bool";
     const floatLoop = FLOAT_LOOPS[name];
     const code = INT64_CODES[name];
+    let wasm: WasmElementwise | undefined;
     const op: Op & { outs: (OnnxTensor | undefined)[] } = {
       outs: [undefined],
+      dispose: () => wasm?.dispose(),
       run(ins) {
         const a = ins[0]!, b = ins[1]!;
         if (a.dtype !== b.dtype) fail("E_TYPE", `${ctx.label}: inputs have types ${a.dtype} and ${b.dtype}, ONNX ${name} needs one type`);
@@ -178,6 +181,13 @@ function binaryOp(
         const f = options.intFn !== undefined && !isFloat(a.dtype) && a.dtype !== "int64" ? (options.intFn as unknown as typeof fn) : fn;
         const ma = plan.maps[0], mb = plan.maps[1];
         const sa = plan.scalar[0], sb = plan.scalar[1];
+        const wcode = BINARY_CODES[name];
+        if (wcode !== undefined && a.dtype === "float32" && n >= WASM_MIN_ELEMENTS && ma === null && mb === null && (sa ? !sb : true)) {
+          // Large float32 arrays, same shapes or one side a scalar: the Wasm SIMD kernel.
+          wasm ??= new WasmElementwise();
+          wasm.binary(wcode, sb && !sa ? 1 : sa ? 2 : 0, a.data as Float32Array, b.data as Float32Array, out.data as Float32Array);
+          return;
+        }
         if (floatLoop !== undefined && isFloat(a.dtype)) {
           floatLoop(o as unknown as FloatData, x as unknown as FloatData, y as unknown as FloatData, n, ma, mb, sa, sb);
           return;
@@ -227,8 +237,10 @@ const div = (x: Num, y: Num): Num => (x / y) as Num;
 function pow(ctx: BuildContext): Op {
   const plan = new BroadcastPlan(ctx.label);
   const shapes: (readonly number[])[] = [[], []];
+  let wasm: WasmElementwise | undefined;
   const op: Op & { outs: (OnnxTensor | undefined)[] } = {
     outs: [undefined],
+    dispose: () => wasm?.dispose(),
     run(ins) {
       const a = ins[0]!, b = ins[1]!;
       shapes[0] = a.shape;
@@ -237,13 +249,16 @@ function pow(ctx: BuildContext): Op {
       const out = ensure(op.outs[0], a.dtype, plan.shape);
       op.outs[0] = out;
       const o = out.data, x = a.data, y = b.data;
-      const [ma, mb] = plan.maps;
+      const ma = plan.maps[0], mb = plan.maps[1];
       const big = a.dtype === "int64";
       if (isFloat(a.dtype) && ma === null && plan.scalar[1] && !plan.scalar[0]) {
         // A float tensor to a scalar power (x^2, x^0.5 in spectral magnitudes): one tight loop.
         const e = Number(y[0]);
         const of = o as FloatData, xf = x as FloatData;
-        if (e === 2) for (let i = 0; i < of.length; i++) of[i] = xf[i] * xf[i];
+        if ((e === 2 || e === 0.5) && a.dtype === "float32" && of.length >= WASM_MIN_ELEMENTS) {
+          wasm ??= new WasmElementwise();
+          wasm.unary(e === 2 ? 4 : UNARY_CODES.Sqrt, xf as Float32Array, of as Float32Array);
+        } else if (e === 2) for (let i = 0; i < of.length; i++) of[i] = xf[i] * xf[i];
         else if (e === 0.5) for (let i = 0; i < of.length; i++) of[i] = Math.sqrt(xf[i]);
         else for (let i = 0; i < of.length; i++) of[i] = Math.pow(xf[i], e);
         return;
@@ -306,7 +321,7 @@ const UNARY: Record<string, UnaryLoop> = {
   Relu: (o, x, n) => {
     for (let i = 0; i < n; i++) {
       const v = x[i];
-      o[i] = v > 0 ? v : 0;
+      o[i] = v > 0 || v !== v ? v : 0; // NaN stays NaN, as onnxruntime and the Wasm kernel have it
     }
   },
   LeakyRelu: (o, x, n, alpha) => {
@@ -333,8 +348,11 @@ function unary(name: string, options: { ints?: boolean } = {}): OpFactory {
   const loop = UNARY[name];
   return (ctx) => {
     const alpha = name === "LeakyRelu" ? ctx.attrs.float("alpha", 0.01) : 0;
+    const wcode = UNARY_CODES[name];
+    let wasm: WasmElementwise | undefined;
     const op: Op & { outs: (OnnxTensor | undefined)[] } = {
       outs: [undefined],
+      dispose: () => wasm?.dispose(),
       run(ins) {
         const a = ins[0]!;
         if (!isFloat(a.dtype) && !options.ints) fail("E_TYPE", `${ctx.label}: needs a float tensor, got ${a.dtype}`);
@@ -346,6 +364,9 @@ function unary(name: string, options: { ints?: boolean } = {}): OpFactory {
             const v = getInt64(xb, i);
             setInt64(ob, i, name === "Neg" ? -v : v > 0 ? v : 0);
           }
+        } else if (wcode !== undefined && a.dtype === "float32" && a.data.length >= WASM_MIN_ELEMENTS) {
+          wasm ??= new WasmElementwise();
+          wasm.unary(wcode, a.data as Float32Array, out.data as Float32Array);
         } else loop(out.data as FloatData, a.data as FloatData, a.data.length, alpha);
       },
     };

@@ -1,5 +1,5 @@
-// Products, convolution, softmax and reductions, float32/float64 in TypeScript. Constant weights
-// (Gemm's B, Conv's W) are laid out once at load in the order the inner loops read them.
+// Products, softmax and reductions, float32/float64 in TypeScript. Constant weights
+// (Gemm's B) are laid out once at load in the order the inner loops read them; Conv is in conv.ts.
 import { fail } from "../../errors.js";
 import { ensure, getInt64, isFloat, numel, readInts, setInt64, span, type OnnxTensor } from "../values.js";
 import { BroadcastPlan, sameShape } from "./elementwise.js";
@@ -172,150 +172,6 @@ function gemm(ctx: BuildContext): Op {
   };
 }
 
-/** Depthwise 1-D convolution (one input channel per output channel), kept apart so V8 optimises it on its own. */
-function depthwise(x: F, w: F, bias: F | undefined, o: F, N: number, M: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number): void {
-  for (let nIdx = 0; nIdx < N; nIdx++) {
-    for (let m = 0; m < M; m++) {
-      const xb = (nIdx * M + m) * L;
-      const ob = (nIdx * M + m) * Lo;
-      const wb = m * K;
-      const b0 = bias ? bias[m] : 0;
-      for (let t = 0; t < Lo; t++) {
-        const base = t * stride - padL;
-        let acc = b0;
-        if (base >= 0 && base + (K - 1) * dilation < L) {
-          for (let kk = 0; kk < K; kk++) acc += w[wb + kk] * x[xb + base + kk * dilation];
-        } else {
-          for (let kk = 0; kk < K; kk++) {
-            const at = base + kk * dilation;
-            if (at >= 0 && at < L) acc += w[wb + kk] * x[xb + at];
-          }
-        }
-        o[ob + t] = acc;
-      }
-    }
-  }
-}
-
-/** 1-D convolution: X [N, C, L], W [M, C/group, K], B [M]. */
-function conv(ctx: BuildContext): Op {
-  const attrs = ctx.attrs;
-  const group = attrs.int("group", 1);
-  const autoPad = attrs.string("auto_pad", "NOTSET");
-  const W = ctx.constant(1);
-  const kernelShape = attrs.ints("kernel_shape");
-  const spatial = kernelShape?.length ?? (W ? W.shape.length - 2 : 1);
-  if (spatial !== 1) fail("E_UNSUPPORTED", `${ctx.label}: Conv with ${spatial} spatial dimensions (recur runs 1-D convolutions)`);
-  const stride = attrs.ints("strides")?.[0] ?? 1;
-  const dilation = attrs.ints("dilations")?.[0] ?? 1;
-  const padsAttr = attrs.ints("pads") ?? [0, 0];
-  const outs: Outs = [undefined];
-  const shape = [0, 0, 0];
-  let cols = new Float64Array(0);
-  // group 1 with constant float32 weights: the columns through the Wasm GEMM, W packed once.
-  const constBias = ctx.has(2) ? ctx.constant(2) : undefined;
-  const wasm =
-    group === 1 && W !== undefined && W.dtype === "float32" && W.shape.length === 3 && (!ctx.has(2) || constBias?.dtype === "float32")
-      ? new WasmLinear(W.shape[1] * W.shape[2], W.shape[0], W.data as Float32Array, constBias?.data as Float32Array | undefined)
-      : undefined;
-  return {
-    outs,
-    kernel: wasm ? "TypeScript + recur's Wasm GEMM (im2col, packed constant weight)" : undefined,
-    dispose: () => wasm?.dispose(),
-    run(ins) {
-      const X = ins[0]!, Wt = ins[1]!, Bt = ins[2];
-      const x = floatInput(ctx, X, "X"), w = floatInput(ctx, Wt, "W");
-      if (X.shape.length !== 3 || Wt.shape.length !== 3) fail("E_SHAPE", `${ctx.label}: 1-D Conv needs X [N, C, L] and W [M, C/group, K], got ${shapeStr(X.shape)} and ${shapeStr(Wt.shape)}`);
-      const N = X.shape[0], C = X.shape[1], L = X.shape[2];
-      const M = Wt.shape[0], Cg = Wt.shape[1], K = Wt.shape[2];
-      if (Cg * group !== C || M % group !== 0) fail("E_SHAPE", `${ctx.label}: X has ${C} channels, W ${shapeStr(Wt.shape)} with group ${group} needs ${Cg * group}`);
-      const span = (K - 1) * dilation + 1;
-      let padL = padsAttr[0], padR = padsAttr[1];
-      if (autoPad === "VALID") padL = padR = 0;
-      else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
-        const outLen = Math.ceil(L / stride);
-        const total = Math.max(0, (outLen - 1) * stride + span - L);
-        padL = autoPad === "SAME_UPPER" ? Math.floor(total / 2) : Math.ceil(total / 2);
-        padR = total - padL;
-      }
-      const Lo = Math.floor((L + padL + padR - span) / stride) + 1;
-      if (Lo < 0) fail("E_SHAPE", `${ctx.label}: input length ${L} is shorter than the kernel span ${span}`);
-      shape[0] = N;
-      shape[1] = M;
-      shape[2] = Lo;
-      const out = ensure(outs[0], X.dtype, shape);
-      outs[0] = out;
-      const o = out.data as F;
-      const bias = Bt ? floatInput(ctx, Bt, "B") : undefined;
-      const Mg = M / group;
-      const CK = Cg * K;
-      if (wasm && Wt === W && Bt === constBias && X.dtype === "float32") {
-        for (let nIdx = 0; nIdx < N; nIdx++) {
-          const rows = wasm.input(Lo);
-          for (let t = 0; t < Lo; t++) {
-            const base = t * stride - padL;
-            for (let c = 0; c < C; c++) {
-              const xb = (nIdx * C + c) * L;
-              const cb = t * CK + c * K;
-              for (let kk = 0; kk < K; kk++) {
-                const at = base + kk * dilation;
-                rows[cb + kk] = at >= 0 && at < L ? x[xb + at] : 0;
-              }
-            }
-          }
-          const y = wasm.run(Lo);
-          for (let m = 0; m < M; m++) {
-            const ob = (nIdx * M + m) * Lo;
-            for (let t = 0; t < Lo; t++) o[ob + t] = y[t * M + m];
-          }
-        }
-        return;
-      }
-      if (Cg === 1 && Mg === 1) {
-        depthwise(x, w, bias, o, N, M, L, Lo, K, stride, dilation, padL);
-        return;
-      }
-      // im2col per group: cols[t][c*K + k] is the input under tap k of channel c at output t, so
-      // each output is one contiguous dot product of length C/group * K.
-      if (cols.length < Lo * CK) cols = new Float64Array(Lo * CK);
-      for (let nIdx = 0; nIdx < N; nIdx++) {
-        for (let g = 0; g < group; g++) {
-          for (let t = 0; t < Lo; t++) {
-            const base = t * stride - padL;
-            for (let c = 0; c < Cg; c++) {
-              const xb = (nIdx * C + g * Cg + c) * L;
-              const cb = t * CK + c * K;
-              for (let kk = 0; kk < K; kk++) {
-                const at = base + kk * dilation;
-                cols[cb + kk] = at >= 0 && at < L ? x[xb + at] : 0;
-              }
-            }
-          }
-          for (let mm = 0; mm < Mg; mm++) {
-            const m = g * Mg + mm;
-            const wb = m * CK;
-            const ob = (nIdx * M + m) * Lo;
-            const b0 = bias ? bias[m] : 0;
-            for (let t = 0; t < Lo; t++) {
-              const cb = t * CK;
-              let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-              let j = 0;
-              for (; j + 3 < CK; j += 4) {
-                s0 += w[wb + j] * cols[cb + j];
-                s1 += w[wb + j + 1] * cols[cb + j + 1];
-                s2 += w[wb + j + 2] * cols[cb + j + 2];
-                s3 += w[wb + j + 3] * cols[cb + j + 3];
-              }
-              for (; j < CK; j++) s0 += w[wb + j] * cols[cb + j];
-              o[ob + t] = b0 + (s0 + s1 + s2 + s3);
-            }
-          }
-        }
-      }
-    },
-  };
-}
-
 function softmax(log: boolean): OpFactory {
   return (ctx) => {
     const legacy = ctx.opset < 13;
@@ -351,6 +207,34 @@ function softmax(log: boolean): OpFactory {
       },
     };
   };
+}
+
+// The reduced axes as one block lo..hi (set by contiguous()), so the sum runs as strided loops.
+let lo = 0, hi = 0;
+
+function contiguous(ax: readonly number[], r: number): boolean {
+  if (ax.length === 0) return false;
+  lo = r;
+  hi = -1;
+  for (let i = 0; i < ax.length; i++) {
+    if (ax[i] < lo) lo = ax[i];
+    if (ax[i] > hi) hi = ax[i];
+  }
+  // No repeats: as many axes as the range holds, each distinct.
+  if (hi - lo + 1 !== ax.length) return false;
+  for (let i = 0; i < ax.length; i++) for (let j = i + 1; j < ax.length; j++) if (ax[i] === ax[j]) return false;
+  return true;
+}
+
+/** acc[o, i] += sum over l of x[o, l, i] for x [outer, len, inner]. */
+function sumBlock(x: Float32Array, acc: Float64Array, outer: number, len: number, inner: number): void {
+  for (let o = 0; o < outer; o++) {
+    const ab = o * inner;
+    for (let l = 0; l < len; l++) {
+      const xb = (o * len + l) * inner;
+      for (let i = 0; i < inner; i++) acc[ab + i] += x[xb + i];
+    }
+  }
 }
 
 function reduce(mean: boolean): OpFactory {
@@ -426,6 +310,7 @@ function reduce(mean: boolean): OpFactory {
         acc.fill(0);
         const x = X.data;
         if (X.dtype === "int64") for (let e = 0; e < map.length; e++) acc[map[e]] += getInt64(x as BigInt64Array, e);
+        else if (X.dtype === "float32" && contiguous(ax, r)) sumBlock(x as Float32Array, acc, span(X.shape, 0, lo), span(X.shape, lo, hi + 1), span(X.shape, hi + 1));
         else for (let e = 0; e < map.length; e++) acc[map[e]] += x[e] as number;
         for (let i = 0; i < acc.length; i++) {
           const v = mean ? acc[i] / counts : acc[i];
@@ -440,7 +325,6 @@ function reduce(mean: boolean): OpFactory {
 export const nnOps: Record<string, OpFactory> = {
   MatMul: matMul,
   Gemm: gemm,
-  Conv: conv,
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
   ReduceMean: reduce(true),

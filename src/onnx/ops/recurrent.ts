@@ -9,7 +9,8 @@ import { LSTM } from "../../models/lstm.js";
 import { RNN } from "../../models/rnn.js";
 import { StreamState, type RecurrentModel } from "../../models/recurrent.js";
 import type { Tensor } from "../../tensor.js";
-import { ensure, toNumbers, type OnnxTensor } from "../values.js";
+import { ensure, readInts, type OnnxTensor } from "../values.js";
+import { SequenceRunner } from "./recurrent-run.js";
 import { shapeStr, type BuildContext, type OpFactory } from "./op.js";
 
 export type RecurrentKind = "LSTM" | "GRU" | "RNN";
@@ -142,7 +143,9 @@ export function recurrentSpec(kind: RecurrentKind, ctx: BuildContext): Recurrent
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false; // no callback: no closure per run
+  return true;
 }
 
 /** A recur model built from a spec (one layer; batchFirst for layout 1). */
@@ -187,8 +190,11 @@ function recurrent(kind: RecurrentKind): OpFactory {
     const cT: Tensor = { shape: [1, 0, H], data: new Float32Array(0) };
     let rowsX: Float32Array[] = [], rowsY: Float32Array[] = [];
     let yAll: OnnxTensor | undefined;
-    let flipped = new Float32Array(0);
+    let flipped = new Float32Array(0), flippedY = new Float32Array(0), seqY = new Float32Array(0);
     let h0Buf: Float32Array = new Float32Array(0), c0Buf: Float32Array = new Float32Array(0);
+    let stateH = new Float32Array(0), stateC = new Float32Array(0);
+    let runner: SequenceRunner | undefined;
+    const lengthsInto: number[] = [];
 
     const want = [0, 0, 0];
     const stateInput = (t: OnnxTensor | undefined, B: number, name: string): Float32Array | undefined => {
@@ -215,9 +221,14 @@ function recurrent(kind: RecurrentKind): OpFactory {
         const x = X.data as Float32Array;
         let lengths: number[] | undefined;
         if (ins[4] !== undefined) {
-          lengths = toNumbers(ins[4], `${ctx.label}: sequence_lens`);
+          lengths = readInts(ins[4], lengthsInto, `${ctx.label}: sequence_lens`);
           if (lengths.length !== B) fail("E_SHAPE", `${ctx.label}: sequence_lens has ${lengths.length} entries, the batch has ${B}`);
-          if (lengths.every((l) => l === T)) lengths = undefined;
+          let full = true;
+          for (let b = 0; b < B; b++) {
+            if (!(Number.isInteger(lengths[b]) && lengths[b] >= 1 && lengths[b] <= T)) fail("E_VALUE", `${ctx.label}: sequence_lens[${b}] is ${lengths[b]}, must be 1..${T}`);
+            if (lengths[b] !== T) full = false;
+          }
+          if (full) lengths = undefined;
         }
         const h0 = stateInput(ins[5], B, "initial_h");
         const c0 = lstm ? stateInput(ins[6], B, "initial_c") : undefined;
@@ -278,23 +289,14 @@ function recurrent(kind: RecurrentKind): OpFactory {
           return;
         }
 
-        // Whole sequence.
-        let h0t: Tensor | undefined, c0t: Tensor | undefined;
-        const toDBH = (src: Float32Array, buf: Float32Array): Float32Array => {
-          if (layout === 0) return src;
-          const out = buf.length === src.length ? buf : new Float32Array(src.length);
-          for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out.set(src.subarray((b * D + d) * H, (b * D + d + 1) * H), (d * B + b) * H);
-          return out;
-        };
-        if (h0) {
-          const data = toDBH(h0, h0Buf);
-          if (layout === 1) h0Buf = data;
-          h0t = { shape: [D, B, H], data };
-        }
-        if (c0) {
-          const data = toDBH(c0, c0Buf);
-          if (layout === 1) c0Buf = data;
-          c0t = { shape: [D, B, H], data };
+        // Whole sequence: one Wasm call per direction, into the node's own arrays.
+        runner ??= new SequenceRunner(model);
+        const rows = D * B * H;
+        if (stateH.length !== rows) {
+          stateH = new Float32Array(rows);
+          stateC = new Float32Array(lstm ? rows : 0);
+          h0Buf = new Float32Array(rows);
+          c0Buf = new Float32Array(rows);
         }
         let input = x;
         if (reverse) {
@@ -302,33 +304,47 @@ function recurrent(kind: RecurrentKind): OpFactory {
           flipTime(x, flipped, T, B, I, layout, lengths);
           input = flipped;
         }
-        const xs: Tensor = { shape: layout === 0 ? [T, B, I] : [B, T, I], data: input };
-        let r;
+        const n = T * B * D * H;
+        if (seqY.length !== n) {
+          seqY = new Float32Array(n);
+          flippedY = new Float32Array(reverse ? n : 0);
+        }
         try {
-          r = model.forward(xs, { h0: h0t, c0: c0t, lengths });
+          runner.run(input, T, B, layout === 1, h0 ? toDBH(h0, h0Buf, layout, B, D, H) : undefined, c0 ? toDBH(c0, c0Buf, layout, B, D, H) : undefined, lengths, seqY, stateH, lstm ? stateC : undefined);
         } catch (e) {
           if (e instanceof RecurError) throw new RecurError(e.code, `${ctx.label}: ${e.message}`);
           throw e;
         }
-        let output = r.output.data;
+        let output = seqY;
         if (reverse) {
-          flipTime(output, (output = new Float32Array(output.length)), T, B, H, layout, lengths);
+          flipTime(output, flippedY, T, B, H, layout, lengths);
+          output = flippedY;
           if (lengths) zeroPast(output, T, B, H, layout, lengths);
         }
-        if (Y !== undefined) {
-          const y = Y.data as Float32Array;
-          if (layout === 1 || D === 1 || tbdh) y.set(output);
-          else for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) y.set(output.subarray(((t * B + b) * D + d) * H, ((t * B + b) * D + d + 1) * H), ((t * D + d) * B + b) * H);
-        }
-        const fromDBH = (src: Float32Array, dst: Float32Array): void => {
-          if (layout === 0) dst.set(src);
-          else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) dst.set(src.subarray((d * B + b) * H, (d * B + b + 1) * H), (b * D + d) * H);
-        };
-        fromDBH(r.hN.data, yh);
-        if (yc && r.cN) fromDBH(r.cN.data, yc);
+        const y = Y.data as Float32Array;
+        if (layout === 1 || D === 1 || tbdh) y.set(output);
+        else for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) copyRow(output, ((t * B + b) * D + d) * H, y, ((t * D + d) * B + b) * H, H);
+        fromDBH(stateH, yh, layout, B, D, H);
+        if (yc) fromDBH(stateC, yc, layout, B, D, H);
       },
     };
   };
+}
+
+/** A state [B, D, H] (layout 1) as [D, B, H] in `buf`; layout 0 states already are. */
+function toDBH(src: Float32Array, buf: Float32Array, layout: number, B: number, D: number, H: number): Float32Array {
+  if (layout === 0) return src;
+  for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) copyRow(src, (b * D + d) * H, buf, (d * B + b) * H, H);
+  return buf;
+}
+
+function fromDBH(src: Float32Array, dst: Float32Array, layout: number, B: number, D: number, H: number): void {
+  if (layout === 0) dst.set(src);
+  else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) copyRow(src, (d * B + b) * H, dst, (b * D + d) * H, H);
+}
+
+function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
 }
 
 /** The cell options of a spec as `recur info` shows them ("" for PyTorch's cell). */
@@ -341,18 +357,17 @@ function cellNote(spec: RecurrentSpec): string {
 }
 
 /** Reverses each sequence in time within its length (rows past a length stay as they are). */
-function flipTime(src: Float32Array, dst: Float32Array, T: number, B: number, F: number, layout: number, lengths: number[] | undefined): void {
-  const row = (t: number, b: number): number => (layout === 0 ? (t * B + b) * F : (b * T + t) * F);
+function flipTime(src: Float32Array, dst: Float32Array, T: number, B: number, F: number, layout: number, lengths: readonly number[] | undefined): void {
   for (let b = 0; b < B; b++) {
     const len = lengths ? lengths[b] : T;
     for (let t = 0; t < T; t++) {
       const from = t < len ? len - 1 - t : t;
-      dst.set(src.subarray(row(from, b), row(from, b) + F), row(t, b));
+      copyRow(src, layout === 0 ? (from * B + b) * F : (b * T + from) * F, dst, layout === 0 ? (t * B + b) * F : (b * T + t) * F, F);
     }
   }
 }
 
-function zeroPast(y: Float32Array, T: number, B: number, F: number, layout: number, lengths: number[]): void {
+function zeroPast(y: Float32Array, T: number, B: number, F: number, layout: number, lengths: readonly number[]): void {
   for (let b = 0; b < B; b++) {
     for (let t = lengths[b]; t < T; t++) {
       const at = layout === 0 ? (t * B + b) * F : (b * T + t) * F;

@@ -46,6 +46,23 @@ export class WasmLinear {
     return this.yView;
   }
 
+  /** Address of the input rows [N, inFeatures] (for kernels that write them in Wasm memory). */
+  inputPtr(N: number): number {
+    this.reserve(N);
+    return this.block;
+  }
+
+  /** Like run(N), without the output view: the rows stay at outputPtr(). */
+  runPtr(N: number): void {
+    this.reserve(N);
+    this.linear.forwardPtr(this.block, N, this.block + this.rows * this.inFeatures * 4);
+  }
+
+  /** Address of the output rows of the last run. */
+  outputPtr(): number {
+    return this.block + this.rows * this.inFeatures * 4;
+  }
+
   private reserve(N: number): void {
     const heap = runtime().heap;
     if (N > this.rows) {
