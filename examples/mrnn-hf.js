@@ -11,12 +11,16 @@
 //   node examples/mrnn-hf.js           (about two minutes per model)
 //   node examples/mrnn-hf.js --quick   (a few seconds per model; the test suite runs this)
 //   add --json to print only the final metrics, as one JSON line
+//   add --minutes N to give each model N minutes of wall-clock time (default 2)
 import { readFileSync } from "node:fs";
 import { Adam, SequenceModel, init } from "recur-nn";
 import { HessianFree } from "recur-nn/hessian-free";
 
 const quick = process.argv.includes("--quick");
 const json = process.argv.includes("--json");
+const minutesAt = process.argv.indexOf("--minutes");
+const minutes = minutesAt >= 0 ? Number(process.argv[minutesAt + 1]) : 2;
+if (!(minutes > 0)) throw new Error(`--minutes needs a positive number, got ${process.argv[minutesAt + 1]}`);
 const say = json ? () => {} : console.log;
 const info = await init();
 say(`recur on the ${info.backend} backend`);
@@ -64,13 +68,15 @@ const E = 32;
 const mrnn = new SequenceModel({ cell: "MRNN", factorSize: H, vocabSize: V, embeddingDim: E, hiddenSize: H, outputSize: V, seed: 1 });
 // Full runs train for a time budget; --quick makes a fixed number of updates (a loaded test
 // machine would otherwise get almost none), and the LSTM gets the time they took.
-const budgetMs = 120_000;
+const budgetMs = minutes * 60_000;
 const quickUpdates = 4;
 const hf = new HessianFree(mrnn, { maxCgIterations: quick ? 20 : 50, structuralDamping: 1 / 30, curvatureBatchSize: quick ? 32 : 50 });
 const B = quick ? 128 : 200;
 const initialBpc = bpc(mrnn);
 say(`\nMRNN: ${H} units, ${H} factors, ${params(mrnn)} parameters; held-out ${initialBpc.toFixed(2)} bits per character before training`);
 let start = performance.now();
+let cpu = process.cpuUsage(); // CPU seconds too: the host is shared, so wall time alone is unfair
+const cpuSeconds = () => { const d = process.cpuUsage(cpu); return (d.user + d.system) / 1e6; };
 let updates = 0;
 while (quick ? updates < quickUpdates : performance.now() - start < budgetMs) {
   const r = hf.update(windows(B, 1000 + updates, 0, cut));
@@ -78,6 +84,7 @@ while (quick ? updates < quickUpdates : performance.now() - start < budgetMs) {
   if (quick || updates % 10 === 0) say(`  HF update ${updates}: loss ${(r.newLoss / Math.LN2).toFixed(3)} bits/char, ${r.cgIterations} CG iterations, λ ${r.damping.toPrecision(3)}, ρ ${r.rho.toFixed(2)}`);
 }
 const mrnnSeconds = (performance.now() - start) / 1000;
+const mrnnCpu = cpuSeconds();
 const mrnnBpc = bpc(mrnn);
 say(`MRNN + HF: ${updates} updates in ${mrnnSeconds.toFixed(1)} s, held-out ${mrnnBpc.toFixed(3)} bits per character`);
 
@@ -90,12 +97,14 @@ const lstm = new SequenceModel({ cell: "LSTM", vocabSize: V, embeddingDim: E, hi
 const adam = new Adam(lstm, { lr: 3e-3 });
 say(`\nLSTM: ${h} units, ${params(lstm)} parameters`);
 start = performance.now();
+cpu = process.cpuUsage();
 let steps = 0;
 while (performance.now() - start < mrnnSeconds * 1000) {
   const r = lstm.trainStep(windows(32, 5000 + steps, 0, cut), adam, { clipGradNorm: 5 });
   steps++;
   if (steps % (quick ? 50 : 500) === 0) say(`  Adam step ${steps}: loss ${(r.loss / Math.LN2).toFixed(3)} bits/char`);
 }
+const lstmCpu = cpuSeconds();
 const lstmBpc = bpc(lstm);
 say(`LSTM + Adam: ${steps} steps in ${((performance.now() - start) / 1000).toFixed(1)} s, held-out ${lstmBpc.toFixed(3)} bits per character`);
 
@@ -111,8 +120,8 @@ for (const [name, model] of [["mrnn", mrnn], ["lstm", lstm]]) {
   }
 }
 const result = {
-  mrnn: { initialBitsPerChar: initialBpc, bitsPerChar: mrnnBpc, parameters: params(mrnn), updates, seconds: mrnnSeconds },
-  lstm: { bitsPerChar: lstmBpc, parameters: params(lstm), steps },
+  mrnn: { initialBitsPerChar: initialBpc, bitsPerChar: mrnnBpc, parameters: params(mrnn), updates, seconds: mrnnSeconds, cpuSeconds: mrnnCpu },
+  lstm: { bitsPerChar: lstmBpc, parameters: params(lstm), steps, cpuSeconds: lstmCpu },
   uniformBitsPerChar: Math.log2(V),
   completions,
 };
