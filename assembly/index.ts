@@ -3,6 +3,7 @@
 export { gemm, gemmTN, gemmScratchSize, setGemmScratch, setGemmTile, gemmTile } from "./gemm/dispatch";
 export { packedSize, packB, packBT } from "./gemm/pack";
 export { gemmDirect } from "./gemm/direct";
+export { packStripes } from "./gemm/gemv";
 export { tanhArray, sigmoidArray, reluArray } from "./activations";
 export { softmaxRows, logSoftmaxRows } from "./softmax";
 

@@ -34,6 +34,8 @@ export interface Kernels {
   peakProbe(rounds: number, seed: number): number;
   packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   packedGatesSize(k: number, hidden: number, gates: number): number;
+  /** W_hh for batch-1 steps: 28-column stripes in the gate-interleaved column order (assembly/gemm/gemv.ts). */
+  packStripes(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   recurrentForward(desc: number): void;
   // Echo state networks (assembly/reservoir/): descriptor layout in src/esn/layout.ts.
   esnRun(model: number, steps: number, inputs: number, teacher: number, outputs: number, states: number, washout: number, flags: number): number;

@@ -90,6 +90,8 @@ export enum Field {
   ROut, // R{h_t} rows [T*B][ldo]
   RState, // R{h} [B][Ps]: R{h0} in, R{h_T} out
   RC, // R{c} [B][Hp] (LSTM)
+  // Batch 1 (assembly/gemm/gemv.ts): W_hh with b_hh packed in 28-column stripes (0: none)
+  WhhStripes,
   Count,
 }
 
