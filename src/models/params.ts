@@ -29,16 +29,6 @@ export interface LayerPack {
 
 const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep", "cell", "stripes"] as const;
 
-/** Floats of W_hh in the batch-1 GEMV's stripes: 28 columns (n padded) by k rows and the bias row. */
-function stripedFloats(k: number, n: number): number {
-  return Math.ceil(n / 28) * 28 * (k + 1);
-}
-
-/** Does a layer of this kind step its batch-1 rows with the striped GEMV (one W_hh product per step)? */
-function striped(kind: Kind): boolean {
-  return kind === Kind.Lstm || kind === Kind.Gru || kind === Kind.RnnTanh || kind === Kind.RnnRelu;
-}
-
 /**
  * Float count of the parameters, in closed form (no per-layer loop): checked against the memory
  * limit before the layout is built, so numLayers 1e12 fails at once instead of filling the JS heap.
@@ -122,7 +112,9 @@ export class RecurrentParams {
           whr: d.projSize > 0 ? k.packedSize(H, P) : 0,
           peep: d.peepholes ? 3 * d.Hp : 0,
           cell: d.cell ? CellWord.Count : 0,
-          stripes: striped(d.kind) ? stripedFloats(P, G * d.Hp) : 0,
+          // RNN, LSTM and reset-after GRU (one W_hh product per step): 28-column stripes (n
+          // padded) by P rows and the bias row.
+          stripes: d.kind <= Kind.Gru ? Math.ceil((G * d.Hp) / 28) * 28 * (P + 1) : 0,
         };
         const pack: LayerPack = { wih: -1, whh: -1, whn: -1, whr: -1, peep: -1, cell: -1, stripes: -1 };
         for (const key of PACK_KEYS) {
