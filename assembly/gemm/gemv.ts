@@ -6,21 +6,25 @@
 // n is padded to a whole stripe with zero columns, so y must have room for them.
 //
 // Why this shape (measured on the Zen-5-class host, V8 11.3; a GEMV of a recurrent layer
-// reads every weight once per step, so the kernel streams W and is bound by how many
-// independent multiply-add chains it keeps in flight):
+// reads every weight once per step, so the kernel streams W, and each load feeds one
+// multiply-add):
 // - 7 accumulators (28 columns) + 1 broadcast + 7 loaded vectors use all 15 of V8's vector
 //   registers: TurboFan schedules the body's loads before its multiply-adds, so a body with
-//   8 accumulators keeps 8 loads live and spills (0.5x the speed). 6 accumulators (the GEMM's
-//   1x24 kernel over three 8-wide panels) were 5-10 % slower; 4 accumulators and two k per
-//   iteration (a product tree) matched 7 at H = 128 and lost at 32 and 512.
-// - One stream per stripe instead of three panel streams: at H = 512 (4 MB of W_hh, read from
-//   L3) the three-panel 1x24 GEMV reached ~60 GB/s, the 28-column stripes ~78 GB/s; at H = 128
-//   (L2) 81 vs 92 GB/s.
+//   8 accumulators keeps 8 loads live and spills (half the speed). 6 accumulators in one stream
+//   (24 columns) were 4-9 % slower; 4 accumulators with two k per iteration (a product tree)
+//   matched 7 at H = 128 and 512 and were 25 % slower at H = 32.
+// - Each k costs 7 vector loads and a broadcast load for 7 multiply-adds: at ~2 vector loads per
+//   cycle that is the ~100 GB/s seen from L1 and L2, and relaxed FMA and SIMD128 mul + add run
+//   at the same speed (the loads bound it, not the FMA latency).
+// - One stream per stripe instead of three panel streams: the GEMM's 1x24 tile over three
+//   8-wide panels reached 74 / 81 / 60 GB/s at H = 32 / 128 / 512 (LSTM, L1 / L2 / L3), the
+//   28-column stripes 108 / 92 / 79 GB/s.
 // - Fusing the cell's gate update into the GEMV (the gates of 4 units in 4 registers, activated
 //   right after their dot products) was measured slower: 4 accumulators are latency-bound and
 //   the activations' dependency chain after each block is not hidden behind the next block's
 //   loads (5.1 vs 3.8 us per LSTM step at H = 128). The cells keep their separate, vectorised
 //   passes over the step's row (assembly/cells/*.ts), which then sits in L1.
+// Measured in one process, min over 41 interleaved rounds; docs/performance.md has the table.
 import { madd } from "../simd";
 
 /** Columns per stripe. */
