@@ -44,7 +44,8 @@ async function timeIt(name, fn, { time = 2000, iterations = 5, setup, teardown }
 // process gets per CPU second right now (compare with a quiet run of the same machine) to put the
 // times below in perspective. It does not rescale them: memory-bound parts scale differently.
 async function calibrate(rows) {
-  const rt = await createRuntime({ backend: "simd128", skipWarmup: true });
+  // The probe is in the development module (assembly/dev.ts), which no page loads.
+  const rt = await createRuntime({ backend: "simd128", wasm: new URL("../build/recur-simd128-dev.wasm", import.meta.url), skipWarmup: true });
   rt.kernels.peakProbe(100000, 1);
   const rates = [];
   for (let r = 0; r < 5; r++) {

@@ -98,7 +98,7 @@ async function gemmSection(runtimes, sizes, timing) {
       const mm = rt.shared ? () => matmul(ta, tb) : () => matmulOn(rt, ta, tb);
       const mmOut = rt.shared ? () => matmul(ta, tb, { out: tc }) : () => matmulOn(rt, ta, tb, { out: tc });
       tasks.push(
-        { name: `${rt.backend} peak`, fn: () => k.peakProbe(probeRounds, 1) },
+        { name: `${rt.backend} peak`, fn: () => rt.dev.kernels.peakProbe(probeRounds, 1) },
         { name: `${rt.backend} gemm`, fn: () => k.gemm(n, n, n, pa, n, packed, pc, n, 0) },
         { name: `${rt.backend} matmul`, fn: mm },
         { name: `${rt.backend} matmulOut`, fn: mmOut },
@@ -135,7 +135,7 @@ async function activationSection(runtimes, timing) {
   const rows = [];
   const tasks = [];
   for (const rt of runtimes) {
-    const { kernels: k, heap } = rt;
+    const { kernels: k, heap } = rt.dev;
     const px = heap.alloc(n * 4);
     const py = heap.alloc(n * 4);
     heap.f32(px, n).set(x);
@@ -200,7 +200,12 @@ export async function run(options = {}) {
       runtimes.push(await createRuntime({ backend }));
     }
   }
-  for (const rt of runtimes) await warmProbe(rt.kernels);
+  // The peak probe and the element-wise kernels are in the development module (assembly/dev.ts),
+  // which no page loads: one instance of it per backend beside the runtime under test.
+  for (const rt of runtimes) {
+    rt.dev = await createRuntime({ backend: rt.backend, wasm: new URL(`../build/recur-${rt.backend}-dev.wasm`, import.meta.url), skipWarmup: true });
+    await warmProbe(rt.dev.kernels);
+  }
 
   const gemm = await gemmSection(runtimes, sizes, timing);
   const act = await activationSection(runtimes, timing);

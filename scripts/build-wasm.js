@@ -1,8 +1,12 @@
 // Builds the Wasm binaries from the same sources: the SIMD128 baseline and the relaxed-SIMD
-// variant (FMA through f32x4.relaxed_madd), each also as a threaded build (shared memory,
-// atomics; loaded only by init({ threads > 1 })). Kernels switch on ASC_FEATURE_RELAXED_SIMD and
-// ASC_FEATURE_THREADS at compile time, so there is no runtime branch in the hot loops. The four
-// compilations run side by side, as many at once as there are CPUs.
+// variant (FMA through f32x4.relaxed_madd), each as the core (assembly/index.ts: what the package
+// root needs), the full module (assembly/full.ts: the core and the kernels only recur-nn/esn,
+// recur-nn/attention and recur-nn/hessian-free use; loaded when one of them is imported), the
+// development module (assembly/dev.ts: the full one and kernels only tests and benchmarks call;
+// never loaded by the library) and a threaded full build (shared memory, atomics; loaded only by
+// init({ threads > 1 })). Kernels switch on ASC_FEATURE_RELAXED_SIMD and ASC_FEATURE_THREADS at
+// compile time, so there is no runtime branch in the hot loops. The eight compilations run side by
+// side, as many at once as there are CPUs.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -19,10 +23,11 @@ if (!descriptorIsCurrent()) writeFileSync(join(root, "assembly/cells/descriptor.
 
 // AS112 ("exchange of v128 values is not supported by all embeddings") fires for every exported
 // function with a v128 in its signature, also those only shared between our own files
-// (assembly/cells/activation.ts); none of the module's exports (assembly/index.ts) takes one.
+// (assembly/cells/activation.ts); none of the modules' exports (assembly/index.ts, full.ts, dev.ts) takes one.
 function compile(target) {
+  const entry = target.endsWith("-dev") ? "assembly/dev.ts" : target.includes("-") ? "assembly/full.ts" : "assembly/index.ts";
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [asc, "assembly/index.ts", "--config", "asconfig.json", "--target", target, "--disableWarning", "112"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [asc, entry, "--config", "asconfig.json", "--target", target, "--disableWarning", "112"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -31,7 +36,7 @@ function compile(target) {
   });
 }
 
-const targets = ["simd128", "relaxed", "simd128-threads", "relaxed-threads"];
+const targets = ["simd128", "relaxed", "simd128-full", "relaxed-full", "simd128-dev", "relaxed-dev", "simd128-threads", "relaxed-threads"];
 const width = Math.max(1, Math.min(targets.length, typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length));
 let failed = false;
 for (let i = 0; i < targets.length; i += width) {

@@ -34,7 +34,7 @@ const steps = [
     name: "wasm",
     // The layer descriptor's AssemblyScript copy is generated from src/models/descriptor.ts.
     inputs: () => hash([...files(join(root, "assembly")), join(root, "asconfig.json"), join(root, "scripts", "build-wasm.js"), join(root, "scripts", "gen-descriptor.js"), join(root, "src", "models", "descriptor.ts")], `assemblyscript ${version("assemblyscript")}`),
-    outputs: ["simd128", "relaxed", "simd128-threads", "relaxed-threads"].map((t) => join(root, "build", `recur-${t}.wasm`)),
+    outputs: ["simd128", "relaxed", "simd128-full", "relaxed-full", "simd128-dev", "relaxed-dev", "simd128-threads", "relaxed-threads"].map((t) => join(root, "build", `recur-${t}.wasm`)),
     run: () => spawnSync(process.execPath, [join(root, "scripts", "build-wasm.js")], { cwd: root, stdio: "inherit" }).status === 0,
   },
   {

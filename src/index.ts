@@ -1,15 +1,20 @@
 /**
  * recur-nn: the core. The runtime, tensors, recurrent models (RNN, LSTM, GRU, MRNN), layers, training
- * (losses, optimizers, schedulers, clipping, SequenceModel, fit) and weight files. Everything
- * else has an entry point of its own, so a page pulls in only what it imports:
- *   recur-nn/esn       echo state networks
- *   recur-nn/datasets  benchmark time series (Mackey-Glass, NARMA10, Lorenz, ...) and metrics
- *   recur-nn/char-lm   character-level language models (CharLM, CharVocab)
- *   recur-nn/testing   PyTorch parity cases and side-by-side runtimes
- *   recur-nn/wasm      the pointer-level API over the core's linear memory
- *   recur-nn/onnx      ONNX models (loadOnnx, fromOnnx)
- *   recur-nn/keras     Keras and TensorFlow.js models
- *   recur-nn/diagnostics  the step Jacobians' spectral norms along a trajectory
+ * (losses, optimizers, clipping, SequenceModel, fit) and weight files. Everything else has an
+ * entry point of its own, so a page pulls in only what it imports:
+ *   recur-nn/esn           echo state networks
+ *   recur-nn/datasets      benchmark time series (Mackey-Glass, NARMA10, Lorenz, ...) and metrics
+ *   recur-nn/char-lm       character-level language models (CharLM, CharVocab)
+ *   recur-nn/testing       PyTorch parity cases and side-by-side runtimes
+ *   recur-nn/wasm          the pointer-level API over the core's linear memory
+ *   recur-nn/onnx          ONNX models (loadOnnx, fromOnnx)
+ *   recur-nn/keras         Keras and TensorFlow.js models
+ *   recur-nn/diagnostics   the step Jacobians' spectral norms along a trajectory
+ *   recur-nn/attention     attention decoders, Seq2Seq, Captioner
+ *   recur-nn/hessian-free  Hessian-free optimisation and forward mode
+ *   recur-nn/schedulers    learning-rate schedules (StepLR, ...)
+ *   recur-nn/checkpoint    training checkpoints (model and optimizer state)
+ *   recur-nn/beam-search   beam search over a SequenceModel
  */
 export { RecurError, type RecurErrorCode } from "./errors.js";
 export { type Tensor, tensor, zeros, numel, checkTensor } from "./tensor.js";
@@ -30,12 +35,9 @@ export {
   Optimizer, SGD, RMSprop, Adagrad, Adam, AdamW,
   type OptimizerType, type OptimizerStateDict, type HyperValue, type HyperParameters, type SGDOptions, type RMSpropOptions, type AdagradOptions, type AdamOptions,
 } from "./train/optimizers.js";
-export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, LambdaLR, type SchedulerStateDict } from "./train/schedulers.js";
 export { clipGradNorm, clipGradValue, gradientsFinite, type ClipGradNormOptions } from "./train/clip.js";
 export { crossEntropy, mse, assertFiniteLoss, type CrossEntropyOptions, type MSEOptions, type LossResult, type Reduction } from "./train/losses.js";
 export { SequenceModel, sampleLogits, type SequenceModelOptions, type SequenceBatch, type IndexTensor, type TrainStepOptions, type TrainStepResult } from "./train/sequence-model.js";
-export { type SequenceBeamOptions, type Hypothesis } from "./train/sequence-beam.js";
 export { fit, type BatchOptimizer, type SequenceFitOptions, type SequenceFitProgress, type SequenceFitResult } from "./train/fit.js";
 export { readSafetensors, writeSafetensors, type StoredTensor, type ReadSafetensorsOptions, type SafetensorsContents } from "./io/safetensors.js";
 export { saveModel, loadModel, withoutPrefix, registerModelType, type SaveableModel, type ModelTypes, type ModelType, type LoadedModel, type ModelFactory } from "./io/model-file.js";
-export { saveCheckpoint, loadCheckpoint, optimizerFromState, type Checkpoint } from "./io/checkpoint.js";

@@ -1,7 +1,7 @@
 import type { WasmMemory } from "./wasm-types.js";
 
 /**
- * The Wasm core's exports. Every pointer is a byte address in the shared linear memory; every
+ * The Wasm core's exports (assembly/index.ts). Every pointer is a byte address in the shared linear memory; every
  * size is an element count. Booleans travel as 0/1.
  */
 export interface Kernels {
@@ -25,18 +25,36 @@ export interface Kernels {
   setThreadPool(control: number): void;
   workerMain(control: number, index: number): void;
   threadSpinProbe(control: number, iterations: number): number;
-  tanhArray(x: number, y: number, n: number): void;
-  sigmoidArray(x: number, y: number, n: number): void;
-  reluArray(x: number, y: number, n: number): void;
-  softmaxRows(x: number, y: number, rows: number, cols: number): void;
-  logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
-  /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */
-  peakProbe(rounds: number, seed: number): number;
   packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   packedGatesSize(k: number, hidden: number, gates: number): number;
   /** W_hh for batch-1 steps: 28-column stripes in the gate-interleaved column order (assembly/gemm/gemv.ts). */
   packStripes(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   recurrentForward(desc: number): void;
+  packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
+  unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
+  recurrentBackward(desc: number): void;
+  // Training: optimizers (assembly/optimizers.ts), clipping (assembly/clip.ts), losses
+  // (assembly/loss.ts), dense layers (assembly/layers.ts).
+  sgdStep(p: number, g: number, buf: number, n: number, lr: number, weightDecay: number, momentum: number, oneMinusDampening: number, nesterov: number, first: number, sign: number): void;
+  rmspropStep(p: number, g: number, sq: number, gavg: number, buf: number, n: number, lr: number, alpha: number, oneMinusAlpha: number, eps: number, weightDecay: number, momentum: number, sign: number): void;
+  adagradStep(p: number, g: number, sum: number, n: number, clr: number, eps: number, weightDecay: number, sign: number): void;
+  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number, sign: number): void;
+  sumSquaresF64(x: number, n: number): number;
+  maxAbsF32(x: number, n: number): number;
+  scaleInPlace(x: number, n: number, s: number): void;
+  clampInPlace(x: number, n: number, lo: number, hi: number): void;
+  crossEntropyRows(x: number, targets: number, weights: number, rows: number, cols: number, ignoreIndex: number, dx: number, gradScale: number): number;
+  mseLoss(p: number, t: number, n: number, dp: number, gradScale: number): number;
+  addColumnSums(x: number, rows: number, cols: number, out: number): void;
+  embeddingForward(w: number, dim: number, idx: number, n: number, out: number): void;
+  embeddingBackward(dy: number, dim: number, idx: number, n: number, paddingIdx: number, dw: number): void;
+}
+
+/**
+ * The full module's exports (assembly/full.ts): the core's and the kernels only recur-nn/esn,
+ * recur-nn/attention and recur-nn/hessian-free use (src/full-core.ts loads it).
+ */
+export interface FullKernels extends Kernels {
   // Echo state networks (assembly/reservoir/): descriptor layout in src/esn/layout.ts.
   esnRun(model: number, steps: number, inputs: number, teacher: number, outputs: number, states: number, washout: number, flags: number): number;
   /**
@@ -57,27 +75,23 @@ export interface Kernels {
   csrMatvec64(n: number, rowPtr: number, col: number, vals: number, x: number, y: number): void;
   dotsF64(v: number, count: number, n: number, w: number, out: number): void;
   axpyF64(n: number, alpha: number, x: number, y: number): void;
-  packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;
-  unpackGateRowsAdd(src: number, lds: number, cols: number, hidden: number, gates: number, dst: number, ldd: number): void;
-  recurrentBackward(desc: number): void;
   recurrentTangent(desc: number): void;
   // Soft attention decoder (assembly/cells/attention.ts): descriptor layout in src/attention/layout.ts.
   attentionPack(desc: number): void;
   attentionForward(desc: number): void;
   attentionBackward(desc: number): void;
-  // Training: optimizers (assembly/optimizers.ts), clipping (assembly/clip.ts), losses
-  // (assembly/loss.ts), dense layers (assembly/layers.ts).
-  sgdStep(p: number, g: number, buf: number, n: number, lr: number, weightDecay: number, momentum: number, oneMinusDampening: number, nesterov: number, first: number, sign: number): void;
-  rmspropStep(p: number, g: number, sq: number, gavg: number, buf: number, n: number, lr: number, alpha: number, oneMinusAlpha: number, eps: number, weightDecay: number, momentum: number, sign: number): void;
-  adagradStep(p: number, g: number, sum: number, n: number, clr: number, eps: number, weightDecay: number, sign: number): void;
-  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number, sign: number): void;
-  sumSquaresF64(x: number, n: number): number;
-  maxAbsF32(x: number, n: number): number;
-  scaleInPlace(x: number, n: number, s: number): void;
-  clampInPlace(x: number, n: number, lo: number, hi: number): void;
-  crossEntropyRows(x: number, targets: number, weights: number, rows: number, cols: number, ignoreIndex: number, dx: number, gradScale: number): number;
-  mseLoss(p: number, t: number, n: number, dp: number, gradScale: number): number;
-  addColumnSums(x: number, rows: number, cols: number, out: number): void;
-  embeddingForward(w: number, dim: number, idx: number, n: number, out: number): void;
-  embeddingBackward(dy: number, dim: number, idx: number, n: number, paddingIdx: number, dw: number): void;
+}
+
+/**
+ * The development module's exports (assembly/dev.ts; build/recur-<backend>-dev.wasm, which tests
+ * and benchmarks load with `createRuntime({ wasm })`).
+ */
+export interface DevKernels extends FullKernels {
+  tanhArray(x: number, y: number, n: number): void;
+  sigmoidArray(x: number, y: number, n: number): void;
+  reluArray(x: number, y: number, n: number): void;
+  softmaxRows(x: number, y: number, rows: number, cols: number): void;
+  logSoftmaxRows(x: number, y: number, rows: number, cols: number): void;
+  /** Benchmark helper: `rounds` x 96 flops of register-only multiply-add chains (assembly/probe.ts). */
+  peakProbe(rounds: number, seed: number): number;
 }

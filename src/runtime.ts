@@ -3,7 +3,6 @@ import { instantiate } from "./instantiate.js";
 import { fail } from "./errors.js";
 import type { Kernels } from "./kernels.js";
 import { Heap } from "./memory.js";
-import { startPool } from "./pool.js";
 import { checkThreads, hardwareThreads, threadsUnavailable, type ThreadPool } from "./threads.js";
 import { importNode, isNode } from "./platform.js";
 import { integer, objectArgument, oneOf, show } from "./validate.js";
@@ -18,7 +17,9 @@ export interface InitOptions {
   /**
    * Where the Wasm comes from, for bundlers or offline pages that move it: a URL (or string),
    * the bytes, or a compiled module of the chosen backend. Default: the binary beside this
-   * package, located with `import.meta.url`.
+   * package, located with `import.meta.url`: the core (recur-<backend>.wasm), or the full module
+   * (recur-<backend>-full.wasm) once recur-nn/esn, recur-nn/attention or recur-nn/hessian-free
+   * has been imported, which their models need.
    */
   wasm?: URL | string | ArrayBuffer | Uint8Array | WasmModule;
   /** Skip the warm-up calls (default false). Warm-up moves V8's tier-up out of the first real call. */
@@ -121,8 +122,20 @@ async function relaxedSupported(): Promise<boolean> {
   return WebAssembly.validate(RELAXED_PROBE);
 }
 
+// Where the full module (assembly/full.ts) is, once a module that needs it was imported: set by
+// src/full-core.ts, whose literal URLs make bundlers copy the full binaries only for the pages
+// that import recur-nn/esn, recur-nn/attention or recur-nn/hessian-free.
+let fullUrl: ((backend: Backend) => URL) | undefined;
+
+/** @internal Makes every later load of a single-thread core load the full module (src/full-core.ts). */
+export function useFullCore(url: (backend: Backend) => URL): void {
+  fullUrl = url;
+}
+
 function defaultUrl(backend: Backend, threaded: boolean): URL {
   // Literal `new URL(..., import.meta.url)` calls so bundlers (Vite, webpack) see and copy the files.
+  // The threaded builds are always full.
+  if (fullUrl !== undefined && !threaded) return fullUrl(backend);
   if (threaded) {
     return backend === "relaxed"
       ? new URL("../build/recur-relaxed-threads.wasm", import.meta.url)
@@ -276,6 +289,8 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   if (threaded) {
     try {
       if (module === undefined) throw new Error("no compiled module to share with workers");
+      // Loaded here, not imported: a page that never asks for threads does not download the pool.
+      const { startPool } = await import("./pool.js");
       runtime.pool = await startPool(module, kernels, heap, threads);
     } catch (err) {
       threadsFallback = `the workers did not start: ${(err as Error).message}`;
@@ -392,10 +407,9 @@ export async function shutdown(): Promise<void> {
 // background; there is no on-stack replacement for wasm, so a first large call that starts in
 // Liftoff runs unoptimised to its end (several times slower). Warm-up therefore
 // 1. calls every GEMM path (packed 5x8 tile direct and through its merge buffer, unpacked 4x8
-//    tile, 2-row tiles, single-row kernels, both packings) and the element-wise kernels on small
-//    problems, with loops long enough (k = 128) that every function exhausts its budget within
-//    the rounds (n = 24, k = 24 left packPanels in Liftoff: a first 512 matmul then spent 9 ms
-//    packing B instead of 0.2 ms);
+//    tile, 2-row tiles, single-row kernels, both packings) on small problems, with loops long
+//    enough (k = 128) that every function exhausts its budget within the rounds (n = 24, k = 24
+//    left packPanels in Liftoff: a first 512 matmul then spent 9 ms packing B instead of 0.2 ms);
 // 2. then yields to the event loop and repeats one round until its time stops improving, so the
 //    background compilations have finished before init resolves.
 async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
@@ -416,11 +430,6 @@ async function warmUp({ kernels: k, heap }: Runtime): Promise<void> {
     k.gemmDirect(7, 27, K, a, K, a, N, c, N, 0); // unpacked B: every tile, then the column tail
     k.gemmTN(N, N, 20, a, N, bp, c, N, 0);
     k.gemmTN(9, 20, K, a, 9, bp, c, N, 1);
-    k.tanhArray(c, c, N * N);
-    k.sigmoidArray(c, c, N * N);
-    k.reluArray(c, c, N * N);
-    k.softmaxRows(c, c, N, N);
-    k.logSoftmaxRows(c, c, N, N);
   };
   for (let i = 0; i < 60; i++) round();
   let best = Infinity;

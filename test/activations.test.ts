@@ -2,7 +2,8 @@
 // every 2^12-th float32 bit pattern (both signs, all exponents), a dense grid on [-20, 20], special
 // values, and lengths 1..17 so the scalar tails after the 4-wide loop are covered.
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Backend, createRuntime, type Runtime } from "../src/runtime.js";
+import type { Backend } from "../src/runtime.js";
+import { devRuntime, type DevRuntime } from "./helpers/dev-runtime.js";
 
 const TOL = 1e-6;
 
@@ -25,7 +26,7 @@ function denseGrid(): Float32Array {
   return Float32Array.from({ length: n + 1 }, (_, i) => -20 + (40 * i) / n);
 }
 
-function apply(rt: Runtime, fn: Fn, x: Float32Array, inPlace = false): Float32Array {
+function apply(rt: DevRuntime, fn: Fn, x: Float32Array, inPlace = false): Float32Array {
   const { kernels: k, heap } = rt;
   const px = heap.alloc(x.length * 4);
   const py = inPlace ? px : heap.alloc(x.length * 4);
@@ -60,9 +61,9 @@ function maxError(fn: Fn, x: Float32Array, y: Float32Array): { err: number; at: 
 const BACKENDS: Backend[] = ["simd128", "relaxed"];
 
 describe.each(BACKENDS)("activations, %s binary", (backend) => {
-  let rt: Runtime;
+  let rt: DevRuntime;
   beforeAll(async () => {
-    rt = await createRuntime({ backend });
+    rt = await devRuntime(backend);
   });
 
   it.each(["tanhArray", "sigmoidArray"] as const)("%s: max abs error <= 1e-6 over the float range and [-20, 20]", (fn) => {

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { mackeyGlass, toTensor } from "../src/datasets/index.js";
 import { ESN, type ESNOptions } from "../src/esn/index.js";
-import { loadCheckpoint } from "../src/io/checkpoint.js";
+import { loadCheckpoint } from "../src/checkpoint/index.js";
 import { loadModel, saveModel } from "../src/io/model-file.js";
 import { readSafetensors, writeSafetensors, type StoredTensor } from "../src/io/safetensors.js";
 import { RecurError } from "../src/errors.js";

@@ -42,7 +42,9 @@ beforeAll(async () => {
 describe("npm pack", () => {
   it("ships the built library, both Wasm builds, the sources its maps point at, and no tests", () => {
     for (const f of ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "src/index.ts"]) expect(files, f).toContain(f);
-    for (const b of ["simd128", "relaxed", "simd128-threads", "relaxed-threads"]) expect(files).toContain(`build/recur-${b}.wasm`);
+    for (const b of ["simd128", "relaxed", "simd128-full", "relaxed-full", "simd128-threads", "relaxed-threads"]) expect(files).toContain(`build/recur-${b}.wasm`);
+    // The development modules (tests and benchmarks only) stay out.
+    expect(files.filter((f) => f.endsWith("-dev.wasm"))).toEqual([]);
     expect(files.filter((f) => /^(test|bench|web|scripts|examples|docs|assembly)\//.test(f) || f.endsWith(".wat") || f.endsWith(".tgz"))).toEqual([]);
   });
 

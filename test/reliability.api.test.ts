@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as R from "../src/index.js";
 import { CharLM } from "../src/char-lm/index.js";
 import { ESN } from "../src/esn/index.js";
+import { loadCheckpoint, optimizerFromState } from "../src/checkpoint/index.js";
 import { HOSTILE, noLeak, outcome, rng, SCALE } from "./helpers/fuzz.js";
 import { thrown } from "./helpers/errors.js";
 
@@ -93,9 +94,9 @@ const calls: [string, (h: Draw) => unknown][] = [
   ["loadModel", (h) => R.loadModel(h() as Uint8Array)],
   ["readSafetensors", (h) => R.readSafetensors(h() as Uint8Array)],
   ["writeSafetensors", (h) => R.writeSafetensors(h() as Record<string, R.Tensor>, h() as Record<string, string>)],
-  ["loadCheckpoint", (h) => R.loadCheckpoint(h() as Uint8Array)],
-  ["optimizerFromState", (h) => R.optimizerFromState(seq, h() as R.OptimizerStateDict)],
-  ["optimizerFromState fields", (h) => R.optimizerFromState(seq, { type: h() as "Adam", step: h() as number, hyperParameters: h() as Record<string, number>, state: h() as [] })],
+  ["loadCheckpoint", (h) => loadCheckpoint(h() as Uint8Array)],
+  ["optimizerFromState", (h) => optimizerFromState(seq, h() as R.OptimizerStateDict)],
+  ["optimizerFromState fields", (h) => optimizerFromState(seq, { type: h() as "Adam", step: h() as number, hyperParameters: h() as Record<string, number>, state: h() as [] })],
   ["new ESN", (h) => new ESN(h() as { units: number })],
   ["new ESN units", (h) => new ESN({ units: h() as number, spectralRadius: h() as number })],
   ["ESN generate", (h) => esn.generate(h() as number)],

@@ -3,7 +3,8 @@
 // in a RecurError or a model that works, and leaves no Wasm memory behind either way.
 import { readFileSync, readdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, GRU, init, loadCheckpoint, loadModel, LSTM, optimizerFromState, readSafetensors, RNN, saveCheckpoint, saveModel, SequenceModel, type Tensor } from "../src/index.js";
+import { Adam, GRU, init, loadModel, LSTM, readSafetensors, RNN, saveModel, SequenceModel, type Tensor } from "../src/index.js";
+import { loadCheckpoint, optimizerFromState, saveCheckpoint } from "../src/checkpoint/index.js";
 import { CharLM } from "../src/char-lm/index.js";
 import { ESN } from "../src/esn/index.js";
 import { loadKeras } from "../src/keras/index.js";

@@ -124,10 +124,11 @@ describe("init / backendInfo / runtime", () => {
     for (const r of [a, b, c]) {
       const { kernels: k, heap } = r;
       const p = heap.alloc(64);
-      heap.f32(p, 4).set([-1, 0, 0.5, 3]);
-      k.tanhArray(p, p, 4);
-      const got = Array.from(heap.f32(p, 4));
-      got.forEach((v, i) => expect(v).toBeCloseTo(Math.tanh([-1, 0, 0.5, 3][i]), 6));
+      // [1 x 2] times [2 x 2]: [-1 0.5] [[3 1] [0.25 -2]] = [-2.875 -2].
+      heap.f32(p, 8).set([-1, 0.5, 3, 1, 0.25, -2, 0, 0]);
+      k.gemmDirect(1, 2, 2, p, 2, p + 8, 2, p + 24, 2, 0);
+      const got = Array.from(heap.f32(p + 24, 2));
+      got.forEach((v, i) => expect(v).toBeCloseTo([-2.875, -2][i], 6));
     }
   });
 });

@@ -11,7 +11,8 @@
 //   log(s) is off by about the relative error of s: |y - y_ref| <= 2u(|x_i - m| + |y_ref|) + E +
 //   (cols + 2) u.
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Backend, createRuntime, type Runtime } from "../src/runtime.js";
+import type { Backend } from "../src/runtime.js";
+import { devRuntime, type DevRuntime } from "./helpers/dev-runtime.js";
 import { rng } from "./helpers/random.js";
 
 const U = 2 ** -24;
@@ -29,7 +30,7 @@ function reference(row: Float32Array): { p: Float64Array; logp: Float64Array; m:
   return { p, logp, m };
 }
 
-function run(rt: Runtime, fn: "softmaxRows" | "logSoftmaxRows", x: Float32Array, rows: number, cols: number, inPlace = false): Float32Array {
+function run(rt: DevRuntime, fn: "softmaxRows" | "logSoftmaxRows", x: Float32Array, rows: number, cols: number, inPlace = false): Float32Array {
   const { kernels: k, heap } = rt;
   const px = heap.alloc(Math.max(1, x.length) * 4);
   const py = inPlace ? px : heap.alloc(Math.max(1, x.length) * 4);
@@ -43,7 +44,7 @@ function run(rt: Runtime, fn: "softmaxRows" | "logSoftmaxRows", x: Float32Array,
   }
 }
 
-function check(rt: Runtime, x: Float32Array, rows: number, cols: number, inPlace = false): { sm: number; lsm: number } {
+function check(rt: DevRuntime, x: Float32Array, rows: number, cols: number, inPlace = false): { sm: number; lsm: number } {
   const p = run(rt, "softmaxRows", x, rows, cols, inPlace);
   const lp = run(rt, "logSoftmaxRows", x, rows, cols, inPlace);
   let sm = 0;
@@ -79,9 +80,9 @@ function check(rt: Runtime, x: Float32Array, rows: number, cols: number, inPlace
 const BACKENDS: Backend[] = ["simd128", "relaxed"];
 
 describe.each(BACKENDS)("softmax / log-softmax, %s binary", (backend) => {
-  let rt: Runtime;
+  let rt: DevRuntime;
   beforeAll(async () => {
-    rt = await createRuntime({ backend });
+    rt = await devRuntime(backend);
   });
 
   it("random rows, cols 1..17, 31, 64, 100, 257, scales 0.1..100", () => {

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { init, SequenceModel, type Tensor } from "../src/index.js";
 import { CharLM } from "../src/char-lm/index.js";
+import { sequenceBeamSearch } from "../src/beam-search/index.js";
 import { expectRecurError } from "./helpers/errors.js";
 
 beforeAll(async () => {
@@ -36,13 +37,13 @@ describe("beam search for SequenceModel and CharLM", () => {
       const lp = logProb(model, prime, [a, b]);
       if (lp > best.lp) best = { seq: [a, b], lp };
     }
-    const [top] = model.beamSearch({ prime, length: 2, width: V, lengthNormalization: 0 });
+    const [top] = sequenceBeamSearch(model, { prime, length: 2, width: V, lengthNormalization: 0 });
     expect(top.tokens).toEqual(best.seq);
     expect(Math.abs(top.logProb - best.lp)).toBeLessThan(1e-4);
-    const [one] = model.beamSearch({ prime, length: 6, width: 1 });
+    const [one] = sequenceBeamSearch(model, { prime, length: 6, width: 1 });
     expect(one.tokens).toEqual(model.sample({ prime, length: 6, topK: 1 }));
-    expectRecurError(() => model.beamSearch({ prime, length: 3, width: 0 }), "E_VALUE", "width");
-    expectRecurError(() => model.beamSearch({ prime: [1, 9], length: 3 }), "E_VALUE", "prime[1] = 9");
+    expectRecurError(() => sequenceBeamSearch(model, { prime, length: 3, width: 0 }), "E_VALUE", "width");
+    expectRecurError(() => sequenceBeamSearch(model, { prime: [1, 9], length: 3 }), "E_VALUE", "prime[1] = 9");
     model.dispose();
   });
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, CosineAnnealingLR, ExponentialLR, init, LambdaLR, RecurError, SGD, StepLR } from "../src/index.js";
+import { Adam, init, RecurError, SGD } from "../src/index.js";
+import { CosineAnnealingLR, ExponentialLR, LambdaLR, StepLR } from "../src/schedulers/index.js";
 import { FakeModule } from "./helpers/trainable.js";
 import { codeOf } from "./helpers/errors.js";
 

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  Adam, fit, init, loadCheckpoint, optimizerFromState, RecurError, saveCheckpoint, SequenceModel, SGD,
+  Adam, fit, init, RecurError, SequenceModel, SGD,
   type SequenceBatch, type SequenceModelOptions, type Tensor,
 } from "../src/index.js";
+import { loadCheckpoint, optimizerFromState, saveCheckpoint } from "../src/checkpoint/index.js";
 import { runParityCase } from "../src/testing/index.js";
 import { listTrajectories, loadTorchJson } from "./helpers/fixtures.js";
 import { directionalCheck } from "./helpers/gradcheck.js";

@@ -2,7 +2,7 @@ import { fail } from "../errors.js";
 import { readStateDict, writeStateDict } from "../io/state-dict.js";
 import { WasmBlocks } from "../memory.js";
 import { createRng } from "../random.js";
-import { runtime, type Runtime } from "../runtime.js";
+import { fullRuntime, type FullRuntime } from "../full-core.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { Linear } from "../layers/linear.js";
@@ -109,7 +109,7 @@ interface Work {
 export class AttentionDecoder implements Trainable {
   /** Sizes: vocabulary V, annotation features D, attention width A, embedding E, hidden H. */
   readonly dims: Readonly<Dims>;
-  private readonly rt: Runtime;
+  private readonly rt: FullRuntime;
   private readonly owned: WasmBlocks;
   private readonly spec: ReturnType<typeof paramSpecs>;
   private readonly packs: Record<number, number> = {};
@@ -136,7 +136,7 @@ export class AttentionDecoder implements Trainable {
     const initialState = oneOf(where, "initialState", options.initialState, ["zeros", "mean"] as const, "zeros");
     this.dims = { V, D, A, E, H, score };
     this.init = initialState === "mean" ? new Linear({ inFeatures: D, outFeatures: H, seed: seed + 1 }) : undefined;
-    this.rt = runtime();
+    this.rt = fullRuntime(where);
     this.owned = WasmBlocks.of(this.rt.heap, this);
     this.spec = paramSpecs(this.dims);
     const params = this.owned.ensure("params", this.spec.bytes);

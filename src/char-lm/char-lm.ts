@@ -12,6 +12,7 @@ import { createRng } from "../random.js";
 import { fit } from "../train/fit.js";
 import { Adagrad, Adam, AdamW, RMSprop, SGD, type Optimizer } from "../train/optimizers.js";
 import { SequenceModel, type SequenceBatch } from "../train/sequence-model.js";
+import { sequenceBeamSearch } from "../train/sequence-beam.js";
 import { integer, objectArgument, show } from "../validate.js";
 
 // The longest string V8 makes (2^29 - 24 UTF-16 units), in characters of up to two units.
@@ -400,7 +401,7 @@ export class CharLM {
     const prime = options.prime ?? (this.vocab.has("\n") ? "\n" : this.vocab.chars[0]);
     if (prime.length === 0) fail("E_VALUE", "CharLM.beamSearch: prime must not be empty");
     if (options.stop !== undefined && (options.stop.length !== 1 || !this.vocab.has(options.stop))) fail("E_VALUE", `CharLM.beamSearch: stop must be one character of the vocabulary, got ${JSON.stringify(options.stop)}`);
-    const [best] = this.model.beamSearch({
+    const [best] = sequenceBeamSearch(this.model, {
       prime: this.vocab.encode(prime),
       length: options.length,
       width: options.width,

@@ -5,7 +5,7 @@
  */
 import { fail } from "../errors.js";
 import { WasmBlocks } from "../memory.js";
-import { runtime, type Runtime } from "../runtime.js";
+import { fullRuntime, type FullRuntime } from "../full-core.js";
 import type { Tensor } from "../tensor.js";
 import { boolean, integer } from "../validate.js";
 import { allocReadout, bytes, Field, Flag, vec, type Arena, type Built, type Readout } from "./layout.js";
@@ -22,7 +22,7 @@ import { readWeights, readWeights64 } from "./reservoir.js";
 export abstract class ESNCore {
   /** Total reservoir units (all layers). */
   readonly units: number;
-  protected readonly rt: Runtime;
+  protected readonly rt: FullRuntime;
   protected readonly specs: LayerSpec[];
   protected readonly seed: number;
   protected readonly rin: boolean;
@@ -45,7 +45,7 @@ export abstract class ESNCore {
   protected constructor(options: ESNOptions, build = true) {
     const fn = "ESN";
     const c = resolveESNOptions(fn, options);
-    this.rt = runtime();
+    this.rt = fullRuntime(fn);
     this.specs = c.specs;
     this.units = c.units;
     this.ridge = c.ridge;

@@ -4,7 +4,7 @@
  * modules pass around. Every pointer is an absolute byte address in Wasm memory.
  */
 import { align64, type Heap, type WasmBlocks } from "../memory.js";
-import type { Runtime } from "../runtime.js";
+import type { FullRuntime } from "../full-core.js";
 import type { ESNActivation, LayerInfo } from "./types.js";
 
 export const enum Field {
@@ -116,7 +116,7 @@ export function allocReadout(arena: Arena, O: number, D: number, es: number): Re
 
 /** An ESN's runtime and the Wasm blocks it owns (released by dispose, or when it is collected). */
 export interface Arena {
-  readonly rt: Runtime;
+  readonly rt: FullRuntime;
   readonly blocks: WasmBlocks;
 }
 

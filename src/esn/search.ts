@@ -21,6 +21,7 @@
 import { fail, RecurError } from "../errors.js";
 import { createRng } from "../random.js";
 import { runtime } from "../runtime.js";
+import { fullRuntime } from "../full-core.js";
 import { ESN } from "./esn.js";
 import { align64 } from "../memory.js";
 import { radiusMemo } from "./reservoir.js";
@@ -91,7 +92,7 @@ export async function esnSearch(task: string | SearchData, space: SearchSpace, o
   }
   const longest = Math.max(...bounds.slice(1).map((b, j) => b - bounds[j]));
 
-  const rt = runtime();
+  const rt = fullRuntime(fn);
   const threads = rt.pool?.active ?? 1;
   const batch = count("batch", o.batch, 2 * threads);
   const rng = createRng(seed);
@@ -269,13 +270,13 @@ function prepareBatch(trials: number[], runs: Run[], s: BatchSetup): Batch {
 
 function startBatch(b: Batch, s: BatchSetup): void {
   b.started = true;
-  if (b.live.length > 0) b.background = runtime().kernels.esnTrialsStart(b.blocks[0], b.live.length, s.recBytes);
+  if (b.live.length > 0) b.background = fullRuntime("esnSearch").kernels.esnTrialsStart(b.blocks[0], b.live.length, s.recBytes);
 }
 
 // Waits for the batch's trials, reads their scores (unless `s` is undefined: cleanup only) and
 // frees the batch.
 function finishBatch(b: Batch, s: BatchSetup | undefined): Score[] {
-  const rt = runtime();
+  const rt = fullRuntime("esnSearch");
   const { heap } = rt;
   try {
     if (b.background) {

@@ -7,7 +7,7 @@
  */
 import { fail } from "../errors.js";
 import { carve, type WasmBlocks } from "../memory.js";
-import type { Runtime } from "../runtime.js";
+import { requireFull, type FullRuntime } from "../full-core.js";
 import { layerInputSize, paramSuffix, type Dims } from "./config.js";
 import { Field, Kind } from "./descriptor.js";
 import type { RecurrentParams } from "./params.js";
@@ -40,7 +40,7 @@ export function forwardTangent(
   const { d, T, B } = c;
   let tangent = tangents.get(c.params);
   if (!tangent) {
-    tangent = new Tangent(c.rt, d, c.params, c.blocks);
+    tangent = new Tangent(requireFull(c.rt, "forwardTangent"), d, c.params, c.blocks);
     tangents.set(c.params, tangent);
   }
   if (!(direction instanceof Float32Array) || direction.length !== c.params.bytes / 4) {
@@ -86,7 +86,7 @@ class Tangent {
   private readonly outBytes: (T: number, B: number) => number;
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly rt: FullRuntime,
     private readonly d: Dims,
     private readonly params: RecurrentParams,
     private readonly blocks: WasmBlocks,

@@ -1,24 +1,13 @@
-// Beam search for SequenceModel (and so CharLM): the model's recurrent state for `width` rows,
-// reordered as hypotheses branch; the search itself is train/search.ts's.
+// Beam search for SequenceModel (and so CharLM; recur-nn/beam-search): the model's recurrent state
+// for `width` rows, reordered as hypotheses branch; the search itself is train/search.ts's.
 import { fail } from "../errors.js";
-import type { StreamState } from "../models/stream-state.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { beamSearch, type Hypothesis, type TokenStepper } from "./search.js";
-import type { Embedding } from "../layers/embedding.js";
-import type { Linear } from "../layers/linear.js";
-import type { RecurrentModel } from "../models/recurrent.js";
-
-/** What beam search needs of a SequenceModel (its parts and options). */
-interface TokenModel {
-  readonly options: { readonly vocabSize?: number; readonly outputs: string; readonly bidirectional: boolean; readonly embeddingDim: number; readonly conditionSize: number };
-  readonly embedding: Embedding | undefined;
-  readonly rnn: RecurrentModel;
-  readonly head: Linear;
-}
+import type { SequenceModel } from "./sequence-model.js";
 
 export type { Hypothesis };
 
-/** Options of `SequenceModel.beamSearch`. */
+/** Options of `sequenceBeamSearch`. */
 export interface SequenceBeamOptions {
   /** Tokens fed first (at least one); the search continues after the last. Required. */
   prime: ArrayLike<number>;
@@ -34,9 +23,12 @@ export interface SequenceBeamOptions {
   condition?: Tensor;
 }
 
-/** Beam search over a token model with outputs "sequence"; `fillInitial` writes its learned initial state, if any. */
-export function sequenceBeamSearch(model: TokenModel, fillInitial: (s: StreamState) => void, options: SequenceBeamOptions): Hypothesis[] {
-  const where = "SequenceModel.beamSearch";
+/**
+ * Beam search over a token model (`vocabSize`, outputs "sequence", unidirectional) after `prime`
+ * (width, length normalisation, end token): the hypotheses, best first.
+ */
+export function sequenceBeamSearch(model: SequenceModel, options: SequenceBeamOptions): Hypothesis[] {
+  const where = "sequenceBeamSearch";
   const o = model.options;
   const embedding = model.embedding;
   if (o.vocabSize === undefined || !embedding) fail("E_UNSUPPORTED", `${where}: needs a token model (vocabSize)`);
@@ -56,7 +48,7 @@ export function sequenceBeamSearch(model: TokenModel, fillInitial: (s: StreamSta
     checkTensor(options.condition, `${where}: condition`, [1, C]);
   }
   const state = model.rnn.initialState(width);
-  fillInitial(state);
+  model.fillInitialState(state);
   const x = new Float32Array(width * (E + C));
   const feed = (tokens: ArrayLike<number>): Float32Array => {
     const e = embedding.forward(tokens, [width]).data;

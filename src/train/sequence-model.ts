@@ -9,7 +9,7 @@ import { RNN } from "../models/rnn.js";
 import { createRng } from "../random.js";
 import { InitialState } from "./initial-state.js";
 import { sampleLogits } from "./sampling.js";
-import { sequenceBeamSearch, type Hypothesis, type SequenceBeamOptions } from "./sequence-beam.js";
+import type { StreamState } from "../models/stream-state.js";
 import { checkTensor, type Tensor } from "../tensor.js";
 import { checkElements } from "../memory.js";
 import { integer, objectArgument, show } from "../validate.js";
@@ -367,10 +367,10 @@ export class SequenceModel implements Trainable {
     return out;
   }
 
-  /** Beam search after `prime` (width, length normalisation, end token): the hypotheses, best first. */
-  beamSearch(options: SequenceBeamOptions): Hypothesis[] {
+  /** Writes the learned initial state, if any, into `state` (recur-nn/beam-search). @internal */
+  fillInitialState(state: StreamState): void {
     this.checkAlive();
-    return sequenceBeamSearch(this, (s) => this.initial?.fill(s), options);
+    this.initial?.fill(state);
   }
 
   /** Frees the Wasm memory of every part. */
