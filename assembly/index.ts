@@ -4,6 +4,7 @@
 export { gemm, gemmTN, gemmScratchSize, setGemmScratch, setGemmTile, gemmTile } from "./gemm/dispatch";
 export { packedSize, packB, packBT } from "./gemm/pack";
 export { gemmDirect } from "./gemm/direct";
+export { packStripes } from "./gemm/gemv";
 
 /** First byte after the module's static data: the TypeScript allocator starts here. */
 export function heapBase(): usize {

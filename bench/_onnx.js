@@ -124,16 +124,18 @@ function attribute(name, value) {
  * `initializers` = [{ name, dims, data }]; `inputs` / `outputs` = [{ name, dims }] (a string dim
  * is symbolic).
  */
-export function encodeModel({ node, initializers = [], inputs, outputs, opset = 17 }) {
-  const nodeBytes = message((w) => {
-    for (const i of node.inputs) w.lenDelim(1, i);
-    for (const o of node.outputs) w.lenDelim(2, o);
-    w.lenDelim(3, `${node.opType.toLowerCase()}0`);
-    w.lenDelim(4, node.opType);
-    for (const [k, v] of Object.entries(node.attributes ?? {})) w.lenDelim(5, attribute(k, v));
-  });
+export function encodeModel({ node, nodes = [node], initializers = [], inputs, outputs, opset = 17 }) {
+  const nodeBytes = nodes.map((n, index) =>
+    message((w) => {
+      for (const i of n.inputs) w.lenDelim(1, i);
+      for (const o of n.outputs) w.lenDelim(2, o);
+      w.lenDelim(3, `${n.opType.toLowerCase()}${index}`);
+      w.lenDelim(4, n.opType);
+      for (const [k, v] of Object.entries(n.attributes ?? {})) w.lenDelim(5, attribute(k, v));
+    }),
+  );
   const graph = message((w) => {
-    w.lenDelim(1, nodeBytes);
+    for (const b of nodeBytes) w.lenDelim(1, b);
     w.lenDelim(2, "recur_bench");
     for (const t of initializers) w.lenDelim(5, tensorProto(t.name, t.dims, t.data));
     for (const i of inputs) w.lenDelim(11, valueInfo(i.name, i.dims));
@@ -169,19 +171,44 @@ export function reorderGates(data, order, H, cols) {
  * ONNX W [1, G*H, I], R [1, G*H, H], B [1, 2*G*H] = [Wb; Rb] from a one-layer, one-direction
  * PyTorch-named state dict (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0).
  */
-export function onnxWeights(cell, sd, I, H) {
+export function onnxWeights(cell, sd, I, H, layer = 0, names = ["W", "R", "B"]) {
   const order = ONNX_GATES[cell];
   const G = order.length;
-  const W = reorderGates(sd.weight_ih_l0.data, order, H, I);
-  const R = reorderGates(sd.weight_hh_l0.data, order, H, H);
+  const W = reorderGates(sd[`weight_ih_l${layer}`].data, order, H, I);
+  const R = reorderGates(sd[`weight_hh_l${layer}`].data, order, H, H);
   const B = new Float32Array(2 * G * H);
-  B.set(reorderGates(sd.bias_ih_l0.data, order, H, 1), 0);
-  B.set(reorderGates(sd.bias_hh_l0.data, order, H, 1), G * H);
+  B.set(reorderGates(sd[`bias_ih_l${layer}`].data, order, H, 1), 0);
+  B.set(reorderGates(sd[`bias_hh_l${layer}`].data, order, H, 1), G * H);
   return [
-    { name: "W", dims: [1, G * H, I], data: W },
-    { name: "R", dims: [1, G * H, H], data: R },
-    { name: "B", dims: [1, 2 * G * H], data: B },
+    { name: names[0], dims: [1, G * H, I], data: W },
+    { name: names[1], dims: [1, G * H, H], data: R },
+    { name: names[2], dims: [1, 2 * G * H], data: B },
   ];
+}
+
+/**
+ * A stack of `layers` recurrent operators stepped once per call (mode "step" of recurrentOnnx
+ * with several layers): layer l reads layer l-1's Y_h ([1, B, H], which is X's [seq 1, B, H]) and
+ * has its own state inputs initial_h{l} (+ initial_c{l}) and outputs Y_h{l} (+ Y_c{l}).
+ */
+function stackedStepOnnx({ cell, sd, inputSize: I, hiddenSize: H, batch: B, layers, attributes }) {
+  const lstm = cell === "LSTM";
+  const nodes = [];
+  const initializers = [];
+  const inputs = [{ name: "X", dims: [1, B, I] }];
+  const outputs = [];
+  for (let l = 0; l < layers; l++) {
+    initializers.push(...onnxWeights(cell, sd, l === 0 ? I : H, H, l, [`W${l}`, `R${l}`, `B${l}`]));
+    inputs.push({ name: `initial_h${l}`, dims: [1, B, H] }, ...(lstm ? [{ name: `initial_c${l}`, dims: [1, B, H] }] : []));
+    outputs.push({ name: `Y_h${l}`, dims: [1, B, H] }, ...(lstm ? [{ name: `Y_c${l}`, dims: [1, B, H] }] : []));
+    nodes.push({
+      opType: cell,
+      inputs: [l === 0 ? "X" : `Y_h${l - 1}`, `W${l}`, `R${l}`, `B${l}`, "", `initial_h${l}`, ...(lstm ? [`initial_c${l}`] : [])],
+      outputs: lstm ? ["", `Y_h${l}`, `Y_c${l}`] : ["", `Y_h${l}`],
+      attributes,
+    });
+  }
+  return encodeModel({ nodes, initializers, inputs, outputs });
 }
 
 /**
@@ -191,10 +218,14 @@ export function onnxWeights(cell, sd, I, H) {
  * state fed back call after call.
  * GRU: resetAfter true (PyTorch) is linear_before_reset = 1; false is the ONNX default 0.
  */
-export function recurrentOnnx({ cell, sd, inputSize: I, hiddenSize: H, T, batch: B, mode = "sequence", resetAfter = true }) {
-  const init = onnxWeights(cell, sd, I, H);
+export function recurrentOnnx({ cell, sd, inputSize: I, hiddenSize: H, T, batch: B, mode = "sequence", resetAfter = true, layers = 1 }) {
   const attributes = { hidden_size: H };
   if (cell === "GRU") attributes.linear_before_reset = resetAfter ? 1 : 0;
+  if (layers > 1) {
+    if (mode !== "step") throw new Error("recurrentOnnx: several layers only in step mode");
+    return stackedStepOnnx({ cell, sd, inputSize: I, hiddenSize: H, batch: B, layers, attributes });
+  }
+  const init = onnxWeights(cell, sd, I, H);
   const lstm = cell === "LSTM";
   if (mode === "sequence") {
     return encodeModel({

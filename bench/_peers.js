@@ -154,7 +154,7 @@ export class TorchPeer {
 export async function prepareOrt(ort, provider, c, d, sd) {
   if (c.kind === "train") return null; // no training API in these packages
   const lstm = c.cell === "LSTM";
-  const bytes = recurrentOnnx({ cell: c.cell, sd, inputSize: c.I, hiddenSize: c.H, T: d.steps, batch: c.B, mode: c.kind });
+  const bytes = recurrentOnnx({ cell: c.cell, sd, inputSize: c.I, hiddenSize: c.H, T: d.steps, batch: c.B, mode: c.kind, layers: c.L ?? 1 });
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: [provider],
     intraOpNumThreads: 1,
@@ -176,13 +176,28 @@ export async function prepareOrt(ort, provider, c, d, sd) {
       dispose: () => session.release(),
     };
   }
-  const zeros = () => new ort.Tensor("float32", new Float32Array(c.B * c.H), [1, c.B, c.H]);
+  // A stack of L layers (c.L > 1) has per-layer state inputs and outputs (bench/_onnx.js).
+  const L = c.L ?? 1;
+  const zeros = () => Array.from({ length: L }, () => new ort.Tensor("float32", new Float32Array(c.B * c.H), [1, c.B, c.H]));
   let h = zeros();
   let cs = zeros();
+  const name = (base, l) => (L > 1 ? `${base}${l}` : base);
+  const feeds = { X };
   const step = async () => {
-    const r = await session.run(lstm ? { X, initial_h: h, initial_c: cs } : { X, initial_h: h });
-    h = r.Y_h;
-    if (lstm) cs = r.Y_c;
+    for (let l = 0; l < L; l++) {
+      feeds[name("initial_h", l)] = h[l];
+      if (lstm) feeds[name("initial_c", l)] = cs[l];
+    }
+    const r = await session.run(feeds);
+    for (let l = 0; l < L; l++) {
+      h[l] = r[name("Y_h", l)];
+      if (lstm) cs[l] = r[name("Y_c", l)];
+    }
+  };
+  const joined = (ts) => {
+    const out = new Float32Array(L * c.B * c.H);
+    ts.forEach((t, l) => out.set(t.data, l * c.B * c.H));
+    return out;
   };
   return {
     run: step,
@@ -190,7 +205,7 @@ export async function prepareOrt(ort, provider, c, d, sd) {
       h = zeros();
       cs = zeros();
       for (let i = 0; i < 10; i++) await step();
-      const out = { h: h.data.slice(), ...(lstm ? { c: cs.data.slice() } : {}) };
+      const out = { h: joined(h), ...(lstm ? { c: joined(cs) } : {}) };
       h = zeros();
       cs = zeros();
       return out;
@@ -219,6 +234,7 @@ function tfRecurrentWeights(tf, cell, sd, prefix, I, H) {
 }
 
 export function prepareTfjs(tf, c, d, sd) {
+  if ((c.L ?? 1) > 1) return null; // single layers only
   // tfjs layers are batch-major; its GRU is the reset-before form (checked against recur-rb).
   const lstm = c.cell === "LSTM";
   if (c.kind === "sequence") {
@@ -324,6 +340,7 @@ export function prepareTfjs(tf, c, d, sd) {
 }
 
 export async function prepareTorch(torch, c, d, sd) {
+  if ((c.L ?? 1) > 1) return null; // single layers only
   const prefix = `${c.id}/`;
   const t = {};
   if (c.kind === "train") {

@@ -26,7 +26,8 @@ const MODELS = { LSTM, GRU, RNN };
 
 // ---------------------------------------------------------------- engines per case kind
 
-// A case: { id, kind: "sequence" | "step" | "train", cell, I, H, T, B, classes?, lr?, seed }.
+// A case: { id, kind: "sequence" | "step" | "train", cell, I, H, T, B, L? (layers, default 1;
+// more only for steps on recur and ORT), classes?, lr?, seed }.
 // prepare() returns { run | time, check, dispose, baseline? }: run() is timed with tinybench
 // (time() for an engine in another process), check() gives named outputs computed from the
 // initial weights and state, compared with the baseline engine's (recur by default).
@@ -44,7 +45,7 @@ function recurModel(c, resetAfter = true) {
     return new SequenceModel({ cell: c.cell, inputSize: c.I, hiddenSize: c.H, outputSize: c.classes, outputs: "last", seed: c.seed });
   }
   const Cls = MODELS[c.cell];
-  return new Cls({ inputSize: c.I, hiddenSize: c.H, seed: c.seed, ...(c.cell === "GRU" ? { resetAfter } : {}) });
+  return new Cls({ inputSize: c.I, hiddenSize: c.H, numLayers: c.L ?? 1, seed: c.seed, ...(c.cell === "GRU" ? { resetAfter } : {}) });
 }
 
 /** recur, and for GRU also its reset-before form (tfjs's GRU) as "recur-rb". */
@@ -224,7 +225,7 @@ export async function compare(cases, options = {}) {
           const t0 = performance.now();
           const got = p.time ? await p.time(ms, min, r === 0) : await timeJs(`${c.id} ${k}`, p.run, { ms, min, warmup: r === 0, callMs: median(samples[k]) });
           spent[k] += performance.now() - t0;
-          samples[k].push(...got);
+          for (const v of got) samples[k].push(v); // not push(...got): a 1-us call gives 10^5 samples
           await tick();
         }
       }

@@ -17,6 +17,7 @@
 // gradients and carry dh/dc through unchanged; the reverse direction starts at each sequence's
 // own last step.
 import { gemm } from "../gemm/dispatch";
+import { gemvStriped } from "../gemm/gemv";
 import { argI32, evenBound, fork, taskArg, threadsAvailable } from "../threads";
 import { cPrevRow, field, gateWidth, hPrevRow, lengthOf, ptr, recurrentGateGrads } from "./access";
 import { at, round8, zero } from "./common";
@@ -88,6 +89,9 @@ function forwardRows(desc: usize, b0: i32, b1: i32): void {
   const cSeq = ptr(desc, Field.CSeq), aux = ptr(desc, Field.Aux), scratch = ptr(desc, Field.Scratch);
   const whh = ptr(desc, Field.Whh), whr = ptr(desc, Field.Whr), peep = ptr(desc, Field.Peep);
   const cell = ptr(desc, Field.Cell); // 0: the fused PyTorch cells; else their optioned paths
+  // One row: W_hh h_{t-1} + b_hh as a GEMV over W_hh's 28-column stripes (gemm/gemv.ts), when
+  // the layer has them; it sums in the same order as the GEMM's single-row kernels.
+  const stripes = nb == 1 ? ptr(desc, Field.WhhStripes) : 0;
 
   for (let s = 0; s < T; s++) {
     const t = reverse ? T - 1 - s : s;
@@ -100,7 +104,8 @@ function forwardRows(desc: usize, b0: i32, b1: i32): void {
       mrnnStep(desc, b0, b1, t, stepGates, rec);
       continue;
     }
-    gemm(nb, width, P, at(hState, b0 * Ps), Ps, whh, rec, width, false);
+    if (stripes != 0) gemvStriped(width, P, at(hState, b0 * Ps), stripes, rec);
+    else gemm(nb, width, P, at(hState, b0 * Ps), Ps, whh, rec, width, false);
     for (let b = b0; b < b1; b++) {
       const outRow = at(out, (t * B + b) * ldo);
       if (lengths != 0 && t >= load<i32>(lengths + (<usize>b << 2))) {

@@ -23,9 +23,11 @@ export interface LayerPack {
   peep: number;
   /** The cell-options block (assembly/cells/activation.ts), 0 for PyTorch's cell. */
   cell: number;
+  /** W_hh with b_hh in the batch-1 GEMV's stripes (assembly/gemm/gemv.ts), 0 for MRNN and reset-before GRU. */
+  stripes: number;
 }
 
-const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep", "cell"] as const;
+const PACK_KEYS = ["wih", "whh", "whn", "whr", "peep", "cell", "stripes"] as const;
 
 /**
  * Float count of the parameters, in closed form (no per-layer loop): checked against the memory
@@ -110,8 +112,11 @@ export class RecurrentParams {
           whr: d.projSize > 0 ? k.packedSize(H, P) : 0,
           peep: d.peepholes ? 3 * d.Hp : 0,
           cell: d.cell ? CellWord.Count : 0,
+          // RNN, LSTM and reset-after GRU (one W_hh product per step): 28-column stripes (n
+          // padded) by P rows and the bias row.
+          stripes: d.kind <= Kind.Gru ? Math.ceil((G * d.Hp) / 28) * 28 * (P + 1) : 0,
         };
-        const pack: LayerPack = { wih: -1, whh: -1, whn: -1, whr: -1, peep: -1, cell: -1 };
+        const pack: LayerPack = { wih: -1, whh: -1, whn: -1, whr: -1, peep: -1, cell: -1, stripes: -1 };
         for (const key of PACK_KEYS) {
           pack[key] = sizes[key] > 0 ? total : -1;
           if (sizes[key] > 0) total += align64(sizes[key] * 4);
@@ -202,6 +207,7 @@ export class RecurrentParams {
         } else {
           k.packGates(at("weight_hh"), P, P, H, G, at("bias_hh"), pack.whh);
         }
+        if (pack.stripes) k.packStripes(at("weight_hh"), P, P, H, G, at("bias_hh"), pack.stripes);
         if (pack.whr) k.packBT(at("weight_hr"), H, H, P, 0, pack.whr);
         if (pack.peep) {
           // ONNX's peephole order (i, o, f) to the cell's (i, f, o), each padded to Hp.

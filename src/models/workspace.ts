@@ -92,7 +92,8 @@ function layoutWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B
     gates: (training ? LD : 1) * TB * gw * 4,
     cseq: train(d.kind === Kind.Lstm ? LD * TB * Hp * 4 : 0),
     aux: train(hasAux(d) ? LD * TB * Hp * 4 : 0),
-    rec: B * Math.max(gw, Ps) * 4,
+    // Batch 1: the striped GEMV writes whole stripes of 28 columns (assembly/gemm/gemv.ts).
+    rec: Math.max(B * Math.max(gw, Ps), Math.ceil(gw / 28) * 28) * 4,
     scratch: B * Hp * 4,
     h: LD * B * Ps * 4,
     c: LD * B * Hp * 4,
@@ -145,6 +146,7 @@ export function describeForward(desc: Int32Array, d: Dims, pack: LayerPack, ws: 
   desc[Field.Whr] = pack.whr;
   desc[Field.Peep] = pack.peep;
   desc[Field.Cell] = pack.cell;
+  desc[Field.WhhStripes] = pack.stripes;
   desc[Field.HState] = ws.h + ld * B * d.Ps * 4;
   desc[Field.CState] = ws.c + ld * B * d.Hp * 4;
   desc[Field.Out] = layerOut(ws, l) + dir * d.P * 4;
