@@ -63,6 +63,35 @@ describe.each(["simd128", "relaxed"] as Backend[])("GEMM tiles, %s binary", (bac
       if (k <= 512) expect(Array.from(got["4x8"]!)).toEqual(Array.from(got["5x8"]!));
     }
   });
+
+  it("gemmTN (the weight-gradient product, A stored transposed) packs A with either tile: bit-identical at any K", () => {
+    const next = rng(99);
+    for (const [m, n, k] of [[13, 24, 40], [40, 17, 1600]] as [number, number, number][]) {
+      const a = randomF32(k * m, next), b = randomF32(k * n, next);
+      const got: Partial<Record<GemmTile, Float32Array>> = {};
+      for (const tile of ["5x8", "4x8"] as const) {
+        const { kernels: kn, heap } = rts[tile]!;
+        const pa = heap.alloc(a.length * 4), pb = heap.alloc(b.length * 4), packed = heap.alloc(kn.packedSize(k, n) * 4), pc = heap.alloc(m * n * 4);
+        heap.f32(pa, a.length).set(a);
+        heap.f32(pb, b.length).set(b);
+        kn.packB(pb, n, k, n, 0, packed);
+        kn.gemmTN(m, n, k, pa, m, packed, pc, n, 0);
+        const c = (got[tile] = heap.f32(pc, m * n).slice());
+        for (const p of [pa, pb, packed, pc]) heap.release(p);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0, mag = 0;
+            for (let kk = 0; kk < k; kk++) {
+              s += a[kk * m + i] * b[kk * n + j];
+              mag += Math.abs(a[kk * m + i] * b[kk * n + j]);
+            }
+            if (!(Math.abs(c[i * n + j] - s) <= 1.01 * (k + 2) * U * mag)) throw new Error(`${tile} TN [${m}, ${n}, ${k}] C[${i}][${j}] = ${c[i * n + j]}, expected ${s}`);
+          }
+        }
+      }
+      expect(Array.from(got["4x8"]!)).toEqual(Array.from(got["5x8"]!));
+    }
+  });
 });
 
 describe("tile choice", () => {

@@ -22,8 +22,9 @@
 //   inside the loop it recomputes three of them (a `lea` each) on every iteration. The peeled
 //   step uses the same bases before the loop, so they are computed once (measured on a Zen 1
 //   class machine: 0.86-0.92 -> 0.94-0.96 of the relaxed peak at n = 512).
-// Rows that do not fill a strip, calls without scratch, and strips larger than the scratch take the
-// 4x8 tile on unpacked A, a 2x16 tile for a pair of rows left over, and the single-row kernels.
+// gemmTN packs A whatever the tile (see gemmSerial). Rows that do not fill a strip, calls without
+// scratch, and strips larger than the scratch take the 4x8 tile on unpacked A, a 2x16 tile for a
+// pair of rows left over, and the single-row kernels.
 import { argI32, fork, taskArg, threadsAvailable } from "../threads";
 import { MR, PANEL, packA } from "./pack";
 import {
@@ -195,7 +196,10 @@ function gemmSerial(m: i32, n: i32, k: i32, a: usize, rowStride: usize, kStride:
   const kChunks = k > KC ? (k + KC - 1) / KC : 1;
   const kc = (k + kChunks - 1) / kChunks;
   const room = scratchBytes > TILE_BYTES ? min(scratchBytes - TILE_BYTES, PACK_BYTES) : 0;
-  const strips = k > 0 && tile == TILE_5X8 ? min(<i32>(room / (<usize>kc * (MR << 2))), MAX_STRIPS) : 0;
+  // Transposed A (gemmTN: consecutive k a whole row apart) always takes the packed strips: the
+  // 4x8 tile reading it in place strides through rows of A per k and ran at ~0.5 of the packed
+  // path on the Zen-5-class host (512 x 192 x 1600, the LSTM training step's dW: 27 vs 45 GFLOP/s).
+  const strips = k > 0 && (tile == TILE_5X8 || kStride != 4) ? min(<i32>(room / (<usize>kc * (MR << 2))), MAX_STRIPS) : 0;
   // Rows 0 .. mPacked-1 go through packed strips, the rest (fewer than MR) through gemmRows.
   const mPacked = strips > 0 ? m - m % MR : 0;
   if (mPacked > 0) {
