@@ -101,19 +101,25 @@ function blockProduct(groups: i32, start: usize, addr: usize, vals: usize, bias:
   for (let g = 0; g < groups; g++) {
     const e = load<i32>(start + (<usize>(g + 1) << 2));
     let s0 = v128.load(bias + (<usize>g << 4));
-    let s1 = f32x4.splat(0);
+    let s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
     let pa = addr + (<usize>b << 2);
     let pv = vals + (<usize>b << 4);
     const end = addr + (<usize>e << 2);
-    const pairs = addr + (<usize>(b + ((e - b) & ~1)) << 2);
-    while (pa < pairs) {
+    const quads = addr + (<usize>(b + ((e - b) & ~3)) << 2);
+    while (pa < quads) {
       s0 = f32x4.add(s0, f32x4.mul(v128.load(pv), v128.load32_splat(<usize>load<u32>(pa))));
       s1 = f32x4.add(s1, f32x4.mul(v128.load(pv, 16), v128.load32_splat(<usize>load<u32>(pa, 4))));
-      pa += 8;
-      pv += 32;
+      s2 = f32x4.add(s2, f32x4.mul(v128.load(pv, 32), v128.load32_splat(<usize>load<u32>(pa, 8))));
+      s3 = f32x4.add(s3, f32x4.mul(v128.load(pv, 48), v128.load32_splat(<usize>load<u32>(pa, 12))));
+      pa += 16;
+      pv += 64;
     }
-    if (pa < end) s0 = f32x4.add(s0, f32x4.mul(v128.load(pv), v128.load32_splat(<usize>load<u32>(pa))));
-    v128.store(y + (<usize>g << 4), f32x4.add(s0, s1));
+    while (pa < end) {
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(pv), v128.load32_splat(<usize>load<u32>(pa))));
+      pa += 4;
+      pv += 16;
+    }
+    v128.store(y + (<usize>g << 4), f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
     b = e;
   }
 }
