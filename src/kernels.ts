@@ -27,7 +27,7 @@ export interface Kernels {
   threadSpinProbe(control: number, iterations: number): number;
   packGates(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   packedGatesSize(k: number, hidden: number, gates: number): number;
-  /** W_hh for batch-1 steps: 28-column stripes in the gate-interleaved column order (assembly/gemm/gemv.ts). */
+  /** W_hh for batch-1 steps: 32-column stripes in the gate-interleaved column order (assembly/gemm/gemv.ts). */
   packStripes(src: number, ldw: number, k: number, hidden: number, gates: number, bias: number, dst: number): void;
   recurrentForward(desc: number): void;
   packGateRows(src: number, ldw: number, n: number, hidden: number, gates: number, dst: number): void;

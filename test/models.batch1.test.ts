@@ -1,4 +1,4 @@
-// The batch-1 forward: one row steps with a GEMV over W_hh packed in 28-column stripes
+// The batch-1 forward: one row steps with a GEMV over W_hh packed in 32-column stripes
 // (assembly/gemm/gemv.ts) instead of the GEMM over 8-wide panels. Both sum each pre-activation
 // from b_hh in k order, so a row computed alone must be bit-identical to the same row inside a
 // batch of two (the GEMM's two-row tile), on every binary: SIMD128, relaxed SIMD, and the

@@ -94,7 +94,7 @@ export enum Field {
   Whn0, // reset-before GRU: the n block of W_hh packed without b_hn
   VPeep, // LSTM: V's peepholes [3][Hp] in the cell's (i, f, o) order (0: none)
   VWhr, // LSTM projection: V_hr packed like Whr (0: none)
-  // Batch 1 (assembly/gemm/gemv.ts): W_hh with b_hh packed in 28-column stripes (0: none)
+  // Batch 1 (assembly/gemm/gemv.ts): W_hh with b_hh packed in 32-column stripes (0: none)
   WhhStripes,
   Count,
 }

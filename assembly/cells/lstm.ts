@@ -52,12 +52,6 @@ import { dsigmoid4, dtanh4, one4, sigmoidFast4 as sigmoid4, tanhFast4 as tanh4 }
 import { madd } from "../simd";
 import { at, emit, gateColumn } from "./common";
 
-// Per gate vector of a group (i i f f g g o o: two vectors of 4 units each), the s that gives
-// its activation as tanh(s a) s + (1 - s): s = 1/2 is σ(a) = tanh(a/2)/2 + 1/2 (i, f, o), and
-// s = 1 is tanh(a) (g). One formula lets lstmForward activate every gate in a loop with a single
-// activation in its body (see there).
-const GATE_SCALE: usize = memory.data<f32>([0.5, 0.5, 0.5, 0.5, 1, 1, 0.5, 0.5]);
-
 /**
  * One step of the cell for the row's Hp units. On entry `gates` holds W_ih x_t + b_ih and `rec`
  * holds W_hh h_{t-1} + b_hh; on return `gates` holds i_t, f_t, g_t, o_t (the backward reads them)
@@ -65,43 +59,34 @@ const GATE_SCALE: usize = memory.data<f32>([0.5, 0.5, 0.5, 0.5, 1, 1, 0.5, 0.5])
  * c_t for the backward. With a projection (`m` != 0) m_t goes to `m` and the driver computes h_t;
  * otherwise h_t = m_t goes to the state row `h` and the first H floats of `outRow`.
  *
- * Three passes over the row (2 kB at H = 128: all in L1). In one loop body the five activations
- * of four units took ~60 broadcasts of constants, which TurboFan schedules at the top of the body
- * and spills to the stack; a body with one activation keeps them in registers.
+ * One pass over the row, four units per iteration. The gates' σ is tanh(a/2)/2 + 1/2 (one
+ * rational tanh for all five activations; the peephole o_t keeps sigmoid4). Measured against
+ * three vectorised passes (add, activate, update) on the Zen-5-class host: see
+ * docs/performance.md.
  */
 export function lstmForward(Hp: i32, H: i32, gates: usize, rec: usize, c: usize, peep: usize, cSeq: usize, m: usize, h: usize, outRow: usize): void {
-  // 1. a_t = gates + rec, then the peepholes of i and f on c_{t-1}: a_i += p_i c, a_f += p_f c.
-  const width = Hp << 2;
-  for (let j = 0; j < width; j += 4) v128.store(at(gates, j), f32x4.add(v128.load(at(gates, j)), v128.load(at(rec, j))));
-  if (peep != 0) {
-    for (let u = 0; u < Hp; u += 4) {
-      const col = gateColumn(u, 4);
-      const cPrev = v128.load(at(c, u));
-      v128.store(at(gates, col), madd(v128.load(at(peep, u)), cPrev, v128.load(at(gates, col))));
-      v128.store(at(gates, col + 8), madd(v128.load(at(peep, Hp + u)), cPrev, v128.load(at(gates, col + 8))));
-    }
-  }
-  // 2. i_t = σ(a_i), f_t = σ(a_f), g_t = tanh(a_g) and, without peepholes, o_t = σ(a_o) (with
-  //    them o needs c_t: step 3). Vector v of a group has the scale s of GATE_SCALE.
-  const vectors = peep != 0 ? 6 : 8;
-  for (let q = 0; q < width; q += 32) {
-    for (let v = 0; v < vectors; v++) {
-      const p = at(gates, q + (v << 2));
-      const s = v128.load32_splat(GATE_SCALE + (<usize>v << 2));
-      v128.store(p, madd(tanh4(f32x4.mul(v128.load(p), s)), s, f32x4.sub(one4(), s)));
-    }
-  }
-  // 3. c_t = f_t c_{t-1} + i_t g_t, o_t = σ(a_o + p_o c_t) with peepholes, m_t = o_t tanh(c_t).
+  const half = f32x4.splat(0.5);
   for (let u = 0; u < Hp; u += 4) {
     const col = gateColumn(u, 4);
-    const i = v128.load(at(gates, col)), f = v128.load(at(gates, col + 8)), g = v128.load(at(gates, col + 16));
-    const cNew = madd(i, g, f32x4.mul(f, v128.load(at(c, u))));
-    let o = v128.load(at(gates, col + 24));
+    const cPrev = v128.load(at(c, u));
+    let ai = f32x4.add(v128.load(at(gates, col)), v128.load(at(rec, col)));
+    let af = f32x4.add(v128.load(at(gates, col + 8)), v128.load(at(rec, col + 8)));
+    const ag = f32x4.add(v128.load(at(gates, col + 16)), v128.load(at(rec, col + 16)));
+    const ao = f32x4.add(v128.load(at(gates, col + 24)), v128.load(at(rec, col + 24)));
     if (peep != 0) {
-      o = sigmoid4(madd(v128.load(at(peep, 2 * Hp + u)), cNew, o));
-      v128.store(at(gates, col + 24), o);
+      ai = madd(v128.load(at(peep, u)), cPrev, ai);
+      af = madd(v128.load(at(peep, Hp + u)), cPrev, af);
     }
+    const i = madd(tanh4(f32x4.mul(ai, half)), half, half);
+    const f = madd(tanh4(f32x4.mul(af, half)), half, half);
+    const g = tanh4(ag);
+    const cNew = madd(i, g, f32x4.mul(f, cPrev));
+    const o = peep != 0 ? sigmoid4(madd(v128.load(at(peep, 2 * Hp + u)), cNew, ao)) : madd(tanh4(f32x4.mul(ao, half)), half, half);
     const mNew = f32x4.mul(o, tanh4(cNew));
+    v128.store(at(gates, col), i);
+    v128.store(at(gates, col + 8), f);
+    v128.store(at(gates, col + 16), g);
+    v128.store(at(gates, col + 24), o);
     v128.store(at(c, u), cNew);
     if (cSeq != 0) v128.store(at(cSeq, u), cNew);
     if (m != 0) v128.store(at(m, u), mNew);

@@ -89,7 +89,7 @@ function forwardRows(desc: usize, b0: i32, b1: i32): void {
   const cSeq = ptr(desc, Field.CSeq), aux = ptr(desc, Field.Aux), scratch = ptr(desc, Field.Scratch);
   const whh = ptr(desc, Field.Whh), whr = ptr(desc, Field.Whr), peep = ptr(desc, Field.Peep);
   const cell = ptr(desc, Field.Cell); // 0: the fused PyTorch cells; else their optioned paths
-  // One row: W_hh h_{t-1} + b_hh as a GEMV over W_hh's 28-column stripes (gemm/gemv.ts), when
+  // One row: W_hh h_{t-1} + b_hh as a GEMV over W_hh's 32-column stripes (gemm/gemv.ts), when
   // the layer has them; it sums in the same order as the GEMM's single-row kernels.
   const stripes = nb == 1 ? ptr(desc, Field.WhhStripes) : 0;
 

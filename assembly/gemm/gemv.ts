@@ -1,34 +1,36 @@
 // Matrix-vector products for batch-1 recurrent steps: y[n] = bias + x[k] W[k][n], with W packed
-// once (at weight-load time) in stripes of 28 columns, each stripe one contiguous stream:
+// once (at weight-load time) in stripes of 32 columns, each stripe one contiguous stream:
 //
-//   stripe s = columns 28s .. 28s+27:   [bias 28][k = 0: 28][k = 1: 28] ... [k = K-1: 28]
+//   stripe s = columns 32s .. 32s+31:   [bias 32][k = 0: 32][k = 1: 32] ... [k = K-1: 32]
 //
 // n is padded to a whole stripe with zero columns, so y must have room for them.
 //
 // Why this shape (measured on the Zen-5-class host, V8 11.3; a GEMV of a recurrent layer
 // reads every weight once per step, so the kernel streams W, and each load feeds one
 // multiply-add):
-// - 7 accumulators (28 columns) + 1 broadcast + 7 loaded vectors use all 15 of V8's vector
-//   registers: TurboFan schedules the body's loads before its multiply-adds, so a body with
-//   8 accumulators keeps 8 loads live and spills (half the speed). 6 accumulators in one stream
-//   (24 columns) were 4-9 % slower; 4 accumulators with two k per iteration (a product tree)
-//   matched 7 at H = 128 and 512 and were 25 % slower at H = 32.
-// - Each k costs 7 vector loads and a broadcast load for 7 multiply-adds: at ~2 vector loads per
-//   cycle that is the ~100 GB/s seen from L1 and L2, and relaxed FMA and SIMD128 mul + add run
-//   at the same speed (the loads bound it, not the FMA latency).
+// - With relaxed FMA the kernel is bound by the latency of its accumulator chains, not by the
+//   loads: bfloat16 weights (half the loads, one shift or and per vector) ran at the same speed
+//   as float32 at H = 32 and 128, and splatting x from a register (one 16-byte load per four k,
+//   i8x16.shuffle) changed nothing. Each column sums k in order (so a row alone is bit-identical
+//   to the GEMM's single-row kernels), so more chains in flight means more columns per stripe.
+// - 8 accumulators (32 columns) + the broadcast + the loaded vectors: V8 (15 vector registers)
+//   keeps it without the spills that an earlier 8-accumulator layout (4 gates x 2 units, two
+//   streams) showed. Against 7 accumulators (28 columns), min over 41 interleaved rounds, relaxed
+//   / SIMD128 binary: 1.14x / 1.28x faster at H = 32, 1.10x / 1.17x at H = 128 (LSTM), 1.05x /
+//   1.09x at H = 512; part of it is padding, as 4H, 3H and H are whole 32-column stripes for H a
+//   multiple of 32 (28-column stripes padded LSTM H = 32 to 140 columns).
 // - One stream per stripe instead of three panel streams: the GEMM's 1x24 tile over three
-//   8-wide panels reached 74 / 81 / 60 GB/s at H = 32 / 128 / 512 (LSTM, L1 / L2 / L3), the
-//   28-column stripes 108 / 92 / 79 GB/s.
+//   8-wide panels reached 74 / 81 / 60 GB/s at H = 32 / 128 / 512 (LSTM, L1 / L2 / L3).
 // - Fusing the cell's gate update into the GEMV (the gates of 4 units in 4 registers, activated
 //   right after their dot products) was measured slower: 4 accumulators are latency-bound and
 //   the activations' dependency chain after each block is not hidden behind the next block's
 //   loads (5.1 vs 3.8 us per LSTM step at H = 128). The cells keep their separate, vectorised
 //   passes over the step's row (assembly/cells/*.ts), which then sits in L1.
-// Measured in one process, min over 41 interleaved rounds; docs/performance.md has the table.
+// docs/performance.md has the tables.
 import { madd } from "../simd";
 
 /** Columns per stripe. */
-export const STRIPE: i32 = 28;
+export const STRIPE: i32 = 32;
 
 // packStripes writes ceil(n / STRIPE) * STRIPE * (k + 1) floats (src/models/params.ts).
 
@@ -65,15 +67,15 @@ export function packStripes(src: usize, ldw: i32, k: i32, hidden: i32, gates: i3
 export function gemvStriped(n: i32, k: i32, x: usize, w: usize, y: usize): void {
   const stripeBytes = <usize>(k + 1) * (STRIPE << 2);
   for (let j = 0; j < n; j += STRIPE) {
-    f32_gemv_ukernel_1x28__wasmsimd_loadsplat(k, x, w, y + (<usize>j << 2));
+    f32_gemv_ukernel_1x32__wasmsimd_loadsplat(k, x, w, y + (<usize>j << 2));
     w += stripeBytes;
   }
 }
 
-/** One stripe: y[28] = w[bias] + sum over k of x[k] w[k][28]. */
-export function f32_gemv_ukernel_1x28__wasmsimd_loadsplat(k: i32, x: usize, w: usize, y: usize): void {
+/** One stripe: y[32] = w[bias] + sum over k of x[k] w[k][32]. */
+export function f32_gemv_ukernel_1x32__wasmsimd_loadsplat(k: i32, x: usize, w: usize, y: usize): void {
   let s0 = v128.load(w), s1 = v128.load(w, 16), s2 = v128.load(w, 32), s3 = v128.load(w, 48);
-  let s4 = v128.load(w, 64), s5 = v128.load(w, 80), s6 = v128.load(w, 96);
+  let s4 = v128.load(w, 64), s5 = v128.load(w, 80), s6 = v128.load(w, 96), s7 = v128.load(w, 112);
   let px = x;
   const end = x + (<usize>k << 2);
   while (px < end) {
@@ -86,6 +88,7 @@ export function f32_gemv_ukernel_1x28__wasmsimd_loadsplat(k: i32, x: usize, w: u
     s4 = madd(v, v128.load(w, 64), s4);
     s5 = madd(v, v128.load(w, 80), s5);
     s6 = madd(v, v128.load(w, 96), s6);
+    s7 = madd(v, v128.load(w, 112), s7);
     px += 4;
   }
   v128.store(y, s0);
@@ -95,4 +98,5 @@ export function f32_gemv_ukernel_1x28__wasmsimd_loadsplat(k: i32, x: usize, w: u
   v128.store(y, s4, 64);
   v128.store(y, s5, 80);
   v128.store(y, s6, 96);
+  v128.store(y, s7, 112);
 }

@@ -112,9 +112,9 @@ export class RecurrentParams {
           whr: d.projSize > 0 ? k.packedSize(H, P) : 0,
           peep: d.peepholes ? 3 * d.Hp : 0,
           cell: d.cell ? CellWord.Count : 0,
-          // RNN, LSTM and reset-after GRU (one W_hh product per step): 28-column stripes (n
+          // RNN, LSTM and reset-after GRU (one W_hh product per step): 32-column stripes (n
           // padded) by P rows and the bias row.
-          stripes: d.kind <= Kind.Gru ? Math.ceil((G * d.Hp) / 28) * 28 * (P + 1) : 0,
+          stripes: d.kind <= Kind.Gru ? Math.ceil((G * d.Hp) / 32) * 32 * (P + 1) : 0,
         };
         const pack: LayerPack = { wih: -1, whh: -1, whn: -1, whr: -1, peep: -1, cell: -1, stripes: -1 };
         for (const key of PACK_KEYS) {

@@ -92,8 +92,8 @@ function layoutWorkspace(blocks: WasmBlocks, slot: string, d: Dims, T: number, B
     gates: (training ? LD : 1) * TB * gw * 4,
     cseq: train(d.kind === Kind.Lstm ? LD * TB * Hp * 4 : 0),
     aux: train(hasAux(d) ? LD * TB * Hp * 4 : 0),
-    // Batch 1: the striped GEMV writes whole stripes of 28 columns (assembly/gemm/gemv.ts).
-    rec: Math.max(B * Math.max(gw, Ps), Math.ceil(gw / 28) * 28) * 4,
+    // Batch 1: the striped GEMV writes whole stripes of 32 columns (assembly/gemm/gemv.ts).
+    rec: Math.max(B * Math.max(gw, Ps), Math.ceil(gw / 32) * 32) * 4,
     scratch: B * Hp * 4,
     h: LD * B * Ps * 4,
     c: LD * B * Hp * 4,
