@@ -46,7 +46,25 @@ export function conv1dDepthwise(x: usize, w: usize, b: usize, y: usize, C: i32, 
     const yc = y + ((<usize>c * Lo) << 2);
     if (stride == 1) {
       const b4 = f32x4.splat(bias);
-      for (let t = 0; t < Lo; t += 4) {
+      let t = 0;
+      // Eight outputs a step where they fit: each tap's weight splat serves two vectors.
+      for (; t + 8 <= Lo; t += 8) {
+        let a0 = b4, a1 = b4;
+        let xp = scratch + (<usize>t << 2);
+        for (let k = 0; k < K; k++) {
+          const wk = v128.load32_splat(wc + (<usize>k << 2));
+          a0 = madd(wk, v128.load(xp), a0);
+          a1 = madd(wk, v128.load(xp, 16), a1);
+          xp += dil;
+        }
+        if (relu != 0) {
+          a0 = f32x4.max(a0, f32x4.splat(0));
+          a1 = f32x4.max(a1, f32x4.splat(0));
+        }
+        v128.store(yc + (<usize>t << 2), a0);
+        v128.store(yc + (<usize>t << 2), a1, 16);
+      }
+      for (; t < Lo; t += 4) {
         let acc = b4;
         let xp = scratch + (<usize>t << 2);
         for (let k = 0; k < K; k++) {
