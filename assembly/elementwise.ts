@@ -68,13 +68,20 @@ function unary4(op: i32, v: v128): v128 {
 /** y[i] = op(x[i]) for n floats rounded up to whole vectors (x and y may be the same block). */
 export function unaryF32(op: i32, x: usize, y: usize, n: i32): void {
   const end = <usize>n << 2;
-  for (let o: usize = 0; o < end; o += 16) {
-    const v = v128.load(x + o);
-    if (op != 3) v128.store(y + o, unary4(op, v));
-    // Log of positive normal numbers only (bits - 0x00800000 below 0x7f000000, unsigned);
-    // a vector with any other lane takes the library log lane by lane.
-    else if (i32x4.all_true(i32x4.lt_u(i32x4.sub(v, i32x4.splat(0x00800000)), i32x4.splat(0x7f000000)))) v128.store(y + o, log4(v));
-    else for (let j: usize = 0; j < 16; j += 4) store<f32>(y + o + j, Mathf.log(load<f32>(x + o + j)));
+  // One loop per operator: a switch inside the loop was taken per vector (binaryen does not
+  // unswitch it), which made a Relu pass cost several times its loads and stores.
+  if (op == 0) for (let o: usize = 0; o < end; o += 16) v128.store(y + o, unary4(0, v128.load(x + o)));
+  else if (op == 1) for (let o: usize = 0; o < end; o += 16) v128.store(y + o, unary4(1, v128.load(x + o)));
+  else if (op == 2) for (let o: usize = 0; o < end; o += 16) v128.store(y + o, unary4(2, v128.load(x + o)));
+  else if (op == 4) for (let o: usize = 0; o < end; o += 16) v128.store(y + o, unary4(4, v128.load(x + o)));
+  else {
+    for (let o: usize = 0; o < end; o += 16) {
+      const v = v128.load(x + o);
+      // Log of positive normal numbers only (bits - 0x00800000 below 0x7f000000, unsigned);
+      // a vector with any other lane takes the library log lane by lane.
+      if (i32x4.all_true(i32x4.lt_u(i32x4.sub(v, i32x4.splat(0x00800000)), i32x4.splat(0x7f000000)))) v128.store(y + o, log4(v));
+      else for (let j: usize = 0; j < 16; j += 4) store<f32>(y + o + j, Mathf.log(load<f32>(x + o + j)));
+    }
   }
 }
 
@@ -96,5 +103,9 @@ function binary4(op: i32, a: v128, b: v128): v128 {
 /** y[i] = a[i] op b[i] for n floats rounded up to whole vectors (y may be a or b). */
 export function binaryF32(op: i32, a: usize, b: usize, y: usize, n: i32): void {
   const end = <usize>n << 2;
-  for (let o: usize = 0; o < end; o += 16) v128.store(y + o, binary4(op, v128.load(a + o), v128.load(b + o)));
+  // One loop per operator (as in unaryF32).
+  if (op == 0) for (let o: usize = 0; o < end; o += 16) v128.store(y + o, binary4(0, v128.load(a + o), v128.load(b + o)));
+  else if (op == 1) for (let o: usize = 0; o < end; o += 16) v128.store(y + o, binary4(1, v128.load(a + o), v128.load(b + o)));
+  else if (op == 2) for (let o: usize = 0; o < end; o += 16) v128.store(y + o, binary4(2, v128.load(a + o), v128.load(b + o)));
+  else for (let o: usize = 0; o < end; o += 16) v128.store(y + o, binary4(3, v128.load(a + o), v128.load(b + o)));
 }

@@ -82,7 +82,7 @@ export interface FullKernels extends Kernels {
   attentionBackward(desc: number): void;
   // The ONNX executor (recur-nn/onnx). 1-D convolution (assembly/conv1d.ts), one batch element
   // per call: see there for the layouts.
-  conv1dDepthwise(x: number, w: number, b: number, y: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number, padR: number, scratch: number): void;
+  conv1dDepthwise(x: number, w: number, b: number, y: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number, padR: number, scratch: number, relu: number): void;
   conv1dIm2col(x: number, cols: number, C: number, L: number, Lo: number, K: number, stride: number, dilation: number, padL: number): void;
   transposeF32(src: number, dst: number, rows: number, cols: number): void;
   // Element-wise float32 (assembly/elementwise.ts), whole vectors (blocks of n rounded up to 4):

@@ -26,6 +26,15 @@ const MIN_INPUTS: Record<string, number> = {
 export const MIN_OPSET = 9;
 export const MAX_OPSET = 21;
 
+// Shape arithmetic is computed once per input shape. A Shape or Size node is a SOURCE: its
+// output changes only when its input's shape does. A node whose inputs are all constants or
+// outputs of such nodes (Gather, Unsqueeze, Concat, Equal, ... of shapes) is PURE: it runs
+// again only when one of those inputs changed (slot versions). A warm frame of a streaming
+// graph then runs only its arithmetic (Silero VAD legacy: 30-odd shape nodes skipped).
+const ALWAYS = 0, SOURCE = 1, PURE = 2;
+/** Operators that depend on more than their inputs' values (subgraphs, state) never cache. */
+const NEVER_CACHED = new Set(["If", "LSTM", "GRU", "RNN"]);
+
 interface Step {
   readonly op: Op;
   readonly node: ProtoNode;
@@ -33,6 +42,13 @@ interface Step {
   readonly ins: number[];
   readonly outs: number[];
   readonly inVals: (OnnxTensor | undefined)[];
+  /** ALWAYS, SOURCE or PURE (above). */
+  cache: number;
+  /** Its outputs are shape values: each run bumps their versions. */
+  bumps: boolean;
+  ran: boolean;
+  /** SOURCE: the input shape of the last run; PURE: the input slots' versions then. */
+  readonly seen: number[];
 }
 
 class Scope {
@@ -128,6 +144,9 @@ export class Executor {
   /** Every value of the model, main graph and subgraphs, by slot. */
   readonly values: (OnnxTensor | undefined)[] = [];
   private readonly constant = new Set<number>();
+  /** Slots holding shape values (outputs of SOURCE and PURE steps), and every slot's version. */
+  private readonly shapeSlots = new Set<number>();
+  private readonly version: number[] = [];
   private readonly ops: Op[] = [];
   readonly report: NodeReport[] = [];
   readonly main: Program;
@@ -150,6 +169,7 @@ export class Executor {
     if (scope.names.has(name)) fail("E_FORMAT", `loadOnnx: malformed file: ${where}: value "${name}" is defined twice`);
     const slot = this.values.length;
     this.values.push(undefined);
+    this.version.push(0);
     scope.names.set(name, slot);
     return slot;
   }
@@ -207,6 +227,10 @@ export class Executor {
       if (slot === undefined) fail("E_FORMAT", `loadOnnx: malformed file: ${where} output "${o.name}" is never produced`);
       return slot;
     });
+    // A step whose output leaves the graph runs every time: the stream trades a state output's
+    // array with its producer, and a branch's outputs become an If node's.
+    const leaving = new Set(outputSlots);
+    for (const st of steps) if (st.outs.some((o) => leaving.has(o))) st.cache = ALWAYS;
     return { steps, outputSlots, outputNames: g.outputs.map((o) => o.name) };
   }
 
@@ -296,7 +320,7 @@ export class Executor {
     }
     this.ops.push(op);
     const outs = node.outputs.map((o) => (o === "" ? -1 : this.newSlot(scope, o, label)));
-    const step: Step = { op, node, label, ins, outs, inVals: ins.map(() => undefined) };
+    const step: Step = { op, node, label, ins, outs, inVals: ins.map(() => undefined), cache: ALWAYS, bumps: false, ran: false, seen: [] };
     const implicit = implicitInputs(node).map((n) => scope.lookup(n)!);
     const foldable = [...ins.filter((s) => s >= 0), ...implicit].every((s) => this.constant.has(s));
     if (foldable) {
@@ -304,6 +328,15 @@ export class Executor {
       for (const s of outs) if (s >= 0) this.constant.add(s);
       this.report.push({ name: node.name, opType: node.opType, runs: "folded at load" });
       return;
+    }
+    const real = ins.filter((s) => s >= 0);
+    if (implicit.length === 0 && !NEVER_CACHED.has(node.opType)) {
+      if ((node.opType === "Shape" || node.opType === "Size") && real.length === 1) step.cache = SOURCE;
+      else if (real.some((s) => this.shapeSlots.has(s)) && real.every((s) => this.shapeSlots.has(s) || this.constant.has(s))) step.cache = PURE;
+    }
+    if (step.cache !== ALWAYS) {
+      step.bumps = true;
+      for (const s of outs) if (s >= 0) this.shapeSlots.add(s);
     }
     steps.push(step);
     this.report.push({ name: node.name, opType: node.opType, runs: op.kernel ?? "TypeScript" });
@@ -335,20 +368,48 @@ export class Executor {
 
   // The hot loop: one try around all steps (the failing one is known by its index), plain loops.
   runProgram(p: Program): void {
-    const steps = p.steps, v = this.values;
+    const steps = p.steps, v = this.values, ver = this.version;
     let k = 0;
     try {
       for (; k < steps.length; k++) {
         const s = steps[k];
         const ins = s.ins, inVals = s.inVals;
         for (let i = 0; i < ins.length; i++) inVals[i] = ins[i] < 0 ? undefined : v[ins[i]];
+        if (s.cache !== ALWAYS && this.unchanged(s)) continue;
         s.op.run(inVals);
         const outs = s.outs, produced = s.op.outs;
         for (let j = 0; j < outs.length; j++) if (outs[j] >= 0) v[outs[j]] = produced[j];
+        if (s.bumps) {
+          s.ran = true;
+          for (let j = 0; j < outs.length; j++) if (outs[j] >= 0) ver[outs[j]]++;
+        }
       }
     } catch (e) {
       throw labelled(e, steps[k].label);
     }
+  }
+
+  /** Whether a cached step's inputs are as at its last run (and records them if not). */
+  private unchanged(s: Step): boolean {
+    const seen = s.seen;
+    if (s.cache === SOURCE) {
+      const shape = s.inVals[0]!.shape;
+      let same = s.ran && seen.length === shape.length;
+      for (let i = 0; same && i < shape.length; i++) same = seen[i] === shape[i];
+      if (same) return true;
+      seen.length = shape.length;
+      for (let i = 0; i < shape.length; i++) seen[i] = shape[i];
+    } else {
+      const ins = s.ins, ver = this.version;
+      let same = s.ran;
+      for (let i = 0; same && i < ins.length; i++) same = ins[i] < 0 || seen[i] === ver[ins[i]];
+      if (same) return true;
+      seen.length = ins.length;
+      for (let i = 0; i < ins.length; i++) seen[i] = ins[i] < 0 ? 0 : ver[ins[i]];
+    }
+    // Marked before the run: a run that throws leaves the step to run again (ran stays false).
+    s.ran = false;
+    return false;
   }
 
   dispose(): void {

@@ -236,21 +236,28 @@ function copyBytes(d: Uint8Array | Int8Array, dAt: number, s: Uint8Array | Int8A
   for (let i = 0; i < n; i++) d[dAt + i] = s[sAt + i];
 }
 
-// For each index map, its runs of consecutive indices as [outAt, srcAt, length] triples, or null
-// when the runs are too short for block copies to pay (computed once per map).
+// For each index map, its runs of at least 32 consecutive indices as [outAt, srcAt, length]
+// triples, or null when such runs cover less than half the map (computed once per map). The
+// elements between runs are gathered one by one: a reflect Pad's mirrored margins around a
+// frame copied as one block.
 const runsOf = new WeakMap<Int32Array, Int32Array | null>();
+const LONG_RUN = 32;
 
 function mapRuns(map: Int32Array): Int32Array | null {
   let runs = runsOf.get(map);
   if (runs !== undefined) return runs;
   const found: number[] = [];
+  let covered = 0;
   for (let i = 0; i < map.length; ) {
     let j = i + 1;
     while (j < map.length && map[j] === map[j - 1] + 1) j++;
-    found.push(i, map[i], j - i);
+    if (j - i >= LONG_RUN) {
+      found.push(i, map[i], j - i);
+      covered += j - i;
+    }
     i = j;
   }
-  runs = found.length / 3 <= map.length / 32 ? Int32Array.from(found) : null;
+  runs = covered * 2 >= map.length ? Int32Array.from(found) : null;
   runsOf.set(map, runs);
   return runs;
 }
@@ -258,20 +265,30 @@ function mapRuns(map: Int32Array): Int32Array | null {
 /** out[i] = src[map[i]] for every i (same element type), as bits or block copies of runs. */
 export function gatherElems(out: TypedData, src: TypedData, map: Int32Array): void {
   const runs = mapRuns(map);
-  if (runs !== null) {
-    for (let r = 0; r < runs.length; r += 3) copyElems(out, runs[r], src, runs[r + 1], runs[r + 2]);
+  if (runs === null) {
+    gatherRange(out, src, map, 0, map.length);
     return;
   }
+  let at = 0;
+  for (let r = 0; r < runs.length; r += 3) {
+    if (runs[r] > at) gatherRange(out, src, map, at, runs[r]);
+    copyElems(out, runs[r], src, runs[r + 1], runs[r + 2]);
+    at = runs[r] + runs[r + 2];
+  }
+  if (at < map.length) gatherRange(out, src, map, at, map.length);
+}
+
+function gatherRange(out: TypedData, src: TypedData, map: Int32Array, from: number, to: number): void {
   const w = wordsPer(out);
   if (w === 0) {
     const o = out as Uint8Array, s = src as Uint8Array;
-    for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
+    for (let i = from; i < to; i++) o[i] = s[map[i]];
   } else if (w === 1) {
     const o = bits(out), s = bits(src);
-    for (let i = 0; i < map.length; i++) o[i] = s[map[i]];
+    for (let i = from; i < to; i++) o[i] = s[map[i]];
   } else {
     const o = bits(out), s = bits(src);
-    for (let i = 0; i < map.length; i++) {
+    for (let i = from; i < to; i++) {
       o[2 * i] = s[2 * map[i]];
       o[2 * i + 1] = s[2 * map[i] + 1];
     }

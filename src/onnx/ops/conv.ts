@@ -109,7 +109,7 @@ class WasmConv {
     const Mg = M / this.group;
     for (let n = 0; n < N; n++) {
       const xn = xb + n * C * L * 4, yn = yb + n * M * Lo * 4;
-      if (this.kind === "depthwise") k.conv1dDepthwise(xn, this.w, this.b, yn, C, L, Lo, K, this.stride, this.dilation, padL, padR, scratch);
+      if (this.kind === "depthwise") k.conv1dDepthwise(xn, this.w, this.b, yn, C, L, Lo, K, this.stride, this.dilation, padL, padR, scratch, relu ? 1 : 0);
       else if (direct) {
         k.packB(xn, L, C, L, 0, scratch);
         k.gemm(M, L, C, this.w, C, scratch, yn, L, bias ? 1 : 0);
@@ -122,8 +122,9 @@ class WasmConv {
         }
       }
     }
-    // The y block has room for whole vectors (N * M * Lo + 4 floats).
-    if (relu) k.unaryF32(0, yb, yb, N * M * Lo);
+    // The y block has room for whole vectors (N * M * Lo + 4 floats); the depthwise kernel
+    // applied the Relu itself.
+    if (relu && this.kind !== "depthwise") k.unaryF32(0, yb, yb, N * M * Lo);
     // A product may grow memory on its first run: the views are checked again.
     o.set(this.views(xb, N * C * L, yb, N * M * Lo).y);
   }

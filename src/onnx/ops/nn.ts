@@ -227,12 +227,30 @@ function contiguous(ax: readonly number[], r: number): boolean {
 }
 
 /** acc[o, i] += sum over l of x[o, l, i] for x [outer, len, inner]. */
+// acc[o, i] = sum over l of x[o, l, i], in l order (as the element-by-element loop adds). Four
+// outputs at a time in local doubles: adding into acc in place made every element a load and a
+// store of acc (a [1, 129, 24] mean took 5 us; this, under 2).
 function sumBlock(x: Float32Array, acc: Float64Array, outer: number, len: number, inner: number): void {
   for (let o = 0; o < outer; o++) {
-    const ab = o * inner;
-    for (let l = 0; l < len; l++) {
-      const xb = (o * len + l) * inner;
-      for (let i = 0; i < inner; i++) acc[ab + i] += x[xb + i];
+    const ab = o * inner, base = o * len * inner;
+    let i = 0;
+    for (; i + 4 <= inner; i += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let l = 0, xb = base + i; l < len; l++, xb += inner) {
+        s0 += x[xb];
+        s1 += x[xb + 1];
+        s2 += x[xb + 2];
+        s3 += x[xb + 3];
+      }
+      acc[ab + i] = s0;
+      acc[ab + i + 1] = s1;
+      acc[ab + i + 2] = s2;
+      acc[ab + i + 3] = s3;
+    }
+    for (; i < inner; i++) {
+      let s0 = 0;
+      for (let l = 0, xb = base + i; l < len; l++, xb += inner) s0 += x[xb];
+      acc[ab + i] = s0;
     }
   }
 }
