@@ -79,6 +79,7 @@ async function prepare(c, wanted) {
   const d = caseData(c);
   const out = { recur: prepareRecur(c, d) };
   const sd = out.recur.model.stateDict();
+  if (c.kind === "sequence") out["recur-out"] = prepareRecur(c, d, { sd, out: true });
   if (c.cell === "GRU" && wanted.has("tfjs")) out["recur-rb"] = prepareRecur(c, d, { resetAfter: false, sd });
   if (wanted.has("ort-web")) out["ort-web"] = await prepareOrt(ort, "wasm", c, d, sd);
   if (wanted.has("tfjs")) out.tfjs = prepareTfjs(tf, c, d, sd);
@@ -118,7 +119,7 @@ async function compare(cases, { rounds = 5, time = 1500, peers = "ort-web,tfjs",
     const row = { case: c, engines: {} };
     for (const k of Object.keys(prepared)) {
       row.engines[k] = {};
-      if (k === "recur" || k === "recur-rb") continue;
+      if (k === "recur" || k === "recur-rb" || k === "recur-out") continue;
       const base = prepared[k].baseline ?? "recur";
       let diff;
       try {
@@ -132,21 +133,23 @@ async function compare(cases, { rounds = 5, time = 1500, peers = "ort-web,tfjs",
     }
     const keys = Object.keys(prepared);
     const plan = {};
+    const min = Math.max(3, Math.ceil((c.minSamples ?? 15) / rounds));
     for (const k of keys) {
       const fn = prepared[k].run;
       await warm(fn, Math.min(300, ms));
       const sync = !(fn() instanceof Promise);
       let calls = 1; // doubled until a batch lasts batchMs
-      while (calls < 1 << 16 && (await batch(fn, sync, calls)) * calls < batchMs) calls *= 2;
-      plan[k] = { fn, sync, k: calls, samples: [] };
+      let callMs;
+      while ((callMs = await batch(fn, sync, calls)) * calls < batchMs && calls < 1 << 16) calls *= 2;
+      // A call longer than a round's time (tfjs on workload B) gets one sample per round.
+      plan[k] = { fn, sync, k: calls, min: callMs * calls > ms ? 1 : min, samples: [] };
       await turn();
     }
-    const min = Math.max(3, Math.ceil((c.minSamples ?? 15) / rounds));
     for (let r = 0; r < rounds; r++) {
       for (const key of keys.map((_, i) => keys[(i + r) % keys.length])) {
         const p = plan[key];
         const start = performance.now();
-        for (let s = 0; s < min || performance.now() - start < ms; s++) {
+        for (let s = 0; s < p.min || performance.now() - start < ms; s++) {
           p.samples.push(await batch(p.fn, p.sync, p.k));
           await turn();
         }

@@ -63,15 +63,18 @@ export function recurModel(c, resetAfter = true) {
 }
 
 /** recur, and for GRU also its reset-before form (tfjs's GRU) as "recur-rb". */
-export function prepareRecur(c, d, { resetAfter = true, sd } = {}) {
+export function prepareRecur(c, d, { resetAfter = true, sd, out = false } = {}) {
   const model = recurModel(c, resetAfter);
   if (sd) model.loadStateDict(sd);
   const lstm = c.cell === "LSTM";
   if (c.kind === "sequence") {
     const x = { shape: [c.T, c.B, c.I], data: d.x };
+    // out: forward(x, { out }) into arrays made once, instead of new result arrays per call.
+    const state = () => new Float32Array(c.B * c.H);
+    const options = out ? { out: { output: new Float32Array(c.T * c.B * c.H), hN: state(), ...(lstm ? { cN: state() } : {}) } } : {};
     return {
       model,
-      run: () => model.forward(x),
+      run: () => model.forward(x, options),
       check: () => {
         const r = model.forward(x);
         return { y: r.output.data, h: r.hN.data, ...(lstm ? { c: r.cN.data } : {}) };
