@@ -69,8 +69,8 @@ describe("forward into the caller's arrays (out)", () => {
     const x = { shape: [5, 2, 3], data: new Float32Array(30) };
     try {
       const before = lstm.forward(x).output.data;
-      expect(() => lstm.forward(x, { out: { output: new Float32Array(39) } })).toThrow(expect.objectContaining({ code: "E_SHAPE", message: expect.stringContaining("out.output must be a Float32Array of 40 values, got 39") }));
-      expect(() => lstm.forward(x, { out: { hN: new Float64Array(8) as unknown as Float32Array } })).toThrow(expect.objectContaining({ code: "E_SHAPE", message: expect.stringContaining("Float64Array") }));
+      expect(() => lstm.forward(x, { out: { output: new Float32Array(39) } })).toThrow(expect.objectContaining({ code: "E_SHAPE", message: expect.stringContaining("forward: out.output must be a Float32Array of 40 values") }));
+      expect(() => lstm.forward(x, { out: { hN: new Float64Array(8) as unknown as Float32Array } })).toThrow(expect.objectContaining({ code: "E_SHAPE", message: expect.stringContaining("out.hN must be a Float32Array of 8 values") }));
       expect(() => lstm.forward(x, { out: null as unknown as object })).toThrow(expect.objectContaining({ code: "E_TYPE" }));
       expect(() => gru.forward(x, { out: { cN: new Float32Array(8) } })).toThrow(expect.objectContaining({ code: "E_VALUE", message: expect.stringContaining("out.cN is only for LSTM") }));
       expect(() => lstm.forwardTrain(x, { out: { cN: new Float32Array(7) } })).toThrow(expect.objectContaining({ code: "E_SHAPE", message: expect.stringContaining("forwardTrain: out.cN") }));

@@ -19,41 +19,12 @@ import { RecurrentParams } from "./params.js";
 import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
 import type { TangentContext } from "./tangent-context.js";
-import { checkLengths, gradData, checkFiniteState } from "./call-checks.js";
+import { checkLengths, gradData, checkFiniteState, checkOut, type ForwardOptions, type ForwardOut } from "./call-checks.js";
 import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, WorkspaceViews, type Workspace } from "./workspace.js";
 
 export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit, type Initializer, type InitTarget } from "./config.js";
 export { StreamState } from "./stream-state.js";
-
-/** Options of `forward` and `forwardTrain`. */
-export interface ForwardOptions {
-  /** Initial hidden state [numLayers*D, B, H_out]. Default zeros. */
-  h0?: Tensor;
-  /** Initial cell state [numLayers*D, B, hiddenSize] (LSTM only). Default zeros. */
-  c0?: Tensor;
-  /**
-   * Valid steps of each batch element (PyTorch packed-sequence semantics): outputs are 0 past a
-   * sequence's end, hN is taken at its last valid step, and the reverse direction starts there.
-   * Each length in 1..T. Default: every sequence has T steps.
-   */
-  lengths?: ArrayLike<number>;
-  /**
-   * Arrays to write the results into instead of new ones, so that a caller running
-   * many short sequences allocates nothing per call (the results then hold these arrays). Each is
-   * optional and must be a Float32Array of exactly the result's size. Default: new arrays.
-   */
-  out?: ForwardOut;
-}
-
-/** The caller's result arrays of `forward` (ForwardOptions.out). */
-export interface ForwardOut {
-  /** T * B * D * H_out floats, in the output's layout. */
-  output?: Float32Array;
-  /** numLayers * D * B * H_out floats. */
-  hN?: Float32Array;
-  /** LSTM only: numLayers * D * B * hiddenSize floats. */
-  cN?: Float32Array;
-}
+export type { ForwardOptions, ForwardOut } from "./call-checks.js";
 
 /** forwardTrain only. */
 export interface TrainForwardOptions {
@@ -188,7 +159,7 @@ export abstract class RecurrentModel implements Trainable {
     objectArgument("forward", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forward");
-    const out = options.out === undefined ? undefined : this.checkOut(options.out, call, "forward");
+    const out = options.out === undefined ? undefined : checkOut(options.out, "forward", this.d, call);
     const v = this.run(x, call, false);
     return { output: this.readOutput(v, call, out?.output), ...this.readStates(v, call, out) };
   }
@@ -288,7 +259,7 @@ export abstract class RecurrentModel implements Trainable {
     const call = this.checkCall(x, options, "forwardTrain");
     const why = untrainable(this.config.cell);
     if (why !== undefined) fail("E_UNSUPPORTED", `forwardTrain: this ${this.config.mode} cannot be trained: ${why}`);
-    const out = options.out === undefined ? undefined : this.checkOut(options.out, call, "forwardTrain");
+    const out = options.out === undefined ? undefined : checkOut(options.out, "forwardTrain", this.d, call);
     this.trainer(); // the gradient block exists before the workspace (allocation order as before)
     const v = this.run(x, call, true);
     this.trained = { ...call, ws: this.layouts.train as Workspace };
@@ -500,22 +471,6 @@ export abstract class RecurrentModel implements Trainable {
     const lengths = options.lengths === undefined ? undefined : checkLengths(options.lengths, T, B, where);
     const { h0, c0 } = this.checkStates(options.h0, options.c0, B, unbatched, where);
     return { T, B, unbatched, lengths, h0, c0 };
-  }
-
-  private checkOut(out: ForwardOut, call: Call, where: string): ForwardOut {
-    objectArgument(where, out, "out");
-    const d = this.d;
-    const rows = d.L * d.D * call.B;
-    const sizes = { output: call.T * call.B * d.width, hN: rows * d.P, cN: d.kind === Kind.Lstm ? rows * d.H : 0 };
-    for (const key of ["output", "hN", "cN"] as const) {
-      const a = out[key];
-      if (a === undefined) continue;
-      if (key === "cN" && d.kind !== Kind.Lstm) fail("E_VALUE", `${where}: out.cN is only for LSTM, this is ${this.config.mode}`);
-      if (!(a instanceof Float32Array) || a.length !== sizes[key]) {
-        fail("E_SHAPE", `${where}: out.${key} must be a Float32Array of ${sizes[key]} values, got ${a instanceof Float32Array ? `${a.length}` : (a as object)?.constructor?.name ?? typeof a}`);
-      }
-    }
-    return out;
   }
 
   private checkStates(h0: Tensor | undefined, c0: Tensor | undefined, B: number, unbatched: boolean, where: string, finite = true): { h0?: Tensor; c0?: Tensor } {
