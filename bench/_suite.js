@@ -15,87 +15,22 @@
 // one thread of the same threaded core: see threadsTable).
 import os from "node:os";
 import { Bench } from "tinybench";
-import { GRU, LSTM, RNN, SGD, SequenceModel, backendInfo, init, setThreads } from "../dist/index.js";
-import { TOLERANCE, GATES, ENGINES, random, median, tick, formatTime, formatRatio } from "./_common.js";
-import { loadPeers, TorchPeer, prepareOrt, prepareTfjs, prepareTorch } from "./_peers.js";
+import { backendInfo, init, setThreads } from "../dist/index.js";
+import { TOLERANCE, GATES, ENGINES, median, tick, formatTime, formatRatio } from "./_common.js";
+import { caseData, maxAbsDiff, prepareOrt, prepareRecur, prepareTfjs, relativeDiff } from "./_engines.js";
+import { loadPeers, TorchPeer, prepareTorch } from "./_peers.js";
 
 export { TOLERANCE, ENGINES, random, median, formatTime, formatRatio, loadNote } from "./_common.js";
 export { loadPeers } from "./_peers.js";
 
-const MODELS = { LSTM, GRU, RNN };
-
 // ---------------------------------------------------------------- engines per case kind
 
-// A case: { id, kind: "sequence" | "step" | "train", cell, I, H, T, B, L? (layers, default 1;
+// The cases' data, recur's models and the JS peers' sessions are made in _engines.js (shared with
+// the browser bench). A case: { id, kind: "sequence" | "step" | "train", cell, I, H, T, B, L? (layers, default 1;
 // more only for steps on recur and ORT), classes?, lr?, seed }.
 // prepare() returns { run | time, check, dispose, baseline? }: run() is timed with tinybench
 // (time() for an engine in another process), check() gives named outputs computed from the
 // initial weights and state, compared with the baseline engine's (recur by default).
-
-function caseData(c) {
-  const next = random(c.seed * 7919 + 17);
-  const steps = c.kind === "step" ? 1 : c.T;
-  const x = Float32Array.from({ length: steps * c.B * c.I }, next);
-  const target = c.kind === "train" ? Int32Array.from({ length: c.B }, () => Math.floor(((next() + 1) / 2) * c.classes) % c.classes) : undefined;
-  return { x, target, steps };
-}
-
-function recurModel(c, resetAfter = true) {
-  if (c.kind === "train") {
-    return new SequenceModel({ cell: c.cell, inputSize: c.I, hiddenSize: c.H, outputSize: c.classes, outputs: "last", seed: c.seed });
-  }
-  const Cls = MODELS[c.cell];
-  return new Cls({ inputSize: c.I, hiddenSize: c.H, numLayers: c.L ?? 1, seed: c.seed, ...(c.cell === "GRU" ? { resetAfter } : {}) });
-}
-
-/** recur, and for GRU also its reset-before form (tfjs's GRU) as "recur-rb". */
-function prepareRecur(c, d, { resetAfter = true, sd } = {}) {
-  const model = recurModel(c, resetAfter);
-  if (sd) model.loadStateDict(sd);
-  const lstm = c.cell === "LSTM";
-  if (c.kind === "sequence") {
-    const x = { shape: [c.T, c.B, c.I], data: d.x };
-    return {
-      model,
-      run: () => model.forward(x),
-      check: () => {
-        const r = model.forward(x);
-        return { y: r.output.data, h: r.hN.data, ...(lstm ? { c: r.cN.data } : {}) };
-      },
-      dispose: () => model.dispose(),
-    };
-  }
-  if (c.kind === "step") {
-    const xt = { shape: [1, c.B, c.I], data: d.x };
-    const state = model.initialState(c.B);
-    const out = new Float32Array(c.B * c.H);
-    return {
-      model,
-      run: () => model.step(xt, state, out),
-      check: () => {
-        const s = model.initialState(c.B);
-        for (let i = 0; i < 10; i++) model.step(xt, s, out);
-        return { h: s.h.data, ...(lstm ? { c: s.c.data } : {}) };
-      },
-      dispose: () => model.dispose(),
-    };
-  }
-  const optimizer = new SGD(model, { lr: c.lr });
-  const batch = { input: { shape: [c.T, c.B, c.I], data: d.x }, target: { shape: [c.B], data: d.target } };
-  return {
-    model,
-    run: () => model.trainStep(batch, optimizer),
-    check: () => {
-      model.zeroGrad();
-      const r = model.lossAndGrad(batch);
-      const out = { loss: Float32Array.of(r.loss) };
-      for (const [k, v] of Object.entries(model.gradients())) out[k] = v.data.slice();
-      model.zeroGrad();
-      return out;
-    },
-    dispose: () => model.dispose(),
-  };
-}
 
 // ---------------------------------------------------------------- timing
 
@@ -120,35 +55,6 @@ async function timeJs(name, fn, { ms, min, warmup, callMs }) {
   const r = bench.tasks[0].result;
   if (r.state !== "completed") throw r.error ?? new Error(`${name}: ${r.state}`);
   return Array.from(r.latency.samples);
-}
-
-/** The largest over outputs of max |difference| / max |recur's value| of that output. */
-function relativeDiff(ref, got) {
-  let worst = 0;
-  for (const [k, a] of Object.entries(ref)) {
-    let d = 0;
-    let m = 0;
-    for (let i = 0; i < a.length; i++) {
-      d = Math.max(d, Math.abs(a[i] - got[k][i]));
-      m = Math.max(m, Math.abs(a[i]));
-    }
-    worst = Math.max(worst, m > 0 ? d / m : d);
-  }
-  return worst;
-}
-
-function maxAbsDiff(ref, got) {
-  let worst = 0;
-  for (const [k, a] of Object.entries(ref)) {
-    const b = got[k];
-    if (!b) throw new Error(`missing output ${k}`);
-    if (b.length !== a.length) throw new Error(`output ${k}: ${b.length} values, recur has ${a.length}`);
-    for (let i = 0; i < a.length; i++) {
-      const e = Math.abs(a[i] - b[i]);
-      if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
-    }
-  }
-  return worst;
 }
 
 /**

@@ -10,14 +10,19 @@ import { compare, forwardFlops, formatRatio, loadNote, ratio, tables } from "./_
 
 const list = (v, dflt) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : dflt);
 
-export async function run(options = {}) {
+/** The cases of workload A (also run in Chromium by browser.js). */
+export function latencyCases(options = {}) {
   const cells = list(options.cells, ["LSTM", "GRU", "RNN"]);
   const hidden = list(options.hidden, ["32", "128", "512"]).map(Number);
-  const T = 100;
-  const I = 32;
-  const cases = cells.flatMap((cell) =>
+  const [T, I] = [100, 32];
+  return cells.flatMap((cell) =>
     hidden.map((H) => ({ id: `A ${cell} H=${H}`, kind: "sequence", cell, I, H, T, B: 1, seed: 100 + H, flops: forwardFlops(cell, T, 1, I, H), minSamples: 30 })),
   );
+}
+
+export async function run(options = {}) {
+  const cases = latencyCases(options);
+  const { T, I } = cases[0] ?? { T: 100, I: 32 };
   const start = loadNote();
   const r = await compare(cases, options);
   const load = { start, end: loadNote() };

@@ -10,10 +10,15 @@ import { compare, forwardFlops, formatRatio, loadNote, ratio, tables } from "./_
 
 const list = (v, dflt) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : dflt);
 
-export async function run(options = {}) {
-  const cells = list(options.cells, ["LSTM", "GRU", "RNN"]);
+/** The cases of workload C (also run in Chromium by browser.js). */
+export function stepCases(options = {}) {
   const [I, H] = [128, 256];
-  const cases = cells.map((cell) => ({ id: `C ${cell}`, kind: "step", cell, I, H, T: 1, B: 1, seed: 300, flops: forwardFlops(cell, 1, 1, I, H), minSamples: 60 }));
+  return list(options.cells, ["LSTM", "GRU", "RNN"]).map((cell) => ({ id: `C ${cell}`, kind: "step", cell, I, H, T: 1, B: 1, seed: 300, flops: forwardFlops(cell, 1, 1, I, H), minSamples: 60 }));
+}
+
+export async function run(options = {}) {
+  const cases = stepCases(options);
+  const [I, H] = [128, 256];
   const start = loadNote();
   const r = await compare(cases, options);
   const load = { start, end: loadNote() };

@@ -9,10 +9,15 @@ import { compare, forwardFlops, formatRatio, loadNote, ratio, tables, threadsOpt
 
 const list = (v, dflt) => (typeof v === "string" ? v.split(",").map((s) => s.trim()) : dflt);
 
-export async function run(options = {}) {
-  const cells = list(options.cells, ["LSTM", "GRU", "RNN"]);
+/** The cases of workload B (also run in Chromium by browser.js). */
+export function throughputCases(options = {}) {
   const [B, T, I, H] = [64, 50, 128, 256];
-  const cases = cells.map((cell) => ({ id: `B ${cell}`, kind: "sequence", cell, I, H, T, B, seed: 200, flops: forwardFlops(cell, T, B, I, H), minSamples: 15 }));
+  return list(options.cells, ["LSTM", "GRU", "RNN"]).map((cell) => ({ id: `B ${cell}`, kind: "sequence", cell, I, H, T, B, seed: 200, flops: forwardFlops(cell, T, B, I, H), minSamples: 15 }));
+}
+
+export async function run(options = {}) {
+  const cases = throughputCases(options);
+  const [B, T, I, H] = [64, 50, 128, 256];
   const start = loadNote();
   const r = await compare(cases, options);
   const load = { start, end: loadNote() };

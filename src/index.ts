@@ -26,7 +26,7 @@ export { LSTM, type LSTMOptions } from "./models/lstm.js";
 export { GRU, type GRUOptions } from "./models/gru.js";
 export { MRNN, type MRNNOptions } from "./models/mrnn.js";
 export { RNN, type RNNOptions } from "./models/rnn.js";
-export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type IdentityInit, type Initializer, type InitTarget, type ForwardOptions, type ForwardResult, type TrainForwardOptions, type TrainForwardResult, type BackwardOptions } from "./models/recurrent.js";
+export { RecurrentModel, StreamState, type RecurrentOptions, type RecurrentConfig, type IdentityInit, type Initializer, type InitTarget, type ForwardOptions, type ForwardOut, type ForwardResult, type TrainForwardOptions, type TrainForwardResult, type BackwardOptions } from "./models/recurrent.js";
 export type { CellActivation, CellActivationName, CellActivationSpec, CellConfig } from "./models/cell.js";
 export { type Trainable, type ParameterRegion } from "./train/module.js";
 export { Linear, type LinearOptions } from "./layers/linear.js";

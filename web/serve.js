@@ -26,13 +26,14 @@ const TYPES = {
 /**
  * Starts the server; port 0 picks a free one. `dir` serves that whole directory instead of the
  * demo (the end-to-end test serves a Vite build with it). `isolated` sends the COOP/COEP headers
- * that make pages cross-origin isolated (SharedArrayBuffer, hence `init({ threads })`). Resolves
- * to its URL and a close function.
+ * that make pages cross-origin isolated (SharedArrayBuffer, hence `init({ threads })`). `paths`
+ * replaces the served folders of the repository (the browser bench adds /bench/). Resolves to its
+ * URL and a close function.
  */
-export function startServer({ port = 8080, host = "127.0.0.1", dir, isolated = false } = {}) {
+export function startServer({ port = 8080, host = "127.0.0.1", dir, isolated = false, paths = SERVED } = {}) {
   const isolation = isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
   const base = dir ? join(dir, sep) : root;
-  const served = dir ? ["/"] : SERVED;
+  const served = dir ? ["/"] : paths;
   const server = createServer(async (req, res) => {
     const send = (status, text) => {
       res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });

@@ -19,25 +19,12 @@ import { RecurrentParams } from "./params.js";
 import { Stepper } from "./step.js";
 import { StreamState } from "./stream-state.js";
 import type { TangentContext } from "./tangent-context.js";
-import { checkLengths, gradData, checkFiniteState } from "./call-checks.js";
-import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, type Workspace } from "./workspace.js";
+import { checkLengths, gradData, checkFiniteState, checkOut, type ForwardOptions, type ForwardOut } from "./call-checks.js";
+import { copySequence, readPadded, reserveWorkspace, runForward, writePadded, WorkspaceViews, type Workspace } from "./workspace.js";
 
 export { baseConfig, type RecurrentConfig, type RecurrentOptions, type IdentityInit, type Initializer, type InitTarget } from "./config.js";
 export { StreamState } from "./stream-state.js";
-
-/** Options of `forward` and `forwardTrain`. */
-export interface ForwardOptions {
-  /** Initial hidden state [numLayers*D, B, H_out]. Default zeros. */
-  h0?: Tensor;
-  /** Initial cell state [numLayers*D, B, hiddenSize] (LSTM only). Default zeros. */
-  c0?: Tensor;
-  /**
-   * Valid steps of each batch element (PyTorch packed-sequence semantics): outputs are 0 past a
-   * sequence's end, hN is taken at its last valid step, and the reverse direction starts there.
-   * Each length in 1..T. Default: every sequence has T steps.
-   */
-  lengths?: ArrayLike<number>;
-}
+export type { ForwardOptions, ForwardOut } from "./call-checks.js";
 
 /** forwardTrain only. */
 export interface TrainForwardOptions {
@@ -107,6 +94,8 @@ export abstract class RecurrentModel implements Trainable {
   private disposed = false;
   private stepper: Stepper | undefined;
   private stepResult: { output: Tensor; state: StreamState } | undefined;
+  // Views of each workspace slot's regions, kept while the layout and the memory's buffer last.
+  private readonly views = { workspace: new WorkspaceViews(), train: new WorkspaceViews() };
 
   protected constructor(config: RecurrentConfig, options: RecurrentOptions) {
     const { seed, init, then } = initOptions(config.mode, options);
@@ -170,8 +159,9 @@ export abstract class RecurrentModel implements Trainable {
     objectArgument("forward", options);
     this.checkAlive();
     const call = this.checkCall(x, options, "forward");
-    const { ws, last } = this.run(x, call, false);
-    return { output: this.readOutput(last, call), ...this.readStates(ws, call) };
+    const out = options.out === undefined ? undefined : checkOut(options.out, "forward", this.d, call);
+    const v = this.run(x, call, false);
+    return { output: this.readOutput(v, call, out?.output), ...this.readStates(v, call, out) };
   }
 
   /**
@@ -228,7 +218,7 @@ export abstract class RecurrentModel implements Trainable {
       fail("E_SHAPE", `step: out must be a Float32Array of ${B * P} values (B * H_out)`);
     }
     const ws = this.reserve(1, B, false);
-    this.stepper ??= new Stepper(this.rt, this.d, this.params.packs);
+    this.stepper ??= new Stepper(this.rt, this.d, this.params.packs, this.views.workspace);
     const output = out ?? new Float32Array(B * P);
     this.stepper.step(ws, B, xt.data, state.h.data, state.c?.data, output);
     // With the caller's `out`, the result object is reused too: its parts are the caller's arrays.
@@ -269,11 +259,12 @@ export abstract class RecurrentModel implements Trainable {
     const call = this.checkCall(x, options, "forwardTrain");
     const why = untrainable(this.config.cell);
     if (why !== undefined) fail("E_UNSUPPORTED", `forwardTrain: this ${this.config.mode} cannot be trained: ${why}`);
+    const out = options.out === undefined ? undefined : checkOut(options.out, "forwardTrain", this.d, call);
     this.trainer(); // the gradient block exists before the workspace (allocation order as before)
-    const { ws, last } = this.run(x, call, true);
-    this.trained = { ...call, ws };
-    const result: TrainForwardResult = this.readStates(ws, call);
-    if (options.output !== false) result.output = this.readOutput(last, call);
+    const v = this.run(x, call, true);
+    this.trained = { ...call, ws: this.layouts.train as Workspace };
+    const result: TrainForwardResult = this.readStates(v, call, out);
+    if (options.output !== false) result.output = this.readOutput(v, call, out?.output);
     return result;
   }
 
@@ -400,51 +391,50 @@ export abstract class RecurrentModel implements Trainable {
   }
 
   // Copies the input and initial states in and runs every layer (the one forward driver):
-  // returns the workspace and the address of the last layer's output rows.
-  private run(x: Tensor, call: Call, training: boolean, batchFirst = this.batchFirst(call)): { ws: Workspace; last: number } {
+  // returns the workspace's views, the last layer's output rows among them.
+  private run(x: Tensor, call: Call, training: boolean, batchFirst = this.batchFirst(call)): WorkspaceViews {
     const { T, B } = call;
     const d = this.d;
     const heap = this.rt.heap;
     const LD = d.L * d.D;
     const ws = this.reserve(T, B, training);
-    copySequence(x.data, heap.f32(ws.x, T * B * d.inputSize), B, T, d.inputSize, batchFirst);
+    const v = this.views[training ? "train" : "workspace"].of(this.rt, d, ws);
+    copySequence(x.data, v.x, B, T, d.inputSize, batchFirst);
     if (call.lengths) heap.i32(ws.lengths, B).set(call.lengths);
-    const h = heap.f32(ws.h, LD * B * d.Ps);
-    const c = heap.f32(ws.c, LD * B * d.Hp);
     if (training) {
       // The initial states are kept for the backward; the running states start as their copies.
       const h0 = heap.f32(ws.h0, LD * B * d.Ps);
       const c0 = heap.f32(ws.c0, LD * B * d.Hp);
       writePadded(h0, call.h0?.data, LD * B, d.P, d.Ps);
       writePadded(c0, call.c0?.data, LD * B, d.H, d.Hp);
-      h.set(h0);
-      c.set(c0);
+      v.h.set(h0);
+      v.c.set(c0);
     } else {
-      writePadded(h, call.h0?.data, LD * B, d.P, d.Ps);
-      writePadded(c, call.c0?.data, LD * B, d.H, d.Hp);
+      writePadded(v.h, call.h0?.data, LD * B, d.P, d.Ps);
+      writePadded(v.c, call.c0?.data, LD * B, d.H, d.Hp);
     }
-    return { ws, last: runForward(this.rt, d, this.params.packs, ws, call.lengths !== undefined) };
+    runForward(this.rt, d, this.params.packs, ws, call.lengths !== undefined, v.desc);
+    return v;
   }
 
-  // The last layer's output rows out of Wasm memory, in the caller's layout.
-  private readOutput(last: number, call: Call): Tensor {
+  // The last layer's output rows out of Wasm memory, in the caller's layout (into `into` when given).
+  private readOutput(v: WorkspaceViews, call: Call, into?: Float32Array): Tensor {
     const { T, B } = call;
     const width = this.d.width;
-    const data = uninitializedF32(T * B * width); // every element is written below
-    copySequence(this.rt.heap.f32(last, T * B * width), data, T, B, width, this.batchFirst(call));
+    const data = into ?? uninitializedF32(T * B * width); // every element is written below
+    copySequence(v.last, data, T, B, width, this.batchFirst(call));
     return { shape: this.outputShape(call, width), data };
   }
 
   // Final states out of the padded workspace rows, into `into` when given (streaming reuses the
   // state's own arrays) or into new arrays.
-  private readStates(ws: Workspace, call: Call, into?: { h: Float32Array; c?: Float32Array }): { hN: Tensor; cN?: Tensor } {
+  private readStates(v: WorkspaceViews, call: Call, into?: ForwardOut): { hN: Tensor; cN?: Tensor } {
     const d = this.d;
-    const heap = this.rt.heap;
     const rows = d.L * d.D * call.B;
-    const hN = readPadded(heap.f32(ws.h, rows * d.Ps), rows, d.P, d.Ps, into?.h);
+    const hN = readPadded(v.h, rows, d.P, d.Ps, into?.hN);
     const result: { hN: Tensor; cN?: Tensor } = { hN: { shape: this.stateShape(call, d.P), data: hN } };
     if (d.kind === Kind.Lstm) {
-      const cN = readPadded(heap.f32(ws.c, rows * d.Hp), rows, d.H, d.Hp, into?.c);
+      const cN = readPadded(v.c, rows, d.H, d.Hp, into?.cN);
       result.cN = { shape: this.stateShape(call, d.H), data: cN };
     }
     return result;

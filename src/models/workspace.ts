@@ -181,17 +181,65 @@ export function runForward(rt: Runtime, d: Dims, packs: LayerPack[], ws: Workspa
 
 /**
  * rows x n values of `src` (or zeros) into rows of `stride` floats of `dst`, the padding zeroed:
- * states in and out of the kernels' padded rows.
+ * states in and out of the kernels' padded rows. Index loops rather than a subarray per row: a
+ * batch-1 call would allocate a view object per row.
  */
 export function writePadded(dst: Float32Array, src: Float32Array | undefined, rows: number, n: number, stride: number): void {
-  dst.fill(0);
-  if (src) for (let r = 0; r < rows; r++) dst.set(src.subarray(r * n, r * n + n), r * stride);
+  if (src === undefined) {
+    dst.fill(0);
+  } else if (n === stride) {
+    dst.set(src);
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const s = r * n, t = r * stride;
+      for (let j = 0; j < n; j++) dst[t + j] = src[s + j];
+      for (let j = n; j < stride; j++) dst[t + j] = 0;
+    }
+  }
 }
 
 /** The first n floats of each of `rows` padded rows of `src` (stride floats apart), packed into `dst`. */
 export function readPadded(src: Float32Array, rows: number, n: number, stride: number, dst: Float32Array = new Float32Array(rows * n)): Float32Array {
-  for (let r = 0; r < rows; r++) dst.set(src.subarray(r * stride, r * stride + n), r * n);
+  if (n === stride) {
+    dst.set(src);
+    return dst;
+  }
+  for (let r = 0; r < rows; r++) {
+    const s = r * stride, t = r * n;
+    for (let j = 0; j < n; j++) dst[t + j] = src[s + j];
+  }
   return dst;
+}
+
+/**
+ * Views of a workspace's regions (input rows, padded states, descriptor, the last layer's output
+ * rows), made once and kept while the workspace and the memory's buffer stay the same (a memory
+ * grow detaches the buffer: they are then made again). Making a typed-array view costs a few
+ * hundred nanoseconds in Node and several times that in current Chromium, per view and call.
+ */
+export class WorkspaceViews {
+  private ws: Workspace | undefined;
+  private buffer: ArrayBufferLike | undefined;
+  x: Float32Array = new Float32Array(0);
+  h: Float32Array = new Float32Array(0);
+  c: Float32Array = new Float32Array(0);
+  last: Float32Array = new Float32Array(0);
+  desc: Int32Array = new Int32Array(0);
+
+  of(rt: Runtime, d: Dims, ws: Workspace): this {
+    const heap = rt.heap;
+    if (ws === this.ws && heap.memory.buffer === this.buffer) return this;
+    const TB = ws.T * ws.B;
+    const rows = d.L * d.D * ws.B;
+    this.x = heap.f32(ws.x, TB * d.inputSize);
+    this.h = heap.f32(ws.h, rows * d.Ps);
+    this.c = heap.f32(ws.c, rows * d.Hp);
+    this.last = heap.f32(layerOut(ws, d.L - 1), TB * d.width);
+    this.desc = heap.i32(ws.desc, Field.Count);
+    this.ws = ws;
+    this.buffer = heap.memory.buffer;
+    return this;
+  }
 }
 
 /**
