@@ -35,7 +35,8 @@
 //     dp_ti = de_ti v ⊙ (1 - s_ti²),  dk_i += dp_ti,  dq_t = Σ_i dp_ti
 //     dh_{t-1} += U_aᵀ dq_t
 //   after the loop, as products over all steps: dW_out, dW_ih, dW_hh, dU_a = Σ_t dq_t h_{t-1}ᵀ,
-//   dW_a = Σ_i dk_i a_iᵀ, db_a, da_i += W_aᵀ dk_i, dE rows, the biases.
+//   dW_a = Σ_i dk_i a_iᵀ, db_a, da_i += W_aᵀ dk_i, dE rows, the biases (W_ih's embedding
+//   columns, b_ih and dE through S[v] = Σ_{t,b: y = v} da_tb, V rows instead of T*B).
 //
 // Multiplicative scores (Luong et al. 2015), chosen by a Flags bit, replace the additive score;
 // the keys are then H wide (A = H) and there is no query product, v or s_ti:
@@ -365,15 +366,24 @@ export function attentionBackward(desc: usize): void {
     for (let u = 0; u < Hp; u += 4) v128.store(at(dst, u), load4(src, u, H));
   }
   // The cell's weights: dW_ih += dAᵀ X, dW_hh += dGhᵀ H_prev (LSTM: dAᵀ H_prev), biases as column sums.
-  const dRec = lstm ? gates : dGh;
-  packB(feat, F, TB, X, 0, pack);
-  gemmTN(G, X, TB, gates, G, pack, tmp, X, false);
-  unpackGateRowsAdd(tmp, X, X, H, nG, ptr(desc, Field.GWih), X);
+  // W_ih's embedding columns (and b_ih) see one of V inputs: the steps' dA summed by token first,
+  // S[v] = Σ_{y_r = v} dA_r (after Tmp's G x max(X, H) floats), makes dW_ih,E = Sᵀ E, db_ih and
+  // dE = S W_ih,E products over V rows instead of T*B.
+  const dRec = lstm ? gates : dGh, V = field(desc, Field.V), tokens = ptr(desc, Field.Tokens);
+  const byTok = at(tmp, G * (X > H ? X : H)), gWih = ptr(desc, Field.GWih), emb = ptr(desc, Field.Emb);
+  zero(byTok, V * G);
+  for (let r = 0; r < TB; r++) axpy(1, at(gates, r * G), at(byTok, rowAt(tokens, r) * G), G);
+  packB(at(feat, E), F, TB, D, 0, pack);
+  gemmTN(G, D, TB, gates, G, pack, tmp, D, false);
+  unpackGateRowsAdd(tmp, D, D, H, nG, at(gWih, E), X);
+  packB(emb, E, V, E, 0, pack);
+  gemmTN(G, E, V, byTok, G, pack, tmp, E, false);
+  unpackGateRowsAdd(tmp, E, E, H, nG, gWih, X);
   packB(hPrev, Hp, TB, H, 0, pack);
   gemmTN(G, H, TB, dRec, G, pack, tmp, H, false);
   unpackGateRowsAdd(tmp, H, H, H, nG, ptr(desc, Field.GWhh), H);
   zero(tmp, G);
-  addColumns(gates, TB, G, G, tmp);
+  addColumns(byTok, V, G, G, tmp);
   unpackGateRowsAdd(tmp, 1, 1, H, nG, ptr(desc, Field.Gbih), 1);
   if (!lstm) {
     zero(tmp, G);
@@ -382,10 +392,10 @@ export function attentionBackward(desc: usize): void {
   unpackGateRowsAdd(tmp, 1, 1, H, nG, ptr(desc, Field.Gbhh), 1);
   // dU_a += dQᵀ H_prev (H_prev still packed).
   if (!mult) gemmTN(A, H, TB, dq, Ap, pack, ptr(desc, Field.GUa), H, true);
-  // Embedding rows: dE y of every step (W_ihᵀ da's embedding part as one product), then the rows.
-  gemm(TB, E, G, gates, G, ptr(desc, Field.RWihE), dfeat, F, true);
-  const gEmb = ptr(desc, Field.GEmb), tokens = ptr(desc, Field.Tokens);
-  for (let r = 0; r < TB; r++) axpy(1, at(dfeat, r * F), at(gEmb, load<i32>(tokens + (<usize>r << 2)) * E), E);
+  // Embedding rows: the output layer's dE y of every step row by row, then W_ih's part, S W_ih,E.
+  const gEmb = ptr(desc, Field.GEmb);
+  for (let r = 0; r < TB; r++) axpy(1, at(dfeat, r * F), at(gEmb, rowAt(tokens, r) * E), E);
+  gemm(V, E, G, byTok, G, ptr(desc, Field.RWihE), gEmb, E, true);
   // Keys: dW_a += dKᵀ annot, db_a, dannot += dK W_a.
   const annot = ptr(desc, Field.Annot);
   if ((flags & FLAG_DOT) != 0) {

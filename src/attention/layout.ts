@@ -132,7 +132,7 @@ export function workSizes(d: Dims, B: number, T: number, L: number, K: number, t
     Object.assign(s, {
       [Field.DLogits]: T * B * V, [Field.DFeat]: T * B * F, [Field.DGh]: lstm ? 1 : T * B * G, [Field.Dh]: B * Hp, [Field.DKeys]: B * L * Ap,
       [Field.DQ]: T * B * Ap, [Field.DAnnot]: B * L * D, [Field.HPrev]: T * B * Hp, [Field.Cover]: B * L, [Field.StepMask]: T * B,
-      [Field.Pack]: Math.max(packedSize(T * B, F), packedSize(B * L, D), packedSize(T * B, H)), [Field.Tmp]: G * Math.max(X, H, 1),
+      [Field.Pack]: Math.max(packedSize(T * B, F), packedSize(B * L, D), packedSize(T * B, H), packedSize(V, E)), [Field.Tmp]: G * Math.max(X, H, 1) + V * G,
     });
     if (lstm) s[Field.DC] = B * Hp;
     if (deep) s[Field.DDeep] = T * B * E;
