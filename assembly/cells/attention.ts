@@ -65,7 +65,7 @@ export enum Field {
   GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
   Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
   CState, C0, CSeq, DC, StepMask, Deep, DDeep, Lz, Lh, Bd, PLz, PLh, RLz, RLh, GLz, GLh, Gbd,
-  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ, RWihE,
+  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ, RWihE, CtxTab,
   Count,
 }
 
@@ -79,6 +79,12 @@ export const FLAG_GENERAL: i32 = 4;
 export const FLAG_LSTM: i32 = 8;
 /** Flags: Xu et al.'s deep output layer. */
 export const FLAG_DEEP: i32 = 16;
+/**
+ * Flags: the context's gate inputs as W_ih,z z_t = Σ_i α_ti (W_ih,z a_i), from a table of W_ih,z a_i
+ * per annotation (CtxTab [sources][L][G], made with the keys). Decoding K rows per source for many
+ * steps multiplies each source's L annotations once instead of every row's z_t at every step.
+ */
+export const FLAG_CTXTAB: i32 = 32;
 
 // Gate blocks of the decoder's cell.
 // @ts-ignore: decorator
@@ -192,6 +198,7 @@ export function attentionForward(desc: usize): void {
   const annot = ptr(desc, Field.Annot), keys = ptr(desc, Field.Keys);
   const feat = ptr(desc, Field.Feat), hState = ptr(desc, Field.HState);
   const flags = field(desc, Field.Flags), mult = multiplicative(desc);
+  const ctxTab = (flags & FLAG_CTXTAB) != 0 ? ptr(desc, Field.CtxTab) : 0;
   if ((flags & FLAG_KEYS) != 0) {
     if ((flags & FLAG_DOT) == 0) gemm((B / K) * L, Ap, D, annot, D, ptr(desc, Field.PWa), keys, Ap, false);
     else {
@@ -199,6 +206,7 @@ export function attentionForward(desc: usize): void {
       zero(keys, (B / K) * L * Ap);
       for (let r = 0; r < (B / K) * L; r++) memory.copy(at(keys, r * Ap), at(annot, r * D), <usize>D << 2);
     }
+    if (ctxTab != 0) gemm((B / K) * L, G, D, annot, D, ptr(desc, Field.PWih), ctxTab, G, false);
   }
   memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
   const lstm = (flags & FLAG_LSTM) != 0, cState = ptr(desc, Field.CState), cSeq = ptr(desc, Field.CSeq);
@@ -221,18 +229,29 @@ export function attentionForward(desc: usize): void {
       const b = map != 0 ? rowAt(uniq, u) : u;
       attend(desc, t, u, b / K, mult ? at(hRows, u * Hp) : at(q, u * QW), map != 0 ? at(zu, u * D) : at(featT, b * F + E));
     }
-    if (map != 0) gemm(R, G, D, zu, D, ptr(desc, Field.PWih), gz, G, false);
+    // The context's gate inputs of each distinct state, GZ [R][G] (without a table or sharing: the
+    // product over the rows' z_t below, added to the token table's rows).
+    const alphaT = at(ptr(desc, Field.Alpha), t * B * L);
+    if (ctxTab != 0) {
+      for (let u = 0; u < R; u++) {
+        const src = (map != 0 ? rowAt(uniq, u) : u) / K;
+        mixRows(at(alphaT, u * L), L, at(ctxTab, src * L * G), G, at(gz, u * G));
+      }
+    } else if (map != 0) gemm(R, G, D, zu, D, ptr(desc, Field.PWih), gz, G, false);
+    const viaGz = map != 0 || ctxTab != 0;
     for (let b = 0; b < B; b++) {
       const tok = rowAt(ptr(desc, Field.Tokens), t * B + b);
       const g = at(gatesT, b * G), tab = at(ptr(desc, Field.TokTab), tok * G);
       memory.copy(at(featT, b * F), at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
-      if (map == 0) memory.copy(g, tab, <usize>G << 2);
-      if (map == 0) continue;
-      const u = rowAt(map, b);
-      memory.copy(at(featT, b * F + E), at(zu, u * D), <usize>D << 2);
+      if (!viaGz) {
+        memory.copy(g, tab, <usize>G << 2);
+        continue;
+      }
+      const u = map != 0 ? rowAt(map, b) : b;
+      if (map != 0) memory.copy(at(featT, b * F + E), at(zu, u * D), <usize>D << 2);
       for (let j = 0; j < G; j += 4) v128.store(at(g, j), f32x4.add(v128.load(at(tab, j)), v128.load(at(gz, u * G + j))));
     }
-    if (map == 0) gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
+    if (!viaGz) gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
     for (let b = 0; b < B; b++) {
       const rec = at(q, (map != 0 ? rowAt(map, b) : b) * QW + Aq);
       if (lstm) lstmForward(Hp, H, at(gatesT, b * G), rec, at(cState, b * Hp), 0, at(cSeq, (t * B + b) * Hp), 0, at(hState, b * Hp), at(featT, b * F + X));
@@ -249,6 +268,34 @@ export function attentionForward(desc: usize): void {
   // tanh x = 1 - 2 / (e^{2x} + 1) with the exp the softmax uses: no second inlined tanh in the binary.
   for (let j = 0; j < TB * E; j++) store<f32>(at(deep, j), 1 - 2 / (Mathf.exp(2 * load<f32>(at(deep, j))) + 1));
   gemm(TB, V, E, deep, E, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
+}
+
+// out[n] = Σ_i w[i] rows[i][n] over the L rows (stride n) with w[i] != 0 (n a multiple of 4):
+// 16 columns at a time in registers, one store each.
+function mixRows(w: usize, L: i32, rows: usize, n: i32, out: usize): void {
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let i = 0; i < L; i++) {
+      const wi = load<f32>(at(w, i));
+      if (wi == 0) continue;
+      const x = f32x4.splat(wi), r = at(rows, i * n + j);
+      a0 = madd(x, v128.load(r), a0);
+      a1 = madd(x, v128.load(r, 16), a1);
+      a2 = madd(x, v128.load(r, 32), a2);
+      a3 = madd(x, v128.load(r, 48), a3);
+    }
+    const o = at(out, j);
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+  }
+  for (; j < n; j += 4) {
+    let a = f32x4.splat(0);
+    for (let i = 0; i < L; i++) a = madd(f32x4.splat(load<f32>(at(w, i))), v128.load(at(rows, i * n + j)), a);
+    v128.store(at(out, j), a);
+  }
 }
 
 // Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}, or h_{t-1} for
