@@ -49,6 +49,7 @@
 // (K > 1: beam search, K hypotheses of one source share its annotations and keys).
 // TypeScript writes the descriptor (src/attention/layout.ts mirrors Field) and owns every buffer.
 import { tanhFast4 as tanh4 } from "../activations";
+import { gemmDirect } from "../gemm/direct";
 import { gemm, gemmTN } from "../gemm/dispatch";
 import { packB, packBT } from "../gemm/pack";
 import { madd } from "../simd";
@@ -206,7 +207,12 @@ export function attentionForward(desc: usize): void {
       zero(keys, (B / K) * L * Ap);
       for (let r = 0; r < (B / K) * L; r++) memory.copy(at(keys, r * Ap), at(annot, r * D), <usize>D << 2);
     }
-    if (ctxTab != 0) gemm((B / K) * L, G, D, annot, D, ptr(desc, Field.PWih), ctxTab, G, false);
+    if (ctxTab != 0) {
+      gemm((B / K) * L, G, D, annot, D, ptr(desc, Field.PWih), ctxTab, G, false);
+      // Masked annotations get α = 0; zero rows keep whatever they hold (even NaN) out of the sums.
+      const mask = ptr(desc, Field.Mask);
+      for (let r = 0; mask != 0 && r < (B / K) * L; r++) if (load<f32>(at(mask, r)) == 0) zero(at(ctxTab, r * G), G);
+    }
   }
   memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
   const lstm = (flags & FLAG_LSTM) != 0, cState = ptr(desc, Field.CState), cSeq = ptr(desc, Field.CSeq);
@@ -233,9 +239,13 @@ export function attentionForward(desc: usize): void {
     // product over the rows' z_t below, added to the token table's rows).
     const alphaT = at(ptr(desc, Field.Alpha), t * B * L);
     if (ctxTab != 0) {
-      for (let u = 0; u < R; u++) {
-        const src = (map != 0 ? rowAt(uniq, u) : u) / K;
-        mixRows(at(alphaT, u * L), L, at(ctxTab, src * L * G), G, at(gz, u * G));
+      // One product per source over its (consecutive) distinct states: α [rows][L] times its table.
+      for (let u0 = 0; u0 < R; ) {
+        const src = (map != 0 ? rowAt(uniq, u0) : u0) / K;
+        let u1 = u0 + 1;
+        while (u1 < R && (map != 0 ? rowAt(uniq, u1) : u1) / K == src) u1++;
+        gemmDirect(u1 - u0, G, L, at(alphaT, u0 * L), L, at(ctxTab, src * L * G), G, at(gz, u0 * G), G, false);
+        u0 = u1;
       }
     } else if (map != 0) gemm(R, G, D, zu, D, ptr(desc, Field.PWih), gz, G, false);
     const viaGz = map != 0 || ctxTab != 0;
@@ -268,34 +278,6 @@ export function attentionForward(desc: usize): void {
   // tanh x = 1 - 2 / (e^{2x} + 1) with the exp the softmax uses: no second inlined tanh in the binary.
   for (let j = 0; j < TB * E; j++) store<f32>(at(deep, j), 1 - 2 / (Mathf.exp(2 * load<f32>(at(deep, j))) + 1));
   gemm(TB, V, E, deep, E, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
-}
-
-// out[n] = Σ_i w[i] rows[i][n] over the L rows (stride n) with w[i] != 0 (n a multiple of 4):
-// 16 columns at a time in registers, one store each.
-function mixRows(w: usize, L: i32, rows: usize, n: i32, out: usize): void {
-  let j = 0;
-  for (; j + 16 <= n; j += 16) {
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (let i = 0; i < L; i++) {
-      const wi = load<f32>(at(w, i));
-      if (wi == 0) continue;
-      const x = f32x4.splat(wi), r = at(rows, i * n + j);
-      a0 = madd(x, v128.load(r), a0);
-      a1 = madd(x, v128.load(r, 16), a1);
-      a2 = madd(x, v128.load(r, 32), a2);
-      a3 = madd(x, v128.load(r, 48), a3);
-    }
-    const o = at(out, j);
-    v128.store(o, a0);
-    v128.store(o, a1, 16);
-    v128.store(o, a2, 32);
-    v128.store(o, a3, 48);
-  }
-  for (; j < n; j += 4) {
-    let a = f32x4.splat(0);
-    for (let i = 0; i < L; i++) a = madd(f32x4.splat(load<f32>(at(w, i))), v128.load(at(rows, i * n + j)), a);
-    v128.store(at(out, j), a);
-  }
 }
 
 // Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}, or h_{t-1} for
