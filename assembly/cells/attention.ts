@@ -53,7 +53,7 @@ import { gemmDirect } from "../gemm/direct";
 import { gemm, gemmTN } from "../gemm/dispatch";
 import { packB, packBT } from "../gemm/pack";
 import { madd } from "../simd";
-import { at, load4, round8, zero } from "./common";
+import { addColumns, at, axpy, dot, load4, round8, zero } from "./common";
 import { gruBackward, gruForward } from "./gru";
 import { lstmBackward, lstmForward } from "./lstm";
 import { packGateRows, packGates, unpackGateRowsAdd } from "./layout";
@@ -117,29 +117,6 @@ function rowAt(base: usize, index: i32): i32 {
 @inline
 function ptr(desc: usize, f: i32): usize {
   return <usize>load<u32>(desc + (<usize>f << 2));
-}
-
-// Σ_j x[j] y[j] over n floats.
-function dot(x: usize, y: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; j < n; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
-  return s;
-}
-
-// y[j] += alpha x[j] over n floats.
-function axpy(alpha: f32, x: usize, y: usize, n: i32): void {
-  const a = f32x4.splat(alpha);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) v128.store(at(y, j), madd(a, v128.load(at(x, j)), v128.load(at(y, j))));
-  for (; j < n; j++) store<f32>(at(y, j), load<f32>(at(y, j)) + alpha * load<f32>(at(x, j)));
-}
-
-// Column sums of rows [rows][cols] (stride ld) added to out[cols].
-function addColumns(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void {
-  for (let r = 0; r < rows; r++) axpy(1, at(src, r * ld), out, cols);
 }
 
 /**
