@@ -204,6 +204,22 @@ describe("beam search's shared rows", () => {
   });
 });
 
+describe("beam search's context table", () => {
+  // Beam rows take the context's gate inputs from W_ih,z a_i of every annotation: what a masked
+  // annotation holds, even NaN, must not reach any hypothesis.
+  it("masked annotations holding NaN change no hypothesis", () => {
+    const dec = make({ cell: "lstm", score: "general" }, 43);
+    const clean = randn([B, L, D], 44, 2);
+    const dirty = { shape: clean.shape, data: clean.data.slice() };
+    for (let i = 0; i < B * L; i++) if (mask.data[i] === 0) dirty.data.fill(NaN, i * D, (i + 1) * D);
+    const a = dec.beamSearch({ annotations: clean, mask }, { start: 0, maxLength: 4, width: 3 });
+    const b = dec.beamSearch({ annotations: dirty, mask }, { start: 0, maxLength: 4, width: 3 });
+    expect(b.map((hs) => hs.map((h) => h.tokens))).toEqual(a.map((hs) => hs.map((h) => h.tokens)));
+    for (let s = 0; s < B; s++) for (let k = 0; k < a[s].length; k++) expect(b[s][k].logProb).toBe(a[s][k].logProb);
+    dec.dispose();
+  });
+});
+
 describe("doubly stochastic term", () => {
   it("counts only the real target steps: padding steps appended to every row change neither the loss nor any gradient", () => {
     const dec = make({ cell: "lstm" }, 31);

@@ -50,10 +50,11 @@
 // (K > 1: beam search, K hypotheses of one source share its annotations and keys).
 // TypeScript writes the descriptor (src/attention/layout.ts mirrors Field) and owns every buffer.
 import { tanhFast4 as tanh4 } from "../activations";
+import { gemmDirect } from "../gemm/direct";
 import { gemm, gemmTN } from "../gemm/dispatch";
 import { packB, packBT } from "../gemm/pack";
 import { madd } from "../simd";
-import { at, load4, round8, zero } from "./common";
+import { addColumns, at, axpy, dot, load4, round8, zero } from "./common";
 import { gruBackward, gruForward } from "./gru";
 import { lstmBackward, lstmForward } from "./lstm";
 import { packGateRows, packGates, unpackGateRowsAdd } from "./layout";
@@ -66,7 +67,7 @@ export enum Field {
   GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
   Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
   CState, C0, CSeq, DC, StepMask, Deep, DDeep, Lz, Lh, Bd, PLz, PLh, RLz, RLh, GLz, GLh, Gbd,
-  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ, RWihE,
+  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ, RWihE, CtxTab,
   Count,
 }
 
@@ -80,6 +81,12 @@ export const FLAG_GENERAL: i32 = 4;
 export const FLAG_LSTM: i32 = 8;
 /** Flags: Xu et al.'s deep output layer. */
 export const FLAG_DEEP: i32 = 16;
+/**
+ * Flags: the context's gate inputs as W_ih,z z_t = Σ_i α_ti (W_ih,z a_i), from a table of W_ih,z a_i
+ * per annotation (CtxTab [sources][L][G], made with the keys). Decoding K rows per source for many
+ * steps multiplies each source's L annotations once instead of every row's z_t at every step.
+ */
+export const FLAG_CTXTAB: i32 = 32;
 
 // Gate blocks of the decoder's cell.
 // @ts-ignore: decorator
@@ -111,29 +118,6 @@ function rowAt(base: usize, index: i32): i32 {
 @inline
 function ptr(desc: usize, f: i32): usize {
   return <usize>load<u32>(desc + (<usize>f << 2));
-}
-
-// Σ_j x[j] y[j] over n floats.
-function dot(x: usize, y: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; j < n; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
-  return s;
-}
-
-// y[j] += alpha x[j] over n floats.
-function axpy(alpha: f32, x: usize, y: usize, n: i32): void {
-  const a = f32x4.splat(alpha);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) v128.store(at(y, j), madd(a, v128.load(at(x, j)), v128.load(at(y, j))));
-  for (; j < n; j++) store<f32>(at(y, j), load<f32>(at(y, j)) + alpha * load<f32>(at(x, j)));
-}
-
-// Column sums of rows [rows][cols] (stride ld) added to out[cols].
-function addColumns(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void {
-  for (let r = 0; r < rows; r++) axpy(1, at(src, r * ld), out, cols);
 }
 
 /**
@@ -193,12 +177,19 @@ export function attentionForward(desc: usize): void {
   const annot = ptr(desc, Field.Annot), keys = ptr(desc, Field.Keys);
   const feat = ptr(desc, Field.Feat), hState = ptr(desc, Field.HState);
   const flags = field(desc, Field.Flags), mult = multiplicative(desc);
+  const ctxTab = (flags & FLAG_CTXTAB) != 0 ? ptr(desc, Field.CtxTab) : 0;
   if ((flags & FLAG_KEYS) != 0) {
     if ((flags & FLAG_DOT) == 0) gemm((B / K) * L, Ap, D, annot, D, ptr(desc, Field.PWa), keys, Ap, false);
     else {
       // k_i = a_i (D = H = A), padded to Ap with zeros.
       zero(keys, (B / K) * L * Ap);
       for (let r = 0; r < (B / K) * L; r++) memory.copy(at(keys, r * Ap), at(annot, r * D), <usize>D << 2);
+    }
+    if (ctxTab != 0) {
+      gemm((B / K) * L, G, D, annot, D, ptr(desc, Field.PWih), ctxTab, G, false);
+      // Masked annotations get α = 0; zero rows keep whatever they hold (even NaN) out of the sums.
+      const mask = ptr(desc, Field.Mask);
+      for (let r = 0; mask != 0 && r < (B / K) * L; r++) if (load<f32>(at(mask, r)) == 0) zero(at(ctxTab, r * G), G);
     }
   }
   memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
@@ -222,18 +213,33 @@ export function attentionForward(desc: usize): void {
       const b = map != 0 ? rowAt(uniq, u) : u;
       attend(desc, t, u, b / K, mult ? at(hRows, u * Hp) : at(q, u * QW), map != 0 ? at(zu, u * D) : at(featT, b * F + E));
     }
-    if (map != 0) gemm(R, G, D, zu, D, ptr(desc, Field.PWih), gz, G, false);
+    // The context's gate inputs of each distinct state, GZ [R][G] (without a table or sharing: the
+    // product over the rows' z_t below, added to the token table's rows).
+    const alphaT = at(ptr(desc, Field.Alpha), t * B * L);
+    if (ctxTab != 0) {
+      // One product per source over its (consecutive) distinct states: α [rows][L] times its table.
+      for (let u0 = 0; u0 < R; ) {
+        const src = (map != 0 ? rowAt(uniq, u0) : u0) / K;
+        let u1 = u0 + 1;
+        while (u1 < R && (map != 0 ? rowAt(uniq, u1) : u1) / K == src) u1++;
+        gemmDirect(u1 - u0, G, L, at(alphaT, u0 * L), L, at(ctxTab, src * L * G), G, at(gz, u0 * G), G, false);
+        u0 = u1;
+      }
+    } else if (map != 0) gemm(R, G, D, zu, D, ptr(desc, Field.PWih), gz, G, false);
+    const viaGz = map != 0 || ctxTab != 0;
     for (let b = 0; b < B; b++) {
       const tok = rowAt(ptr(desc, Field.Tokens), t * B + b);
       const g = at(gatesT, b * G), tab = at(ptr(desc, Field.TokTab), tok * G);
       memory.copy(at(featT, b * F), at(ptr(desc, Field.Emb), tok * E), <usize>E << 2);
-      if (map == 0) memory.copy(g, tab, <usize>G << 2);
-      if (map == 0) continue;
-      const u = rowAt(map, b);
-      memory.copy(at(featT, b * F + E), at(zu, u * D), <usize>D << 2);
+      if (!viaGz) {
+        memory.copy(g, tab, <usize>G << 2);
+        continue;
+      }
+      const u = map != 0 ? rowAt(map, b) : b;
+      if (map != 0) memory.copy(at(featT, b * F + E), at(zu, u * D), <usize>D << 2);
       for (let j = 0; j < G; j += 4) v128.store(at(g, j), f32x4.add(v128.load(at(tab, j)), v128.load(at(gz, u * G + j))));
     }
-    if (map == 0) gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
+    if (!viaGz) gemm(B, G, D, at(featT, E), F, ptr(desc, Field.PWih), gatesT, G, true);
     for (let b = 0; b < B; b++) {
       const rec = at(q, (map != 0 ? rowAt(map, b) : b) * QW + Aq);
       if (lstm) lstmForward(Hp, H, at(gatesT, b * G), rec, at(cState, b * Hp), 0, at(cSeq, (t * B + b) * Hp), 0, at(hState, b * Hp), at(featT, b * F + X));

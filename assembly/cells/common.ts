@@ -1,10 +1,10 @@
-// What the cells (rnn.ts, lstm.ts, gru.ts) and their driver (recurrent.ts) share: addresses of
+// What the cells (rnn.ts, lstm.ts, gru.ts, attention.ts) and their driver (recurrent.ts) share: addresses of
 // floats in a row, the padded widths and the gate-interleaved column of a unit. Rows of gates and
 // states are padded to whole groups of 8 units (Hp = H rounded up to 8, Ps = P rounded up to 8);
 // within a group the G gates follow each other (layout.ts), so unit u's gate k is at column
 // gateColumn(u, G) + 8 k.
 import { Kind } from "./descriptor";
-import { loadPartial, storePartial } from "../simd";
+import { loadPartial, madd, storePartial } from "../simd";
 
 /** Address of float `index` of the row at `base`. */
 // @ts-ignore: decorator
@@ -55,4 +55,29 @@ export function emit(h: usize, outRow: usize, u: i32, H: i32, v: v128): void {
 @inline
 export function load4(row: usize, u: i32, valid: i32): v128 {
   return u + 4 <= valid ? v128.load(at(row, u)) : loadPartial(at(row, u), valid - u);
+}
+
+// Vector helpers of the attention decoder (attention.ts).
+
+// Σ_j x[j] y[j] over n floats.
+export function dot(x: usize, y: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
+  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; j < n; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
+  return s;
+}
+
+// y[j] += alpha x[j] over n floats.
+export function axpy(alpha: f32, x: usize, y: usize, n: i32): void {
+  const a = f32x4.splat(alpha);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(y, j), madd(a, v128.load(at(x, j)), v128.load(at(y, j))));
+  for (; j < n; j++) store<f32>(at(y, j), load<f32>(at(y, j)) + alpha * load<f32>(at(x, j)));
+}
+
+// Column sums of rows [rows][cols] (stride ld) added to out[cols].
+export function addColumns(src: usize, rows: i32, cols: i32, ld: i32, out: usize): void {
+  for (let r = 0; r < rows; r++) axpy(1, at(src, r * ld), out, cols);
 }

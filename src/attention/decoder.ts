@@ -5,7 +5,7 @@ import { fullRuntime, type FullRuntime } from "../full-core.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
-import { FLAG_KEYS, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
+import { FLAG_CTXTAB, FLAG_KEYS, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
 import { MeanInit } from "./init-state.js";
 import { expandFirstStep, initialWeights, reorderStates, shareFirstStep, shareParents, spreadShared, stateRows, timeMajorOut, type Work } from "./rows.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
@@ -313,12 +313,15 @@ export class AttentionDecoder implements Trainable {
       if (!Number.isInteger(id) || id < 0 || id >= this.dims.V) fail("E_VALUE", `AttentionDecoder.decodeStep: tokens[${r}] = ${String(id)} is not a token id in 0..${this.dims.V - 1}`);
       tv[r] = id;
     }
+    // K rows per source: W_ih,z a_i once per annotation (L per source) costs less than W_ih,z z_t
+    // of every row at every step (K per source and step) once a beam runs L / K steps.
+    const ctx = w.K > 1 ? FLAG_CTXTAB : 0;
     if (this.stepsTaken === 0 && shareFirstStep(this.rt.heap, w, this.dims)) {
       // The K rows of each source start identical: one row per source, then copied to the K.
-      this.call({ ...w, B: w.B / w.K, K: 1 }, FLAG_KEYS, 0, "forward");
+      this.call({ ...w, B: w.B / w.K, K: 1 }, FLAG_KEYS | ctx, 0, "forward");
       expandFirstStep(this.rt.heap, w, this.dims);
     } else {
-      this.call(w, this.stepsTaken === 0 ? FLAG_KEYS : 0, 0, "forward", this.sharedRows);
+      this.call(w, (this.stepsTaken === 0 ? FLAG_KEYS : 0) | ctx, 0, "forward", this.sharedRows);
       if (this.sharedRows > 0) spreadShared(this.rt.heap, w);
     }
     this.stepsTaken++;

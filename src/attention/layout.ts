@@ -14,12 +14,14 @@ export const Field = {
   Wa: 59, Ba: 60, Ua: 61, V_: 62, Wih: 63, Bih: 64, Whh: 65, Bhh: 66, Wout: 67, Bout: 68,
   CState: 69, C0: 70, CSeq: 71, DC: 72, StepMask: 73, Deep: 74, DDeep: 75, Lz: 76, Lh: 77, Bd: 78,
   PLz: 79, PLh: 80, RLz: 81, RLh: 82, GLz: 83, GLh: 84, Gbd: 85,
-  PWihE: 86, TokTab: 87, U: 88, RowMap: 89, Uniq: 90, HU: 91, ZU: 92, GZ: 93, RWihE: 94,
-  Count: 95,
+  PWihE: 86, TokTab: 87, U: 88, RowMap: 89, Uniq: 90, HU: 91, ZU: 92, GZ: 93, RWihE: 94, CtxTab: 95,
+  Count: 96,
 } as const;
 
 /** Flags bit: compute the keys W_a a_i + b_a in this call. */
 export const FLAG_KEYS = 1;
+/** Flags bit: the context's gate inputs from the table W_ih,z a_i of each annotation (CtxTab), made with the keys. */
+export const FLAG_CTXTAB = 32;
 /** How the decoder scores an annotation against its state: Bahdanau's additive form, or Luong et al.'s multiplicative "dot" and "general". */
 export type AttentionScore = "additive" | "dot" | "general";
 
@@ -128,6 +130,8 @@ export function workSizes(d: Dims, B: number, T: number, L: number, K: number, t
   if (deep) s[Field.Deep] = T * B * E;
   // Decoding: the distinct states of beam rows (see attentionForward).
   if (!train) Object.assign(s, { [Field.RowMap]: B, [Field.Uniq]: B, [Field.HU]: B * Hp, [Field.ZU]: B * D, [Field.GZ]: B * G });
+  // Beam rows (K > 1) take the context's gate inputs from a table per annotation (FLAG_CTXTAB).
+  if (!train && K > 1) s[Field.CtxTab] = S * L * G;
   if (train) {
     Object.assign(s, {
       [Field.DLogits]: T * B * V, [Field.DFeat]: T * B * F, [Field.DGh]: lstm ? 1 : T * B * G, [Field.Dh]: B * Hp, [Field.DKeys]: B * L * Ap,
