@@ -113,6 +113,9 @@ export class TorchPeer {
   constructor() {
     // One thread in PyTorch (set in the script) and in the BLAS it calls.
     const env = { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
+    // A core type forced by the environment (e.g. Haswell on an AVX-512 host) would hold OpenBLAS
+    // below its best kernels and flatter recur.
+    delete env.OPENBLAS_CORETYPE;
     this.child = spawn(PYTHON, [path.join(here, "_torch.py")], { stdio: ["pipe", "pipe", "inherit"], env });
     this.pending = [];
     this.dead = null;
