@@ -147,7 +147,7 @@ export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, ep
 
 // @ts-ignore: decorator
 @inline
-function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: v128, beta1: v128, oneMinusBeta1: v128, beta2: v128, oneMinusBeta2: v128, bc2Sqrt: v128, eps: v128, wd: v128, hasWd: bool, decay: v128, hasDecay: bool, sign: v128): void {
+function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: v128, beta1: v128, oneMinusBeta1: v128, beta2: v128, oneMinusBeta2: v128, bc2Sqrt: v128, eps: v128, wd: v128, hasWd: bool, decay: v128, hasDecay: bool, sign: v128): v128 {
   let pv = ld(p + off, cnt);
   if (hasDecay) pv = f32x4.mul(pv, decay);
   const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd, hasWd);
@@ -160,14 +160,24 @@ function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize,
     st(vmax + off, vv, cnt);
   }
   const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), bc2Sqrt), eps);
-  st(p + off, f32x4.sub(pv, f32x4.mul(div0(mv, denom), stepSize)), cnt);
+  const np = f32x4.sub(pv, f32x4.mul(div0(mv, denom), stepSize));
+  st(p + off, np, cnt);
+  // x - x is 0 for a finite x and NaN otherwise: the sum flags any non-finite value stored. vv
+  // covers v (and vmax: max propagates NaN and vmax >= v); a non-finite gradient reaches mv.
+  return f32x4.add(f32x4.sub(np, np), f32x4.add(f32x4.sub(mv, mv), f32x4.sub(vv, vv)));
 }
 
-/** One Adam (decay = 1) or AdamW (wd = 0, decay = 1 - lr wd) step; `vmax` = 0 unless amsgrad. */
-export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, weightDecay: f32, decay: f32, sign: f32): void {
+/**
+ * One Adam (decay = 1) or AdamW (wd = 0, decay = 1 - lr wd) step; `vmax` = 0 unless amsgrad.
+ * Returns 0 when every parameter and state value it stored is finite, else NaN: the caller's
+ * all-or-nothing check without a second pass over parameters and state.
+ */
+export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, weightDecay: f32, decay: f32, sign: f32): f32 {
   const ssv = f32x4.splat(stepSize), b1 = f32x4.splat(beta1), omb1 = f32x4.splat(oneMinusBeta1), b2 = f32x4.splat(beta2);
   const omb2 = f32x4.splat(oneMinusBeta2), bc2 = f32x4.splat(bc2Sqrt), ev = f32x4.splat(eps), wdv = f32x4.splat(weightDecay);
   const dv = f32x4.splat(decay), sv = f32x4.splat(sign);
   const hasWd = weightDecay != 0, hasDecay = decay != 1;
-  for (let i = 0; i < n; i += 4) adamChunk(<usize>i << 2, min(4, n - i), p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv);
+  let check = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) check = f32x4.add(check, adamChunk(<usize>i << 2, min(4, n - i), p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv));
+  return f32x4.extract_lane(check, 0) + f32x4.extract_lane(check, 1) + f32x4.extract_lane(check, 2) + f32x4.extract_lane(check, 3);
 }

@@ -103,17 +103,23 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     const where = `${this.type}.step`;
     const regions = this.currentRegions();
     const k = this.rt.kernels;
-    const bad = regions.findIndex((r) => !Number.isFinite(k.sumSquaresF64(r.grads, r.floats)));
+    const gradsBad = (): number => regions.findIndex((r) => !Number.isFinite(k.sumSquaresF64(r.grads, r.floats)));
+    // An update that reports its own check (true / false) has seen every value it stored, and a
+    // non-finite gradient always reaches its state: the gradients are then checked only on failure.
+    const bad = this.checksItself ? -1 : gradsBad();
     if (bad >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${bad} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
     const saved = this.save(regions);
     const t = this.steps + 1;
+    let broken = -1;
     regions.forEach((r, i) => {
       if (r.floats === 0) return;
-      this.update(r, this.buffers(i, r.floats), t);
+      if (this.update(r, this.buffers(i, r.floats), t) === false && broken < 0) broken = i;
     });
-    const broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
+    if (!this.checksItself) broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
     if (broken >= 0) {
       this.restore(regions, saved);
+      const badGrads = this.checksItself ? gradsBad() : -1;
+      if (badGrads >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${badGrads} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
       fail("E_NUMERIC", `${where}: the update made parameter region ${broken} or its optimizer state NaN or infinite (learning rate ${this.h.lr} too large, or a gradient too large to square in float32?); the parameters and the optimizer state were restored`);
     }
     this.steps = t;
@@ -265,7 +271,14 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
   /** State buffers for these hyper-parameters, in layout order. */
   protected abstract bufferNames(h: H): string[];
   /** One update of region `r`; `bufs` are the addresses of the buffers named by bufferNames. */
-  protected abstract update(r: ParameterRegion, bufs: number[], t: number): void;
+  /**
+   * Updates one region. Optimizers whose `checksItself` is true return whether every parameter and
+   * state value stored is finite (their kernel checks as it stores); the others return nothing.
+   */
+  protected abstract update(r: ParameterRegion, bufs: number[], t: number): boolean | void;
+
+  /** Whether `update` reports finiteness itself (see there): saves two passes over the memory. */
+  protected readonly checksItself: boolean = false;
   /** The value a buffer starts from (PyTorch: zeros, Adagrad's sum: initial_accumulator_value). */
   protected initialValue(_name: string): number {
     return 0;
