@@ -108,12 +108,16 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     // non-finite gradient always reaches its state: the gradients are then checked only on failure.
     const bad = this.checksItself ? -1 : gradsBad();
     if (bad >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${bad} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
-    const saved = this.save(regions);
+    // A self-checking update also writes the backup itself, from the values it loads anyway.
+    const saved = this.checksItself ? this.backupBlock(regions) : this.save(regions);
     const t = this.steps + 1;
     let broken = -1;
+    let at = saved;
     regions.forEach((r, i) => {
+      const bk = at;
+      at += align64(r.floats * 4) * (1 + this.names.length);
       if (r.floats === 0) return;
-      if (this.update(r, this.buffers(i, r.floats), t) === false && broken < 0) broken = i;
+      if (this.update(r, this.buffers(i, r.floats), t, this.checksItself ? bk : 0) === false && broken < 0) broken = i;
     });
     if (!this.checksItself) broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
     if (broken >= 0) {
@@ -151,10 +155,16 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     return state === 0 || Number.isFinite(k.sumSquaresF64(state, (this.names.length * align64(floats * 4)) / 4));
   }
 
-  // Copies every region's parameters and state into one backup block (kept for the next steps).
+  // The backup block (kept for the next steps): per region, its parameters, then its state
+  // buffers, each align64(floats * 4) bytes apart.
+  private backupBlock(regions: ParameterRegion[]): number {
+    return this.blocks.ensure("backup", regions.reduce((a, r) => a + align64(r.floats * 4) * (1 + this.names.length), 0));
+  }
+
+  // Copies every region's parameters and state into the backup block.
   private save(regions: ParameterRegion[]): number {
     const per = regions.map((r) => align64(r.floats * 4) * (1 + this.names.length));
-    const backup = this.blocks.ensure("backup", per.reduce((a, b) => a + b, 0));
+    const backup = this.backupBlock(regions);
     const bytes = new Uint8Array(this.rt.heap.memory.buffer);
     let at = backup;
     regions.forEach((r, i) => {
@@ -171,8 +181,10 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     let at = backup;
     regions.forEach((r, i) => {
       const n = align64(r.floats * 4);
+      // Only the floats of each buffer: no update writes the padding (nor does a self-checking
+      // update's backup).
       bytes.copyWithin(r.params, at, at + r.floats * 4);
-      if (this.state[i] !== 0) bytes.copyWithin(this.state[i], at + n, at + n + n * this.names.length);
+      if (this.state[i] !== 0) for (let k = 0; k < this.names.length; k++) bytes.copyWithin(this.state[i] + k * n, at + (k + 1) * n, at + (k + 1) * n + r.floats * 4);
       at += n * (1 + this.names.length);
     });
   }
@@ -274,8 +286,10 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
   /**
    * Updates one region. Optimizers whose `checksItself` is true return whether every parameter and
    * state value stored is finite (their kernel checks as it stores); the others return nothing.
+   * `backup` (0 for the others): where the update copies the region's parameters and state
+   * buffers as they were, in the layout of `save`.
    */
-  protected abstract update(r: ParameterRegion, bufs: number[], t: number): boolean | void;
+  protected abstract update(r: ParameterRegion, bufs: number[], t: number, backup: number): boolean | void;
 
   /** Whether `update` reports finiteness itself (see there): saves two passes over the memory. */
   protected readonly checksItself: boolean = false;

@@ -3,6 +3,7 @@
  * single-tensor code path); the machinery they share is Optimizer (optimizer.ts).
  */
 import { fail } from "../errors.js";
+import { align64 } from "../memory.js";
 import { boolean, exactKeys, number, show } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { Optimizer, type HyperParameters } from "./optimizer.js";
@@ -321,13 +322,13 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
 
   protected override readonly checksItself = true;
 
-  protected run(r: ParameterRegion, bufs: number[], t: number, l2: number, decay: number): boolean {
+  protected run(r: ParameterRegion, bufs: number[], t: number, l2: number, decay: number, backup: number): boolean {
     const h = this.h;
     const [b1, b2] = h.betas;
     // Bias corrections in float64 as PyTorch computes them in Python.
     const stepSize = h.lr / (1 - b1 ** t);
     const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-    return 0 === this.rt.kernels.adamStep(r.params, r.grads, bufs[0], bufs[1], bufs[2] ?? 0, r.floats, stepSize, b1, 1 - b1, b2, 1 - b2, bc2Sqrt, h.eps, l2, decay, sign(h.maximize));
+    return 0 === this.rt.kernels.adamStep(r.params, r.grads, bufs[0], bufs[1], bufs[2] ?? 0, r.floats, stepSize, b1, 1 - b1, b2, 1 - b2, bc2Sqrt, h.eps, l2, decay, sign(h.maximize), backup, align64(r.floats * 4));
   }
 }
 
@@ -342,8 +343,8 @@ export class Adam extends AdamBase {
     super(modules, options, "Adam", 0);
   }
 
-  protected update(r: ParameterRegion, bufs: number[], t: number): boolean {
-    return this.run(r, bufs, t, this.h.weight_decay, 1);
+  protected update(r: ParameterRegion, bufs: number[], t: number, backup: number): boolean {
+    return this.run(r, bufs, t, this.h.weight_decay, 1, backup);
   }
 }
 
@@ -355,7 +356,7 @@ export class AdamW extends AdamBase {
     super(modules, options, "AdamW", 1e-2);
   }
 
-  protected update(r: ParameterRegion, bufs: number[], t: number): boolean {
-    return this.run(r, bufs, t, 0, 1 - this.h.lr * this.h.weight_decay);
+  protected update(r: ParameterRegion, bufs: number[], t: number, backup: number): boolean {
+    return this.run(r, bufs, t, 0, 1 - this.h.lr * this.h.weight_decay, backup);
   }
 }
