@@ -149,13 +149,13 @@ export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, ep
 @inline
 function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: v128, beta1: v128, oneMinusBeta1: v128, beta2: v128, oneMinusBeta2: v128, bc2Sqrt: v128, eps: v128, wd: v128, hasWd: bool, decay: v128, hasDecay: bool, sign: v128, bk: usize, bks: usize): v128 {
   let pv = ld(p + off, cnt);
-  if (bk != 0) st(bk + off, pv, cnt);
+  if (bk != 0) v128.store(bk + off, pv);
   if (hasDecay) pv = f32x4.mul(pv, decay);
   const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd, hasWd);
   const m0 = ld(m + off, cnt), v0 = ld(v + off, cnt);
   if (bk != 0) {
-    st(bk + bks + off, m0, cnt);
-    st(bk + 2 * bks + off, v0, cnt);
+    v128.store(bk + bks + off, m0);
+    v128.store(bk + 2 * bks + off, v0);
   }
   const mv = f32x4.add(f32x4.mul(m0, beta1), f32x4.mul(d, oneMinusBeta1));
   st(m + off, mv, cnt);
@@ -163,16 +163,17 @@ function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize,
   st(v + off, vv, cnt);
   if (vmax != 0) {
     const x0 = ld(vmax + off, cnt);
-    if (bk != 0) st(bk + 3 * bks + off, x0, cnt);
+    if (bk != 0) v128.store(bk + 3 * bks + off, x0);
     vv = f32x4.max(x0, vv); // wasm max propagates NaN, like torch.maximum
     st(vmax + off, vv, cnt);
   }
   const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), bc2Sqrt), eps);
   const np = f32x4.sub(pv, f32x4.mul(div0(mv, denom), stepSize));
   st(p + off, np, cnt);
-  // x - x is 0 for a finite x and NaN otherwise: the sum flags any non-finite value stored. vv
-  // covers v (and vmax: max propagates NaN and vmax >= v); a non-finite gradient reaches mv.
-  return f32x4.add(f32x4.sub(np, np), f32x4.add(f32x4.sub(mv, mv), f32x4.sub(vv, vv)));
+  // x - x is 0 for a finite x and NaN otherwise. vv covers v (and vmax: max propagates NaN, vmax
+  // >= v); a non-finite mv (where a non-finite gradient goes) makes np non-finite: over a finite
+  // denominator it stays inf or NaN, over an infinite one (vv flags it) it gives NaN.
+  return f32x4.add(f32x4.sub(np, np), f32x4.sub(vv, vv));
 }
 
 /**
@@ -180,7 +181,8 @@ function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize,
  * Returns 0 when every parameter and state value it stored is finite, else NaN: the caller's
  * all-or-nothing check without a second pass over parameters and state. With `bk` != 0 it also
  * copies p, m, v (and vmax) as they were to bk, bk + bks, bk + 2 bks (, bk + 3 bks) (bytes), from
- * the registers it loads them into: the caller's backup without a separate copy.
+ * the registers it loads them into: the caller's backup without a separate copy. Whole vectors:
+ * a last partial chunk writes up to 12 bytes past n floats, so bks must leave that room.
  */
 export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, weightDecay: f32, decay: f32, sign: f32, bk: usize, bks: usize): f32 {
   const ssv = f32x4.splat(stepSize), b1 = f32x4.splat(beta1), omb1 = f32x4.splat(oneMinusBeta1), b2 = f32x4.splat(beta2);

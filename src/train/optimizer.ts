@@ -103,13 +103,15 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     const where = `${this.type}.step`;
     const regions = this.currentRegions();
     const k = this.rt.kernels;
-    const gradsBad = (): number => regions.findIndex((r) => !Number.isFinite(k.sumSquaresF64(r.grads, r.floats)));
     // An update that reports its own check (true / false) has seen every value it stored, and a
     // non-finite gradient always reaches its state: the gradients are then checked only on failure.
-    const bad = this.checksItself ? -1 : gradsBad();
-    if (bad >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${bad} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
+    const checkGrads = (): void => {
+      const bad = regions.findIndex((r) => !Number.isFinite(k.sumSquaresF64(r.grads, r.floats)));
+      if (bad >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${bad} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
+    };
+    if (!this.selfChecks) checkGrads();
     // A self-checking update also writes the backup itself, from the values it loads anyway.
-    const saved = this.checksItself ? this.backupBlock(regions) : this.save(regions);
+    const saved = this.selfChecks ? this.backupBlock(regions) : this.save(regions);
     const t = this.steps + 1;
     let broken = -1;
     let at = saved;
@@ -117,13 +119,12 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
       const bk = at;
       at += align64(r.floats * 4) * (1 + this.names.length);
       if (r.floats === 0) return;
-      if (this.update(r, this.buffers(i, r.floats), t, this.checksItself ? bk : 0) === false && broken < 0) broken = i;
+      if (this.update(r, this.buffers(i, r.floats), t, bk) === false && broken < 0) broken = i;
     });
-    if (!this.checksItself) broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
+    if (!this.selfChecks) broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
     if (broken >= 0) {
       this.restore(regions, saved);
-      const badGrads = this.checksItself ? gradsBad() : -1;
-      if (badGrads >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${badGrads} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
+      if (this.selfChecks) checkGrads();
       fail("E_NUMERIC", `${where}: the update made parameter region ${broken} or its optimizer state NaN or infinite (learning rate ${this.h.lr} too large, or a gradient too large to square in float32?); the parameters and the optimizer state were restored`);
     }
     this.steps = t;
@@ -284,15 +285,15 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
   protected abstract bufferNames(h: H): string[];
   /** One update of region `r`; `bufs` are the addresses of the buffers named by bufferNames. */
   /**
-   * Updates one region. Optimizers whose `checksItself` is true return whether every parameter and
+   * Updates one region. Optimizers whose `selfChecks` is true return whether every parameter and
    * state value stored is finite (their kernel checks as it stores); the others return nothing.
-   * `backup` (0 for the others): where the update copies the region's parameters and state
-   * buffers as they were, in the layout of `save`.
+   * `backup`: the region's part of the backup block, where self-checking updates copy its
+   * parameters and state buffers as they were (the others find it filled by `save`).
    */
   protected abstract update(r: ParameterRegion, bufs: number[], t: number, backup: number): boolean | void;
 
   /** Whether `update` reports finiteness itself (see there): saves two passes over the memory. */
-  protected readonly checksItself: boolean = false;
+  protected readonly selfChecks: boolean = false;
   /** The value a buffer starts from (PyTorch: zeros, Adagrad's sum: initial_accumulator_value). */
   protected initialValue(_name: string): number {
     return 0;

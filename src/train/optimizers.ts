@@ -320,7 +320,7 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
     return h.amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"];
   }
 
-  protected override readonly checksItself = true;
+  protected override readonly selfChecks = true;
 
   protected run(r: ParameterRegion, bufs: number[], t: number, l2: number, decay: number, backup: number): boolean {
     const h = this.h;
