@@ -147,27 +147,49 @@ export function adagradStep(p: usize, g: usize, sum: usize, n: i32, clr: f32, ep
 
 // @ts-ignore: decorator
 @inline
-function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: v128, beta1: v128, oneMinusBeta1: v128, beta2: v128, oneMinusBeta2: v128, bc2Sqrt: v128, eps: v128, wd: v128, hasWd: bool, decay: v128, hasDecay: bool, sign: v128): void {
+function adamChunk(off: usize, cnt: i32, p: usize, g: usize, m: usize, v: usize, vmax: usize, stepSize: v128, beta1: v128, oneMinusBeta1: v128, beta2: v128, oneMinusBeta2: v128, bc2Sqrt: v128, eps: v128, wd: v128, hasWd: bool, decay: v128, hasDecay: bool, sign: v128, bk: usize, bks: usize): v128 {
   let pv = ld(p + off, cnt);
+  if (bk != 0) v128.store(bk + off, pv);
   if (hasDecay) pv = f32x4.mul(pv, decay);
   const d = effectiveGrad(pv, ld(g + off, cnt), sign, wd, hasWd);
-  const mv = f32x4.add(f32x4.mul(ld(m + off, cnt), beta1), f32x4.mul(d, oneMinusBeta1));
+  const m0 = ld(m + off, cnt), v0 = ld(v + off, cnt);
+  if (bk != 0) {
+    v128.store(bk + bks + off, m0);
+    v128.store(bk + 2 * bks + off, v0);
+  }
+  const mv = f32x4.add(f32x4.mul(m0, beta1), f32x4.mul(d, oneMinusBeta1));
   st(m + off, mv, cnt);
-  let vv = f32x4.add(f32x4.mul(ld(v + off, cnt), beta2), f32x4.mul(f32x4.mul(d, d), oneMinusBeta2));
+  let vv = f32x4.add(f32x4.mul(v0, beta2), f32x4.mul(f32x4.mul(d, d), oneMinusBeta2));
   st(v + off, vv, cnt);
   if (vmax != 0) {
-    vv = f32x4.max(ld(vmax + off, cnt), vv); // wasm max propagates NaN, like torch.maximum
+    const x0 = ld(vmax + off, cnt);
+    if (bk != 0) v128.store(bk + 3 * bks + off, x0);
+    vv = f32x4.max(x0, vv); // wasm max propagates NaN, like torch.maximum
     st(vmax + off, vv, cnt);
   }
   const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), bc2Sqrt), eps);
-  st(p + off, f32x4.sub(pv, f32x4.mul(div0(mv, denom), stepSize)), cnt);
+  const np = f32x4.sub(pv, f32x4.mul(div0(mv, denom), stepSize));
+  st(p + off, np, cnt);
+  // x - x is 0 for a finite x and NaN otherwise. vv covers v (and vmax: max propagates NaN, vmax
+  // >= v); a non-finite mv (where a non-finite gradient goes) makes np non-finite: over a finite
+  // denominator it stays inf or NaN, over an infinite one (vv flags it) it gives NaN.
+  return f32x4.add(f32x4.sub(np, np), f32x4.sub(vv, vv));
 }
 
-/** One Adam (decay = 1) or AdamW (wd = 0, decay = 1 - lr wd) step; `vmax` = 0 unless amsgrad. */
-export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, weightDecay: f32, decay: f32, sign: f32): void {
+/**
+ * One Adam (decay = 1) or AdamW (wd = 0, decay = 1 - lr wd) step; `vmax` = 0 unless amsgrad.
+ * Returns 0 when every parameter and state value it stored is finite, else NaN: the caller's
+ * all-or-nothing check without a second pass over parameters and state. With `bk` != 0 it also
+ * copies p, m, v (and vmax) as they were to bk, bk + bks, bk + 2 bks (, bk + 3 bks) (bytes), from
+ * the registers it loads them into: the caller's backup without a separate copy. Whole vectors:
+ * a last partial chunk writes up to 12 bytes past n floats, so bks must leave that room.
+ */
+export function adamStep(p: usize, g: usize, m: usize, v: usize, vmax: usize, n: i32, stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, bc2Sqrt: f32, eps: f32, weightDecay: f32, decay: f32, sign: f32, bk: usize, bks: usize): f32 {
   const ssv = f32x4.splat(stepSize), b1 = f32x4.splat(beta1), omb1 = f32x4.splat(oneMinusBeta1), b2 = f32x4.splat(beta2);
   const omb2 = f32x4.splat(oneMinusBeta2), bc2 = f32x4.splat(bc2Sqrt), ev = f32x4.splat(eps), wdv = f32x4.splat(weightDecay);
   const dv = f32x4.splat(decay), sv = f32x4.splat(sign);
   const hasWd = weightDecay != 0, hasDecay = decay != 1;
-  for (let i = 0; i < n; i += 4) adamChunk(<usize>i << 2, min(4, n - i), p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv);
+  let check = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) check = f32x4.add(check, adamChunk(<usize>i << 2, min(4, n - i), p, g, m, v, vmax, ssv, b1, omb1, b2, omb2, bc2, ev, wdv, hasWd, dv, hasDecay, sv, bk, bks));
+  return f32x4.extract_lane(check, 0) + f32x4.extract_lane(check, 1) + f32x4.extract_lane(check, 2) + f32x4.extract_lane(check, 3);
 }

@@ -38,7 +38,7 @@ export interface Kernels {
   sgdStep(p: number, g: number, buf: number, n: number, lr: number, weightDecay: number, momentum: number, oneMinusDampening: number, nesterov: number, first: number, sign: number): void;
   rmspropStep(p: number, g: number, sq: number, gavg: number, buf: number, n: number, lr: number, alpha: number, oneMinusAlpha: number, eps: number, weightDecay: number, momentum: number, sign: number): void;
   adagradStep(p: number, g: number, sum: number, n: number, clr: number, eps: number, weightDecay: number, sign: number): void;
-  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number, sign: number): void;
+  adamStep(p: number, g: number, m: number, v: number, vmax: number, n: number, stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc2Sqrt: number, eps: number, weightDecay: number, decay: number, sign: number, backup: number, backupStride: number): number;
   sumSquaresF64(x: number, n: number): number;
   maxAbsF32(x: number, n: number): number;
   scaleInPlace(x: number, n: number, s: number): void;

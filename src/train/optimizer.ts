@@ -103,17 +103,28 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     const where = `${this.type}.step`;
     const regions = this.currentRegions();
     const k = this.rt.kernels;
-    const bad = regions.findIndex((r) => !Number.isFinite(k.sumSquaresF64(r.grads, r.floats)));
-    if (bad >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${bad} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
-    const saved = this.save(regions);
+    // An update that reports its own check (true / false) has seen every value it stored, and a
+    // non-finite gradient always reaches its state: the gradients are then checked only on failure.
+    const checkGrads = (): void => {
+      const bad = regions.findIndex((r) => !Number.isFinite(k.sumSquaresF64(r.grads, r.floats)));
+      if (bad >= 0) fail("E_NUMERIC", `${where}: the gradients of parameter region ${bad} hold NaN or Infinity; the parameters and the optimizer state were not changed`);
+    };
+    if (!this.selfChecks) checkGrads();
+    // A self-checking update also writes the backup itself, from the values it loads anyway.
+    const saved = this.selfChecks ? this.backupBlock(regions) : this.save(regions);
     const t = this.steps + 1;
+    let broken = -1;
+    let at = saved;
     regions.forEach((r, i) => {
+      const bk = at;
+      at += align64(r.floats * 4) * (1 + this.names.length);
       if (r.floats === 0) return;
-      this.update(r, this.buffers(i, r.floats), t);
+      if (this.update(r, this.buffers(i, r.floats), t, bk) === false && broken < 0) broken = i;
     });
-    const broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
+    if (!this.selfChecks) broken = regions.findIndex((r, i) => r.floats > 0 && !this.finite(r.params, this.state[i], r.floats));
     if (broken >= 0) {
       this.restore(regions, saved);
+      if (this.selfChecks) checkGrads();
       fail("E_NUMERIC", `${where}: the update made parameter region ${broken} or its optimizer state NaN or infinite (learning rate ${this.h.lr} too large, or a gradient too large to square in float32?); the parameters and the optimizer state were restored`);
     }
     this.steps = t;
@@ -145,10 +156,16 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     return state === 0 || Number.isFinite(k.sumSquaresF64(state, (this.names.length * align64(floats * 4)) / 4));
   }
 
-  // Copies every region's parameters and state into one backup block (kept for the next steps).
+  // The backup block (kept for the next steps): per region, its parameters, then its state
+  // buffers, each align64(floats * 4) bytes apart.
+  private backupBlock(regions: ParameterRegion[]): number {
+    return this.blocks.ensure("backup", regions.reduce((a, r) => a + align64(r.floats * 4) * (1 + this.names.length), 0));
+  }
+
+  // Copies every region's parameters and state into the backup block.
   private save(regions: ParameterRegion[]): number {
     const per = regions.map((r) => align64(r.floats * 4) * (1 + this.names.length));
-    const backup = this.blocks.ensure("backup", per.reduce((a, b) => a + b, 0));
+    const backup = this.backupBlock(regions);
     const bytes = new Uint8Array(this.rt.heap.memory.buffer);
     let at = backup;
     regions.forEach((r, i) => {
@@ -165,8 +182,10 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     let at = backup;
     regions.forEach((r, i) => {
       const n = align64(r.floats * 4);
+      // Only the floats of each buffer: no update writes the padding (nor does a self-checking
+      // update's backup).
       bytes.copyWithin(r.params, at, at + r.floats * 4);
-      if (this.state[i] !== 0) bytes.copyWithin(this.state[i], at + n, at + n + n * this.names.length);
+      if (this.state[i] !== 0) for (let k = 0; k < this.names.length; k++) bytes.copyWithin(this.state[i] + k * n, at + (k + 1) * n, at + (k + 1) * n + r.floats * 4);
       at += n * (1 + this.names.length);
     });
   }
@@ -265,7 +284,16 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
   /** State buffers for these hyper-parameters, in layout order. */
   protected abstract bufferNames(h: H): string[];
   /** One update of region `r`; `bufs` are the addresses of the buffers named by bufferNames. */
-  protected abstract update(r: ParameterRegion, bufs: number[], t: number): void;
+  /**
+   * Updates one region. Optimizers whose `selfChecks` is true return whether every parameter and
+   * state value stored is finite (their kernel checks as it stores); the others return nothing.
+   * `backup`: the region's part of the backup block, where self-checking updates copy its
+   * parameters and state buffers as they were (the others find it filled by `save`).
+   */
+  protected abstract update(r: ParameterRegion, bufs: number[], t: number, backup: number): boolean | void;
+
+  /** Whether `update` reports finiteness itself (see there): saves two passes over the memory. */
+  protected readonly selfChecks: boolean = false;
   /** The value a buffer starts from (PyTorch: zeros, Adagrad's sum: initial_accumulator_value). */
   protected initialValue(_name: string): number {
     return 0;

@@ -3,6 +3,7 @@
  * single-tensor code path); the machinery they share is Optimizer (optimizer.ts).
  */
 import { fail } from "../errors.js";
+import { align64 } from "../memory.js";
 import { boolean, exactKeys, number, show } from "../validate.js";
 import type { ParameterRegion, Trainable } from "./module.js";
 import { Optimizer, type HyperParameters } from "./optimizer.js";
@@ -319,13 +320,15 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
     return h.amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"];
   }
 
-  protected run(r: ParameterRegion, bufs: number[], t: number, l2: number, decay: number): void {
+  protected override readonly selfChecks = true;
+
+  protected run(r: ParameterRegion, bufs: number[], t: number, l2: number, decay: number, backup: number): boolean {
     const h = this.h;
     const [b1, b2] = h.betas;
     // Bias corrections in float64 as PyTorch computes them in Python.
     const stepSize = h.lr / (1 - b1 ** t);
     const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-    this.rt.kernels.adamStep(r.params, r.grads, bufs[0], bufs[1], bufs[2] ?? 0, r.floats, stepSize, b1, 1 - b1, b2, 1 - b2, bc2Sqrt, h.eps, l2, decay, sign(h.maximize));
+    return 0 === this.rt.kernels.adamStep(r.params, r.grads, bufs[0], bufs[1], bufs[2] ?? 0, r.floats, stepSize, b1, 1 - b1, b2, 1 - b2, bc2Sqrt, h.eps, l2, decay, sign(h.maximize), backup, align64(r.floats * 4));
   }
 }
 
@@ -340,8 +343,8 @@ export class Adam extends AdamBase {
     super(modules, options, "Adam", 0);
   }
 
-  protected update(r: ParameterRegion, bufs: number[], t: number): void {
-    this.run(r, bufs, t, this.h.weight_decay, 1);
+  protected update(r: ParameterRegion, bufs: number[], t: number, backup: number): boolean {
+    return this.run(r, bufs, t, this.h.weight_decay, 1, backup);
   }
 }
 
@@ -353,7 +356,7 @@ export class AdamW extends AdamBase {
     super(modules, options, "AdamW", 1e-2);
   }
 
-  protected update(r: ParameterRegion, bufs: number[], t: number): void {
-    this.run(r, bufs, t, 0, 1 - this.h.lr * this.h.weight_decay);
+  protected update(r: ParameterRegion, bufs: number[], t: number, backup: number): boolean {
+    return this.run(r, bufs, t, 0, 1 - this.h.lr * this.h.weight_decay, backup);
   }
 }
