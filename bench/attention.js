@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { Adam, createRng, init, shutdown } from "../dist/index.js";
+import { Adam, createRng, init } from "../dist/index.js";
 import { AttentionDecoder } from "../dist/attention/index.js";
 import { PYTHON } from "./_common.js";
 
@@ -118,9 +118,6 @@ async function measure(model, ms, data) {
 }
 
 export async function run(options = {}) {
-  // An earlier workload of the same `npm run bench` may have started the core binary; this one
-  // needs the full one, which its subpath import asked for: start again.
-  await shutdown();
   await init();
   const ms = options.quick ? 500 : 3000;
   const { B, L, D, T, H, V, A, E } = dims;

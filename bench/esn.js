@@ -15,7 +15,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { backendInfo, init, shutdown } from "../dist/index.js";
+import { backendInfo, init } from "../dist/index.js";
 import { mackeyGlass, narma10FromInput, nrmse } from "../dist/datasets/index.js";
 import { ESN } from "../dist/esn/index.js";
 import { createRuntime } from "../dist/testing/index.js";
@@ -316,9 +316,6 @@ function memoryInFreshProcess(quick) {
 
 /** Runs the ESN benchmarks; returns rows { name, value, unit, target?, note? }. */
 export async function run(options = {}) {
-  // An earlier workload of the same `npm run bench` may have started the core binary; this one
-  // needs the full one, which its subpath import asked for: start again.
-  await shutdown();
   await init();
   const rows = [];
   const quick = options.quick === true;

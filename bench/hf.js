@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
-import { init, SequenceModel, shutdown } from "../dist/index.js";
+import { init, SequenceModel } from "../dist/index.js";
 import { gaussNewtonProduct } from "../dist/hessian-free/index.js";
 
 // Sequence b of the token batch (HessianFree's per-example gradients take one at a time).
@@ -36,9 +36,6 @@ function median(xs) {
 }
 
 export async function run(options = {}) {
-  // An earlier workload of the same `npm run bench` may have started the core binary; this one
-  // needs the full one, which its subpath import asked for: start again.
-  await shutdown();
   await init();
   const [V, E, H, T, B] = [64, 32, 128, 50, 32];
   const time = options.quick ? 300 : 2000;

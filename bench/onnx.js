@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { init, backendInfo, shutdown } from "../dist/index.js";
+import { init, backendInfo } from "../dist/index.js";
 import { loadOnnx } from "../dist/onnx/index.js";
 import { formatRatio, formatTime, loadNote, loadPeers, median } from "./_suite.js";
 
@@ -158,9 +158,6 @@ async function recurBrowserBytes() {
 }
 
 export async function run(options = {}) {
-  // An earlier workload of the same `npm run bench` may have started the core binary; this one
-  // needs the full one, which its subpath import asked for: start again.
-  await shutdown();
   await init();
   const quick = Boolean(options.quick);
   const rounds = Number(options.rounds ?? 3);

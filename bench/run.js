@@ -16,6 +16,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
+import { shutdown } from "../dist/index.js";
 import { hostCpu } from "./_host.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -106,6 +107,9 @@ async function main() {
     console.error(`bench: ${name} ...`);
     const mod = await import(new URL(`./${name}.js`, import.meta.url).href);
     if (typeof mod.run !== "function") throw new Error(`bench/${name}.js does not export run(options)`);
+    // Each workload starts its own runtime: an earlier one may have started the core binary where
+    // this one imports a subpath (esn, attention, hessian-free, onnx) that needs the full one.
+    await shutdown();
     const started = performance.now();
     results[name] = toTables(name, await mod.run(options));
     console.error(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
