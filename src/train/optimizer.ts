@@ -117,7 +117,7 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
     let at = saved;
     regions.forEach((r, i) => {
       const bk = at;
-      at += align64(r.floats * 4) * (1 + this.names.length);
+      at += this.backupBytes(r);
       if (r.floats === 0) return;
       if (this.update(r, this.buffers(i, r.floats), t, bk) === false && broken < 0) broken = i;
     });
@@ -159,12 +159,16 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
   // The backup block (kept for the next steps): per region, its parameters, then its state
   // buffers, each align64(floats * 4) bytes apart.
   private backupBlock(regions: ParameterRegion[]): number {
-    return this.blocks.ensure("backup", regions.reduce((a, r) => a + align64(r.floats * 4) * (1 + this.names.length), 0));
+    return this.blocks.ensure("backup", regions.reduce((a, r) => a + this.backupBytes(r), 0));
+  }
+
+  // One region's part of the backup block: its parameters and each state buffer, 64-byte aligned.
+  private backupBytes(r: ParameterRegion): number {
+    return align64(r.floats * 4) * (1 + this.names.length);
   }
 
   // Copies every region's parameters and state into the backup block.
   private save(regions: ParameterRegion[]): number {
-    const per = regions.map((r) => align64(r.floats * 4) * (1 + this.names.length));
     const backup = this.backupBlock(regions);
     const bytes = new Uint8Array(this.rt.heap.memory.buffer);
     let at = backup;
@@ -172,7 +176,7 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
       const n = align64(r.floats * 4);
       bytes.copyWithin(at, r.params, r.params + r.floats * 4);
       if (this.state[i] !== 0) bytes.copyWithin(at + n, this.state[i], this.state[i] + n * this.names.length);
-      at += per[i];
+      at += this.backupBytes(r);
     });
     return backup;
   }
@@ -186,7 +190,7 @@ export abstract class Optimizer<H extends HyperParameters = HyperParameters> {
       // update's backup).
       bytes.copyWithin(r.params, at, at + r.floats * 4);
       if (this.state[i] !== 0) for (let k = 0; k < this.names.length; k++) bytes.copyWithin(this.state[i] + k * n, at + (k + 1) * n, at + (k + 1) * n + r.floats * 4);
-      at += n * (1 + this.names.length);
+      at += this.backupBytes(r);
     });
   }
 
