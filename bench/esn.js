@@ -74,7 +74,9 @@ async function speed(rows, quick) {
       esn.fit(x, y);
       esn.predict(x);
     },
-    { setup: () => (esn = new ESN(opts)), teardown: () => esn.dispose(), iterations: quick ? 3 : 10 },
+    // tinybench runs afterEach in a finally block: a teardown that threw on a missing model would
+    // replace a failed setup's error with its own.
+    { setup: () => (esn = new ESN(opts)), teardown: () => { esn?.dispose(); esn = undefined; }, iterations: quick ? 3 : 10 },
   );
   rows.push({ name: "esn fit + run, 50,000 steps, 100 units (median)", value: fitRun.median, unit: "ms", target: "<= 100", note: "ReservoirPy: 1240 ms NumPy, 540 ms JAX" });
   {
