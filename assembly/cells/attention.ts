@@ -14,16 +14,13 @@
 //   x_t = [E y_{t-1}; z_t]                                embedding and context feed the GRU
 //   h_t = GRU(x_t, h_{t-1})                               gru.ts's equations
 //   (h_t, c_t) = LSTM(x_t, h_{t-1}, c_{t-1})              with FLAG_LSTM: lstm.ts's (no peepholes)
-//   logits_t = W_out [E y_{t-1}; z_t; h_t] + b_out        one GEMM over all T*B rows after the loop
-//   with FLAG_DEEP, Xu et al.'s deep output (eq. 7, with the tanh of the authors' code):
-//   d_t = tanh(E y_{t-1} + L_z z_t + L_h h_t + b_d),  logits_t = W_out d_t + b_out   (W_out: V x E)
+//   logits_t from [E y_{t-1}; z_t; h_t]                   after the loop: attention-output.ts
 //
 //   optional doubly stochastic regulariser (Xu et al. 4.2.1), per row, over the counted steps
 //   (StepMask: the steps with a target; 0 = all): R = λ' Σ_i (1 - Σ_{t counted} α_ti)²
 //
 //   backward, given dlogits (all steps)
-//   dfeat = dlogits W_out                                 [dE y; dz; dh] of every step at once
-//   (deep: dd = (dlogits W_out) ⊙ (1 - d²), dfeat = [dd; dd L_z; dd L_h], dL_z += ddᵀ z, ...)
+//   dfeat = [dE y; dz; dh] of every step at once          attention-output.ts
 //   step t = T-1 .. 0:
 //     dh_t = dfeat_h + (what step t+1 sent back)
 //     GRU backward (gru.ts): gate gradients, dh_{t-1} = dh_t ⊙ z + W_hhᵀ dgh, dx_t = W_ihᵀ da
@@ -48,77 +45,18 @@
 // The attention width A is padded to Ap (whole groups of 8): the padding columns of the keys, the
 // queries and v are zero, so they add nothing. Row r of the decoder reads annotation row r / K
 // (K > 1: beam search, K hypotheses of one source share its annotations and keys).
-// TypeScript writes the descriptor (src/attention/layout.ts mirrors Field) and owns every buffer.
+// TypeScript writes the descriptor (attention-desc.ts) and owns every buffer.
 import { tanhFast4 as tanh4 } from "../activations";
 import { gemmDirect } from "../gemm/direct";
 import { gemm, gemmTN } from "../gemm/dispatch";
 import { packB, packBT } from "../gemm/pack";
 import { madd } from "../simd";
+import { Field, FLAG_CTXTAB, FLAG_DEEP, FLAG_DOT, FLAG_KEYS, FLAG_LSTM, field, gateBlocks, multiplicative, ptr, rowAt } from "./attention-desc";
+import { outputBackward, outputForward } from "./attention-output";
 import { addColumns, at, axpy, dot, load4, round8, zero } from "./common";
 import { gruBackward, gruForward } from "./gru";
 import { lstmBackward, lstmForward } from "./lstm";
 import { packGateRows, packGates, unpackGateRowsAdd } from "./layout";
-
-export enum Field {
-  B, T, L, D, A, E, H, V, K, Flags,
-  Annot, Mask, Tokens, Keys, Th, Alpha, Feat, Gates, Ghn, Rec, HState, H0, Logits, Q,
-  Emb, VPad, PWa, PUa, PWih, PWhh, PWout, RWa, RUa, RWih, RWhh, RWout,
-  DLogits, DFeat, DGh, Dh, DKeys, DQ, DAnnot, HPrev, Pack, Tmp, Cover, Lambda,
-  GEmb, GWa, Gba, GUa, Gv, GWih, Gbih, GWhh, Gbhh, GWout, Gbout,
-  Wa, Ba, Ua, V_, Wih, Bih, Whh, Bhh, Wout, Bout,
-  CState, C0, CSeq, DC, StepMask, Deep, DDeep, Lz, Lh, Bd, PLz, PLh, RLz, RLh, GLz, GLh, Gbd,
-  PWihE, TokTab, U, RowMap, Uniq, HU, ZU, GZ, RWihE, CtxTab,
-  Count,
-}
-
-/** Flags: compute the keys in this call (clear when decoding step by step over the same sources). */
-export const FLAG_KEYS: i32 = 1;
-/** Flags: Luong's "dot" score e_ti = a_i·h_{t-1}. */
-export const FLAG_DOT: i32 = 2;
-/** Flags: Luong's "general" score e_ti = (W_a a_i)·h_{t-1}. */
-export const FLAG_GENERAL: i32 = 4;
-/** Flags: an LSTM step (lstm.ts, gates i, f, g, o) instead of the GRU's. */
-export const FLAG_LSTM: i32 = 8;
-/** Flags: Xu et al.'s deep output layer. */
-export const FLAG_DEEP: i32 = 16;
-/**
- * Flags: the context's gate inputs as W_ih,z z_t = Σ_i α_ti (W_ih,z a_i), from a table of W_ih,z a_i
- * per annotation (CtxTab [sources][L][G], made with the keys). Decoding K rows per source for many
- * steps multiplies each source's L annotations once instead of every row's z_t at every step.
- */
-export const FLAG_CTXTAB: i32 = 32;
-
-// Gate blocks of the decoder's cell.
-// @ts-ignore: decorator
-@inline
-function gateBlocks(desc: usize): i32 {
-  return (field(desc, Field.Flags) & FLAG_LSTM) != 0 ? 4 : 3;
-}
-
-// @ts-ignore: decorator
-@inline
-function multiplicative(desc: usize): bool {
-  return (field(desc, Field.Flags) & (FLAG_DOT | FLAG_GENERAL)) != 0;
-}
-
-// @ts-ignore: decorator
-@inline
-function field(desc: usize, f: i32): i32 {
-  return load<i32>(desc + (<usize>f << 2));
-}
-
-// i32 number `index` of the array at `base`.
-// @ts-ignore: decorator
-@inline
-function rowAt(base: usize, index: i32): i32 {
-  return load<i32>(base + (<usize>index << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function ptr(desc: usize, f: i32): usize {
-  return <usize>load<u32>(desc + (<usize>f << 2));
-}
 
 /**
  * Packs every weight for the forward (B = Wᵀ with its bias row; the GRU's gate-interleaved) and
@@ -246,16 +184,7 @@ export function attentionForward(desc: usize): void {
       else gruForward(Hp, H, at(gatesT, b * G), rec, at(hState, b * Hp), at(ptr(desc, Field.Ghn), (t * B + b) * Hp), at(featT, b * F + X));
     }
   }
-  const TB = T * B;
-  if ((flags & FLAG_DEEP) == 0) return gemm(TB, V, F, feat, F, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
-  // d_t = tanh(E y + L_z z + b_d + L_h h), then the logits from d_t.
-  const deep = ptr(desc, Field.Deep);
-  gemm(TB, E, D, at(feat, E), F, ptr(desc, Field.PLz), deep, E, false);
-  gemm(TB, E, H, at(feat, X), F, ptr(desc, Field.PLh), deep, E, true);
-  for (let r = 0; r < TB; r++) axpy(1, at(feat, r * F), at(deep, r * E), E);
-  // tanh x = 1 - 2 / (e^{2x} + 1) with the exp the softmax uses: no second inlined tanh in the binary.
-  for (let j = 0; j < TB * E; j++) store<f32>(at(deep, j), 1 - 2 / (Mathf.exp(2 * load<f32>(at(deep, j))) + 1));
-  gemm(TB, V, E, deep, E, ptr(desc, Field.PWout), ptr(desc, Field.Logits), V, false);
+  outputForward(desc);
 }
 
 // Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}, or h_{t-1} for
@@ -413,42 +342,6 @@ export function attentionBackward(desc: usize): void {
   gemmTN(A, D, B * L, dkeys, Ap, pack, ptr(desc, Field.GWa), D, true);
   if (!mult) addColumns(dkeys, B * L, A, Ap, ptr(desc, Field.Gba));
   if (dannot != 0) gemm(B * L, D, A, dkeys, Ap, ptr(desc, Field.RWa), dannot, D, true);
-}
-
-// The output layer's backward over every step at once: dfeat = [dE y; dz; dh] of every step from
-// DLogits, and the gradients of W_out, b_out (and of the deep layer's L_z, L_h, b_d).
-function outputBackward(desc: usize): void {
-  const TB = field(desc, Field.T) * field(desc, Field.B), V = field(desc, Field.V);
-  const D = field(desc, Field.D), E = field(desc, Field.E), H = field(desc, Field.H), F = E + D + H;
-  const feat = ptr(desc, Field.Feat), dfeat = ptr(desc, Field.DFeat), dlogits = ptr(desc, Field.DLogits);
-  const pack = ptr(desc, Field.Pack);
-  addColumns(dlogits, TB, V, V, ptr(desc, Field.Gbout));
-  if ((field(desc, Field.Flags) & FLAG_DEEP) == 0) {
-    gemm(TB, F, V, dlogits, V, ptr(desc, Field.RWout), dfeat, F, false);
-    packB(feat, F, TB, F, 0, pack);
-    gemmTN(V, F, TB, dlogits, V, pack, ptr(desc, Field.GWout), F, true);
-    return;
-  }
-  // dd = (dlogits W_out) ⊙ (1 - d²); dfeat = [dd; dd L_z; dd L_h].
-  const deep = ptr(desc, Field.Deep), dd = ptr(desc, Field.DDeep);
-  gemm(TB, E, V, dlogits, V, ptr(desc, Field.RWout), dd, E, false);
-  packB(deep, E, TB, E, 0, pack);
-  gemmTN(V, E, TB, dlogits, V, pack, ptr(desc, Field.GWout), E, true);
-  for (let r = 0; r < TB; r++) {
-    for (let j = 0; j < E; j++) {
-      const y = load<f32>(at(deep, r * E + j));
-      const g = load<f32>(at(dd, r * E + j)) * (1 - y * y);
-      store<f32>(at(dd, r * E + j), g);
-      store<f32>(at(dfeat, r * F + j), g);
-    }
-  }
-  gemm(TB, D, E, dd, E, ptr(desc, Field.RLz), at(dfeat, E), F, false);
-  gemm(TB, H, E, dd, E, ptr(desc, Field.RLh), at(dfeat, E + D), F, false);
-  addColumns(dd, TB, E, E, ptr(desc, Field.Gbd));
-  packB(at(feat, E), F, TB, D, 0, pack);
-  gemmTN(E, D, TB, dd, E, pack, ptr(desc, Field.GLz), D, true);
-  packB(at(feat, E + D), F, TB, H, 0, pack);
-  gemmTN(E, H, TB, dd, E, pack, ptr(desc, Field.GLh), H, true);
 }
 
 // The attention's adjoint for row b at step t: dz (the row's context gradient) to the scores,

@@ -1,10 +1,10 @@
 // The attention decoder's memory: its parameters (one block, PyTorch-style names) and the
 // descriptor that tells assembly/cells/attention.ts where every buffer of a call is. Field
-// mirrors that file's enum, in the same order.
+// mirrors the enum of assembly/cells/attention-desc.ts, in the same order.
 import { carve } from "../memory.js";
 import type { ParamSpec } from "../io/state-dict.js";
 
-/** Descriptor fields, in assembly/cells/attention.ts's order. */
+/** Descriptor fields, in assembly/cells/attention-desc.ts's order. */
 export const Field = {
   B: 0, T: 1, L: 2, D: 3, A: 4, E: 5, H: 6, V: 7, K: 8, Flags: 9,
   Annot: 10, Mask: 11, Tokens: 12, Keys: 13, Th: 14, Alpha: 15, Feat: 16, Gates: 17, Ghn: 18, Rec: 19, HState: 20, H0: 21, Logits: 22, Q: 23,
