@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { init } from "../src/index.js";
 import { AttentionDecoder, Seq2Seq } from "../src/attention/index.js";
+import { queriesCheaper } from "../src/attention/layout.js";
 import { attention64, type Problem64 } from "./reference/attention64.js";
 import { randn } from "./helpers/random.js";
 import { expectRecurError } from "./helpers/errors.js";
@@ -26,11 +27,20 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+// "general" trains against the queries W_aᵀ h_{t-1} where they cost less than the keys W_a a_i
+// (D = 5 here), else against the keys (D = 48: the queries' T products of D x H outweigh).
 describe.each([
-  ["dot", H],
-  ["general", 5],
-] as const)("score %s", (score, D) => {
+  ["dot", H, "queries"],
+  ["general", 5, "queries"],
+  ["general", 48, "keys"],
+] as const)("score %s, D = %i, training against the %s", (score, D, form) => {
   const make = (seed: number): AttentionDecoder => new AttentionDecoder({ vocabSize: V, annotationSize: D, embeddingSize: E, hiddenSize: H, score, seed });
+
+  it("the training form this case is meant to check", () => {
+    // "dot" has no keys and always scores the annotations: the choice is "general"'s alone.
+    const queries = queriesCheaper({ V, D, A: H, E, H, score, cell: "gru", output: "shallow" }, T, L);
+    expect(queries).toBe(score === "general" && form === "queries");
+  });
 
   it("parameters: only what the score needs", () => {
     const dec = make(1);

@@ -36,11 +36,15 @@
 //   columns, b_ih and dE through S[v] = Σ_{t,b: y = v} da_tb, V rows instead of T*B).
 //
 // Multiplicative scores (Luong et al. 2015), chosen by a Flags bit, replace the additive score;
-// the keys are then H wide (A = H) and there is no query product, v or s_ti:
-//   "general": k_i = W_a a_i (no bias),  "dot": k_i = a_i (D = H)
-//   e_ti = k_i·h_{t-1}
-//   backward: dk_i += de_ti h_{t-1},  dh_{t-1} += Σ_i de_ti k_i,  then dW_a = Σ_i dk_i a_iᵀ and
-//   da_i += W_aᵀ dk_i ("general") or da_i += dk_i ("dot").
+// there is no v or s_ti, and A = H:
+//   "general" with keys:     k_i = W_a a_i (no bias),  e_ti = k_i·h_{t-1}
+//     backward: dk_i += de_ti h_{t-1},  dh_{t-1} += Σ_i de_ti k_i,
+//     after the loop dW_a = Σ_i dk_i a_iᵀ,  da_i += W_aᵀ dk_i
+//   "general" with queries (FLAG_QUERY): q_t = W_aᵀ h_{t-1} (with W_hh's product),  e_ti = a_i·q_t
+//     backward: dq_t = Σ_i de_ti a_i,  da_i += de_ti q_t,  dh_{t-1} += W_a dq_t,
+//     after the loop dW_a = Σ_t h_{t-1} dq_tᵀ
+//   "dot" (D = H):           e_ti = a_i·h_{t-1}
+//     backward: dh_{t-1} += Σ_i de_ti a_i,  da_i += de_ti h_{t-1}
 //
 // The attention width A is padded to Ap (whole groups of 8): the padding columns of the keys, the
 // queries and v are zero, so they add nothing. Row r of the decoder reads annotation row r / K
@@ -51,7 +55,7 @@ import { gemmDirect } from "../gemm/direct";
 import { gemm, gemmTN } from "../gemm/dispatch";
 import { packB, packBT } from "../gemm/pack";
 import { madd } from "../simd";
-import { Field, FLAG_CTXTAB, FLAG_DEEP, FLAG_DOT, FLAG_KEYS, FLAG_LSTM, field, gateBlocks, multiplicative, ptr, rowAt } from "./attention-desc";
+import { Field, FLAG_CTXTAB, FLAG_DEEP, FLAG_DOT, FLAG_GENERAL, FLAG_KEYS, FLAG_LSTM, field, gateBlocks, multiplicative, ptr, rowAt, scoresQueries } from "./attention-desc";
 import { outputBackward, outputForward } from "./attention-output";
 import { addColumns, at, axpy, dot, load4, round8, zero } from "./common";
 import { gruBackward, gruForward } from "./gru";
@@ -73,6 +77,8 @@ export function attentionPack(desc: usize): void {
     packBT(ptr(desc, Field.Wa), D, D, A, ptr(desc, Field.Ba), ptr(desc, Field.PWa));
     packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.RWa));
   }
+  // "general": W_a's panels before W_hh's, for the queries W_aᵀ h_{t-1} (FLAG_QUERY).
+  if ((flags & FLAG_GENERAL) != 0) packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.PUa));
   packGates(ptr(desc, Field.Whh), H, H, H, nG, ptr(desc, Field.Bhh), ptr(desc, Field.PWhh));
   packBT(ptr(desc, Field.Wout), Fo, Fo, V, ptr(desc, Field.Bout), ptr(desc, Field.PWout));
   // W_ih's embedding columns act on one of V rows: W_ih,E E[v] + b_ih is a table [V][G] made
@@ -116,13 +122,9 @@ export function attentionForward(desc: usize): void {
   const feat = ptr(desc, Field.Feat), hState = ptr(desc, Field.HState);
   const flags = field(desc, Field.Flags), mult = multiplicative(desc);
   const ctxTab = (flags & FLAG_CTXTAB) != 0 ? ptr(desc, Field.CtxTab) : 0;
+  const queries = scoresQueries(desc), general = (flags & FLAG_GENERAL) != 0;
   if ((flags & FLAG_KEYS) != 0) {
-    if ((flags & FLAG_DOT) == 0) gemm((B / K) * L, Ap, D, annot, D, ptr(desc, Field.PWa), keys, Ap, false);
-    else {
-      // k_i = a_i (D = H = A), padded to Ap with zeros.
-      zero(keys, (B / K) * L * Ap);
-      for (let r = 0; r < (B / K) * L; r++) memory.copy(at(keys, r * Ap), at(annot, r * D), <usize>D << 2);
-    }
+    if (!queries) gemm((B / K) * L, Ap, D, annot, D, ptr(desc, Field.PWa), keys, Ap, false);
     if (ctxTab != 0) {
       gemm((B / K) * L, G, D, annot, D, ptr(desc, Field.PWih), ctxTab, G, false);
       // Masked annotations get α = 0; zero rows keep whatever they hold (even NaN) out of the sums.
@@ -133,10 +135,12 @@ export function attentionForward(desc: usize): void {
   memory.copy(ptr(desc, Field.H0), hState, <usize>(B * Hp) << 2);
   const lstm = (flags & FLAG_LSTM) != 0, cState = ptr(desc, Field.CState), cSeq = ptr(desc, Field.CSeq);
   if (lstm) memory.copy(ptr(desc, Field.C0), cState, <usize>(B * Hp) << 2);
-  // U_a's panels and W_hh's follow each other in memory (TypeScript packs them so): one product
-  // gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide. Multiplicative scores
-  // have no U_a (Aq = 0): the product is W_hh's alone.
-  const Aq = mult ? 0 : Ap, QW = Aq + G, q = ptr(desc, Field.Q);
+  // U_a's panels (W_a's for "general") and W_hh's follow each other in memory (TypeScript packs
+  // them so): one product gives both [U_a h_{t-1} | W_hh h_{t-1} + b_hh] per row, QW floats wide.
+  // Other multiplicative scores have no query product (Aq = 0): the product is W_hh's alone.
+  const Dp = round8(D), qSeq = ptr(desc, Field.QSeq);
+  const Aq = !mult ? Ap : queries && general ? Dp : 0, QW = Aq + G, q = ptr(desc, Field.Q);
+  const panels = Aq != 0 ? ptr(desc, Field.PUa) : ptr(desc, Field.PWhh);
   // Beam rows that continue the same hypothesis hold the same state: with a RowMap (decoding,
   // T = 1; row b's state is distinct state RowMap[b], whose first row is Uniq[u], u <= b) the
   // products and the attention run once per distinct state, U rows, then feed every row. Alpha
@@ -145,11 +149,18 @@ export function attentionForward(desc: usize): void {
   const R = map != 0 ? field(desc, Field.U) : B, hRows = map != 0 ? ptr(desc, Field.HU) : hState;
   for (let t = 0; t < T; t++) {
     for (let u = 0; map != 0 && u < R; u++) memory.copy(at(hRows, u * Hp), at(hState, rowAt(uniq, u) * Hp), <usize>Hp << 2);
-    gemm(R, QW, H, hRows, Hp, ptr(desc, Field.PUa), q, QW, false);
+    gemm(R, QW, H, hRows, Hp, panels, q, QW, false);
     const featT = at(feat, t * B * F), gatesT = at(ptr(desc, Field.Gates), t * B * G);
     for (let u = 0; u < R; u++) {
       const b = map != 0 ? rowAt(uniq, u) : u;
-      attend(desc, t, u, b / K, mult ? at(hRows, u * Hp) : at(q, u * QW), map != 0 ? at(zu, u * D) : at(featT, b * F + E));
+      let query = at(q, u * QW);
+      if (mult && Aq == 0) query = at(hRows, u * Hp);
+      else if (mult) {
+        // Training only (no RowMap): the backward reads q_t again.
+        query = at(qSeq, (t * B + u) * Dp);
+        memory.copy(query, at(q, u * QW), <usize>Dp << 2);
+      }
+      attend(desc, t, u, b / K, query, map != 0 ? at(zu, u * D) : at(featT, b * F + E));
     }
     // The context's gate inputs of each distinct state, GZ [R][G] (without a table or sharing: the
     // product over the rows' z_t below, added to the token table's rows).
@@ -187,24 +198,27 @@ export function attentionForward(desc: usize): void {
   outputForward(desc);
 }
 
-// Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}, or h_{t-1} for
-// multiplicative scores); writes s_ti to Th (additive), α_t to Alpha and z_t to `z`.
+// Scores, masked softmax and context of row b at step t (q: the row's U_a h_{t-1}; for
+// multiplicative scores q_t, or h_{t-1} against the keys); writes s_ti to Th (additive), α_t to
+// Alpha and z_t to `z`.
 function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void {
   const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
   const Ap = round8(field(desc, Field.A));
   const mask = ptr(desc, Field.Mask), vPad = ptr(desc, Field.VPad);
   const alpha = at(ptr(desc, Field.Alpha), (t * B + b) * L);
   const th = at(ptr(desc, Field.Th), (t * B + b) * L * Ap);
-  const mult = multiplicative(desc), H = field(desc, Field.H);
+  const mult = multiplicative(desc), queries = scoresQueries(desc), annot = ptr(desc, Field.Annot);
+  // What q is scored against: the annotations (D wide) or the keys (H wide, padded to Ap).
+  const against = queries ? annot : ptr(desc, Field.Keys), width = queries ? D : field(desc, Field.H), stride = queries ? D : Ap;
   let m: f32 = -Infinity;
   for (let i = 0; i < L; i++) {
     if (mask != 0 && load<f32>(at(mask, src * L + i)) == 0) {
       store<f32>(at(alpha, i), -Infinity);
       continue;
     }
-    const k = at(ptr(desc, Field.Keys), (src * L + i) * Ap), s = at(th, i * Ap);
+    const k = at(against, (src * L + i) * stride), s = at(th, i * Ap);
     if (mult) {
-      const e = dot(k, q, H);
+      const e = dot(k, q, width);
       store<f32>(at(alpha, i), e);
       if (e > m) m = e;
       continue;
@@ -228,7 +242,6 @@ function attend(desc: usize, t: i32, b: i32, src: i32, q: usize, z: usize): void
   }
   const inv: f32 = 1 / sum;
   zero(z, D);
-  const annot = ptr(desc, Field.Annot);
   for (let i = 0; i < L; i++) {
     const w = load<f32>(at(alpha, i)) * inv;
     store<f32>(at(alpha, i), w);
@@ -253,6 +266,9 @@ export function attentionBackward(desc: usize): void {
   const feat = ptr(desc, Field.Feat), dfeat = ptr(desc, Field.DFeat);
   const pack = ptr(desc, Field.Pack), tmp = ptr(desc, Field.Tmp);
   const flags = field(desc, Field.Flags), mult = multiplicative(desc), lstm = (flags & FLAG_LSTM) != 0;
+  const queries = scoresQueries(desc), general = (flags & FLAG_GENERAL) != 0;
+  // dq_t's width: A (padded) for the additive score and against the keys, D against the annotations.
+  const Dp = round8(D), Qp = queries ? Dp : Ap, qSeq = ptr(desc, Field.QSeq);
   outputBackward(desc);
   // Cover holds Σ_t α_ti over the counted steps (the caller sums it), for the doubly stochastic term.
   const stepMask = ptr(desc, Field.StepMask), lambda = reinterpret<f32>(field(desc, Field.Lambda));
@@ -262,7 +278,7 @@ export function attentionBackward(desc: usize): void {
   const dc = ptr(desc, Field.DC), cSeq = ptr(desc, Field.CSeq), dannot = ptr(desc, Field.DAnnot);
   zero(dh, B * Hp);
   if (lstm) zero(dc, B * Hp);
-  zero(dkeys, B * L * Ap);
+  if (!queries) zero(dkeys, B * L * Ap);
   for (let t = T - 1; t >= 0; t--) {
     const featT = at(feat, t * B * F), dfeatT = at(dfeat, t * B * F);
     const gatesT = at(gates, t * B * G), dGhT = at(dGh, t * B * G);
@@ -282,15 +298,18 @@ export function attentionBackward(desc: usize): void {
     if (lstm) gemm(B, H, G, gatesT, G, ptr(desc, Field.RWhh), dh, Hp, false);
     else gemm(B, H, G, dGhT, G, ptr(desc, Field.RWhh), dh, Hp, true);
     gemm(B, D, G, gatesT, G, ptr(desc, Field.RWih), at(dfeatT, E), F, true); // the loop needs dz_t only
-    const dqT = at(dq, t * B * Ap);
+    const dqT = at(dq, t * B * Qp);
     for (let b = 0; b < B; b++) {
-      const hPrev = t == 0 ? at(ptr(desc, Field.H0), b * Hp) : at(feat, ((t - 1) * B + b) * F + X);
+      // What the scores multiplied: h_{t-1}, or the query q_t of "general" against the annotations.
+      let q = t == 0 ? at(ptr(desc, Field.H0), b * Hp) : at(feat, ((t - 1) * B + b) * F + X);
+      if (queries && general) q = at(qSeq, (t * B + b) * Dp);
       const counted = lambda != 0 && (stepMask == 0 || load<f32>(at(stepMask, t * B + b)) != 0);
-      attendBackward(desc, t, b, at(dfeatT, b * F + E), at(dqT, b * Ap), dannot, hPrev, counted ? lambda : 0);
+      attendBackward(desc, t, b, at(dfeatT, b * F + E), at(dqT, b * Qp), dannot, q, counted ? lambda : 0);
     }
-    // dh_{t-1} += U_aᵀ dq_t, or dq_t itself (Σ_i de_ti k_i) for multiplicative scores.
-    if (mult) for (let b = 0; b < B; b++) axpy(1, at(dqT, b * Ap), at(dh, b * Hp), H);
-    else gemm(B, H, A, dqT, Ap, ptr(desc, Field.RUa), dh, Hp, true);
+    // dh_{t-1} += U_aᵀ dq_t (additive), W_a dq_t ("general" with queries), or dq_t itself.
+    if (!mult) gemm(B, H, A, dqT, Ap, ptr(desc, Field.RUa), dh, Hp, true);
+    else if (queries && general) gemm(B, H, D, dqT, Dp, ptr(desc, Field.PWa), dh, Hp, true);
+    else for (let b = 0; b < B; b++) axpy(1, at(dqT, b * Qp), at(dh, b * Hp), H);
   }
 
   // H_prev rows [T*B][Hp]: h0, then h_t of every step but the last.
@@ -331,14 +350,16 @@ export function attentionBackward(desc: usize): void {
   const gEmb = ptr(desc, Field.GEmb);
   for (let r = 0; r < TB; r++) axpy(1, at(dfeat, r * F), at(gEmb, rowAt(tokens, r) * E), E);
   gemm(V, E, G, byTok, G, ptr(desc, Field.RWihE), gEmb, E, true);
-  // Keys: dW_a += dKᵀ annot, db_a, dannot += dK W_a.
-  const annot = ptr(desc, Field.Annot);
-  if ((flags & FLAG_DOT) != 0) {
-    // k_i = a_i: dannot += dK.
-    if (dannot != 0) for (let r = 0; r < B * L; r++) axpy(1, at(dkeys, r * Ap), at(dannot, r * D), D);
+  if (queries) {
+    // "general": dW_a += Σ_t h_{t-1} dq_tᵀ (the annotations' gradient is complete already).
+    if (general) {
+      packB(dq, Dp, TB, D, 0, pack);
+      gemmTN(A, D, TB, hPrev, Hp, pack, ptr(desc, Field.GWa), D, true);
+    }
     return;
   }
-  packB(annot, D, B * L, D, 0, pack);
+  // Keys: dW_a += dKᵀ annot, db_a, dannot += dK W_a.
+  packB(ptr(desc, Field.Annot), D, B * L, D, 0, pack);
   gemmTN(A, D, B * L, dkeys, Ap, pack, ptr(desc, Field.GWa), D, true);
   if (!mult) addColumns(dkeys, B * L, A, Ap, ptr(desc, Field.Gba));
   if (dannot != 0) gemm(B * L, D, A, dkeys, Ap, ptr(desc, Field.RWa), dannot, D, true);
@@ -346,9 +367,10 @@ export function attentionBackward(desc: usize): void {
 
 // The attention's adjoint for row b at step t: dz (the row's context gradient) to the scores,
 // the keys (DKeys), v (Gv), the annotations (dannot, 0: none) and dq (the row's dq_t; for
-// multiplicative scores, Σ_i de_ti k_i, the scores' part of dh_{t-1}; hPrev is h_{t-1}). lambda:
-// the doubly stochastic term's λ' if this step counts, else 0.
-function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, dannot: usize, hPrev: usize, lambda: f32): void {
+// multiplicative scores Σ_i de_ti times what q was scored against: k_i, or a_i). q: what the
+// scores multiplied the keys or annotations with (h_{t-1}, or "general"'s q_t). lambda: the
+// doubly stochastic term's λ' if this step counts, else 0.
+function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, dannot: usize, q: usize, lambda: f32): void {
   const B = field(desc, Field.B), L = field(desc, Field.L), D = field(desc, Field.D);
   const Ap = round8(field(desc, Field.A));
   const alpha = at(ptr(desc, Field.Alpha), (t * B + b) * L);
@@ -367,16 +389,19 @@ function attendBackward(desc: usize, t: i32, b: i32, dz: usize, dq: usize, danno
     store<f32>(at(da, i), g);
     s += w * g;
   }
-  zero(dq, Ap);
   const vPad = ptr(desc, Field.VPad), gv = ptr(desc, Field.Gv), dkeys = ptr(desc, Field.DKeys);
-  const A = field(desc, Field.A), mult = multiplicative(desc), H = field(desc, Field.H);
+  const A = field(desc, Field.A), mult = multiplicative(desc), queries = scoresQueries(desc);
+  // Multiplicative scores: e_ti = x_i·q with x the annotations (D wide) or the keys (H wide).
+  const x = queries ? annot : ptr(desc, Field.Keys), dx = queries ? dannot : dkeys;
+  const width = queries ? D : field(desc, Field.H), stride = queries ? D : Ap;
+  zero(dq, queries ? round8(D) : Ap);
   for (let i = 0; i < L; i++) {
     const w = load<f32>(at(alpha, i));
     if (w == 0) continue;
     const de = w * (load<f32>(at(da, i)) - s);
     if (mult) {
-      axpy(de, hPrev, at(dkeys, (b * L + i) * Ap), H);
-      axpy(de, at(ptr(desc, Field.Keys), (b * L + i) * Ap), dq, H);
+      axpy(de, at(x, (b * L + i) * stride), dq, width);
+      if (dx != 0) axpy(de, q, at(dx, (b * L + i) * stride), width);
       continue;
     }
     const s4 = at(th, i * Ap), dk = at(dkeys, (b * L + i) * Ap);

@@ -5,7 +5,7 @@ import { fullRuntime, type FullRuntime } from "../full-core.js";
 import type { Tensor } from "../tensor.js";
 import type { ParameterRegion, Trainable } from "../train/module.js";
 import { integer, number, objectArgument, oneOf } from "../validate.js";
-import { FLAG_CTXTAB, FLAG_KEYS, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
+import { FLAG_CTXTAB, FLAG_KEYS, FLAG_QUERY, Field, GRAD_FIELD, modelFlags, packSizes, paramSpecs, queriesCheaper, queryPanels, round8, workSizes, type AttentionCell, type AttentionOutput, type AttentionScore, type Dims } from "./layout.js";
 import { MeanInit } from "./init-state.js";
 import { expandFirstStep, initialWeights, reorderStates, shareFirstStep, shareParents, spreadShared, stateRows, timeMajorOut, type Work } from "./rows.js";
 import { checkAttentionInput, checkTokens, type AttentionInput } from "./checks.js";
@@ -155,7 +155,7 @@ export class AttentionDecoder implements Trainable {
     initialWeights(this.rt.heap.f32(params, this.spec.bytes / 4), this.spec.specs, this.dims, seed);
     const k = this.rt.kernels;
     for (const [f, bytes] of Object.entries(packSizes(this.dims, (a, b) => k.packedSize(a, b)))) this.packs[Number(f)] = this.owned.ensure(`pack${f}`, bytes);
-    this.packs[Field.PWhh] = this.packs[Field.PUa] + (score === "additive" ? k.packedSize(H, A) * 4 : 0);
+    this.packs[Field.PWhh] = this.packs[Field.PUa] + queryPanels(this.dims, (a, b) => k.packedSize(a, b)) * 4;
     this.owned.ensure("desc", Field.Count * 4);
   }
 
@@ -221,7 +221,7 @@ export class AttentionDecoder implements Trainable {
     this.writeInput(w, input);
     const tok = this.rt.heap.i32(w.ptrs[Field.Tokens], T * B);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) tok[t * B + b] = inputs[b][t];
-    this.call(w, FLAG_KEYS, 0, "forward");
+    this.call(w, FLAG_KEYS | this.queryFlag(w), 0, "forward");
     this.trained = true;
     return { logits: timeMajorOut(this.rt.heap, w, Field.Logits, this.dims.V), attention: timeMajorOut(this.rt.heap, w, Field.Alpha, L) };
   }
@@ -268,7 +268,7 @@ export class AttentionDecoder implements Trainable {
       for (let i = 0; i < B * L; i++) if (mask[i] !== 0) reg += (1 - cover[i]) ** 2;
       reg *= lambda / B;
     }
-    this.call(w, 0, lambda / B, "backward");
+    this.call(w, this.queryFlag(w), lambda / B, "backward");
     this.trained = false;
     const { D, H } = this.dims;
     const h0 = stateRows(heap, w.ptrs[Field.Dh], B, H);
@@ -437,6 +437,11 @@ export class AttentionDecoder implements Trainable {
     };
     fill(Field.HState, input.h0?.data ?? mean?.h0);
     if (lstm) fill(Field.CState, input.c0?.data ?? mean?.c0);
+  }
+
+  // A training call's score form (the forward and its backward must agree): see queriesCheaper.
+  private queryFlag(w: Work): number {
+    return queriesCheaper(this.dims, w.T, w.L) ? FLAG_QUERY : 0;
   }
 
   private call(w: Work, flags: number, lambda: number, which: "forward" | "backward", shared = 0): void {

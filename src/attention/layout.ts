@@ -14,14 +14,16 @@ export const Field = {
   Wa: 59, Ba: 60, Ua: 61, V_: 62, Wih: 63, Bih: 64, Whh: 65, Bhh: 66, Wout: 67, Bout: 68,
   CState: 69, C0: 70, CSeq: 71, DC: 72, StepMask: 73, Deep: 74, DDeep: 75, Lz: 76, Lh: 77, Bd: 78,
   PLz: 79, PLh: 80, RLz: 81, RLh: 82, GLz: 83, GLh: 84, Gbd: 85,
-  PWihE: 86, TokTab: 87, U: 88, RowMap: 89, Uniq: 90, HU: 91, ZU: 92, GZ: 93, RWihE: 94, CtxTab: 95,
-  Count: 96,
+  PWihE: 86, TokTab: 87, U: 88, RowMap: 89, Uniq: 90, HU: 91, ZU: 92, GZ: 93, RWihE: 94, CtxTab: 95, QSeq: 96,
+  Count: 97,
 } as const;
 
 /** Flags bit: compute the keys W_a a_i + b_a in this call. */
 export const FLAG_KEYS = 1;
 /** Flags bit: the context's gate inputs from the table W_ih,z a_i of each annotation (CtxTab), made with the keys. */
 export const FLAG_CTXTAB = 32;
+/** Flags bit: the "general" score as a_i·(W_aᵀ h_{t-1}) against the annotations instead of the keys (training forwards). */
+export const FLAG_QUERY = 64;
 /** How the decoder scores an annotation against its state: Bahdanau's additive form, or Luong et al.'s multiplicative "dot" and "general". */
 export type AttentionScore = "additive" | "dot" | "general";
 
@@ -38,6 +40,15 @@ export const FLAG_DEEP = 16;
 /** The descriptor's Flags word of a decoder (FLAG_KEYS aside). */
 export function modelFlags(d: Dims): number {
   return SCORE_FLAGS[d.score] | (d.cell === "lstm" ? FLAG_LSTM : 0) | (d.output === "deep" ? FLAG_DEEP : 0);
+}
+
+/**
+ * Whether a training call over T steps and L annotations scores "general" against the queries
+ * W_aᵀ h_{t-1} (FLAG_QUERY): per row they cost T products of D x H and D-wide scores, the keys L
+ * products and H-wide scores, in the forward and twice in the backward.
+ */
+export function queriesCheaper(d: Dims, T: number, L: number): boolean {
+  return d.score === "general" && T * d.D * (d.H + L) < L * d.H * (d.D + T);
 }
 
 /** Gate blocks of the cell: r, z, n (GRU) or i, f, g, o (LSTM). */
@@ -98,10 +109,14 @@ export const GRAD_FIELD: Record<number, number> = {
 };
 
 /**
- * Bytes of the packed weights (forward and backward forms) and padded v, by field. PUa holds U_a's
- * panels and then W_hh's (PWhh points inside it), so that one product computes both;
- * multiplicative scores have no U_a and PUa holds W_hh's alone.
+ * Floats of the query panels at the start of PUa: U_a's, or W_a's for "general"; W_hh's follow
+ * (PWhh points there), so that one product computes both.
  */
+export function queryPanels(d: Dims, packedSize: (k: number, n: number) => number): number {
+  return d.score === "additive" ? packedSize(d.H, d.A) : d.score === "general" ? packedSize(d.H, d.D) : 0;
+}
+
+/** Bytes of the packed weights (forward and backward forms) and padded v, by field. */
 export function packSizes(d: Dims, packedSize: (k: number, n: number) => number): Record<string, number> {
   const { V, D, A, E, H } = d;
   const X = E + D, Fo = d.output === "deep" ? E : E + D + H, Hp = round8(H), nG = gateBlocks(d);
@@ -109,7 +124,7 @@ export function packSizes(d: Dims, packedSize: (k: number, n: number) => number)
   const rows = (n: number): number => Math.ceil(n / 8) * (nG * Hp + 1) * 8;
   const out: Record<string, number> = {
     [Field.VPad]: round8(A) * 4,
-    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: ((d.score === "additive" ? packedSize(H, A) : 0) + gates(H)) * 4, [Field.PWih]: gates(D) * 4, [Field.PWihE]: gates(E) * 4, [Field.TokTab]: V * nG * Hp * 4, [Field.PWout]: packedSize(Fo, V) * 4,
+    [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: (queryPanels(d, packedSize) + gates(H)) * 4, [Field.PWih]: gates(D) * 4, [Field.PWihE]: gates(E) * 4, [Field.TokTab]: V * nG * Hp * 4, [Field.PWout]: packedSize(Fo, V) * 4,
     [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(D) * 4, [Field.RWihE]: rows(E) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, Fo) * 4,
   };
   if (d.output === "deep") Object.assign(out, { [Field.PLz]: packedSize(D, E) * 4, [Field.PLh]: packedSize(H, E) * 4, [Field.RLz]: packedSize(E, D) * 4, [Field.RLh]: packedSize(E, H) * 4 });
@@ -120,11 +135,11 @@ export function packSizes(d: Dims, packedSize: (k: number, n: number) => number)
 export function workSizes(d: Dims, B: number, T: number, L: number, K: number, train: boolean, packedSize: (k: number, n: number) => number): Record<string, number> {
   const { V, D, A, E, H } = d;
   const Ap = round8(A), Hp = round8(H), F = E + D + H, G = gateBlocks(d) * Hp, X = E + D, S = B / K;
-  const lstm = d.cell === "lstm", deep = d.output === "deep";
+  const lstm = d.cell === "lstm", deep = d.output === "deep", Dp = round8(D), keys = d.score !== "dot";
   const s: Record<number, number> = {
-    [Field.Annot]: S * L * D, [Field.Mask]: S * L, [Field.Tokens]: T * B, [Field.Keys]: S * L * Ap, [Field.Th]: d.score === "additive" ? T * B * L * Ap : 1,
+    [Field.Annot]: S * L * D, [Field.Mask]: S * L, [Field.Tokens]: T * B, [Field.Keys]: keys ? S * L * Ap : 1, [Field.Th]: d.score === "additive" ? T * B * L * Ap : 1,
     [Field.Alpha]: T * B * L, [Field.Feat]: T * B * F, [Field.Gates]: T * B * G, [Field.Ghn]: lstm ? 1 : T * B * Hp, [Field.Rec]: B * G + L + 4,
-    [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * (Ap + G),
+    [Field.HState]: B * Hp, [Field.H0]: B * Hp, [Field.Logits]: T * B * V, [Field.Q]: B * (Math.max(Ap, Dp) + G),
   };
   if (lstm) Object.assign(s, { [Field.CState]: B * Hp, [Field.C0]: B * Hp, [Field.CSeq]: T * B * Hp });
   if (deep) s[Field.Deep] = T * B * E;
@@ -134,12 +149,13 @@ export function workSizes(d: Dims, B: number, T: number, L: number, K: number, t
   if (!train && K > 1) s[Field.CtxTab] = S * L * G;
   if (train) {
     Object.assign(s, {
-      [Field.DLogits]: T * B * V, [Field.DFeat]: T * B * F, [Field.DGh]: lstm ? 1 : T * B * G, [Field.Dh]: B * Hp, [Field.DKeys]: B * L * Ap,
-      [Field.DQ]: T * B * Ap, [Field.DAnnot]: B * L * D, [Field.HPrev]: T * B * Hp, [Field.Cover]: B * L, [Field.StepMask]: T * B,
+      [Field.DLogits]: T * B * V, [Field.DFeat]: T * B * F, [Field.DGh]: lstm ? 1 : T * B * G, [Field.Dh]: B * Hp, [Field.DKeys]: keys ? B * L * Ap : 1,
+      [Field.DQ]: T * B * Math.max(Ap, Dp), [Field.DAnnot]: B * L * D, [Field.HPrev]: T * B * Hp, [Field.Cover]: B * L, [Field.StepMask]: T * B,
       [Field.Pack]: Math.max(packedSize(T * B, F), packedSize(B * L, D), packedSize(T * B, H), packedSize(V, E)), [Field.Tmp]: G * Math.max(X, H, 1) + V * G,
     });
     if (lstm) s[Field.DC] = B * Hp;
     if (deep) s[Field.DDeep] = T * B * E;
+    if (d.score === "general") s[Field.QSeq] = T * B * Dp;
   }
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(s)) out[k] = v * 4;
