@@ -59,11 +59,19 @@ export function load4(row: usize, u: i32, valid: i32): v128 {
 
 // Vector helpers of the attention decoder (attention.ts).
 
-// Σ_j x[j] y[j] over n floats.
+// Σ_j x[j] y[j] over n floats. Four accumulator chains: with one, a 256-float dot waits on 64
+// dependent multiply-adds (the attention's scores are such dots, one per annotation and row).
 export function dot(x: usize, y: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
+  let acc = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
   let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
+    acc1 = madd(v128.load(at(x, j + 4)), v128.load(at(y, j + 4)), acc1);
+    acc2 = madd(v128.load(at(x, j + 8)), v128.load(at(y, j + 8)), acc2);
+    acc3 = madd(v128.load(at(x, j + 12)), v128.load(at(y, j + 12)), acc3);
+  }
   for (; j + 4 <= n; j += 4) acc = madd(v128.load(at(x, j)), v128.load(at(y, j)), acc);
+  acc = f32x4.add(f32x4.add(acc, acc1), f32x4.add(acc2, acc3));
   let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
   for (; j < n; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
   return s;
