@@ -6,11 +6,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { BUDGET, ENTRIES, measureSize } from "../scripts/size.js";
 
 // Every entry point together with both full binaries: not a page anyone loads, so not held to the
-// budget; this ceiling only stops the package from growing unnoticed (measured 544.6 / 188.8 kB
-// with forward mode for every trainable cell, the attention decoder's LSTM step, deep output and
-// beam context table, the ONNX executor's kernels and shape cache, the batch-1 stripes and
-// `forward(x, { out })`). Lower it as it shrinks.
-const LIBRARY_CEILING = { bytes: 545_500, gzip: 189_500 };
+// budget; this ceiling only stops the package from growing unnoticed (measured 546.5 / 189.9 kB
+// with forward mode for every trainable cell, the attention decoder's LSTM step, deep output,
+// beam context table and "general" queries, the ONNX executor's kernels and shape cache, the
+// batch-1 stripes and `forward(x, { out })`). Lower it as it shrinks.
+const LIBRARY_CEILING = { bytes: 547_000, gzip: 190_300 };
 
 // The importers of models from elsewhere carry their formats' readers and are measured in
 // docs/interop.md; every other entry point is a page within the budget.
@@ -33,12 +33,12 @@ describe("bundle size", () => {
   });
 
   // The root fits the budget (asserted below). Every other page stays under this ceiling: the
-  // largest measured (144.0 kB minified and 52.0 kB gzipped: recur-nn/hessian-free, whose
+  // largest measured (144.9 kB minified and 52.5 kB gzipped: recur-nn/hessian-free, whose
   // full binary carries forward mode for every trainable cell, the attention decoder with its beam
-  // context table and the ONNX executor's kernels, and whose models now take `forward(x, { out })`;
-  // 2.0 kB over the budget as docs/performance.md says), so no page grows unnoticed; lower it as
-  // pages shrink.
-  const PAGE_CEILING = { bytes: 144_500, gzip: 52_200 };
+  // context table and "general" queries and the ONNX executor's kernels, and whose models now take
+  // `forward(x, { out })`; 2.5 kB over the budget as docs/performance.md says), so no page grows
+  // unnoticed; lower it as pages shrink.
+  const PAGE_CEILING = { bytes: 145_300, gzip: 52_700 };
   const fits = (what: string, p: Part) => {
     expect(p.bytes, what).toBeLessThanOrEqual(PAGE_CEILING.bytes);
     expect(p.gzip, what).toBeLessThanOrEqual(PAGE_CEILING.gzip);
