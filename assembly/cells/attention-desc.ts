@@ -2,6 +2,11 @@
 // writes before each call (src/attention/layout.ts mirrors Field, in the same order), the Flags
 // bits, and the accessors the decoder's files read them with.
 
+import { field } from "./access";
+
+// The descriptor's words are read as every descriptor's are (access.ts).
+export { field, ptr } from "./access";
+
 export enum Field {
   B, T, L, D, A, E, H, V, K, Flags,
   Annot, Mask, Tokens, Keys, Th, Alpha, Feat, Gates, Ghn, Rec, HState, H0, Logits, Q,
@@ -60,21 +65,9 @@ export function scoresQueries(desc: usize): bool {
   return (field(desc, Field.Flags) & (FLAG_DOT | FLAG_QUERY)) != 0;
 }
 
-// @ts-ignore: decorator
-@inline
-export function field(desc: usize, f: i32): i32 {
-  return load<i32>(desc + (<usize>f << 2));
-}
-
 // i32 number `index` of the array at `base`.
 // @ts-ignore: decorator
 @inline
 export function rowAt(base: usize, index: i32): i32 {
   return load<i32>(base + (<usize>index << 2));
-}
-
-// @ts-ignore: decorator
-@inline
-export function ptr(desc: usize, f: i32): usize {
-  return <usize>load<u32>(desc + (<usize>f << 2));
 }
