@@ -75,10 +75,10 @@ export function attentionPack(desc: usize): void {
   const Fo = (flags & FLAG_DEEP) != 0 ? E : E + D + H;
   if ((flags & FLAG_DOT) == 0) {
     packBT(ptr(desc, Field.Wa), D, D, A, ptr(desc, Field.Ba), ptr(desc, Field.PWa));
+    // B = W_a: dannot += dK W_a, and for "general" also the queries W_aᵀ h_{t-1} (FLAG_QUERY):
+    // TypeScript then points RWa at the head of PUa, before W_hh's panels.
     packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.RWa));
   }
-  // "general": W_a's panels before W_hh's, for the queries W_aᵀ h_{t-1} (FLAG_QUERY).
-  if ((flags & FLAG_GENERAL) != 0) packB(ptr(desc, Field.Wa), D, A, D, 0, ptr(desc, Field.PUa));
   packGates(ptr(desc, Field.Whh), H, H, H, nG, ptr(desc, Field.Bhh), ptr(desc, Field.PWhh));
   packBT(ptr(desc, Field.Wout), Fo, Fo, V, ptr(desc, Field.Bout), ptr(desc, Field.PWout));
   // W_ih's embedding columns act on one of V rows: W_ih,E E[v] + b_ih is a table [V][G] made

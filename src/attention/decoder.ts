@@ -156,6 +156,8 @@ export class AttentionDecoder implements Trainable {
     const k = this.rt.kernels;
     for (const [f, bytes] of Object.entries(packSizes(this.dims, (a, b) => k.packedSize(a, b)))) this.packs[Number(f)] = this.owned.ensure(`pack${f}`, bytes);
     this.packs[Field.PWhh] = this.packs[Field.PUa] + queryPanels(this.dims, (a, b) => k.packedSize(a, b)) * 4;
+    // "general": W_a's backward form is also its query panels (attentionPack writes it once).
+    if (score === "general") this.packs[Field.RWa] = this.packs[Field.PUa];
     this.owned.ensure("desc", Field.Count * 4);
   }
 

@@ -125,7 +125,7 @@ export function packSizes(d: Dims, packedSize: (k: number, n: number) => number)
   const out: Record<string, number> = {
     [Field.VPad]: round8(A) * 4,
     [Field.PWa]: packedSize(D, A) * 4, [Field.PUa]: (queryPanels(d, packedSize) + gates(H)) * 4, [Field.PWih]: gates(D) * 4, [Field.PWihE]: gates(E) * 4, [Field.TokTab]: V * nG * Hp * 4, [Field.PWout]: packedSize(Fo, V) * 4,
-    [Field.RWa]: packedSize(A, D) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(D) * 4, [Field.RWihE]: rows(E) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, Fo) * 4,
+    [Field.RWa]: (d.score === "additive" ? packedSize(A, D) : 0) * 4, [Field.RUa]: packedSize(A, H) * 4, [Field.RWih]: rows(D) * 4, [Field.RWihE]: rows(E) * 4, [Field.RWhh]: rows(H) * 4, [Field.RWout]: packedSize(V, Fo) * 4,
   };
   if (d.output === "deep") Object.assign(out, { [Field.PLz]: packedSize(D, E) * 4, [Field.PLh]: packedSize(H, E) * 4, [Field.RLz]: packedSize(E, D) * 4, [Field.RLh]: packedSize(E, H) * 4 });
   return out;
